@@ -1,0 +1,415 @@
+"""IMDB sentiment classification with an MLP over averaged GloVe vectors (handout section 6.1).
+
+A review becomes the mean of the 50-d GloVe vectors of its known words (Maas et al. 2011 for the data,
+Pennington et al. 2014 for the vectors); `SentimentClassifier` maps that vector through
+`len(hidden_dims) + 1` linear layers to two logits.
+
+The public names and signatures are the course skeleton's, so its tests and `main.py` run unchanged.
+Behind them: featurization runs over all reviews at once, batches are drawn from shuffled index tensors
+(`TensorBatches`), the best checkpoint is written atomically, and `run_sweep` runs any list of configs over
+several seeds and returns (and saves) every number.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+import warnings
+from collections import defaultdict
+from itertools import count
+from operator import itemgetter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.utils.data import TensorDataset
+
+import utils
+
+RawSplit = Dict[str, List[Union[int, str]]]
+_TEXT_END = "\x00"  # a piece no review contains; marks where one text ends in the joined corpus
+SHUFFLE_SEED = 42
+CPU_THREADS = 1  # one intra-op thread trains this small MLP fastest on a CPU (see utils.torch_threads)  # the order of the course splits; fixed so every run sees the same dev/train/test
+
+
+# --------------------------------------------------------------------------- data
+def load_data_mlp(data_dir: Optional[Union[str, os.PathLike]] = None, seed: int = SHUFFLE_SEED
+                  ) -> Tuple[RawSplit, RawSplit, RawSplit]:
+    """The course splits of IMDB as dicts of lists (keys `text`, `label`, `id`, `rating`).
+
+    Reads `imdb/imdb_{train,test}.csv.gz` with Hugging Face `datasets` (local files only), shuffles each split
+    with `seed`, and returns dev = shuffled train[:5000], train = shuffled train[5000:25000],
+    test = shuffled test[:10000].
+    """
+    files = {split: str(utils.data_path("imdb", f"imdb_{split}.csv.gz", data_dir=data_dir))
+             for split in ("train", "test")}
+    from datasets import load_dataset  # imported here: it is slow to import and not needed by the model
+
+    dataset = load_dataset("csv", data_files=files).shuffle(seed=seed)
+    return dataset["train"][:5000], dataset["train"][5000:25000], dataset["test"][:10000]
+
+
+def featurize_many(texts: Sequence[str], embeddings) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Average word vectors of many texts at once.
+
+    Returns `features` (N, D) float32 and `known` (N,) bool: False where a text has no known word (its row
+    is zero). Each distinct whitespace-delimited piece is tokenized and summed once (`utils.tokenize_pieces`);
+    a text's sum is then the sum of its pieces' sums, gathered with tensor ops. The per-piece Python work is
+    two C-level passes (str.split, and operator.itemgetter over a defaultdict that numbers new pieces).
+    """
+    if len(texts) == 0:
+        return torch.zeros(0, int(embeddings.vector_size)), torch.zeros(0, dtype=torch.bool)
+    pieces = utils.clean_text(f" {_TEXT_END} ".join(
+        t.lower().replace(_TEXT_END, " ") if t else "" for t in texts)).split()
+    number_of = defaultdict(count().__next__)
+    number_of[_TEXT_END]  # piece 0 ends a text
+    numbers = itemgetter(*pieces)(number_of) if len(pieces) > 1 else [number_of[p] for p in pieces]
+    occ = np.fromiter(numbers, dtype=np.int64, count=len(pieces))  # (P,) piece number of each occurrence
+    distinct = list(number_of)
+    vectors = torch.as_tensor(np.asarray(embeddings.vectors, dtype=np.float32))  # (V, D)
+    get = embeddings.key_to_index.get
+
+    # Per distinct piece: the sum and the number of its known tokens.
+    token_lists = utils.tokenize_pieces(distinct)
+    token_lists[0] = []
+    n_tokens = torch.tensor([len(toks) for toks in token_lists], dtype=torch.long)  # (U,)
+    token_ids = torch.tensor([get(t, -1) for toks in token_lists for t in toks], dtype=torch.long)  # (T,)
+    owner = torch.repeat_interleave(torch.arange(len(distinct)), n_tokens)  # (T,)
+    known = token_ids >= 0
+    piece_sums = torch.zeros(len(distinct), vectors.shape[1]).index_add_(
+        0, owner[known], vectors[token_ids[known]])  # (U, D)
+    piece_counts = torch.bincount(owner[known], minlength=len(distinct))  # (U,)
+
+    # Per text: the sum over its pieces; text i owns the occurrences after the i-th end marker. The
+    # (texts x pieces) occurrence matrix is sparse CSR, so the sum is one sparse matmul, no (P, D) gather.
+    occ = torch.from_numpy(occ)
+    useful = piece_counts[occ] > 0
+    text_of = torch.cumsum(occ == 0, dim=0)[useful]  # (P',) sorted
+    occ = occ[useful]
+    row_ends = torch.cumsum(torch.bincount(text_of, minlength=len(texts)), dim=0)  # (N,)
+    crow = torch.cat([torch.zeros(1, dtype=torch.long), row_ends])  # (N+1,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        occurrences = torch.sparse_csr_tensor(crow, occ, torch.ones(len(occ)), size=(len(texts), len(distinct)))
+        sums = occurrences @ piece_sums  # (N, D)
+    counts = torch.zeros(len(texts), dtype=torch.long).index_add_(0, text_of, piece_counts[occ])  # (N,)
+    return sums / counts.clamp(min=1).unsqueeze(1).to(sums.dtype), counts > 0
+
+
+def featurize(sentence: str, embeddings) -> Union[None, torch.FloatTensor]:
+    """The mean vector (D,) of the words of `sentence` that `embeddings` knows, or None if it knows none.
+
+    Lowercases, drops HTML markup, splits words from punctuation as the Penn Treebank tokenizer does
+    (`movie!` -> `movie !`). `embeddings` is a `utils.WordVectors`, a gensim KeyedVectors, or any mapping
+    word -> vector that raises KeyError for unknown words.
+    """
+    if not sentence:
+        return None
+    if hasattr(embeddings, "key_to_index") and hasattr(embeddings, "vectors"):
+        features, known = featurize_many([sentence], embeddings)
+        return features[0] if bool(known[0]) else None
+    found = []
+    for word in utils.word_tokenize(sentence.lower()):
+        try:
+            found.append(np.asarray(embeddings[word], dtype=np.float32))
+        except KeyError:
+            pass
+    return torch.from_numpy(np.mean(found, axis=0)) if found else None
+
+
+def create_tensor_dataset(raw_data: RawSplit, embeddings) -> TensorDataset:
+    """TensorDataset of (features (N, D) float32, labels (N,) int64), without the texts that have no known word."""
+    texts, labels = list(raw_data["text"]), torch.as_tensor(list(raw_data["label"]), dtype=torch.long)
+    if len(texts) != len(labels):
+        raise ValueError(f"raw_data has {len(texts)} texts but {len(labels)} labels")
+    if hasattr(embeddings, "key_to_index") and hasattr(embeddings, "vectors"):
+        features, known = featurize_many(texts, embeddings)
+        return TensorDataset(features[known], labels[known])
+    rows = [(featurize(t, embeddings), y) for t, y in zip(texts, labels.tolist())]
+    rows = [(x, y) for x, y in rows if x is not None]
+    if not rows:
+        return TensorDataset(torch.zeros(0, 0), torch.zeros(0, dtype=torch.long))
+    return TensorDataset(torch.stack([x for x, _ in rows]), torch.tensor([y for _, y in rows], dtype=torch.long))
+
+
+class TensorBatches:
+    """Batches of a TensorDataset drawn by slicing its tensors with a (shuffled) index tensor.
+
+    It is what `DataLoader(dataset, batch_size, shuffle)` yields, without per-example Python work: one
+    `randperm` per epoch and one gather per batch. `generator` fixes the order; `device` moves the tensors once.
+    """
+
+    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool = True,
+                 generator: Optional[torch.Generator] = None, device: Optional[torch.device] = None):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.dataset = dataset
+        self.tensors = tuple(t.to(device) if device is not None else t for t in dataset.tensors)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return (len(self.tensors[0]) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        n = len(self.tensors[0])
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator).to(self.tensors[0].device)
+            for start in range(0, n, self.batch_size):
+                idx = order[start:start + self.batch_size]
+                yield tuple(t[idx] for t in self.tensors)
+        else:
+            for start in range(0, n, self.batch_size):
+                yield tuple(t[start:start + self.batch_size] for t in self.tensors)
+
+
+def create_dataloader(dataset: TensorDataset, batch_size: int, shuffle: bool = True,
+                      generator: Optional[torch.Generator] = None) -> TensorBatches:
+    """Batches of `dataset` (see TensorBatches); iterates like a torch DataLoader."""
+    return TensorBatches(dataset, batch_size, shuffle=shuffle, generator=generator)
+
+
+# --------------------------------------------------------------------------- model
+ACTIVATIONS = {
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "leakyrelu": nn.LeakyReLU,
+}
+
+
+def make_activation(name: str) -> nn.Module:
+    """nn.Module for an activation name, case-insensitive ('Sigmoid', 'GeLU', 'leaky_relu', ...)."""
+    key = str(name).lower().replace("_", "").replace("-", "")
+    if key not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of "
+                         f"{', '.join(['Sigmoid', 'Tanh', 'ReLU', 'GeLU', 'LeakyReLU'])} (any case)")
+    return ACTIVATIONS[key]()
+
+
+class SentimentClassifier(nn.Module):
+    """MLP: embed_dim -> hidden_dims[0] -> ... -> hidden_dims[-1] -> num_classes.
+
+    `linears` holds the `len(hidden_dims) + 1` nn.Linear layers; `activation` follows every one but the
+    last; `loss` is the mean cross-entropy of the logits. With `hidden_dims=[]` it is logistic regression.
+    """
+
+    def __init__(self, embed_dim: int, num_classes: int, hidden_dims: List[int], activation: str = "Sigmoid"):
+        super().__init__()
+        widths = [embed_dim, *list(hidden_dims), num_classes]
+        for name, width in zip(["embed_dim", *[f"hidden_dims[{i}]" for i in range(len(hidden_dims))],
+                                "num_classes"], widths):
+            if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+                raise ValueError(f"{name} must be a positive integer, got {width!r}")
+        self.embed_dim = embed_dim
+        self.num_classes = num_classes
+        self.activation = make_activation(activation)
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.loss = nn.CrossEntropyLoss(reduction="mean")
+
+    def forward(self, inp: torch.Tensor) -> torch.Tensor:
+        """inp (B, embed_dim) -> logits (B, num_classes)."""
+        x = inp
+        for linear in self.linears[:-1]:
+            x = self.activation(linear(x))  # (B, H_i)
+        return self.linears[-1](x)  # (B, C)
+
+
+def accuracy(logits: torch.FloatTensor, labels: torch.LongTensor) -> torch.FloatTensor:
+    """1.0 where the arg-max class is the label, else 0.0: shape (B,) like `labels`."""
+    assert logits.shape[0] == labels.shape[0], "logits and labels must have the same batch size"
+    return (logits.argmax(dim=-1) == labels).float()
+
+
+# --------------------------------------------------------------------------- training
+def evaluate(model: SentimentClassifier, eval_dataloader: Iterable) -> Tuple[float, float]:
+    """(mean loss per example, accuracy) over `eval_dataloader`, without gradients; restores train/eval mode."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum, correct, count = torch.zeros((), device=device), torch.zeros((), device=device), 0
+    with torch.no_grad():
+        for inp, labels in eval_dataloader:
+            inp, labels = inp.to(device), labels.to(device)
+            logits = model(inp)  # (B, C)
+            loss_sum += model.loss(logits, labels) * len(labels)  # batches weighted by size
+            correct += accuracy(logits, labels).sum()
+            count += len(labels)
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("evaluate got an empty dataloader")
+    return loss_sum.item() / count, correct.item() / count
+
+
+def train(model: SentimentClassifier,
+          optimizer: torch.optim.Optimizer,
+          train_dataloader: Iterable,
+          dev_dataloader: Iterable,
+          num_epochs: int,
+          save_path: Union[str, os.PathLike, None] = None,
+          verbose: bool = False):
+    """Train for `num_epochs`; after each epoch score the dev set and, when its accuracy is the best so far,
+    save the weights (state_dict) to `save_path` atomically. `verbose` prints one line per epoch.
+
+    Returns (train losses, train accs, dev losses, dev accs), one number per epoch.
+    """
+    device = next(model.parameters()).device
+    with utils.torch_threads(CPU_THREADS if device.type == "cpu" else None):
+        return _train(model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_path, verbose, device)
+
+
+def _train(model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_path, verbose, device):
+    histories: Tuple[List[float], List[float], List[float], List[float]] = ([], [], [], [])
+    best_acc = -1.0
+    epochs = utils.progress(range(num_epochs), desc="epochs")
+    for epoch in epochs:
+        model.train()
+        loss_sum, correct, count = torch.zeros((), device=device), torch.zeros((), device=device), 0
+        for inp, labels in train_dataloader:
+            inp, labels = inp.to(device), labels.to(device)
+            optimizer.zero_grad(set_to_none=True)
+            logits = model(inp)  # (B, C)
+            loss = model.loss(logits, labels)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * len(labels)
+            correct += accuracy(logits.detach(), labels).sum()
+            count += len(labels)
+        train_loss, train_acc = loss_sum.item() / count, correct.item() / count
+        dev_loss, dev_acc = evaluate(model, dev_dataloader)
+        for history, value in zip(histories, (train_loss, train_acc, dev_loss, dev_acc)):
+            history.append(value)
+        if dev_acc > best_acc:
+            best_acc = dev_acc
+            if save_path:
+                utils.atomic_save(model.state_dict(), save_path)
+        if hasattr(epochs, "set_postfix"):
+            epochs.set_postfix(train_loss=f"{train_loss:.4f}", dev_acc=f"{dev_acc:.4f}")
+        if verbose:
+            print(f"  epoch {epoch + 1:2d}/{num_epochs}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
+                  f"dev loss {dev_loss:.4f} acc {dev_acc:.4f}")
+    return histories
+
+
+# --------------------------------------------------------------------------- plots
+def visualize_epochs(epoch_train_losses: List[float], epoch_dev_losses: List[float], save_fig_path: str):
+    """Train and dev loss per epoch (each a list, or a list of per-seed lists drawn as mean and band)."""
+    return utils.plot_curves({"train": epoch_train_losses, "dev": epoch_dev_losses}, "Loss", save_fig_path)
+
+
+def visualize_configs(all_config_epoch_stats: List[List[float]], config_names: List[str], metric_name: str,
+                      save_fig_path: str):
+    """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed lists."""
+    if len(all_config_epoch_stats) != len(config_names):
+        raise ValueError(f"{len(all_config_epoch_stats)} configs but {len(config_names)} names")
+    return utils.plot_curves(dict(zip(config_names, all_config_epoch_stats)), metric_name, save_fig_path)
+
+
+# --------------------------------------------------------------------------- experiments
+@dataclass
+class MLPConfig:
+    """One training run of the classifier (attribute access, like the course's EasyDict)."""
+
+    hidden_dims: List[int] = field(default_factory=lambda: [512])
+    activation: str = "Sigmoid"
+    lr: float = 0.02
+    batch_size: int = 64
+    num_epochs: int = 20
+    num_classes: int = 2
+    seed: int = 0
+    save_path: Optional[str] = None
+    embeddings: str = "glove.6B.50d"
+    device: Optional[str] = None
+
+    def __getitem__(self, key):  # dict-style access too, as EasyDict allows
+        return getattr(self, key)
+
+
+def run_mlp(config, embeddings, dev_dataset: TensorDataset, train_dataset: TensorDataset,
+            test_dataset: TensorDataset):
+    """Train one classifier per `config`, reload its best-dev checkpoint and score the test set.
+
+    `config` needs batch_size, lr, num_epochs, hidden_dims, num_classes, activation and save_path; seed and
+    device are optional. Returns (train losses, train accs, dev losses, dev accs, test loss, test acc).
+    """
+    seed = int(getattr(config, "seed", 0) or 0)
+    device = utils.get_device(getattr(config, "device", None))
+    generator = utils.set_seed(seed)
+    embed_dim = train_dataset.tensors[0].shape[1] if embeddings is None else embeddings.vector_size
+    model = SentimentClassifier(embed_dim, config.num_classes, config.hidden_dims, config.activation).to(device)
+    # Adam, as the course skeleton uses; the learning rates of the handout are tuned for it.
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    train_loader = TensorBatches(train_dataset, config.batch_size, shuffle=True, generator=generator, device=device)
+    dev_loader = TensorBatches(dev_dataset, 4096, shuffle=False, device=device)
+    test_loader = TensorBatches(test_dataset, 4096, shuffle=False, device=device)
+
+    save_path = getattr(config, "save_path", None)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = save_path or os.path.join(scratch, "best.pth")
+        histories = train(model, optimizer, train_loader, dev_loader, config.num_epochs, path)
+        model.load_state_dict(torch.load(path, map_location=device, weights_only=True))
+    test_loss, test_acc = evaluate(model, test_loader)
+    return (*histories, test_loss, test_acc)
+
+
+def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], datasets: Tuple[TensorDataset, ...],
+              seeds: Sequence[int], out_dir: Union[str, os.PathLike], epoch_plot_prefix: Optional[str] = None,
+              ckpt_dir: Union[str, os.PathLike, None] = None, embeddings=None) -> dict:
+    """Run every config for every seed; plot and save the results; return them as a history dict.
+
+    `datasets` is (dev, train, test). Writes `out_dir/all_{name}_acc.png` and `..._loss.png` (dev accuracy and
+    loss across configs, mean and band over seeds), `out_dir/{epoch_plot_prefix}_{label}_loss.png` (train and
+    dev loss) per config when `epoch_plot_prefix` is given, and `out_dir/{name}.json` with every per-epoch number, the test results, the configs and
+    the wall times. Checkpoints go to `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given.
+    """
+    if len(configs) != len(labels):
+        raise ValueError(f"{len(configs)} configs but {len(labels)} labels")
+    if not seeds:
+        raise ValueError("need at least one seed")
+    dev, train_ds, test = datasets
+    out_dir = Path(out_dir)
+    started = time.perf_counter()
+    runs = []
+    for config, label in zip(configs, labels):
+        per_seed = {k: [] for k in ("train_loss", "train_acc", "dev_loss", "dev_acc", "test_loss", "test_acc",
+                                    "seconds")}
+        for seed in seeds:
+            cfg = dataclasses.replace(config, seed=seed, save_path=(
+                str(Path(ckpt_dir) / f"{name}_{utils.safe_name(label)}_seed{seed}.pth") if ckpt_dir else None))
+            t0 = time.perf_counter()
+            result = run_mlp(cfg, embeddings, dev, train_ds, test)
+            per_seed["seconds"].append(time.perf_counter() - t0)
+            for key, value in zip(("train_loss", "train_acc", "dev_loss", "dev_acc", "test_loss", "test_acc"),
+                                  result):
+                per_seed[key].append(value)
+            print(f"[{name}] {label} seed {seed}: best dev acc {max(result[3]):.4f}, "
+                  f"test acc {result[5]:.4f} ({per_seed['seconds'][-1]:.1f} s)", flush=True)
+        best_dev = [max(accs) for accs in per_seed["dev_acc"]]
+        runs.append({
+            "label": label,
+            "config": dataclasses.asdict(config),
+            "seeds": list(seeds),
+            **per_seed,
+            "best_dev_acc": best_dev,
+            "summary": {
+                "best_dev_acc_mean": float(np.mean(best_dev)), "best_dev_acc_std": float(np.std(best_dev)),
+                "test_acc_mean": float(np.mean(per_seed["test_acc"])),
+                "test_acc_std": float(np.std(per_seed["test_acc"])),
+            },
+        })
+        if epoch_plot_prefix:
+            visualize_epochs(per_seed["train_loss"], per_seed["dev_loss"],
+                             out_dir / f"{epoch_plot_prefix}_{utils.safe_name(label)}_loss.png")
+    history = {"sweep": name, "seeds": list(seeds), "runs": runs,
+               "sizes": {"dev": len(dev), "train": len(train_ds), "test": len(test)},
+               "wall_seconds": time.perf_counter() - started}
+    visualize_configs([r["dev_acc"] for r in runs], list(labels), "Dev accuracy", out_dir / f"all_{name}_acc.png")
+    visualize_configs([r["dev_loss"] for r in runs], list(labels), "Dev loss", out_dir / f"all_{name}_loss.png")
+    utils.atomic_write_json(history, out_dir / f"{name}.json")
+    return history
