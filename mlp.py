@@ -331,6 +331,14 @@ class MLPConfig:
         return getattr(self, key)
 
 
+def _option(config, name: str, default):
+    """config.name, or `default` when an EasyDict/dataclass/namespace config lacks it."""
+    try:
+        return getattr(config, name)
+    except (AttributeError, KeyError):
+        return default
+
+
 def run_mlp(config, embeddings, dev_dataset: TensorDataset, train_dataset: TensorDataset,
             test_dataset: TensorDataset):
     """Train one classifier per `config`, reload its best-dev checkpoint and score the test set.
@@ -338,8 +346,8 @@ def run_mlp(config, embeddings, dev_dataset: TensorDataset, train_dataset: Tenso
     `config` needs batch_size, lr, num_epochs, hidden_dims, num_classes, activation and save_path; seed and
     device are optional. Returns (train losses, train accs, dev losses, dev accs, test loss, test acc).
     """
-    seed = int(getattr(config, "seed", 0) or 0)
-    device = utils.get_device(getattr(config, "device", None))
+    seed = int(_option(config, "seed", 0) or 0)
+    device = utils.get_device(_option(config, "device", None))
     generator = utils.set_seed(seed)
     embed_dim = train_dataset.tensors[0].shape[1] if embeddings is None else embeddings.vector_size
     model = SentimentClassifier(embed_dim, config.num_classes, config.hidden_dims, config.activation).to(device)
@@ -349,7 +357,7 @@ def run_mlp(config, embeddings, dev_dataset: TensorDataset, train_dataset: Tenso
     dev_loader = TensorBatches(dev_dataset, 4096, shuffle=False, device=device)
     test_loader = TensorBatches(test_dataset, 4096, shuffle=False, device=device)
 
-    save_path = getattr(config, "save_path", None)
+    save_path = _option(config, "save_path", None)
     with tempfile.TemporaryDirectory() as scratch:
         path = save_path or os.path.join(scratch, "best.pth")
         histories = train(model, optimizer, train_loader, dev_loader, config.num_epochs, path)

@@ -153,10 +153,14 @@ def plot_curves(
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for label, values in curves.items():
-        runs = np.asarray(values, dtype=float)
+        try:
+            runs = np.asarray(values, dtype=float)
+        except ValueError:
+            runs = np.empty((0, 0))
         if runs.ndim == 1:
             runs = runs[None, :]
         if runs.ndim != 2 or runs.shape[1] == 0:
+            plt.close(fig)
             raise ValueError(f"curve {label!r} must be a list of numbers or a list of equal-length lists")
         x = np.arange(1, runs.shape[1] + 1)
         mean = runs.mean(axis=0)

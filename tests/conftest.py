@@ -1,0 +1,98 @@
+"""Shared fixtures: tiny embeddings and a tiny data directory laid out like ../shared/data."""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import utils
+
+POSITIVE = ["great", "good", "excellent", "wonderful", "loved", "fun"]
+NEGATIVE = ["bad", "awful", "terrible", "boring", "hated", "dull"]
+NEUTRAL = ["the", "movie", "film", "a", "was", "it", "and", "plot", "actor", "!", ".", ",", "n't", "do"]
+
+
+def tiny_vectors() -> utils.WordVectors:
+    """Sentiment words point along +/- dimension 0; the rest is noise (8 dimensions)."""
+    rng = np.random.default_rng(0)
+    words = NEUTRAL + POSITIVE + NEGATIVE
+    vectors = rng.normal(0, 0.1, size=(len(words), 8)).astype(np.float32)
+    vectors[len(NEUTRAL):len(NEUTRAL) + len(POSITIVE), 0] += 1.0
+    vectors[len(NEUTRAL) + len(POSITIVE):, 0] -= 1.0
+    return utils.WordVectors(words, vectors)
+
+
+def review(rng: random.Random, label: int) -> str:
+    words = [rng.choice(POSITIVE if label else NEGATIVE) for _ in range(rng.randint(1, 3))]
+    words += [rng.choice(NEUTRAL) for _ in range(rng.randint(2, 8))]
+    rng.shuffle(words)
+    return "The movie was " + " ".join(words) + "!<br /><br />Really."
+
+
+def write_imdb_csv(path: Path, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["id", "rating", "label", "text"])
+    for i in range(n):
+        label = i % 2
+        writer.writerow([i, 8 if label else 2, label, review(rng, label)])
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write(buf.getvalue())
+
+
+def write_glove(path: Path, table: utils.WordVectors) -> None:
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for word, vec in zip(table.index_to_key, table.vectors):
+            f.write(word + " " + " ".join(f"{v:.5g}" for v in vec) + "\n")
+
+
+def write_wikitext(path: Path, n_lines: int, seed: int) -> None:
+    rng = random.Random(seed)
+    vocab = ["the", "cat", "sat", "on", "mat", "dog", "ran", "to", "park", "a", "<unk>", "@-@", ","]
+    lines = []
+    for i in range(n_lines):
+        if i % 10 == 0:
+            lines.append(" = Heading = ")
+        elif i % 10 == 1:
+            lines.append(" ")
+        else:
+            lines.append(" " + " ".join(rng.choice(vocab) for _ in range(rng.randint(3, 12))) + " . ")
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="session")
+def tiny_table() -> utils.WordVectors:
+    return tiny_vectors()
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory) -> Path:
+    """imdb/ (5,600 train and 600 test rows, so the course's 5,000-row dev slice leaves a train split),
+    glove/ (the tiny table) and wikitext-2/ (a few hundred lines), laid out like ../shared/data."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "imdb").mkdir()
+    (root / "glove").mkdir()
+    (root / "wikitext-2").mkdir()
+    write_imdb_csv(root / "imdb" / "imdb_train.csv.gz", 5600, seed=1)
+    write_imdb_csv(root / "imdb" / "imdb_test.csv.gz", 600, seed=2)
+    write_glove(root / "glove" / "glove.6B.50d.txt.gz", tiny_vectors())
+    write_wikitext(root / "wikitext-2" / "wiki.train.tokens.partial.gz", 400, seed=3)
+    write_wikitext(root / "wikitext-2" / "wiki.valid.tokens.gz", 80, seed=4)
+    write_wikitext(root / "wikitext-2" / "wiki.test.tokens.gz", 80, seed=5)
+    return root
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data set, or a skip saying why the test cannot run here."""
+    try:
+        return utils.resolve_data_dir()
+    except utils.DataNotFoundError as err:
+        pytest.skip(f"needs the shared data set: {err}")

@@ -1,0 +1,72 @@
+"""main.py: the command line, the sweeps as data, and a `--quick` smoke run of everything on tiny data."""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_main(*args, cwd, env_extra=None, timeout=300):
+    env = dict(os.environ, MPLBACKEND="Agg", **(env_extra or {}))
+    return subprocess.run([sys.executable, str(REPO / "main.py"), *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_explore_functions_keep_the_course_signatures():
+    for fn in (main.explore_mlp_structures, main.explore_mlp_activations, main.explore_mlp_learning_rates):
+        positional = [p.name for p in inspect.signature(fn).parameters.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
+        assert positional == ["dev_d", "train_d", "test_d", "embeddings"]
+
+
+def test_sweeps_follow_the_handout():
+    structures, activations, rates = (main.SWEEPS[k]() for k in ("structures", "activations", "learning_rates"))
+    assert [(c.hidden_dims, c.lr) for c in structures.configs] == [
+        ([], 0.025), ([512], 0.02), ([512, 512], 0.01), ([512, 512, 512], 0.001)]
+    assert {(c.activation, c.batch_size, c.num_epochs) for c in structures.configs} == {("Sigmoid", 64, 20)}
+    assert [c.activation for c in activations.configs] == ["Sigmoid", "Tanh", "ReLU", "GeLU", "LeakyReLU"]
+    assert {(tuple(c.hidden_dims), c.lr, c.batch_size) for c in activations.configs} == {((512,), 0.02, 128)}
+    lrs = [c.lr for c in rates.configs]
+    assert len(lrs) >= 5 and min(lrs) == 1e-4 and max(lrs) == 1e-1
+    assert {(tuple(c.hidden_dims), c.activation, c.batch_size) for c in rates.configs} == {((512,), "Sigmoid", 64)}
+
+
+def test_help_lists_every_command(tmp_path):
+    result = run_main("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("mlp", "lm", "sample", "written", "--quick", "--data-dir", "--seeds"):
+        assert command in result.stdout
+
+
+def test_missing_data_is_a_one_line_error(tmp_path):
+    result = run_main("mlp", "--data-dir", tmp_path / "nowhere", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "nowhere" in result.stderr and "--data-dir" in result.stderr
+    result = run_main("mlp", cwd=tmp_path, env_extra={"HW3_DATA_DIR": str(tmp_path / "gone")})
+    assert result.returncode == 2 and "HW3_DATA_DIR" in result.stderr
+
+
+def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
+    out, ckpt = tmp_path / "out", tmp_path / "ckpt"
+    result = run_main("--quick", "--data-dir", tiny_data_dir, "--out-dir", out, "--ckpt-dir", ckpt, cwd=tmp_path,
+                      env_extra={"HW3_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    made = {p.name for p in out.iterdir()}
+    for sweep in ("mlp_structures", "mlp_activations", "mlp_learning_rates"):
+        assert {f"all_{sweep}_acc.png", f"all_{sweep}_loss.png", f"{sweep}.json"} <= made
+        history = json.loads((out / f"{sweep}.json").read_text())
+        assert all(len(run["dev_acc"][0]) == 3 and run["test_acc"] for run in history["runs"])
+    assert {"mlp_structure_None_loss.png", "mlp_structure_512-512-512_loss.png"} <= made
+    assert {"activations.png", "computation_graph.png"} <= made  # the written part's figures
+    assert list(out.glob("mlp_lm*_loss.png")) and list(out.glob("mlp_lm*_ppl.png"))  # the language model
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in out.glob("*.png"))
+    assert not any(" " in name or ">" in name for name in made)
+    assert not (tmp_path / "plots").exists()  # a quick run never touches the committed plots

@@ -1,0 +1,182 @@
+"""utils.py: data location, the GloVe table and its cache, the tokenizer, atomic writes, plotting."""
+from __future__ import annotations
+
+import gzip
+import os
+import random
+import re
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import utils
+
+
+# --------------------------------------------------------------------------- data location
+def test_missing_data_dir_is_a_one_line_error_naming_the_path_and_the_fix(tmp_path, monkeypatch):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(utils.DataNotFoundError) as err:
+        utils.resolve_data_dir(missing)
+    message = str(err.value)
+    assert "\n" not in message and str(missing) in message
+    assert "--data-dir" in message and utils.DATA_DIR_ENV in message
+
+    monkeypatch.setenv(utils.DATA_DIR_ENV, str(missing))
+    with pytest.raises(utils.DataNotFoundError, match=re.escape(f"${utils.DATA_DIR_ENV}")):
+        utils.resolve_data_dir()
+
+
+def test_data_dir_from_flag_then_env(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.setenv(utils.DATA_DIR_ENV, str(tmp_path / "b"))
+    assert utils.resolve_data_dir() == tmp_path / "b"
+    assert utils.resolve_data_dir(tmp_path / "a") == tmp_path / "a"
+
+
+def test_missing_data_file_names_the_file(tmp_path):
+    with pytest.raises(utils.DataNotFoundError, match="imdb/imdb_train.csv.gz"):
+        utils.data_path("imdb", "imdb_train.csv.gz", data_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- embeddings
+def write(path, text, gz=False):
+    opener = gzip.open if gz else open
+    with opener(path, "wt", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def test_word_vectors_have_the_keyed_vectors_interface(tiny_table):
+    assert tiny_table.vector_size == 8 and tiny_table.vectors.shape == (len(tiny_table), 8)
+    assert "movie" in tiny_table and "zebra" not in tiny_table
+    i = tiny_table.key_to_index["movie"]
+    assert tiny_table.index_to_key[i] == "movie"
+    np.testing.assert_array_equal(tiny_table["movie"], tiny_table.vectors[i])
+    with pytest.raises(KeyError):
+        tiny_table["zebra"]
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_parse_embeddings_text(tmp_path, gz):
+    path = write(tmp_path / ("v.txt.gz" if gz else "v.txt"), "the 1 2 3\nmovie -0.5 1e-3 4\n", gz=gz)
+    table = utils.parse_embeddings_text(path)
+    assert table.index_to_key == ["the", "movie"]
+    np.testing.assert_allclose(table.vectors, [[1, 2, 3], [-0.5, 1e-3, 4]])
+    assert table.vectors.dtype == np.float32
+    # a word2vec header is skipped; limit reads the first N words
+    header = write(tmp_path / "w2v.txt", "2 3\nthe 1 2 3\nmovie 4 5 6\n")
+    assert utils.parse_embeddings_text(header).index_to_key == ["the", "movie"]
+    assert utils.parse_embeddings_text(path, limit=1).index_to_key == ["the"]
+
+
+@pytest.mark.parametrize("text, line", [
+    ("a 1 2 3\nb 4 5\nc 7 8 9\n", 2),         # a value missing
+    ("a 1 2 3\nb 4 5 6\nc 7 x 9\n", 3),       # not a number
+    ("a 1 2 3\nb 4 5 6 7\n", 2),              # one too many
+])
+def test_malformed_embeddings_name_the_file_and_line(tmp_path, text, line):
+    path = write(tmp_path / "bad.txt", text)
+    with pytest.raises(utils.EmbeddingsFormatError, match=rf"bad\.txt, line {line}:"):
+        utils.parse_embeddings_text(path)
+
+
+def test_empty_embeddings_file_is_an_error(tmp_path):
+    with pytest.raises(utils.EmbeddingsFormatError, match="empty"):
+        utils.parse_embeddings_text(write(tmp_path / "empty.txt", ""))
+
+
+def test_load_glove_writes_a_binary_cache_and_reparses_a_changed_file(tmp_path):
+    src = write(tmp_path / "g.txt.gz", "the 1 2\nmovie 3 4\n", gz=True)
+    cache = tmp_path / "cache"
+    first = utils.load_glove(src, cache_dir=cache, verbose=False)
+    assert sorted(p.suffix for p in cache.iterdir()) == [".npy", ".txt"]
+    second = utils.load_glove(src, cache_dir=cache, verbose=False)
+    assert second.index_to_key == first.index_to_key
+    np.testing.assert_array_equal(second.vectors, first.vectors)
+    # the cache is keyed by size and mtime: a new file is parsed anew
+    write(src, "the 5 6\nmovie 7 8\nfilm 9 10\n", gz=True)
+    os.utime(src, ns=(time.time_ns(), time.time_ns() + 10**9))
+    third = utils.load_glove(src, cache_dir=cache, verbose=False)
+    assert third.index_to_key == ["the", "movie", "film"] and third["the"][0] == 5
+
+
+def test_real_glove_loads_with_its_400k_words(shared_data, tmp_path):
+    table = utils.load_glove(data_dir=shared_data)
+    assert len(table) == 400_000 and table.vector_size == 50
+    assert table.index_to_key[0] == "the" and table.index_to_key[-1] == "sandberger"
+    np.testing.assert_allclose(table["the"][:3], [0.418, 0.24968, -0.41242])
+
+
+# --------------------------------------------------------------------------- tokenizer
+@pytest.mark.parametrize("text, tokens", [
+    ("What a movie!", ["What", "a", "movie", "!"]),
+    ("I don't like it.", ["I", "do", "n't", "like", "it", "."]),
+    ("It's \"great\", really...", ["It", "'s", "``", "great", "''", ",", "really", "..."]),
+    ("one<br /><br />two", ["one", "two"]),
+    ("(sic) cannot; 1,000 & 3:2", ["(", "sic", ")", "can", "not", ";", "1,000", "&", "3:2"]),
+    ("", []),
+])
+def test_word_tokenize_splits_words_from_punctuation_like_treebank(text, tokens):
+    assert utils.word_tokenize(text) == tokens
+
+
+def test_tokenize_many_lowercases_and_keeps_texts_apart():
+    assert utils.tokenize_many(["A, b.", "", "Don't\nstop"]) == [["a", ",", "b", "."], [], ["do", "n't", "stop"]]
+
+
+def test_piece_shortcuts_give_what_the_rules_give():
+    """tokenize_pieces skips the regex rules for 'word' and 'word,'; both routes must agree."""
+    rng = random.Random(0)
+    alphabet = "abcdeXYZ019'\".,!?;:-()[]<>&$@`"
+    pieces = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(3000)]
+    pieces += ["gonna", "gonna,", "Cannot.", "word.", "3.", "a:", "wanna!"]
+    by_rules = "\n".join(pieces)
+    for pattern, repl in utils._TREEBANK_RULES:
+        by_rules = pattern.sub(repl, by_rules)
+    assert utils.tokenize_pieces(pieces) == [line.split() for line in by_rules.split("\n")]
+
+
+# --------------------------------------------------------------------------- writes and plots
+class Unpicklable:
+    def __reduce__(self):
+        raise RuntimeError("cannot pickle")
+
+
+def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "ckpt.pth"
+    utils.atomic_save({"w": torch.ones(2)}, path)
+    with pytest.raises(RuntimeError):
+        utils.atomic_save({"w": Unpicklable()}, path)
+    assert torch.equal(torch.load(path, weights_only=True)["w"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pth"]  # no temporary file left behind
+
+
+def test_atomic_write_json_writes_nan_as_null(tmp_path):
+    path = utils.atomic_write_json({"a": [1.0, float("nan")], "b": np.float32(2.5), "t": torch.tensor([1, 2])},
+                                   tmp_path / "r.json")
+    assert path.read_text().replace(" ", "").replace("\n", "") == '{"a":[1.0,null],"b":2.5,"t":[1,2]}'
+
+
+def test_plot_curves_draws_png_with_seed_bands(tmp_path):
+    path = utils.plot_curves({"one seed": [0.5, 0.6, 0.7], "three seeds": [[0.5, 0.6, 0.7], [0.4, 0.6, 0.8],
+                                                                          [0.5, 0.5, 0.9]]},
+                             "Accuracy", tmp_path / "p.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="equal-length"):
+        utils.plot_curves({"ragged": [[1, 2], [3]]}, "x", tmp_path / "q.png")
+
+
+@pytest.mark.parametrize("label, name", [("512 -> 512 -> 512", "512-512-512"), ("None", "None"),
+                                         ("lr=0.001", "lr-0.001"), ("a/b c", "a-b-c")])
+def test_safe_name(label, name):
+    assert utils.safe_name(label) == name
+
+
+def test_torch_threads_restores_the_previous_count():
+    before = torch.get_num_threads()
+    with utils.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
