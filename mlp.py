@@ -53,8 +53,30 @@ def load_data_mlp(data_dir: Optional[Union[str, os.PathLike]] = None, seed: int 
     return dataset["train"][:5000], dataset["train"][5000:25000], dataset["test"][:10000]
 
 
-def featurize_many(texts: Sequence[str], embeddings) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Average word vectors of many texts at once.
+def featurize_many(texts: Sequence[str], embeddings, workers: Optional[int] = None
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Average word vectors of many texts at once: `features` (N, D) float32 and `known` (N,) bool.
+
+    Texts are independent, so with `workers` > 1 (default: up to 2 processes for 10,000 texts or more, where
+    the platform can fork) each process featurizes a contiguous share; the result is the same either way.
+    """
+    if workers is None:
+        workers = utils.default_workers() if len(texts) >= 10_000 else 1
+    bounds = np.linspace(0, len(texts), max(1, min(workers, len(texts))) + 1).astype(int)
+    shares = [list(texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    parts = utils.fork_map(_featurize_share, shares, workers, context=embeddings)
+    if not parts:
+        return _featurize_texts(texts, embeddings)
+    return torch.cat([torch.from_numpy(f) for f, _ in parts]), torch.cat([torch.from_numpy(k) for _, k in parts])
+
+
+def _featurize_share(embeddings, texts: List[str]) -> Tuple[np.ndarray, np.ndarray]:
+    features, known = _featurize_texts(texts, embeddings)
+    return features.numpy(), known.numpy()
+
+
+def _featurize_texts(texts: Sequence[str], embeddings) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Average word vectors of many texts in this process (see featurize_many).
 
     Returns `features` (N, D) float32 and `known` (N,) bool: False where a text has no known word (its row
     is zero). Each distinct whitespace-delimited piece is tokenized and summed once (`utils.tokenize_pieces`);
@@ -366,38 +388,53 @@ def run_mlp(config, embeddings, dev_dataset: TensorDataset, train_dataset: Tenso
     return (*histories, test_loss, test_acc)
 
 
+RESULT_KEYS = ("train_loss", "train_acc", "dev_loss", "dev_acc", "test_loss", "test_acc")
+
+
+def _sweep_job(context, job):
+    """One (config, seed) run of a sweep, in a worker process: returns (run_mlp's six results, seconds)."""
+    (dev, train_ds, test), embeddings = context
+    name, label, config = job
+    t0 = time.perf_counter()
+    result = run_mlp(config, embeddings, dev, train_ds, test)
+    seconds = time.perf_counter() - t0
+    print(f"[{name}] {label} seed {config.seed}: best dev acc {max(result[3]):.4f}, "
+          f"test acc {result[5]:.4f} ({seconds:.1f} s)", flush=True)
+    return result, seconds
+
+
 def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], datasets: Tuple[TensorDataset, ...],
               seeds: Sequence[int], out_dir: Union[str, os.PathLike], epoch_plot_prefix: Optional[str] = None,
-              ckpt_dir: Union[str, os.PathLike, None] = None, embeddings=None) -> dict:
+              ckpt_dir: Union[str, os.PathLike, None] = None, embeddings=None,
+              workers: Optional[int] = None) -> dict:
     """Run every config for every seed; plot and save the results; return them as a history dict.
 
     `datasets` is (dev, train, test). Writes `out_dir/all_{name}_acc.png` and `..._loss.png` (dev accuracy and
     loss across configs, mean and band over seeds), `out_dir/{epoch_plot_prefix}_{label}_loss.png` (train and
-    dev loss) per config when `epoch_plot_prefix` is given, and `out_dir/{name}.json` with every per-epoch number, the test results, the configs and
-    the wall times. Checkpoints go to `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given.
+    dev loss) per config when `epoch_plot_prefix` is given, and `out_dir/{name}.json` with every per-epoch
+    number, the test results, the configs and the wall times. Checkpoints go to `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given.
+    The runs are independent and each trains on one thread, so `workers` processes (default: one per core,
+    at most 2) train them side by side; every run seeds itself, so the numbers do not depend on `workers`.
     """
     if len(configs) != len(labels):
         raise ValueError(f"{len(configs)} configs but {len(labels)} labels")
     if not seeds:
         raise ValueError("need at least one seed")
-    dev, train_ds, test = datasets
     out_dir = Path(out_dir)
     started = time.perf_counter()
+    jobs = [(name, label, dataclasses.replace(config, seed=seed, save_path=(
+        str(Path(ckpt_dir) / f"{name}_{utils.safe_name(label)}_seed{seed}.pth") if ckpt_dir else None)))
+        for config, label in zip(configs, labels) for seed in seeds]
+    results = iter(utils.fork_map(_sweep_job, jobs, workers or utils.default_workers(),
+                                  context=(datasets, embeddings)))
     runs = []
     for config, label in zip(configs, labels):
-        per_seed = {k: [] for k in ("train_loss", "train_acc", "dev_loss", "dev_acc", "test_loss", "test_acc",
-                                    "seconds")}
-        for seed in seeds:
-            cfg = dataclasses.replace(config, seed=seed, save_path=(
-                str(Path(ckpt_dir) / f"{name}_{utils.safe_name(label)}_seed{seed}.pth") if ckpt_dir else None))
-            t0 = time.perf_counter()
-            result = run_mlp(cfg, embeddings, dev, train_ds, test)
-            per_seed["seconds"].append(time.perf_counter() - t0)
-            for key, value in zip(("train_loss", "train_acc", "dev_loss", "dev_acc", "test_loss", "test_acc"),
-                                  result):
+        per_seed = {k: [] for k in (*RESULT_KEYS, "seconds")}
+        for _ in seeds:
+            result, seconds = next(results)
+            for key, value in zip(RESULT_KEYS, result):
                 per_seed[key].append(value)
-            print(f"[{name}] {label} seed {seed}: best dev acc {max(result[3]):.4f}, "
-                  f"test acc {result[5]:.4f} ({per_seed['seconds'][-1]:.1f} s)", flush=True)
+            per_seed["seconds"].append(seconds)
         best_dev = [max(accs) for accs in per_seed["dev_acc"]]
         runs.append({
             "label": label,
@@ -414,8 +451,8 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
         if epoch_plot_prefix:
             visualize_epochs(per_seed["train_loss"], per_seed["dev_loss"],
                              out_dir / f"{epoch_plot_prefix}_{utils.safe_name(label)}_loss.png")
-    history = {"sweep": name, "seeds": list(seeds), "runs": runs,
-               "sizes": {"dev": len(dev), "train": len(train_ds), "test": len(test)},
+    history = {"sweep": name, "seeds": list(seeds), "runs": runs, "workers": workers or utils.default_workers(),
+               "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
                "wall_seconds": time.perf_counter() - started}
     visualize_configs([r["dev_acc"] for r in runs], list(labels), "Dev accuracy", out_dir / f"all_{name}_acc.png")
     visualize_configs([r["dev_loss"] for r in runs], list(labels), "Dev loss", out_dir / f"all_{name}_loss.png")

@@ -212,6 +212,42 @@ def torch_threads(n: int | None):
         torch.set_num_threads(previous)
 
 
+_fork_context = None  # what fork_map's worker processes share with their parent, set in each worker
+
+
+def _fork_init(fn, context) -> None:
+    global _fork_context
+    _fork_context = (fn, context)
+    torch.set_num_threads(1)  # as DataLoader workers do: the processes together already use the cores
+
+
+def _fork_call(item):
+    fn, context = _fork_context
+    return fn(context, item)
+
+
+def fork_map(fn: Callable, items: Sequence, workers: int, context=None) -> list:
+    """`[fn(context, item) for item in items]`, spread over `workers` forked processes (one thread each).
+
+    Fork lets the workers share `context` (an embedding table, datasets) with this process instead of
+    receiving a pickled copy; items and results are pickled. Where fork is unavailable (Windows, macOS
+    defaults), inside a worker, or with `workers` <= 1 or a single item, it runs here, in order.
+    Results come back in the order of `items`, so the output does not depend on `workers`.
+    """
+    import multiprocessing as mp
+
+    workers = min(workers, len(items))
+    if workers <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
+        return [fn(context, item) for item in items]
+    with mp.get_context("fork").Pool(workers, initializer=_fork_init, initargs=(fn, context)) as pool:
+        return pool.map(_fork_call, items, chunksize=1)
+
+
+def default_workers() -> int:
+    """Worker processes for independent jobs: one per core, at most 2 (what a laptop spares)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def progress(iterable: Iterable, **kwargs):
     """tqdm that stays quiet when stderr is not a terminal (CI logs, pipes)."""
     from tqdm.auto import tqdm

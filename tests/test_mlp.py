@@ -241,6 +241,25 @@ def test_run_sweep_returns_and_saves_every_number(tiny_table, tmp_path):
     assert (tmp_path / "ckpt" / "mlp_structures_8-8_seed1.pth").is_file()
 
 
+def test_sweep_numbers_do_not_depend_on_the_number_of_worker_processes(tiny_table, tmp_path):
+    rng = random.Random(1)
+    make = lambda n: mlp.create_tensor_dataset(  # noqa: E731
+        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}, tiny_table)
+    datasets = (make(40), make(80), make(40))
+    configs = [mlp.MLPConfig(hidden_dims=[8], lr=0.01, num_epochs=2, batch_size=16, activation=a)
+               for a in ("ReLU", "Tanh")]
+    one, two = (mlp.run_sweep("s", configs, ["relu", "tanh"], datasets, seeds=[0, 1], out_dir=tmp_path / str(w),
+                              workers=w)["runs"] for w in (1, 2))
+    assert [{k: r[k] for k in mlp.RESULT_KEYS} for r in one] == [{k: r[k] for k in mlp.RESULT_KEYS} for r in two]
+
+
+def test_featurize_many_in_two_processes_gives_the_same_features(tiny_table):
+    rng = random.Random(2)
+    texts = [review(rng, i % 2) for i in range(101)] + ["zebra"]
+    serial, parallel = mlp.featurize_many(texts, tiny_table, workers=1), mlp.featurize_many(texts, tiny_table, 2)
+    assert torch.equal(serial[0], parallel[0]) and torch.equal(serial[1], parallel[1])
+
+
 def test_mlp_config_has_attribute_and_item_access():
     config = mlp.MLPConfig(hidden_dims=[4])
     assert config.hidden_dims == config["hidden_dims"] == [4]
