@@ -24,7 +24,7 @@ from torch.utils.data import TensorDataset
 
 import mlp
 import utils
-from mlp import MLPConfig, create_tensor_dataset, load_data_mlp
+from mlp import MLPConfig, load_data_mlp
 
 RawSplit = Dict[str, List[Union[str, int]]]
 DEFAULT_OUT_DIR = Path("plots")
@@ -70,13 +70,16 @@ def learning_rate_sweep(num_epochs: int = 20) -> Sweep:
 SWEEPS = {"structures": structure_sweep, "activations": activation_sweep, "learning_rates": learning_rate_sweep}
 
 
-def _as_tensor_dataset(data: Union[RawSplit, TensorDataset], embeddings) -> TensorDataset:
-    return data if isinstance(data, TensorDataset) else create_tensor_dataset(data, embeddings)
+def _as_tensor_datasets(splits: Sequence[Union[RawSplit, TensorDataset]], embeddings) -> tuple:
+    """TensorDatasets as given; raw splits featurized together in one pass."""
+    raw = [s for s in splits if not isinstance(s, TensorDataset)]
+    featurized = iter(mlp.create_tensor_datasets(raw, embeddings) if raw else [])
+    return tuple(s if isinstance(s, TensorDataset) else next(featurized) for s in splits)
 
 
 def _explore(sweep: Sweep, dev_d, train_d, test_d, embeddings, seeds: Sequence[int], out_dir, ckpt_dir) -> dict:
     """Featurize (unless given TensorDatasets), then run the sweep and save its plots and JSON."""
-    datasets = tuple(_as_tensor_dataset(d, embeddings) for d in (dev_d, train_d, test_d))
+    datasets = _as_tensor_datasets((dev_d, train_d, test_d), embeddings)
     print(f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) ----------")
     return mlp.run_sweep(sweep.name, sweep.configs, sweep.labels, datasets, seeds=seeds, out_dir=out_dir,
                          epoch_plot_prefix=sweep.epoch_plot_prefix, ckpt_dir=ckpt_dir, embeddings=embeddings)
@@ -118,7 +121,7 @@ def run_mlp_sweeps(args) -> dict:
         dev_d, train_d, test_d = (_quick_slice(s, n) for s, n in zip((dev_d, train_d, test_d), (300, 1500, 300)))
     embeddings = utils.load_glove(data_dir=args.data_dir)
     t0 = time.perf_counter()
-    datasets = [create_tensor_dataset(d, embeddings) for d in (dev_d, train_d, test_d)]
+    datasets = mlp.create_tensor_datasets([dev_d, train_d, test_d], embeddings)
     print(f"featurized {sum(len(d['text']) for d in (dev_d, train_d, test_d))} reviews in "
           f"{time.perf_counter() - t0:.1f} s (data loading took {t0 - started:.1f} s)")
     seeds = list(range(args.seed, args.seed + args.seeds))

@@ -57,11 +57,11 @@ def featurize_many(texts: Sequence[str], embeddings, workers: Optional[int] = No
                    ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Average word vectors of many texts at once: `features` (N, D) float32 and `known` (N,) bool.
 
-    Texts are independent, so with `workers` > 1 (default: up to 2 processes for 10,000 texts or more, where
+    Texts are independent, so with `workers` > 1 (default: up to 2 processes for 4,000 texts or more, where
     the platform can fork) each process featurizes a contiguous share; the result is the same either way.
     """
     if workers is None:
-        workers = utils.default_workers() if len(texts) >= 10_000 else 1
+        workers = utils.default_workers() if len(texts) >= 4_000 else 1  # below that, forking costs more
     bounds = np.linspace(0, len(texts), max(1, min(workers, len(texts))) + 1).astype(int)
     shares = [list(texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
     parts = utils.fork_map(_featurize_share, shares, workers, context=embeddings)
@@ -145,17 +145,29 @@ def featurize(sentence: str, embeddings) -> Union[None, torch.FloatTensor]:
 
 def create_tensor_dataset(raw_data: RawSplit, embeddings) -> TensorDataset:
     """TensorDataset of (features (N, D) float32, labels (N,) int64), without the texts that have no known word."""
-    texts, labels = list(raw_data["text"]), torch.as_tensor(list(raw_data["label"]), dtype=torch.long)
-    if len(texts) != len(labels):
-        raise ValueError(f"raw_data has {len(texts)} texts but {len(labels)} labels")
+    return create_tensor_datasets([raw_data], embeddings)[0]
+
+
+def create_tensor_datasets(raw_splits: Sequence[RawSplit], embeddings) -> List[TensorDataset]:
+    """`create_tensor_dataset` of several splits in one pass (the splits share their tokenizer work)."""
+    texts, labels = [], []
+    for raw in raw_splits:
+        if len(raw["text"]) != len(raw["label"]):
+            raise ValueError(f"raw_data has {len(raw['text'])} texts but {len(raw['label'])} labels")
+        texts.append(list(raw["text"]))
+        labels.append(torch.as_tensor(list(raw["label"]), dtype=torch.long))
     if hasattr(embeddings, "key_to_index") and hasattr(embeddings, "vectors"):
-        features, known = featurize_many(texts, embeddings)
-        return TensorDataset(features[known], labels[known])
-    rows = [(featurize(t, embeddings), y) for t, y in zip(texts, labels.tolist())]
-    rows = [(x, y) for x, y in rows if x is not None]
-    if not rows:
-        return TensorDataset(torch.zeros(0, 0), torch.zeros(0, dtype=torch.long))
-    return TensorDataset(torch.stack([x for x, _ in rows]), torch.tensor([y for _, y in rows], dtype=torch.long))
+        features, known = featurize_many([t for split in texts for t in split], embeddings)
+        ends = np.cumsum([0] + [len(split) for split in texts])
+        return [TensorDataset(features[a:b][known[a:b]], y[known[a:b]])
+                for a, b, y in zip(ends[:-1], ends[1:], labels)]
+    datasets = []
+    for split_texts, split_labels in zip(texts, labels):  # any word -> vector mapping, one word at a time
+        rows = [(featurize(t, embeddings), y) for t, y in zip(split_texts, split_labels.tolist())]
+        rows = [(x, y) for x, y in rows if x is not None]
+        datasets.append(TensorDataset(torch.stack([x for x, _ in rows]), torch.tensor([y for _, y in rows]))
+                        if rows else TensorDataset(torch.zeros(0, 0), torch.zeros(0, dtype=torch.long)))
+    return datasets
 
 
 class TensorBatches:

@@ -27,6 +27,17 @@ def test_explore_functions_keep_the_course_signatures():
         assert positional == ["dev_d", "train_d", "test_d", "embeddings"]
 
 
+def test_explore_accepts_the_raw_splits_as_the_course_passes_them(tiny_table, tmp_path):
+    from conftest import review
+    import random
+    rng = random.Random(0)
+    raw = lambda n: {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}  # noqa
+    history = main.explore_mlp_activations(raw(40), raw(80), raw(40), tiny_table, num_epochs=1, out_dir=tmp_path)
+    assert [r["label"] for r in history["runs"]] == ["Sigmoid", "Tanh", "ReLU", "GeLU", "LeakyReLU"]
+    assert history["sizes"] == {"dev": 40, "train": 80, "test": 40}
+    assert (tmp_path / "all_mlp_activations_acc.png").is_file()
+
+
 def test_sweeps_follow_the_handout():
     structures, activations, rates = (main.SWEEPS[k]() for k in ("structures", "activations", "learning_rates"))
     assert [(c.hidden_dims, c.lr) for c in structures.configs] == [
