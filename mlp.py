@@ -332,17 +332,20 @@ def _train(model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_
 
 
 # --------------------------------------------------------------------------- plots
-def visualize_epochs(epoch_train_losses: List[float], epoch_dev_losses: List[float], save_fig_path: str):
+def visualize_epochs(epoch_train_losses: List[float], epoch_dev_losses: List[float], save_fig_path: str,
+                     title: Optional[str] = None):
     """Train and dev loss per epoch (each a list, or a list of per-seed lists drawn as mean and band)."""
-    return utils.plot_curves({"train": epoch_train_losses, "dev": epoch_dev_losses}, "Loss", save_fig_path)
+    return utils.plot_curves({"train": epoch_train_losses, "dev": epoch_dev_losses}, "Loss", save_fig_path,
+                             title=title)
 
 
 def visualize_configs(all_config_epoch_stats: List[List[float]], config_names: List[str], metric_name: str,
-                      save_fig_path: str):
+                      save_fig_path: str, title: Optional[str] = None):
     """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed lists."""
     if len(all_config_epoch_stats) != len(config_names):
         raise ValueError(f"{len(all_config_epoch_stats)} configs but {len(config_names)} names")
-    return utils.plot_curves(dict(zip(config_names, all_config_epoch_stats)), metric_name, save_fig_path)
+    return utils.plot_curves(dict(zip(config_names, all_config_epoch_stats)), metric_name, save_fig_path,
+                             title=title)
 
 
 # --------------------------------------------------------------------------- experiments
@@ -439,6 +442,7 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
         for config, label in zip(configs, labels) for seed in seeds]
     results = iter(utils.fork_map(_sweep_job, jobs, workers or utils.default_workers(),
                                   context=(datasets, embeddings)))
+    seed_note = f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
     runs = []
     for config, label in zip(configs, labels):
         per_seed = {k: [] for k in (*RESULT_KEYS, "seconds")}
@@ -462,11 +466,13 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
         })
         if epoch_plot_prefix:
             visualize_epochs(per_seed["train_loss"], per_seed["dev_loss"],
-                             out_dir / f"{epoch_plot_prefix}_{utils.safe_name(label)}_loss.png")
+                             out_dir / f"{epoch_plot_prefix}_{utils.safe_name(label)}_loss.png",
+                             title=f"{label}: loss per epoch{seed_note}")
     history = {"sweep": name, "seeds": list(seeds), "runs": runs, "workers": workers or utils.default_workers(),
                "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
                "wall_seconds": time.perf_counter() - started}
-    visualize_configs([r["dev_acc"] for r in runs], list(labels), "Dev accuracy", out_dir / f"all_{name}_acc.png")
-    visualize_configs([r["dev_loss"] for r in runs], list(labels), "Dev loss", out_dir / f"all_{name}_loss.png")
+    for key, metric in (("acc", "Dev accuracy"), ("loss", "Dev loss")):
+        visualize_configs([r[f"dev_{key}"] for r in runs], list(labels), metric, out_dir / f"all_{name}_{key}.png",
+                          title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}")
     utils.atomic_write_json(history, out_dir / f"{name}.json")
     return history

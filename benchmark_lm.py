@@ -1,0 +1,176 @@
+"""Training throughput of the MLP language model: our pipeline against one faithful to the course skeleton.
+
+Pipelines (same model sizes as mlp_lm.LMConfig(), same batch size, same optimizer learning rate, same seed):
+- ours:        adaptive softmax (Grave et al. 2017), batches cut from one token tensor (mlp_lm.WindowBatches),
+               AdamW(foreach=True), the adaptive module's own loss;
+- ours_full:   our batches and optimizer, but the course's full softmax (isolates the output layer);
+- course:      the course skeleton: full softmax + log_softmax + nn.NLLLoss, DataLoader(TensorDataset, shuffle=True)
+               over preprocess_data's (N, W) windows, torch.optim.Adam.
+Each trains for the same wall-clock budget; tokens/s is the batch size over the median step time (data loading
+included); then each is scored on the whole WikiText-2 validation split (217,646 targets; not timed).
+
+It also counts the matrix-multiply FLOPs of one training token (mlp_lm.train_flops_per_token) and sets the
+achieved FLOP rate beside torch.mm on large float32 matrices measured in the same run (median of several).
+Results go to plots/benchmark_lm.json (atomically).
+
+    python benchmark_lm.py --budget 60    # run it alone: another busy process halves the numbers
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+import mlp_lm as M
+import utils
+
+
+def mm_gflops(n: int = 2048, repeats: int = 9) -> float:
+    """Median float32 torch.mm rate (GFLOP/s) on n x n matrices."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(2):
+        torch.mm(a, b)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev_stream, budget_s: float,
+                 seed: int) -> dict:
+    gen = utils.set_seed(seed)
+    W, B = cfg.local_window_size, cfg.batch_size
+    if kind == "course":
+        model = M.build_model(M.LMConfig(**{**cfg.to_dict(), "output_layer": "full"}), tok.vocab_size)
+        dataset = M.preprocess_data(train_texts, W, None, tok)  # TensorDataset of (N, W) windows, (N,) targets
+        loader = DataLoader(dataset, batch_size=B, shuffle=True, generator=gen)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        criterion = nn.NLLLoss()
+
+        def step(inp, target):
+            loss = criterion(model(inp), target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return loss
+    else:
+        layer = "adaptive" if kind == "ours" else "full"
+        model = M.build_model(M.LMConfig(**{**cfg.to_dict(), "output_layer": layer}), tok.vocab_size)
+        loader = M.WindowBatches(train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+
+        def step(inp, target):
+            loss = model.nll(inp, target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+    model.train()
+    step_times, tokens, t_start = [], 0, time.perf_counter()
+    done = False
+    while not done:
+        it = iter(loader)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                inp, target = next(it)  # data loading is part of the step
+            except StopIteration:
+                break
+            loss = step(inp, target)
+            step_times.append(time.perf_counter() - t0)
+            tokens += target.numel()
+            if time.perf_counter() - t_start >= budget_s:
+                done = True
+                break
+    elapsed = time.perf_counter() - t_start
+    timed = step_times[2:] if len(step_times) > 4 else step_times  # skip warm-up steps
+    med = statistics.median(timed)
+    t_eval = time.perf_counter()
+    dev_loss, dev_ppl = M.evaluate(model, M.WindowBatches(dev_stream, W, tok.pad_token_id, cfg.eval_batch_size),
+                                   nn.NLLLoss())
+    flops = M.train_flops_per_token(model, train_stream)
+    result = {
+        "output_layer": model.output_layer, "steps": len(step_times), "tokens_trained": tokens,
+        "train_seconds": elapsed, "median_step_seconds": med, "tokens_per_second_median": B / med,
+        "tokens_per_second_overall": tokens / elapsed, "last_train_loss": float(loss.item()),
+        "dev_loss": dev_loss, "dev_ppl": dev_ppl, "dev_targets": dev_stream.numel(),
+        "eval_seconds": time.perf_counter() - t_eval, "parameters": M.count_parameters(model),
+        "train_flops_per_token": flops["train_flops_per_token"], "tail_fractions": flops["tail_fractions"],
+        "achieved_gflops": flops["train_flops_per_token"] * B / med / 1e9,
+    }
+    print(f"{kind:10s} {result['tokens_per_second_median']:8.0f} tokens/s (median step {med * 1e3:.0f} ms, "
+          f"{len(step_times)} steps, {tokens:,} tokens in {elapsed:.0f} s); dev ppl {dev_ppl:.1f}; "
+          f"{result['achieved_gflops']:.1f} GFLOP/s", flush=True)
+    return result
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--budget", type=float, default=120.0, help="training seconds per pipeline")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: LMConfig().num_threads)")
+    p.add_argument("--pipelines", default="ours,ours_full,course")
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--out", type=Path, default=Path("plots/benchmark_lm.json"))
+    p.add_argument("--seed", type=int, default=42)
+    args = p.parse_args(argv)
+    cfg = M.LMConfig()
+    threads = args.threads or cfg.num_threads or torch.get_num_threads()
+    load_start = os.getloadavg()
+    (train_data, dev_data) = M.load_data_mlp_lm(args.data_dir)
+    train_texts = M._texts(train_data)
+    tok = M.WordTokenizer.from_texts(train_texts)
+    train_stream, dev_stream = M.encode_stream(train_texts, tok), M.encode_stream(dev_data, tok)
+    mm = {}
+    for n in sorted({threads, 2}):
+        torch.set_num_threads(n)
+        mm[n] = mm_gflops()
+        print(f"torch.mm 2048x2048 float32 with {n} thread(s): {mm[n]:.1f} GFLOP/s", flush=True)
+    torch.set_num_threads(threads)
+    results = {}
+    for kind in args.pipelines.split(","):
+        results[kind] = run_pipeline(kind, cfg, tok, train_texts, train_stream, dev_stream, args.budget, args.seed)
+    mm_after = mm_gflops()
+    peak = statistics.median([mm[threads], mm_after])
+    report = {
+        "command": "python benchmark_lm.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "budget_seconds_per_pipeline": args.budget, "threads": threads, "config": cfg.to_dict(),
+        "vocab_size": tok.vocab_size, "train_tokens": train_stream.numel(),
+        "mm_gflops": {"by_threads_before": {str(k): v for k, v in mm.items()}, "after": mm_after,
+                      "peak_used": peak},
+        "pipelines": results, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                                          "torch": torch.__version__, "loadavg_start": load_start,
+                                          "loadavg_end": os.getloadavg()},
+    }
+    if "ours" in results:
+        ours = results["ours"]
+        ours["fraction_of_mm_peak"] = ours["achieved_gflops"] / peak
+        ours["fraction_of_2thread_mm"] = ours["achieved_gflops"] / mm[2]
+        for other in ("course", "ours_full"):
+            if other in results:
+                report[f"throughput_ratio_ours_vs_{other}"] = (
+                    ours["tokens_per_second_median"] / results[other]["tokens_per_second_median"])
+                report[f"dev_ppl_ours_minus_{other}"] = ours["dev_ppl"] - results[other]["dev_ppl"]
+        print(f"ours: {ours['achieved_gflops']:.1f} GFLOP/s = {ours['fraction_of_mm_peak']:.0%} of torch.mm "
+              f"({peak:.1f} GFLOP/s, {threads} thread(s))")
+        for other in ("course", "ours_full"):
+            if other in results:
+                print(f"throughput ours / {other}: {report[f'throughput_ratio_ours_vs_{other}']:.2f}x; dev ppl "
+                      f"{ours['dev_ppl']:.1f} vs {results[other]['dev_ppl']:.1f} after {args.budget:.0f} s")
+    utils.atomic_write_json(report, args.out)
+    print(f"wrote {args.out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,864 @@
+"""A fixed-window MLP language model (Bengio et al. 2003) on WikiText-2, with an adaptive softmax output.
+
+Bengio, Ducharme, Vincent and Jauvin. 2003. *A Neural Probabilistic Language Model.* JMLR 3:1137-1155.
+Grave, Joulin, Cisse, Grangier and Jegou. 2017. *Efficient softmax approximation for GPUs.* ICML.
+
+The course (homework 3, second half) trained this model on a slice of WikiText-103 with a downloaded BERT
+tokenizer. Here it runs offline on the local, pre-tokenized WikiText-2 files with a word-level vocabulary
+(`WordTokenizer`), and it is scored the standard way (every token of the split, one `<eos>` per line, is a
+target; perplexity = exp of the mean loss per target token), so its perplexity can be set beside published
+WikiText-2 numbers.
+
+What is kept from the course skeleton: the names and signatures of `load_data_mlp_lm`, `preprocess_data`, the
+four `NPLM*` modules and their attributes, `train`, `evaluate`, `generate_text`, `visualize_epochs`,
+`run_mlp_lm` and `sample_from_mlp_lm`. What is new: `WordTokenizer`, the adaptive softmax output layer
+(`NPLM(..., output_layer="adaptive")`, Grave et al. 2017), a batcher that cuts windows out of one long token
+tensor (`WindowBatches`, no DataLoader), self-contained checkpoints (weights + vocabulary + config, loadable with
+`weights_only=True`), `top_p_filter`, and the `main_lm` / `main_sample` entry points used by main.py.
+
+Nothing here runs at import time.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, List, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import TensorDataset
+
+import utils
+
+WIKITEXT_DIR = "wikitext-2"
+TRAIN_FILE = "wiki.train.tokens.partial.gz"
+VALID_FILE = "wiki.valid.tokens.gz"
+TEST_FILE = "wiki.test.tokens.gz"
+COURSE_PROMPT = "The best perks of living on the east"
+CHECKPOINT_FORMAT = "hw3-nplm-v1"
+
+
+# --------------------------------------------------------------------------- configuration
+@dataclass
+class LMConfig:
+    """Hyper-parameters of the MLP language model; attribute access like the course's EasyDict.
+
+    The course's skeleton used embed_dim 256, hidden_dim 1048, num_blocks 4, dropout 0.2, window 6, a full
+    softmax over a 29k BERT vocabulary, Adam with exponential decay. Our default is smaller and cheaper so that
+    `python main.py lm` trains in under 20 minutes on 2 CPU cores: one intermediate block, hidden 512, and an
+    adaptive softmax output layer (Grave et al. 2017) with cutoffs [1000, 10000], which is several times cheaper
+    per token than the full softmax over 32.5k words (see benchmark_lm.py); embed_dim 128, hidden_dim 512,
+    4 epochs of batch 2048 with AdamW (weight decay 0.01) and a cosine schedule, dropout 0.2, 2 threads.
+    Measured alternatives (3 epochs, 1 thread): this regularisation reached dev perplexity 220.5; more of it
+    (dropout 0.3, embedding dropout 0.2, weight decay 0.05) reached only 231.5, so within this budget the model
+    is limited by training compute, not by overfitting. `preset("long")` is the longer configuration.
+
+    Any object with attribute access works where a config is expected; missing fields fall back to these
+    defaults (see `cfg_get`).
+    """
+
+    # model
+    local_window_size: int = 6
+    embed_dim: int = 128
+    hidden_dim: int = 512
+    num_blocks: int = 1
+    dropout_p: float = 0.2
+    embed_dropout_p: float = 0.0  # not in the course: dropout on the concatenated context embeddings
+    output_layer: str = "adaptive"  # "adaptive" (Grave et al. 2017) or "full" (the course's softmax)
+    cutoffs: List[int] = field(default_factory=lambda: [1000, 10000])
+    div_value: float = 4.0
+    # optimisation
+    batch_size: int = 2048
+    eval_batch_size: int = 4096
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    schedule: str = "cosine"  # "cosine" (to 5% of lr), "linear", "constant" or "exponential" (course: gamma=decay)
+    decay: float = 1.0  # course field: per-step gamma of ExponentialLR when schedule == "exponential"
+    num_epochs: int = 4
+    patience: int = 2  # early stopping: epochs without a better dev perplexity
+    print_every: int = 200
+    # data and bookkeeping
+    max_train_tokens: int | None = None  # a prefix of the training stream (quick mode)
+    max_dev_tokens: int | None = None
+    min_count: int = 1  # words seen fewer times in train map to <unk> (WikiText already did this at 3)
+    save_path: str = "checkpoints/mlp_lm.pt"
+    seed: int = 42
+    num_threads: int | None = 2  # 7.6k vs 5.1k tokens/s with 1 thread on an idle 2-core machine (but 3.7x
+    # slower than 1 thread when another process holds a core: time it on an otherwise idle machine)
+    name: str = "default"
+
+    @classmethod
+    def preset(cls, name: str = "default", **overrides) -> "LMConfig":
+        """'default' (< 20 min on 2 cores), 'long' (wider, more epochs) or 'quick' (a small slice, < 1 min)."""
+        presets = {
+            "default": {},
+            "long": dict(hidden_dim=1024, embed_dim=256, dropout_p=0.4, num_epochs=8, patience=2, lr=2e-3,
+                         cutoffs=[2000, 10000]),
+            "quick": dict(
+                embed_dim=64, hidden_dim=128, batch_size=256, num_epochs=2, max_train_tokens=100_000,
+                max_dev_tokens=20_000, warmup_steps=20, print_every=100, dropout_p=0.1, embed_dropout_p=0.0,
+            ),
+        }
+        if name not in presets:
+            raise ValueError(f"unknown config {name!r}; choose from {sorted(presets)}")
+        values = {**presets[name], **{k: v for k, v in overrides.items() if v is not None}, "name": name}
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+_DEFAULTS = LMConfig()
+
+
+def cfg_get(config, name: str):
+    """config.name, or the LMConfig default when an older config (e.g. a course EasyDict) lacks the field."""
+    return getattr(config, name, getattr(_DEFAULTS, name))
+
+
+def config_to_dict(config) -> dict:
+    """Every LMConfig field read from any attribute-access config, as plain Python values."""
+    out = {}
+    for f in dataclasses.fields(LMConfig):
+        value = cfg_get(config, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+# --------------------------------------------------------------------------- tokenizer
+class WordTokenizer:
+    """A word-level tokenizer with the parts of a Hugging Face tokenizer's interface that the course uses.
+
+    WikiText is pre-tokenized, so `tokenize` splits on whitespace. The vocabulary is built from the training
+    split only (`from_texts`), ordered by frequency (ties: first occurrence), with `<unk>` for unknown words and
+    `<eos>` at the end of every line. `to_dict` / `from_dict` give plain lists so the tokenizer is stored inside
+    a checkpoint and reloaded with `torch.load(weights_only=True)`.
+    """
+
+    def __init__(self, vocab: Sequence[str], unk_token: str = "<unk>", eos_token: str = "<eos>"):
+        vocab = list(vocab)
+        if len(set(vocab)) != len(vocab):
+            raise ValueError("the vocabulary has repeated words")
+        for tok in (unk_token, eos_token):
+            if tok not in vocab:
+                raise ValueError(f"the vocabulary lacks the special token {tok!r}")
+        self.unk_token, self.eos_token = unk_token, eos_token
+        self.ids_to_tokens = vocab
+        self.vocab = {w: i for i, w in enumerate(vocab)}
+        self.unk_token_id = self.vocab[unk_token]
+        self.eos_token_id = self.vocab[eos_token]
+        self.pad_token_id = self.eos_token_id  # contexts before the first token are end-of-line markers
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], min_count: int = 1, unk_token="<unk>", eos_token="<eos>"):
+        """Count the words of `texts` (one `<eos>` per line) and keep those seen `min_count` times or more."""
+        counts: Counter = Counter()
+        n_lines = 0
+        for line in texts:
+            counts.update(line.split())
+            n_lines += 1
+        counts[eos_token] += n_lines
+        vocab = [w for w, c in counts.most_common() if c >= min_count or w == unk_token]
+        if unk_token not in vocab:  # a training text without <unk>: it still gets an id, after the seen words
+            vocab.append(unk_token)
+        return cls(vocab, unk_token, eos_token)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.ids_to_tokens)
+
+    def __len__(self) -> int:
+        return self.vocab_size
+
+    def get_vocab(self) -> dict:
+        return dict(self.vocab)
+
+    def tokenize(self, text: str) -> list[str]:
+        return text.split()
+
+    def convert_tokens_to_ids(self, tokens):
+        if isinstance(tokens, str):
+            return self.vocab.get(tokens, self.unk_token_id)
+        get, unk = self.vocab.get, self.unk_token_id
+        return [get(t, unk) for t in tokens]
+
+    def convert_ids_to_tokens(self, ids):
+        if isinstance(ids, torch.Tensor):
+            ids = ids.tolist()
+        if isinstance(ids, int):
+            return self.ids_to_tokens[ids]
+        return [self.ids_to_tokens[int(i)] for i in ids]
+
+    def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
+        """Join with spaces and undo WikiText's split markers: '1 @,@ 000' -> '1,000', 'a @-@ b' -> 'a-b'."""
+        text = " ".join(tokens)
+        for marker, char in ((" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", ".")):
+            text = text.replace(marker, char)
+        return text
+
+    def encode(self, text: str) -> list[int]:
+        return self.convert_tokens_to_ids(self.tokenize(text))
+
+    def decode(self, ids) -> str:
+        return self.convert_tokens_to_string(self.convert_ids_to_tokens(ids))
+
+    def encode_lines(self, lines: Iterable[str]) -> torch.Tensor:
+        """One long id tensor (T,): every line's words followed by one `<eos>`, empty lines included."""
+        get, unk, eos = self.vocab.get, self.unk_token_id, self.eos_token_id
+        ids: list[int] = []
+        for line in lines:
+            ids.extend([get(w, unk) for w in line.split()])
+            ids.append(eos)
+        return torch.tensor(ids, dtype=torch.long)  # (T,)
+
+    def to_dict(self) -> dict:
+        return {"vocab": list(self.ids_to_tokens), "unk_token": self.unk_token, "eos_token": self.eos_token}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "WordTokenizer":
+        return cls(d["vocab"], d["unk_token"], d["eos_token"])
+
+    def __repr__(self) -> str:
+        return f"WordTokenizer(vocab_size={self.vocab_size}, unk_token={self.unk_token!r})"
+
+
+# --------------------------------------------------------------------------- data
+def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
+    """(train, dev) WikiText-2 splits as Hugging Face datasets with a `text` column, read from the local files.
+
+    `datasets`' "text" builder reads the gzip files offline in about a second (it caches Arrow files under
+    ~/.cache/huggingface). Lines are kept exactly (no line breaks); empty lines are a single space.
+    Raises utils.DataNotFoundError when a file is missing. `splits` may add "test".
+    """
+    files = {"train": TRAIN_FILE, "validation": VALID_FILE, "test": TEST_FILE}
+    data_files = {s: str(utils.data_path(WIKITEXT_DIR, files[s], data_dir=data_dir)) for s in splits}
+    from datasets import disable_progress_bars, load_dataset
+
+    disable_progress_bars()
+    print(f"{'-' * 10} Load Dataset {'-' * 10}")
+    ds = load_dataset("text", data_files=data_files, keep_linebreaks=False)
+    out = tuple(ds[s] for s in splits)
+    if len(out[0]) > 10:
+        print(f"{'-' * 10} an example from the train set {'-' * 10}")
+        print(out[0]["text"][10][:300])
+    return out
+
+
+def _texts(data) -> list[str]:
+    """The lines of a dataset with a 'text' column, a dict with 'text', or a plain list of strings."""
+    if isinstance(data, str):
+        return data.split("\n")
+    try:
+        return list(data["text"])
+    except (TypeError, KeyError, IndexError):
+        return list(data)
+
+
+def encode_stream(data, tokenizer: WordTokenizer, max_tokens: int | None = None) -> torch.Tensor:
+    """The split's token ids as one stream (T,), one `<eos>` per line (optionally its first max_tokens)."""
+    stream = tokenizer.encode_lines(_texts(data))
+    return stream[:max_tokens] if max_tokens else stream
+
+
+def windows_from_stream(stream: torch.Tensor, local_window_size: int, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Contexts (T, W) and targets (T,) for every token of the stream, by tensor operations.
+
+    Target t's context is the W tokens before it; the first tokens' contexts are padded with `pad_id`.
+    """
+    W = local_window_size
+    padded = torch.cat([torch.full((W,), pad_id, dtype=stream.dtype), stream])  # (T + W,)
+    contexts = padded.unfold(0, W, 1)[: stream.numel()].contiguous()  # (T, W): padded[t : t + W]
+    return contexts, stream.clone()  # (T, W), (T,)
+
+
+def preprocess_data(data, local_window_size, splitter, tokenizer):
+    """TensorDataset of contexts (N, local_window_size) and next-token targets (N,), N = tokens of the split.
+
+    Standard WikiText scoring: the lines form one token stream with one `<eos>` per line (empty lines too), every
+    token is a target, and the first `local_window_size` targets get contexts padded with `<eos>`. On the
+    WikiText-2 validation split that is 213,886 + 3,760 = 217,646 targets. `splitter` is kept for the course's
+    signature and not used: windows run over the whole stream, across sentence and line boundaries.
+    """
+    pad_id = getattr(tokenizer, "pad_token_id", None)
+    if pad_id is None:
+        pad_id = tokenizer.convert_tokens_to_ids(getattr(tokenizer, "eos_token", "<eos>"))
+    if hasattr(tokenizer, "encode_lines"):
+        stream = tokenizer.encode_lines(_texts(data))
+    else:  # any HF-like tokenizer
+        ids = []
+        for line in _texts(data):
+            ids.extend(tokenizer.convert_tokens_to_ids(tokenizer.tokenize(line)) + [pad_id])
+        stream = torch.tensor(ids, dtype=torch.long)
+    contexts, targets = windows_from_stream(stream, local_window_size, pad_id)
+    return TensorDataset(contexts, targets)
+
+
+class WindowBatches:
+    """Batches (contexts (B, W), targets (B,)) cut on the fly out of one token stream; no DataLoader.
+
+    Each pass draws a fresh permutation of the target positions (from `generator`) when `shuffle`, and builds a
+    batch's contexts with one gather: padded[idx[:, None] + arange(W)].
+    """
+
+    def __init__(self, stream: torch.Tensor, local_window_size: int, pad_id: int, batch_size: int,
+                 shuffle: bool = False, generator: torch.Generator | None = None):
+        self.W = local_window_size
+        self.stream = stream.long()  # (T,)
+        self.padded = torch.cat([torch.full((self.W,), pad_id, dtype=torch.long), self.stream])  # (T + W,)
+        self.offsets = torch.arange(self.W)  # (W,)
+        self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
+
+    def __len__(self) -> int:
+        return math.ceil(self.stream.numel() / self.batch_size)
+
+    @property
+    def num_tokens(self) -> int:
+        return self.stream.numel()
+
+    def __iter__(self):
+        T = self.stream.numel()
+        order = torch.randperm(T, generator=self.generator) if self.shuffle else torch.arange(T)
+        for start in range(0, T, self.batch_size):
+            idx = order[start : start + self.batch_size]  # (B,)
+            yield self.padded[idx[:, None] + self.offsets], self.stream[idx]  # (B, W), (B,)
+
+
+# --------------------------------------------------------------------------- model
+class NPLMFirstBlock(nn.Module):
+    """Embed the W context words, concatenate (Bengio et al. 2003), then linear, tanh, LayerNorm, dropout."""
+
+    def __init__(self, vocab_size, embed_dim, local_window_size, hidden_dim, dropout_p, embed_dropout_p=0.0):
+        super().__init__()
+        self.local_window_size = local_window_size
+        self.embed_dim = embed_dim
+        self.embeddings = nn.Embedding(vocab_size, embed_dim)
+        self.linear = nn.Linear(local_window_size * embed_dim, hidden_dim)
+        self.layer_norm = nn.LayerNorm(hidden_dim)
+        self.dropout = nn.Dropout(dropout_p)
+        # Not in the course: dropout on the concatenated embeddings (0 = the course's block exactly).
+        self.embed_dropout = nn.Dropout(embed_dropout_p)
+
+    def forward(self, inputs):
+        embeds = self.embeddings(inputs)  # (B, W, E), or (W, E) for one window
+        embeds = embeds.reshape(-1, self.local_window_size * self.embed_dim)  # (B, W*E); one window -> (1, W*E)
+        embeds = self.embed_dropout(embeds)  # (B, W*E)
+        hidden = torch.tanh(self.linear(embeds))  # (B, H)
+        return self.dropout(self.layer_norm(hidden))  # (B, H)
+
+
+class NPLMBlock(nn.Module):
+    """linear, tanh, residual add, LayerNorm, dropout."""
+
+    def __init__(self, hidden_dim, dropout_p):
+        super().__init__()
+        self.hidden_dim = hidden_dim
+        self.linear = nn.Linear(hidden_dim, hidden_dim)
+        self.layer_norm = nn.LayerNorm(hidden_dim)
+        self.dropout = nn.Dropout(dropout_p)
+
+    def forward(self, inputs):
+        hidden = torch.tanh(self.linear(inputs))  # (B, H)
+        return self.dropout(self.layer_norm(inputs + hidden))  # (B, H)
+
+
+class NPLMFinalBlock(nn.Module):
+    """The course's output layer: a linear map to the vocabulary without bias, then log-softmax."""
+
+    def __init__(self, vocab_size, hidden_dim):
+        super().__init__()
+        self.linear = nn.Linear(hidden_dim, vocab_size, bias=False)
+
+    def forward(self, inputs):
+        return F.log_softmax(self.linear(inputs), dim=-1)  # (B, V)
+
+    def nll(self, inputs, targets, reduction="mean"):
+        """Negative log-likelihood of `targets` (B,) given hidden states (B, H)."""
+        return F.nll_loss(self(inputs), targets, reduction=reduction)
+
+
+class NPLMAdaptiveFinalBlock(nn.Module):
+    """Adaptive softmax output layer (Grave et al. 2017): a head over the frequent words and a few clusters,
+    and smaller tails for rarer words (token ids are frequency ranks, as `WordTokenizer` assigns them).
+
+    `forward` returns the full log-probabilities (B, V) (`log_prob`), for scoring and generation; `nll` uses the
+    module's own forward, which evaluates a tail only for the targets that fall in it: the exact negative
+    log-likelihood under the same distribution, at a fraction of the cost.
+    """
+
+    def __init__(self, vocab_size, hidden_dim, cutoffs=(2000, 10000), div_value=4.0):
+        super().__init__()
+        self.cutoffs = effective_cutoffs(cutoffs, vocab_size)
+        self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(hidden_dim, vocab_size, self.cutoffs, div_value=div_value)
+
+    def forward(self, inputs):
+        return self.adaptive.log_prob(inputs)  # (B, V)
+
+    def nll(self, inputs, targets, reduction="mean"):
+        loss = self.adaptive(inputs, targets).loss  # mean over the batch
+        return loss * targets.numel() if reduction == "sum" else loss
+
+
+def effective_cutoffs(cutoffs, vocab_size) -> list[int]:
+    """The cutoffs below vocab_size - 1 (small test vocabularies); one middle cutoff if none is left."""
+    kept = sorted({int(c) for c in cutoffs if 0 < int(c) < vocab_size - 1})
+    return kept or [max(1, vocab_size // 2)]
+
+
+class NPLM(nn.Module):
+    """Bengio et al. (2003) fixed-window neural probabilistic language model, as in the course.
+
+    First block, `num_blocks` residual blocks each followed by ReLU, and an output layer returning
+    log-probabilities (B, V) (a single window (W,) gives (1, V)). `output_layer="adaptive"` swaps the course's
+    full softmax for an adaptive softmax (Grave et al. 2017); `model(inputs)` still returns full log-probs and
+    `model.nll(inputs, targets)` is the (cheap) training loss for either choice.
+    """
+
+    def __init__(self, vocab_size, embed_dim, local_window_size, hidden_dim, num_blocks, dropout_p,
+                 output_layer="full", cutoffs=(2000, 10000), div_value=4.0, embed_dropout_p=0.0):
+        super().__init__()
+        self.first_layer = NPLMFirstBlock(vocab_size, embed_dim, local_window_size, hidden_dim, dropout_p,
+                                          embed_dropout_p)
+        self.intermediate_layers = nn.ModuleList([NPLMBlock(hidden_dim, dropout_p) for _ in range(num_blocks)])
+        if output_layer == "full":
+            self.final_layer = NPLMFinalBlock(vocab_size, hidden_dim)
+        elif output_layer == "adaptive":
+            self.final_layer = NPLMAdaptiveFinalBlock(vocab_size, hidden_dim, cutoffs, div_value)
+        else:
+            raise ValueError(f"output_layer must be 'full' or 'adaptive', not {output_layer!r}")
+        self.output_layer = output_layer
+        self.model_kwargs = dict(
+            vocab_size=vocab_size, embed_dim=embed_dim, local_window_size=local_window_size, hidden_dim=hidden_dim,
+            num_blocks=num_blocks, dropout_p=dropout_p, output_layer=output_layer,
+            cutoffs=list(getattr(self.final_layer, "cutoffs", cutoffs)), div_value=div_value,
+            embed_dropout_p=embed_dropout_p,
+        )
+
+    def features(self, inputs):
+        hidden = self.first_layer(inputs)  # (B, H)
+        for block in self.intermediate_layers:
+            hidden = F.relu(block(hidden))  # (B, H)
+        return hidden
+
+    def forward(self, inputs):
+        return self.final_layer(self.features(inputs))  # (B, V) log-probabilities
+
+    def nll(self, inputs, targets, reduction="mean"):
+        """Negative log-likelihood of the next tokens `targets` (B,) after the windows `inputs` (B, W)."""
+        return self.final_layer.nll(self.features(inputs), targets, reduction=reduction)
+
+
+def build_model(config, vocab_size: int) -> NPLM:
+    return NPLM(
+        vocab_size, cfg_get(config, "embed_dim"), cfg_get(config, "local_window_size"), cfg_get(config, "hidden_dim"),
+        cfg_get(config, "num_blocks"), cfg_get(config, "dropout_p"), output_layer=cfg_get(config, "output_layer"),
+        cutoffs=cfg_get(config, "cutoffs"), div_value=cfg_get(config, "div_value"),
+        embed_dropout_p=cfg_get(config, "embed_dropout_p"),
+    )
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def train_flops_per_token(model: NPLM, targets: torch.Tensor | None = None) -> dict:
+    """Matrix-multiply FLOPs of one training token: 2 per multiply-add, x3 for forward + backward.
+
+    The embedding lookup, tanh, LayerNorm and softmax are not counted (they are O(H) or O(V) per token, not
+    O(H*V)). With an adaptive softmax every token pays for the head; a tail (projection + cluster matrix) only
+    for the fraction of `targets` (the training stream) that falls in its cluster.
+    """
+    k = model.model_kwargs
+    W, E, H, V = k["local_window_size"], k["embed_dim"], k["hidden_dim"], k["vocab_size"]
+    macs = {"first": W * E * H, "blocks": k["num_blocks"] * H * H}
+    if model.output_layer == "full":
+        macs["output"] = H * V
+        fractions = {}
+    else:
+        asm = model.final_layer.adaptive
+        macs["head"] = H * asm.head_size
+        bounds = asm.cutoffs  # [c0, c1, ..., V]
+        fractions = {}
+        tail_macs = 0.0
+        for i, tail in enumerate(asm.tail):
+            lo, hi = bounds[i], bounds[i + 1]
+            proj, out = tail[0], tail[1]
+            if targets is not None and targets.numel():
+                frac = ((targets >= lo) & (targets < hi)).double().mean().item()
+            else:
+                frac = 1.0
+            fractions[f"{lo}-{hi}"] = frac
+            tail_macs += frac * (proj.in_features * proj.out_features + out.in_features * out.out_features)
+        macs["tails_expected"] = tail_macs
+    forward = 2.0 * sum(macs.values())
+    return {"train_flops_per_token": 3.0 * forward, "forward_flops_per_token": forward, "macs": macs,
+            "tail_fractions": fractions}
+
+
+# --------------------------------------------------------------------------- training
+def _batch_loss(model, criterion, inp, target, reduction="mean"):
+    """The batch's NLL: the model's own (adaptive) loss when it has one, else criterion(log_probs, target)."""
+    if isinstance(getattr(model, "final_layer", None), NPLMAdaptiveFinalBlock) or criterion is None:
+        return model.nll(inp, target, reduction=reduction)
+    loss = criterion(model(inp), target)
+    return loss * target.numel() if reduction == "sum" else loss
+
+
+def make_checkpoint(model: NPLM, tokenizer: WordTokenizer | None = None, config=None, **extra) -> dict:
+    """A self-contained checkpoint of plain Python values and tensors (loadable with weights_only=True)."""
+    ckpt = {"format": CHECKPOINT_FORMAT, "model_kwargs": dict(model.model_kwargs), "state_dict": model.state_dict()}
+    if tokenizer is not None:
+        ckpt["tokenizer"] = tokenizer if isinstance(tokenizer, dict) else tokenizer.to_dict()
+    if config is not None:
+        ckpt["config"] = config if isinstance(config, dict) else config_to_dict(config)
+    ckpt.update(extra)
+    return ckpt
+
+
+def load_checkpoint(path, map_location="cpu") -> tuple[NPLM, WordTokenizer, dict]:
+    """(model in eval mode, tokenizer, checkpoint dict) from a checkpoint written by `train` / `make_checkpoint`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}; train one first with `python main.py lm`")
+    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not an NPLM checkpoint of this package (format {CHECKPOINT_FORMAT})")
+    model = NPLM(**ckpt["model_kwargs"])
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    return model, WordTokenizer.from_dict(ckpt["tokenizer"]), ckpt
+
+
+def train(model, train_dataloader, dev_dataloader, criterion, optimizer, scheduler, num_epochs, save_path,
+          print_every=100, checkpoint_extra: dict | None = None, patience: int | None = None, log=print):
+    """Train for num_epochs; keep the checkpoint with the best dev perplexity at `save_path` (atomically).
+
+    The loaders yield (contexts (B, W), targets (B,)): a course DataLoader or a `WindowBatches`. The step uses
+    the model's own loss when its output layer is adaptive (the exact NLL, cheaply), else criterion(log_probs,
+    target). The scheduler steps every batch, as in the course. Per-epoch train loss / perplexity are token-
+    weighted means over the epoch (perplexity = exp(mean loss)). `checkpoint_extra` (e.g. the tokenizer and
+    config) is stored in the checkpoint; `patience` stops after that many epochs without improvement.
+    Returns (train losses, train ppls, dev losses, dev ppls), one value per epoch.
+    """
+    best_ppl, bad_epochs = math.inf, 0
+    hist = ([], [], [], [])
+    extra = dict(checkpoint_extra or {})
+    for epoch in range(num_epochs):
+        model.train()
+        log(f"{'-' * 10} Epoch {epoch}: Training {'-' * 10}")
+        loss_sum = torch.zeros((), dtype=torch.float64)
+        n_tokens = 0
+        t0 = time.perf_counter()
+        for idx, (inp, target) in enumerate(utils.progress(train_dataloader, desc=f"epoch {epoch}")):
+            loss = _batch_loss(model, criterion, inp, target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            loss_sum += loss.detach().double() * target.numel()  # no .item() per step
+            n_tokens += target.numel()
+            if print_every and idx % print_every == 0:
+                lr = optimizer.param_groups[0]["lr"]
+                rate = n_tokens / max(time.perf_counter() - t0, 1e-9)
+                log(f"  iter {idx:6d}  loss {loss.item():.4f}  ppl {math.exp(min(loss.item(), 50)):9.2f}  "
+                    f"lr {lr:.2e}  {rate:,.0f} tokens/s")
+        train_loss = loss_sum.item() / max(n_tokens, 1)
+        hist[0].append(train_loss)
+        hist[1].append(math.exp(min(train_loss, 700)))
+        log(f"{'-' * 10} Epoch {epoch}: Evaluation on Dev Set {'-' * 10}")
+        dev_loss, dev_ppl = evaluate(model, dev_dataloader, criterion)
+        hist[2].append(dev_loss)
+        hist[3].append(dev_ppl)
+        log(f"Epoch {epoch}: train loss {train_loss:.4f} (ppl {hist[1][-1]:.2f}); dev loss {dev_loss:.4f}, "
+            f"dev ppl {dev_ppl:.2f}; {time.perf_counter() - t0:.0f} s")
+        if dev_ppl < best_ppl:
+            log(f"{'-' * 10} Epoch {epoch}: best dev perplexity improved from {best_ppl:.2f} to {dev_ppl:.2f}, "
+                f"saving the model to {save_path} {'-' * 10}")
+            best_ppl, bad_epochs = dev_ppl, 0
+            if save_path:
+                utils.atomic_save(make_checkpoint(model, epoch=epoch, dev_loss=dev_loss, dev_ppl=dev_ppl, **extra),
+                                  save_path)
+        else:
+            bad_epochs += 1
+            if patience is not None and bad_epochs >= patience:
+                log(f"early stopping: no better dev perplexity for {patience} epochs")
+                break
+    return hist
+
+
+def evaluate(model, eval_dataloader, criterion):
+    """(mean loss per target token, perplexity = exp(mean loss)); batches are weighted by their size.
+
+    Runs under torch.no_grad() in eval mode and restores the model's previous mode.
+    """
+    was_training = model.training
+    model.eval()
+    total = torch.zeros((), dtype=torch.float64)
+    count = 0
+    try:
+        with torch.no_grad():
+            for inp, target in eval_dataloader:
+                total += _batch_loss(model, criterion, inp, target, reduction="sum").double()
+                count += target.numel()
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("evaluate: the evaluation data is empty")
+    avg_loss = total.item() / count
+    return avg_loss, math.exp(avg_loss)
+
+
+# --------------------------------------------------------------------------- generation
+def top_p_filter(log_probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Nucleus filtering (Holtzman et al. 2020): keep the smallest set of most likely tokens whose probability
+    reaches top_p, set the rest to -inf. The most likely token is always kept; top_p >= 1 keeps everything.
+    Works on log-probabilities or logits (B, V) or (V,).
+    """
+    if not 0.0 <= top_p <= 1.0:
+        raise ValueError(f"top_p must be in [0, 1], got {top_p}")
+    if top_p >= 1.0:
+        return log_probs
+    sorted_lp, order = torch.sort(log_probs, dim=-1, descending=True)  # (B, V)
+    probs = F.softmax(sorted_lp, dim=-1)  # (B, V)
+    mass_before = torch.cumsum(probs, dim=-1) - probs  # (B, V): probability of strictly more likely tokens
+    drop_sorted = mass_before >= top_p  # (B, V); position 0 has mass_before 0, so it is kept unless top_p == 0
+    drop_sorted[..., 0] = False
+    drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)  # back to vocabulary order
+    return log_probs.masked_fill(drop, float("-inf"))
+
+
+def generate_text(prompt, model, tokenizer, local_window_size, top_p, max_len=30, generator=None, verbose=True):
+    """Continue `prompt` by max_len tokens and return the text (also printed, as in the course).
+
+    Greedy when top_p is None or 0, nucleus sampling with `top_p_filter` otherwise (seedable with `generator`).
+    Prompts shorter than the window are padded with `<eos>`; unknown words map to the unknown token.
+    """
+    if top_p is not None and (isinstance(top_p, bool) or not 0.0 <= float(top_p) <= 1.0):
+        raise ValueError(f"top_p must be None or in [0, 1], got {top_p!r}")
+    if max_len < 0:
+        raise ValueError(f"max_len must be >= 0, got {max_len}")
+    ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(prompt))
+    pad_id = getattr(tokenizer, "pad_token_id", None)
+    if pad_id is None:
+        pad_id = tokenizer.convert_tokens_to_ids(getattr(tokenizer, "eos_token", "<eos>"))
+    context = [pad_id] * local_window_size + list(ids)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for _ in range(max_len):
+                window = torch.tensor(context[-local_window_size:], dtype=torch.long)  # (W,)
+                log_probs = model(window)  # (1, V)
+                if top_p:
+                    filtered = top_p_filter(log_probs, float(top_p))  # (1, V)
+                    pred = torch.multinomial(filtered.softmax(-1), 1, generator=generator).item()
+                else:
+                    pred = int(torch.argmax(log_probs).item())
+                context.append(pred)
+    finally:
+        model.train(was_training)
+    tokens = tokenizer.convert_ids_to_tokens(context[local_window_size:])
+    generation = tokenizer.convert_tokens_to_string(tokens)
+    if verbose:
+        print(f"Generated text: {generation}")
+    return generation
+
+
+# --------------------------------------------------------------------------- plots
+def visualize_epochs(train_stats, dev_stats, stat_name, save_fig_path):
+    """Train and dev curves of one statistic per epoch, drawn by utils.plot_curves."""
+    return utils.plot_curves({"train": list(train_stats), "dev": list(dev_stats)}, ylabel=stat_name,
+                             save_fig_path=save_fig_path, title=f"MLP language model: {stat_name}")
+
+
+# --------------------------------------------------------------------------- runs
+def _make_optimizer_and_scheduler(model, config, total_steps):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg_get(config, "lr"),
+                                  weight_decay=cfg_get(config, "weight_decay"), foreach=True)
+    warmup = max(0, int(cfg_get(config, "warmup_steps")))
+    schedule = cfg_get(config, "schedule")
+    if schedule == "exponential":
+        return optimizer, torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg_get(config, "decay"))
+
+    def factor(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        if schedule == "cosine":
+            return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+        if schedule == "linear":
+            return max(0.0, 1.0 - progress)
+        if schedule == "constant":
+            return 1.0
+        raise ValueError(f"unknown schedule {schedule!r}")
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _run(config, train_data, dev_data, log=print) -> dict:
+    """Build the vocabulary, batches, model and optimizer from `config`; train; return every number."""
+    seed = cfg_get(config, "seed")
+    gen = utils.set_seed(seed)
+    t_start = time.perf_counter()
+    W = cfg_get(config, "local_window_size")
+    train_texts = _texts(train_data)
+    tokenizer = WordTokenizer.from_texts(train_texts, min_count=cfg_get(config, "min_count"))
+    log(f"{'-' * 10} Preprocess Data {'-' * 10}")
+    train_stream = encode_stream(train_texts, tokenizer, cfg_get(config, "max_train_tokens"))
+    dev_stream = encode_stream(dev_data, tokenizer, cfg_get(config, "max_dev_tokens"))
+    log(f"vocabulary {tokenizer.vocab_size:,} words (train split only); train {train_stream.numel():,} tokens, "
+        f"dev {dev_stream.numel():,} targets")
+    bs = cfg_get(config, "batch_size")
+    train_batches = WindowBatches(train_stream, W, tokenizer.pad_token_id, bs, shuffle=True, generator=gen)
+    dev_batches = WindowBatches(dev_stream, W, tokenizer.pad_token_id, cfg_get(config, "eval_batch_size"))
+    model = build_model(config, tokenizer.vocab_size)
+    n_params = count_parameters(model)
+    log(f"{'-' * 10} Create Model: {n_params:,} parameters, {model.output_layer} softmax {'-' * 10}")
+    epochs = cfg_get(config, "num_epochs")
+    optimizer, scheduler = _make_optimizer_and_scheduler(model, config, epochs * len(train_batches))
+    save_path = cfg_get(config, "save_path")
+    t_train = time.perf_counter()
+    hist = train(model, train_batches, dev_batches, nn.NLLLoss(), optimizer, scheduler, epochs, save_path,
+                 print_every=cfg_get(config, "print_every"), patience=cfg_get(config, "patience"),
+                 checkpoint_extra={"tokenizer": tokenizer.to_dict(), "config": config_to_dict(config)}, log=log)
+    train_seconds = time.perf_counter() - t_train
+    best = int(np.argmin(hist[3]))
+    return {
+        "history": {"train_loss": hist[0], "train_ppl": hist[1], "dev_loss": hist[2], "dev_ppl": hist[3]},
+        "best_epoch": best + 1, "best_dev_ppl": hist[3][best], "best_dev_loss": hist[2][best],
+        "epochs_run": len(hist[0]), "parameters": n_params, "vocab_size": tokenizer.vocab_size,
+        "train_tokens": train_stream.numel(), "dev_targets": dev_stream.numel(),
+        "train_seconds": train_seconds, "train_tokens_per_second_incl_eval": len(hist[0]) * train_stream.numel()
+        / train_seconds, "seconds_total": time.perf_counter() - t_start, "save_path": str(save_path),
+        "flops": train_flops_per_token(model, train_stream),
+        "_tokenizer": tokenizer, "_model": model,
+    }
+
+
+def run_mlp_lm(config, train_data, dev_data):
+    """Train the model of `config` on train_data; returns (train losses, train ppls, dev losses, dev ppls)."""
+    h = _run(config, train_data, dev_data)["history"]
+    return h["train_loss"], h["train_ppl"], h["dev_loss"], h["dev_ppl"]
+
+
+def sample_from_mlp_lm(config, dev_data, prompt=COURSE_PROMPT, top_ps=(None, 0.0, 0.3, 1.0), max_len=30):
+    """Load the checkpoint at config.save_path, report dev perplexity (when dev_data is given) and print samples
+    of the prompt: greedy, p=0.0 (the same as greedy), p=0.3 and p=1.0. Returns the numbers and samples."""
+    model, tokenizer, ckpt = load_checkpoint(cfg_get(config, "save_path"))
+    W = model.model_kwargs["local_window_size"]
+    out = {"checkpoint": str(cfg_get(config, "save_path")), "checkpoint_epoch": ckpt.get("epoch")}
+    if dev_data is not None:
+        print(f"{'-' * 10} Evaluate on the Dev Set {'-' * 10}")
+        stream = encode_stream(dev_data, tokenizer)
+        batches = WindowBatches(stream, W, tokenizer.pad_token_id, cfg_get(config, "eval_batch_size"))
+        out["dev_loss"], out["dev_ppl"] = evaluate(model, batches, nn.NLLLoss())
+        out["dev_targets"] = stream.numel()
+        print(f"Dev Perplexity: {out['dev_ppl']:.2f}; Dev Loss: {out['dev_loss']:.4f} ({stream.numel():,} targets)")
+    print(f"{'-' * 10} Sample From the Model {'-' * 10}")
+    gen = torch.Generator().manual_seed(cfg_get(config, "seed"))
+    samples = {}
+    for p in top_ps:
+        label = "greedy" if p is None else f"top_p={p}"
+        print(f"{'-' * 10} {label} {'-' * 10}")
+        samples[label] = generate_text(prompt, model, tokenizer, W, top_p=p, max_len=max_len, generator=gen)
+    out["prompt"], out["samples"] = prompt, samples
+    return out
+
+
+# --------------------------------------------------------------------------- entry points (main.py)
+def add_lm_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", choices=["default", "long"], default="default",
+                        help="LM preset: default (< 20 min on 2 cores) or long (wider, more epochs)")
+    parser.add_argument("--epochs", type=int, default=None, help="override the preset's number of epochs")
+    parser.add_argument("--output-layer", choices=["adaptive", "full"], default=None,
+                        help="adaptive softmax (default) or the course's full softmax")
+
+
+def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: CKPT_DIR/mlp_lm.pt")
+    parser.add_argument("--prompt", default=COURSE_PROMPT)
+    parser.add_argument("--top-p", type=float, default=None,
+                        help="sample once with this top_p instead of greedy, 0.3 and 1.0")
+    parser.add_argument("--max-len", type=int, default=30)
+
+
+def _args_get(args, name, default=None):
+    value = getattr(args, name, default)
+    return default if value is None else value
+
+
+def _set_threads(config) -> None:
+    n = cfg_get(config, "num_threads")
+    if n:
+        torch.set_num_threads(int(n))
+
+
+def main_lm(args) -> dict:
+    """`python main.py lm`: train, keep the best checkpoint, plot loss/perplexity, sample, write a JSON."""
+    quick = bool(_args_get(args, "quick", False))
+    out_dir = Path(_args_get(args, "out_dir", "plots"))
+    ckpt_dir = Path(_args_get(args, "ckpt_dir", "checkpoints"))
+    name = "quick" if quick else _args_get(args, "config", "default")
+    config = LMConfig.preset(
+        name, num_epochs=_args_get(args, "epochs"), output_layer=_args_get(args, "output_layer"),
+        seed=_args_get(args, "seed"),
+        save_path=str(ckpt_dir / ("mlp_lm_quick.pt" if quick else "mlp_lm.pt" if name == "default" else f"mlp_lm_{name}.pt")),
+    )
+    _set_threads(config)
+    if _args_get(args, "device") not in (None, "cpu"):
+        print(f"note: the language model trains on the CPU; --device {args.device} is ignored", file=sys.stderr)
+    t0 = time.perf_counter()
+    train_data, dev_data, test_data = load_data_mlp_lm(_args_get(args, "data_dir"),
+                                                       splits=("train", "validation", "test"))
+    result = _run(config, train_data, dev_data)
+    tokenizer, model = result.pop("_tokenizer"), result.pop("_model")
+    h = result["history"]
+    suffix = "" if name == "default" else f"_{name}"
+    loss_png = visualize_epochs(h["train_loss"], h["dev_loss"], "Loss (NLL per token)", out_dir / f"mlp_lm{suffix}_loss.png")
+    ppl_png = visualize_epochs(h["train_ppl"], h["dev_ppl"], "Perplexity", out_dir / f"mlp_lm{suffix}_ppl.png")
+    # Score the best checkpoint on the full dev and test splits (dev may have been cut in quick mode).
+    best_model, tok, _ = load_checkpoint(config.save_path)
+    W = config.local_window_size
+    scores = {}
+    for split, data in (("dev", dev_data), ("test", test_data)):
+        stream = encode_stream(data, tok, config.max_dev_tokens if quick else None)
+        loss, ppl = evaluate(best_model, WindowBatches(stream, W, tok.pad_token_id, config.eval_batch_size), nn.NLLLoss())
+        scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
+        print(f"best checkpoint: {split} perplexity {ppl:.2f} over {stream.numel():,} targets")
+    sampled = sample_from_mlp_lm(config, None)
+    report = {
+        "config": config.to_dict(), **result, "best_checkpoint_scores": scores,
+        "samples": sampled["samples"], "prompt": sampled["prompt"],
+        "plots": [str(loss_png), str(ppl_png)], "wall_seconds": time.perf_counter() - t0,
+        "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__,
+    }
+    json_path = utils.atomic_write_json(report, out_dir / f"mlp_lm{suffix}.json")
+    print(f"best dev perplexity {result['best_dev_ppl']:.2f} (epoch {result['best_epoch']}); "
+          f"wall time {report['wall_seconds']:.0f} s; wrote {loss_png}, {ppl_png}, {json_path}")
+    return report
+
+
+def main_sample(args) -> dict:
+    """`python main.py sample`: load a checkpoint, report dev perplexity if the data is there, print samples."""
+    ckpt_dir = Path(_args_get(args, "ckpt_dir", "checkpoints"))
+    ckpt = _args_get(args, "checkpoint") or ckpt_dir / "mlp_lm.pt"
+    config = LMConfig(save_path=str(ckpt), seed=_args_get(args, "seed", 42))
+    _set_threads(config)
+    try:
+        (dev_data,) = load_data_mlp_lm(_args_get(args, "data_dir"), splits=("validation",))
+    except utils.DataNotFoundError as err:
+        print(f"note: no dev perplexity ({err})", file=sys.stderr)
+        dev_data = None
+    top_p = _args_get(args, "top_p")
+    top_ps = (None, 0.3, 1.0) if top_p is None else (top_p,)
+    return sample_from_mlp_lm(config, dev_data, prompt=_args_get(args, "prompt", COURSE_PROMPT), top_ps=top_ps,
+                              max_len=_args_get(args, "max_len", 30))

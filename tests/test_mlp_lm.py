@@ -1,0 +1,334 @@
+"""Tests of mlp_lm.py: blocks against hand-built references, windows and the target-count rule, perplexity,
+generation, checkpoints, bad inputs and an end-to-end quick run on a tiny synthetic WikiText directory.
+
+Fast (seconds) and independent of ../shared/data, except the one test that checks the 217,646 targets of the
+real WikiText-2 validation split, which is skipped when that file is absent.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import sys
+from argparse import Namespace
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import mlp_lm as M  # noqa: E402
+import utils  # noqa: E402
+
+TINY_LINES = [" = Title = ", " ", " the cat sat on the mat . ", " the dog sat on the log . ", " ", " a <unk> ran . "]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(prev)
+
+
+def tiny_tokenizer():
+    return M.WordTokenizer.from_texts(TINY_LINES)
+
+
+def tiny_model(vocab_size=20, output_layer="full", num_blocks=2, dropout_p=0.0, W=3, E=4, H=8, seed=0):
+    torch.manual_seed(seed)
+    return M.NPLM(vocab_size, E, W, H, num_blocks, dropout_p, output_layer=output_layer, cutoffs=[4, 10], div_value=2.0)
+
+
+# --------------------------------------------------------------------------- blocks
+def test_first_block_matches_hand_computation_and_is_normalised():
+    torch.manual_seed(0)
+    block = M.NPLMFirstBlock(vocab_size=11, embed_dim=4, local_window_size=3, hidden_dim=6, dropout_p=0.5).eval()
+    x = torch.randint(0, 11, (5, 3))
+    out = block(x)
+    assert out.shape == (5, 6)
+    concat = block.embeddings.weight[x].reshape(5, 12).double()  # (B, W*E)
+    h = torch.tanh(concat @ block.linear.weight.double().T + block.linear.bias.double())
+    ref = F.layer_norm(h, (6,), block.layer_norm.weight.double(), block.layer_norm.bias.double(), eps=1e-5)
+    torch.testing.assert_close(out.double(), ref, rtol=1e-5, atol=1e-5)
+    assert torch.allclose(out.mean(-1), torch.zeros(5), atol=1e-5)  # LayerNorm with its initial affine
+    assert block(x[0]).shape == (1, 6)  # one window
+
+
+def test_block_is_linear_tanh_residual_then_layernorm():
+    torch.manual_seed(1)
+    block = M.NPLMBlock(hidden_dim=7, dropout_p=0.3).eval()
+    with torch.no_grad():
+        block.layer_norm.weight.uniform_(0.5, 2.0)
+        block.layer_norm.bias.uniform_(-1, 1)
+    x = torch.randn(4, 7, dtype=torch.float64)
+    ref = F.layer_norm(x + torch.tanh(x @ block.linear.weight.double().T + block.linear.bias.double()), (7,),
+                       block.layer_norm.weight.double(), block.layer_norm.bias.double())
+    torch.testing.assert_close(block.double()(x), ref)
+    # The other order (LayerNorm inside the residual) gives a different answer, so the test can tell them apart.
+    wrong = x + F.layer_norm(torch.tanh(x @ block.linear.weight.T + block.linear.bias), (7,),
+                             block.layer_norm.weight, block.layer_norm.bias)
+    assert not torch.allclose(ref, wrong)
+
+
+def test_final_block_no_bias_and_normalised():
+    fb = M.NPLMFinalBlock(vocab_size=13, hidden_dim=5)
+    assert fb.linear.bias is None
+    out = fb(torch.randn(3, 5))
+    assert out.shape == (3, 13)
+    torch.testing.assert_close(out.exp().sum(-1), torch.ones(3))
+
+
+def test_nplm_structure_relu_after_blocks_and_shapes():
+    model = tiny_model(num_blocks=2).eval()
+    assert isinstance(model.intermediate_layers, nn.ModuleList) and len(model.intermediate_layers) == 2
+    x = torch.randint(0, 20, (6, 3))
+    out = model(x)
+    assert out.shape == (6, 20)
+    torch.testing.assert_close(out.exp().sum(-1), torch.ones(6))
+    h = model.first_layer(x)
+    for blk in model.intermediate_layers:
+        h = torch.relu(blk(h))
+    torch.testing.assert_close(out, model.final_layer(h))
+    assert model(x[0]).shape == (1, 20)  # a single window, as generate_text passes it
+    torch.testing.assert_close(model(x[0])[0], out[0])
+
+
+def test_dropout_only_in_training():
+    model = tiny_model(dropout_p=0.5)
+    x = torch.randint(0, 20, (8, 3))
+    model.train()
+    assert not torch.allclose(model(x), model(x))
+    model.eval()
+    torch.testing.assert_close(model(x), model(x))
+
+
+@pytest.mark.parametrize("output_layer", ["full", "adaptive"])
+def test_nll_equals_log_prob_of_targets(output_layer):
+    model = tiny_model(output_layer=output_layer).double().eval()
+    x, y = torch.randint(0, 20, (9, 3)), torch.randint(0, 20, (9,))
+    log_probs = model(x)  # (B, V)
+    torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(9, dtype=torch.float64))
+    ref = -log_probs.gather(1, y[:, None]).mean()
+    torch.testing.assert_close(model.nll(x, y), ref)
+    torch.testing.assert_close(model.nll(x, y, reduction="sum"), ref * 9)
+
+
+def test_adaptive_cutoffs_fit_small_vocabularies():
+    assert M.effective_cutoffs([1000, 10000], 50) == [25]
+    assert M.effective_cutoffs([10, 30], 50) == [10, 30]
+    model = M.NPLM(7, 4, 2, 8, 0, 0.0, output_layer="adaptive")
+    assert model(torch.zeros(2, 2, dtype=torch.long)).shape == (2, 7)
+
+
+def test_flop_count_full_softmax_matches_formula():
+    model = M.NPLM(100, 4, 3, 8, 2, 0.0, output_layer="full")
+    fl = M.train_flops_per_token(model)
+    assert fl["train_flops_per_token"] == 6 * (3 * 4 * 8 + 2 * 8 * 8 + 8 * 100)
+    ada = M.NPLM(100, 4, 3, 8, 1, 0.0, output_layer="adaptive", cutoffs=[10, 50], div_value=2.0)
+    targets = torch.tensor([0, 1, 20, 60])  # half in the head, a quarter in each tail
+    f = M.train_flops_per_token(ada, targets)
+    assert f["tail_fractions"] == {"10-50": 0.25, "50-100": 0.25}
+    expected = 3 * 4 * 8 + 8 * 8 + 8 * 12 + 0.25 * (8 * 4 + 4 * 40) + 0.25 * (8 * 2 + 2 * 50)
+    assert f["train_flops_per_token"] == pytest.approx(6 * expected)
+
+
+# --------------------------------------------------------------------------- tokenizer and windows
+def test_tokenizer_vocab_by_frequency_and_hf_interface():
+    tok = tiny_tokenizer()
+    vocab = tok.ids_to_tokens
+    assert vocab[0] == "<eos>"  # one per line: the most frequent
+    assert vocab[1] == "the"
+    assert tok.convert_tokens_to_ids("zebra") == tok.unk_token_id == tok.convert_tokens_to_ids("<unk>")
+    assert tok.convert_tokens_to_ids(["the", "zebra"]) == [1, tok.unk_token_id]
+    assert tok.convert_ids_to_tokens(torch.tensor([1, 0])) == ["the", "<eos>"]
+    assert tok.tokenize(" a  b ") == ["a", "b"]
+    assert tok.vocab_size == len(set(" ".join(TINY_LINES).split())) + 1  # + <eos>
+    assert tok.convert_tokens_to_string(["1", "@,@", "000", "well", "@-@", "known", "3", "@.@", "5"]) == "1,000 well-known 3.5"
+    again = M.WordTokenizer.from_dict(tok.to_dict())
+    assert again.ids_to_tokens == tok.ids_to_tokens and again.unk_token == "<unk>"
+
+
+def test_windows_and_targets_on_tiny_text():
+    tok = M.WordTokenizer(["<eos>", "<unk>", "a", "b", "c"])
+    ds = M.preprocess_data({"text": [" a b ", " c "]}, 2, None, tok)
+    x, y = ds.tensors
+    # stream: a b <eos> c <eos> = 2 3 0 4 0; context padded with <eos> (0)
+    assert y.tolist() == [2, 3, 0, 4, 0]
+    assert x.tolist() == [[0, 0], [0, 2], [2, 3], [3, 0], [0, 4]]
+    batches = list(M.WindowBatches(torch.tensor([2, 3, 0, 4, 0]), 2, 0, batch_size=2))
+    assert torch.equal(torch.cat([b[0] for b in batches]), x) and torch.equal(torch.cat([b[1] for b in batches]), y)
+    shuffled = list(M.WindowBatches(y, 2, 0, batch_size=2, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    pairs = sorted((tuple(c.tolist()), t.item()) for bx, by in shuffled for c, t in zip(bx, by))
+    assert pairs == sorted((tuple(c), t) for c, t in zip(x.tolist(), y.tolist()))
+
+
+def test_target_count_rule_every_token_plus_one_eos_per_line():
+    tok = tiny_tokenizer()
+    ds = M.preprocess_data({"text": TINY_LINES}, 4, None, tok)
+    n_words = sum(len(line.split()) for line in TINY_LINES)
+    assert len(ds) == n_words + len(TINY_LINES)  # empty lines contribute their <eos>
+
+
+def test_real_valid_split_has_217646_targets():
+    try:
+        path = utils.data_path(M.WIKITEXT_DIR, M.VALID_FILE)
+    except utils.DataNotFoundError as err:
+        pytest.skip(f"WikiText-2 validation file not available: {err}")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        lines = f.read().split("\n")[:-1]  # the file ends with a newline
+    tok = M.WordTokenizer.from_texts(lines)
+    assert len(M.preprocess_data({"text": lines}, 6, None, tok)) == 217_646
+
+
+# --------------------------------------------------------------------------- evaluation and training
+def test_evaluate_is_exp_of_token_weighted_mean_and_restores_mode():
+    model = tiny_model(dropout_p=0.3).double()
+    x, y = torch.randint(0, 20, (10, 3)), torch.randint(0, 20, (10,))
+    batches = [(x[:7], y[:7]), (x[7:], y[7:])]  # uneven: a plain mean of batch means would be wrong
+    model.train()
+    loss, ppl = M.evaluate(model, batches, nn.NLLLoss())
+    assert model.training
+    model.eval()
+    ref = F.nll_loss(model(x), y).item()
+    assert loss == pytest.approx(ref, rel=1e-9)
+    assert ppl == pytest.approx(math.exp(ref), rel=1e-9)
+
+
+def test_tiny_model_memorises_tiny_corpus(tmp_path):
+    torch.manual_seed(0)
+    text = {"text": [" the cat sat on the mat and the dog ate the log "] * 4}
+    tok = M.WordTokenizer.from_texts(text["text"])
+    stream = M.encode_stream(text, tok)
+    model = M.NPLM(tok.vocab_size, 16, 3, 64, 1, 0.0, output_layer="adaptive", cutoffs=[4])
+    batches = M.WindowBatches(stream, 3, tok.pad_token_id, 16, shuffle=True, generator=torch.Generator().manual_seed(0))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    hist = M.train(model, batches, M.WindowBatches(stream, 3, tok.pad_token_id, 64), nn.NLLLoss(), opt, None,
+                   60, tmp_path / "m.pt", print_every=0, log=lambda *a: None)
+    assert min(hist[3]) < 1.3  # near-perfect next-word prediction
+    assert hist[3][-1] < hist[3][0]
+    out = M.generate_text("the cat sat", model, tok, 3, top_p=None, max_len=5, verbose=False)
+    assert out == "the cat sat on the mat and the"
+    assert (tmp_path / "m.pt").is_file()
+
+
+# --------------------------------------------------------------------------- generation
+def test_top_p_filter_matches_brute_force():
+    torch.manual_seed(3)
+    lp = torch.log_softmax(torch.randn(2, 12), -1)
+    for p in (0.0, 0.1, 0.3, 0.7, 0.95, 1.0):
+        out = M.top_p_filter(lp, p)
+        for row in range(2):
+            order = torch.argsort(lp[row], descending=True).tolist()
+            kept, mass = [], 0.0
+            for i in order:
+                if kept and mass >= p:
+                    break
+                kept.append(i)
+                mass += lp[row, i].exp().item()
+            assert set(torch.isfinite(out[row]).nonzero().flatten().tolist()) == set(kept), p
+    with pytest.raises(ValueError):
+        M.top_p_filter(lp, 1.5)
+
+
+def test_greedy_equals_top_p_zero_and_sampling_is_seedable(capsys):
+    tok = tiny_tokenizer()
+    model = tiny_model(vocab_size=tok.vocab_size, output_layer="adaptive")
+    greedy = M.generate_text("the cat", model, tok, 3, top_p=None, max_len=8)
+    assert "Generated text:" in capsys.readouterr().out
+    assert M.generate_text("the cat", model, tok, 3, top_p=0, max_len=8, verbose=False) == greedy
+    assert M.generate_text("the cat", model, tok, 3, top_p=0.0, max_len=8, verbose=False) == greedy
+    a = M.generate_text("the cat", model, tok, 3, 1.0, 8, generator=torch.Generator().manual_seed(5), verbose=False)
+    b = M.generate_text("the cat", model, tok, 3, 1.0, 8, generator=torch.Generator().manual_seed(5), verbose=False)
+    assert a == b and a.startswith("the cat") and len(a.split()) == 10
+    # a prompt shorter than the window, with an unknown word, still works
+    out = M.generate_text("zebra", model, tok, 3, top_p=0.5, max_len=2, verbose=False)
+    assert out.split()[0] == "<unk>" and len(out.split()) == 3
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.01, 2, True])
+def test_top_p_out_of_range_is_an_error(bad):
+    tok = tiny_tokenizer()
+    with pytest.raises(ValueError):
+        M.generate_text("the", tiny_model(vocab_size=tok.vocab_size), tok, 3, top_p=bad, verbose=False)
+
+
+def test_other_bad_inputs(tmp_path):
+    with pytest.raises(ValueError):
+        M.NPLM(10, 4, 3, 8, 1, 0.0, output_layer="hierarchical")
+    with pytest.raises(ValueError):
+        M.WordTokenizer(["a", "b"])  # no <unk> / <eos>
+    with pytest.raises(ValueError):
+        M.WordTokenizer(["<unk>", "<eos>", "a", "a"])
+    with pytest.raises(FileNotFoundError):
+        M.load_checkpoint(tmp_path / "missing.pt")
+    torch.save({"state_dict": {}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError):
+        M.load_checkpoint(tmp_path / "other.pt")
+    with pytest.raises(utils.DataNotFoundError):
+        M.load_data_mlp_lm(data_dir=tmp_path)
+    with pytest.raises(ValueError):
+        M.LMConfig.preset("huge")
+    with pytest.raises(ValueError):
+        M.evaluate(tiny_model(), [], nn.NLLLoss())
+
+
+# --------------------------------------------------------------------------- checkpoints, configs, runs
+def test_checkpoint_and_tokenizer_round_trip(tmp_path):
+    tok = tiny_tokenizer()
+    model = tiny_model(vocab_size=tok.vocab_size, output_layer="adaptive").eval()
+    cfg = M.LMConfig(local_window_size=3)
+    path = utils.atomic_save(M.make_checkpoint(model, tok, cfg, epoch=2, dev_ppl=12.5), tmp_path / "c.pt")
+    model2, tok2, ckpt = M.load_checkpoint(path)  # weights_only=True inside
+    assert tok2.ids_to_tokens == tok.ids_to_tokens
+    assert ckpt["config"]["local_window_size"] == 3 and ckpt["epoch"] == 2
+    x = torch.randint(0, tok.vocab_size, (4, 3))
+    torch.testing.assert_close(model2(x), model(x))
+    assert M.generate_text("the cat", model2, tok2, 3, None, 5, verbose=False) == \
+        M.generate_text("the cat", model, tok, 3, None, 5, verbose=False)
+
+
+def test_course_style_config_without_new_fields():
+    course = SimpleNamespace(embed_dim=8, hidden_dim=16, num_blocks=2, dropout_p=0.1, local_window_size=3,
+                             batch_size=4, lr=1e-3, num_epochs=1, decay=0.99, save_path="x.pt")
+    model = M.build_model(course, 50)
+    assert model.output_layer == M.LMConfig().output_layer and len(model.intermediate_layers) == 2
+    assert M.config_to_dict(course)["hidden_dim"] == 16
+
+
+def _write_tiny_wikitext(root: Path) -> Path:
+    d = root / "wikitext-2"
+    d.mkdir(parents=True)
+    words = "the cat sat on a mat and dog ate log in house by river with tree".split()
+    g = torch.Generator().manual_seed(0)
+
+    def lines(n):
+        out = []
+        for i in range(n):
+            k = int(torch.randint(0, 12, (1,), generator=g))
+            out.append(" " + " ".join(words[int(j)] for j in torch.randint(0, len(words), (k,), generator=g)) + " ")
+        return "\n".join(out) + "\n"
+
+    for name, n in ((M.TRAIN_FILE, 300), (M.VALID_FILE, 60), (M.TEST_FILE, 60)):
+        with gzip.open(d / name, "wt", encoding="utf-8") as f:
+            f.write(lines(n))
+    return root
+
+
+def test_main_lm_quick_and_main_sample_on_tiny_data(tmp_path, capsys):
+    data = _write_tiny_wikitext(tmp_path / "data")
+    args = Namespace(data_dir=data, out_dir=tmp_path / "out", ckpt_dir=tmp_path / "ck", quick=True, seed=1,
+                     device=None, config="default", epochs=None, output_layer=None)
+    report = M.main_lm(args)
+    for name in ("mlp_lm_quick_loss.png", "mlp_lm_quick_ppl.png", "mlp_lm_quick.json"):
+        assert (tmp_path / "out" / name).is_file()
+    assert report["best_dev_ppl"] == min(report["history"]["dev_ppl"])
+    assert math.isclose(report["history"]["dev_ppl"][0], math.exp(report["history"]["dev_loss"][0]))
+    assert set(report["samples"]) == {"greedy", "top_p=0.0", "top_p=0.3", "top_p=1.0"}
+    sample_args = Namespace(data_dir=data, ckpt_dir=tmp_path / "ck", checkpoint=tmp_path / "ck" / "mlp_lm_quick.pt",
+                            seed=1, prompt="the cat", top_p=None, max_len=5)
+    out = M.main_sample(sample_args)
+    assert out["dev_ppl"] > 1 and set(out["samples"]) == {"greedy", "top_p=0.3", "top_p=1.0"}
+    assert "Generated text: the cat" in capsys.readouterr().out
