@@ -76,7 +76,13 @@ def _featurize_share(embeddings, texts: List[str]) -> Tuple[np.ndarray, np.ndarr
 
 
 def _featurize_texts(texts: Sequence[str], embeddings) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Average word vectors of many texts in this process (see featurize_many).
+    """Average word vectors of many texts in this process (see featurize_many)."""
+    with utils.gc_paused():
+        return _featurize_texts_here(texts, embeddings)
+
+
+def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The work of _featurize_texts.
 
     Returns `features` (N, D) float32 and `known` (N,) bool: False where a text has no known word (its row
     is zero). Each distinct whitespace-delimited piece is tokenized and summed once (`utils.tokenize_pieces`);

@@ -12,6 +12,7 @@ Nothing here runs at import time.
 from __future__ import annotations
 
 import contextlib
+import gc
 import gzip
 import hashlib
 import html
@@ -219,6 +220,19 @@ def torch_threads(n: int | None):
         torch.set_num_threads(previous)
 
 
+@contextlib.contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector for a block that builds millions of small lists and strings
+    but no reference cycles: each collection would walk all of them again (featurization runs ~25% faster)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 _fork_context = None  # what fork_map's worker processes share with their parent, set in each worker
 
 
@@ -272,23 +286,26 @@ def progress(iterable: Iterable, **kwargs):
 # reviews hold 9 million pieces but only a few hundred thousand distinct ones, and the rules run once over
 # those joined by newlines.
 _TAG = re.compile(r"</?[A-Za-z][^<>\n\x00]*>")
+def _spaced(match: re.Match) -> str:
+    return f" {match.group()} "
+
+
+# Replacements are constant strings where they can be (re runs those in C) and `_spaced` elsewhere; context
+# sits in look-arounds, so a rule never consumes the character next to what it splits off.
 _TREEBANK_RULES: list[tuple[re.Pattern, str | Callable]] = [
-    (re.compile(r"(^|[ \t(\[{<])(\"|'')", re.M), r"\1 `` "),  # opening quotes
-    (re.compile(r"(``)"), r" \1 "),
-    (re.compile(r"([:,])([^\d])"), r" \1 \2"),
-    (re.compile(r"([:,])$", re.M), r" \1 "),
-    (re.compile(r"\.\.\."), r" ... "),
-    (re.compile(r"[;@#$%&]"), r" \g<0> "),
+    (re.compile(r"(?:^|(?<=[ \t(\[{<]))(?:\"|'')", re.M), " `` "),  # opening quotes
+    (re.compile(r"``"), " `` "),
+    (re.compile(r",(?!\d)"), " , "),  # 1,000 stays whole
+    (re.compile(r":(?!\d)"), " : "),  # so does 3:2
+    (re.compile(r"\.\.\."), " ... "),
+    (re.compile(r"[;@#$%&?!\]\[(){}<>]"), _spaced),
     # Unlike nltk (which first splits sentences with punkt), split a period that ends a word.
-    (re.compile(r"([^.\s])(\.)(?=[\]\)}>\"'\s]|$)", re.M), r"\1 \2 "),
-    (re.compile(r"[?!]"), r" \g<0> "),
-    (re.compile(r"([^'])'(?=[ \t]|$)", re.M), r"\1 ' "),
-    (re.compile(r"[\]\[\(\)\{\}<>]"), r" \g<0> "),
-    (re.compile(r"--"), r" -- "),
+    (re.compile(r"(?<=[^.\s])\.(?=[\]\)}>\"'\s]|$)", re.M), " . "),
+    (re.compile(r"(?<=[^'])'(?=[ \t]|$)", re.M), " ' "),
+    (re.compile(r"--"), " -- "),
     (re.compile(r'"'), " '' "),  # closing quotes
-    (re.compile(r"(\S)('')"), r"\1 \2 "),
-    (re.compile(r"([^' \t\n])('[sS]|'[mM]|'[dD]|')(?=[ \t]|$)", re.M), r"\1 \2 "),
-    (re.compile(r"([^' \t\n])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T)(?=[ \t]|$)", re.M), r"\1 \2 "),
+    (re.compile(r"(?<=\S)''"), " '' "),
+    (re.compile(r"(?<=[^' \t\n])(?:'[sSmMdD]|'ll|'LL|'re|'RE|'ve|'VE|n't|N'T)(?=[ \t]|$)", re.M), _spaced),
     # nltk's CONTRACTIONS2/3 ("cannot" -> "can not", "gonna" -> "gon na"), as one pass
     (re.compile(r"\b(can)(not)\b|\b(d)('ye)\b|\b(gim)(me)\b|\b(gon)(na)\b|\b(got)(ta)\b|\b(lem)(me)\b"
                 r"|\b(wan)(na)(?=[ \t]|$)", re.I | re.M), lambda m: " ".join(g for g in m.groups() if g)),
@@ -312,33 +329,26 @@ def split_pieces(texts: Sequence[str], lowercase: bool = True) -> list[list[str]
 
 def tokenize_pieces(pieces: Sequence[str]) -> list[list[str]]:
     """Treebank tokens of each whitespace-free piece: ["don't", 'movie!'] -> [['do', "n't"], ['movie', '!']]."""
-    result: list[list[str]] = []
-    todo = []  # pieces that need the rules
-    for i, p in enumerate(pieces):
-        # Shortcuts for the common shapes, 'word' and 'word,' (the rules would give the same tokens).
-        if p.isalnum() and p.lower() not in _SPLIT_WORDS:
-            result.append([p])
-        elif len(p) > 1 and p[-1] in ",.!?;:" and p[:-1].isalnum() and p[:-1].lower() not in _SPLIT_WORDS:
-            result.append([p[:-1], p[-1]])
-        else:
-            result.append([])
-            todo.append(i)
-    joined = "\n".join(pieces[i] for i in todo)
+    tokens = [[p] for p in pieces]
+    # Letters and digits alone stay one token (most pieces), except the few words the last rule splits.
+    todo = [i for i, p in enumerate(pieces) if not p.isalnum() or p.lower() in _SPLIT_WORDS]
+    joined = "\n".join([pieces[i] for i in todo])
     for pattern, repl in _TREEBANK_RULES:
         joined = pattern.sub(repl, joined)
     lines = joined.split("\n") if todo else []
     assert len(lines) == len(todo), "a tokenizer rule crossed a piece boundary"
     for i, line in zip(todo, lines):
-        result[i] = line.split()
-    return result
+        tokens[i] = line.split()
+    return tokens
 
 
 def tokenize_many(texts: Sequence[str], lowercase: bool = True) -> list[list[str]]:
     """Treebank-tokenize many texts: [`"Don't go!"`] -> [['do', "n't", 'go', '!']]."""
-    piece_lists = split_pieces(texts, lowercase)
-    distinct = list(dict.fromkeys(p for pieces in piece_lists for p in pieces))
-    tokens_of = dict(zip(distinct, tokenize_pieces(distinct)))
-    return [[tok for p in pieces for tok in tokens_of[p]] for pieces in piece_lists]
+    with gc_paused():
+        piece_lists = split_pieces(texts, lowercase)
+        distinct = list(dict.fromkeys(p for pieces in piece_lists for p in pieces))
+        tokens_of = dict(zip(distinct, tokenize_pieces(distinct)))
+        return [[tok for p in pieces for tok in tokens_of[p]] for pieces in piece_lists]
 
 
 def word_tokenize(text: str, lowercase: bool = False) -> list[str]:

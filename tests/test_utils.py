@@ -127,16 +127,17 @@ def test_tokenize_many_lowercases_and_keeps_texts_apart():
     assert utils.tokenize_many(["A, b.", "", "Don't\nstop"]) == [["a", ",", "b", "."], [], ["do", "n't", "stop"]]
 
 
-def test_piece_shortcuts_give_what_the_rules_give():
-    """tokenize_pieces skips the regex rules for 'word' and 'word,'; both routes must agree."""
+def test_tokenizing_piece_by_piece_equals_tokenizing_whole_texts():
+    """tokenize_many tokenizes distinct whitespace-delimited pieces; no rule may look across whitespace,
+    so running the rules over whole texts must give the same tokens."""
     rng = random.Random(0)
-    alphabet = "abcdeXYZ019'\".,!?;:-()[]<>&$@`"
-    pieces = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(3000)]
-    pieces += ["gonna", "gonna,", "Cannot.", "word.", "3.", "a:", "wanna!"]
-    by_rules = "\n".join(pieces)
+    alphabet = "abcdeXYZ019'\".,!?;:-()[]<>&$@` \t"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(2000)]
+    texts += ["gonna Cannot, wanna!", "GIMME", "He said \"no\" -- twice...", "it's 1,000 (or 3:2)."]
+    by_rules = utils.clean_text("\n".join(texts))
     for pattern, repl in utils._TREEBANK_RULES:
         by_rules = pattern.sub(repl, by_rules)
-    assert utils.tokenize_pieces(pieces) == [line.split() for line in by_rules.split("\n")]
+    assert utils.tokenize_many(texts, lowercase=False) == [line.split() for line in by_rules.split("\n")]
 
 
 # --------------------------------------------------------------------------- writes and plots
