@@ -231,6 +231,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "seeds", 1) < 1 or getattr(args, "epochs", None) is not None and args.epochs < 1:
         parser.error("--seeds and --epochs must be at least 1")
+    if getattr(args, "top_p", None) is not None and not 0.0 <= args.top_p <= 1.0:
+        parser.error(f"--top-p must be in [0, 1] (0 is greedy), got {args.top_p}")
     if args.out_dir is None:
         args.out_dir = QUICK_OUT_DIR if args.quick else DEFAULT_OUT_DIR
     if args.ckpt_dir is None:

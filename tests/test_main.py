@@ -65,6 +65,13 @@ def test_missing_data_is_a_one_line_error(tmp_path):
     assert result.returncode == 2 and "HW3_DATA_DIR" in result.stderr
 
 
+@pytest.mark.parametrize("args, message", [(["sample", "--top-p", "1.5"], "--top-p must be in [0, 1]"),
+                                           (["mlp", "--seeds", "0"], "at least 1")])
+def test_bad_flags_are_one_line_usage_errors(tmp_path, args, message):
+    result = run_main(*args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
 def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
     out, ckpt = tmp_path / "out", tmp_path / "ckpt"
     result = run_main("--quick", "--data-dir", tiny_data_dir, "--out-dir", out, "--ckpt-dir", ckpt, cwd=tmp_path,
