@@ -18,18 +18,15 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 from torch.utils.data import TensorDataset
 
 import mlp
 import utils
-from mlp import MLPConfig, load_data_mlp
-
-RawSplit = Dict[str, List[Union[str, int]]]
+from mlp import ACTIVATION_NAMES, MLPConfig, RawSplit, load_data_mlp
 DEFAULT_OUT_DIR = Path("plots")
 QUICK_OUT_DIR = Path("runs") / "quick"
-ACTIVATION_NAMES = ["Sigmoid", "Tanh", "ReLU", "GeLU", "LeakyReLU"]
 LEARNING_RATES = [0.0001, 0.001, 0.005, 0.02, 0.05, 0.1]
 
 

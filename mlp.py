@@ -215,6 +215,7 @@ def create_dataloader(dataset: TensorDataset, batch_size: int, shuffle: bool = T
 
 
 # --------------------------------------------------------------------------- model
+ACTIVATION_NAMES = ["Sigmoid", "Tanh", "ReLU", "GeLU", "LeakyReLU"]  # the names the handout uses
 ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
@@ -228,8 +229,7 @@ def make_activation(name: str) -> nn.Module:
     """nn.Module for an activation name, case-insensitive ('Sigmoid', 'GeLU', 'leaky_relu', ...)."""
     key = str(name).lower().replace("_", "").replace("-", "")
     if key not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose one of "
-                         f"{', '.join(['Sigmoid', 'Tanh', 'ReLU', 'GeLU', 'LeakyReLU'])} (any case)")
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATION_NAMES)} (any case)")
     return ACTIVATIONS[key]()
 
 

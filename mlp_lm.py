@@ -796,12 +796,6 @@ def _args_get(args, name, default=None):
     return default if value is None else value
 
 
-def _set_threads(config) -> None:
-    n = cfg_get(config, "num_threads")
-    if n:
-        torch.set_num_threads(int(n))
-
-
 def main_lm(args) -> dict:
     """`python main.py lm`: train, keep the best checkpoint, plot loss/perplexity, sample, write a JSON."""
     quick = bool(_args_get(args, "quick", False))
@@ -813,38 +807,38 @@ def main_lm(args) -> dict:
         seed=_args_get(args, "seed"),
         save_path=str(ckpt_dir / ("mlp_lm_quick.pt" if quick else "mlp_lm.pt" if name == "default" else f"mlp_lm_{name}.pt")),
     )
-    _set_threads(config)
-    if _args_get(args, "device") not in (None, "cpu"):
-        print(f"note: the language model trains on the CPU; --device {args.device} is ignored", file=sys.stderr)
-    t0 = time.perf_counter()
-    train_data, dev_data, test_data = load_data_mlp_lm(_args_get(args, "data_dir"),
-                                                       splits=("train", "validation", "test"))
-    result = _run(config, train_data, dev_data)
-    tokenizer, model = result.pop("_tokenizer"), result.pop("_model")
-    h = result["history"]
-    suffix = "" if name == "default" else f"_{name}"
-    loss_png = visualize_epochs(h["train_loss"], h["dev_loss"], "Loss (NLL per token)", out_dir / f"mlp_lm{suffix}_loss.png")
-    ppl_png = visualize_epochs(h["train_ppl"], h["dev_ppl"], "Perplexity", out_dir / f"mlp_lm{suffix}_ppl.png")
-    # Score the best checkpoint on the full dev and test splits (dev may have been cut in quick mode).
-    best_model, tok, _ = load_checkpoint(config.save_path)
-    W = config.local_window_size
-    scores = {}
-    for split, data in (("dev", dev_data), ("test", test_data)):
-        stream = encode_stream(data, tok, config.max_dev_tokens if quick else None)
-        loss, ppl = evaluate(best_model, WindowBatches(stream, W, tok.pad_token_id, config.eval_batch_size), nn.NLLLoss())
-        scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
-        print(f"best checkpoint: {split} perplexity {ppl:.2f} over {stream.numel():,} targets")
-    sampled = sample_from_mlp_lm(config, None)
-    report = {
-        "config": config.to_dict(), **result, "best_checkpoint_scores": scores,
-        "samples": sampled["samples"], "prompt": sampled["prompt"],
-        "plots": [str(loss_png), str(ppl_png)], "wall_seconds": time.perf_counter() - t0,
-        "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__,
-    }
-    json_path = utils.atomic_write_json(report, out_dir / f"mlp_lm{suffix}.json")
-    print(f"best dev perplexity {result['best_dev_ppl']:.2f} (epoch {result['best_epoch']}); "
-          f"wall time {report['wall_seconds']:.0f} s; wrote {loss_png}, {ppl_png}, {json_path}")
-    return report
+    with utils.torch_threads(cfg_get(config, "num_threads")):
+        if _args_get(args, "device") not in (None, "cpu"):
+            print(f"note: the language model trains on the CPU; --device {args.device} is ignored", file=sys.stderr)
+        t0 = time.perf_counter()
+        train_data, dev_data, test_data = load_data_mlp_lm(_args_get(args, "data_dir"),
+                                                           splits=("train", "validation", "test"))
+        result = _run(config, train_data, dev_data)
+        result.pop("_tokenizer"), result.pop("_model")  # live objects, not for the JSON
+        h = result["history"]
+        suffix = "" if name == "default" else f"_{name}"
+        loss_png = visualize_epochs(h["train_loss"], h["dev_loss"], "Loss (NLL per token)", out_dir / f"mlp_lm{suffix}_loss.png")
+        ppl_png = visualize_epochs(h["train_ppl"], h["dev_ppl"], "Perplexity", out_dir / f"mlp_lm{suffix}_ppl.png")
+        # Score the best checkpoint on the full dev and test splits (dev may have been cut in quick mode).
+        best_model, tok, _ = load_checkpoint(config.save_path)
+        W = config.local_window_size
+        scores = {}
+        for split, data in (("dev", dev_data), ("test", test_data)):
+            stream = encode_stream(data, tok, config.max_dev_tokens if quick else None)
+            loss, ppl = evaluate(best_model, WindowBatches(stream, W, tok.pad_token_id, config.eval_batch_size), nn.NLLLoss())
+            scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
+            print(f"best checkpoint: {split} perplexity {ppl:.2f} over {stream.numel():,} targets")
+        sampled = sample_from_mlp_lm(config, None)
+        report = {
+            "config": config.to_dict(), **result, "best_checkpoint_scores": scores,
+            "samples": sampled["samples"], "prompt": sampled["prompt"],
+            "plots": [str(loss_png), str(ppl_png)], "wall_seconds": time.perf_counter() - t0,
+            "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__,
+        }
+        json_path = utils.atomic_write_json(report, out_dir / f"mlp_lm{suffix}.json")
+        print(f"best dev perplexity {result['best_dev_ppl']:.2f} (epoch {result['best_epoch']}); "
+              f"wall time {report['wall_seconds']:.0f} s; wrote {loss_png}, {ppl_png}, {json_path}")
+        return report
 
 
 def main_sample(args) -> dict:
@@ -852,7 +846,6 @@ def main_sample(args) -> dict:
     ckpt_dir = Path(_args_get(args, "ckpt_dir", "checkpoints"))
     ckpt = _args_get(args, "checkpoint") or ckpt_dir / "mlp_lm.pt"
     config = LMConfig(save_path=str(ckpt), seed=_args_get(args, "seed", 42))
-    _set_threads(config)
     try:
         (dev_data,) = load_data_mlp_lm(_args_get(args, "data_dir"), splits=("validation",))
     except utils.DataNotFoundError as err:
@@ -860,5 +853,6 @@ def main_sample(args) -> dict:
         dev_data = None
     top_p = _args_get(args, "top_p")
     top_ps = (None, 0.3, 1.0) if top_p is None else (top_p,)
-    return sample_from_mlp_lm(config, dev_data, prompt=_args_get(args, "prompt", COURSE_PROMPT), top_ps=top_ps,
-                              max_len=_args_get(args, "max_len", 30))
+    with utils.torch_threads(cfg_get(config, "num_threads")):
+        return sample_from_mlp_lm(config, dev_data, prompt=_args_get(args, "prompt", COURSE_PROMPT),
+                                  top_ps=top_ps, max_len=_args_get(args, "max_len", 30))
