@@ -2,7 +2,7 @@
 
 Pipelines (same model sizes as mlp_lm.LMConfig(), same batch size, same optimizer learning rate, same seed):
 - ours:        adaptive softmax (Grave et al. 2017), batches cut from one token tensor (mlp_lm.WindowBatches),
-               AdamW(foreach=True), the adaptive module's own loss;
+               fused AdamW (mlp_lm.make_adamw), the adaptive module's own loss, the weight average when the config has one;
 - ours_full:   our batches and optimizer, but the course's full softmax (isolates the output layer);
 - course:      the course skeleton: full softmax + log_softmax + nn.NLLLoss, DataLoader(TensorDataset, shuffle=True)
                over preprocess_data's (N, W) windows, torch.optim.Adam.
@@ -18,6 +18,7 @@ Results go to plots/benchmark_lm.json (atomically).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -49,7 +50,8 @@ def mm_gflops(n: int = 2048, repeats: int = 9) -> float:
 def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev_stream, budget_s: float,
                  seed: int) -> dict:
     gen = utils.set_seed(seed)
-    W, B = cfg.local_window_size, cfg.batch_size
+    average = None
+    W, B = cfg.local_window_size + cfg.global_window, cfg.batch_size  # ids read per prediction
     if kind == "course":
         model = M.build_model(M.LMConfig(**{**cfg.to_dict(), "output_layer": "full"}), tok.vocab_size)
         dataset = M.preprocess_data(train_texts, W, None, tok)  # TensorDataset of (N, W) windows, (N,) targets
@@ -67,13 +69,16 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
         layer = "adaptive" if kind == "ours" else "full"
         model = M.build_model(M.LMConfig(**{**cfg.to_dict(), "output_layer": layer}), tok.vocab_size)
         loader = M.WindowBatches(train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+        optimizer = M.make_adamw(model, cfg.lr, cfg.weight_decay)
+        average = M.WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None  # as mlp_lm.train does
 
         def step(inp, target):
             loss = model.nll(inp, target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if average is not None:
+                average.update()
             return loss
 
     model.train()
@@ -97,8 +102,9 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
     timed = step_times[2:] if len(step_times) > 4 else step_times  # skip warm-up steps
     med = statistics.median(timed)
     t_eval = time.perf_counter()
-    dev_loss, dev_ppl = M.evaluate(model, M.WindowBatches(dev_stream, W, tok.pad_token_id, cfg.eval_batch_size),
-                                   nn.NLLLoss())
+    with average.applied() if average is not None else contextlib.nullcontext():  # scored as mlp_lm.train does
+        dev_loss, dev_ppl = M.evaluate(model, M.WindowBatches(dev_stream, W, tok.pad_token_id, cfg.eval_batch_size),
+                                       nn.NLLLoss())
     flops = M.train_flops_per_token(model, train_stream)
     result = {
         "output_layer": model.output_layer, "steps": len(step_times), "tokens_trained": tokens,

@@ -214,6 +214,109 @@ def test_tiny_model_memorises_tiny_corpus(tmp_path):
     assert (tmp_path / "m.pt").is_file()
 
 
+def test_word_dropout_zeroes_whole_context_words_only_in_training():
+    torch.manual_seed(0)
+    block = M.NPLMFirstBlock(20, 4, 3, 8, 0.0, word_dropout_p=0.5)
+    seen = []
+    block.linear.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].detach().clone()))
+    x = torch.randint(0, 20, (64, 3))
+    emb = block.embeddings(x).detach()  # (B, W, E)
+    block.train()
+    block(x)
+    got = seen[-1].reshape(64, 3, 4)
+    dropped = (got == 0).all(-1)  # (B, W): whole words zeroed ...
+    torch.testing.assert_close(got[~dropped], emb[~dropped] / 0.5)  # ... the others scaled by 1 / (1 - p)
+    assert 0.3 < dropped.float().mean() < 0.7
+    block.eval()
+    block(x)
+    torch.testing.assert_close(seen[-1], emb.reshape(64, 12))
+    with pytest.raises(ValueError, match="word_dropout_p"):
+        M.NPLMFirstBlock(20, 4, 3, 8, 0.0, word_dropout_p=1.0)
+
+
+def test_global_context_appends_the_mean_embedding_of_the_far_words():
+    torch.manual_seed(0)
+    G, W, E, H = 5, 3, 4, 8
+    model = M.NPLM(20, E, W, H, 1, 0.0, output_layer="adaptive", cutoffs=[4, 10], div_value=2.0, global_window=G)
+    assert model.context_size == G + W and model.first_layer.linear.in_features == (W + 1) * E
+    x = torch.randint(0, 20, (6, G + W))  # far words first, the local window last
+    block = model.first_layer
+    emb = block.embeddings.weight.detach()
+    concat = torch.cat([emb[x[:, G:]].reshape(6, W * E), emb[x[:, :G]].mean(1)], dim=1)  # (B, (W+1)*E)
+    expected = block.layer_norm(torch.tanh(block.linear(concat)))
+    torch.testing.assert_close(block(x), expected)
+    torch.testing.assert_close(model(x[0]), model(x[:1]))  # one window (G+W,) as generation passes it
+    tok = tiny_tokenizer()
+    model = M.NPLM(tok.vocab_size, E, W, H, 1, 0.0, output_layer="adaptive", cutoffs=[4], global_window=G)
+    out = M.generate_text("the cat", model, tok, W, top_p=None, max_len=4, verbose=False)
+    assert out.startswith("the cat") and len(out.split()) == 6
+    with pytest.raises(ValueError, match="global_window"):
+        M.NPLMFirstBlock(20, 4, 3, 8, 0.0, global_window=-1)
+    with pytest.raises(ValueError, match="global_chunks"):
+        M.NPLMFirstBlock(20, 4, 3, 8, 0.0, global_window=6, global_chunks=4)
+
+
+def test_global_chunks_are_means_of_consecutive_far_words():
+    torch.manual_seed(0)
+    block = M.NPLMFirstBlock(20, 4, 2, 8, 0.0, global_window=6, global_chunks=3)
+    assert block.linear.in_features == (2 + 3) * 4
+    x = torch.randint(0, 20, (5, 8))
+    emb = block.embeddings.weight.detach()
+    parts = [emb[x[:, 6:]].reshape(5, 8)] + [emb[x[:, i : i + 2]].mean(1) for i in (0, 2, 4)]
+    expected = block.layer_norm(torch.tanh(block.linear(torch.cat(parts, dim=1))))
+    torch.testing.assert_close(block(x), expected)
+
+
+def test_global_context_checkpoint_round_trip_and_flops(tmp_path):
+    model = M.NPLM(20, 4, 3, 8, 1, 0.0, output_layer="full", global_window=5)
+    utils.atomic_save(M.make_checkpoint(model, tiny_tokenizer()), tmp_path / "g.pt")
+    loaded, _, _ = M.load_checkpoint(tmp_path / "g.pt")
+    x = torch.randint(0, 20, (3, 8))
+    model.eval()
+    torch.testing.assert_close(loaded(x), model(x))
+    assert M.train_flops_per_token(model)["macs"]["first"] == 4 * 4 * 8  # (W + 1) * E * H
+
+
+def test_weight_average_is_an_ema_and_applied_restores_the_trained_weights():
+    model = nn.Linear(3, 2)
+    avg = M.WeightAverage(model, decay=0.9)
+    history = [model.weight.detach().clone()]
+    expected = history[0].clone()
+    for step in range(1, 30):
+        with torch.no_grad():
+            model.weight.add_(torch.randn_like(model.weight))
+        avg.update()
+        d = min(0.9, (1 + step) / (10 + step))
+        expected = d * expected + (1 - d) * model.weight.detach()
+    trained = model.weight.detach().clone()
+    with avg.applied():
+        torch.testing.assert_close(model.weight.detach(), expected)
+    torch.testing.assert_close(model.weight.detach(), trained)
+    for bad in (0.0, 1.0, -0.5):
+        with pytest.raises(ValueError, match="ema_decay"):
+            M.WeightAverage(model, bad)
+
+
+def test_train_with_weight_average_scores_and_saves_the_average(tmp_path):
+    torch.manual_seed(0)
+    tok = tiny_tokenizer()
+    stream = M.encode_stream({"text": TINY_LINES}, tok)
+    model = M.NPLM(tok.vocab_size, 8, 3, 16, 1, 0.1, output_layer="adaptive", cutoffs=[4])
+    batches = M.WindowBatches(stream, 3, tok.pad_token_id, 8, shuffle=True, generator=torch.Generator().manual_seed(0))
+    dev = M.WindowBatches(stream, 3, tok.pad_token_id, 64)
+    extra = {}
+    hist = M.train(model, batches, dev, nn.NLLLoss(), torch.optim.Adam(model.parameters(), lr=1e-2), None, 3,
+                   tmp_path / "m.pt", print_every=0, log=lambda *a: None, ema_decay=0.9, extra_history=extra,
+                   checkpoint_extra={"tokenizer": tok.to_dict()})
+    assert len(extra["dev_ppl_last_iterate"]) == 3
+    assert extra["dev_ppl_last_iterate"][-1] != pytest.approx(hist[3][-1])  # the average is not the last iterate
+    saved, _, ckpt = M.load_checkpoint(tmp_path / "m.pt")
+    best = min(range(3), key=lambda i: hist[3][i])
+    assert ckpt["epoch"] == best
+    _, ppl = M.evaluate(saved, dev, nn.NLLLoss())
+    assert ppl == pytest.approx(hist[3][best], rel=1e-5)  # the checkpoint holds the averaged weights
+
+
 # --------------------------------------------------------------------------- generation
 def test_top_p_filter_matches_brute_force():
     torch.manual_seed(3)
