@@ -435,3 +435,16 @@ def test_main_lm_quick_and_main_sample_on_tiny_data(tmp_path, capsys):
     out = M.main_sample(sample_args)
     assert out["dev_ppl"] > 1 and set(out["samples"]) == {"greedy", "top_p=0.3", "top_p=1.0"}
     assert "Generated text: the cat" in capsys.readouterr().out
+
+
+def test_main_lm_flags_override_the_preset(tmp_path):
+    data = _write_tiny_wikitext(tmp_path / "data")
+    args = Namespace(data_dir=data, out_dir=tmp_path / "out", ckpt_dir=tmp_path / "ck", quick=True, seed=1,
+                     device=None, config="default", epochs=1, output_layer=None, window=3, global_window=0,
+                     ema_decay=0.0)
+    report = M.main_lm(args)
+    cfg = report["config"]
+    assert (cfg["local_window_size"], cfg["global_window"], cfg["ema_decay"], cfg["num_epochs"]) == (3, 0, 0.0, 1)
+    assert "dev_ppl_last_iterate" not in report["history"]  # no average, nothing to compare
+    model, _, _ = M.load_checkpoint(tmp_path / "ck" / "mlp_lm_quick.pt")
+    assert model.context_size == 3
