@@ -13,10 +13,11 @@ WikiText-2 numbers.
 What is kept from the course skeleton: the names and signatures of `load_data_mlp_lm`, `preprocess_data`, the
 four `NPLM*` modules and their attributes, `train`, `evaluate`, `generate_text`, `visualize_epochs`,
 `run_mlp_lm` and `sample_from_mlp_lm`. What is new: `WordTokenizer`, the adaptive softmax output layer
-(`NPLM(..., output_layer="adaptive")`, Grave et al. 2017), an optional global context (the mean embedding of the
-words before the window, after Sun and Iyyer 2021), an average of the weights (`WeightAverage`), a batcher that cuts windows out of one long token
-tensor (`WindowBatches`, no DataLoader), self-contained checkpoints (weights + vocabulary + config, loadable with
-`weights_only=True`), `top_p_filter`, and the `main_lm` / `main_sample` entry points used by main.py.
+(`NPLM(..., output_layer="adaptive")`, Grave et al. 2017), an optional global context (the mean embedding of
+the words before the window, after Sun and Iyyer 2021), an average of the weights (`WeightAverage`), a batcher
+that cuts windows out of one long token tensor (`WindowBatches`, no DataLoader), self-contained checkpoints
+(weights + vocabulary + config, loadable with `weights_only=True`), `top_p_filter`, and the `main_lm` /
+`main_sample` entry points used by main.py.
 
 Nothing here runs at import time.
 """
@@ -394,7 +395,6 @@ class NPLMFirstBlock(nn.Module):
         hidden = torch.tanh(self.linear(embeds))  # (B, H)
         return self.dropout(self.layer_norm(hidden))  # (B, H)
 
-
     def global_context(self, far):
         """Mean embedding of each of the C chunks of the far words (B, G) -> (B, C*E); ids < 0 are no word."""
         C, E = self.global_chunks, self.embed_dim
@@ -477,12 +477,14 @@ class NPLM(nn.Module):
     First block, `num_blocks` residual blocks each followed by ReLU, and an output layer returning
     log-probabilities (B, V) (a single window (W,) gives (1, V)). `output_layer="adaptive"` swaps the course's
     full softmax for an adaptive softmax (Grave et al. 2017); `model(inputs)` still returns full log-probs and
-    `model.nll(inputs, targets)` is the (cheap) training loss for either choice.
+    `model.nll(inputs, targets)` is the (cheap) training loss for either choice. With `global_window` G > 0 the
+    first block also reads the G words before the window (Sun and Iyyer 2021): inputs are (B, G+W), see
+    `context_size`.
     """
 
     def __init__(self, vocab_size, embed_dim, local_window_size, hidden_dim, num_blocks, dropout_p,
-                 output_layer="full", cutoffs=(2000, 10000), div_value=4.0, embed_dropout_p=0.0, word_dropout_p=0.0,
-                 global_window=0, global_chunks=1, global_dropout_p=0.0):
+                 output_layer="full", cutoffs=(2000, 10000), div_value=4.0, embed_dropout_p=0.0,
+                 word_dropout_p=0.0, global_window=0, global_chunks=1, global_dropout_p=0.0):
         super().__init__()
         self.first_layer = NPLMFirstBlock(vocab_size, embed_dim, local_window_size, hidden_dim, dropout_p,
                                           embed_dropout_p, word_dropout_p, global_window, global_chunks,
@@ -605,10 +607,11 @@ def load_checkpoint(path, map_location="cpu") -> tuple[NPLM, WordTokenizer, dict
 class WeightAverage:
     """An exponential moving average of a model's parameters (Polyak and Juditsky 1992), updated every step.
 
-    The averaged weights generalise better than the last iterate when the model overfits, at the cost of one
-    lerp per parameter tensor per step. `decay` is the weight of the past; the first steps use the smaller
-    (1 + t) / (10 + t), so the average is not anchored at the random initialisation. `applied()` swaps the
-    averaged weights into the model for evaluation or saving and puts the trained ones back afterwards.
+    The average smooths out the noise of the last steps; it helps most while the learning rate is still high
+    (see the README's language-model numbers). It costs one lerp per parameter tensor per step. `decay` is the
+    weight of the past; the first steps use the smaller (1 + t) / (10 + t), so the average is not anchored at
+    the random initialisation. `applied()` swaps the averaged weights into the model for evaluation or saving
+    and puts the trained ones back afterwards.
     """
 
     def __init__(self, model: nn.Module, decay: float):
@@ -803,8 +806,8 @@ def visualize_epochs(train_stats, dev_stats, stat_name, save_fig_path):
 
 # --------------------------------------------------------------------------- runs
 def make_adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW with the fused kernel (one pass over all parameters: 3.6 vs 24.5 ms a step for the default model
-    on 2 cores), falling back to the multi-tensor one where this torch build has no fused kernel."""
+    """AdamW with the fused kernel (one pass over all parameters; several times faster than the multi-tensor
+    one on a CPU), falling back to the multi-tensor kernel where this torch build has no fused one."""
     try:
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):

@@ -267,6 +267,46 @@ def test_global_chunks_are_means_of_consecutive_far_words():
     torch.testing.assert_close(block(x), expected)
 
 
+def test_global_context_leaves_unknown_far_words_out_and_drops_only_in_training():
+    torch.manual_seed(0)
+    block = M.NPLMFirstBlock(20, 4, 2, 8, 0.0, global_window=4, global_chunks=2, global_dropout_p=0.5)
+    emb = block.embeddings.weight.detach()
+    far = torch.tensor([[-1, 5, 6, 7], [-1, -1, 3, 3]])  # (B, G): -1 = before the prompt
+    block.eval()
+    got = block.global_context(far)  # (B, C*E)
+    torch.testing.assert_close(got[0], torch.cat([emb[5], (emb[6] + emb[7]) / 2]))
+    torch.testing.assert_close(got[1], torch.cat([torch.zeros(4), emb[3]]))  # an empty chunk gives zeros
+    block.train()
+    far = torch.randint(0, 20, (200, 4))
+    with torch.no_grad():
+        train_out, eval_out = block.global_context(far), block.eval().global_context(far)
+    zeroed = (train_out == 0).all(1)
+    torch.testing.assert_close(train_out[~zeroed], eval_out[~zeroed])  # kept rows are not rescaled
+    assert 0.3 < zeroed.float().mean() < 0.7
+
+
+def test_generation_gives_a_global_model_only_real_far_words():
+    class Recorder(nn.Module):
+        context_size = 5  # G = 3 far words + a local window of 2
+
+        def __init__(self):
+            super().__init__()
+            self.windows = []
+
+        def forward(self, window):
+            self.windows.append(window.tolist())
+            return F.log_softmax(torch.arange(20.0), dim=0)[None]  # always predicts id 19
+
+    tok = M.WordTokenizer([f"w{i}" for i in range(18)] + ["<unk>", "<eos>"])
+    model = Recorder()
+    M.generate_text("w1 w2 w3", model, tok, 2, top_p=None, max_len=3, verbose=False)
+    eos = tok.eos_token_id
+    assert model.windows == [[-1, -1, 1, 2, 3], [-1, 1, 2, 3, eos], [1, 2, 3, eos, eos]]
+    model.windows.clear()
+    M.generate_text("w1", model, tok, 2, top_p=None, max_len=1, verbose=False)
+    assert model.windows == [[-1, -1, -1, eos, 1]]  # the local window is padded with <eos>, as in training
+
+
 def test_global_context_checkpoint_round_trip_and_flops(tmp_path):
     model = M.NPLM(20, 4, 3, 8, 1, 0.0, output_layer="full", global_window=5)
     utils.atomic_save(M.make_checkpoint(model, tiny_tokenizer()), tmp_path / "g.pt")
