@@ -53,11 +53,11 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
                  seed: int) -> dict:
     gen = utils.set_seed(seed)
     average = None
-    W, B = cfg.local_window_size + cfg.global_window, cfg.batch_size  # ids read per prediction
+    B = cfg.batch_size
     if kind == "course":  # the course's model: its window only (no global context), full softmax, no average
-        W = cfg.local_window_size
         course_cfg = M.LMConfig(**{**cfg.to_dict(), "output_layer": "full", "global_window": 0, "ema_decay": 0.0})
         model = M.build_model(course_cfg, tok.vocab_size)
+        W = model.context_size  # the local window
         dataset = M.preprocess_data(train_texts, W, None, tok)  # TensorDataset of (N, W) windows, (N,) targets
         loader = DataLoader(dataset, batch_size=B, shuffle=True, generator=gen)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -72,6 +72,7 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
     else:
         layer = "adaptive" if kind == "ours" else "full"
         model = M.build_model(M.LMConfig(**{**cfg.to_dict(), "output_layer": layer}), tok.vocab_size)
+        W = model.context_size  # ids read per prediction: the window, plus the far words of a global context
         loader = M.WindowBatches(train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen)
         optimizer = M.make_adamw(model, cfg.lr, cfg.weight_decay)
         average = M.WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None  # as mlp_lm.train does

@@ -841,7 +841,6 @@ def _run(config, train_data, dev_data, log=print) -> dict:
     seed = cfg_get(config, "seed")
     gen = utils.set_seed(seed)
     t_start = time.perf_counter()
-    W = cfg_get(config, "local_window_size") + cfg_get(config, "global_window")  # ids read per prediction
     train_texts = _texts(train_data)
     tokenizer = WordTokenizer.from_texts(train_texts, min_count=cfg_get(config, "min_count"))
     log(f"{'-' * 10} Preprocess Data {'-' * 10}")
@@ -849,10 +848,11 @@ def _run(config, train_data, dev_data, log=print) -> dict:
     dev_stream = encode_stream(dev_data, tokenizer, cfg_get(config, "max_dev_tokens"))
     log(f"vocabulary {tokenizer.vocab_size:,} words (train split only); train {train_stream.numel():,} tokens, "
         f"dev {dev_stream.numel():,} targets")
+    model = build_model(config, tokenizer.vocab_size)
+    W = model.context_size  # ids read per prediction: the window, plus the far words of a global context
     bs = cfg_get(config, "batch_size")
     train_batches = WindowBatches(train_stream, W, tokenizer.pad_token_id, bs, shuffle=True, generator=gen)
     dev_batches = WindowBatches(dev_stream, W, tokenizer.pad_token_id, cfg_get(config, "eval_batch_size"))
-    model = build_model(config, tokenizer.vocab_size)
     n_params = count_parameters(model)
     log(f"{'-' * 10} Create Model: {n_params:,} parameters, {model.output_layer} softmax {'-' * 10}")
     epochs = cfg_get(config, "num_epochs")
