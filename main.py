@@ -4,6 +4,7 @@
     python main.py mlp            # the three sweeps of section 6.1 (or: --sweeps structures activations)
     python main.py lm             # train and score the fixed-window language model (mlp_lm.py)
     python main.py sample         # sample from a saved language-model checkpoint
+    python main.py cache          # score a saved checkpoint with a continuous cache (Grave et al. 2017)
     python main.py written        # check every written answer (sections 1-5) and draw Figures 1 and 2
     python main.py ... --quick    # the same on small slices, in seconds (results go to runs/quick)
 
@@ -149,6 +150,12 @@ def cmd_sample(args) -> None:
     mlp_lm.main_sample(args)
 
 
+def cmd_cache(args) -> None:
+    import mlp_lm
+
+    mlp_lm.main_cache(args)
+
+
 def cmd_written(args) -> None:
     import written
 
@@ -202,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
                 [common, mlp_flags]),
         "lm": ("train and score the fixed-window neural language model on WikiText-2", cmd_lm, [common]),
         "sample": ("generate text from a saved language-model checkpoint", cmd_sample, [common]),
+        "cache": ("score a saved language-model checkpoint with a continuous cache (dev-tuned, then test)",
+                  cmd_cache, [common]),
         "written": ("check every written answer (sections 1-5) and draw Figures 1 and 2", cmd_written, [common]),
     }
     for name, (help_text, func, parents) in commands.items():
@@ -211,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
             _add_module_arguments("mlp_lm", "add_lm_arguments", p)
         if name == "sample":
             _add_module_arguments("mlp_lm", "add_sample_arguments", p)
+        if name == "cache":
+            _add_module_arguments("mlp_lm", "add_cache_arguments", p)
     parser.set_defaults(func=cmd_all)
     return parser
 

@@ -85,6 +85,11 @@ class LMConfig:
     output_layer: str = "adaptive"  # "adaptive" (Grave et al. 2017) or "full" (the course's softmax)
     cutoffs: List[int] = field(default_factory=lambda: [1000, 10000])
     div_value: float = 4.0
+    # evaluation only, not in the course: a continuous cache (Grave, Joulin and Usunier 2017) over the model's
+    # own hidden states, 0 = off; its theta and lambda are chosen on the dev split from these grids
+    cache_size: int = 0
+    cache_thetas: List[float] = field(default_factory=lambda: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5])
+    cache_lambdas: List[float] = field(default_factory=lambda: [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4])
     # optimisation
     batch_size: int = 2048
     eval_batch_size: int = 4096
@@ -113,7 +118,7 @@ class LMConfig:
         presets = {
             "default": {},
             "long": dict(hidden_dim=1024, dropout_p=0.3, global_window=256, global_chunks=4, ema_decay=0.999,
-                         lr=2e-3, num_epochs=5),
+                         lr=2e-3, num_epochs=5, cache_size=2000),
             "quick": dict(
                 embed_dim=64, hidden_dim=128, batch_size=256, num_epochs=2, max_train_tokens=100_000,
                 max_dev_tokens=20_000, warmup_steps=20, print_every=100, dropout_p=0.1, embed_dropout_p=0.0,
@@ -442,6 +447,10 @@ class NPLMFinalBlock(nn.Module):
         """Negative log-likelihood of `targets` (B,) given hidden states (B, H)."""
         return F.nll_loss(self(inputs), targets, reduction=reduction)
 
+    def target_log_prob(self, inputs, targets):
+        """log p(target) (B,) for hidden states (B, H)."""
+        return self(inputs).gather(1, targets[:, None]).squeeze(1)  # (B,)
+
 
 class NPLMAdaptiveFinalBlock(nn.Module):
     """Adaptive softmax output layer (Grave et al. 2017): a head over the frequent words and a few clusters,
@@ -463,6 +472,10 @@ class NPLMAdaptiveFinalBlock(nn.Module):
     def nll(self, inputs, targets, reduction="mean"):
         loss = self.adaptive(inputs, targets).loss  # mean over the batch
         return loss * targets.numel() if reduction == "sum" else loss
+
+    def target_log_prob(self, inputs, targets):
+        """log p(target) (B,) for hidden states (B, H), without the full (B, V) distribution."""
+        return self.adaptive(inputs, targets).output  # (B,)
 
 
 def effective_cutoffs(cutoffs, vocab_size) -> list[int]:
@@ -736,6 +749,109 @@ def evaluate(model, eval_dataloader, criterion):
     return avg_loss, math.exp(avg_loss)
 
 
+# --------------------------------------------------------------------------- continuous cache (evaluation)
+@torch.no_grad()
+def features_and_log_probs(model, stream: torch.Tensor, pad_id: int, batch_size: int = 4096):
+    """The hidden state before the output layer (T, H) and log p(x_t | context) (T,) for every token x_t of the
+    stream, in stream order. Runs in eval mode and restores the model's previous mode."""
+    was_training = model.training
+    model.eval()
+    features, log_probs = [], []
+    try:
+        for inputs, targets in WindowBatches(stream, model.context_size, pad_id, batch_size):
+            hidden = model.features(inputs)  # (B, H)
+            features.append(hidden)
+            log_probs.append(model.final_layer.target_log_prob(hidden, targets))  # (B,)
+    finally:
+        model.train(was_training)
+    return torch.cat(features), torch.cat(log_probs)  # (T, H), (T,)
+
+
+def _check_cache_args(cache_size, thetas, lambdas) -> None:
+    if isinstance(cache_size, bool) or int(cache_size) != cache_size or cache_size < 1:
+        raise ValueError(f"cache_size must be a whole number >= 1 (past tokens kept), got {cache_size!r}")
+    if not len(thetas) or any(not math.isfinite(t) or t < 0 for t in thetas):
+        raise ValueError(f"cache thetas must be finite and >= 0, got {list(thetas)}")
+    if not len(lambdas) or any(not 0.0 <= lam < 1.0 for lam in lambdas):
+        raise ValueError(f"cache lambdas must be in [0, 1), got {list(lambdas)}")
+
+
+@torch.no_grad()
+def continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambdas, block: int = 1024):
+    """Mean negative log-likelihood per token of the model mixed with a continuous cache, for every (theta, lambda)
+    of the grid: a float64 tensor (len(thetas), len(lambdas)).
+
+    Grave, Joulin and Usunier. 2017. *Improving Neural Language Models with a Continuous Cache.* ICLR.
+    The cache of target t holds the pairs (h_i, x_i) of the `cache_size` tokens before it: the model's hidden
+    state h_i and the word x_i that followed it. p_cache(w) = sum_{i: x_i = w} softmax_i(theta * h_t . h_i), and
+    p(w) = (1 - lambda) p_model(w) + lambda p_cache(w). Only earlier tokens of the stream are used, so it is a
+    proper language model: the score of x_t never sees x_t. Nothing is trained; a long document's repeated
+    names, numbers and rare words, which a fixed window forgets, get their probability back.
+
+    features (T, H) and log_probs (T,) as `features_and_log_probs` gives them; stream (T,) the token ids.
+    """
+    _check_cache_args(cache_size, thetas, lambdas)
+    T = stream.numel()
+    if features.shape[0] != T or log_probs.shape[0] != T:
+        raise ValueError(f"features {tuple(features.shape)}, log_probs {tuple(log_probs.shape)} and stream "
+                         f"({T},) must have one row per token")
+    thetas_t = torch.tensor([float(t) for t in thetas], dtype=torch.float32)  # (K,)
+    lambdas_t = torch.tensor([float(x) for x in lambdas], dtype=torch.float64)  # (M,)
+    total = torch.zeros(len(thetas), len(lambdas), dtype=torch.float64)
+    log_model = log_probs.double()[:, None]  # (T, 1)
+    for start in range(0, T, block):
+        end = min(T, start + block)
+        lo = max(0, start - cache_size)
+        scores = features[start:end] @ features[lo:end].T  # (b, n): h_t . h_i for the keys lo..end-1
+        t_idx = torch.arange(start, end)[:, None]  # (b, 1)
+        i_idx = torch.arange(lo, end)[None, :]  # (1, n)
+        in_cache = (i_idx < t_idx) & (i_idx >= t_idx - cache_size)  # (b, n): strictly before t, at most L back
+        same_word = stream[lo:end][None, :] == stream[start:end][:, None]  # (b, n): x_i == x_t
+        has_cache = in_cache.any(1)  # (b,): false only for the stream's first token
+        for k, theta in enumerate(thetas_t):
+            logits = (theta * scores).masked_fill(~in_cache, float("-inf"))  # (b, n)
+            weights = torch.softmax(logits, dim=1).nan_to_num(0.0)  # (b, n); an empty cache gives zeros
+            p_cache = (weights * same_word).sum(1).double().clamp(max=1.0)  # (b,)
+            p_cache = torch.where(has_cache, p_cache, torch.zeros_like(p_cache))
+            mixed = torch.logaddexp(torch.log1p(-lambdas_t)[None, :] + log_model[start:end],
+                                    torch.log(lambdas_t)[None, :] + torch.log(p_cache)[:, None])  # (b, M)
+            total[k] -= mixed.sum(0)
+    return total / T
+
+
+def score_with_cache(model, tokenizer, dev_data, test_data=None, cache_size: int = 2000, thetas=None,
+                     lambdas=None, batch_size: int = 4096, max_tokens: int | None = None, log=print) -> dict:
+    """Choose the cache's theta and lambda on the dev split (the grid's lowest perplexity), then score the test
+    split with them. Returns the model's and the mixture's perplexity on each split and the whole grid."""
+    thetas = list(_DEFAULTS.cache_thetas if thetas is None else thetas)
+    lambdas = list(_DEFAULTS.cache_lambdas if lambdas is None else lambdas)
+    _check_cache_args(cache_size, thetas, lambdas)
+    t0 = time.perf_counter()
+    out = {"method": "continuous cache (Grave, Joulin and Usunier 2017), tuned on dev", "cache_size": cache_size,
+           "thetas": thetas, "lambdas": lambdas}
+    stream = encode_stream(dev_data, tokenizer, max_tokens)
+    features, log_probs = features_and_log_probs(model, stream, tokenizer.pad_token_id, batch_size)
+    grid = continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambdas)  # (K, M)
+    k, m = divmod(int(torch.argmin(grid)), len(lambdas))
+    theta, lam = thetas[k], lambdas[m]
+    model_nll = -log_probs.double().mean().item()
+    out["grid_dev_ppl"] = [[math.exp(v) for v in row] for row in grid.tolist()]
+    out["theta"], out["lambda"] = theta, lam
+    out["dev"] = {"model_ppl": math.exp(model_nll), "cache_ppl": math.exp(grid[k, m].item()),
+                  "targets": stream.numel()}
+    log(f"continuous cache of {cache_size} tokens: theta {theta}, lambda {lam} (chosen on dev); dev perplexity "
+        f"{out['dev']['model_ppl']:.2f} -> {out['dev']['cache_ppl']:.2f}")
+    if test_data is not None:
+        stream = encode_stream(test_data, tokenizer, max_tokens)
+        features, log_probs = features_and_log_probs(model, stream, tokenizer.pad_token_id, batch_size)
+        nll = continuous_cache_nll(features, log_probs, stream, cache_size, [theta], [lam])[0, 0].item()
+        out["test"] = {"model_ppl": math.exp(-log_probs.double().mean().item()), "cache_ppl": math.exp(nll),
+                       "targets": stream.numel()}
+        log(f"test perplexity {out['test']['model_ppl']:.2f} -> {out['test']['cache_ppl']:.2f} with the same cache")
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
 # --------------------------------------------------------------------------- generation
 def top_p_filter(log_probs: torch.Tensor, top_p: float) -> torch.Tensor:
     """Nucleus filtering (Holtzman et al. 2020): keep the smallest set of most likely tokens whose probability
@@ -922,6 +1038,15 @@ def add_lm_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the number of far words averaged into a global context (0: none)")
     parser.add_argument("--ema-decay", type=float, default=None,
                         help="override the weight-average decay (0: score the last iterate)")
+    parser.add_argument("--cache-size", type=int, default=None,
+                        help="after training, also score the best checkpoint with a continuous cache of this many "
+                             "past tokens (0: no cache; the long preset uses 2000)")
+
+
+def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="default: CKPT_DIR/mlp_lm.pt (CKPT_DIR/mlp_lm_quick.pt with --quick)")
+    parser.add_argument("--cache-size", type=int, default=2000, help="past tokens in the cache (default 2000)")
 
 
 def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
@@ -947,8 +1072,10 @@ def main_lm(args) -> dict:
         name, num_epochs=_args_get(args, "epochs"), output_layer=_args_get(args, "output_layer"),
         seed=_args_get(args, "seed"), local_window_size=_args_get(args, "window"),
         global_window=_args_get(args, "global_window"), ema_decay=_args_get(args, "ema_decay"),
+        cache_size=_args_get(args, "cache_size"),
         save_path=str(ckpt_dir / ("mlp_lm_quick.pt" if quick else "mlp_lm.pt" if name == "default" else f"mlp_lm_{name}.pt")),
     )
+    utils.keep_freed_memory()
     with utils.torch_threads(cfg_get(config, "num_threads")):
         if _args_get(args, "device") not in (None, "cpu"):
             print(f"note: the language model trains on the CPU; --device {args.device} is ignored", file=sys.stderr)
@@ -970,9 +1097,14 @@ def main_lm(args) -> dict:
             loss, ppl = evaluate(best_model, WindowBatches(stream, W, tok.pad_token_id, config.eval_batch_size), nn.NLLLoss())
             scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
             print(f"best checkpoint: {split} perplexity {ppl:.2f} over {stream.numel():,} targets")
+        cache = None
+        if cfg_get(config, "cache_size"):
+            cache = score_with_cache(best_model, tok, dev_data, test_data, config.cache_size, config.cache_thetas,
+                                     config.cache_lambdas, config.eval_batch_size,
+                                     max_tokens=config.max_dev_tokens if quick else None)
         sampled = sample_from_mlp_lm(config, None)
         report = {
-            "config": config.to_dict(), **result, "best_checkpoint_scores": scores,
+            "config": config.to_dict(), **result, "best_checkpoint_scores": scores, "cache": cache,
             "samples": sampled["samples"], "prompt": sampled["prompt"],
             "plots": [str(loss_png), str(ppl_png)], "wall_seconds": time.perf_counter() - t0,
             "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__,
@@ -995,6 +1127,30 @@ def main_sample(args) -> dict:
         dev_data = None
     top_p = _args_get(args, "top_p")
     top_ps = (None, 0.3, 1.0) if top_p is None else (top_p,)
+    utils.keep_freed_memory()
     with utils.torch_threads(cfg_get(config, "num_threads")):
         return sample_from_mlp_lm(config, dev_data, prompt=_args_get(args, "prompt", COURSE_PROMPT),
                                   top_ps=top_ps, max_len=_args_get(args, "max_len", 30))
+
+
+def main_cache(args) -> dict:
+    """`python main.py cache`: score a saved checkpoint with a continuous cache (theta and lambda chosen on dev,
+    then the test split); writes OUT_DIR/<checkpoint name>_cache.json."""
+    quick = bool(_args_get(args, "quick", False))
+    ckpt_dir = Path(_args_get(args, "ckpt_dir", "checkpoints"))
+    ckpt_path = Path(_args_get(args, "checkpoint") or ckpt_dir / ("mlp_lm_quick.pt" if quick else "mlp_lm.pt"))
+    cache_size = _args_get(args, "cache_size", 2000)
+    _check_cache_args(cache_size, _DEFAULTS.cache_thetas, _DEFAULTS.cache_lambdas)
+    model, tokenizer, ckpt = load_checkpoint(ckpt_path)
+    dev_data, test_data = load_data_mlp_lm(_args_get(args, "data_dir"), splits=("validation", "test"))
+    utils.keep_freed_memory()
+    with utils.torch_threads(_DEFAULTS.num_threads):
+        result = score_with_cache(model, tokenizer, dev_data, test_data, cache_size,
+                                  max_tokens=LMConfig.preset("quick").max_dev_tokens if quick else None)
+    report = {"command": f"python main.py cache --checkpoint {ckpt_path} --cache-size {cache_size}"
+              + (" --quick" if quick else ""), "checkpoint": str(ckpt_path),
+              "checkpoint_epoch": ckpt.get("epoch"), "checkpoint_dev_ppl": ckpt.get("dev_ppl"), **result,
+              "torch_threads": _DEFAULTS.num_threads, "torch_version": torch.__version__}
+    path = utils.atomic_write_json(report, Path(_args_get(args, "out_dir", "plots")) / f"{ckpt_path.stem}_cache.json")
+    print(f"wrote {path}")
+    return report

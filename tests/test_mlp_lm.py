@@ -488,3 +488,114 @@ def test_main_lm_flags_override_the_preset(tmp_path):
     assert "dev_ppl_last_iterate" not in report["history"]  # no average, nothing to compare
     model, _, _ = M.load_checkpoint(tmp_path / "ck" / "mlp_lm_quick.pt")
     assert model.context_size == 3
+
+
+# --------------------------------------------------------------------------- continuous cache
+def _naive_cache_nll(features, log_probs, stream, L, theta, lam):
+    """Grave et al. (2017) one target at a time, in float64, as the paper writes it."""
+    f, total = features.double(), 0.0
+    for t in range(stream.numel()):
+        keys = list(range(max(0, t - L), t))
+        p_cache = 0.0
+        if keys:
+            w = torch.softmax(theta * (f[keys] @ f[t]), 0)
+            p_cache = float(sum(w[j] for j, i in enumerate(keys) if stream[i] == stream[t]))
+        total -= math.log((1 - lam) * math.exp(float(log_probs[t])) + lam * p_cache)
+    return total / stream.numel()
+
+
+def test_continuous_cache_matches_a_one_target_at_a_time_reference():
+    g = torch.Generator().manual_seed(0)
+    T, H = 37, 5
+    stream = torch.randint(0, 6, (T,), generator=g)
+    features = torch.randn(T, H, generator=g)
+    log_probs = torch.log_softmax(torch.randn(T, 6, generator=g), 1).gather(1, stream[:, None]).squeeze(1)
+    thetas, lambdas = [0.0, 0.3, 2.0], [0.0, 0.1, 0.5]
+    for L, block in ((4, 8), (10, 5), (100, 1024)):  # blocks smaller and larger than the cache
+        grid = M.continuous_cache_nll(features, log_probs, stream, L, thetas, lambdas, block=block)
+        ref = torch.tensor([[_naive_cache_nll(features, log_probs, stream, L, th, la) for la in lambdas]
+                            for th in thetas], dtype=torch.float64)
+        torch.testing.assert_close(grid, ref, rtol=1e-6, atol=1e-9)
+    assert math.isclose(grid[1, 0].item(), -log_probs.double().mean().item(), rel_tol=1e-12)  # lambda 0: the model
+
+
+def test_continuous_cache_only_looks_back():
+    # Change a token: the scores of earlier targets must not move (nothing is read from the future).
+    g = torch.Generator().manual_seed(1)
+    T = 30
+    stream = torch.randint(0, 4, (T,), generator=g)
+    features, log_probs = torch.randn(T, 3, generator=g), torch.full((T,), math.log(0.25))
+    per_token = lambda s, f: [M.continuous_cache_nll(f[: t + 1], log_probs[: t + 1], s[: t + 1], 8, [1.0], [0.3],
+                                                    block=7).item() * (t + 1) for t in range(T)]
+    before = per_token(stream, features)
+    stream2, features2 = stream.clone(), features.clone()
+    stream2[20], features2[20] = (stream[20] + 1) % 4, torch.randn(3, generator=g)
+    after = per_token(stream2, features2)
+    assert before[:20] == pytest.approx(after[:20], rel=1e-12) and before[20] != pytest.approx(after[20])
+
+
+def test_cache_lowers_perplexity_of_a_repetitive_text_for_a_uniform_model():
+    stream = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6] * 20)
+    log_probs = torch.full((stream.numel(),), -math.log(10.0))  # a model that knows nothing: ppl 10
+    features = torch.nn.functional.one_hot(torch.arange(stream.numel()) % 8, 8).float()  # position in the cycle
+    grid = M.continuous_cache_nll(features, log_probs, stream, 50, [0.0, 5.0], [0.5])
+    assert math.exp(grid[0, 0]) < 10 and math.exp(grid[1, 0]) < math.exp(grid[0, 0]) < 10
+
+
+@pytest.mark.parametrize("kwargs", [dict(cache_size=0), dict(cache_size=2.5), dict(thetas=[-1.0]),
+                                    dict(lambdas=[1.0]), dict(lambdas=[]), dict(thetas=[float("nan")])])
+def test_cache_bad_arguments_are_errors(kwargs):
+    args = {**dict(cache_size=5, thetas=[0.1], lambdas=[0.1]), **kwargs}
+    stream = torch.arange(6)
+    with pytest.raises(ValueError):
+        M.continuous_cache_nll(torch.zeros(6, 2), torch.zeros(6), stream, args["cache_size"], args["thetas"],
+                               args["lambdas"])
+
+
+@pytest.mark.parametrize("output_layer", ["full", "adaptive"])
+def test_features_and_log_probs_agree_with_evaluate_and_restore_mode(output_layer):
+    model = tiny_model(output_layer=output_layer, dropout_p=0.3).train()
+    stream = torch.randint(0, 20, (50,), generator=torch.Generator().manual_seed(2))
+    features, log_probs = M.features_and_log_probs(model, stream, pad_id=0, batch_size=16)
+    assert model.training and features.shape == (50, 8) and log_probs.shape == (50,)
+    loss, _ = M.evaluate(model, M.WindowBatches(stream, 3, 0, 16), nn.NLLLoss())
+    assert math.isclose(-log_probs.double().mean().item(), loss, rel_tol=1e-5)
+
+
+def test_score_with_cache_tunes_on_dev_then_scores_test(tmp_path):
+    data = _write_tiny_wikitext(tmp_path / "data")
+    train, dev, test = M.load_data_mlp_lm(data, splits=("train", "validation", "test"))
+    tok = M.WordTokenizer.from_texts(M._texts(train))
+    model = tiny_model(vocab_size=tok.vocab_size, output_layer="adaptive")
+    out = M.score_with_cache(model, tok, dev, test, cache_size=20, thetas=[0.0, 1.0], lambdas=[0.1, 0.3], log=print)
+    grid = torch.tensor(out["grid_dev_ppl"])
+    k, m = divmod(int(grid.argmin()), 2)
+    assert (out["theta"], out["lambda"]) == ([0.0, 1.0][k], [0.1, 0.3][m])
+    assert out["dev"]["cache_ppl"] == pytest.approx(grid.min().item())
+    stream = M.encode_stream(test, tok)
+    f, lp = M.features_and_log_probs(model, stream, tok.pad_token_id)
+    expect = M.continuous_cache_nll(f, lp, stream, 20, [out["theta"]], [out["lambda"]]).exp().item()
+    assert out["test"]["cache_ppl"] == pytest.approx(expect) and out["test"]["targets"] == stream.numel()
+
+
+def test_main_cache_and_lm_cache_flag_on_tiny_data(tmp_path):
+    data = _write_tiny_wikitext(tmp_path / "data")
+    args = Namespace(data_dir=data, out_dir=tmp_path / "out", ckpt_dir=tmp_path / "ck", quick=True, seed=1,
+                     device=None, config="default", epochs=1, output_layer=None, cache_size=30)
+    report = M.main_lm(args)
+    assert report["cache"]["cache_size"] == 30 and report["cache"]["dev"]["model_ppl"] == pytest.approx(
+        report["best_checkpoint_scores"]["dev"]["ppl"])
+    out = M.main_cache(Namespace(data_dir=data, out_dir=tmp_path / "out", ckpt_dir=tmp_path / "ck", quick=True,
+                                 checkpoint=None, cache_size=30))
+    assert (tmp_path / "out" / "mlp_lm_quick_cache.json").is_file()
+    assert out["dev"]["cache_ppl"] == pytest.approx(report["cache"]["dev"]["cache_ppl"])
+    with pytest.raises(ValueError, match="cache_size"):
+        M.main_cache(Namespace(data_dir=data, out_dir=tmp_path / "out", ckpt_dir=tmp_path / "ck", quick=True,
+                               checkpoint=None, cache_size=0))
+
+
+def test_keep_freed_memory_is_safe_to_call_twice():
+    first, second = utils.keep_freed_memory(), utils.keep_freed_memory()
+    assert first == second and isinstance(first, bool)
+    x = torch.randn(3000, 3000)  # larger than glibc's default mmap threshold, now from the heap
+    assert torch.isfinite(x.sum())
