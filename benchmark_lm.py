@@ -13,7 +13,8 @@ included); then each is scored on the whole WikiText-2 validation split (217,646
 
 It also counts the matrix-multiply FLOPs of one training token (mlp_lm.train_flops_per_token) and sets the
 achieved FLOP rate beside torch.mm on large float32 matrices measured in the same run (median of several).
-Results go to plots/benchmark_lm.json (atomically).
+After scoring, ours trains --profile-steps more steps under torch.profiler: the operators that take the time
+that is not a matrix product. Results go to plots/benchmark_lm.json (atomically).
 
     python benchmark_lm.py --budget 60    # run it alone: another busy process halves the numbers
 """
@@ -49,8 +50,25 @@ def mm_gflops(n: int = 2048, repeats: int = 9) -> float:
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
+def profile_steps(step, loader, steps: int, top: int = 12) -> dict:
+    """Self CPU time per training step of the most expensive operators over `steps` steps (torch.profiler, which
+    adds some overhead of its own), in ms: where the time that is not a matrix product goes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    it = iter(loader)
+    batches = [next(it) for _ in range(steps + 1)]
+    step(*batches[0])  # warm-up, not profiled
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for inp, target in batches[1:]:
+            step(inp, target)
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total_us = sum(e.self_cpu_time_total for e in events)
+    return {"steps": steps, "total_ms_per_step": total_us / steps / 1e3,
+            "self_ms_per_step": {e.key: e.self_cpu_time_total / steps / 1e3 for e in events[:top]}}
+
+
 def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev_stream, budget_s: float,
-                 seed: int) -> dict:
+                 seed: int, profile: int = 0) -> dict:
     gen = utils.set_seed(seed)
     average = None
     B = cfg.batch_size
@@ -111,6 +129,7 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
         dev_loss, dev_ppl = M.evaluate(model, M.WindowBatches(dev_stream, W, tok.pad_token_id, cfg.eval_batch_size),
                                        nn.NLLLoss())
     flops = M.train_flops_per_token(model, train_stream)
+    profiled = profile_steps(step, loader, profile) if profile else None  # after scoring: it trains on
     result = {
         "output_layer": model.output_layer, "steps": len(step_times), "tokens_trained": tokens,
         "train_seconds": elapsed, "median_step_seconds": med, "tokens_per_second_median": B / med,
@@ -118,7 +137,7 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
         "dev_loss": dev_loss, "dev_ppl": dev_ppl, "dev_targets": dev_stream.numel(),
         "eval_seconds": time.perf_counter() - t_eval, "parameters": M.count_parameters(model),
         "train_flops_per_token": flops["train_flops_per_token"], "tail_fractions": flops["tail_fractions"],
-        "achieved_gflops": flops["train_flops_per_token"] * B / med / 1e9,
+        "achieved_gflops": flops["train_flops_per_token"] * B / med / 1e9, "profile": profiled,
     }
     print(f"{kind:10s} {result['tokens_per_second_median']:8.0f} tokens/s (median step {med * 1e3:.0f} ms, "
           f"{len(step_times)} steps, {tokens:,} tokens in {elapsed:.0f} s); dev ppl {dev_ppl:.1f}; "
@@ -134,6 +153,8 @@ def main(argv=None) -> dict:
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=Path("plots/benchmark_lm.json"))
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--profile-steps", type=int, default=10,
+                   help="after scoring ours, profile this many more of its steps (0: no profile)")
     args = p.parse_args(argv)
     cfg = M.LMConfig()
     threads = args.threads or cfg.num_threads or torch.get_num_threads()
@@ -151,7 +172,8 @@ def main(argv=None) -> dict:
     torch.set_num_threads(threads)
     results = {}
     for kind in args.pipelines.split(","):
-        results[kind] = run_pipeline(kind, cfg, tok, train_texts, train_stream, dev_stream, args.budget, args.seed)
+        results[kind] = run_pipeline(kind, cfg, tok, train_texts, train_stream, dev_stream, args.budget, args.seed,
+                                     profile=args.profile_steps if kind == "ours" else 0)
     mm_after = mm_gflops()
     peak = statistics.median([mm[threads], mm_after])
     report = {

@@ -1,0 +1,36 @@
+"""benchmark_lm.py's profile of training steps, on a tiny model (no shared data)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import benchmark_lm  # noqa: E402
+import mlp_lm as M  # noqa: E402
+
+
+def test_profile_steps_reports_per_step_operator_times():
+    torch.manual_seed(0)
+    model = M.NPLM(30, 4, 3, 16, 1, 0.1, output_layer="adaptive", cutoffs=[10, 20])
+    stream = torch.randint(0, 30, (500,))
+    loader = M.WindowBatches(stream, model.context_size, 0, 64, shuffle=True, generator=torch.Generator())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    calls = []
+
+    def step(inp, target):
+        calls.append(target.numel())
+        loss = model.nll(inp, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    out = benchmark_lm.profile_steps(step, loader, steps=3, top=100)
+    assert len(calls) == 4 and out["steps"] == 3  # one warm-up step, three profiled
+    ops = out["self_ms_per_step"]
+    assert 0 < len(ops) <= 100 and all(v >= 0 for v in ops.values())
+    assert list(ops.values()) == sorted(ops.values(), reverse=True)
+    assert sum(ops.values()) <= out["total_ms_per_step"] + 1e-9
+    assert any(name in ops for name in ("aten::mm", "aten::addmm"))
