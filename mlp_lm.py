@@ -19,8 +19,8 @@ the words before the window, after Sun and Iyyer 2021), an average of the weight
 that cuts windows out of one long token tensor (`WindowBatches`, no DataLoader), self-contained checkpoints
 (weights + vocabulary + config, loadable with `weights_only=True`), `top_p_filter`, a continuous cache that
 scores a trained model together with its own recent hidden states (`score_with_cache`, Grave et al. 2017; the
-end of `python main.py lm` and `python main.py cache`), and the `main_lm` / `main_sample` / `main_cache` entry points used by
-main.py.
+end of `python main.py lm` and `python main.py cache`), and the `main_lm` / `main_sample` / `main_cache` entry
+points used by main.py.
 
 Nothing here runs at import time.
 """
@@ -812,12 +812,10 @@ def continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambda
         i_idx = torch.arange(lo, end)[None, :]  # (1, n)
         in_cache = (i_idx < t_idx) & (i_idx >= t_idx - cache_size)  # (b, n): strictly before t, at most L back
         same_word = stream[lo:end][None, :] == stream[start:end][:, None]  # (b, n): x_i == x_t
-        has_cache = in_cache.any(1)  # (b,): false only for the stream's first token
         for k, theta in enumerate(thetas_t):
             logits = (theta * scores).masked_fill(~in_cache, float("-inf"))  # (b, n)
             weights = torch.softmax(logits, dim=1).nan_to_num(0.0)  # (b, n); an empty cache gives zeros
-            p_cache = (weights * same_word).sum(1).double().clamp(max=1.0)  # (b,)
-            p_cache = torch.where(has_cache, p_cache, torch.zeros_like(p_cache))
+            p_cache = (weights * same_word).sum(1).double().clamp(max=1.0)  # (b,); 0 for the stream's first token
             mixed = torch.logaddexp(torch.log1p(-lambdas_t)[None, :] + log_model[start:end],
                                     torch.log(lambdas_t)[None, :] + torch.log(p_cache)[:, None])  # (b, M)
             total[k] -= mixed.sum(0)
