@@ -1,13 +1,13 @@
 """Training throughput of the MLP language model: our pipeline against one faithful to the course skeleton.
 
 Pipelines (same model sizes as mlp_lm.LMConfig(), same batch size, same optimizer learning rate, same seed):
-- ours:        adaptive softmax (Grave et al. 2017), batches cut from one token tensor (mlp_lm.WindowBatches),
-               the global context, fused AdamW (mlp_lm.make_adamw), the adaptive module's own loss, and the
-               weight average, as the default config has them;
+- ours:        adaptive softmax (Grave et al. 2017) with its loss computed by mlp_lm.adaptive_nll, batches cut
+               from one token tensor (mlp_lm.WindowBatches), the global context, mlp_lm.BitDropout, fused AdamW
+               (mlp_lm.make_adamw) and the weight average, as the default config has them;
 - ours_full:   our model, batches and optimizer, but the course's full softmax (isolates the output layer);
 - course:      the course skeleton: the same window, embedding and hidden sizes without our additions (global
-               context, weight average), full softmax + log_softmax + nn.NLLLoss, DataLoader(TensorDataset,
-               shuffle=True) over preprocess_data's (N, W) windows, torch.optim.Adam.
+               context, weight average), nn.Dropout, full softmax + log_softmax + nn.NLLLoss,
+               DataLoader(TensorDataset, shuffle=True) over preprocess_data's (N, W) windows, torch.optim.Adam.
 Each trains for the same wall-clock budget; tokens/s is the batch size over the median step time (data loading
 included); then each is scored on the whole WikiText-2 validation split (217,646 targets; not timed).
 
@@ -76,6 +76,8 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
     if kind == "course":  # the course's model: its window only (no global context), full softmax, no average
         course_cfg = M.LMConfig(**{**cfg.to_dict(), "output_layer": "full", "global_window": 0, "ema_decay": 0.0})
         model = M.build_model(course_cfg, tok.vocab_size)
+        for block in (model.first_layer, *model.intermediate_layers):  # the course's dropout (bernoulli_ masks)
+            block.dropout = nn.Dropout(block.dropout.p)
         W = model.context_size  # the local window
         dataset = M.preprocess_data(train_texts, W, None, tok)  # TensorDataset of (N, W) windows, (N,) targets
         loader = DataLoader(dataset, batch_size=B, shuffle=True, generator=gen)

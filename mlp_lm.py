@@ -62,7 +62,10 @@ class LMConfig:
     softmax over a 29k BERT vocabulary, Adam with exponential decay. Our default is smaller and cheaper so that
     `python main.py lm` trains in under 20 minutes on 2 CPU cores: a window of 8 words, embed_dim 128, one
     intermediate block, hidden 512, and an adaptive softmax output layer (Grave et al. 2017) with cutoffs
-    [1000, 10000], about 10 times cheaper per token than the full softmax over 32.5k words (benchmark_lm.py);
+    [1022, 9982], about 10 times cheaper per token than the full softmax over 32.5k words (benchmark_lm.py).
+    The cutoffs give a head of 1,024 rows (1,022 words and 2 cluster tokens) and a first tail of 8,960 = 140 * 64
+    words: on 2 cores the matrix products of those sizes ran 20 to 30 % faster than with 1,002 and 8,978 rows,
+    the sizes that the round cutoffs [1000, 10000] give;
     4 epochs of batch 2048 with fused AdamW (weight decay 0.01) and a cosine schedule, dropout 0.2, 2 threads.
     Two additions outside the course's model, both off with 0: `global_window` 64 adds the mean embedding of the
     64 words before the window (Sun and Iyyer 2021) and `ema_decay` 0.998 scores and saves an exponential moving
@@ -87,7 +90,7 @@ class LMConfig:
     global_chunks: int = 1  # ... cut into this many equal chunks, one mean embedding each (nearest last)
     global_dropout_p: float = 0.1  # share of training examples whose global context is zeroed (= unknown)
     output_layer: str = "adaptive"  # "adaptive" (Grave et al. 2017) or "full" (the course's softmax)
-    cutoffs: List[int] = field(default_factory=lambda: [1000, 10000])
+    cutoffs: List[int] = field(default_factory=lambda: [1022, 9982])
     div_value: float = 4.0
     # evaluation only, not in the course: after training, the best checkpoint is also scored with a continuous
     # cache (Grave, Joulin and Usunier 2017) of this many past tokens (0 = off); theta and lambda are chosen on
@@ -354,6 +357,99 @@ class WindowBatches:
 
 
 # --------------------------------------------------------------------------- model
+# --------------------------------------------------------------------------- fast kernels for the training step
+class BitDropout(nn.Dropout):
+    """Inverted dropout with a cheaper mask: 16 random bits per element, drawn 64 at a time.
+
+    `nn.Dropout` draws one `bernoulli_` sample per element, which cost 22 ms of a 268 ms training step on 2 CPU
+    cores (the profile in plots/benchmark_lm.json before this class). Filling int64s with random bits and
+    comparing each 16-bit quarter to a threshold is about 3 times cheaper. An element is dropped with probability
+    round(p * 2**16) / 2**16 (p = 0.2 gives 0.19999695), and kept ones are scaled by the inverse of the keep
+    rate, so the expectation is unchanged. Eval mode is the identity, as for `nn.Dropout`, and `p` is kept as an
+    attribute, so code that reads `block.dropout.p` works unchanged.
+    """
+
+    def forward(self, inputs):
+        if not self.training or self.p == 0.0:
+            return inputs
+        dropped = round(self.p * 65536)
+        if dropped >= 65536:
+            return inputs * 0.0
+        n = inputs.numel()
+        words = torch.empty((n + 3) // 4, dtype=torch.int64, device=inputs.device)
+        bits = words.random_(-(2**63), 2**63 - 1).view(torch.int16)[:n].view(inputs.shape)  # uniform int16
+        keep = bits >= dropped - 32768  # P(keep) = 1 - dropped / 2**16
+        return inputs * (keep * (65536.0 / (65536 - dropped)))  # (same shape as inputs)
+
+
+class _SoftmaxNLL(torch.autograd.Function):
+    """-log softmax(logits)[target] per row, with a backward that reuses the forward's exponentials.
+
+    log_softmax + gather computes exp twice (forward and backward), writes a (N, V) log-probability tensor and
+    scatters a zero-filled (N, V) gradient into it; here the forward keeps exp(logits - max) and the backward
+    scales it in place into the softmax gradient, softmax - onehot(target).
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target):
+        top = logits.amax(1, keepdim=True)  # (N, 1)
+        exps = torch.sub(logits, top).exp_()  # (N, V)
+        sums = exps.sum(1, keepdim=True)  # (N, 1)
+        nll = (sums.log() + top).squeeze(1) - logits.gather(1, target[:, None]).squeeze(1)  # (N,)
+        ctx.save_for_backward(exps, sums, target)
+        ctx.backward_done = False
+        return nll
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_nll):
+        if ctx.backward_done:  # the first backward overwrote the saved exponentials
+            raise RuntimeError("softmax_nll can be differentiated once per forward: its backward reuses the saved "
+                               "(N, V) buffer. Run the forward again instead of backward(retain_graph=True).")
+        ctx.backward_done = True
+        exps, sums, target = ctx.saved_tensors
+        # In place: a fresh (N, V) buffer made the whole training step 5 to 15 % slower on 2 cores (measured).
+        grad = exps.mul_(grad_nll[:, None] / sums)  # (N, V) softmax * upstream gradient
+        grad.scatter_add_(1, target[:, None], -grad_nll[:, None])  # minus the one-hot target
+        return grad, None
+
+
+def softmax_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-row negative log-likelihood (N,) of `target` (N,) under softmax(logits (N, V)); cross-entropy with
+    reduction="none", computed with `_SoftmaxNLL` when a gradient is needed and with logsumexp otherwise."""
+    if logits.requires_grad and torch.is_grad_enabled():
+        return _SoftmaxNLL.apply(logits, target)
+    return torch.logsumexp(logits, 1) - logits.gather(1, target[:, None]).squeeze(1)  # (N,)
+
+
+def adaptive_nll(adaptive: nn.AdaptiveLogSoftmaxWithLoss, hidden: torch.Tensor, targets: torch.Tensor,
+                 reduction: str = "mean") -> torch.Tensor:
+    """The NLL of `targets` (N,) given `hidden` (N, H) under `adaptive`'s distribution, as its forward computes
+    it (the head over the shortlist and one token per cluster, a tail only for the targets in its cluster), but
+    with `softmax_nll` in place of log_softmax + gather. Returns the mean, the sum or the (N,) values
+    (reduction "none"); tests compare it with `adaptive(hidden, targets)` in float64.
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    head_target = targets.clone()  # (N,): the word in the shortlist, else its cluster's token
+    tails = []
+    bounds = adaptive.cutoffs  # [c0, c1, ..., V]
+    for i, tail in enumerate(adaptive.tail):
+        in_cluster = (targets >= bounds[i]) & (targets < bounds[i + 1])  # (N,)
+        rows = in_cluster.nonzero().squeeze(1)  # (n_i,)
+        if rows.numel() == 0:
+            continue
+        head_target[rows] = adaptive.shortlist_size + i
+        tails.append((rows, softmax_nll(tail(hidden[rows]), targets[rows] - bounds[i])))  # (n_i,)
+    nll = softmax_nll(adaptive.head(hidden), head_target)  # (N,)
+    if reduction == "none":
+        for rows, tail_nll in tails:
+            nll = nll.index_add(0, rows, tail_nll)
+        return nll
+    total = nll.sum() + sum(tail_nll.sum() for _, tail_nll in tails)
+    return total / max(targets.numel(), 1) if reduction == "mean" else total
+
+
 class NPLMFirstBlock(nn.Module):
     """Embed the W context words, concatenate (Bengio et al. 2003), then linear, tanh, LayerNorm, dropout."""
 
@@ -383,9 +479,9 @@ class NPLMFirstBlock(nn.Module):
         self.embeddings = nn.Embedding(vocab_size, embed_dim)
         self.linear = nn.Linear((local_window_size + self.global_chunks) * embed_dim, hidden_dim)
         self.layer_norm = nn.LayerNorm(hidden_dim)
-        self.dropout = nn.Dropout(dropout_p)
+        self.dropout = BitDropout(dropout_p)
         # Not in the course: dropout on the concatenated embeddings (0 = the course's block exactly).
-        self.embed_dropout = nn.Dropout(embed_dropout_p)
+        self.embed_dropout = BitDropout(embed_dropout_p)
         # Not in the course: zero whole context words (Gal and Ghahramani 2016 drop word types; we drop
         # positions), so the model cannot lean on any single one of its W words.
         self.word_dropout_p = word_dropout_p
@@ -393,27 +489,57 @@ class NPLMFirstBlock(nn.Module):
     def forward(self, inputs):
         if self.global_window:
             inputs = inputs.reshape(-1, self.context_size)  # (B, G+W)
-            far, inputs = inputs[:, : self.global_window], inputs[:, self.global_window :]  # (B, G), (B, W)
-        embeds = self.embeddings(inputs)  # (B, W, E), or (W, E) for one window
-        if self.training and self.word_dropout_p > 0:
-            keep = torch.rand(embeds.shape[:-1] + (1,), device=embeds.device) >= self.word_dropout_p  # (B, W, 1)
-            embeds = embeds * keep / (1.0 - self.word_dropout_p)  # (B, W, E)
-        embeds = embeds.reshape(-1, self.local_window_size * self.embed_dim)  # (B, W*E); one window -> (1, W*E)
-        if self.global_window:
-            embeds = torch.cat([embeds, self.global_context(far)], dim=1)  # (B, (W+C)*E)
+            far, near = inputs[:, : self.global_window], inputs[:, self.global_window :]  # (B, G), (B, W)
+            embeds = self.context_vectors(near, far)  # (B, (W+C)*E)
+        else:
+            embeds = self.embeddings(inputs)  # (B, W, E), or (W, E) for one window
+            if self.training and self.word_dropout_p > 0:
+                keep = torch.rand(embeds.shape[:-1] + (1,), device=embeds.device) >= self.word_dropout_p  # (B, W, 1)
+                embeds = embeds * keep / (1.0 - self.word_dropout_p)  # (B, W, E)
+            embeds = embeds.reshape(-1, self.local_window_size * self.embed_dim)  # (B, W*E); one window: (1, W*E)
         embeds = self.embed_dropout(embeds)  # (B, (W+C)*E)
         hidden = torch.tanh(self.linear(embeds))  # (B, H)
         return self.dropout(self.layer_norm(hidden))  # (B, H)
 
+    def context_vectors(self, near, far):
+        """The W local embeddings and the C chunk means, concatenated: (B, W) and (B, G) ids -> (B, (W+C)*E).
+
+        One `embedding_bag` computes both: a bag of one word for each local position, a bag of G/C words for
+        each chunk, weighted 1 and 1/(known words in the chunk). It gives what `global_context` and an embedding
+        lookup give, and its backward fills one (V, E) gradient instead of two that are then added, which is
+        about 5 ms of a training step on 2 cores. Word and global dropout become weights of 0.
+        """
+        B, W, G, C, E = near.shape[0], self.local_window_size, self.global_window, self.global_chunks, self.embed_dim
+        dtype = self.embeddings.weight.dtype
+        known = (far >= 0).reshape(B, C, G // C)  # (B, C, G/C)
+        far_weights = known.to(dtype) / known.sum(2, keepdim=True).clamp(min=1)  # (B, C, G/C); no word -> zeros
+        near_weights = torch.ones(B, W, dtype=dtype, device=near.device)  # (B, W)
+        if self.training and self.word_dropout_p > 0:
+            keep = torch.rand(B, W, device=near.device) >= self.word_dropout_p  # (B, W)
+            near_weights = keep.to(dtype) / (1.0 - self.word_dropout_p)  # (B, W)
+        if self.training and self.global_dropout_p > 0:
+            keep = torch.rand(B, 1, 1, device=far.device) >= self.global_dropout_p  # (B, 1, 1)
+            far_weights = far_weights * keep  # not rescaled: zeros mean "no far words", as at the start of a prompt
+        ids = torch.cat([near, far.clamp(min=0)], dim=1).reshape(-1)  # (B*(W+G),)
+        weights = torch.cat([near_weights, far_weights.reshape(B, G)], dim=1).reshape(-1)  # (B*(W+G),)
+        starts = torch.cat([torch.arange(W), W + torch.arange(C) * (G // C)]).to(near.device)  # (W+C,) in a row
+        offsets = (torch.arange(B, device=near.device)[:, None] * (W + G) + starts).reshape(-1)  # (B*(W+C),)
+        vectors = F.embedding_bag(ids, self.embeddings.weight, offsets, mode="sum",
+                                  per_sample_weights=weights)  # (B*(W+C), E)
+        return vectors.reshape(B, (W + C) * E)
+
     def global_context(self, far):
-        """Mean embedding of each of the C chunks of the far words (B, G) -> (B, C*E); ids < 0 are no word."""
+        """Mean embedding of each of the C chunks of the far words (B, G) -> (B, C*E); ids < 0 are no word.
+
+        The same means that `context_vectors` puts after the local embeddings, computed alone (for inspection).
+        """
         C, E = self.global_chunks, self.embed_dim
         chunks = far.reshape(-1, self.global_window // C)  # (B*C, G/C), farthest chunk first
         known = chunks >= 0  # (B*C, G/C)
         if bool(known.all()):
             means = F.embedding_bag(chunks, self.embeddings.weight, mode="mean")  # (B*C, E)
         else:
-            weights = known.float() / known.sum(1, keepdim=True).clamp(min=1)  # (B*C, G/C); all-unknown -> zeros
+            weights = known.to(self.embeddings.weight.dtype) / known.sum(1, keepdim=True).clamp(min=1)  # (B*C, G/C); all-unknown -> zeros
             means = F.embedding_bag(chunks.clamp(min=0), self.embeddings.weight, mode="sum",
                                     per_sample_weights=weights)  # (B*C, E)
         means = means.reshape(-1, C * E)  # (B, C*E)
@@ -431,7 +557,7 @@ class NPLMBlock(nn.Module):
         self.hidden_dim = hidden_dim
         self.linear = nn.Linear(hidden_dim, hidden_dim)
         self.layer_norm = nn.LayerNorm(hidden_dim)
-        self.dropout = nn.Dropout(dropout_p)
+        self.dropout = BitDropout(dropout_p)
 
     def forward(self, inputs):
         hidden = torch.tanh(self.linear(inputs))  # (B, H)
@@ -450,7 +576,8 @@ class NPLMFinalBlock(nn.Module):
 
     def nll(self, inputs, targets, reduction="mean"):
         """Negative log-likelihood of `targets` (B,) given hidden states (B, H)."""
-        return F.nll_loss(self(inputs), targets, reduction=reduction)
+        nll = softmax_nll(self.linear(inputs), targets)  # (B,)
+        return nll.mean() if reduction == "mean" else nll.sum() if reduction == "sum" else nll
 
     def target_log_prob(self, inputs, targets):
         """log p(target) (B,) for hidden states (B, H)."""
@@ -475,8 +602,7 @@ class NPLMAdaptiveFinalBlock(nn.Module):
         return self.adaptive.log_prob(inputs)  # (B, V)
 
     def nll(self, inputs, targets, reduction="mean"):
-        loss = self.adaptive(inputs, targets).loss  # mean over the batch
-        return loss * targets.numel() if reduction == "sum" else loss
+        return adaptive_nll(self.adaptive, inputs, targets, reduction=reduction)
 
     def target_log_prob(self, inputs, targets):
         """log p(target) (B,) for hidden states (B, H), without the full (B, V) distribution."""

@@ -599,3 +599,109 @@ def test_keep_freed_memory_is_safe_to_call_twice():
     assert first == second and isinstance(first, bool)
     x = torch.randn(3000, 3000)  # larger than glibc's default mmap threshold, now from the heap
     assert torch.isfinite(x.sum())
+
+
+# --------------------------------------------------------------------------- fast training kernels
+def test_bit_dropout_rate_scale_gradient_and_eval_identity():
+    drop = M.BitDropout(0.2)
+    assert isinstance(drop, nn.Dropout) and drop.p == 0.2
+    x = torch.ones(512, 1024, requires_grad=True)
+    torch.manual_seed(0)
+    out = drop(x)
+    dropped = round(0.2 * 65536)
+    scale = 65536 / (65536 - dropped)
+    kept = out != 0
+    assert abs((~kept).float().mean().item() - dropped / 65536) < 0.003  # 524,288 draws: 4 sigma is 0.0022
+    torch.testing.assert_close(out[kept], torch.full_like(out[kept], scale))
+    g = torch.randn_like(out)
+    out.backward(g)
+    torch.testing.assert_close(x.grad, g * kept * scale)  # the gradient goes through the kept elements only
+    torch.manual_seed(0)
+    assert torch.equal(drop(x), out)  # same seed, same mask
+    odd = torch.ones(3, 5, 7)  # a size that is not a multiple of 4
+    assert drop(odd).shape == odd.shape
+    assert drop.eval()(x) is x and M.BitDropout(0.0)(x) is x
+    assert torch.equal(M.BitDropout(1.0)(odd), torch.zeros_like(odd))
+    block = M.NPLMFirstBlock(20, 4, 3, 8, 0.3)
+    assert isinstance(block.dropout, M.BitDropout) and block.dropout.p == 0.3
+
+
+def test_softmax_nll_matches_cross_entropy_in_float64():
+    torch.manual_seed(0)
+    logits = (3 * torch.randn(7, 11, dtype=torch.float64)).requires_grad_()
+    target = torch.randint(0, 11, (7,))
+    upstream = torch.randn(7, dtype=torch.float64)
+    ref_logits = logits.detach().clone().requires_grad_()
+    ref = F.cross_entropy(ref_logits, target, reduction="none")
+    got = M.softmax_nll(logits, target)
+    torch.testing.assert_close(got, ref)
+    (got * upstream).sum().backward()
+    (ref * upstream).sum().backward()
+    torch.testing.assert_close(logits.grad, ref_logits.grad)
+    with torch.no_grad():
+        torch.testing.assert_close(M.softmax_nll(logits, target), ref.detach())
+    twice = (M.softmax_nll(logits, target) * upstream).sum()
+    twice.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="once per forward"):
+        twice.backward()  # would silently be wrong: the first backward overwrote the saved buffer
+
+
+@pytest.mark.parametrize("targets", [[0, 3, 4, 9, 10, 19, 2, 12], [0, 1, 2, 3, 0, 1, 2, 3]])
+def test_adaptive_nll_matches_the_modules_own_loss_in_float64(targets):
+    torch.manual_seed(0)
+    ours = nn.AdaptiveLogSoftmaxWithLoss(6, 20, [4, 10], div_value=2.0).double()
+    ref = nn.AdaptiveLogSoftmaxWithLoss(6, 20, [4, 10], div_value=2.0).double()
+    ref.load_state_dict(ours.state_dict())
+    hidden = torch.randn(8, 6, dtype=torch.float64)
+    targets = torch.tensor(targets)  # the second case leaves both tails empty
+    expected = ref(hidden, targets)
+    torch.testing.assert_close(M.adaptive_nll(ours, hidden, targets, reduction="none"), -expected.output)
+    torch.testing.assert_close(M.adaptive_nll(ours, hidden, targets, reduction="sum"), expected.loss * 8)
+    loss = M.adaptive_nll(ours, hidden, targets)
+    torch.testing.assert_close(loss, expected.loss)
+    loss.backward()
+    expected.loss.backward()
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
+        assert (p.grad is None) == (q.grad is None), name
+        if p.grad is not None:
+            torch.testing.assert_close(p.grad, q.grad, msg=name)
+    with pytest.raises(ValueError, match="reduction"):
+        M.adaptive_nll(ours, hidden, targets, reduction="max")
+
+
+def test_context_vectors_match_separate_lookups_with_gradients():
+    torch.manual_seed(0)
+    block = M.NPLMFirstBlock(30, 4, 3, 8, 0.0, global_window=6, global_chunks=2).double().eval()
+    near = torch.randint(0, 30, (5, 3))
+    far = torch.randint(0, 30, (5, 6))
+    far[0, :4] = -1  # a chunk with no word and a chunk with one
+    far[1, :] = -1
+    weight = block.embeddings.weight
+    got = block.context_vectors(near, far)
+    # Reference: an independent lookup and mean per chunk, in float64 autograd.
+    ref_weight = weight.detach().clone().requires_grad_()
+    parts = [ref_weight[near].reshape(5, 12)]
+    for c in range(2):
+        ids = far[:, 3 * c : 3 * c + 3]
+        known = (ids >= 0).double()[:, :, None]
+        parts.append((ref_weight[ids.clamp(min=0)] * known).sum(1) / known.sum(1).clamp(min=1))
+    ref = torch.cat(parts, dim=1)  # (B, (W+C)*E)
+    torch.testing.assert_close(got, ref)
+    torch.testing.assert_close(got[:, 12:], block.global_context(far))
+    upstream = torch.randn_like(ref)
+    (got * upstream).sum().backward()
+    (ref * upstream).sum().backward()
+    torch.testing.assert_close(weight.grad, ref_weight.grad)
+
+
+def test_context_vectors_global_dropout_zeroes_whole_rows_of_far_words_only():
+    torch.manual_seed(0)
+    block = M.NPLMFirstBlock(30, 4, 2, 8, 0.0, global_window=4, global_chunks=2, global_dropout_p=0.5)
+    near, far = torch.randint(0, 30, (300, 2)), torch.randint(0, 30, (300, 4))
+    with torch.no_grad():
+        train_out = block.train().context_vectors(near, far)
+        eval_out = block.eval().context_vectors(near, far)
+    torch.testing.assert_close(train_out[:, :8], eval_out[:, :8])  # local words untouched
+    zeroed = (train_out[:, 8:] == 0).all(1)
+    torch.testing.assert_close(train_out[~zeroed], eval_out[~zeroed])  # kept rows are not rescaled
+    assert 0.35 < zeroed.float().mean() < 0.65
