@@ -18,6 +18,7 @@ After scoring, ours trains --profile-steps more steps under torch.profiler: the 
 that is not a matrix product. Results go to plots/benchmark_lm.json (atomically).
 
     python benchmark_lm.py --budget 60    # run it alone: another busy process halves the numbers
+    python benchmark_lm.py --cutoff-products   # why the default cutoffs are 1022 and 9982, not 1000 and 10000
 """
 from __future__ import annotations
 
@@ -49,6 +50,42 @@ def mm_gflops(n: int = 2048, repeats: int = 9) -> float:
         torch.mm(a, b)
         times.append(time.perf_counter() - t)
     return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def cutoff_products(cutoff_sets=((1000, 10000), (1022, 9982)), hidden: int = 512, div_value: float = 4.0,
+                    batch: int = 2048, tail_share: float = 0.225, repeats: int = 21) -> dict:
+    """Time the adaptive softmax's two largest products, the head and the first tail, forward and backward, for
+    each choice of cutoffs: the head is (batch, hidden) x (hidden, cutoffs[0] + number of tails); the first
+    tail is (tail_share * batch, hidden / div_value) x (hidden / div_value, cutoffs[1] - cutoffs[0]); 0.225 is
+    the share of WikiText-2 training tokens that falls in it. The cases are timed in turn, `repeats` rounds, so
+    the machine's drift reaches them all alike. Returns the median ms and GFLOP/s of each product."""
+    cases = []
+    for cut in cutoff_sets:
+        name = ",".join(str(c) for c in cut)
+        cases.append((name, "head", batch, hidden, cut[0] + len(cut)))
+        cases.append((name, "first_tail", round(batch * tail_share), int(hidden // div_value), cut[1] - cut[0]))
+    tensors = {}
+    for name, part, m, k, n in cases:
+        x, w = torch.randn(m, k, requires_grad=True), torch.randn(n, k, requires_grad=True)
+        tensors[name, part] = (x, w, torch.randn(m, n))
+    times = {key: [] for key in tensors}
+
+    def forward_backward(x, w, grad_out):
+        torch.autograd.grad(torch.nn.functional.linear(x, w), (x, w), grad_out)  # (m, n) forward, two backward
+
+    for key in tensors:
+        forward_backward(*tensors[key])  # warm-up
+    for _ in range(repeats):
+        for key in tensors:
+            t = time.perf_counter()
+            forward_backward(*tensors[key])
+            times[key].append(time.perf_counter() - t)
+    out = {}
+    for name, part, m, k, n in cases:
+        sec = statistics.median(times[name, part])
+        out.setdefault(name, {})[part] = {"shape_mkn": [m, k, n], "forward_backward_ms": sec * 1e3,
+                                          "gflops": 3 * 2 * m * k * n / sec / 1e9}
+    return out
 
 
 def profile_steps(step, loader, steps: int, top: int = 12) -> dict:
@@ -158,10 +195,25 @@ def main(argv=None) -> dict:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--profile-steps", type=int, default=10,
                    help="after scoring ours, profile this many more of its steps (0: no profile)")
+    p.add_argument("--cutoff-products", action="store_true",
+                   help="only time the head and first-tail products of the old and new default cutoffs and write "
+                        "them to plots/benchmark_lm_cutoffs.json (seconds; no data needed)")
     args = p.parse_args(argv)
     cfg = M.LMConfig()
     threads = args.threads or cfg.num_threads or torch.get_num_threads()
     utils.keep_freed_memory()  # as main.py lm does: bit-identical results, fewer page faults
+    if args.cutoff_products:
+        torch.set_num_threads(threads)
+        report = {"command": "python benchmark_lm.py " + " ".join(sys.argv[1:] if argv is None else argv),
+                  "threads": threads, "mm_gflops_before": mm_gflops(),
+                  "cutoffs": cutoff_products(hidden=cfg.hidden_dim, div_value=cfg.div_value, batch=cfg.batch_size)}
+        report["mm_gflops_after"] = mm_gflops()
+        for name, parts in report["cutoffs"].items():
+            print(name, {part: f"{v['gflops']:.1f} GFLOP/s" for part, v in parts.items()})
+        out = args.out if args.out != Path("plots/benchmark_lm.json") else Path("plots/benchmark_lm_cutoffs.json")
+        utils.atomic_write_json(report, out)
+        print(f"wrote {out}")
+        return report
     load_start = os.getloadavg()
     (train_data, dev_data) = M.load_data_mlp_lm(args.data_dir)
     train_texts = M._texts(train_data)

@@ -356,7 +356,6 @@ class WindowBatches:
             yield self.padded[idx[:, None] + self.offsets], self.stream[idx]  # (B, W), (B,)
 
 
-# --------------------------------------------------------------------------- model
 # --------------------------------------------------------------------------- fast kernels for the training step
 class BitDropout(nn.Dropout):
     """Inverted dropout with a cheaper mask: 16 random bits per element, drawn 64 at a time.
@@ -431,6 +430,9 @@ def adaptive_nll(adaptive: nn.AdaptiveLogSoftmaxWithLoss, hidden: torch.Tensor, 
     """
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= adaptive.n_classes):
+        raise ValueError(f"adaptive_nll: targets must be word ids in [0, {adaptive.n_classes}), got ids from "
+                         f"{int(targets.min())} to {int(targets.max())}")
     head_target = targets.clone()  # (N,): the word in the shortlist, else its cluster's token
     tails = []
     bounds = adaptive.cutoffs  # [c0, c1, ..., V]
@@ -450,6 +452,7 @@ def adaptive_nll(adaptive: nn.AdaptiveLogSoftmaxWithLoss, hidden: torch.Tensor, 
     return total / max(targets.numel(), 1) if reduction == "mean" else total
 
 
+# --------------------------------------------------------------------------- model
 class NPLMFirstBlock(nn.Module):
     """Embed the W context words, concatenate (Bengio et al. 2003), then linear, tanh, LayerNorm, dropout."""
 
@@ -494,8 +497,8 @@ class NPLMFirstBlock(nn.Module):
         else:
             embeds = self.embeddings(inputs)  # (B, W, E), or (W, E) for one window
             if self.training and self.word_dropout_p > 0:
-                keep = torch.rand(embeds.shape[:-1] + (1,), device=embeds.device) >= self.word_dropout_p  # (B, W, 1)
-                embeds = embeds * keep / (1.0 - self.word_dropout_p)  # (B, W, E)
+                keep = torch.rand(embeds.shape[:-1] + (1,), device=embeds.device)  # (B, W, 1)
+                embeds = embeds * (keep >= self.word_dropout_p) / (1.0 - self.word_dropout_p)  # (B, W, E)
             embeds = embeds.reshape(-1, self.local_window_size * self.embed_dim)  # (B, W*E); one window: (1, W*E)
         embeds = self.embed_dropout(embeds)  # (B, (W+C)*E)
         hidden = torch.tanh(self.linear(embeds))  # (B, H)
@@ -539,7 +542,7 @@ class NPLMFirstBlock(nn.Module):
         if bool(known.all()):
             means = F.embedding_bag(chunks, self.embeddings.weight, mode="mean")  # (B*C, E)
         else:
-            weights = known.to(self.embeddings.weight.dtype) / known.sum(1, keepdim=True).clamp(min=1)  # (B*C, G/C); all-unknown -> zeros
+            weights = known.to(self.embeddings.weight.dtype) / known.sum(1, keepdim=True).clamp(min=1)  # (B*C, G/C)
             means = F.embedding_bag(chunks.clamp(min=0), self.embeddings.weight, mode="sum",
                                     per_sample_weights=weights)  # (B*C, E)
         means = means.reshape(-1, C * E)  # (B, C*E)

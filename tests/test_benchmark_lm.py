@@ -34,3 +34,12 @@ def test_profile_steps_reports_per_step_operator_times():
     assert list(ops.values()) == sorted(ops.values(), reverse=True)
     assert sum(ops.values()) <= out["total_ms_per_step"] + 1e-9
     assert any(name in ops for name in ("aten::mm", "aten::addmm"))
+
+
+def test_cutoff_products_times_head_and_first_tail_of_each_choice():
+    out = benchmark_lm.cutoff_products(cutoff_sets=((10, 40), (12, 38)), hidden=16, div_value=4.0, batch=32,
+                                       tail_share=0.25, repeats=2)
+    assert set(out) == {"10,40", "12,38"}
+    assert out["10,40"]["head"]["shape_mkn"] == [32, 16, 12]  # 10 words + 2 cluster tokens
+    assert out["12,38"]["first_tail"]["shape_mkn"] == [8, 4, 26]
+    assert all(v["forward_backward_ms"] > 0 and v["gflops"] > 0 for parts in out.values() for v in parts.values())

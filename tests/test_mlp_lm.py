@@ -667,6 +667,8 @@ def test_adaptive_nll_matches_the_modules_own_loss_in_float64(targets):
             torch.testing.assert_close(p.grad, q.grad, msg=name)
     with pytest.raises(ValueError, match="reduction"):
         M.adaptive_nll(ours, hidden, targets, reduction="max")
+    with pytest.raises(ValueError, match=r"word ids in \[0, 20\)"):
+        M.adaptive_nll(ours, hidden, torch.full((8,), 20))
 
 
 def test_context_vectors_match_separate_lookups_with_gradients():
