@@ -212,10 +212,10 @@ def main(argv=None) -> dict:
     cfg = M.LMConfig()
     threads = args.threads or cfg.num_threads or torch.get_num_threads()
     utils.keep_freed_memory()  # as main.py lm does: bit-identical results, fewer page faults
+    command = "python benchmark_lm.py " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.cutoff_products:
         torch.set_num_threads(threads)
-        report = {"command": "python benchmark_lm.py " + " ".join(sys.argv[1:] if argv is None else argv),
-                  "threads": threads, "mm_gflops_before": mm_gflops(),
+        report = {"command": command, "threads": threads, "mm_gflops_before": mm_gflops(),
                   "cutoffs": cutoff_products(hidden=cfg.hidden_dim, div_value=cfg.div_value, batch=cfg.batch_size)}
         report["mm_gflops_after"] = mm_gflops()
         for name, parts in report["cutoffs"].items():
@@ -252,7 +252,7 @@ def main(argv=None) -> dict:
     peak = statistics.median(around_ours)
     best_mm = max(v for _, v in mm_runs)
     report = {
-        "command": "python benchmark_lm.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": command,
         "budget_seconds_per_pipeline": args.budget, "threads": threads, "config": cfg.to_dict(),
         "vocab_size": tok.vocab_size, "train_tokens": train_stream.numel(),
         "mm_gflops": {"by_threads_before": {str(k): v for k, v in mm.items()}, "after": mm_after,

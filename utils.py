@@ -228,7 +228,7 @@ def keep_freed_memory() -> bool:
     threshold is free. A training step allocates and frees the same large buffers every time (the (2048,
     32505) logits of a full softmax are 266 MB; the embedding gradients; the tails' log-softmax), so every
     step page-faults them in anew. Raising both thresholds keeps those pages mapped: in benchmark_lm.py the
-    course-faithful pipeline went from 801 tokens/s to 982-1,095 (three runs); ours moved within the machine's
+    course-faithful pipeline went from 801 tokens/s to 982-1,095 (four runs); ours moved within the machine's
     noise (README). Results are bit for bit the same. Process-wide, so call it from an entry point; a no-op
     (False) without glibc.
     """
