@@ -32,23 +32,22 @@ import dataclasses
 import math
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, List, Sequence
+from typing import List
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import TensorDataset
 
 import utils
+from lm_cache import (CACHE_LAMBDAS, CACHE_THETAS, _check_cache_args, continuous_cache_nll,  # noqa: F401
+                      features_and_log_probs, score_with_cache)
+from lm_data import (TEST_FILE, TRAIN_FILE, VALID_FILE, WIKITEXT_DIR, WindowBatches, WordTokenizer,  # noqa: F401
+                     _texts, encode_stream, load_data_mlp_lm, preprocess_data, windows_from_stream)
+from lm_kernels import BitDropout, _SoftmaxNLL, adaptive_nll, make_adamw, softmax_nll  # noqa: F401
 
-WIKITEXT_DIR = "wikitext-2"
-TRAIN_FILE = "wiki.train.tokens.partial.gz"
-VALID_FILE = "wiki.valid.tokens.gz"
-TEST_FILE = "wiki.test.tokens.gz"
 COURSE_PROMPT = "The best perks of living on the east"
 CHECKPOINT_FORMAT = "hw3-nplm-v1"
 
@@ -96,8 +95,8 @@ class LMConfig:
     # cache (Grave, Joulin and Usunier 2017) of this many past tokens (0 = off); theta and lambda are chosen on
     # the dev split from these grids, then the test split is scored once
     cache_size: int = 2000
-    cache_thetas: List[float] = field(default_factory=lambda: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5])
-    cache_lambdas: List[float] = field(default_factory=lambda: [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4])
+    cache_thetas: List[float] = field(default_factory=lambda: list(CACHE_THETAS))
+    cache_lambdas: List[float] = field(default_factory=lambda: list(CACHE_LAMBDAS))
     # optimisation
     batch_size: int = 2048
     eval_batch_size: int = 4096
@@ -156,300 +155,6 @@ def config_to_dict(config) -> dict:
         value = cfg_get(config, f.name)
         out[f.name] = list(value) if isinstance(value, tuple) else value
     return out
-
-
-# --------------------------------------------------------------------------- tokenizer
-class WordTokenizer:
-    """A word-level tokenizer with the parts of a Hugging Face tokenizer's interface that the course uses.
-
-    WikiText is pre-tokenized, so `tokenize` splits on whitespace. The vocabulary is built from the training
-    split only (`from_texts`), ordered by frequency (ties: first occurrence), with `<unk>` for unknown words and
-    `<eos>` at the end of every line. `to_dict` / `from_dict` give plain lists so the tokenizer is stored inside
-    a checkpoint and reloaded with `torch.load(weights_only=True)`.
-    """
-
-    def __init__(self, vocab: Sequence[str], unk_token: str = "<unk>", eos_token: str = "<eos>"):
-        vocab = list(vocab)
-        if len(set(vocab)) != len(vocab):
-            raise ValueError("the vocabulary has repeated words")
-        for tok in (unk_token, eos_token):
-            if tok not in vocab:
-                raise ValueError(f"the vocabulary lacks the special token {tok!r}")
-        self.unk_token, self.eos_token = unk_token, eos_token
-        self.ids_to_tokens = vocab
-        self.vocab = {w: i for i, w in enumerate(vocab)}
-        self.unk_token_id = self.vocab[unk_token]
-        self.eos_token_id = self.vocab[eos_token]
-        self.pad_token_id = self.eos_token_id  # contexts before the first token are end-of-line markers
-
-    @classmethod
-    def from_texts(cls, texts: Iterable[str], min_count: int = 1, unk_token="<unk>", eos_token="<eos>"):
-        """Count the words of `texts` (one `<eos>` per line) and keep those seen `min_count` times or more."""
-        counts: Counter = Counter()
-        n_lines = 0
-        for line in texts:
-            counts.update(line.split())
-            n_lines += 1
-        counts[eos_token] += n_lines
-        vocab = [w for w, c in counts.most_common() if c >= min_count or w == unk_token]
-        if unk_token not in vocab:  # a training text without <unk>: it still gets an id, after the seen words
-            vocab.append(unk_token)
-        return cls(vocab, unk_token, eos_token)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.ids_to_tokens)
-
-    def __len__(self) -> int:
-        return self.vocab_size
-
-    def get_vocab(self) -> dict:
-        return dict(self.vocab)
-
-    def tokenize(self, text: str) -> list[str]:
-        return text.split()
-
-    def convert_tokens_to_ids(self, tokens):
-        if isinstance(tokens, str):
-            return self.vocab.get(tokens, self.unk_token_id)
-        get, unk = self.vocab.get, self.unk_token_id
-        return [get(t, unk) for t in tokens]
-
-    def convert_ids_to_tokens(self, ids):
-        if isinstance(ids, torch.Tensor):
-            ids = ids.tolist()
-        if isinstance(ids, int):
-            return self.ids_to_tokens[ids]
-        return [self.ids_to_tokens[int(i)] for i in ids]
-
-    def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
-        """Join with spaces and undo WikiText's split markers: '1 @,@ 000' -> '1,000', 'a @-@ b' -> 'a-b'."""
-        text = " ".join(tokens)
-        for marker, char in ((" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", ".")):
-            text = text.replace(marker, char)
-        return text
-
-    def encode(self, text: str) -> list[int]:
-        return self.convert_tokens_to_ids(self.tokenize(text))
-
-    def decode(self, ids) -> str:
-        return self.convert_tokens_to_string(self.convert_ids_to_tokens(ids))
-
-    def encode_lines(self, lines: Iterable[str]) -> torch.Tensor:
-        """One long id tensor (T,): every line's words followed by one `<eos>`, empty lines included."""
-        get, unk, eos = self.vocab.get, self.unk_token_id, self.eos_token_id
-        ids: list[int] = []
-        for line in lines:
-            ids.extend([get(w, unk) for w in line.split()])
-            ids.append(eos)
-        return torch.tensor(ids, dtype=torch.long)  # (T,)
-
-    def to_dict(self) -> dict:
-        return {"vocab": list(self.ids_to_tokens), "unk_token": self.unk_token, "eos_token": self.eos_token}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "WordTokenizer":
-        return cls(d["vocab"], d["unk_token"], d["eos_token"])
-
-    def __repr__(self) -> str:
-        return f"WordTokenizer(vocab_size={self.vocab_size}, unk_token={self.unk_token!r})"
-
-
-# --------------------------------------------------------------------------- data
-def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
-    """(train, dev) WikiText-2 splits as Hugging Face datasets with a `text` column, read from the local files.
-
-    `datasets`' "text" builder reads the gzip files offline in about a second (it caches Arrow files under
-    ~/.cache/huggingface). Lines are kept exactly (no line breaks); empty lines are a single space.
-    Raises utils.DataNotFoundError when a file is missing. `splits` may add "test".
-    """
-    files = {"train": TRAIN_FILE, "validation": VALID_FILE, "test": TEST_FILE}
-    data_files = {s: str(utils.data_path(WIKITEXT_DIR, files[s], data_dir=data_dir)) for s in splits}
-    from datasets import disable_progress_bars, load_dataset
-
-    disable_progress_bars()
-    print(f"{'-' * 10} Load Dataset {'-' * 10}")
-    ds = load_dataset("text", data_files=data_files, keep_linebreaks=False)
-    out = tuple(ds[s] for s in splits)
-    if len(out[0]) > 10:
-        print(f"{'-' * 10} an example from the train set {'-' * 10}")
-        print(out[0]["text"][10][:300])
-    return out
-
-
-def _texts(data) -> list[str]:
-    """The lines of a dataset with a 'text' column, a dict with 'text', or a plain list of strings."""
-    if isinstance(data, str):
-        return data.split("\n")
-    try:
-        return list(data["text"])
-    except (TypeError, KeyError, IndexError):
-        return list(data)
-
-
-def encode_stream(data, tokenizer: WordTokenizer, max_tokens: int | None = None) -> torch.Tensor:
-    """The split's token ids as one stream (T,), one `<eos>` per line (optionally its first max_tokens)."""
-    stream = tokenizer.encode_lines(_texts(data))
-    return stream[:max_tokens] if max_tokens else stream
-
-
-def windows_from_stream(stream: torch.Tensor, local_window_size: int, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Contexts (T, W) and targets (T,) for every token of the stream, by tensor operations.
-
-    Target t's context is the W tokens before it; the first tokens' contexts are padded with `pad_id`.
-    """
-    W = local_window_size
-    padded = torch.cat([torch.full((W,), pad_id, dtype=stream.dtype), stream])  # (T + W,)
-    contexts = padded.unfold(0, W, 1)[: stream.numel()].contiguous()  # (T, W): padded[t : t + W]
-    return contexts, stream.clone()  # (T, W), (T,)
-
-
-def preprocess_data(data, local_window_size, splitter, tokenizer):
-    """TensorDataset of contexts (N, local_window_size) and next-token targets (N,), N = tokens of the split.
-
-    Standard WikiText scoring: the lines form one token stream with one `<eos>` per line (empty lines too), every
-    token is a target, and the first `local_window_size` targets get contexts padded with `<eos>`. On the
-    WikiText-2 validation split that is 213,886 + 3,760 = 217,646 targets. `splitter` is kept for the course's
-    signature and not used: windows run over the whole stream, across sentence and line boundaries.
-    """
-    pad_id = getattr(tokenizer, "pad_token_id", None)
-    if pad_id is None:
-        pad_id = tokenizer.convert_tokens_to_ids(getattr(tokenizer, "eos_token", "<eos>"))
-    if hasattr(tokenizer, "encode_lines"):
-        stream = tokenizer.encode_lines(_texts(data))
-    else:  # any HF-like tokenizer
-        ids = []
-        for line in _texts(data):
-            ids.extend(tokenizer.convert_tokens_to_ids(tokenizer.tokenize(line)) + [pad_id])
-        stream = torch.tensor(ids, dtype=torch.long)
-    contexts, targets = windows_from_stream(stream, local_window_size, pad_id)
-    return TensorDataset(contexts, targets)
-
-
-class WindowBatches:
-    """Batches (contexts (B, W), targets (B,)) cut on the fly out of one token stream; no DataLoader.
-
-    Each pass draws a fresh permutation of the target positions (from `generator`) when `shuffle`, and builds a
-    batch's contexts with one gather: padded[idx[:, None] + arange(W)].
-    """
-
-    def __init__(self, stream: torch.Tensor, local_window_size: int, pad_id: int, batch_size: int,
-                 shuffle: bool = False, generator: torch.Generator | None = None):
-        self.W = local_window_size
-        self.stream = stream.long()  # (T,)
-        self.padded = torch.cat([torch.full((self.W,), pad_id, dtype=torch.long), self.stream])  # (T + W,)
-        self.offsets = torch.arange(self.W)  # (W,)
-        self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
-
-    def __len__(self) -> int:
-        return math.ceil(self.stream.numel() / self.batch_size)
-
-    @property
-    def num_tokens(self) -> int:
-        return self.stream.numel()
-
-    def __iter__(self):
-        T = self.stream.numel()
-        order = torch.randperm(T, generator=self.generator) if self.shuffle else torch.arange(T)
-        for start in range(0, T, self.batch_size):
-            idx = order[start : start + self.batch_size]  # (B,)
-            yield self.padded[idx[:, None] + self.offsets], self.stream[idx]  # (B, W), (B,)
-
-
-# --------------------------------------------------------------------------- fast kernels for the training step
-class BitDropout(nn.Dropout):
-    """Inverted dropout with a cheaper mask: 16 random bits per element, drawn 64 at a time.
-
-    `nn.Dropout` draws one `bernoulli_` sample per element, which cost 22 ms of a 268 ms training step on 2 CPU
-    cores (the profile in plots/benchmark_lm.json before this class). Filling int64s with random bits and
-    comparing each 16-bit quarter to a threshold is about 3 times cheaper. An element is dropped with probability
-    round(p * 2**16) / 2**16 (p = 0.2 gives 0.19999695), and kept ones are scaled by the inverse of the keep
-    rate, so the expectation is unchanged. Eval mode is the identity, as for `nn.Dropout`, and `p` is kept as an
-    attribute, so code that reads `block.dropout.p` works unchanged.
-    """
-
-    def forward(self, inputs):
-        if not self.training or self.p == 0.0:
-            return inputs
-        dropped = round(self.p * 65536)
-        if dropped >= 65536:
-            return inputs * 0.0
-        n = inputs.numel()
-        words = torch.empty((n + 3) // 4, dtype=torch.int64, device=inputs.device)
-        bits = words.random_(-(2**63), 2**63 - 1).view(torch.int16)[:n].view(inputs.shape)  # uniform int16
-        keep = bits >= dropped - 32768  # P(keep) = 1 - dropped / 2**16
-        return inputs * (keep * (65536.0 / (65536 - dropped)))  # (same shape as inputs)
-
-
-class _SoftmaxNLL(torch.autograd.Function):
-    """-log softmax(logits)[target] per row, with a backward that reuses the forward's exponentials.
-
-    log_softmax + gather computes exp twice (forward and backward), writes a (N, V) log-probability tensor and
-    scatters a zero-filled (N, V) gradient into it; here the forward keeps exp(logits - max) and the backward
-    scales it in place into the softmax gradient, softmax - onehot(target).
-    """
-
-    @staticmethod
-    def forward(ctx, logits, target):
-        top = logits.amax(1, keepdim=True)  # (N, 1)
-        exps = torch.sub(logits, top).exp_()  # (N, V)
-        sums = exps.sum(1, keepdim=True)  # (N, 1)
-        nll = (sums.log() + top).squeeze(1) - logits.gather(1, target[:, None]).squeeze(1)  # (N,)
-        ctx.save_for_backward(exps, sums, target)
-        ctx.backward_done = False
-        return nll
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_nll):
-        if ctx.backward_done:  # the first backward overwrote the saved exponentials
-            raise RuntimeError("softmax_nll can be differentiated once per forward: its backward reuses the saved "
-                               "(N, V) buffer. Run the forward again instead of backward(retain_graph=True).")
-        ctx.backward_done = True
-        exps, sums, target = ctx.saved_tensors
-        # In place: in development timings on 2 cores, a fresh (N, V) buffer made the whole step 5 to 15 % slower.
-        grad = exps.mul_(grad_nll[:, None] / sums)  # (N, V) softmax * upstream gradient
-        grad.scatter_add_(1, target[:, None], -grad_nll[:, None])  # minus the one-hot target
-        return grad, None
-
-
-def softmax_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-row negative log-likelihood (N,) of `target` (N,) under softmax(logits (N, V)); cross-entropy with
-    reduction="none", computed with `_SoftmaxNLL` when a gradient is needed and with logsumexp otherwise."""
-    if logits.requires_grad and torch.is_grad_enabled():
-        return _SoftmaxNLL.apply(logits, target)
-    return torch.logsumexp(logits, 1) - logits.gather(1, target[:, None]).squeeze(1)  # (N,)
-
-
-def adaptive_nll(adaptive: nn.AdaptiveLogSoftmaxWithLoss, hidden: torch.Tensor, targets: torch.Tensor,
-                 reduction: str = "mean") -> torch.Tensor:
-    """The NLL of `targets` (N,) given `hidden` (N, H) under `adaptive`'s distribution, as its forward computes
-    it (the head over the shortlist and one token per cluster, a tail only for the targets in its cluster), but
-    with `softmax_nll` in place of log_softmax + gather. Returns the mean, the sum or the (N,) values
-    (reduction "none"); tests compare it with `adaptive(hidden, targets)` in float64.
-    """
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
-    if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= adaptive.n_classes):
-        raise ValueError(f"adaptive_nll: targets must be word ids in [0, {adaptive.n_classes}), got ids from "
-                         f"{int(targets.min())} to {int(targets.max())}")
-    head_target = targets.clone()  # (N,): the word in the shortlist, else its cluster's token
-    tails = []
-    bounds = adaptive.cutoffs  # [c0, c1, ..., V]
-    for i, tail in enumerate(adaptive.tail):
-        in_cluster = (targets >= bounds[i]) & (targets < bounds[i + 1])  # (N,)
-        rows = in_cluster.nonzero().squeeze(1)  # (n_i,)
-        if rows.numel() == 0:
-            continue
-        head_target[rows] = adaptive.shortlist_size + i
-        tails.append((rows, softmax_nll(tail(hidden[rows]), targets[rows] - bounds[i])))  # (n_i,)
-    nll = softmax_nll(adaptive.head(hidden), head_target)  # (N,)
-    if reduction == "none":
-        for rows, tail_nll in tails:
-            nll = nll.index_add(0, rows, tail_nll)
-        return nll
-    total = nll.sum() + sum(tail_nll.sum() for _, tail_nll in tails)
-    return total / max(targets.numel(), 1) if reduction == "mean" else total
 
 
 # --------------------------------------------------------------------------- model
@@ -872,107 +577,6 @@ def evaluate(model, eval_dataloader, criterion):
     return avg_loss, math.exp(avg_loss)
 
 
-# --------------------------------------------------------------------------- continuous cache (evaluation)
-@torch.no_grad()
-def features_and_log_probs(model, stream: torch.Tensor, pad_id: int, batch_size: int = 4096):
-    """The hidden state before the output layer (T, H) and log p(x_t | context) (T,) for every token x_t of the
-    stream, in stream order. Runs in eval mode and restores the model's previous mode."""
-    was_training = model.training
-    model.eval()
-    features, log_probs = [], []
-    try:
-        for inputs, targets in WindowBatches(stream, model.context_size, pad_id, batch_size):
-            hidden = model.features(inputs)  # (B, H)
-            features.append(hidden)
-            log_probs.append(model.final_layer.target_log_prob(hidden, targets))  # (B,)
-    finally:
-        model.train(was_training)
-    return torch.cat(features), torch.cat(log_probs)  # (T, H), (T,)
-
-
-def _check_cache_args(cache_size, thetas, lambdas) -> None:
-    if isinstance(cache_size, bool) or int(cache_size) != cache_size or cache_size < 1:
-        raise ValueError(f"cache_size must be a whole number >= 1 (past tokens kept), got {cache_size!r}")
-    if not len(thetas) or any(not math.isfinite(t) or t < 0 for t in thetas):
-        raise ValueError(f"cache thetas must be finite and >= 0, got {list(thetas)}")
-    if not len(lambdas) or any(not 0.0 <= lam < 1.0 for lam in lambdas):
-        raise ValueError(f"cache lambdas must be in [0, 1), got {list(lambdas)}")
-
-
-@torch.no_grad()
-def continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambdas, block: int = 1024):
-    """Mean negative log-likelihood per token of the model mixed with a continuous cache, for every (theta, lambda)
-    of the grid: a float64 tensor (len(thetas), len(lambdas)).
-
-    Grave, Joulin and Usunier. 2017. *Improving Neural Language Models with a Continuous Cache.* ICLR.
-    The cache of target t holds the pairs (h_i, x_i) of the `cache_size` tokens before it: the model's hidden
-    state h_i and the word x_i that followed it. p_cache(w) = sum_{i: x_i = w} softmax_i(theta * h_t . h_i), and
-    p(w) = (1 - lambda) p_model(w) + lambda p_cache(w). Only earlier tokens of the stream are used, so it is a
-    proper language model: the score of x_t never sees x_t. Nothing is trained; a long document's repeated
-    names, numbers and rare words, which a fixed window forgets, get their probability back.
-
-    features (T, H) and log_probs (T,) as `features_and_log_probs` gives them; stream (T,) the token ids.
-    """
-    _check_cache_args(cache_size, thetas, lambdas)
-    T = stream.numel()
-    if features.shape[0] != T or log_probs.shape[0] != T:
-        raise ValueError(f"features {tuple(features.shape)}, log_probs {tuple(log_probs.shape)} and stream "
-                         f"({T},) must have one row per token")
-    thetas_t = torch.tensor([float(t) for t in thetas], dtype=torch.float32)  # (K,)
-    lambdas_t = torch.tensor([float(x) for x in lambdas], dtype=torch.float64)  # (M,)
-    total = torch.zeros(len(thetas), len(lambdas), dtype=torch.float64)
-    log_model = log_probs.double()[:, None]  # (T, 1)
-    for start in range(0, T, block):
-        end = min(T, start + block)
-        lo = max(0, start - cache_size)
-        scores = features[start:end] @ features[lo:end].T  # (b, n): h_t . h_i for the keys lo..end-1
-        t_idx = torch.arange(start, end)[:, None]  # (b, 1)
-        i_idx = torch.arange(lo, end)[None, :]  # (1, n)
-        in_cache = (i_idx < t_idx) & (i_idx >= t_idx - cache_size)  # (b, n): strictly before t, at most L back
-        same_word = stream[lo:end][None, :] == stream[start:end][:, None]  # (b, n): x_i == x_t
-        for k, theta in enumerate(thetas_t):
-            logits = (theta * scores).masked_fill(~in_cache, float("-inf"))  # (b, n)
-            weights = torch.softmax(logits, dim=1).nan_to_num(0.0)  # (b, n); an empty cache gives zeros
-            p_cache = (weights * same_word).sum(1).double().clamp(max=1.0)  # (b,); 0 for the stream's first token
-            mixed = torch.logaddexp(torch.log1p(-lambdas_t)[None, :] + log_model[start:end],
-                                    torch.log(lambdas_t)[None, :] + torch.log(p_cache)[:, None])  # (b, M)
-            total[k] -= mixed.sum(0)
-    return total / T
-
-
-def score_with_cache(model, tokenizer, dev_data, test_data=None, cache_size: int = 2000, thetas=None,
-                     lambdas=None, batch_size: int = 4096, max_tokens: int | None = None, log=print) -> dict:
-    """Choose the cache's theta and lambda on the dev split (the grid's lowest perplexity), then score the test
-    split with them. Returns the model's and the mixture's perplexity on each split and the whole grid."""
-    thetas = list(_DEFAULTS.cache_thetas if thetas is None else thetas)
-    lambdas = list(_DEFAULTS.cache_lambdas if lambdas is None else lambdas)
-    _check_cache_args(cache_size, thetas, lambdas)
-    t0 = time.perf_counter()
-    out = {"method": "continuous cache (Grave, Joulin and Usunier 2017), tuned on dev", "cache_size": cache_size,
-           "thetas": thetas, "lambdas": lambdas}
-    stream = encode_stream(dev_data, tokenizer, max_tokens)
-    features, log_probs = features_and_log_probs(model, stream, tokenizer.pad_token_id, batch_size)
-    grid = continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambdas)  # (K, M)
-    k, m = divmod(int(torch.argmin(grid)), len(lambdas))
-    theta, lam = thetas[k], lambdas[m]
-    model_nll = -log_probs.double().mean().item()
-    out["grid_dev_ppl"] = [[math.exp(v) for v in row] for row in grid.tolist()]
-    out["theta"], out["lambda"] = theta, lam
-    out["dev"] = {"model_ppl": math.exp(model_nll), "cache_ppl": math.exp(grid[k, m].item()),
-                  "targets": stream.numel()}
-    log(f"continuous cache of {cache_size} tokens: theta {theta}, lambda {lam} (chosen on dev); dev perplexity "
-        f"{out['dev']['model_ppl']:.2f} -> {out['dev']['cache_ppl']:.2f}")
-    if test_data is not None:
-        stream = encode_stream(test_data, tokenizer, max_tokens)
-        features, log_probs = features_and_log_probs(model, stream, tokenizer.pad_token_id, batch_size)
-        nll = continuous_cache_nll(features, log_probs, stream, cache_size, [theta], [lam])[0, 0].item()
-        out["test"] = {"model_ppl": math.exp(-log_probs.double().mean().item()), "cache_ppl": math.exp(nll),
-                       "targets": stream.numel()}
-        log(f"test perplexity {out['test']['model_ppl']:.2f} -> {out['test']['cache_ppl']:.2f} with the same cache")
-    out["seconds"] = time.perf_counter() - t0
-    return out
-
-
 # --------------------------------------------------------------------------- generation
 def top_p_filter(log_probs: torch.Tensor, top_p: float) -> torch.Tensor:
     """Nucleus filtering (Holtzman et al. 2020): keep the smallest set of most likely tokens whose probability
@@ -1042,15 +646,6 @@ def visualize_epochs(train_stats, dev_stats, stat_name, save_fig_path):
 
 
 # --------------------------------------------------------------------------- runs
-def make_adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW with the fused kernel (one pass over all parameters; several times faster than the multi-tensor
-    one on a CPU), falling back to the multi-tensor kernel where this torch build has no fused one."""
-    try:
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
-    except (RuntimeError, ValueError):
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
-
-
 def _make_optimizer_and_scheduler(model, config, total_steps):
     optimizer = make_adamw(model, cfg_get(config, "lr"), cfg_get(config, "weight_decay"))
     warmup = max(0, int(cfg_get(config, "warmup_steps")))
