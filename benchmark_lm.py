@@ -1,9 +1,9 @@
 """Training throughput of the MLP language model: our pipeline against one faithful to the course skeleton.
 
-Pipelines (same model sizes as mlp_lm.LMConfig(), same batch size, same optimizer learning rate, same seed):
+Pipelines (same model sizes as mlp_lm.LMConfig.preset("default"), same batch size, same optimizer learning rate, same seed):
 - ours:        adaptive softmax (Grave et al. 2017) with its loss computed by mlp_lm.adaptive_nll, batches cut
-               from one token tensor (mlp_lm.WindowBatches), the global context, mlp_lm.BitDropout, fused AdamW
-               (mlp_lm.make_adamw) and the weight average, as the default config has them;
+               from one token tensor (lm_data.WindowBatches), the global context, lm_kernels.BitDropout, fused
+               AdamW (lm_kernels.make_adamw) and the weight average, as the default config has them;
 - ours_full:   our model, batches and optimizer, but the course's full softmax (isolates the output layer);
 - course:      the course skeleton: the same window, embedding and hidden sizes without our additions (global
                context, weight average), nn.Dropout, full softmax + log_softmax + nn.NLLLoss,
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import platform
 import statistics
@@ -121,10 +122,8 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
     average = None
     B = cfg.batch_size
     if kind == "course":  # the course's model: its window only (no global context), full softmax, no average
-        course_cfg = M.LMConfig(**{**cfg.to_dict(), "output_layer": "full", "global_window": 0, "ema_decay": 0.0})
-        model = M.build_model(course_cfg, tok.vocab_size)
-        for block in (model.first_layer, *model.intermediate_layers):  # the course's dropout (bernoulli_ masks)
-            block.dropout = nn.Dropout(block.dropout.p)
+        course_cfg = dataclasses.replace(cfg, output_layer="full", global_window=0, ema_decay=0.0, fast=False)
+        model = M.build_model(course_cfg, tok.vocab_size)  # nn.Dropout, as the course has it
         W = model.context_size  # the local window
         dataset = M.preprocess_data(train_texts, W, None, tok)  # TensorDataset of (N, W) windows, (N,) targets
         loader = DataLoader(dataset, batch_size=B, shuffle=True, generator=gen)
@@ -139,7 +138,7 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
             return loss
     else:
         layer = "adaptive" if kind == "ours" else "full"
-        model = M.build_model(M.LMConfig(**{**cfg.to_dict(), "output_layer": layer}), tok.vocab_size)
+        model = M.build_model(dataclasses.replace(cfg, output_layer=layer), tok.vocab_size)
         W = model.context_size  # ids read per prediction: the window, plus the far words of a global context
         loader = M.WindowBatches(train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen)
         optimizer = M.make_adamw(model, cfg.lr, cfg.weight_decay)
@@ -198,7 +197,7 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--budget", type=float, default=120.0, help="training seconds per pipeline")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: LMConfig().num_threads)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: the default preset's num_threads)")
     p.add_argument("--pipelines", default="ours,ours_full,course")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=Path("plots/benchmark_lm.json"))
@@ -209,7 +208,7 @@ def main(argv=None) -> dict:
                    help="only time the head and first-tail products of the old and new default cutoffs and write "
                         "them to plots/benchmark_lm_cutoffs.json (seconds; no data needed)")
     args = p.parse_args(argv)
-    cfg = M.LMConfig()
+    cfg = M.LMConfig.preset("default")
     threads = args.threads or cfg.num_threads or torch.get_num_threads()
     utils.keep_freed_memory()  # as main.py lm does: bit-identical results, fewer page faults
     command = "python benchmark_lm.py " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -227,7 +226,7 @@ def main(argv=None) -> dict:
         return report
     load_start = os.getloadavg()
     (train_data, dev_data) = M.load_data_mlp_lm(args.data_dir)
-    train_texts = M._texts(train_data)
+    train_texts = M.texts_of(train_data)
     tok = M.WordTokenizer.from_texts(train_texts)
     train_stream, dev_stream = M.encode_stream(train_texts, tok), M.encode_stream(dev_data, tok)
     mm = {}

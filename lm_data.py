@@ -121,7 +121,7 @@ class WordTokenizer:
 def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
     """(train, dev) WikiText-2 splits as Hugging Face datasets with a `text` column, read from the local files.
 
-    `datasets`' "text" builder reads the gzip files offline in about a second (it caches Arrow files under
+    `datasets`' "text" builder reads the gzip files offline (it caches Arrow files under
     ~/.cache/huggingface). Lines are kept exactly (no line breaks); empty lines are a single space.
     Raises utils.DataNotFoundError when a file is missing. `splits` may add "test".
     """
@@ -139,7 +139,7 @@ def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
     return out
 
 
-def _texts(data) -> list[str]:
+def texts_of(data) -> list[str]:
     """The lines of a dataset with a 'text' column, a dict with 'text', or a plain list of strings."""
     if isinstance(data, str):
         return data.split("\n")
@@ -151,7 +151,7 @@ def _texts(data) -> list[str]:
 
 def encode_stream(data, tokenizer: WordTokenizer, max_tokens: int | None = None) -> torch.Tensor:
     """The split's token ids as one stream (T,), one `<eos>` per line (optionally its first max_tokens)."""
-    stream = tokenizer.encode_lines(_texts(data))
+    stream = tokenizer.encode_lines(texts_of(data))
     return stream[:max_tokens] if max_tokens else stream
 
 
@@ -178,10 +178,10 @@ def preprocess_data(data, local_window_size, splitter, tokenizer):
     if pad_id is None:
         pad_id = tokenizer.convert_tokens_to_ids(getattr(tokenizer, "eos_token", "<eos>"))
     if hasattr(tokenizer, "encode_lines"):
-        stream = tokenizer.encode_lines(_texts(data))
+        stream = tokenizer.encode_lines(texts_of(data))
     else:  # any HF-like tokenizer
         ids = []
-        for line in _texts(data):
+        for line in texts_of(data):
             ids.extend(tokenizer.convert_tokens_to_ids(tokenizer.tokenize(line)) + [pad_id])
         stream = torch.tensor(ids, dtype=torch.long)
     contexts, targets = windows_from_stream(stream, local_window_size, pad_id)

@@ -10,9 +10,8 @@ import torch.nn as nn
 class BitDropout(nn.Dropout):
     """Inverted dropout with a cheaper mask: 16 random bits per element, drawn 64 at a time.
 
-    `nn.Dropout` draws one `bernoulli_` sample per element, which cost 22 ms of a 268 ms training step on 2 CPU
-    cores (the profile in plots/benchmark_lm.json before this class). Filling int64s with random bits and
-    comparing each 16-bit quarter to a threshold is about 3 times cheaper. An element is dropped with probability
+    `nn.Dropout` draws one `bernoulli_` sample per element; filling int64s with random bits and comparing each
+    16-bit quarter to a threshold is cheaper (README: the step's profile). An element is dropped with probability
     round(p * 2**16) / 2**16 (p = 0.2 gives 0.19999695), and kept ones are scaled by the inverse of the keep
     rate, so the expectation is unchanged. Eval mode is the identity, as for `nn.Dropout`, and `p` is kept as an
     attribute, so code that reads `block.dropout.p` works unchanged.
@@ -57,7 +56,7 @@ class _SoftmaxNLL(torch.autograd.Function):
                                "(N, V) buffer. Run the forward again instead of backward(retain_graph=True).")
         ctx.backward_done = True
         exps, sums, target = ctx.saved_tensors
-        # In place: in development timings on 2 cores, a fresh (N, V) buffer made the whole step 5 to 15 % slower.
+        # In place: a fresh (N, V) buffer would be as large as the logits, allocated and filled every step.
         grad = exps.mul_(grad_nll[:, None] / sums)  # (N, V) softmax * upstream gradient
         grad.scatter_add_(1, target[:, None], -grad_nll[:, None])  # minus the one-hot target
         return grad, None
@@ -103,9 +102,51 @@ def adaptive_nll(adaptive: nn.AdaptiveLogSoftmaxWithLoss, hidden: torch.Tensor, 
 
 
 def make_adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW with the fused kernel (one pass over all parameters; several times faster than the multi-tensor
-    one on a CPU), falling back to the multi-tensor kernel where this torch build has no fused one."""
+    """AdamW with the fused kernel (one pass over all parameters), falling back to the multi-tensor kernel where
+    this torch build has no fused one."""
     try:
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
+
+
+def use_bit_dropout(model: nn.Module) -> nn.Module:
+    """Swap every `nn.Dropout` of `model` for a `BitDropout` of the same rate, in place; returns `model`.
+    Dropout has no weights, so state_dicts and checkpoints are the same either way."""
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if type(child) is nn.Dropout:
+                setattr(module, name, BitDropout(child.p))
+    return model
+
+
+def train_flops_per_token(model: nn.Module, targets: torch.Tensor | None = None) -> dict:
+    """Matrix-multiply FLOPs of one training token of an NPLM: 2 per multiply-add, times 3 for forward and
+    backward, read off its linear layers.
+
+    Embedding lookups, tanh, LayerNorm and the softmax are left out (O(H) or O(V) per token, not O(H*V)). With an
+    adaptive softmax every token pays for the head and a tail only for the share of `targets` (the training
+    stream) that falls in its cluster; without `targets` every tail is counted in full.
+    """
+    def macs(linear: nn.Linear) -> int:
+        return linear.in_features * linear.out_features
+
+    counts = {"first": macs(model.first_layer.linear),
+              "blocks": sum(macs(block.linear) for block in model.intermediate_layers)}
+    fractions = {}
+    if model.output_layer == "full":
+        counts["output"] = macs(model.final_layer.linear)
+    else:
+        asm = model.final_layer.adaptive
+        counts["head"] = macs(asm.head)
+        counts["tails_expected"] = 0.0
+        for i, tail in enumerate(asm.tail):
+            lo, hi = asm.cutoffs[i], asm.cutoffs[i + 1]
+            share = 1.0
+            if targets is not None and targets.numel():
+                share = ((targets >= lo) & (targets < hi)).double().mean().item()
+            fractions[f"{lo}-{hi}"] = share
+            counts["tails_expected"] += share * (macs(tail[0]) + macs(tail[1]))
+    forward = 2.0 * sum(counts.values())
+    return {"train_flops_per_token": 3.0 * forward, "forward_flops_per_token": forward, "macs": counts,
+            "tail_fractions": fractions}

@@ -11,21 +11,31 @@
 The sweeps are data (`SWEEPS`): each is a list of configs and labels handed to `mlp.run_sweep`, which runs
 them over the seeds, plots the curves and writes a JSON of every number. `explore_mlp_structures`,
 `explore_mlp_activations` and `explore_mlp_learning_rates` keep the course skeleton's signatures.
+
+Every flag is declared here and checked by `parse_args`, before any data is read: flags may come before or
+after the command, and the language model's config (`mlp_lm.LMConfig`) is built once, from its preset and the
+flags given, then read as plain attributes. One rule (`lm_stem`) names a language-model run's files.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
-from torch.utils.data import TensorDataset
+import torch
+import torch.nn as nn
 
 import mlp
+import mlp_lm
 import utils
+from lm_cache import score_with_cache
+from lm_data import WindowBatches, encode_stream
 from mlp import ACTIVATION_NAMES, MLPConfig, RawSplit, load_data_mlp
+
 DEFAULT_OUT_DIR = Path("plots")
 QUICK_OUT_DIR = Path("runs") / "quick"
 LEARNING_RATES = [0.0001, 0.001, 0.005, 0.02, 0.05, 0.1]
@@ -68,16 +78,9 @@ def learning_rate_sweep(num_epochs: int = 20) -> Sweep:
 SWEEPS = {"structures": structure_sweep, "activations": activation_sweep, "learning_rates": learning_rate_sweep}
 
 
-def _as_tensor_datasets(splits: Sequence[Union[RawSplit, TensorDataset]], embeddings) -> tuple:
-    """TensorDatasets as given; raw splits featurized together in one pass."""
-    raw = [s for s in splits if not isinstance(s, TensorDataset)]
-    featurized = iter(mlp.create_tensor_datasets(raw, embeddings) if raw else [])
-    return tuple(s if isinstance(s, TensorDataset) else next(featurized) for s in splits)
-
-
 def _explore(sweep: Sweep, dev_d, train_d, test_d, embeddings, seeds: Sequence[int], out_dir, ckpt_dir) -> dict:
     """Featurize (unless given TensorDatasets), then run the sweep and save its plots and JSON."""
-    datasets = _as_tensor_datasets((dev_d, train_d, test_d), embeddings)
+    datasets = mlp.as_tensor_datasets((dev_d, train_d, test_d), embeddings)
     print(f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) ----------")
     return mlp.run_sweep(sweep.name, sweep.configs, sweep.labels, datasets, seeds=seeds, out_dir=out_dir,
                          epoch_plot_prefix=sweep.epoch_plot_prefix, ckpt_dir=ckpt_dir, embeddings=embeddings)
@@ -106,12 +109,12 @@ EXPLORERS = {"structures": explore_mlp_structures, "activations": explore_mlp_ac
              "learning_rates": explore_mlp_learning_rates}
 
 
-# --------------------------------------------------------------------------- sub-commands
+# --------------------------------------------------------------------------- the MLP sweeps
 def _quick_slice(split: RawSplit, n: int) -> RawSplit:
     return {k: v[:n] for k, v in split.items()}
 
 
-def run_mlp_sweeps(args) -> dict:
+def cmd_mlp(args) -> dict:
     """Load IMDB and GloVe once, featurize once, run the chosen sweeps; returns {sweep: history}."""
     started = time.perf_counter()
     dev_d, train_d, test_d = load_data_mlp(data_dir=args.data_dir)
@@ -122,7 +125,7 @@ def run_mlp_sweeps(args) -> dict:
     datasets = mlp.create_tensor_datasets([dev_d, train_d, test_d], embeddings)
     print(f"featurized {sum(len(d['text']) for d in (dev_d, train_d, test_d))} reviews in "
           f"{time.perf_counter() - t0:.1f} s (data loading took {t0 - started:.1f} s)")
-    seeds = list(range(args.seed, args.seed + args.seeds))
+    seeds = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
     num_epochs = 3 if args.quick else args.epochs
     results = {}
     for name in args.sweeps:
@@ -134,26 +137,135 @@ def run_mlp_sweeps(args) -> dict:
     return results
 
 
-def cmd_mlp(args) -> None:
-    run_mlp_sweeps(args)
+# --------------------------------------------------------------------------- the language model
+def lm_run_name(args) -> str:
+    return "quick" if args.quick else args.config
 
 
-def cmd_lm(args) -> None:
-    import mlp_lm
-
-    mlp_lm.main_lm(args)
-
-
-def cmd_sample(args) -> None:
-    import mlp_lm
-
-    mlp_lm.main_sample(args)
+def lm_stem(run_name: str) -> str:
+    """The one rule that names a language-model run's files: mlp_lm.pt, .json, _loss.png for the default run,
+    mlp_lm_long.* and mlp_lm_quick.* for the others."""
+    return "mlp_lm" if run_name == "default" else f"mlp_lm_{run_name}"
 
 
-def cmd_cache(args) -> None:
-    import mlp_lm
+def lm_checkpoint(args) -> Path:
+    return getattr(args, "checkpoint", None) or args.ckpt_dir / f"{lm_stem(lm_run_name(args))}.pt"
 
-    mlp_lm.main_cache(args)
+
+def lm_config(args):
+    """The language model's config, built once from the flags: a preset with the flags that were given."""
+    flags = {"num_epochs": "epochs" if args.command == "lm" else None, "output_layer": "output_layer", "local_window_size": "window",
+             "global_window": "global_window", "ema_decay": "ema_decay", "cache_size": "cache_size"}
+    overrides = {field: getattr(args, flag) for field, flag in flags.items() if flag and getattr(args, flag, None) is not None}
+    return mlp_lm.LMConfig.preset(lm_run_name(args), seed=args.seed, save_path=str(lm_checkpoint(args)), **overrides)
+
+
+def _lm_device_note(args) -> None:
+    if args.device not in (None, "cpu"):
+        print(f"note: the language model trains on the CPU; --device {args.device} is ignored", file=sys.stderr)
+
+
+def cmd_lm(args) -> dict:
+    """Train, keep the best checkpoint, plot loss and perplexity, score the best model on dev and test (and
+    with a continuous cache), sample the course's prompt; all numbers go to OUT_DIR/<stem>.json."""
+    config, stem, out_dir = args.lm_config, lm_stem(lm_run_name(args)), args.out_dir
+    _lm_device_note(args)
+    utils.keep_freed_memory()
+    with utils.torch_threads(config.num_threads):
+        t0 = time.perf_counter()
+        train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("train", "validation", "test"))
+        run = mlp_lm.fit_mlp_lm(config, train_data, dev_data)
+        model, tok, h = run.model, run.tokenizer, run.report["history"]
+        plots = plot_lm_history(h, config, out_dir / stem)
+        scores = {}  # the best model on the whole dev and test splits (a quick run cuts them as it cut dev)
+        for split, data in (("dev", dev_data), ("test", test_data)):
+            stream = encode_stream(data, tok, config.max_dev_tokens)
+            batches = WindowBatches(stream, model.context_size, tok.pad_token_id, config.eval_batch_size)
+            loss, ppl = mlp_lm.evaluate(model, batches, nn.NLLLoss())
+            scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
+            print(f"best checkpoint: {split} perplexity {ppl:.2f} over {stream.numel():,} targets")
+        cache = None
+        if config.cache_size:
+            cache = score_with_cache(model, tok, dev_data, test_data, config.cache_size, config.cache_thetas,
+                                     config.cache_lambdas, config.eval_batch_size, max_tokens=config.max_dev_tokens)
+        samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
+        report = {"config": config.to_dict(), **run.report, "best_checkpoint_scores": scores, "cache": cache,
+                  "samples": samples, "prompt": mlp_lm.COURSE_PROMPT, "plots": [str(p) for p in plots],
+                  "wall_seconds": time.perf_counter() - t0, "torch_threads": torch.get_num_threads(),
+                  "torch_version": torch.__version__}
+        json_path = utils.atomic_write_json(report, out_dir / f"{stem}.json")
+    print(f"best dev perplexity {report['best_dev_ppl']:.2f} (epoch {report['best_epoch']}); wall time "
+          f"{report['wall_seconds']:.0f} s; wrote {', '.join(map(str, plots))}, {json_path}")
+    return report
+
+
+def plot_lm_history(history: dict, config, stem: Path) -> list:
+    """`<stem>_loss.png` and `<stem>_ppl.png`: train and dev per epoch, titled with the preset and the fields
+    that differ from it (so the default, long and ablation runs are told apart)."""
+    preset = mlp_lm.LMConfig.preset(config.name).to_dict()
+    changed = [f"{k}={v}" for k, v in config.to_dict().items()
+               if k not in ("save_path", "seed", "name") and preset[k] != v]
+    title = f"MLP language model, {config.name} config" + (f" ({', '.join(changed)})" if changed else "")
+    return [mlp_lm.visualize_epochs(history[f"train_{key}"], history[f"dev_{key}"], label,
+                                    stem.with_name(f"{stem.name}_{key}.png"), title=f"{title}\n{label}")
+            for key, label in (("loss", "Loss (NLL per token)"), ("ppl", "Perplexity"))]
+
+
+def cmd_replot(args) -> list:
+    """Redraw the language model's plots from the histories in OUT_DIR/**/mlp_lm*.json (no training)."""
+    known = {f.name for f in dataclasses.fields(mlp_lm.LMConfig)}
+    drawn = []
+    for path in sorted(args.out_dir.rglob("mlp_lm*.json")):
+        report = json.loads(path.read_text())
+        if "history" not in report:  # a cache or benchmark result
+            continue
+        saved = {k: v for k, v in report["config"].items() if k in known}  # fields added since: the preset's
+        config = mlp_lm.LMConfig.preset(saved.pop("name"), **saved)
+        drawn += plot_lm_history(report["history"], config, path.with_suffix(""))
+    print(f"redrew {len(drawn)} plots: {', '.join(map(str, drawn))}")
+    return drawn
+
+
+def _saved_lm_config(path: Path, **overrides):
+    """The LMConfig saved beside a checkpoint (checked before any data is read)."""
+    _, meta = mlp_lm.load_checkpoint_meta(path)
+    known = {f.name for f in dataclasses.fields(mlp_lm.LMConfig)}
+    return mlp_lm.LMConfig(**{**{k: v for k, v in meta["config"].items() if k in known}, **overrides})
+
+
+def cmd_sample(args) -> dict:
+    """Rebuild the saved model, report its dev perplexity if the data is there, print the samples."""
+    path = lm_checkpoint(args)
+    config = _saved_lm_config(path, save_path=str(path), seed=args.seed)
+    try:
+        (dev_data,) = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation",))
+    except utils.DataNotFoundError as err:
+        print(f"note: no dev perplexity ({err})", file=sys.stderr)
+        dev_data = None
+    top_ps = (None, 0.3, 1.0) if args.top_p is None else (args.top_p,)
+    utils.keep_freed_memory()
+    with utils.torch_threads(config.num_threads):
+        return mlp_lm.sample_from_mlp_lm(config, dev_data, prompt=args.prompt, top_ps=top_ps, max_len=args.max_len)
+
+
+def cmd_cache(args) -> dict:
+    """Score a saved checkpoint with a continuous cache: theta and lambda chosen on dev, then test once;
+    writes OUT_DIR/<checkpoint name>_cache.json."""
+    path = lm_checkpoint(args)
+    config = _saved_lm_config(path, save_path=str(path))
+    model, tokenizer, meta = mlp_lm.load_checkpoint(path, config)
+    dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation", "test"))
+    utils.keep_freed_memory()
+    with utils.torch_threads(config.num_threads):
+        result = score_with_cache(model, tokenizer, dev_data, test_data, args.cache_size,
+                                  max_tokens=config.max_dev_tokens if args.quick else None)
+    report = {"command": f"python main.py cache --checkpoint {path} --cache-size {args.cache_size}"
+              + (" --quick" if args.quick else ""), "checkpoint": str(path),
+              "checkpoint_epoch": meta.get("epoch"), "checkpoint_dev_ppl": meta.get("dev_ppl"), **result,
+              "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__}
+    out = utils.atomic_write_json(report, args.out_dir / f"{path.stem}_cache.json")
+    print(f"wrote {out}")
+    return report
 
 
 def cmd_written(args) -> None:
@@ -162,94 +274,146 @@ def cmd_written(args) -> None:
     written.main(args)
 
 
-COMMON_FLAGS = ("data_dir", "out_dir", "ckpt_dir", "quick", "seed", "device")
-
-
 def cmd_all(args) -> None:
     cmd_written(args)
     cmd_mlp(args)
-    # The language model gets its own defaults (its --epochs is not the sweeps' --epochs).
-    lm_args = build_parser().parse_args(["lm"])
-    for flag in COMMON_FLAGS:
-        setattr(lm_args, flag, getattr(args, flag))
-    cmd_lm(lm_args)
+    cmd_lm(args)
+
+
+# --------------------------------------------------------------------------- flags
+def _number(kind, low=None, high=None, high_open=False):
+    """An argparse type: a `kind` in [low, high] (or [low, high)); the error says what is expected."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        ok = value is not None and value == value and (low is None or value >= low) and (
+            high is None or value < high or (value == high and not high_open))
+        if not ok:
+            what = "a whole number" if kind is int else "a number"
+            if high is None:
+                raise argparse.ArgumentTypeError(f"must be {what} >= {low:g}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}{')' if high_open else ']'}, got {text!r}")
+        return value
+    return parse
+
+
+COMMON_FLAGS = [
+    (("--data-dir",), dict(type=Path, help=f"folder with imdb/, glove/, wikitext-2/ (default: ${utils.DATA_DIR_ENV} "
+                                           f"or ../shared/data)")),
+    (("--out-dir",), dict(type=Path, help=f"where plots and JSON go (default: {DEFAULT_OUT_DIR}/, or "
+                                          f"{QUICK_OUT_DIR}/ with --quick)")),
+    (("--ckpt-dir",), dict(type=Path, help="where checkpoints go (default: checkpoints/, or "
+                                           "runs/quick/checkpoints with --quick)")),
+    (("--quick",), dict(action="store_true", help="small slices and few epochs: a smoke run in under a minute")),
+    (("--seed",), dict(type=_number(int, 0), help="first seed (default 0)")),
+    (("--device",), dict(help="torch device for the sentiment MLP (default: cuda if available, else cpu)")),
+]
+MLP_FLAGS = [
+    (("--seeds",), dict(type=_number(int, 1), help="seeds per config; plots show the mean and the band across "
+                                                   "seeds (default 3; 1 with --quick)")),
+    (("--epochs",), dict(type=_number(int, 1), help="epochs per run (default 20, as the course)")),
+    (("--sweeps",), dict(nargs="+", choices=list(SWEEPS), help="which sweeps of 6.1 to run (default: all three)")),
+]
+LM_CONFIG_FLAG = (("--config",), dict(choices=["default", "long", "course"],
+                                      help="language-model preset: default (< 20 min on 2 cores), long (wider, "
+                                           "more epochs) or course (the course's model and optimiser, no additions)"))
+LM_FLAGS = [
+    LM_CONFIG_FLAG,
+    (("--epochs",), dict(type=_number(int, 1), help="override the preset's number of epochs")),
+    (("--output-layer",), dict(choices=["adaptive", "full"],
+                               help="adaptive softmax (the preset's) or the course's full softmax")),
+    (("--window",), dict(type=_number(int, 1), help="override the local window size")),
+    (("--global-window",), dict(type=_number(int, 0),
+                                help="override the number of far words averaged into a global context (0: none)")),
+    (("--ema-decay",), dict(type=_number(float, 0.0, 1.0, high_open=True),
+                            help="override the weight-average decay, in [0, 1) (0: score the last iterate)")),
+    (("--cache-size",), dict(type=_number(int, 0), help="after training, also score the best model with a "
+                                                       "continuous cache of this many tokens (default 2000; 0: off)")),
+]
+CHECKPOINT_FLAG = (("--checkpoint",), dict(type=Path, help="default: CKPT_DIR/mlp_lm.pt (mlp_lm_long.pt with "
+                                                           "--config long, mlp_lm_quick.pt with --quick)"))
+SAMPLE_FLAGS = [
+    LM_CONFIG_FLAG, CHECKPOINT_FLAG,
+    (("--prompt",), dict(help="the text to continue (default: the course's prompt)")),
+    (("--top-p",), dict(type=_number(float, 0.0, 1.0), help="sample once with this top_p in [0, 1] (0 is greedy) "
+                                                           "instead of greedy, 0.3 and 1.0")),
+    (("--max-len",), dict(type=_number(int, 0), help="tokens to generate (default 30)")),
+]
+CACHE_FLAGS = [
+    LM_CONFIG_FLAG, CHECKPOINT_FLAG,
+    (("--cache-size",), dict(type=_number(int, 1), help="past tokens in the cache (default 2000)")),
+]
+DEFAULTS = {"data_dir": None, "out_dir": None, "ckpt_dir": None, "quick": False, "seed": 0, "device": None,
+            "seeds": 3, "epochs": None, "sweeps": list(SWEEPS), "config": "default", "output_layer": None,
+            "window": None, "global_window": None, "ema_decay": None, "checkpoint": None, "prompt": mlp_lm.COURSE_PROMPT,
+            "top_p": None, "max_len": 30}
+COMMANDS = {  # name: (help, function, flags)
+    "all": ("run everything (the default): written checks and figures, the MLP sweeps, the language model",
+            cmd_all, MLP_FLAGS),
+    "mlp": ("the three MLP sweeps of section 6.1 (structures, activations, learning rates)", cmd_mlp, MLP_FLAGS),
+    "lm": ("train and score the fixed-window neural language model on WikiText-2", cmd_lm, LM_FLAGS),
+    "sample": ("generate text from a saved language-model checkpoint", cmd_sample, SAMPLE_FLAGS),
+    "cache": ("score a saved language-model checkpoint with a continuous cache (dev-tuned, then test)",
+              cmd_cache, CACHE_FLAGS),
+    "written": ("check every written answer (sections 1-5) and draw Figures 1 and 2", cmd_written, []),
+    "replot": ("redraw the language model's plots from the JSON histories in OUT_DIR", cmd_replot, []),
+}
+
+
+def _add_flags(parser: argparse.ArgumentParser, flags) -> None:
+    # No default here: a flag given before the command must survive the sub-command's parser, and a flag
+    # that was not given is told apart from one that was (defaults are filled in by parse_args).
+    for names, kwargs in flags:
+        parser.add_argument(*names, default=argparse.SUPPRESS, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, default=None,
-                        help=f"folder with imdb/, glove/, wikitext-2/ (default: ${utils.DATA_DIR_ENV} "
-                             f"or ../shared/data)")
-    common.add_argument("--out-dir", type=Path, default=None,
-                        help=f"where plots and JSON go (default: {DEFAULT_OUT_DIR}/, or {QUICK_OUT_DIR}/ with --quick)")
-    common.add_argument("--ckpt-dir", type=Path, default=None,
-                        help="where checkpoints go (default: checkpoints/, or runs/quick/checkpoints with --quick)")
-    common.add_argument("--quick", action="store_true",
-                        help="small slices and few epochs: a smoke run in under a minute")
-    common.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    common.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-
-    mlp_flags = argparse.ArgumentParser(add_help=False)
-    mlp_flags.add_argument("--seeds", type=int, default=3,
-                           help="seeds per config; plots show the mean and the band across seeds (default 3)")
-    mlp_flags.add_argument("--epochs", type=int, default=20, help="epochs per run (default 20, as the course)")
-    mlp_flags.add_argument("--sweeps", nargs="+", choices=list(SWEEPS), default=list(SWEEPS),
-                           help="which sweeps of 6.1 to run (default: all three)")
-
     parser = argparse.ArgumentParser(
-        prog="main.py", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Run `python main.py COMMAND --help` for the flags of one command.",
-        parents=[common, mlp_flags])
+        prog="main.py", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `python main.py COMMAND --help` for the flags of one command. Flags may come before or "
+               "after the command.")
+    _add_flags(parser, COMMON_FLAGS + MLP_FLAGS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands = {
-        "all": ("run everything (the default): written checks and figures, the MLP sweeps, the language model",
-                cmd_all, [common, mlp_flags]),
-        "mlp": ("the three MLP sweeps of section 6.1 (structures, activations, learning rates)", cmd_mlp,
-                [common, mlp_flags]),
-        "lm": ("train and score the fixed-window neural language model on WikiText-2", cmd_lm, [common]),
-        "sample": ("generate text from a saved language-model checkpoint", cmd_sample, [common]),
-        "cache": ("score a saved language-model checkpoint with a continuous cache (dev-tuned, then test)",
-                  cmd_cache, [common]),
-        "written": ("check every written answer (sections 1-5) and draw Figures 1 and 2", cmd_written, [common]),
-    }
-    for name, (help_text, func, parents) in commands.items():
-        p = sub.add_parser(name, help=help_text, description=help_text, parents=parents)
-        p.set_defaults(func=func)
-        if name == "lm":
-            _add_module_arguments("mlp_lm", "add_lm_arguments", p)
-        if name == "sample":
-            _add_module_arguments("mlp_lm", "add_sample_arguments", p)
-        if name == "cache":
-            _add_module_arguments("mlp_lm", "add_cache_arguments", p)
-    parser.set_defaults(func=cmd_all)
+    for name, (help_text, _, flags) in COMMANDS.items():
+        _add_flags(sub.add_parser(name, help=help_text, description=help_text), COMMON_FLAGS + flags)
     return parser
 
 
-def _add_module_arguments(module: str, hook: str, parser: argparse.ArgumentParser) -> None:
-    import importlib
-
-    add = getattr(importlib.import_module(module), hook, None)
-    if add is not None:
-        add(parser)
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse, reject a flag given before a command that does not take it, fill the defaults, and build the
+    language model's config: every value is checked here, before any data is read or file written."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.command = args.command or "all"
+    help_text, args.func, flags = COMMANDS[args.command]
+    accepted = {kwargs.get("dest", names[0].lstrip("-").replace("-", "_")) for names, kwargs in COMMON_FLAGS + flags}
+    stray = sorted(set(vars(args)) - accepted - {"command", "func"})
+    if stray:
+        parser.error(f"--{stray[0].replace('_', '-')} does not apply to `{args.command}`; "
+                     f"see `python main.py {args.command} --help`")
+    for dest, value in DEFAULTS.items():
+        if not hasattr(args, dest):
+            setattr(args, dest, value)
+    args.out_dir = args.out_dir or (QUICK_OUT_DIR if args.quick else DEFAULT_OUT_DIR)
+    args.ckpt_dir = args.ckpt_dir or (QUICK_OUT_DIR / "checkpoints" if args.quick else Path("checkpoints"))
+    args.epochs = args.epochs if args.epochs is not None or args.command not in ("all", "mlp") else 20
+    if args.command == "cache":
+        args.cache_size = getattr(args, "cache_size", 2000)
+    if args.command in ("lm", "all"):
+        try:
+            args.lm_config = lm_config(args)
+        except ValueError as err:
+            parser.error(str(err))
+    return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "seeds", 1) < 1 or getattr(args, "epochs", None) is not None and args.epochs < 1:
-        parser.error("--seeds and --epochs must be at least 1")
-    if getattr(args, "top_p", None) is not None and not 0.0 <= args.top_p <= 1.0:
-        parser.error(f"--top-p must be in [0, 1] (0 is greedy), got {args.top_p}")
-    if args.out_dir is None:
-        args.out_dir = QUICK_OUT_DIR if args.quick else DEFAULT_OUT_DIR
-    if args.ckpt_dir is None:
-        args.ckpt_dir = QUICK_OUT_DIR / "checkpoints" if args.quick else Path("checkpoints")
-    if args.quick and hasattr(args, "seeds"):
-        args.seeds = 1
+    args = parse_args(argv)
     try:
         args.func(args)
-    except utils.DataNotFoundError as err:
+    except (utils.DataNotFoundError, mlp_lm.CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

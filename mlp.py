@@ -382,18 +382,30 @@ def _option(config, name: str, default):
         return default
 
 
-def run_mlp(config, embeddings, dev_dataset: TensorDataset, train_dataset: TensorDataset,
-            test_dataset: TensorDataset):
+def as_tensor_datasets(splits: Sequence[Union[RawSplit, TensorDataset]], embeddings) -> tuple:
+    """TensorDatasets as given; raw splits ({"text": [...], "label": [...]}) featurized together in one pass."""
+    raw = [s for s in splits if not isinstance(s, TensorDataset)]
+    featurized = iter(create_tensor_datasets(raw, embeddings) if raw else [])
+    return tuple(s if isinstance(s, TensorDataset) else next(featurized) for s in splits)
+
+
+def run_mlp(config, embeddings, dev_dataset: Union[RawSplit, TensorDataset],
+            train_dataset: Union[RawSplit, TensorDataset], test_dataset: Union[RawSplit, TensorDataset]):
     """Train one classifier per `config`, reload its best-dev checkpoint and score the test set.
 
-    `config` needs batch_size, lr, num_epochs, hidden_dims, num_classes, activation and save_path; seed and
-    device are optional. Returns (train losses, train accs, dev losses, dev accs, test loss, test acc).
+    The splits are TensorDatasets (Spring 2024's driver) or the raw splits of `load_data_mlp` (Spring 2025's),
+    featurized here. `config` needs batch_size, lr, num_epochs, hidden_dims and num_classes; activation
+    (default Sigmoid, the course's), save_path, seed and device are optional.
+    Returns (train losses, train accs, dev losses, dev accs, test loss, test acc).
     """
+    dev_dataset, train_dataset, test_dataset = as_tensor_datasets((dev_dataset, train_dataset, test_dataset),
+                                                                  embeddings)
     seed = int(_option(config, "seed", 0) or 0)
     device = utils.get_device(_option(config, "device", None))
     generator = utils.set_seed(seed)
     embed_dim = train_dataset.tensors[0].shape[1] if embeddings is None else embeddings.vector_size
-    model = SentimentClassifier(embed_dim, config.num_classes, config.hidden_dims, config.activation).to(device)
+    model = SentimentClassifier(embed_dim, config.num_classes, config.hidden_dims,
+                                _option(config, "activation", "Sigmoid")).to(device)
     # Adam, as the course skeleton uses; the learning rates of the handout are tuned for it.
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     train_loader = TensorBatches(train_dataset, config.batch_size, shuffle=True, generator=generator, device=device)
@@ -418,10 +430,25 @@ def _sweep_job(context, job):
     name, label, config = job
     t0 = time.perf_counter()
     result = run_mlp(config, embeddings, dev, train_ds, test)
-    seconds = time.perf_counter() - t0
-    print(f"[{name}] {label} seed {config.seed}: best dev acc {max(result[3]):.4f}, "
-          f"test acc {result[5]:.4f} ({seconds:.1f} s)", flush=True)
-    return result, seconds
+    return result, time.perf_counter() - t0
+
+
+def _run_jobs(name: str, jobs: list, context, workers: int) -> list:
+    """The sweep's (config, seed) jobs over `workers` processes, with one progress bar of finished jobs on a
+    terminal (the latest result beside it) and one line per finished job elsewhere."""
+    bar = utils.progress(total=len(jobs), desc=name, leave=True, unit="run")
+    say = (lambda line: print(line, flush=True)) if bar.disable else bar.write
+    results = []
+    try:
+        for (_, label, config), (result, seconds) in zip(jobs, utils.fork_imap(_sweep_job, jobs, workers, context)):
+            results.append((result, seconds))
+            line = f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, test acc {result[5]:.4f}"
+            say(f"[{name}] {line} ({seconds:.1f} s)")
+            bar.set_postfix_str(line, refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+    return results
 
 
 def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], datasets: Tuple[TensorDataset, ...],
@@ -446,8 +473,7 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
     jobs = [(name, label, dataclasses.replace(config, seed=seed, save_path=(
         str(Path(ckpt_dir) / f"{name}_{utils.safe_name(label)}_seed{seed}.pth") if ckpt_dir else None)))
         for config, label in zip(configs, labels) for seed in seeds]
-    results = iter(utils.fork_map(_sweep_job, jobs, workers or utils.default_workers(),
-                                  context=(datasets, embeddings)))
+    results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers or utils.default_workers()))
     seed_note = f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
     runs = []
     for config, label in zip(configs, labels):

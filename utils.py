@@ -24,7 +24,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -227,9 +227,8 @@ def keep_freed_memory() -> bool:
     fresh mapping that it unmaps on free, and it returns the top of the heap to the OS once more than its trim
     threshold is free. A training step allocates and frees the same large buffers every time (the (2048,
     32505) logits of a full softmax are 266 MB; the embedding gradients; the tails' log-softmax), so every
-    step page-faults them in anew. Raising both thresholds keeps those pages mapped: in benchmark_lm.py the
-    course-faithful pipeline went from 801 tokens/s to 982-1,095 (four runs); ours moved within the machine's
-    noise (README). Results are bit for bit the same. Process-wide, so call it from an entry point; a no-op
+    step page-faults them in anew. Raising both thresholds keeps those pages mapped (README: what it measured).
+    Results are bit for bit the same. Process-wide, so call it from an entry point; a no-op
     (False) without glibc.
     """
     if not sys.platform.startswith("linux"):
@@ -248,7 +247,7 @@ def keep_freed_memory() -> bool:
 @contextlib.contextmanager
 def gc_paused():
     """Pause Python's cyclic garbage collector for a block that builds millions of small lists and strings
-    but no reference cycles: each collection would walk all of them again (featurization runs ~25% faster)."""
+    but no reference cycles: each collection would walk all of them again."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -259,11 +258,12 @@ def gc_paused():
 
 
 _fork_context = None  # what fork_map's worker processes share with their parent, set in each worker
+_jobs_running = False  # True while fork_map runs jobs, in a worker or inline: their bars would fight the caller's
 
 
 def _fork_init(fn, context) -> None:
-    global _fork_context
-    _fork_context = (fn, context)
+    global _fork_context, _jobs_running
+    _fork_context, _jobs_running = (fn, context), True
     torch.set_num_threads(1)  # as DataLoader workers do: the processes together already use the cores
 
 
@@ -272,21 +272,37 @@ def _fork_call(item):
     return fn(context, item)
 
 
-def fork_map(fn: Callable, items: Sequence, workers: int, context=None) -> list:
-    """`[fn(context, item) for item in items]`, spread over `workers` forked processes (one thread each).
+def fork_imap(fn: Callable, items: Sequence, workers: int, context=None) -> Iterator:
+    """`fn(context, item)` for each item, yielded in the order of `items` as they finish, from `workers` forked
+    processes (one thread each).
 
     Fork lets the workers share `context` (an embedding table, datasets) with this process instead of
     receiving a pickled copy; items and results are pickled. Where fork is unavailable (Windows, macOS
-    defaults), inside a worker, or with `workers` <= 1 or a single item, it runs here, in order.
-    Results come back in the order of `items`, so the output does not depend on `workers`.
+    defaults), inside a worker, or with `workers` <= 1 or a single item, it runs here, in order. Progress
+    bars of the jobs themselves stay off (`progress`), so the caller can show one bar for them all.
     """
     import multiprocessing as mp
 
+    global _jobs_running
     workers = min(workers, len(items))
     if workers <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
-        return [fn(context, item) for item in items]
+        outer, _jobs_running = _jobs_running, True
+        try:
+            for item in items:
+                result = fn(context, item)
+                _jobs_running = outer  # the caller's code runs between two results
+                yield result
+                _jobs_running = True
+        finally:
+            _jobs_running = outer
+        return
     with mp.get_context("fork").Pool(workers, initializer=_fork_init, initargs=(fn, context)) as pool:
-        return pool.map(_fork_call, items, chunksize=1)
+        yield from pool.imap(_fork_call, items, chunksize=1)
+
+
+def fork_map(fn: Callable, items: Sequence, workers: int, context=None) -> list:
+    """`[fn(context, item) for item in items]` by `fork_imap`: the output does not depend on `workers`."""
+    return list(fork_imap(fn, items, workers, context))
 
 
 def default_workers() -> int:
@@ -294,11 +310,11 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def progress(iterable: Iterable, **kwargs):
-    """tqdm that stays quiet when stderr is not a terminal (CI logs, pipes)."""
+def progress(iterable: Iterable | None = None, **kwargs):
+    """tqdm that stays quiet when stderr is not a terminal (CI logs, pipes) and inside fork_map's jobs."""
     from tqdm.auto import tqdm
 
-    kwargs.setdefault("disable", not sys.stderr.isatty())
+    kwargs.setdefault("disable", _jobs_running or not sys.stderr.isatty())
     kwargs.setdefault("leave", False)
     kwargs.setdefault("dynamic_ncols", True)
     return tqdm(iterable, **kwargs)

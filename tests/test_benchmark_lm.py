@@ -46,3 +46,20 @@ def test_cutoff_products_times_head_and_first_tail_of_each_choice():
         for v in parts.values():
             assert v["forward_ms"] > 0 and v["forward_backward_ms"] > 0
             assert v["forward_gflops"] > 0 and v["forward_backward_gflops"] > 0
+
+
+def test_the_pipelines_train_on_tiny_data_and_the_course_one_is_the_course_model():
+    import dataclasses
+
+    lines = [" the cat sat on the mat and the dog sat on the log . "] * 30
+    tok = M.WordTokenizer.from_texts(lines)
+    stream = M.encode_stream(lines, tok)
+    cfg = dataclasses.replace(M.LMConfig.preset("quick"), batch_size=32, eval_batch_size=64, global_window=4)
+    out = {kind: benchmark_lm.run_pipeline(kind, cfg, tok, lines, stream, stream[:100], budget_s=0.2, seed=0)
+           for kind in ("ours", "ours_full", "course")}
+    assert (out["ours"]["output_layer"], out["ours_full"]["output_layer"], out["course"]["output_layer"]) == (
+        "adaptive", "full", "full")
+    for result in out.values():
+        assert result["steps"] >= 1 and result["tokens_per_second_median"] > 0 and result["dev_ppl"] > 1
+    # the course's model has no global context: fewer inputs to its first layer than ours
+    assert out["course"]["train_flops_per_token"] < out["ours_full"]["train_flops_per_token"]

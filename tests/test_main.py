@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import main
+import mlp_lm
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -65,8 +66,17 @@ def test_missing_data_is_a_one_line_error(tmp_path):
     assert result.returncode == 2 and "HW3_DATA_DIR" in result.stderr
 
 
-@pytest.mark.parametrize("args, message", [(["sample", "--top-p", "1.5"], "--top-p must be in [0, 1]"),
-                                           (["mlp", "--seeds", "0"], "at least 1")])
+@pytest.mark.parametrize("args, message", [
+    (["sample", "--top-p", "1.5"], "--top-p: must be in [0, 1], got '1.5'"),
+    (["mlp", "--seeds", "0"], "--seeds: must be a whole number >= 1, got '0'"),
+    (["lm", "--window", "0"], "--window: must be a whole number >= 1"),
+    (["lm", "--ema-decay", "1.5"], "--ema-decay: must be in [0, 1), got '1.5'"),
+    (["lm", "--global-window", "-5"], "--global-window: must be a whole number >= 0"),
+    (["lm", "--cache-size", "-1"], "--cache-size: must be a whole number >= 0"),
+    (["sample", "--max-len", "-3"], "--max-len: must be a whole number >= 0"),
+    (["cache", "--cache-size", "0"], "--cache-size: must be a whole number >= 1"),
+    (["--seeds", "2", "lm"], "--seeds does not apply to `lm`"),
+])
 def test_bad_flags_are_one_line_usage_errors(tmp_path, args, message):
     result = run_main(*args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
@@ -88,3 +98,64 @@ def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in out.glob("*.png"))
     assert not any(" " in name or ">" in name for name in made)
     assert not (tmp_path / "plots").exists()  # a quick run never touches the committed plots
+
+
+def test_flags_before_the_command_mean_what_they_mean_after_it(tmp_path):
+    before = main.parse_args(["--quick", "--data-dir", str(tmp_path), "--seed", "3", "mlp"])
+    after = main.parse_args(["mlp", "--quick", "--data-dir", str(tmp_path), "--seed", "3"])
+    assert vars(before) == vars(after)
+    assert before.quick and before.data_dir == tmp_path and before.seed == 3 and before.out_dir == main.QUICK_OUT_DIR
+    default = main.parse_args([])
+    assert default.func is main.cmd_all and default.seeds == 3 and default.epochs == 20
+    assert default.lm_config.num_epochs == 4  # the sweeps' --epochs is not the language model's
+
+
+def test_lm_config_is_the_preset_with_the_flags_given(tmp_path):
+    args = main.parse_args(["lm", "--config", "long", "--window", "5", "--epochs", "2", "--ckpt-dir", str(tmp_path)])
+    cfg = args.lm_config
+    assert (cfg.name, cfg.local_window_size, cfg.num_epochs, cfg.hidden_dim) == ("long", 5, 2, 1024)
+    assert cfg.save_path == str(tmp_path / "mlp_lm_long.pt")
+    assert main.lm_checkpoint(main.parse_args(["sample", "--config", "long", "--ckpt-dir", str(tmp_path)])) == \
+        tmp_path / "mlp_lm_long.pt"
+    assert main.lm_checkpoint(main.parse_args(["cache", "--quick"])) == main.QUICK_OUT_DIR / "checkpoints" / \
+        "mlp_lm_quick.pt"
+
+
+def test_lm_quick_then_sample_quick_then_cache_quick_chain_on_tiny_data(tiny_data_dir, tmp_path, capsys):
+    common = ["--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"),
+              "--ckpt-dir", str(tmp_path / "ck")]
+    assert main.main(["lm", *common, "--epochs", "2", "--cache-size", "30"]) == 0
+    report = json.loads((tmp_path / "out" / "mlp_lm_quick.json").read_text())
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"mlp_lm_quick.json", "mlp_lm_quick_loss.png",
+                                                              "mlp_lm_quick_ppl.png"}
+    assert report["best_dev_ppl"] == min(report["history"]["dev_ppl"])
+    assert report["best_checkpoint_scores"]["dev"]["ppl"] == pytest.approx(report["best_dev_ppl"], rel=1e-5)
+    assert set(report["samples"]) == {"greedy", "top_p=0.0", "top_p=0.3", "top_p=1.0"}
+    assert report["cache"]["cache_size"] == 30
+    capsys.readouterr()
+    assert main.main(["sample", *common, "--prompt", "the cat", "--max-len", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert f"Dev Perplexity: {report['best_dev_ppl']:.2f}" in printed and "Generated text: the cat" in printed
+    assert main.main(["cache", *common, "--cache-size", "30"]) == 0
+    cached = json.loads((tmp_path / "out" / "mlp_lm_quick_cache.json").read_text())
+    assert cached["dev"]["cache_ppl"] == pytest.approx(report["cache"]["dev"]["cache_ppl"])
+
+
+def test_lm_flags_reach_the_model(tiny_data_dir, tmp_path):
+    args = main.parse_args(["lm", "--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"),
+                            "--ckpt-dir", str(tmp_path / "ck"), "--epochs", "1", "--window", "3",
+                            "--global-window", "0", "--ema-decay", "0", "--cache-size", "0",
+                            "--output-layer", "full"])
+    report = main.cmd_lm(args)
+    cfg = report["config"]
+    assert (cfg["local_window_size"], cfg["global_window"], cfg["ema_decay"], cfg["num_epochs"]) == (3, 0, 0.0, 1)
+    assert "dev_ppl_last_iterate" not in report["history"] and report["cache"] is None
+    model, _, _ = mlp_lm.load_checkpoint(tmp_path / "ck" / "mlp_lm_quick.pt")
+    assert model.context_size == 3 and model.output_layer == "full"
+
+
+@pytest.mark.parametrize("command", ["sample", "cache"])
+def test_a_missing_checkpoint_is_one_line(tmp_path, command):
+    result = run_main(command, "--ckpt-dir", tmp_path / "none", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and str(tmp_path / "none" / "mlp_lm.pt") in result.stderr

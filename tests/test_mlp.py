@@ -293,3 +293,24 @@ def test_course_splits_of_imdb(shared_data):
     assert again["text"][:5] == dev["text"][:5]  # a fixed seed: the same splits every run
     # dev and train are disjoint slices of the official train split (by (label, id); texts repeat in IMDB)
     assert not set(zip(dev["label"], dev["id"])) & set(zip(train["label"], train["id"]))
+
+
+def test_a_sweep_on_a_terminal_draws_one_bar_of_finished_runs(tiny_table, tmp_path, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    rng = random.Random(3)
+    make = lambda n: mlp.create_tensor_dataset(  # noqa: E731
+        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}, tiny_table)
+    configs = [mlp.MLPConfig(hidden_dims=[4], lr=0.01, num_epochs=2, batch_size=16)]
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    mlp.run_sweep("onebar", configs, ["a"], (make(20), make(40), make(20)), seeds=[0, 1], out_dir=tmp_path,
+                  workers=1)
+    drawn = screen.getvalue()
+    assert "onebar" in drawn and "2/2" in drawn and "a seed 1: best dev acc" in drawn
+    assert "epochs" not in drawn  # the runs' own epoch bars stay off

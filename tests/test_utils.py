@@ -181,3 +181,19 @@ def test_torch_threads_restores_the_previous_count():
     with utils.torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def _bar_is_off(context, item):
+    return utils.progress(range(3)).disable
+
+
+def test_progress_bars_stay_off_inside_fork_map_jobs(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)  # as on a terminal
+    assert utils.progress(range(3)).disable is False
+    assert utils.fork_map(_bar_is_off, [0, 1, 2], workers=2) == [True, True, True]  # in worker processes
+    assert utils.fork_map(_bar_is_off, [0, 1], workers=1) == [True, True]  # run inline
+    assert utils.progress(range(3)).disable is False  # and the caller's bars are back afterwards
+    seen = [utils.progress(range(1)).disable for _ in utils.fork_imap(_bar_is_off, [0, 1], workers=1)]
+    assert seen == [False, False]  # between two results the caller's own bar may draw
