@@ -169,19 +169,22 @@ def curve_limits(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]
 
 def zoom_limits(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]], pad: float = 0.15
                 ) -> tuple[float, float]:
-    """A y-range for the part of training where the curves have settled: for each label, the 10th to 90th
-    percentile of its mean curve over the second half of the epochs; then the union over labels, padded.
+    """A y-range for the part of training where the curves have settled: for each label, its mean curve over
+    the second half of the epochs, from median - 3 MAD to median + 3 MAD (no wider than that half's own
+    range); then the union over labels, padded by `pad` of its width.
 
-    Percentiles rather than min/max, so that one epoch's spike (or a run that diverges) does not stretch
-    the range that the other curves need to be told apart.
+    The median and the MAD rather than the min and max, so that one epoch's spike (or a run that diverges)
+    does not stretch the range that the other curves need to be told apart.
     """
     lows, highs = [], []
     for label, values in curves.items():
         mean = _as_runs(label, values).mean(axis=0)
         tail = mean[len(mean) // 2:]
-        lows.append(np.percentile(tail, 10))
-        highs.append(np.percentile(tail, 90))
-    low, high = float(min(lows)), float(max(highs))
+        center = float(np.median(tail))
+        spread = 3 * 1.4826 * float(np.median(np.abs(tail - center)))  # 3 standard deviations, were it normal
+        lows.append(max(float(tail.min()), center - spread))
+        highs.append(min(float(tail.max()), center + spread))
+    low, high = min(lows), max(highs)
     margin = pad * (high - low) or 0.05 * max(abs(high), 1e-3)
     return low - margin, high + margin
 
