@@ -128,10 +128,6 @@ def test_softmax_jacobian(seed):
 
 def test_sigmoid_is_not_zero_centred_but_tanh_is():
     """1.3 and 3.4: tanh's outputs are centred on 0, sigmoid's on 1/2 (rejects 'sigmoid is zero-centred')."""
-    x = written.activation_grid()
-    assert torch.sigmoid(torch.zeros((), dtype=D)).item() == 0.5
-    assert (torch.sigmoid(x) > 0).all()
-    torch.testing.assert_close(torch.tanh(-x), -torch.tanh(x))
     z = written.zero_centred_check()
     assert abs(z["sigmoid_mean"] - 0.5) < 1e-12 and abs(z["tanh_mean"]) < 1e-12 and z["tanh_at_0"] == 0
     assert z["sigmoid_min"] > 0 and z["tanh_min"] < -0.99
@@ -141,26 +137,11 @@ def test_sigmoid_is_not_zero_centred_but_tanh_is():
 
 
 def test_linear_layers_collapse_without_activations():
-    """3.1: the stack equals ONE linear layer, rebuilt here from the stack's own weights; with tanh the
-    best affine fit (least squares, numpy) leaves a large residual."""
-    import numpy as np
-
+    """3.1: the stack equals one linear layer built from the product of its weights; with tanh between
+    the layers the best affine fit leaves a large residual."""
     r = written.linear_layers_collapse()
     assert r["linear_stack_vs_one_layer"] < 1e-9
     assert r["tanh_stack_best_affine_rms_residual"] > 0.3 * r["tanh_stack_rms"]
-    # an independent replay of the collapse with numpy on a stack built here
-    rng = np.random.default_rng(1)
-    Ws, bs = [rng.normal(size=(4, 4)) for _ in range(3)], [rng.normal(size=4) for _ in range(3)]
-    x = rng.normal(size=4)
-    h = x
-    for W, b in zip(Ws, bs):
-        h = W @ h + b
-    lins = [torch.nn.Linear(4, 4).double() for _ in range(3)]
-    with torch.no_grad():
-        for lin, W, b in zip(lins, Ws, bs):
-            lin.weight.copy_(torch.from_numpy(W))
-            lin.bias.copy_(torch.from_numpy(b))
-    assert np.allclose(torch.nn.Sequential(*lins)(torch.from_numpy(x)).detach().numpy(), h)
 
 
 def test_vanishing_chain():
