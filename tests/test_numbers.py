@@ -252,9 +252,9 @@ QUOTES += [Quote(R, phrase, source, fmt) for phrase, source, fmt in [
     ("logistic regression ({})", best(S, "no hidden layer"), ".3f"),
     ("lr 0.001 ({})", best(S, "512 -> 512 -> 512"), ".3f"),
     ("Tanh ({})", best(A, "Tanh"), ".3f"),
-    ("| {} s | 27 s |", f"{S}.json:wall_seconds", ".0f"),
-    ("| {} s | 44 s |", f"{A}.json:wall_seconds", ".0f"),
-    ("| 27 s | {} s |", f"{L}.json:wall_seconds", ".0f"),
+    ("(3 seeds) | 178 s | {} s |", f"{S}.json:wall_seconds", ".0f"),
+    ("| 102 s | {} s |", f"{A}.json:wall_seconds", ".0f"),
+    ("| 26 s | {} s |", f"{L}.json:wall_seconds", ".0f"),
     ("over the {} epochs", f"{S}.json:runs.0.config.num_epochs", "d"),
     ("± {} is a tie", f"{S}.json:runs.3.summary.best_dev_acc_std", ".4f"),
     ("out of {} reviews", f"{S}.json:sizes.dev", ",d"),
@@ -484,8 +484,8 @@ CLAIMS = {  # a sentence of hw3.md -> what it says about the curves, as a predic
     "README: nine of the fifteen runs reach at least 0.769":
         lambda: sum(r["summary"]["best_dev_acc_mean"] >= 0.769 for s in (S, A, L)
                     for r in load(f"{s}.json")["runs"]) == 9,
-    "README: the 3-seed total wall time (173 s, printed by the run) is at least the three sweeps' sum":
-        lambda: 173 >= sum(lookup(f"{s}.json:wall_seconds") for s in (S, A, L)),
+    "README: the 3-seed total wall time (178 s, printed by the run) is at least the three sweeps' sum":
+        lambda: 178 >= sum(lookup(f"{s}.json:wall_seconds") for s in (S, A, L)),
 }
 
 
@@ -528,7 +528,7 @@ NOT_FROM_RESULTS = {
         # an earlier 1-seed run, whose JSON was overwritten by the 3-seed run (not kept in plots/)
         "| 109 s | 58 s | 17 s | 29 s |",
         # printed by the 3-seed run (data loading included), not stored; CLAIMS checks it against the JSON
-        "| 173 s |",
+        "| 178 s |",
         # measured on the data, not stored in a result file
         "9 million pieces, 0.3 million distinct", "266 MB",
         # the derivation of BitDropout's rate, checked by tests/test_mlp_lm.py
