@@ -40,7 +40,7 @@ DTYPE = torch.float64
 XOR_X = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 XOR_Y = (0.0, 1.0, 1.0, 0.0)
 
-# Lower bounds that hold for ANY model y = g(u . x) with g monotone (proof in hw3.md, 4.1):
+# Lower bounds that hold for ANY model y = g(u . x) with g monotone (the MSE one: hw3.md, 4.4, step 2):
 # on the XOR points its largest absolute error is >= 1/2 and its mean squared error is >= 1/6.
 XOR_MONOTONE_MAX_ERR_BOUND = 0.5
 XOR_MONOTONE_MSE_BOUND = 1.0 / 6.0
@@ -596,7 +596,8 @@ def xor_single_layer_search(grid_half_width: float = 3.0, steps: int = 49, n_ran
 
     Two searches: (1) a dense grid over (w1, w2, b) in [-h, h]^3; (2) full-batch gradient descent on
     the MSE from `n_random` random inits (vectorised).  Returns the best max-abs-error and the best
-    MSE found; the proof in hw3.md says they cannot go below 1/2 and 1/6.
+    MSE found.  A single ReLU unit is a monotone function of one projection, so neither can go below
+    the bounds XOR_MONOTONE_MAX_ERR_BOUND and XOR_MONOTONE_MSE_BOUND.
     """
     X, y = xor_data()
     t = torch.linspace(-grid_half_width, grid_half_width, steps, dtype=DTYPE)
