@@ -58,7 +58,7 @@ def structure_sweep(num_epochs: int = 20) -> Sweep:
     return Sweep("mlp_structures",
                  [MLPConfig(hidden_dims=d, lr=lr, activation="Sigmoid", batch_size=64, num_epochs=num_epochs)
                   for d, lr in zip(dims, lrs)],
-                 [" -> ".join(map(str, d)) or "None" for d in dims], epoch_plot_prefix="mlp_structure")
+                 [" -> ".join(map(str, d)) or "no hidden layer" for d in dims], epoch_plot_prefix="mlp_structure")
 
 
 def activation_sweep(num_epochs: int = 20) -> Sweep:

@@ -339,19 +339,44 @@ def _train(model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_
 
 # --------------------------------------------------------------------------- plots
 def visualize_epochs(epoch_train_losses: List[float], epoch_dev_losses: List[float], save_fig_path: str,
-                     title: Optional[str] = None):
-    """Train and dev loss per epoch (each a list, or a list of per-seed lists drawn as mean and band)."""
+                     title: Optional[str] = None, ylim: Optional[Tuple[float, float]] = None):
+    """Train and dev loss per epoch (each a list, or a list of per-seed lists drawn as mean and band).
+    `ylim` fixes the y-range, so that several configs' plots share one scale."""
     return utils.plot_curves({"train": epoch_train_losses, "dev": epoch_dev_losses}, "Loss", save_fig_path,
-                             title=title)
+                             title=title, ylim=ylim)
 
 
 def visualize_configs(all_config_epoch_stats: List[List[float]], config_names: List[str], metric_name: str,
-                      save_fig_path: str, title: Optional[str] = None):
-    """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed lists."""
+                      save_fig_path: str, title: Optional[str] = None, zoom: bool = True):
+    """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed lists.
+    `zoom` adds a second panel on the range where the curves settle, so one config that spikes or diverges
+    does not flatten the others (utils.curves_figure)."""
     if len(all_config_epoch_stats) != len(config_names):
         raise ValueError(f"{len(all_config_epoch_stats)} configs but {len(config_names)} names")
     return utils.plot_curves(dict(zip(config_names, all_config_epoch_stats)), metric_name, save_fig_path,
-                             title=title)
+                             title=title, zoom=zoom)
+
+
+def config_title(label: str, config) -> str:
+    """'no hidden layer, lr 0.025' or '512 -> 512, lr 0.01, Sigmoid': what a per-config plot shows. The
+    activation is left out when there is no hidden layer, since nothing applies it."""
+    parts = [label, f"lr {config['lr']:g}"]
+    if config["hidden_dims"]:
+        parts.append(str(config["activation"]))
+    return ", ".join(parts)
+
+
+def visualize_sweep_epochs(runs: Sequence[dict], out_dir: Union[str, os.PathLike], prefix: str,
+                           seed_note: str = "") -> List[Path]:
+    """One train/dev loss plot per run of a sweep (`run_sweep`'s run dicts), all on one y-scale so that
+    the configs can be compared plot against plot; returns the paths, `out_dir/{prefix}_{label}_loss.png`."""
+    curves = {f"{i}{key}": run[key] for i, run in enumerate(runs) for key in ("train_loss", "dev_loss")}
+    ylim = utils.curve_limits(curves)
+    return [visualize_epochs(run["train_loss"], run["dev_loss"],
+                             Path(out_dir) / f"{prefix}_{utils.safe_name(run['label'])}_loss.png",
+                             title=f"{config_title(run['label'], run['config'])}: train and dev loss{seed_note}",
+                             ylim=ylim)
+            for run in runs]
 
 
 # --------------------------------------------------------------------------- experiments
@@ -496,10 +521,8 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
                 "test_acc_std": float(np.std(per_seed["test_acc"])),
             },
         })
-        if epoch_plot_prefix:
-            visualize_epochs(per_seed["train_loss"], per_seed["dev_loss"],
-                             out_dir / f"{epoch_plot_prefix}_{utils.safe_name(label)}_loss.png",
-                             title=f"{label}: loss per epoch{seed_note}")
+    if epoch_plot_prefix:
+        visualize_sweep_epochs(runs, out_dir, epoch_plot_prefix, seed_note)
     history = {"sweep": name, "seeds": list(seeds), "runs": runs, "workers": workers or utils.default_workers(),
                "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
                "wall_seconds": time.perf_counter() - started}

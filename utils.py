@@ -144,44 +144,115 @@ def safe_name(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- plotting
-def plot_curves(
+def _as_runs(label: str, values) -> np.ndarray:
+    """A curve as a (runs, epochs) array; one run for a plain list of numbers."""
+    try:
+        runs = np.asarray(values, dtype=float)
+    except ValueError:
+        runs = np.empty((0, 0))
+    if runs.ndim == 1:
+        runs = runs[None, :]
+    if runs.ndim != 2 or runs.shape[1] == 0:
+        raise ValueError(f"curve {label!r} must be a list of numbers or a list of equal-length lists")
+    return runs
+
+
+def curve_limits(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]], pad: float = 0.05
+                 ) -> tuple[float, float]:
+    """(low, high) that holds every point of every run of `curves`, padded by `pad` of the range: the
+    shared y-scale of plots that are meant to be compared side by side."""
+    values = np.concatenate([_as_runs(label, v).ravel() for label, v in curves.items()])
+    low, high = float(values.min()), float(values.max())
+    margin = pad * (high - low) or 0.05 * max(abs(high), 1e-3)
+    return low - margin, high + margin
+
+
+def zoom_limits(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]], pad: float = 0.15
+                ) -> tuple[float, float]:
+    """A y-range for the part of training where the curves have settled: for each label, its mean curve over
+    the second half of the epochs, from median - 3 MAD to median + 3 MAD (no wider than that half's own
+    range); then the union over labels, padded by `pad` of its width.
+
+    The median and the MAD rather than the min and max, so that one epoch's spike (or a run that diverges)
+    does not stretch the range that the other curves need to be told apart.
+    """
+    lows, highs = [], []
+    for label, values in curves.items():
+        mean = _as_runs(label, values).mean(axis=0)
+        tail = mean[len(mean) // 2:]
+        center = float(np.median(tail))
+        spread = 3 * 1.4826 * float(np.median(np.abs(tail - center)))  # 3 standard deviations, were it normal
+        lows.append(max(float(tail.min()), center - spread))
+        highs.append(min(float(tail.max()), center + spread))
+    low, high = min(lows), max(highs)
+    margin = pad * (high - low) or 0.05 * max(abs(high), 1e-3)
+    return low - margin, high + margin
+
+
+def curves_figure(
     curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]],
     ylabel: str,
-    save_fig_path: str | os.PathLike,
     xlabel: str = "Epoch",
     title: str | None = None,
-) -> Path:
-    """One line per label, x = 1..E. A label whose value is a list of runs (seeds x epochs) is drawn as
-    the mean with a band from the lowest to the highest run. Axes fit the data; the figure is saved atomically.
+    *,
+    ylim: tuple[float, float] | None = None,
+    zoom: bool = False,
+):
+    """The figure behind `plot_curves`, not saved (tests read its lines and limits).
+
+    One line per label, x = 1..E; a label whose value is a list of runs (seeds x epochs) is drawn as the mean
+    with a band from the lowest to the highest run. `ylim` fixes the y-range (otherwise it fits the data).
+    `zoom` adds a right-hand panel with the mean curves on the y-range of `zoom_limits`, so that a curve
+    that spikes or diverges in the left panel does not flatten the others.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, values in curves.items():
-        try:
-            runs = np.asarray(values, dtype=float)
-        except ValueError:
-            runs = np.empty((0, 0))
-        if runs.ndim == 1:
-            runs = runs[None, :]
-        if runs.ndim != 2 or runs.shape[1] == 0:
-            plt.close(fig)
-            raise ValueError(f"curve {label!r} must be a list of numbers or a list of equal-length lists")
-        x = np.arange(1, runs.shape[1] + 1)
-        mean = runs.mean(axis=0)
-        (line,) = ax.plot(x, mean, marker="o", markersize=2.5, label=label)
-        if runs.shape[0] > 1:
-            ax.fill_between(x, runs.min(axis=0), runs.max(axis=0), color=line.get_color(), alpha=0.2, lw=0)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    data = {label: _as_runs(label, values) for label, values in curves.items()}
+    fig, axes = plt.subplots(1, 2 if zoom else 1, figsize=(12, 4.2) if zoom else (6.4, 4.2), squeeze=False)
+    axes = axes[0]
+    for panel, ax in enumerate(axes):
+        for label, runs in data.items():
+            x = np.arange(1, runs.shape[1] + 1)
+            (line,) = ax.plot(x, runs.mean(axis=0), marker="o", markersize=2.5, label=label)
+            # The zoom panel shows means only: one seed's spike would otherwise paint a band over the rest.
+            if runs.shape[0] > 1 and panel == 0:
+                ax.fill_between(x, runs.min(axis=0), runs.max(axis=0), color=line.get_color(), alpha=0.15, lw=0)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+    if ylim is not None:
+        axes[0].set_ylim(*ylim)
+    if zoom:
+        axes[0].set_title("all epochs, full range", fontsize="medium")
+        axes[1].set_ylim(*zoom_limits(curves))
+        axes[1].set_title("zoom: means only, on where they settle (spikes leave the panel)", fontsize="medium")
+        axes[1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        axes[0].legend(fontsize="small")
     if title:
-        ax.set_title(title)
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+        (fig.suptitle if zoom else axes[0].set_title)(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]],
+    ylabel: str,
+    save_fig_path: str | os.PathLike,
+    xlabel: str = "Epoch",
+    title: str | None = None,
+    *,
+    ylim: tuple[float, float] | None = None,
+    zoom: bool = False,
+) -> Path:
+    """Draw `curves_figure(curves, ...)` and save it atomically to `save_fig_path`."""
+    import matplotlib.pyplot as plt
+
+    fig = curves_figure(curves, ylabel, xlabel, title, ylim=ylim, zoom=zoom)
     try:
         return atomic_savefig(fig, save_fig_path)
     finally:

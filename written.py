@@ -40,7 +40,7 @@ DTYPE = torch.float64
 XOR_X = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 XOR_Y = (0.0, 1.0, 1.0, 0.0)
 
-# Lower bounds that hold for ANY model y = g(u . x) with g monotone (proof in hw3.md, 4.1):
+# Lower bounds that hold for ANY model y = g(u . x) with g monotone (the MSE one: hw3.md, 4.4, step 2):
 # on the XOR points its largest absolute error is >= 1/2 and its mean squared error is >= 1/6.
 XOR_MONOTONE_MAX_ERR_BOUND = 0.5
 XOR_MONOTONE_MSE_BOUND = 1.0 / 6.0
@@ -108,26 +108,37 @@ def _one_thread():
         torch.set_num_threads(n)
 
 
-def _train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, steps: int, lr: float, momentum: float = 0.0):
-    """Full-batch training with torch.optim.SGD on the mean squared error; returns the loss history
-    (steps + 1 values: before each step, and after the last)."""
+# Differentiable losses l(y_hat, y) for Q4.3, whose claim holds for any of them.
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "mse": F.mse_loss,
+    "bce_with_logits": F.binary_cross_entropy_with_logits,
+    "huber": F.huber_loss,
+    "log_cosh": lambda y_hat, y: torch.log(torch.cosh(y_hat - y)).mean(),
+}
+
+
+def _train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, steps: int, lr: float, momentum: float = 0.0,
+           loss: str = "mse"):
+    """Full-batch training with torch.optim.SGD on LOSSES[loss] (the mean squared error by default);
+    returns the loss history (steps + 1 values: before each step, and after the last)."""
+    loss_fn = LOSSES[loss]
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     losses = []
     with _one_thread():
         for _ in range(steps):
             opt.zero_grad()
-            loss = F.mse_loss(model(X).squeeze(-1), y)
-            loss.backward()
+            value = loss_fn(model(X).squeeze(-1), y)
+            value.backward()
             opt.step()
-            losses.append(loss.item())
+            losses.append(value.item())
         with torch.no_grad():
-            losses.append(F.mse_loss(model(X).squeeze(-1), y).item())
+            losses.append(loss_fn(model(X).squeeze(-1), y).item())
     return losses
 
 
 def constant_init_mlp_symmetry(activation: str = "sigmoid", value: float = 0.0, steps: int = 60,
                                hidden: int = 4, seed: int = 0) -> dict:
-    """Q1 (initialisation): an MLP (3 -> hidden -> 1) with every parameter set to `value`, trained
+    """Q1.1, Q1.6 (initialisation): an MLP (3 -> hidden -> 1) with every parameter set to `value`, trained
     with SGD + momentum on a random regression task.
 
     Returns the spread between hidden units (0 = all identical) before and after training, how far
@@ -188,7 +199,7 @@ def dropout_demo(p: float = 0.5, width: int = 1000, samples: int = 2000, seed: i
 
 def sigmoid_saturation_grads(scales=(0.1, 0.3, 1.0, 2.0, 3.0, 5.0), d: int = 10, k: int = 4,
                              seed: int = 0) -> list[dict]:
-    """Q1 (saturation): a layer of k sigmoid units h = sigmoid(W x) with positive inputs x (d,) and
+    """Q1.7 (saturation): a layer of k sigmoid units h = sigmoid(W x) with positive inputs x (d,) and
     positive weights W = s * |N(0, 1)| (k x d).  As the scale s grows the pre-activations grow, the
     units saturate at 1 and dh/dW = sigmoid'(Wx) x^T collapses (sigmoid' <= 1/4, ~exp(-z) for large z).
 
@@ -209,7 +220,7 @@ def sigmoid_saturation_grads(scales=(0.1, 0.3, 1.0, 2.0, 3.0, 5.0), d: int = 10,
 
 
 def residual_gradient_norms(depth: int = 30, width: int = 16, seed: int = 0) -> dict:
-    """Q1 (residual connections): the same stack of `depth` blocks Linear(width, width) + tanh,
+    """Q1.8 (residual connections): the same stack of `depth` blocks Linear(width, width) + tanh,
     run once plainly, h <- tanh(L(h)), and once with identity shortcuts, h <- h + tanh(L(h)).
 
     The loss is sum(h_depth) on a random batch; returns ||dLoss/dW|| of the FIRST layer's weight in
@@ -236,40 +247,91 @@ def residual_gradient_norms(depth: int = 30, width: int = 16, seed: int = 0) -> 
     return {"depth": depth, "plain_first_grad": plain, "residual_first_grad": resid, "ratio": resid / plain}
 
 
+def layers_need_a_loop(n: int = 6, width: int = 5, depth: int = 3, seed: int = 0) -> dict:
+    """Q1.2: what vectorization does and does not remove from forward propagation.
+
+    The loop over the examples of a batch goes away: one matrix product per layer gives exactly what a
+    per-example loop gives.  The loop over layers does not: layer l needs layer l-1's output, and with a
+    non-linearity in between the layers do not merge into one product (W3 W2 W1 x differs from the net).
+    Returns the largest difference of each comparison.
+    """
+    g = _gen(seed)
+    Ws = [torch.randn(width, width, generator=g, dtype=DTYPE) for _ in range(depth)]
+    X = torch.randn(n, width, generator=g, dtype=DTYPE)
+
+    def forward(batch):  # rows are examples; the layers are applied one after the other
+        h = batch
+        for W in Ws:
+            h = torch.sigmoid(h @ W.T)
+        return h
+
+    batched = forward(X)
+    per_example = torch.stack([forward(x[None, :])[0] for x in X])
+    merged = X @ torch.linalg.multi_dot(list(reversed(Ws))).T
+    return {"batch_vs_loop": (batched - per_example).abs().max().item(),
+            "layers_merged_vs_net": (torch.sigmoid(merged) - batched).abs().max().item()}
+
+
+def forward_cache_backprop(n: int = 4, d: int = 3, k: int = 2, seed: int = 0) -> dict:
+    """Q1.9: a layer a = sigmoid(W x + b) done by hand, the way the course's forward/backward pairs work.
+
+    The forward pass returns its output and a cache (x, W, a); the backward pass computes the gradients
+    from the incoming gradient and that cache alone.  Returns the largest difference from autograd.
+    """
+    g = _gen(seed)
+    x = torch.randn(n, d, generator=g, dtype=DTYPE)
+    W = torch.randn(k, d, generator=g, dtype=DTYPE)
+    b = torch.randn(k, generator=g, dtype=DTYPE)
+    upstream = torch.randn(n, k, generator=g, dtype=DTYPE)
+
+    def forward(x, W, b):
+        a = torch.sigmoid(x @ W.T + b)
+        return a, (x, W, a)  # what backward will need, computed once here
+
+    def backward(da, cache):
+        x, W, a = cache
+        dz = da * a * (1 - a)
+        return dz @ W, dz.T @ x, dz.sum(0)  # dx, dW, db
+
+    a, cache = forward(x, W, b)
+    by_hand = backward(upstream, cache)
+    leaves = [t.clone().requires_grad_(True) for t in (x, W, b)]
+    reference = torch.autograd.grad(torch.sigmoid(leaves[0] @ leaves[1].T + leaves[2]), leaves, upstream)
+    return {"max_abs_err": max((h - r).abs().max().item() for h, r in zip(by_hand, reference)),
+            "cache": ("x", "W", "a")}
+
+
 @dataclass(frozen=True)
-class MultipleChoice:
+class ClosedAnswer:
+    """A multiple-choice or True/False item of the handout, answered as data so that a test can hold
+    hw3.md to it.  `answer` is the tuple of chosen boxes, or True/False.  `check` names the function
+    of this module whose numbers back the reason (None where the reason is an argument, not a number)."""
     item: str
-    question: str
     options: dict[str, str]
-    answer: tuple[str, ...]
+    answer: tuple[str, ...] | bool
     reason: str
-    check: str  # name of the function in this module that demonstrates the reason
+    check: str | None
 
 
-# Reconstructed items (the handout's exact wording was not available; see hw3.md, section 1).
-MULTIPLE_CHOICE: tuple[MultipleChoice, ...] = (
-    MultipleChoice("Q1.1", "All weights of an MLP are initialised to the same constant (e.g. 0). After SGD training the hidden units of a layer are",
-                   {"A": "different, because the data break the symmetry", "B": "identical to each other", "C": "random"},
-                   ("B",), "every unit of the layer gets the same gradient, so identical units stay identical",
-                   "constant_init_mlp_symmetry"),
-    MultipleChoice("Q1.2", "Sigmoid units whose weights (and inputs) are large and positive",
-                   {"A": "train fastest", "B": "saturate, so their gradients are close to 0", "C": "output values near 0"},
-                   ("B",), "sigmoid'(z) = s(1-s) -> 0 as z grows, and it multiplies every gradient through the unit",
-                   "sigmoid_saturation_grads"),
-    MultipleChoice("Q1.3", "A residual connection h_{l+1} = h_l + F(h_l) helps train deep stacks because",
-                   {"A": "it adds parameters", "B": "its Jacobian is I + dF/dh, an identity path for the gradient", "C": "it removes the non-linearity"},
-                   ("B",), "the gradient reaching early layers no longer has to pass through a product of many small factors",
-                   "residual_gradient_norms"),
-    MultipleChoice("Q1.4", "Which activations have zero-centred outputs?",
-                   {"A": "sigmoid", "B": "tanh", "C": "ReLU"},
-                   ("B",), "tanh is odd (tanh(0) = 0, range (-1, 1)); sigmoid lies in (0, 1) with sigmoid(0) = 1/2; ReLU >= 0",
-                   "zero_centred_check"),
-    MultipleChoice("Q1.5", "Dropout should be switched off",
-                   {"A": "during training", "B": "during evaluation / inference", "C": "never"},
-                   ("B",), "it is a training-time regulariser; at test time we want the deterministic full network, "
-                   "and inverted dropout already scaled training activations by 1/(1-p) so no rescaling is needed",
-                   "dropout_demo"),
-)
+CLOSED_ANSWERS: dict[str, ClosedAnswer] = {a.item: a for a in (
+    ClosedAnswer("1.1", {"a": "same computation, even after many iterations", "b": "symmetry broken after one iteration",
+                         "c": "different layers differ, so symmetry is broken", "d": "different computations from the start"},
+                 ("a",), "identical units get identical gradients, so every update keeps them identical",
+                 "constant_init_mlp_symmetry"),
+    ClosedAnswer("1.2", {}, False, "layer l needs the output of layer l-1, so the layers still run one after the "
+                 "other; vectorization removes the loop over examples (and units), not over layers",
+                 "layers_need_a_loop"),
+    ClosedAnswer("1.3", {}, True, "tanh's outputs are centred on 0 (tanh(0) = 0), sigmoid's on 1/2",
+                 "zero_centred_check"),
+    ClosedAnswer("1.4", {"a": "Data augmentation", "b": "Dropout", "c": "Early stopping", "d": "None of the above"},
+                 ("d",), "all three reduce overfitting, so none of them is the technique that does not", None),
+    ClosedAnswer("1.9", {"a": "forward values cached for the backward step", "b": "hyperparameters cached",
+                         "c": "backward values cached for the forward step"},
+                 ("a",), "backward needs the forward pass's inputs and activations (x, W, a) to form its gradients",
+                 "forward_cache_backprop"),
+    ClosedAnswer("1.10", {"a": "deeper layers compute more complex features", "b": "earlier layers compute more complex features"},
+                 ("a",), "each layer builds on the features of the layer below, so complexity grows with depth", None),
+)}
 
 
 # ============================================================================ 2. Jacobians
@@ -302,35 +364,38 @@ def _dims(P):
     return n, d, P["W"].shape[0]
 
 
+JACOBIAN_CONSTANT = 3.0  # the c of item 2.1
+
+
 def jacobian_items() -> list[JacobianItem]:
-    """Items 2.1-2.6 (reconstructed, see hw3.md) and the extra-credit item 2.7, f(W) = X W^T."""
-    sig = torch.sigmoid
+    """The handout's items 2.1-2.7, in its convention: (shape of the output) x (shape of the input)."""
+    c = JACOBIAN_CONSTANT
     return [
-        JacobianItem("Q2.1", "f(w) = X w", "X", "n x d",
-                     lambda P: (lambda w: P["X"] @ w, P["w"]),
-                     lambda P: P["X"].clone(),
-                     lambda P: (_dims(P)[0], _dims(P)[1])),
-        JacobianItem("Q2.2", "f(x_i) = W x_i", "W", "k x d",
-                     lambda P: (lambda x: P["W"] @ x, P["x_i"]),
-                     lambda P: P["W"].clone(),
-                     lambda P: (_dims(P)[2], _dims(P)[1])),
-        JacobianItem("Q2.3", "f(w) = x_i^T w", "x_i^T", "1 x d",
-                     lambda P: (lambda w: P["x_i"].T @ w, P["w"]),
-                     lambda P: P["x_i"].T.clone(),
+        JacobianItem("2.1", "f(w) = c", "0^T (a row of d zeros)", "1 x d",
+                     lambda P: (lambda w: torch.full((1, 1), c, dtype=DTYPE), P["w"]),
+                     lambda P: torch.zeros(1, _dims(P)[1], dtype=DTYPE),
                      lambda P: (1, _dims(P)[1])),
-        JacobianItem("Q2.4", "f(w) = w^T w = ||w||^2", "2 w^T", "1 x d",
+        JacobianItem("2.2", "f(w) = ||w||^2", "2 w^T", "1 x d",
                      lambda P: (lambda w: w.T @ w, P["w"]),
                      lambda P: 2 * P["w"].T,
                      lambda P: (1, _dims(P)[1])),
-        JacobianItem("Q2.5", "f(w) = sigmoid(X w) (elementwise)", "diag(s * (1 - s)) X, s = sigmoid(X w)", "n x d",
-                     lambda P: (lambda w: sig(P["X"] @ w), P["w"]),
-                     lambda P: torch.diag((sig(P["X"] @ P["w"]) * (1 - sig(P["X"] @ P["w"]))).squeeze(1)) @ P["X"],
+        JacobianItem("2.3", "f(w) = w^T x_i", "x_i^T", "1 x d",
+                     lambda P: (lambda w: w.T @ P["x_i"], P["w"]),
+                     lambda P: P["x_i"].T.clone(),
+                     lambda P: (1, _dims(P)[1])),
+        JacobianItem("2.4", "f(w) = X w", "X", "n x d",
+                     lambda P: (lambda w: P["X"] @ w, P["w"]),
+                     lambda P: P["X"].clone(),
                      lambda P: (_dims(P)[0], _dims(P)[1])),
-        JacobianItem("Q2.6", "f(W) = W x_i", "J[a, b, c] = delta_ab x_ic  (I_k (x) x_i^T when flattened)", "k x (k x d)",
-                     lambda P: (lambda W: W @ P["x_i"], P["W"]),
-                     lambda P: torch.einsum("ab,c->abc", torch.eye(_dims(P)[2], dtype=DTYPE), P["x_i"].squeeze(1)),
-                     lambda P: (_dims(P)[2], _dims(P)[2], _dims(P)[1])),
-        JacobianItem("Q2.7 (extra credit)", "f(W) = X W^T", "J[i, a, b, c] = delta_ab X_ic", "(n x k) x (k x d)",
+        JacobianItem("2.5", "f(w) = w", "I_d", "d x d",
+                     lambda P: (lambda w: w, P["w"]),
+                     lambda P: torch.eye(_dims(P)[1], dtype=DTYPE),
+                     lambda P: (_dims(P)[1], _dims(P)[1])),
+        JacobianItem("2.6", "f(w) = w^2 (element-wise)", "diag(2 w)", "d x d",
+                     lambda P: (lambda w: w ** 2, P["w"]),
+                     lambda P: torch.diag(2 * P["w"].squeeze(1)),
+                     lambda P: (_dims(P)[1], _dims(P)[1])),
+        JacobianItem("2.7", "f(W) = X W^T", "J[i, a, b, c] = delta_ab X_ic", "(n x k) x (k x d)",
                      lambda P: (lambda W: P["X"] @ W.T, P["W"]),
                      lambda P: torch.einsum("ab,ic->iabc", torch.eye(_dims(P)[2], dtype=DTYPE), P["X"]),
                      lambda P: (_dims(P)[0], _dims(P)[2], _dims(P)[2], _dims(P)[1])),
@@ -423,7 +488,7 @@ def softmax_checks(m: int = 6, seed: int = 0) -> dict:
 
 
 def zero_centred_check() -> dict:
-    """Q3.4: the mean output over a symmetric grid, the value at 0, the output range and the largest
+    """Q1.3, Q3.4: the mean output over a symmetric grid, the value at 0, the output range and the largest
     derivative of sigmoid and tanh; plus the sign pattern of the weight gradient of the next layer.
 
     For a layer a = V h, dL/dV[r, :] = delta_r * h^T: if every h_j > 0 (sigmoid inputs) each row of
@@ -450,10 +515,78 @@ def zero_centred_check() -> dict:
             "single_sign_rows_tanh": single_sign_rows(torch.tanh(pre))}
 
 
-def vanishing_product(depth: int = 10) -> dict:
-    """Upper bound on |d out / d in| through `depth` sigmoid (or tanh) units with unit weights:
-    the product of the derivatives, at most 0.25**depth for sigmoid and 1 for tanh."""
-    return {"depth": depth, "sigmoid_bound": 0.25 ** depth, "tanh_bound": 1.0 ** depth}
+def linear_layers_collapse(depth: int = 4, width: int = 6, n: int = 200, seed: int = 0) -> dict:
+    """Q3.1: without activation functions a stack of linear layers is one linear layer.
+
+    Builds `depth` nn.Linear layers, then the single (W, b) they amount to (W = W_L ... W_1, b folded
+    in), and returns the largest difference between the stack and that one layer.  For contrast, the
+    same stack with tanh between the layers is fitted by least squares with the best single affine map:
+    the fit's residual is far from 0, so the activations add something no linear layer has.
+    """
+    g = _gen(seed)
+    with torch.random.fork_rng(devices=[]):  # nn.Linear's own init draws from the global RNG
+        layers = [nn.Linear(width, width).to(DTYPE) for _ in range(depth)]
+    with torch.no_grad():
+        for lin in layers:
+            lin.weight.copy_(torch.randn(width, width, generator=g, dtype=DTYPE))
+            lin.bias.copy_(torch.randn(width, generator=g, dtype=DTYPE))
+    X = torch.randn(n, width, generator=g, dtype=DTYPE)
+    W, b = torch.eye(width, dtype=DTYPE), torch.zeros(width, dtype=DTYPE)
+    for lin in layers:  # h -> W_l h + b_l applied to (W h + b) gives (W_l W) h + (W_l b + b_l)
+        W, b = lin.weight.detach() @ W, lin.weight.detach() @ b + lin.bias.detach()
+    with torch.no_grad():
+        stacked, nonlinear = X, X
+        for i, lin in enumerate(layers):
+            stacked = lin(stacked)
+            nonlinear = lin(nonlinear) if i == depth - 1 else torch.tanh(lin(nonlinear))
+        design = torch.cat([X, torch.ones(n, 1, dtype=DTYPE)], dim=1)
+        coef = torch.linalg.lstsq(design, nonlinear).solution
+        residual = (design @ coef - nonlinear).pow(2).mean().sqrt().item()
+    return {"linear_stack_vs_one_layer": (stacked - (X @ W.T + b)).abs().max().item(),
+            "tanh_stack_best_affine_rms_residual": residual,
+            "tanh_stack_rms": nonlinear.pow(2).mean().sqrt().item()}
+
+
+def vanishing_chain(depth: int = 10, points: int = 41) -> dict:
+    """Q3.3: the derivative of phi(phi(...phi(x))) (depth times, unit weights) by autograd, for sigmoid,
+    tanh and ReLU, at inputs x in [-4, 4].  Returns, per activation, the largest |derivative| over the
+    inputs and the derivative at x = 2, and for ReLU the derivative at x < 0 and x > 0 separately (its dead and live sides)."""
+    x = torch.linspace(-4, 4, points, dtype=DTYPE).requires_grad_(True)
+    out = {}
+    for name in ("sigmoid", "tanh", "relu"):
+        h = x
+        for _ in range(depth):
+            h = ACTIVATIONS[name](h)
+        (grad,) = torch.autograd.grad(h.sum(), x)  # elementwise chain: d sum / dx_i = d h_i / dx_i
+        out[name] = grad.abs().max().item()
+        out[f"{name}_at_2"] = grad[x.detach() == 2].item()
+        if name == "relu":
+            out["relu_negative_side"] = grad[x.detach() < 0].abs().max().item()
+            out["relu_positive_side_min"] = grad[x.detach() > 0].min().item()
+    out["depth"] = depth
+    return out
+
+
+# Limits of each activation f and its derivative f' as x -> -inf and x -> +inf: Figure 1 writes them
+# on its panels, and a test checks them against the closed forms at large |x|.
+ACTIVATION_LIMITS: dict[str, dict[str, tuple[float, float]]] = {
+    "sigmoid": {"f": (0.0, 1.0), "df": (0.0, 0.0)},
+    "tanh": {"f": (-1.0, 1.0), "df": (0.0, 0.0)},
+    "relu": {"f": (0.0, math.inf), "df": (0.0, 1.0)},
+    "leaky_relu": {"f": (-math.inf, math.inf), "df": (LEAKY_SLOPE, 1.0)},
+    "gelu": {"f": (0.0, math.inf), "df": (0.0, 1.0)},
+}
+
+
+def _limit_text(v: float) -> str:
+    return {math.inf: "+inf", -math.inf: "-inf"}.get(v, f"{v:g}")
+
+
+def limits_caption(name: str) -> str:
+    """'x -> -inf: f -> 0, f' -> 0;  x -> +inf: f -> 1, f' -> 0' for one activation."""
+    lim = ACTIVATION_LIMITS[name]
+    return (f"x -> -inf: f -> {_limit_text(lim['f'][0])}, f' -> {_limit_text(lim['df'][0])};  "
+            f"x -> +inf: f -> {_limit_text(lim['f'][1])}, f' -> {_limit_text(lim['df'][1])}")
 
 
 # ============================================================================ 4. XOR
@@ -463,7 +596,8 @@ def xor_single_layer_search(grid_half_width: float = 3.0, steps: int = 49, n_ran
 
     Two searches: (1) a dense grid over (w1, w2, b) in [-h, h]^3; (2) full-batch gradient descent on
     the MSE from `n_random` random inits (vectorised).  Returns the best max-abs-error and the best
-    MSE found; the proof in hw3.md says they cannot go below 1/2 and 1/6.
+    MSE found.  A single ReLU unit is a monotone function of one projection, so neither can go below
+    the bounds XOR_MONOTONE_MAX_ERR_BOUND and XOR_MONOTONE_MSE_BOUND.
     """
     X, y = xor_data()
     t = torch.linspace(-grid_half_width, grid_half_width, steps, dtype=DTYPE)
@@ -509,18 +643,22 @@ def xor_two_layer(W1=XOR_W1, b1=XOR_B1, W2=XOR_W2, b2=XOR_B2) -> dict:
 
 
 def xor_constant_init_training(activation: str = "relu", value: float = 0.0, hidden: int = 4,
-                               steps: int = 300, lr: float = 0.2) -> dict:
+                               steps: int = 300, lr: float = 0.2, loss: str = "mse") -> dict:
     """Q4.3 / Q4.4: y = W2 act(W1 x + b1) + b2 with EVERY parameter set to `value`, trained by
-    full-batch SGD on the XOR MSE.  Returns the hidden-unit spread, the largest |W1| and |W2|, the
-    loss history's first/last values and the final outputs."""
+    full-batch SGD on the loss LOSSES[loss] over the four XOR points.  Returns the hidden-unit spread,
+    the largest difference between W1's two input columns (x1 and x2 treated alike), the largest |W1|,
+    |b1|, |W2|, the final b2, the loss history's first/last/lowest values and the final outputs."""
     X, y = xor_data()
     model = _mlp(2, hidden, 1, activation)
     _constant_init_(model, value)
-    losses = _train(model, X, y, steps, lr=lr)
+    losses = _train(model, X, y, steps, lr=lr, loss=loss)
     with torch.no_grad():
         outputs = model(X).squeeze(-1)
-    return {"activation": activation, "value": value, "steps": steps,
+    W1 = model[0].weight.detach()
+    return {"activation": activation, "value": value, "steps": steps, "loss": loss,
             "spread": hidden_unit_spread(model),
+            "column_spread": (W1[:, 0] - W1[:, 1]).abs().max().item(),
+            "b2": model[2].bias.detach().item(),
             "max_abs_W1": model[0].weight.detach().abs().max().item(),
             "max_abs_b1": model[0].bias.detach().abs().max().item(),
             "max_abs_W2": model[2].weight.detach().abs().max().item(),
@@ -601,27 +739,34 @@ def computation_graph_values(x: float = 1.0, y: float = 3.0, z: float = 2.0) -> 
 
 
 # ============================================================================ figures
-def _figure_activations(path: Path) -> Path:
+def figure_activations():
+    """Figure 1 as a matplotlib Figure (not saved): one panel per activation with f (solid) and f'
+    (dashed) drawn from the closed forms of `activation_derivatives`, its limits as x -> -inf and
+    x -> +inf written under the panel (ACTIVATION_LIMITS), and a last panel with every derivative.
+    Each activation's panel carries the activation's name as its Axes label, for tests to find it."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from utils import atomic_savefig
 
     x = activation_grid()
     funcs = activation_derivatives()
     titles = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU",
               "leaky_relu": f"LeakyReLU (slope {LEAKY_SLOPE} for x < 0)", "gelu": "GELU (exact, x Phi(x))"}
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8.2))
     for ax, (name, (f, df)) in zip(axes.flat, funcs.items()):
+        ax.set_label(name)
         ax.plot(x, f(x), label="f(x)", color="C0", lw=2)
         ax.plot(x, df(x), label="f'(x)", color="C3", lw=2, ls="--")
         ax.axhline(0, color="0.6", lw=0.8)
         ax.axvline(0, color="0.6", lw=0.8)
         ax.set_title(titles[name])
-        ax.set_xlabel("x")
+        ax.set_xlabel("x  (drawn on [-6, 6]; the limits beyond are below)")
+        ax.text(0.5, -0.2, limits_caption(name), transform=ax.transAxes, ha="center", va="top", fontsize=8.5,
+                gid=f"limits:{name}")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left")
     ax = axes.flat[5]
+    ax.set_label("all derivatives")
     for c, (name, (_, df)) in enumerate(funcs.items()):
         ax.plot(x, df(x), label=titles[name].split(" (")[0], color=f"C{c}", lw=1.8)
     ax.axhline(0.25, color="k", lw=0.8, ls=":", label="1/4 = max sigmoid'")
@@ -630,20 +775,29 @@ def _figure_activations(path: Path) -> Path:
     ax.set_ylabel("f'(x)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
-    fig.suptitle("Figure 1. Activation functions (solid) and their derivatives (dashed; closed forms, checked against autograd)")
+    fig.suptitle("Figure 1. Activation functions (solid) and their derivatives (dashed), from the closed forms")
     fig.tight_layout()
+    return fig
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+    from utils import atomic_savefig
+
     try:
         return atomic_savefig(fig, path)
     finally:
         plt.close(fig)
 
 
-def _figure_computation_graph(path: Path) -> Path:
+def figure_computation_graph():
+    """Figure 2 as a matplotlib Figure (not saved): the nodes x, y, z, h1, h2, h3, f of
+    f = ln x + exp(y) z with their forward values and gradients df/dnode, and each edge's local
+    derivative.  The texts carry gids ('label:h1', 'value:h1', 'grad:h1', 'edge:h2->h3') for tests."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
-    from utils import atomic_savefig
 
     v = computation_graph_values()
     fw, gr, loc, inp = v["forward"], v["autograd"], v["local"], v["inputs"]
@@ -669,9 +823,11 @@ def _figure_computation_graph(path: Path) -> Path:
     for name, (cx, cy, label, val, grad) in nodes.items():
         ax.add_patch(FancyBboxPatch((cx - bw / 2, cy - bh / 2), bw, bh, boxstyle="round,pad=0.08",
                                     fc="#eef3fb" if name in "xyz" else "#fdf6e3", ec="0.2", lw=1.3))
-        ax.text(cx, cy + 0.27, label, ha="center", va="center", fontsize=11, weight="bold")
-        ax.text(cx, cy, f"value = {val:.4g}", ha="center", va="center", fontsize=10, color="C0")
-        ax.text(cx, cy - 0.27, f"df/d{name} = {grad:.4g}", ha="center", va="center", fontsize=10, color="C3")
+        ax.text(cx, cy + 0.27, label, ha="center", va="center", fontsize=11, weight="bold", gid=f"label:{name}")
+        ax.text(cx, cy, f"value = {val:.4g}", ha="center", va="center", fontsize=10, color="C0",
+                gid=f"value:{name}")
+        ax.text(cx, cy - 0.27, f"df/d{name} = {grad:.4g}", ha="center", va="center", fontsize=10, color="C3",
+                gid=f"grad:{name}")
     for parent, child, text in edges:
         (x0, y0), (x1, y1) = nodes[parent][:2], nodes[child][:2]
         ax.annotate("", xy=(x1 - bw / 2 - 0.1, y1), xytext=(x0 + bw / 2 + 0.1, y0),
@@ -683,7 +839,7 @@ def _figure_computation_graph(path: Path) -> Path:
         if ny < 0:
             nx, ny = -nx, -ny
         ax.text((sx + ex) / 2 + 0.4 * nx, (sy + ey) / 2 + 0.4 * ny, text, ha="center", va="center",
-                fontsize=9, color="C2")
+                fontsize=9, color="C2", gid=f"edge:{parent}->{child}")
     ax.text(0.0, -1.25,
             "chain rule: df/dy = df/dh3 * dh3/dh2 * dh2/dy = 1 * z * e^y = 2e^3;   "
             "df/dx = df/dh1 * dh1/dx = 1;   df/dz = df/dh3 * dh3/dz = e^3",
@@ -699,17 +855,14 @@ def _figure_computation_graph(path: Path) -> Path:
     ax.axis("off")
     ax.set_title("Figure 2. Computation graph of f(x, y, z) = ln x + exp(y) z: forward values and backward gradients")
     fig.tight_layout()
-    try:
-        return atomic_savefig(fig, path)
-    finally:
-        plt.close(fig)
+    return fig
 
 
 def make_figures(out_dir) -> list[Path]:
     """Draw Figure 1 (out_dir/activations.png) and Figure 2 (out_dir/computation_graph.png)."""
     out_dir = Path(out_dir)
-    return [_figure_activations(out_dir / "activations.png"),
-            _figure_computation_graph(out_dir / "computation_graph.png")]
+    return [_save(figure_activations(), out_dir / "activations.png"),
+            _save(figure_computation_graph(), out_dir / "computation_graph.png")]
 
 
 # ============================================================================ report
@@ -736,23 +889,31 @@ def run_all_checks() -> list[CheckResult]:
     # 1. concepts
     for act, val in (("sigmoid", 0.0), ("tanh", 0.0), ("sigmoid", 0.3)):
         r = constant_init_mlp_symmetry(act, val)
-        add("1", f"constant init {val} ({act}): hidden units identical after {r['steps']} SGD steps",
+        add("1", f"1.1/1.6 constant init {val} ({act}): hidden units identical after {r['steps']} SGD steps",
             r["spread_after"] <= 1e-12 and r["random_init_spread_after"] > 1e-2,
             f"spread {r['spread_after']:.1e} (random init: {r['random_init_spread_after']:.2f}), "
             f"W1 moved {r['w1_moved']:.2e}, loss {r['loss_first']:.3f} -> {r['loss_last']:.3f}")
     r = dropout_demo()
-    add("1", "dropout: random in train(), identity in eval(), inverted scaling keeps the mean",
+    add("1", "1.5 dropout: random in train(), identity in eval(), inverted scaling keeps the mean",
         r["train_outputs_differ"] and r["eval_outputs_equal"] and r["eval_is_identity"]
         and abs(r["inverted_mean"] - 1) < 0.01 and abs(r["unscaled_mean"] - (1 - r["p"])) < 0.01,
         f"p={r['p']}: train zeros {r['train_zero_fraction']:.3f}, kept value {r['train_kept_value']:.1f}; "
         f"E[inverted]={r['inverted_mean']:.4f}, E[unscaled]={r['unscaled_mean']:.4f}")
     rows = sigmoid_saturation_grads()
-    add("1", "large positive weights saturate sigmoid units; the gradient collapses",
+    add("1", "1.7 large positive weights saturate sigmoid units; the gradient collapses",
         all(a["grad_norm"] > b["grad_norm"] for a, b in zip(rows, rows[1:])) and rows[-1]["grad_norm"] < 1e-9 * rows[0]["grad_norm"],
         ", ".join(f"s={a['scale']:g}: |grad|={a['grad_norm']:.2e}" for a in rows))
     r = residual_gradient_norms()
-    add("1", f"residual path: gradient reaching layer 1 of a {r['depth']}-layer tanh stack",
+    add("1", f"1.8 residual path: gradient reaching layer 1 of a {r['depth']}-layer tanh stack",
         r["ratio"] > 1e3, f"plain {r['plain_first_grad']:.2e}, residual {r['residual_first_grad']:.2e}, ratio {r['ratio']:.1e}")
+    r = layers_need_a_loop()
+    add("1", "1.2 vectorization removes the loop over examples, not over layers",
+        r["batch_vs_loop"] < 1e-12 and r["layers_merged_vs_net"] > 0.1,
+        f"batch vs per-example loop {r['batch_vs_loop']:.1e}; layers merged into one product vs the net "
+        f"{r['layers_merged_vs_net']:.2f}")
+    r = forward_cache_backprop()
+    add("1", "1.9 backward from the forward pass's cache (x, W, a) matches autograd", r["max_abs_err"] < 1e-12,
+        f"max |by hand - autograd| = {r['max_abs_err']:.1e}")
 
     # 2. Jacobians
     P = jacobian_problem()
@@ -764,14 +925,24 @@ def run_all_checks() -> list[CheckResult]:
     # 3. activations
     for slope in (LEAKY_SLOPE, 0.01):
         errs = check_activation_derivatives(slope)
-        add("3", f"derivatives of sigmoid, tanh, ReLU, LeakyReLU({slope}), GELU match autograd",
+        add("3", f"3.2 derivatives of sigmoid, tanh, ReLU, LeakyReLU({slope}), GELU match autograd",
             max(errs.values()) < 1e-12, ", ".join(f"{k} {v:.1e}" for k, v in errs.items()))
     s = softmax_checks()
-    add("3", "softmax Jacobian diag(s) - s s^T = s_i(delta_ij - s_j); symmetric; rows sum to 0",
+    add("3", "3.5/3.6 softmax Jacobian diag(s) - s s^T = s_i(delta_ij - s_j); symmetric; rows sum to 0",
         s["max_abs_err"] < 1e-12 and s["elementwise_err"] < 1e-12 and s["asymmetry"] == 0 and s["max_abs_row_sum"] < 1e-12,
         f"err {s['max_abs_err']:.1e}, asymmetry {s['asymmetry']:.1e}, row sums {s['max_abs_row_sum']:.1e}")
+    r = linear_layers_collapse()
+    add("3", "3.1 linear layers without activations collapse into one linear layer; with tanh they do not",
+        r["linear_stack_vs_one_layer"] < 1e-9 and r["tanh_stack_best_affine_rms_residual"] > 0.1,
+        f"stack vs one layer {r['linear_stack_vs_one_layer']:.1e}; tanh stack, best affine fit: RMS residual "
+        f"{r['tanh_stack_best_affine_rms_residual']:.2f} (of RMS {r['tanh_stack_rms']:.2f})")
+    r = vanishing_chain()
+    add("3", f"3.3 derivative through {r['depth']} layers: sigmoid vanishes, ReLU passes 1 or 0",
+        r["sigmoid"] <= 0.25 ** r["depth"] and r["relu_negative_side"] == 0 and r["relu_positive_side_min"] == 1,
+        f"max |d/dx|: sigmoid {r['sigmoid']:.1e} (bound 0.25^{r['depth']} = {0.25 ** r['depth']:.1e}), "
+        f"tanh {r['tanh']:.2f} (at x = 2: {r['tanh_at_2']:.1e}), ReLU 1 for x > 0 and 0 for x < 0")
     z = zero_centred_check()
-    add("3", "sigmoid is not zero-centred (mean 1/2, outputs > 0); tanh is; sigmoid' <= 1/4",
+    add("3", "1.3/3.4 sigmoid is not zero-centred (mean 1/2, outputs > 0); tanh is; sigmoid' <= 1/4",
         _close(z["sigmoid_at_0"], 0.5) and z["sigmoid_min"] > 0 and abs(z["tanh_mean"]) < 1e-12
         and _close(z["sigmoid_max_grad"], 0.25) and _close(z["tanh_max_grad"], 1.0)
         and z["single_sign_rows_sigmoid"] == 1.0 and z["single_sign_rows_tanh"] < 0.5,
@@ -780,39 +951,45 @@ def run_all_checks() -> list[CheckResult]:
 
     # 4. XOR
     r = xor_single_layer_search()
-    add("4", "(a) no single ReLU unit represents XOR",
+    add("4", "4.1 no single ReLU unit represents XOR",
         r["grid_exact_solutions"] == 0 and r["grid_best_max_abs_err"] >= XOR_MONOTONE_MAX_ERR_BOUND - 1e-12
         and r["gd_best_mse"] >= XOR_MONOTONE_MSE_BOUND - 1e-9,
         f"grid of {r['grid_points']}: best max error {r['grid_best_max_abs_err']:.3f}, best MSE {r['grid_best_mse']:.4f}; "
         f"GD from {r['gd_inits']} inits: best MSE {r['gd_best_mse']:.4f} (bound 1/6 = {1 / 6:.4f})")
     r = xor_two_layer()
-    add("4", "(b) W1=[[1,1],[1,1]], b1=[1,-1], W2=[1,-2], b2=-1 computes XOR exactly",
+    add("4", "4.2 W1=[[1,1],[1,1]], b1=[1,-1], W2=[1,-2], b2=-1 computes XOR exactly",
         r["max_abs_err"] == 0.0, f"outputs {r['outputs']} (hidden {r['hidden']})")
-    r = xor_constant_init_training("relu", 0.0)
-    add("4", "(c) all-zero init: W1, b1, W2 stay 0 and the loss stalls at 1/4",
-        r["max_abs_W1"] == 0 and r["max_abs_W2"] == 0 and r["max_abs_b1"] == 0 and abs(r["loss_last"] - 0.25) < 1e-9,
-        f"|W1|max={r['max_abs_W1']}, |W2|max={r['max_abs_W2']}, loss {r['loss_first']:.3f} -> {r['loss_last']:.6f}, outputs {[round(o, 4) for o in r['outputs']]}")
+    for loss in LOSSES:
+        r = xor_constant_init_training("relu", 0.0, loss=loss)
+        add("4", f"4.3 all-zero init, {loss} loss: W1, b1, W2 stay 0, one output for all four inputs",
+            r["max_abs_W1"] == 0 and r["max_abs_W2"] == 0 and r["max_abs_b1"] == 0 and len(set(r["outputs"])) == 1,
+            f"|W1|max={r['max_abs_W1']}, |W2|max={r['max_abs_W2']}, b2 = {r['b2']:.4f}, "
+            f"outputs {[round(o, 4) for o in r['outputs']]}")
     for act in ("sigmoid", "tanh", "relu"):
         r = xor_constant_init_training(act, 0.5)
-        add("4", f"(d) constant init 0.5 ({act}): units stay identical, loss stays >= 1/6",
+        add("4", f"4.4 constant init 0.5 ({act}): units stay identical, loss stays >= 1/6",
             r["spread"] <= 1e-12 and r["loss_min"] >= XOR_MONOTONE_MSE_BOUND - 1e-9,
             f"spread {r['spread']:.1e}, lowest loss {r['loss_min']:.4f} in {r['steps']} steps")
     c = xor_random_init_training("tanh")
-    add("4", "(d) contrast: the same network and trainer from a random init fits XOR (tanh)",
+    add("4", "4.4 contrast: the same network and trainer from a random init fits XOR (tanh)",
         c["loss_last"] < 1e-6 and c["spread"] > 0.1, f"final loss {c['loss_last']:.1e}, spread {c['spread']:.2f}")
+    r = xor_constant_init_training("gelu", 0.5, steps=2000)
+    add("4", "4.4 the monotonicity condition matters: from constant init 0.5, GD with GELU units learns XOR",
+        r["spread"] == 0 and r["loss_last"] < 1e-3, f"spread {r['spread']}, final loss {r['loss_last']:.1e}, "
+        f"outputs {[round(o, 3) for o in r['outputs']]}")
     r = xor_gelu_identical_units()
-    add("4", "(d) the monotonicity condition matters: identical GELU units CAN fit XOR",
+    add("4", "4.4 the monotonicity condition matters: identical GELU units CAN fit XOR",
         r["spread"] == 0 and r["max_abs_err"] < 1e-9, f"outputs {[round(o, 9) for o in r['outputs']]}")
 
     # 5. computation graph
     v = computation_graph_values()
     e3 = math.exp(3)
     expected = {"df/dx": 1.0, "df/dy": 2 * e3, "df/dz": e3}
-    add("5", "forward: h1 = 0, h2 = e^3, h3 = 2e^3, f = 2e^3",
+    add("5", "5.2 forward: h1 = 0, h2 = e^3, h3 = 2e^3, f = 2e^3",
         all(_close(v["forward"][k], v["forward_autograd"][k]) for k in v["forward"])
         and _close(v["forward"]["f"], 2 * e3) and v["forward"]["h1"] == 0,
         ", ".join(f"{k}={x:.4f}" for k, x in v["forward"].items()))
-    add("5", "backward: df/dx = 1, df/dy = 2e^3, df/dz = e^3 (hand chain rule = autograd)",
+    add("5", "5.3/5.4 backward: df/dx = 1, df/dy = 2e^3, df/dz = e^3 (hand chain rule = autograd)",
         all(_close(v["chain"][k], v["autograd"][k]) for k in v["chain"])
         and all(_close(v["chain"][k], x) for k, x in expected.items()),
         ", ".join(f"{k}={v['chain'][k]:.4f}" for k in expected))

@@ -92,7 +92,7 @@ def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
         assert {f"all_{sweep}_acc.png", f"all_{sweep}_loss.png", f"{sweep}.json"} <= made
         history = json.loads((out / f"{sweep}.json").read_text())
         assert all(len(run["dev_acc"][0]) == 3 and run["test_acc"] for run in history["runs"])
-    assert {"mlp_structure_None_loss.png", "mlp_structure_512-512-512_loss.png"} <= made
+    assert {"mlp_structure_no-hidden-layer_loss.png", "mlp_structure_512-512-512_loss.png"} <= made
     assert {"activations.png", "computation_graph.png"} <= made  # the written part's figures
     assert list(out.glob("mlp_lm*_loss.png")) and list(out.glob("mlp_lm*_ppl.png"))  # the language model
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in out.glob("*.png"))

@@ -1,0 +1,573 @@
+"""Every number that hw3.md and README.md quote from a result file, against that file (plots/*.json).
+
+How it works, and how to extend it:
+
+- QUOTES lists phrases with one number each: (document, phrase with {} where the number goes, where the number
+  comes from, format).  The source is a JSON path, "mlp_lm.json:best_checkpoint_scores.dev.ppl", or a
+  function of the loaded JSON files for numbers derived from them (ratios, minima of curves).  The test fills in
+  the value from the JSON and looks for the phrase in the document (whitespace-insensitive).  When a run is
+  redone, only the documents change: the phrases stay and the values come from the new JSON.
+- The 6.1 result tables (rows with "±") are read cell by cell and compared with the sweeps' summaries in order.
+- CLAIMS are statements about the curves that a sentence of hw3.md makes ("falls at every epoch"), as
+  predicates on the JSON.
+- The coverage check: in the results part of each document (hw3.md from section 6.1 on, README.md's
+  "Results"), every number must be covered by a quote, a table cell or an entry of NOT_FROM_RESULTS, the
+  numbers that are settings, citations or history rather than results.  A new number in those parts fails until
+  it is added to one of them.  Text in backticks, link targets and math are not scanned.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+from pathlib import Path
+from typing import Callable, NamedTuple, Union
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PLOTS = REPO / "plots"
+
+
+@functools.lru_cache(maxsize=None)
+def load(name: str):
+    return json.loads((PLOTS / name).read_text())
+
+
+def lookup(path: str):
+    """'file.json:a.b.0' -> load('file.json')['a']['b'][0]."""
+    name, _, keys = path.partition(":")
+    value = load(name)
+    for key in keys.split("."):
+        value = value[int(key)] if isinstance(value, list) else value[key]
+    return value
+
+
+def run(sweep: str, label: str) -> dict:
+    return next(r for r in load(f"{sweep}.json")["runs"] if r["label"] == label)
+
+
+def mean_curve(sweep: str, label: str, key: str) -> np.ndarray:
+    return np.asarray(run(sweep, label)[key], dtype=float).mean(axis=0)
+
+
+def text_of(name: str) -> str:
+    return re.sub(r"\s+", " ", (REPO / name).read_text())
+
+
+Source = Union[str, Callable[[], float]]
+
+
+class Quote(NamedTuple):
+    doc: str
+    phrase: str  # with {} where the number goes
+    source: Source
+    fmt: str = ".1f"  # a format spec, or "pct" for a fraction written as a percentage
+
+    def value(self):
+        return self.source() if callable(self.source) else lookup(self.source)
+
+    def text(self) -> str:
+        v = self.value()
+        number = f"{100 * v:.0f}" if self.fmt == "pct" else format(v, self.fmt)
+        return self.phrase.format(number)
+
+
+S, A, L = "mlp_structures", "mlp_activations", "mlp_learning_rates"
+BENCH, LM, LONG, ABL = ("benchmark_lm.json", "mlp_lm.json", "mlp_lm_long.json",
+                        "ablation_no_global_context/mlp_lm.json")
+OURS, FULL, COURSE = (f"{BENCH}:pipelines.{p}" for p in ("ours", "ours_full", "course"))
+H, R = "hw3.md", "README.md"
+
+
+def best(sweep, label):
+    return lambda: run(sweep, label)["summary"]["best_dev_acc_mean"]
+
+
+def at_epoch(sweep, label, key, epoch):
+    return lambda: mean_curve(sweep, label, key)[epoch - 1]
+
+
+def lowest(sweep, label, key):
+    return lambda: mean_curve(sweep, label, key).min()
+
+
+def ratio(a: str, b: str):
+    return lambda: lookup(a) / lookup(b)
+
+
+def profile(op: str):
+    return lambda: lookup(f"{OURS}.profile.self_ms_per_step.{op}")
+
+
+def matmul_ms():
+    return profile("aten::mm")() + profile("aten::addmm")()
+
+
+def lowest_dev_loss_epochs() -> tuple[int, int]:
+    """The earliest and the latest epoch at which a structures config's mean dev loss is lowest."""
+    epochs = [1 + int(np.argmin(mean_curve(S, r["label"], "dev_loss"))) for r in load(f"{S}.json")["runs"]]
+    return min(epochs), max(epochs)
+
+
+def best_epochs(label: str) -> str:
+    """'14, 16 and 18': each seed's best dev epoch of a structures config."""
+    epochs = [str(1 + int(np.argmax(seed))) for seed in run(S, label)["dev_acc"]]
+    return ", ".join(epochs[:-1]) + " and " + epochs[-1]
+
+
+def dev_acc_spread(sweep, labels):
+    return lambda: max(best(sweep, x)() for x in labels) - min(best(sweep, x)() for x in labels)
+
+
+FOUR = ("Sigmoid", "ReLU", "GeLU", "LeakyReLU")
+
+QUOTES = [
+    # ---- hw3.md, 6.1.3
+    Quote(H, "lowest between epochs {}", lambda: "{} and {}".format(*lowest_dev_loss_epochs()), ""),
+    Quote(H, "({} with one hidden layer", lowest(S, "512", "dev_loss"), ".3f"),
+    Quote(H, "{} with two)", lowest(S, "512 -> 512", "dev_loss"), ".3f"),
+    Quote(H, "up by epoch 20 ({}", at_epoch(S, "512", "dev_loss", 20), ".3f"),
+    Quote(H, "and {}) as the train loss", at_epoch(S, "512 -> 512", "dev_loss", 20), ".3f"),
+    Quote(H, "from {} (no hidden layer)", best(S, "no hidden layer"), ".4f"),
+    Quote(H, "to {}, a second layer", best(S, "512"), ".4f"),
+    Quote(H, "adds nothing ({})", best(S, "512 -> 512"), ".4f"),
+    Quote(H, "falls back to {}.", best(S, "512 -> 512 -> 512"), ".4f"),
+    Quote(H, "learning rate {}, falls back", f"{S}.json:runs.3.config.lr", "g"),
+    Quote(H, "(train loss {} against", at_epoch(S, "512 -> 512 -> 512", "train_loss", 20), ".3f"),
+    Quote(H, "against {} with two layers)", at_epoch(S, "512 -> 512", "train_loss", 20), ".3f"),
+    # ---- hw3.md, 6.1.4
+    Quote(H, "end within {} of each other", dev_acc_spread(A, FOUR), ".4f"),
+    Quote(H, "in dev accuracy ({} to", lambda: min(best(A, x)() for x in FOUR), ".4f"),
+    Quote(H, "to {}), less than", lambda: max(best(A, x)() for x in FOUR), ".4f"),
+    Quote(H, "standard deviations up to {})",
+          lambda: max(run(A, x)["summary"]["best_dev_acc_std"] for x in FOUR), ".4f"),
+    Quote(H, "Tanh is clearly behind ({})", best(A, "Tanh"), ".4f"),
+    Quote(H, "the highest ({} against", at_epoch(A, "Tanh", "train_loss", 20), ".3f"),
+    Quote(H, "against {} to", lambda: min(at_epoch(A, x, "train_loss", 20)() for x in FOUR), ".3f"),
+    Quote(H, "to {}), so at this", lambda: max(at_epoch(A, x, "train_loss", 20)() for x in FOUR), ".3f"),
+    # ---- hw3.md, 6.1.5
+    Quote(H, "(from {} to", at_epoch(L, "lr=0.0001", "dev_loss", 1), ".3f"),
+    Quote(H, "to {}) and every", at_epoch(L, "lr=0.0001", "dev_loss", 20), ".3f"),
+    Quote(H, "{} points below the best rate", lambda: 100 * (best(L, "lr=0.02")() - best(L, "lr=0.0001")()), ".1f"),
+    Quote(H, "({} against", best(L, "lr=0.0001"), ".4f"),
+    Quote(H, "against {}). From", lambda: max(best(L, r["label"])() for r in load(f"{L}.json")["runs"]), ".4f"),
+    Quote(H, "within {} of each other, but",
+          dev_acc_spread(L, ("lr=0.005", "lr=0.02", "lr=0.05")), ".4f"),
+    Quote(H, "dev loss jumps to {} at epoch", lambda: np.max(run(L, "lr=0.05")["dev_loss"]), ".2f"),
+    Quote(H, "at epoch {} before it recovers",
+          lambda: 1 + int(np.argmax(np.max(run(L, "lr=0.05")["dev_loss"], axis=0))), "d"),
+    Quote(H, "and the rate ends lower ({})", best(L, "lr=0.1"), ".4f"),
+    # ---- hw3.md, "6.1 in numbers"
+    Quote(H, "best epoch ({}) got", lambda: best_epochs("512 -> 512 -> 512"), ""),
+    Quote(H, "got exactly {} right", lambda: round(run(S, "512 -> 512 -> 512")["best_dev_acc"][0]
+                                                   * load(f"{S}.json")["sizes"]["dev"]), ",d"),
+    Quote(H, "out of {} reviews", f"{S}.json:sizes.dev", ",d"),
+    Quote(H, "differ ({}, 0.7560", f"{S}.json:runs.3.test_acc.0", ".4f"),
+    Quote(H, "0.7552, {} and", f"{S}.json:runs.3.test_acc.1", ".4f"),
+    Quote(H, "and {}).", f"{S}.json:runs.3.test_acc.2", ".4f"),
+    Quote(H, "already reaches {}, so the ceiling", best(S, "no hidden layer"), ".4f"),
+    # ---- hw3.md, the language model
+    *[Quote(H, phrase, source, fmt) for phrase, source, fmt in [
+        ("at epoch {}: **189.8**", f"{LM}:best_epoch", "d"),
+        ("epoch 3: **{}** (test", f"{LM}:best_checkpoint_scores.dev.ppl", ".1f"),
+        ("**189.8** (test {}). At epoch 4", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+        ("perplexity rises to {} while", f"{LM}:history.dev_ppl.3", ".1f"),
+        ("falling (from {} to", f"{LM}:history.train_ppl.2", ".1f"),
+        ("to {}), so the model has", f"{LM}:history.train_ppl.3", ".1f"),
+        ("its {} M training tokens", lambda: lookup(f"{LM}:train_tokens") / 1e6, ".2f"),
+        ("reaches {} on validation and", f"{LM}:cache.dev.cache_ppl", ".1f"),
+        ("and {} on test.", f"{LM}:cache.test.cache_ppl", ".1f"),
+        ("then trains at {} tokens/s", f"{COURSE}.tokens_per_second_median", ",.0f"),
+        ("token costs about {} MFLOP", lambda: lookup(f"{FULL}.train_flops_per_token") / 1e6, ".0f"),
+        ("over the {}-word vocabulary", f"{BENCH}:vocab_size", ",d"),
+        ("(cutoffs {} and", f"{LM}:config.cutoffs.0", ",d"),
+        ("and {}) cuts", f"{LM}:config.cutoffs.1", ",d"),
+        ("to {} MFLOP", lambda: lookup(f"{OURS}.train_flops_per_token") / 1e6, ".1f"),
+        ("training to {} tokens/s", f"{OURS}.tokens_per_second_median", ",.0f"),
+        ("{} times the course pipeline", ratio(f"{OURS}.tokens_per_second_median",
+                                                f"{COURSE}.tokens_per_second_median"), ".1f"),
+        ("After the same {} s", f"{BENCH}:budget_seconds_per_pipeline", ".0f"),
+        ("perplexity is {} against", f"{OURS}.dev_ppl", ".0f"),
+        ("against {}. At", f"{COURSE}.dev_ppl", ".0f"),
+        ("At {} GFLOP/s", f"{OURS}.achieved_gflops", ".1f"),
+        ("runs at {} % of the rate", f"{OURS}.fraction_of_mm_peak", "pct"),
+        ("profiled step of {} ms", f"{OURS}.profile.total_ms_per_step", ".0f"),
+        ("products take {} ms", matmul_ms, ".0f"),
+        ("the other {} ms are spread", lambda: lookup(f"{OURS}.profile.total_ms_per_step") - matmul_ms(), ".0f"),
+        ("embedding-bag backward ({} ms)", profile("aten::_embedding_bag_dense_backward"), ".0f"),
+        ("best validation perplexity at epoch 3: **{}**", f"{LM}:best_dev_ppl", ".1f"),
+        ("It took {} s", f"{LM}:wall_seconds", ".0f"),
+        ("({} s of it for the cache)", f"{LM}:cache.seconds", ".0f"),
+        ("validation goes up to {} while", f"{LM}:history.dev_ppl.3", ".1f"),
+        ("train perplexity falls from {} to", f"{LM}:history.train_ppl.2", ".1f"),
+        ("5 epochs, {} min)", lambda: lookup(f"{LONG}:wall_seconds") / 60, ".1f"),
+        ("It reaches {} at epoch 3", f"{LONG}:best_dev_ppl", ".1f"),
+        ("at epoch 3 (test {}), then", f"{LONG}:best_checkpoint_scores.test.ppl", ".1f"),
+        ("then {} at epoch 5", f"{LONG}:history.dev_ppl.4", ".1f"),
+        ("train perplexity falls to {}.", f"{LONG}:history.train_ppl.4", ".1f"),
+        ("the last {} tokens", f"{LM}:cache.cache_size", ",d"),
+        ("default network from 189.8 to **{}**", f"{LM}:cache.dev.cache_ppl", ".1f"),
+        ("(test 173.9 to {})", f"{LM}:cache.test.cache_ppl", ".1f"),
+        ("long network from {} to", f"{LONG}:cache.dev.model_ppl", ".1f"),
+        ("to **{}** (test 172.7", f"{LONG}:cache.dev.cache_ppl", ".1f"),
+        ("(test 172.7 to {})", f"{LONG}:cache.test.cache_ppl", ".1f"),
+        ("perplexity is {} (test", f"{ABL}:best_dev_ppl", ".1f"),
+        ("(test {}) against 189.8", f"{ABL}:best_checkpoint_scores.test.ppl", ".1f"),
+        ("and {} against 122.2", f"{ABL}:cache.dev.cache_ppl", ".1f"),
+        ("high ({} against", f"{LM}:history.dev_ppl.0", ".1f"),
+        ("against {} for the last", f"{LM}:history.dev_ppl_last_iterate.0", ".1f"),
+        ("against {} at epoch 3)", f"{LM}:history.dev_ppl_last_iterate.2", ".1f"),
+    ]],
+]
+
+# hw3.md, the rest of the findings
+QUOTES += [Quote(H, phrase, source, fmt) for phrase, source, fmt in [
+    ("({} seeds per configuration", lambda: len(load(f"{S}.json")["seeds"]), "d"),
+    ("{} epochs, Adam", f"{S}.json:runs.0.config.num_epochs", "d"),
+    ("lr {} and batch", f"{A}.json:runs.0.config.lr", "g"),
+    ("and batch {},", f"{A}.json:runs.0.config.batch_size", "d"),
+    ("one hidden layer of {}, lr", f"{A}.json:runs.0.config.hidden_dims.0", "d"),
+    ("± {} is a tie", f"{S}.json:runs.3.summary.best_dev_acc_std", ".4f"),
+    ("in steps of {},", lambda: 1 / lookup(f"{S}.json:sizes.dev"), ".4f"),
+    ("ceiling of about {} comes", lambda: max(r["summary"]["best_dev_acc_mean"] for s in (S, A, L)
+                                             for r in load(f"{s}.json")["runs"]), ".2f"),
+    ("on {} CPU threads", f"{BENCH}:threads", "d"),
+    ("(test {}). It took", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("to {}, so the model is overfitting", f"{LM}:history.train_ppl.3", ".1f"),
+    ("With {} M training tokens", lambda: lookup(f"{LM}:train_tokens") / 1e6, ".2f"),
+    ("learning rate ({} against 189.2", f"{LM}:best_dev_ppl", ".1f"),
+]]
+
+# README.md
+QUOTES += [Quote(R, phrase, source, fmt) for phrase, source, fmt in [
+    ("between {} and", lambda: min(r["summary"]["best_dev_acc_mean"] for s in (S, A, L)
+                                   for r in load(f"{s}.json")["runs"] if r["config"]["lr"] > 1e-4), ".3f"),
+    ("and {} dev accuracy except", lambda: max(r["summary"]["best_dev_acc_mean"] for s in (S, A, L)
+                                                for r in load(f"{s}.json")["runs"]), ".3f"),
+    ("at epoch 20 ({})", best(L, "lr=0.0001"), ".3f"),
+    ("tops out at {}", best(S, "no hidden layer"), ".3f"),
+    ("logistic regression ({})", best(S, "no hidden layer"), ".3f"),
+    ("lr 0.001 ({})", best(S, "512 -> 512 -> 512"), ".3f"),
+    ("Tanh ({})", best(A, "Tanh"), ".3f"),
+    ("(3 seeds) | 178 s | {} s |", f"{S}.json:wall_seconds", ".0f"),
+    ("| 102 s | {} s |", f"{A}.json:wall_seconds", ".0f"),
+    ("| 26 s | {} s |", f"{L}.json:wall_seconds", ".0f"),
+    ("over the {} epochs", f"{S}.json:runs.0.config.num_epochs", "d"),
+    ("± {} is a tie", f"{S}.json:runs.3.summary.best_dev_acc_std", ".4f"),
+    ("out of {} reviews", f"{S}.json:sizes.dev", ",d"),
+    ("best epoch ({}) got", lambda: best_epochs("512 -> 512 -> 512"), ""),
+    ("got exactly {} right", lambda: round(run(S, "512 -> 512 -> 512")["best_dev_acc"][0]
+                                           * load(f"{S}.json")["sizes"]["dev"]), ",d"),
+    ("(the default, {} seeds)", lambda: len(load(f"{S}.json")["seeds"]), "d"),
+    # benchmark_mlp.json
+    ("the first time (400,000 words) | {} s", "benchmark_mlp.json:glove_parse_seconds", ".1f"),
+    ("binary cache | {} s", "benchmark_mlp.json:glove_cached_load_seconds_median", ".2f"),
+    ("| {} s | | featurize all", "benchmark_mlp.json:imdb_load_seconds", ".1f"),
+    ("featurize all {} course reviews", "benchmark_mlp.json:reviews", ",d"),
+    (", {} processes)", "benchmark_mlp.json:workers", "d"),
+    ("| **{} s**", "benchmark_mlp.json:featurize_seconds_median", ".2f"),
+    ("s** ({}-", lambda: min(lookup("benchmark_mlp.json:featurize_seconds_all")), ".2f"),
+    ("-{})", lambda: max(lookup("benchmark_mlp.json:featurize_seconds_all")), ".2f"),
+    ("Python loop | {} s", "benchmark_mlp.json:reference_loop_seconds", ".1f"),
+    ("(largest difference {})", lambda: sci(lookup("benchmark_mlp.json:max_abs_difference")), ""),
+    # the language model
+    ("from the train split ({} words)", f"{LM}:vocab_size", ",d"),
+    ("with cutoffs {} and", f"{LM}:config.cutoffs.0", ",d"),
+    ("and {}. The head", f"{LM}:config.cutoffs.1", ",d"),
+    ("is a target ({} on validation)", f"{LM}:dev_targets", ",d"),
+    ("of the {} words before", f"{LM}:config.global_window", "d"),
+    ("For {} % of the training", f"{LM}:config.global_dropout_p", "pct"),
+    ("({}, Polyak", None, None),
+    ("for each of the last {} tokens", f"{LM}:cache.cache_size", ",d"),
+    ("from a {} by", lambda: len(lookup(f"{LM}:cache.thetas")), "d"),
+    ("by {} grid", lambda: len(lookup(f"{LM}:cache.lambdas")), "d"),
+    ("(seed {})", f"{LM}:config.seed", "d"),
+    ("| train perplexity (with dropout) | {} |", f"{LM}:history.train_ppl.0", ".1f"),
+    ("| 463.2 | {} |", f"{LM}:history.train_ppl.1", ".1f"),
+    ("| 225.5 | {} |", f"{LM}:history.train_ppl.2", ".1f"),
+    ("| 162.4 | {} |", f"{LM}:history.train_ppl.3", ".1f"),
+    ("| validation perplexity (average of the weights) | {} |", f"{LM}:history.dev_ppl.0", ".1f"),
+    ("| 247.6 | {} |", f"{LM}:history.dev_ppl.1", ".1f"),
+    ("| 199.6 | **{}** |", f"{LM}:history.dev_ppl.2", ".1f"),
+    ("| **189.8** | {} |", f"{LM}:history.dev_ppl.3", ".1f"),
+    ("| validation perplexity (last iterate) | {} |", f"{LM}:history.dev_ppl_last_iterate.0", ".1f"),
+    ("| 253.4 | {} |", f"{LM}:history.dev_ppl_last_iterate.1", ".1f"),
+    ("| 201.9 | {} |", f"{LM}:history.dev_ppl_last_iterate.2", ".1f"),
+    ("| 189.2 | {} |", f"{LM}:history.dev_ppl_last_iterate.3", ".1f"),
+    ("best checkpoint (epoch {})", f"{LM}:best_epoch", "d"),
+    ("scores **{} on validation", f"{LM}:best_checkpoint_scores.dev.ppl", ".1f"),
+    ("on validation and {} on test**, and", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("(theta {}, lambda 0.3) **122.2", f"{LM}:cache.theta", "g"),
+    ("(theta 0.2, lambda {}) **122.2", f"{LM}:cache.lambda", "g"),
+    ("**{} on validation and 112.7", f"{LM}:cache.dev.cache_ppl", ".1f"),
+    ("and {} on test**. The run", f"{LM}:cache.test.cache_ppl", ".1f"),
+    ("The run took {} s", f"{LM}:wall_seconds", ".0f"),
+    ("s ({} min) of wall time", lambda: lookup(f"{LM}:wall_seconds") / 60, ".1f"),
+    ("on {} CPU threads,", f"{LM}:torch_threads", "d"),
+    ("threads, {} s of it for the cache", f"{LM}:cache.seconds", ".0f"),
+    ("trained at {} tokens/s including evaluation", f"{LM}:train_tokens_per_second_incl_eval", ",.0f"),
+    ("high ({} against 253.4", f"{LM}:history.dev_ppl.0", ".1f"),
+    ("against {} after epoch 1)", f"{LM}:history.dev_ppl_last_iterate.0", ".1f"),
+    ("differ by only {}.", lambda: abs(lookup(f"{LM}:history.dev_ppl.2")
+                                          - lookup(f"{LM}:history.dev_ppl_last_iterate.2")), ".1f"),
+    ("perplexity is {} ({} with the cache)", None, None),
+    ("perplexity is {} (131.0", f"{ABL}:best_dev_ppl", ".1f"),
+    ("208.7 ({} with the cache)", f"{ABL}:cache.dev.cache_ppl", ".1f"),
+    ("a weight average of {}, lr", f"{LONG}:config.ema_decay", "g"),
+    ("network reaches {} on validation", f"{LONG}:best_dev_ppl", ".1f"),
+    ("(test {}) at epoch 3", f"{LONG}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("overfits: {} at epoch 4", f"{LONG}:history.dev_ppl.3", ".1f"),
+    ("and {} at epoch 5", f"{LONG}:history.dev_ppl.4", ".1f"),
+    ("falls to {}. On", f"{LONG}:history.train_ppl.4", ".1f"),
+    ("On {} M training tokens", lambda: lookup(f"{LONG}:train_tokens") / 1e6, ".2f"),
+    ("The run took {} s (46.3", f"{LONG}:wall_seconds", ",.0f"),
+    ("s ({} min), 79 s", lambda: lookup(f"{LONG}:wall_seconds") / 60, ".1f"),
+    ("min), {} s of it for the cache", f"{LONG}:cache.seconds", ".0f"),
+    ("| default network | {} |", f"{LM}:best_checkpoint_scores.dev.ppl", ".1f"),
+    ("| 189.8 | {} |", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("| default network + cache | **{}** |", f"{LM}:cache.dev.cache_ppl", ".1f"),
+    ("| **122.2** | **{}** |", f"{LM}:cache.test.cache_ppl", ".1f"),
+    ("| long network | {} |", f"{LONG}:best_dev_ppl", ".1f"),
+    ("| 188.7 | {} |", f"{LONG}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("(theta {}, lambda 0.3) | **123.9", f"{LONG}:cache.theta", "g"),
+    ("(theta 0.1, lambda {}) | **123.9", f"{LONG}:cache.lambda", "g"),
+    ("| **{}** | **114.0**", f"{LONG}:cache.dev.cache_ppl", ".1f"),
+    ("| **123.9** | **{}** |", f"{LONG}:cache.test.cache_ppl", ".1f"),
+    ("gives {} to 129.0", lambda: min(v for i, row in enumerate(lookup(f"{LONG}:cache.grid_dev_ppl"))
+                                      for j, v in enumerate(row) if lookup(f"{LONG}:cache.thetas")[i] in (0.1, 0.2)
+                                      and 0.2 <= lookup(f"{LONG}:cache.lambdas")[j] <= 0.4), ".1f"),
+    ("to {} on validation (the grid", lambda: max(v for i, row in enumerate(lookup(f"{LONG}:cache.grid_dev_ppl"))
+                                                  for j, v in enumerate(row) if lookup(f"{LONG}:cache.thetas")[i] in (0.1, 0.2)
+                                                  and 0.2 <= lookup(f"{LONG}:cache.lambdas")[j] <= 0.4), ".1f"),
+    # benchmark_lm.json
+    ("trains for {} s in the same run", f"{BENCH}:budget_seconds_per_pipeline", ".0f"),
+    ("on {} threads:", f"{BENCH}:threads", "d"),
+    ("perplexity after {} s |", f"{BENCH}:budget_seconds_per_pipeline", ".0f"),
+    ("fused AdamW | {} |", f"{OURS}.tokens_per_second_median", ",.0f"),
+    ("| 8,574 | {} M |", lambda: lookup(f"{OURS}.train_flops_per_token") / 1e6, ".1f"),
+    ("| 10.2 M | {} |", f"{OURS}.dev_ppl", ".1f"),
+    ("full softmax | {} |", f"{FULL}.tokens_per_second_median", ",.0f"),
+    ("| 1,146 | {} M |", lambda: lookup(f"{FULL}.train_flops_per_token") / 1e6, ".1f"),
+    ("| 105.0 M | {} |", f"{FULL}.dev_ppl", ".1f"),
+    ("TensorDataset, Adam | {} |", f"{COURSE}.tokens_per_second_median", ",.0f"),
+    ("| 1,035 | {} M |", lambda: lookup(f"{COURSE}.train_flops_per_token") / 1e6, ".1f"),
+    ("| 104.6 M | {} |", f"{COURSE}.dev_ppl", ".1f"),
+    ("Ours trains {} times as many", f"{BENCH}:throughput_ratio_ours_vs_course", ".1f"),
+    ("after the same {} s of wall", f"{BENCH}:budget_seconds_per_pipeline", ".0f"),
+    ("It runs at {} GFLOP/s", f"{OURS}.achieved_gflops", ".1f"),
+    ("reached {} and 139.3", f"{BENCH}:mm_gflops.around_ours.0", ".1f"),
+    ("139.4 and {} GFLOP/s", f"{BENCH}:mm_gflops.around_ours.1", ".1f"),
+    ("at **{} %** of their median", f"{OURS}.fraction_of_mm_peak", "pct"),
+    ("and at {} % of the best", f"{OURS}.fraction_of_best_mm", "pct"),
+    ("of the whole run ({})", f"{BENCH}:mm_gflops.best", ".1f"),
+    ("of ours after scoring", None, None),
+    ("profiles {} more steps", f"{OURS}.profile.steps", "d"),
+    ("and {} ms in this one", f"{OURS}.profile.total_ms_per_step", ".0f"),
+    ("now take {} ms of the 219", matmul_ms, ".0f"),
+    ("ms of the {}. The other", f"{OURS}.profile.total_ms_per_step", ".0f"),
+    ("The other {} ms are spread", lambda: lookup(f"{OURS}.profile.total_ms_per_step") - matmul_ms(), ".0f"),
+    ("embedding-bag backward ({} ms)", profile("aten::_embedding_bag_dense_backward"), ".0f"),
+    ("exponentials ({} ms)", profile("aten::exp_"), ".0f"),
+    ("fused AdamW ({} ms)", profile("aten::_fused_adamw_"), ".0f"),
+    ("({} ms), the dropout bits", profile("aten::tanh"), ".0f"),
+    ("the dropout bits ({} ms,", profile("aten::random_"), ".1f"),
+    ("weight average ({} ms)", profile("aten::lerp_"), ".1f"),
+    # benchmark_lm_cutoffs.json
+    ("product at {} GFLOP/s forward", "benchmark_lm_cutoffs.json:cutoffs.1022,9982.head.forward_gflops", ".1f"),
+    ("forward against {} (134.7", "benchmark_lm_cutoffs.json:cutoffs.1000,10000.head.forward_gflops", ".1f"),
+    ("({} against 121.8", "benchmark_lm_cutoffs.json:cutoffs.1022,9982.head.forward_backward_gflops", ".1f"),
+    ("134.7 against {} with its two", "benchmark_lm_cutoffs.json:cutoffs.1000,10000.head.forward_backward_gflops", ".1f"),
+    ("words ({}) once", "benchmark_lm_cutoffs.json:cutoffs.1022,9982.first_tail.shape_mkn.2", ",d"),
+    ("against the {} of the round", "benchmark_lm_cutoffs.json:cutoffs.1000,10000.first_tail.shape_mkn.2", ",d"),
+    ("nothing ({} against 116.6", "benchmark_lm_cutoffs.json:cutoffs.1022,9982.first_tail.forward_gflops", ".1f"),
+    ("108.9 against {} GFLOP/s forward", "benchmark_lm_cutoffs.json:cutoffs.1000,10000.first_tail.forward_gflops", ".1f"),
+    ("forward, {} against 117.3", "benchmark_lm_cutoffs.json:cutoffs.1022,9982.first_tail.forward_backward_gflops", ".1f"),
+    ("116.9 against {} with backward", "benchmark_lm_cutoffs.json:cutoffs.1000,10000.first_tail.forward_backward_gflops", ".1f"),
+    ("head then has {} outputs instead", "benchmark_lm_cutoffs.json:cutoffs.1022,9982.head.shape_mkn.2", ",d"),
+    ("outputs instead of {}.", "benchmark_lm_cutoffs.json:cutoffs.1000,10000.head.shape_mkn.2", ",d"),
+    ("**Cutoffs {} and", f"{LM}:config.cutoffs.0", ",d"),
+    ("and {}** instead", f"{LM}:config.cutoffs.1", ",d"),
+    ("has {} outputs, a size", "benchmark_lm_cutoffs.json:cutoffs.1022,9982.head.shape_mkn.2", ",d"),
+    ("faster than the {} of round", "benchmark_lm_cutoffs.json:cutoffs.1000,10000.head.shape_mkn.2", ",d"),
+]]
+QUOTES = [q for q in QUOTES if q.source is not None]
+
+
+def sci(x: float) -> str:
+    """One significant decimal in e-notation, as the documents write it: 4.8e-6, 2.1e2."""
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+# ------------------------------------------------------------------------------ the tests
+@pytest.mark.parametrize("quote", [q for q in QUOTES if q.doc == H], ids=lambda q: q.phrase[:40])
+def test_hw3_md_quotes_match_the_json(quote):
+    assert quote.text() in text_of(H)
+
+
+@pytest.mark.parametrize("quote", [q for q in QUOTES if q.doc == R], ids=lambda q: q.phrase[:40])
+def test_readme_quotes_match_the_json(quote):
+    assert quote.text() in text_of(R)
+
+
+def result_rows(doc: str) -> list[list[str]]:
+    """The cells of every table row with a '±' in it, in document order."""
+    return [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in (REPO / doc).read_text().splitlines() if line.startswith("|") and "±" in line]
+
+
+def mean_std(mean: float, std: float) -> str:
+    return f"{mean:.4f} ± {std:.4f}"
+
+
+@pytest.mark.parametrize("doc", [H, R])
+def test_result_tables_match_the_sweeps(doc):
+    """Each '±' row is one config of the sweeps, in the order structures, activations, learning rates: its
+    dev and test cells are the JSON's mean ± std, and the row names the config's lr or activation."""
+    runs = [r for s in (S, A, L) for r in load(f"{s}.json")["runs"]]
+    rows = result_rows(doc)
+    assert len(rows) == len(runs) == 15
+    for cells, r in zip(rows, runs):
+        summary = r["summary"]
+        dev, test = (cells[-2], cells[-1]) if doc == R else (cells[1], cells[2])
+        assert dev == mean_std(summary["best_dev_acc_mean"], summary["best_dev_acc_std"]), (r["label"], dev)
+        assert test == mean_std(summary["test_acc_mean"], summary["test_acc_std"]), (r["label"], test)
+        name = " ".join(cells[:-2] if doc == R else cells[:1])
+        assert f"{r['config']['lr']:g}" in name or r["label"] in name, (name, r["label"])
+    structures = [cells for cells in result_rows(H)][:4]  # hw3.md adds train and dev loss at epoch 20
+    for cells, r in zip(structures, load(f"{S}.json")["runs"]):
+        for cell, key in zip(cells[3:5], ("train_loss", "dev_loss")):
+            assert cell == f"{np.mean(r[key], axis=0)[-1]:.3f}", (r["label"], key, cell)
+
+
+def test_hw3_md_samples_are_the_runs_samples():
+    """The four samples of the language model's findings are the run's, for greedy and top-p 0, 0.3, 1.0."""
+    doc = (REPO / H).read_text()
+    for name, key in (("greedy", "greedy"), ("top-p 0", "top_p=0.0"), ("top-p 0.3", "top_p=0.3"),
+                      ("top-p 1.0", "top_p=1.0")):
+        assert f"- {name}: `{load(LM)['samples'][key]}`" in doc, name
+    assert load(LM)["samples"]["greedy"] == load(LM)["samples"]["top_p=0.0"]
+
+
+def test_readme_samples_are_the_runs_samples():
+    doc = html.unescape((REPO / R).read_text())
+    for name, key in (("greedy", "greedy"), ("top-p 0.3", "top_p=0.3"), ("top-p 1.0", "top_p=1.0")):
+        assert f"- {name}: *{load(LM)['samples'][key]}*" in doc, name
+
+
+CLAIMS = {  # a sentence of hw3.md -> what it says about the curves, as a predicate on the JSON
+    "6.1.3: train loss falls in all four configurations (first to last epoch, and over the last half)":
+        lambda: all(mean_curve(S, r["label"], "train_loss")[-1] < mean_curve(S, r["label"], "train_loss")[9]
+                    < mean_curve(S, r["label"], "train_loss")[0] for r in load(f"{S}.json")["runs"]),
+    "6.1.3: in every configuration the dev loss is higher at epoch 20 than at its lowest":
+        lambda: all(mean_curve(S, r["label"], "dev_loss")[-1] > mean_curve(S, r["label"], "dev_loss").min()
+                    for r in load(f"{S}.json")["runs"]),
+    "6.1.5: at 1e-4 the dev loss falls at every epoch for every seed, and each seed's best is epoch 20":
+        lambda: all((np.diff(seed) < 0).all() for seed in run(L, "lr=0.0001")["dev_loss"])
+                and all(int(np.argmax(seed)) == 19 for seed in run(L, "lr=0.0001")["dev_acc"]),
+    "beyond: at 1e-4 the mean dev accuracy dips at epochs 2 and 5 (so it does not rise at every epoch)":
+        lambda: [int(i) + 2 for i in np.flatnonzero(np.diff(mean_curve(L, "lr=0.0001", "dev_acc")) < 0)] == [2, 5],
+    "6.1.5: at 0.1, two of three seeds stay at chance (below 0.51) for their first 10 epochs":
+        lambda: sum(max(seed[:10]) < 0.51 for seed in run(L, "lr=0.1")["dev_acc"]) == 2,
+    "6.1.5: 0.02 gives the best dev accuracy of the six":
+        lambda: max(load(f"{L}.json")["runs"], key=lambda r: r["summary"]["best_dev_acc_mean"])["label"] == "lr=0.02",
+    "beyond: the three-layer net's ± 0.0000 is a tie of three different best epochs":
+        lambda: len(set(run(S, "512 -> 512 -> 512")["best_dev_acc"])) == 1
+                and len({int(np.argmax(seed)) for seed in run(S, "512 -> 512 -> 512")["dev_acc"]}) == 3,
+    "README: the standard deviation is the population one (ddof = 0)":
+        lambda: all(np.isclose(r["summary"]["best_dev_acc_std"], np.std(r["best_dev_acc"]))
+                    and not np.isclose(r["summary"]["best_dev_acc_std"], np.std(r["best_dev_acc"], ddof=1))
+                    for s in (S, A, L) for r in load(f"{s}.json")["runs"] if np.std(r["best_dev_acc"]) > 0),
+    "README: nine of the fifteen runs reach at least 0.769":
+        lambda: sum(r["summary"]["best_dev_acc_mean"] >= 0.769 for s in (S, A, L)
+                    for r in load(f"{s}.json")["runs"]) == 9,
+    "README: the 3-seed total wall time (178 s, printed by the run) is at least the three sweeps' sum":
+        lambda: 178 >= sum(lookup(f"{s}.json:wall_seconds") for s in (S, A, L)),
+}
+
+
+@pytest.mark.parametrize("claim", list(CLAIMS))
+def test_claims_about_the_curves_hold(claim):
+    assert CLAIMS[claim](), claim
+
+
+# ------------------------------------------------------------------------------ coverage
+# Numbers in the results parts that are not read from a result file: settings of the runs (checked against
+# the JSON where they are in it), citations, history from earlier runs, and counts of things in the text.
+NOT_FROM_RESULTS = {
+    H: [
+        # settings of the runs: seeds, epochs, learning rates, the size of the averaged vectors, top-p values
+        "seeds 0-2", "seeds 0, 1 and 2", "epoch 20", "20 epochs", "epoch 14", "epochs 2 and 5", "epoch 1)", "epoch 3)",
+        "At epoch 4", "50-d", "at 1e-4", "At 1e-4", "From 0.005 to 0.05", "at 0.05 one", "at 0.1 two",
+        "course's 0.02", "top-p 0", "Top-p 0", "top-p 0.3", "top-p 1.0", "(dev accuracy 0.50)",
+        "first 10 epochs", "ddof = 0", "about 0.82 of", "window of 8, embed 128, hidden 512",
+        "a global context of 64 words", "and 4 epochs", "hidden 1024, dropout 0.3, 256 far words in 4 chunks, 5 epochs",
+        # references to the written answers
+        "(3.3)",
+        # targets and published numbers (citations), not our results
+        "(2017)", "Iyyer 2021", "target of 160", "about 120 for", "about 100 for", "from 99.3 to 68.9",
+    ],
+    R: [
+        # settings of the runs
+        "over seeds 0, 1 and 2", "ddof = 0", "epoch 20", "epoch 1)", "By epoch 3", "After epoch 3",
+        "At epoch 4,", "at epoch 3,", "learning rates 1e-4, 1e-3 and 0.1", "(2 cores, no GPU)",
+        "(3 seeds)", "The 3-seed run", "Seed 0", "(400,000 words)", "window of 8 words", "embeddings of size 128",
+        "one block of 512", "setting it to 0", "0.998, Polyak", "2000, Grave", "after 8 words",
+        "| epoch | 1 | 2 | 3 | 4 |", "uses hidden 1024, dropout 0.3, a global context of 256 words in 4 chunks of 64",
+        "lr 2e-3 and 5 epochs", "0.1 or 0.2 with any", "at epoch 5", "top-p 0.3", "top-p 1.0", "from 0.2 to 0.4", "at least 0.769", "the 64 far words",
+        "the 8 local words", "(32505, 128)", "(2048, 32505)", "multiple of 64 words", "for p = 0.2",
+        "round(p * 2^16) / 2^16", "16-bit", "by 22 and 18 words", "instead of 1,000 and 10,000",
+        "(at most 32 MiB)", "aim of 60 %",
+        # the course's targets and reference numbers, and published results (citations)
+        "(Grave et al. 2017)", "Usunier 2017", "Iyyer 2021", "Bengio et al. (2003)", "Grave et al. (2017)",
+        "targets of 200 and 20 minutes", "target of 160", "about 120 for", "about 100 for", "from 99.3 to 68.9",
+        "(0.77-0.79)", "0.01-0.02 below", "only 88 %",
+        # an earlier 1-seed run, whose JSON was overwritten by the 3-seed run (not kept in plots/)
+        "| 109 s | 58 s | 17 s | 29 s |",
+        # printed by the 3-seed run (data loading included), not stored; CLAIMS checks it against the JSON
+        "| 178 s |",
+        # measured on the data, not stored in a result file
+        "9 million pieces, 0.3 million distinct", "266 MB",
+        # the derivation of BitDropout's rate, checked by tests/test_mlp_lm.py
+        "(0.19999695", "within 3e-6",
+        # history: earlier benchmark runs, at the commits named in the text (their JSON is in git history)
+        "took 268 ms", "was 13 % slower", "from 103 to 168 GFLOP/s", "gave 46 % to 63 %", "(3.5 ms, against 22 ms",
+        "trained at 801 tokens/s", "at 982 to 1,095 tokens/s",
+    ],
+}
+
+NUMBER = re.compile(r"(?<![\w.\-/])\d(?:[\d,]*\d)?(?:\.\d+)?(?:e-?\d+)?(?![\w.]\w)")
+
+
+def scanned(doc: str) -> str:
+    """The results part of a document, whitespace collapsed, with headings, the '±' table rows (compared
+    cell by cell in test_result_tables_match_the_sweeps), code, link targets and math blanked out."""
+    text = (REPO / doc).read_text()
+    start = text.index("## 6.1 Programming") if doc == H else text.index("## Results")
+    end = len(text) if doc == H else text.index("## Reproducibility")
+    lines = ["" if line.startswith("#") or (line.startswith("|") and "±" in line) else line
+             for line in text[start:end].splitlines()]
+    part = re.sub(r"\s+", " ", "\n".join(lines))
+    for pattern in (r"`[^`]*`", r"!\[[^\]]*\]\([^)]*\)", r"\]\([^)]*\)", r"\$[^$]*\$"):
+        part = re.sub(pattern, lambda m: " " * len(m.group(0)), part)
+    return part
+
+
+def covered_spans(doc: str, part: str) -> list[tuple[int, int]]:
+    spans = []
+    for phrase in [q.text() for q in QUOTES if q.doc == doc] + NOT_FROM_RESULTS[doc]:
+        spans += [(m.start(), m.end()) for m in re.finditer(re.escape(phrase), part)]
+    return spans
+
+
+@pytest.mark.parametrize("doc", [H, R])
+def test_every_result_number_is_checked(doc):
+    part = scanned(doc)
+    spans = covered_spans(doc, part)
+    unchecked = [f"{m.group(0)!r} in ...{part[max(0, m.start() - 40):m.end() + 20]}..."
+                 for m in NUMBER.finditer(part)
+                 if not any(a <= m.start() and m.end() <= b for a, b in spans)]
+    assert not unchecked, "numbers neither quoted from plots/*.json nor listed in NOT_FROM_RESULTS:\n" + "\n".join(unchecked)

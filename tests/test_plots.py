@@ -1,0 +1,83 @@
+"""The sweeps' plots as a student reads them: per-configuration titles that name the configuration and its
+learning rate, one y-scale for the per-configuration loss plots, and across-configuration plots whose zoom
+panel is not stretched by one configuration's spike."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import main  # noqa: E402
+import mlp  # noqa: E402
+import utils  # noqa: E402
+
+
+def fake_run(label, hidden_dims, lr, train, dev):
+    return {"label": label, "config": {"hidden_dims": hidden_dims, "lr": lr, "activation": "Sigmoid"},
+            "train_loss": train, "dev_loss": dev}
+
+
+def test_structure_sweep_labels_say_no_hidden_layer():
+    labels = main.SWEEPS["structures"]().labels
+    assert labels[0] == "no hidden layer" and "None" not in labels
+
+
+def test_per_config_plots_share_one_scale_and_name_config_and_lr(tmp_path, monkeypatch):
+    """Every per-configuration plot gets the same y-limits, and they hold every seed's point of every
+    configuration; the title names the configuration, its learning rate and (with hidden layers) its
+    activation."""
+    runs = [fake_run("no hidden layer", [], 0.025, [[0.6, 0.5], [0.62, 0.51]], [[0.55, 0.52], [0.56, 0.5]]),
+            fake_run("512 -> 512", [512, 512], 0.01, [[0.7, 0.45], [0.71, 0.46]], [[0.66, 0.48], [0.9, 0.49]])]
+    drawn = []
+    monkeypatch.setattr(mlp, "visualize_epochs", lambda train, dev, path, title=None, ylim=None:
+                        drawn.append((title, ylim, path)) or path)
+    mlp.visualize_sweep_epochs(runs, tmp_path, "mlp_structure", " (2 seeds)")
+    (title0, ylim0, path0), (title1, ylim1, path1) = drawn
+    assert ylim0 == ylim1
+    assert ylim0[0] < 0.45 and ylim0[1] > 0.9  # every seed's point, the 0.9 spike included
+    assert title0 == "no hidden layer, lr 0.025: train and dev loss (2 seeds)"
+    assert title1 == "512 -> 512, lr 0.01, Sigmoid: train and dev loss (2 seeds)"
+    assert path0.name == "mlp_structure_no-hidden-layer_loss.png" and path1.name == "mlp_structure_512-512_loss.png"
+
+
+def test_the_shared_ylim_reaches_the_saved_figure():
+    fig = utils.curves_figure({"train": [0.6, 0.5], "dev": [0.55, 0.52]}, "Loss", ylim=(0.3, 0.9))
+    try:
+        assert fig.axes[0].get_ylim() == (0.3, 0.9)
+    finally:
+        plt.close(fig)
+
+
+def test_zoom_panel_is_not_stretched_by_one_spike():
+    """One config's dev loss jumps to 1.6 at one epoch: the left panel shows it, the zoom panel keeps the
+    range where the configs settle (about 0.48-0.52) and tells them apart."""
+    epochs = 20
+    settle = {name: list(level + 0.01 * np.cos(np.arange(epochs))) for name, level in
+              (("lr=0.005", 0.50), ("lr=0.02", 0.49), ("lr=0.05", 0.495))}
+    settle["lr=0.05"][15] = 1.6
+    fig = utils.curves_figure(settle, "Dev loss", zoom=True)
+    try:
+        full, zoom = fig.axes[:2]
+        assert full.get_ylim()[1] > 1.6
+        low, high = zoom.get_ylim()
+        assert 0.45 < low < 0.48 and 0.51 < high < 0.56
+        assert zoom.get_legend() is not None and [t.get_text() for t in zoom.get_legend().get_texts()] == list(settle)
+    finally:
+        plt.close(fig)
+
+
+def test_visualize_configs_draws_the_zoom_panel_by_default(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(utils, "plot_curves", lambda curves, ylabel, path, title=None, zoom=False, **kw:
+                        seen.update(zoom=zoom, curves=curves) or path)
+    mlp.visualize_configs([[0.6, 0.7], [0.5, 0.8]], ["a", "b"], "Accuracy", str(tmp_path / "c.png"))
+    assert seen["zoom"] is True and list(seen["curves"]) == ["a", "b"]
+
+
+@pytest.mark.parametrize("values", [[[1.0, 2.0], [3.0]], []])
+def test_bad_curves_are_value_errors(values):
+    with pytest.raises(ValueError):
+        utils.curve_limits({"bad": values})
