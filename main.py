@@ -18,10 +18,20 @@ flags given, then read as plain attributes. One rule (`lm_stem`) names a languag
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # Ctrl-C while the libraries below load: one line, not an import traceback
+    import signal as _signal
+    import sys as _sys
+
+    _signal.signal(_signal.SIGINT, lambda *_: (print("interrupted: nothing was written", file=_sys.stderr),
+                                               _sys.exit(130)))
+
 import argparse
 import dataclasses
 import json
+import os
+import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -37,6 +47,7 @@ from lm_data import WindowBatches, encode_stream
 from mlp import ACTIVATION_NAMES, MLPConfig, RawSplit, load_data_mlp
 
 DEFAULT_OUT_DIR = Path("plots")
+DEBUG_ENV = "HW3_DEBUG"
 QUICK_OUT_DIR = Path("runs") / "quick"
 LEARNING_RATES = [0.0001, 0.001, 0.005, 0.02, 0.05, 0.1]
 
@@ -78,31 +89,38 @@ def learning_rate_sweep(num_epochs: int = 20) -> Sweep:
 SWEEPS = {"structures": structure_sweep, "activations": activation_sweep, "learning_rates": learning_rate_sweep}
 
 
-def _explore(sweep: Sweep, dev_d, train_d, test_d, embeddings, seeds: Sequence[int], out_dir, ckpt_dir) -> dict:
+def _explore(sweep: Sweep, dev_d, train_d, test_d, embeddings, seeds: Sequence[int], out_dir, ckpt_dir,
+             resume: bool) -> dict:
     """Featurize (unless given TensorDatasets), then run the sweep and save its plots and JSON."""
     datasets = mlp.as_tensor_datasets((dev_d, train_d, test_d), embeddings)
     print(f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) ----------")
     return mlp.run_sweep(sweep.name, sweep.configs, sweep.labels, datasets, seeds=seeds, out_dir=out_dir,
-                         epoch_plot_prefix=sweep.epoch_plot_prefix, ckpt_dir=ckpt_dir, embeddings=embeddings)
+                         epoch_plot_prefix=sweep.epoch_plot_prefix, ckpt_dir=ckpt_dir, embeddings=embeddings,
+                         resume=resume)
 
 
 def explore_mlp_structures(dev_d, train_d, test_d, embeddings, *, seeds: Sequence[int] = (0,),
-                           num_epochs: int = 20, out_dir=DEFAULT_OUT_DIR, ckpt_dir=None) -> dict:
+                           num_epochs: int = 20, out_dir=DEFAULT_OUT_DIR, ckpt_dir=None,
+                           resume=False) -> dict:
     """6.1.3: hidden layers [], [512], [512, 512], [512, 512, 512]. Splits may be raw dicts or TensorDatasets."""
-    return _explore(structure_sweep(num_epochs), dev_d, train_d, test_d, embeddings, seeds, out_dir, ckpt_dir)
+    return _explore(structure_sweep(num_epochs), dev_d, train_d, test_d, embeddings, seeds, out_dir, ckpt_dir,
+                    resume)
 
 
 def explore_mlp_activations(dev_d, train_d, test_d, embeddings, *, seeds: Sequence[int] = (0,),
-                            num_epochs: int = 20, out_dir=DEFAULT_OUT_DIR, ckpt_dir=None) -> dict:
+                            num_epochs: int = 20, out_dir=DEFAULT_OUT_DIR, ckpt_dir=None,
+                            resume=False) -> dict:
     """6.1.4: Sigmoid, Tanh, ReLU, GeLU and LeakyReLU. Splits may be raw dicts or TensorDatasets."""
-    return _explore(activation_sweep(num_epochs), dev_d, train_d, test_d, embeddings, seeds, out_dir, ckpt_dir)
+    return _explore(activation_sweep(num_epochs), dev_d, train_d, test_d, embeddings, seeds, out_dir, ckpt_dir,
+                    resume)
 
 
 def explore_mlp_learning_rates(dev_d, train_d, test_d, embeddings, *, seeds: Sequence[int] = (0,),
-                               num_epochs: int = 20, out_dir=DEFAULT_OUT_DIR, ckpt_dir=None) -> dict:
+                               num_epochs: int = 20, out_dir=DEFAULT_OUT_DIR, ckpt_dir=None,
+                               resume=False) -> dict:
     """6.1.5: learning rates 1e-4 ... 1e-1. Splits may be raw dicts or TensorDatasets."""
     return _explore(learning_rate_sweep(num_epochs), dev_d, train_d, test_d, embeddings, seeds, out_dir,
-                    ckpt_dir)
+                    ckpt_dir, resume)
 
 
 EXPLORERS = {"structures": explore_mlp_structures, "activations": explore_mlp_activations,
@@ -130,7 +148,7 @@ def cmd_mlp(args) -> dict:
     results = {}
     for name in args.sweeps:
         results[name] = EXPLORERS[name](*datasets, embeddings, seeds=seeds, num_epochs=num_epochs,
-                                        out_dir=args.out_dir, ckpt_dir=args.ckpt_dir)
+                                        out_dir=args.out_dir, ckpt_dir=args.ckpt_dir, resume=args.resume)
         print(f"sweep {name} took {results[name]['wall_seconds']:.1f} s")
     print(f"MLP sweeps done in {time.perf_counter() - started:.1f} s (data loading included); "
           f"plots and JSON in {args.out_dir}/")
@@ -150,6 +168,11 @@ def lm_stem(run_name: str) -> str:
 
 def lm_checkpoint(args) -> Path:
     return getattr(args, "checkpoint", None) or args.ckpt_dir / f"{lm_stem(lm_run_name(args))}.pt"
+
+
+def lm_state(args) -> Path:
+    """Where `lm` keeps its training state after every epoch, for --resume."""
+    return args.ckpt_dir / f"{lm_stem(lm_run_name(args))}.state.pt"
 
 
 def lm_config(args):
@@ -174,7 +197,8 @@ def cmd_lm(args) -> dict:
     with utils.torch_threads(config.num_threads):
         t0 = time.perf_counter()
         train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("train", "validation", "test"))
-        run = mlp_lm.fit_mlp_lm(config, train_data, dev_data)
+        run = mlp_lm.fit_mlp_lm(config, train_data, dev_data, state_path=lm_state(args),
+                                resume=args.resume and lm_state(args).is_file())
         model, tok, h = run.model, run.tokenizer, run.report["history"]
         plots = plot_lm_history(h, config, out_dir / stem)
         scores = {}  # the best model on the whole dev and test splits (a quick run cuts them as it cut dev)
@@ -189,7 +213,10 @@ def cmd_lm(args) -> dict:
             cache = score_with_cache(model, tok, dev_data, test_data, config.cache_size, config.cache_thetas,
                                      config.cache_lambdas, config.eval_batch_size, max_tokens=config.max_dev_tokens)
         samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
-        report = {"config": config.to_dict(), **run.report, "best_checkpoint_scores": scores, "cache": cache,
+        _, meta = mlp_lm.load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
+        checkpoint = {"path": config.save_path, "epoch": meta["epoch"], "weights_sha256": meta["weights_sha256"]}
+        report = {"config": config.to_dict(), **run.report, "checkpoint": checkpoint,
+                  "best_checkpoint_scores": scores, "cache": cache,
                   "samples": samples, "prompt": mlp_lm.COURSE_PROMPT, "plots": [str(p) for p in plots],
                   "wall_seconds": time.perf_counter() - t0, "torch_threads": torch.get_num_threads(),
                   "torch_version": torch.__version__}
@@ -309,18 +336,22 @@ COMMON_FLAGS = [
     (("--quick",), dict(action="store_true", help="small slices and few epochs: a smoke run in under a minute")),
     (("--seed",), dict(type=_number(int, 0), help="first seed (default 0)")),
     (("--device",), dict(help="torch device for the sentiment MLP (default: cuda if available, else cpu)")),
+    (("--debug",), dict(action="store_true", help=f"show the Python traceback of an error (or set {DEBUG_ENV}=1)")),
 ]
 MLP_FLAGS = [
     (("--seeds",), dict(type=_number(int, 1), help="seeds per config; plots show the mean and the band across "
                                                    "seeds (default 3; 1 with --quick)")),
     (("--epochs",), dict(type=_number(int, 1), help="epochs per run (default 20, as the course)")),
     (("--sweeps",), dict(nargs="+", choices=list(SWEEPS), help="which sweeps of 6.1 to run (default: all three)")),
+    (("--resume",), dict(action="store_true", help="keep the runs an interrupted sweep finished and run the rest "
+                                                   "(with `all`: the language model's training goes on too)")),
 ]
 LM_CONFIG_FLAG = (("--config",), dict(choices=["default", "long", "course"],
                                       help="language-model preset: default (< 20 min on 2 cores), long (wider, "
                                            "more epochs) or course (the course's model and optimiser, no additions)"))
 LM_FLAGS = [
     LM_CONFIG_FLAG,
+    (("--resume",), dict(action="store_true", help="continue an interrupted run from its last finished epoch")),
     (("--epochs",), dict(type=_number(int, 1), help="override the preset's number of epochs")),
     (("--output-layer",), dict(choices=["adaptive", "full"],
                                help="adaptive softmax (the preset's) or the course's full softmax")),
@@ -346,6 +377,7 @@ CACHE_FLAGS = [
     (("--cache-size",), dict(type=_number(int, 1), help="past tokens in the cache (default 2000)")),
 ]
 DEFAULTS = {"data_dir": None, "out_dir": None, "ckpt_dir": None, "quick": False, "seed": 0, "device": None,
+            "debug": False, "resume": False,
             "seeds": 3, "epochs": None, "sweeps": list(SWEEPS), "config": "default", "output_layer": None,
             "window": None, "global_window": None, "ema_decay": None, "checkpoint": None, "prompt": mlp_lm.COURSE_PROMPT,
             "top_p": None, "max_len": 30}
@@ -362,6 +394,13 @@ COMMANDS = {  # name: (help, function, flags)
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (usage is one `--help` away), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _add_flags(parser: argparse.ArgumentParser, flags) -> None:
     # No default here: a flag given before the command must survive the sub-command's parser, and a flag
     # that was not given is told apart from one that was (defaults are filled in by parse_args).
@@ -370,7 +409,7 @@ def _add_flags(parser: argparse.ArgumentParser, flags) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="main.py", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run `python main.py COMMAND --help` for the flags of one command. Flags may come before or "
                "after the command.")
@@ -388,11 +427,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.command = args.command or "all"
     help_text, args.func, flags = COMMANDS[args.command]
+
+    def fail(message: str):
+        parser.exit(2, f"main.py {args.command}: error: {message} (see `main.py {args.command} --help`)\n")
+
     accepted = {kwargs.get("dest", names[0].lstrip("-").replace("-", "_")) for names, kwargs in COMMON_FLAGS + flags}
     stray = sorted(set(vars(args)) - accepted - {"command", "func"})
     if stray:
-        parser.error(f"--{stray[0].replace('_', '-')} does not apply to `{args.command}`; "
-                     f"see `python main.py {args.command} --help`")
+        fail(f"--{stray[0].replace('_', '-')} does not apply to `{args.command}`")
     for dest, value in DEFAULTS.items():
         if not hasattr(args, dest):
             setattr(args, dest, value)
@@ -405,15 +447,67 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         try:
             args.lm_config = lm_config(args)
         except ValueError as err:
-            parser.error(str(err))
+            fail(str(err))
+        if args.command == "lm" and args.resume and not lm_state(args).is_file():
+            fail(f"--resume: nothing to resume, {lm_state(args)} does not exist; run without --resume")
+    writes = {"all": ("out_dir", "ckpt_dir"), "mlp": ("out_dir", "ckpt_dir"), "lm": ("out_dir", "ckpt_dir"),
+              "cache": ("out_dir",), "written": ("out_dir",), "replot": ("out_dir",)}
+    for dest in writes.get(args.command, ()):
+        problem = _unwritable(getattr(args, dest))
+        if problem:
+            fail(f"--{dest.replace('_', '-')} {getattr(args, dest)}: {problem}; pass a folder you can write to")
+    args.debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
+
+
+def _unwritable(folder: Path) -> Optional[str]:
+    """Why nothing can be written into `folder` (made if missing), or None: a file of that name, a read-only
+    place, a missing parent that cannot be made. Checked by writing, since permission bits do not bind root."""
+    if folder.exists() and not folder.is_dir():
+        return "it is a file, not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        return f"cannot write there ({err.strerror or type(err).__name__})"
+    return None
+
+
+# Faults a user can cause and mend: one line on stderr and exit code 2 (a traceback only with --debug).
+EXPECTED_FAULTS = (utils.DataNotFoundError, utils.EmbeddingsFormatError, utils.TrainingDiverged,
+                   mlp_lm.CheckpointError)
+
+
+def _interrupted(args) -> str:
+    """What an interrupted command kept, and how to go on."""
+    again = "python main.py " + " ".join(a for a in args.argv if a != "--resume") + " --resume"
+    if args.command == "lm" or (args.command == "all" and lm_state(args).is_file()):
+        state = lm_state(args)
+        if not state.is_file():
+            return "stopped before the first epoch ended; nothing was kept"
+        return (f"the best checkpoint so far is {lm_checkpoint(args)} and the state after the last finished epoch "
+                f"is {state}; `{again.strip()}` goes on from there")
+    if args.command in ("mlp", "all"):
+        return (f"the sweep runs that finished are kept in {args.out_dir}/<sweep>.partial.json; "
+                f"`{again.strip()}` runs only the others")
+    return "nothing was written"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on Ctrl-C is a KeyboardInterrupt
     try:
         args.func(args)
-    except (utils.DataNotFoundError, mlp_lm.CheckpointError) as err:
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"interrupted: {_interrupted(args)}", file=sys.stderr)
+        return 130
+    except EXPECTED_FAULTS as err:
+        if args.debug:
+            raise
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

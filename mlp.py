@@ -12,7 +12,10 @@ several seeds and returns (and saves) every number.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import os
+import sys
 import tempfile
 import time
 import warnings
@@ -322,6 +325,9 @@ def _train(model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_
             correct += accuracy(logits.detach(), labels).sum()
             count += len(labels)
         train_loss, train_acc = loss_sum.item() / count, correct.item() / count
+        if not math.isfinite(train_loss):  # stop here rather than train on and write nulls into the results
+            raise utils.TrainingDiverged(f"the training loss became {train_loss} in epoch {epoch + 1} (lr "
+                                         f"{optimizer.param_groups[0]['lr']:g}); lower the learning rate")
         dev_loss, dev_acc = evaluate(model, dev_dataloader)
         for history, value in zip(histories, (train_loss, train_acc, dev_loss, dev_acc)):
             history.append(value)
@@ -454,32 +460,60 @@ def _sweep_job(context, job):
     (dev, train_ds, test), embeddings = context
     name, label, config = job
     t0 = time.perf_counter()
-    result = run_mlp(config, embeddings, dev, train_ds, test)
+    try:
+        result = run_mlp(config, embeddings, dev, train_ds, test)
+    except utils.TrainingDiverged as err:
+        raise utils.TrainingDiverged(f"sweep {name}, {label}, seed {config.seed}: {err}") from None
     return result, time.perf_counter() - t0
 
 
-def _run_jobs(name: str, jobs: list, context, workers: int) -> list:
-    """The sweep's (config, seed) jobs over `workers` processes, with one progress bar of finished jobs on a
-    terminal (the latest result beside it) and one line per finished job elsewhere."""
-    bar = utils.progress(total=len(jobs), desc=name, leave=True, unit="run")
-    say = (lambda line: print(line, flush=True)) if bar.disable else bar.write
-    results = []
+def _job_key(job) -> str:
+    _, label, config = job
+    return f"{label} | seed {config.seed}"
+
+
+def _finished_jobs(path: Path, jobs: list) -> dict:
+    """The jobs of an interrupted sweep that finished, from its partial file: {key: {config, result, seconds}};
+    a job whose config has changed since is left out (it runs again)."""
     try:
-        for (_, label, config), (result, seconds) in zip(jobs, utils.fork_imap(_sweep_job, jobs, workers, context)):
-            results.append((result, seconds))
+        saved = json.loads(path.read_text())["jobs"]
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        print(f"note: {path} is unreadable ({type(err).__name__}); its runs are made again", file=sys.stderr)
+        return {}
+    configs = {_job_key(job): dataclasses.asdict(job[2]) for job in jobs}
+    return {k: v for k, v in saved.items() if configs.get(k) == v.get("config")}
+
+
+def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resume: bool) -> list:
+    """The sweep's (config, seed) jobs over `workers` processes, with one progress bar of finished jobs on a
+    terminal (the latest result beside it) and one line per finished job elsewhere. Each finished job is kept
+    in `partial` at once, so an interrupted sweep resumed with `resume` runs only the others."""
+    done = _finished_jobs(partial, jobs) if resume else {}
+    todo = [job for job in jobs if _job_key(job) not in done]
+    bar = utils.progress(total=len(jobs), initial=len(jobs) - len(todo), desc=name, leave=True, unit="run")
+    say = (lambda line: print(line, flush=True)) if bar.disable else bar.write
+    if done:
+        say(f"[{name}] resuming: {len(done)} of {len(jobs)} runs finished before, kept in {partial}")
+    try:
+        for job, (result, seconds) in zip(todo, utils.fork_imap(_sweep_job, todo, workers, context)):
+            _, label, config = job
+            done[_job_key(job)] = {"config": dataclasses.asdict(config), "result": result, "seconds": seconds}
+            utils.atomic_write_json({"sweep": name, "jobs": done}, partial)
             line = f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, test acc {result[5]:.4f}"
             say(f"[{name}] {line} ({seconds:.1f} s)")
             bar.set_postfix_str(line, refresh=False)
             bar.update(1)
     finally:
         bar.close()
-    return results
+    return [(done[_job_key(job)]["result"], done[_job_key(job)]["seconds"]) for job in jobs]
 
 
 def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], datasets: Tuple[TensorDataset, ...],
               seeds: Sequence[int], out_dir: Union[str, os.PathLike], epoch_plot_prefix: Optional[str] = None,
               ckpt_dir: Union[str, os.PathLike, None] = None, embeddings=None,
-              workers: Optional[int] = None) -> dict:
+              workers: Optional[int] = None, resume: bool = False) -> dict:
     """Run every config for every seed; plot and save the results; return them as a history dict.
 
     `datasets` is (dev, train, test). Writes `out_dir/all_{name}_acc.png` and `..._loss.png` (dev accuracy and
@@ -488,6 +522,8 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
     number, the test results, the configs and the wall times. Checkpoints go to `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given.
     The runs are independent and each trains on one thread, so `workers` processes (default: one per core,
     at most 2) train them side by side; every run seeds itself, so the numbers do not depend on `workers`.
+    Finished runs are kept in `out_dir/{name}.partial.json` until the sweep's JSON is written; `resume` reuses
+    them (a run's numbers depend only on its config and seed, so a resumed sweep ends with the same numbers).
     """
     if len(configs) != len(labels):
         raise ValueError(f"{len(configs)} configs but {len(labels)} labels")
@@ -498,7 +534,8 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
     jobs = [(name, label, dataclasses.replace(config, seed=seed, save_path=(
         str(Path(ckpt_dir) / f"{name}_{utils.safe_name(label)}_seed{seed}.pth") if ckpt_dir else None)))
         for config, label in zip(configs, labels) for seed in seeds]
-    results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers or utils.default_workers()))
+    partial = out_dir / f"{name}.partial.json"
+    results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers or utils.default_workers(), partial, resume))
     seed_note = f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
     runs = []
     for config, label in zip(configs, labels):
@@ -530,4 +567,5 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
         visualize_configs([r[f"dev_{key}"] for r in runs], list(labels), metric, out_dir / f"all_{name}_{key}.png",
                           title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}")
     utils.atomic_write_json(history, out_dir / f"{name}.json")
+    partial.unlink(missing_ok=True)
     return history

@@ -430,8 +430,12 @@ def load_checkpoint(path, config=None) -> tuple[NPLM, WordTokenizer, dict]:
         if differ:
             said = ", ".join(f"{k}={new!r} (trained with {old!r})" for k, (old, new) in differ.items())
             raise CheckpointError(f"the config does not match the model saved at {path}: {said}")
-    model = NPLM(tokenizer.vocab_size, **saved)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    try:
+        model = NPLM(tokenizer.vocab_size, **saved)
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as err:  # weights that match their checksum but not their own JSON: made by other code
+        raise CheckpointError(f"{path} does not hold the model its JSON describes ({type(err).__name__}); "
+                              f"train again with `python main.py lm`") from None
     return model.eval(), tokenizer, meta
 
 
@@ -466,6 +470,15 @@ class WeightAverage:
         for avg, p in zip(self.shadow, self.params):
             avg.lerp_(p, weight)
 
+    def state_dict(self) -> dict:
+        return {"shadow": self.shadow, "steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        with torch.no_grad():
+            for avg, saved in zip(self.shadow, state["shadow"]):
+                avg.copy_(saved)
+        self.steps = state["steps"]
+
     @contextlib.contextmanager
     def applied(self):
         with torch.no_grad():
@@ -481,28 +494,54 @@ class WeightAverage:
 
 
 def train(model, train_dataloader, dev_dataloader, criterion, optimizer, scheduler, num_epochs, save_path,
-          print_every=100, *, patience=None, ema_decay=0.0, checkpoint_meta=None, record=None, log=print):
+          print_every=100, *, patience=None, ema_decay=0.0, checkpoint_meta=None, record=None, log=print,
+          state_path=None, resume=None):
     """Train for num_epochs, stepping the scheduler every batch as the course does; after each epoch score the
     dev set and save the weights with the best dev perplexity so far at `save_path` (a state_dict, atomically).
 
     Loaders yield (contexts (B, W), targets (B,)): a DataLoader or a `WindowBatches`. An epoch's train loss is
     the token-weighted mean over its batches and its perplexity exp of that mean (a mean of per-batch
-    perplexities would overstate it, by Jensen's inequality). Ours, by keyword: `patience` stops early;
-    `ema_decay` > 0 scores and saves the weight average; `checkpoint_meta` (vocabulary and config) is written
-    beside the weights; `record`, a dict, receives the best weights ("best_state", "best_epoch") and, with an
-    average, the last iterate's dev perplexity per epoch ("dev_ppl_last_iterate").
+    perplexities would overstate it, by Jensen's inequality). A NaN or infinite loss stops training with
+    utils.TrainingDiverged. Ours, by keyword: `patience` stops early; `ema_decay` > 0 scores and saves the
+    weight average; `checkpoint_meta` (vocabulary and config) is written beside the weights; `record`, a dict,
+    receives the best weights ("best_state", "best_epoch") and, with an average, the last iterate's dev
+    perplexity per epoch ("dev_ppl_last_iterate"); `state_path` keeps, after every epoch, all that training
+    needs to go on, and `resume`, such a state (`load_training_state`), continues from it: the run then ends
+    with the numbers of an uninterrupted one.
     Returns (train losses, train perplexities, dev losses, dev perplexities), one value per epoch.
     """
-    best_ppl, bad_epochs = math.inf, 0
+    best_ppl, bad_epochs, first_epoch, stopped = math.inf, 0, 0, False
     hist = ([], [], [], [])
     record = {} if record is None else record
     average = WeightAverage(model, ema_decay) if ema_decay else None
-    for epoch in range(num_epochs):
+    generator = getattr(train_dataloader, "generator", None)  # WindowBatches' shuffle; a DataLoader's is torch's
+    if resume is not None:
+        state = resume
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        if average is not None:
+            average.load_state_dict(state["average"])
+        torch.set_rng_state(state["torch_rng"])
+        if generator is not None:
+            generator.set_state(state["loader_rng"])
+        hist = tuple(list(h) for h in state["history"])
+        best_ppl, bad_epochs, stopped = state["best_ppl"], state["bad_epochs"], state["stopped"]
+        record.update({k: state[k] for k in ("best_state", "best_epoch", "dev_ppl_last_iterate") if state[k] is not None})
+        first_epoch = state["epoch"] + 1
+        log(f"{'-' * 10} resuming after epoch {state['epoch']} {'-' * 10}")
+    for epoch in range(first_epoch, 0 if stopped else num_epochs):
         model.train()
         log(f"{'-' * 10} Epoch {epoch}: Training {'-' * 10}")
         loss_sum, n_tokens, t0 = torch.zeros((), dtype=torch.float64), 0, time.perf_counter()
         for idx, (inp, target) in enumerate(utils.progress(train_dataloader, desc=f"epoch {epoch}")):
             loss = _batch_loss(model, criterion, inp, target)
+            if not torch.isfinite(loss):
+                raise utils.TrainingDiverged(
+                    f"the training loss became {loss.item()} at epoch {epoch}, step {idx} (lr "
+                    f"{optimizer.param_groups[0]['lr']:.2e}); nothing after epoch {epoch - 1} was kept: lower the "
+                    f"learning rate, or check the data")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -526,6 +565,8 @@ def train(model, train_dataloader, dev_dataloader, criterion, optimizer, schedul
             dev_loss, dev_ppl = evaluate(model, dev_dataloader, criterion)
             if dev_ppl < best_ppl:  # the weights scored, copied: training goes on with the live ones
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if not math.isfinite(dev_loss):
+            raise utils.TrainingDiverged(f"the dev loss became {dev_loss} after epoch {epoch}; lower the learning rate")
         hist[2].append(dev_loss)
         hist[3].append(dev_ppl)
         log(f"Epoch {epoch}: train loss {train_loss:.4f} (ppl {hist[1][-1]:.2f}); dev loss {dev_loss:.4f}, "
@@ -540,10 +581,32 @@ def train(model, train_dataloader, dev_dataloader, criterion, optimizer, schedul
                 save_checkpoint(best_state, save_path, meta)
         else:
             bad_epochs += 1
-            if patience is not None and bad_epochs >= patience:
-                log(f"early stopping: no better dev perplexity for {patience} epochs")
-                break
+            stopped = patience is not None and bad_epochs >= patience
+        if state_path:
+            utils.atomic_save({
+                "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "average": average.state_dict() if average is not None else None,
+                "torch_rng": torch.get_rng_state(), "loader_rng": generator.get_state() if generator is not None
+                else None, "history": [list(h) for h in hist], "best_ppl": best_ppl, "bad_epochs": bad_epochs,
+                "stopped": stopped, "best_state": record.get("best_state"), "best_epoch": record.get("best_epoch"),
+                "dev_ppl_last_iterate": record.get("dev_ppl_last_iterate"), "meta": checkpoint_meta,
+            }, state_path)
+        if stopped:
+            log(f"early stopping: no better dev perplexity for {patience} epochs")
+            break
     return hist
+
+
+def load_training_state(state_path) -> dict:
+    """What `train` kept at `state_path` after its last finished epoch; CheckpointError if there is none."""
+    try:
+        return torch.load(state_path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"nothing to resume: no training state at {state_path}; run without --resume") from None
+    except Exception as err:  # truncated, not a torch file, foreign pickle: all unusable the same way
+        raise CheckpointError(f"cannot resume from {state_path} ({type(err).__name__}); delete it and run "
+                              f"without --resume") from None
 
 
 def evaluate(model, eval_dataloader, criterion):
@@ -675,10 +738,19 @@ class TrainedLM:
     report: dict
 
 
-def fit_mlp_lm(config, train_data, dev_data, log=print) -> TrainedLM:
+def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=False) -> TrainedLM:
     """Build the vocabulary, batches, model and optimiser of `config`; train; return the best model and every
-    number. The course's pipeline unless config.fast: a DataLoader over windows, shuffled by torch's seed."""
+    number. The course's pipeline unless config.fast: a DataLoader over windows, shuffled by torch's seed.
+    `state_path` keeps the training state after every epoch; `resume` continues from it (the same config)."""
     config = as_lm_config(config)
+    state = load_training_state(state_path) if resume else None
+    if state is not None:
+        ignored = ("num_threads", "print_every")  # how a run is watched, not what it computes
+        saved = state["meta"]["config"]
+        differ = [f"{k}={v!r} (the state has {saved.get(k)!r})" for k, v in config.to_dict().items()
+                  if k not in ignored and saved.get(k) != v]
+        if differ:
+            raise CheckpointError(f"cannot resume from {state_path} with another config: {', '.join(differ)}")
     gen = utils.set_seed(config.seed)
     t_start = time.perf_counter()
     train_texts = texts_of(train_data)
@@ -709,7 +781,7 @@ def fit_mlp_lm(config, train_data, dev_data, log=print) -> TrainedLM:
     with utils.torch_threads(config.num_threads):
         hist = train(model, train_loader, dev_loader, nn.NLLLoss(), optimizer, scheduler, config.num_epochs,
                      config.save_path, config.print_every, patience=config.patience, ema_decay=config.ema_decay,
-                     checkpoint_meta=meta, record=record, log=log)
+                     checkpoint_meta=meta, record=record, log=log, state_path=state_path, resume=state)
     train_seconds = time.perf_counter() - t_train
     model.load_state_dict(record["best_state"])
     model.eval()

@@ -21,6 +21,7 @@ import math
 import os
 import random
 import re
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -98,8 +99,13 @@ def _umask() -> int:
 
 
 def atomic_save(obj, path: str | os.PathLike) -> Path:
-    """torch.save, atomically."""
-    return _atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    """torch.save, atomically. Saved through a file object: torch names the archive inside after a file *name*,
+    which here would be the random temporary one, so the same weights would give different bytes."""
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+
+    return _atomic_write(path, write)
 
 
 def atomic_write_json(obj, path: str | os.PathLike) -> Path:
@@ -275,6 +281,10 @@ def get_device(name: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+class TrainingDiverged(ArithmeticError):
+    """The training loss became NaN or infinite; the message names the epoch, the step and the learning rate."""
+
+
 @contextlib.contextmanager
 def torch_threads(n: int | None):
     """Run the block with `n` intra-op CPU threads (None: leave as is), then restore the previous number.
@@ -336,6 +346,9 @@ def _fork_init(fn, context) -> None:
     global _fork_context, _jobs_running
     _fork_context, _jobs_running = (fn, context), True
     torch.set_num_threads(1)  # as DataLoader workers do: the processes together already use the cores
+    # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the pool), so a worker that
+    # is still starting cannot swallow it and let the run go on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _fork_call(item):

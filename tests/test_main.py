@@ -103,7 +103,7 @@ def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
 def test_flags_before_the_command_mean_what_they_mean_after_it(tmp_path):
     before = main.parse_args(["--quick", "--data-dir", str(tmp_path), "--seed", "3", "mlp"])
     after = main.parse_args(["mlp", "--quick", "--data-dir", str(tmp_path), "--seed", "3"])
-    assert vars(before) == vars(after)
+    assert {k: v for k, v in vars(before).items() if k != "argv"} == {k: v for k, v in vars(after).items() if k != "argv"}
     assert before.quick and before.data_dir == tmp_path and before.seed == 3 and before.out_dir == main.QUICK_OUT_DIR
     default = main.parse_args([])
     assert default.func is main.cmd_all and default.seeds == 3 and default.epochs == 20

@@ -197,3 +197,12 @@ def test_progress_bars_stay_off_inside_fork_map_jobs(monkeypatch):
     assert utils.progress(range(3)).disable is False  # and the caller's bars are back afterwards
     seen = [utils.progress(range(1)).disable for _ in utils.fork_imap(_bar_is_off, [0, 1], workers=1)]
     assert seen == [False, False]  # between two results the caller's own bar may draw
+
+
+def test_atomic_save_writes_the_same_bytes_for_the_same_tensors(tmp_path):
+    import hashlib
+
+    state = {"w": torch.arange(6.0).reshape(2, 3)}
+    a, b = utils.atomic_save(state, tmp_path / "a.pt"), utils.atomic_save(state, tmp_path / "b.pt")
+    assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
+    assert torch.equal(torch.load(a, weights_only=True)["w"], state["w"])
