@@ -1,6 +1,7 @@
 """Training throughput of the MLP language model: our pipeline against one faithful to the course skeleton.
 
-Pipelines (same model sizes as mlp_lm.LMConfig.preset("default"), same batch size, same optimizer learning rate, same seed):
+Pipelines (same model sizes as mlp_lm.LMConfig.preset("default"), same batch size, same optimizer learning rate,
+same seed):
 - ours:        adaptive softmax (Grave et al. 2017) with its loss computed by mlp_lm.adaptive_nll, batches cut
                from one token tensor (lm_data.WindowBatches), the global context, lm_kernels.BitDropout, fused
                AdamW (lm_kernels.make_adamw) and the weight average, as the default config has them;
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import os
 import platform
 import statistics
@@ -40,15 +42,25 @@ import mlp_lm as M
 import utils
 
 
-def mm_gflops(n: int = 2048, repeats: int = 9) -> float:
-    """Median float32 torch.mm rate (GFLOP/s) on n x n matrices."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def sync(device) -> None:
+    """Wait for the device's queued work, so that a wall-clock time covers it (a no-op on the CPU)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def mm_gflops(n: int = 2048, repeats: int = 9, device="cpu") -> float:
+    """Median float32 torch.mm rate (GFLOP/s) on n x n matrices (n 8192 on a GPU: 2048 would not fill it)."""
+    if torch.device(device).type == "cuda":
+        n = max(n, 8192)
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     for _ in range(2):
         torch.mm(a, b)
     times = []
     for _ in range(repeats):
+        sync(device)
         t = time.perf_counter()
         torch.mm(a, b)
+        sync(device)
         times.append(time.perf_counter() - t)
     return 2 * n**3 / statistics.median(times) / 1e9
 
@@ -117,13 +129,13 @@ def profile_steps(step, loader, steps: int, top: int = 12) -> dict:
 
 
 def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev_stream, budget_s: float,
-                 seed: int, profile: int = 0) -> dict:
+                 seed: int, profile: int = 0, device="cpu") -> dict:
     gen = utils.set_seed(seed)
     average = None
     B = cfg.batch_size
     if kind == "course":  # the course's model: its window only (no global context), full softmax, no average
         course_cfg = dataclasses.replace(cfg, output_layer="full", global_window=0, ema_decay=0.0, fast=False)
-        model = M.build_model(course_cfg, tok.vocab_size)  # nn.Dropout, as the course has it
+        model = M.build_model(course_cfg, tok.vocab_size, device)  # nn.Dropout, as the course has it
         W = model.context_size  # the local window
         dataset = M.preprocess_data(train_texts, W, None, tok)  # TensorDataset of (N, W) windows, (N,) targets
         loader = DataLoader(dataset, batch_size=B, shuffle=True, generator=gen)
@@ -131,6 +143,7 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
         criterion = nn.NLLLoss()
 
         def step(inp, target):
+            inp, target = inp.to(device), target.to(device)  # the course's DataLoader batches are on the CPU
             loss = criterion(model(inp), target)
             optimizer.zero_grad()
             loss.backward()
@@ -138,9 +151,9 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
             return loss
     else:
         layer = "adaptive" if kind == "ours" else "full"
-        model = M.build_model(dataclasses.replace(cfg, output_layer=layer), tok.vocab_size)
+        model = M.build_model(dataclasses.replace(cfg, output_layer=layer), tok.vocab_size, device)
         W = model.context_size  # ids read per prediction: the window, plus the far words of a global context
-        loader = M.WindowBatches(train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen)
+        loader = M.WindowBatches(train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen, device=device)
         optimizer = M.make_adamw(model, cfg.lr, cfg.weight_decay)
         average = M.WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None  # as mlp_lm.train does
 
@@ -165,6 +178,7 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
             except StopIteration:
                 break
             loss = step(inp, target)
+            sync(device)
             step_times.append(time.perf_counter() - t0)
             tokens += target.numel()
             if time.perf_counter() - t_start >= budget_s:
@@ -175,8 +189,8 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
     med = statistics.median(timed)
     t_eval = time.perf_counter()
     with average.applied() if average is not None else contextlib.nullcontext():  # scored as mlp_lm.train does
-        dev_loss, dev_ppl = M.evaluate(model, M.WindowBatches(dev_stream, W, tok.pad_token_id, cfg.eval_batch_size),
-                                       nn.NLLLoss())
+        dev_loss, dev_ppl = M.evaluate(model, M.WindowBatches(dev_stream, W, tok.pad_token_id, cfg.eval_batch_size,
+                                                              device=device), nn.NLLLoss())
     flops = M.train_flops_per_token(model, train_stream)
     profiled = profile_steps(step, loader, profile) if profile else None  # after scoring: it trains on
     result = {
@@ -197,13 +211,22 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--budget", type=float, default=120.0, help="training seconds per pipeline")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: the default preset's num_threads)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: the default preset's num_threads)")
     p.add_argument("--pipelines", default="ours,ours_full,course")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=Path("plots/benchmark_lm.json"))
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--profile-steps", type=int, default=10,
                    help="after scoring ours, profile this many more of its steps (0: no profile)")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps")
+    p.add_argument("--processes", type=int, default=0,
+                   help="instead: time main.py's training step in this many gloo processes of threads/N threads "
+                        "each against one process of all the threads (torchrun), and write "
+                        "plots/benchmark_lm_processes.json")
+    p.add_argument("--steps", type=int, default=100, help="training steps per --processes measurement")
+    p.add_argument("--repeats", type=int, default=3, help="measurements of each side for --processes")
+    p.add_argument("--worker-out", type=Path, default=None, help=argparse.SUPPRESS)  # a --processes worker
     p.add_argument("--cutoff-products", action="store_true",
                    help="only time the head and first-tail products of the old and new default cutoffs and write "
                         "them to plots/benchmark_lm_cutoffs.json (seconds; no data needed)")
@@ -212,6 +235,11 @@ def main(argv=None) -> dict:
     threads = args.threads or cfg.num_threads or torch.get_num_threads()
     utils.keep_freed_memory()  # as main.py lm does: bit-identical results, fewer page faults
     command = "python benchmark_lm.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    if args.worker_out is not None:
+        return processes_worker(args, cfg, threads)
+    if args.processes:
+        return processes_against_threads(args, threads, command)
+    device = utils.get_device(args.device)
     if args.cutoff_products:
         torch.set_num_threads(threads)
         report = {"command": command, "threads": threads, "mm_gflops_before": mm_gflops(),
@@ -232,7 +260,7 @@ def main(argv=None) -> dict:
     mm = {}
     for n in sorted({threads, 2}):
         torch.set_num_threads(n)
-        mm[n] = mm_gflops()
+        mm[n] = mm_gflops(device=device)
         print(f"torch.mm 2048x2048 float32 with {n} thread(s): {mm[n]:.1f} GFLOP/s", flush=True)
     torch.set_num_threads(threads)
     # The machine's mm rate drifts during a run (another tenant, clocks), so it is measured again after each
@@ -241,8 +269,8 @@ def main(argv=None) -> dict:
     results = {}
     for kind in args.pipelines.split(","):
         results[kind] = run_pipeline(kind, cfg, tok, train_texts, train_stream, dev_stream, args.budget, args.seed,
-                                     profile=args.profile_steps if kind == "ours" else 0)
-        mm_runs.append((f"after_{kind}", mm_gflops()))
+                                     profile=args.profile_steps if kind == "ours" else 0, device=device)
+        mm_runs.append((f"after_{kind}", mm_gflops(device=device)))
         print(f"torch.mm after {kind}: {mm_runs[-1][1]:.1f} GFLOP/s", flush=True)
     mm_after = mm_runs[-1][1]
     names = [name for name, _ in mm_runs]
@@ -256,6 +284,8 @@ def main(argv=None) -> dict:
         "vocab_size": tok.vocab_size, "train_tokens": train_stream.numel(),
         "mm_gflops": {"by_threads_before": {str(k): v for k, v in mm.items()}, "after": mm_after,
                       "runs": dict(mm_runs), "around_ours": around_ours, "peak_used": peak, "best": best_mm},
+        "device": str(device), "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
+        else platform.processor() or platform.machine(),
         "pipelines": results, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                           "torch": torch.__version__, "loadavg_start": load_start,
                                           "loadavg_end": os.getloadavg()},
@@ -279,6 +309,64 @@ def main(argv=None) -> dict:
                       f"{ours['dev_ppl']:.1f} vs {results[other]['dev_ppl']:.1f} after {args.budget:.0f} s")
     utils.atomic_write_json(report, args.out)
     print(f"wrote {args.out}")
+    return report
+
+
+def processes_worker(args, cfg, threads: int) -> dict:
+    """One side of --processes, run under torchrun: main.py's own training (fit_mlp_lm, DistributedDataParallel
+    when there are several processes) on the first --steps global batches, one epoch; rank 0 writes the rate."""
+    import tempfile
+
+    rank, world, _ = utils.distributed_env()
+    if world > 1:
+        torch.distributed.init_process_group("gloo")
+    try:
+        (train_data, dev_data) = M.load_data_mlp_lm(args.data_dir)
+        with tempfile.TemporaryDirectory() as scratch:
+            run_cfg = dataclasses.replace(cfg, num_threads=threads, num_epochs=1, cache_size=0, device="cpu",
+                                          max_train_tokens=args.steps * cfg.batch_size, max_dev_tokens=4096,
+                                          print_every=0, save_path=str(Path(scratch) / "m.pt"))
+            run = M.fit_mlp_lm(run_cfg, train_data, dev_data, log=lambda *a: None)
+        out = {"processes": world, "threads_per_process": torch.get_num_threads(), "steps": args.steps,
+               "tokens": run.report["train_tokens"], "seconds": run.report["train_seconds"],
+               "tokens_per_second": run.report["train_tokens"] / run.report["train_seconds"]}
+        if rank == 0:
+            utils.atomic_write_json(out, args.worker_out)
+        return out
+    finally:
+        if world > 1:
+            torch.distributed.destroy_process_group()
+
+
+def processes_against_threads(args, threads: int, command: str) -> dict:
+    """N gloo processes of threads/N threads each against 1 process of `threads` threads, alternating, each side
+    measured --repeats times: the cost of the all-reduce where the cores are the same."""
+    import subprocess
+    import tempfile
+
+    sides = {f"1 process x {threads} threads": (1, threads),
+             f"{args.processes} processes x {max(1, threads // args.processes)} thread(s)": (args.processes, threads)}
+    rates = {name: [] for name in sides}
+    with tempfile.TemporaryDirectory() as scratch:
+        for i in range(args.repeats):
+            for name, (nproc, side_threads) in sides.items():
+                out = Path(scratch) / f"{i}_{nproc}.json"
+                cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+                       str(Path(__file__).resolve()), "--worker-out", str(out), "--threads", str(side_threads),
+                       "--steps", str(args.steps)] + (["--data-dir", str(args.data_dir)] if args.data_dir else [])
+                subprocess.run(cmd, check=True, capture_output=True, text=True)
+                result = json.loads(out.read_text())
+                rates[name].append(result["tokens_per_second"])
+                print(f"{name}: {result['tokens_per_second']:,.0f} tokens/s ({result['steps']} steps, "
+                      f"{result['threads_per_process']} thread(s) each)", flush=True)
+    medians = {name: statistics.median(v) for name, v in rates.items()}
+    one, many = medians.values()
+    report = {"command": command, "steps": args.steps, "global_batch_size": M.LMConfig.preset("default").batch_size,
+              "tokens_per_second": rates, "median_tokens_per_second": medians, "ratio_processes_vs_threads": many / one,
+              "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__}}
+    out = args.out if args.out != Path("plots/benchmark_lm.json") else Path("plots/benchmark_lm_processes.json")
+    utils.atomic_write_json(report, out)
+    print(f"{args.processes} processes run at {many / one:.2f} times the rate of 1 process; wrote {out}")
     return report
 
 

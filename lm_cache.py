@@ -24,8 +24,9 @@ def features_and_log_probs(model, stream: torch.Tensor, pad_id: int, batch_size:
     was_training = model.training
     model.eval()
     features, log_probs = [], []
+    device = next(model.parameters()).device
     try:
-        for inputs, targets in WindowBatches(stream, model.context_size, pad_id, batch_size):
+        for inputs, targets in WindowBatches(stream, model.context_size, pad_id, batch_size, device=device):
             hidden = model.features(inputs)  # (B, H)
             features.append(hidden)
             log_probs.append(model.final_layer.target_log_prob(hidden, targets))  # (B,)
@@ -62,16 +63,20 @@ def continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambda
     if features.shape[0] != T or log_probs.shape[0] != T:
         raise ValueError(f"features {tuple(features.shape)}, log_probs {tuple(log_probs.shape)} and stream "
                          f"({T},) must have one row per token")
-    thetas_t = torch.tensor([float(t) for t in thetas], dtype=torch.float32)  # (K,)
-    lambdas_t = torch.tensor([float(x) for x in lambdas], dtype=torch.float64)  # (M,)
-    total = torch.zeros(len(thetas), len(lambdas), dtype=torch.float64)
+    if features.device.type == "mps":  # no float64 there: the grid is scored on the CPU
+        features, log_probs = features.cpu(), log_probs.cpu()
+    device = features.device
+    stream = stream.to(device)
+    thetas_t = torch.tensor([float(t) for t in thetas], dtype=torch.float32, device=device)  # (K,)
+    lambdas_t = torch.tensor([float(x) for x in lambdas], dtype=torch.float64, device=device)  # (M,)
+    total = torch.zeros(len(thetas), len(lambdas), dtype=torch.float64, device=device)
     log_model = log_probs.double()[:, None]  # (T, 1)
     for start in range(0, T, block):
         end = min(T, start + block)
         lo = max(0, start - cache_size)
         scores = features[start:end] @ features[lo:end].T  # (b, n): h_t . h_i for the keys lo..end-1
-        t_idx = torch.arange(start, end)[:, None]  # (b, 1)
-        i_idx = torch.arange(lo, end)[None, :]  # (1, n)
+        t_idx = torch.arange(start, end, device=device)[:, None]  # (b, 1)
+        i_idx = torch.arange(lo, end, device=device)[None, :]  # (1, n)
         in_cache = (i_idx < t_idx) & (i_idx >= t_idx - cache_size)  # (b, n): strictly before t, at most L back
         same_word = stream[lo:end][None, :] == stream[start:end][:, None]  # (b, n): x_i == x_t
         for k, theta in enumerate(thetas_t):
@@ -81,7 +86,7 @@ def continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambda
             mixed = torch.logaddexp(torch.log1p(-lambdas_t)[None, :] + log_model[start:end],
                                     torch.log(lambdas_t)[None, :] + torch.log(p_cache)[:, None])  # (b, M)
             total[k] -= mixed.sum(0)
-    return total / T
+    return (total / T).cpu()
 
 
 def score_with_cache(model, tokenizer, dev_data, test_data=None, cache_size: int = 2000, thetas=None,
@@ -99,7 +104,7 @@ def score_with_cache(model, tokenizer, dev_data, test_data=None, cache_size: int
     grid = continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambdas)  # (K, M)
     k, m = divmod(int(torch.argmin(grid)), len(lambdas))
     theta, lam = thetas[k], lambdas[m]
-    model_nll = -log_probs.double().mean().item()
+    model_nll = -log_probs.cpu().double().mean().item()
     out["grid_dev_ppl"] = [[math.exp(v) for v in row] for row in grid.tolist()]
     out["theta"], out["lambda"] = theta, lam
     out["dev"] = {"model_ppl": math.exp(model_nll), "cache_ppl": math.exp(grid[k, m].item()),
@@ -110,7 +115,7 @@ def score_with_cache(model, tokenizer, dev_data, test_data=None, cache_size: int
         stream = encode_stream(test_data, tokenizer, max_tokens)
         features, log_probs = features_and_log_probs(model, stream, tokenizer.pad_token_id, batch_size)
         nll = continuous_cache_nll(features, log_probs, stream, cache_size, [theta], [lam])[0, 0].item()
-        out["test"] = {"model_ppl": math.exp(-log_probs.double().mean().item()), "cache_ppl": math.exp(nll),
+        out["test"] = {"model_ppl": math.exp(-log_probs.cpu().double().mean().item()), "cache_ppl": math.exp(nll),
                        "targets": stream.numel()}
         log(f"test perplexity {out['test']['model_ppl']:.2f} -> {out['test']['cache_ppl']:.2f} with the same cache")
     out["seconds"] = time.perf_counter() - t0

@@ -191,28 +191,46 @@ def preprocess_data(data, local_window_size, splitter, tokenizer):
 class WindowBatches:
     """Batches (contexts (B, W), targets (B,)) cut on the fly out of one token stream; no DataLoader.
 
-    Each pass draws a fresh permutation of the target positions (from `generator`) when `shuffle`, and builds a
-    batch's contexts with one gather: padded[idx[:, None] + arange(W)].
+    The stream lives on `device` and batches are cut there with one gather, padded[idx[:, None] + arange(W)].
+    Each pass draws a fresh permutation of the target positions (from `generator`, on the CPU, so every device
+    and every process sees the same order) when `shuffle`. With `world` > 1 processes (torchrun), process `rank`
+    takes its share: of each global batch of `batch_size` when shuffling (every `world`-th position), of the
+    stream's positions when not (a contiguous block), so that every target is scored exactly once.
     """
 
     def __init__(self, stream: torch.Tensor, local_window_size: int, pad_id: int, batch_size: int,
-                 shuffle: bool = False, generator: torch.Generator | None = None):
+                 shuffle: bool = False, generator: torch.Generator | None = None, device=None, rank: int = 0,
+                 world: int = 1):
+        if not 0 <= rank < world:
+            raise ValueError(f"rank must be in [0, world), got rank {rank} of {world}")
+        device = torch.device(device) if device is not None else stream.device
         self.W = local_window_size
-        self.stream = stream.long()  # (T,)
-        self.padded = torch.cat([torch.full((self.W,), pad_id, dtype=torch.long), self.stream])  # (T + W,)
-        self.offsets = torch.arange(self.W)  # (W,)
+        self.stream = stream.long().to(device)  # (T,)
+        self.padded = torch.cat([torch.full((self.W,), pad_id, dtype=torch.long, device=device), self.stream])  # (T+W,)
+        self.offsets = torch.arange(self.W, device=device)  # (W,)
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
+        self.rank, self.world = rank, world
+
+    def _block(self) -> tuple[int, int]:
+        """The positions [lo, hi) this process scores when not shuffling."""
+        T = self.stream.numel()
+        return self.rank * T // self.world, (self.rank + 1) * T // self.world
 
     def __len__(self) -> int:
-        return math.ceil(self.stream.numel() / self.batch_size)
+        lo, hi = (0, self.stream.numel()) if self.shuffle else self._block()
+        return math.ceil((hi - lo) / self.batch_size)
 
     @property
     def num_tokens(self) -> int:
         return self.stream.numel()
 
     def __iter__(self):
-        T = self.stream.numel()
-        order = torch.randperm(T, generator=self.generator) if self.shuffle else torch.arange(T)
-        for start in range(0, T, self.batch_size):
+        if self.shuffle:
+            order = torch.randperm(self.stream.numel(), generator=self.generator).to(self.stream.device)
+        else:
+            order = torch.arange(*self._block(), device=self.stream.device)
+        for start in range(0, order.numel(), self.batch_size):
             idx = order[start : start + self.batch_size]  # (B,)
+            if self.shuffle and self.world > 1:
+                idx = idx[self.rank :: self.world]  # this process's share of the global batch
             yield self.padded[idx[:, None] + self.offsets], self.stream[idx]  # (B, W), (B,)

@@ -65,6 +65,8 @@ class _SoftmaxNLL(torch.autograd.Function):
 def softmax_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-row negative log-likelihood (N,) of `target` (N,) under softmax(logits (N, V)); cross-entropy with
     reduction="none", computed with `_SoftmaxNLL` when a gradient is needed and with logsumexp otherwise."""
+    if logits.dtype in (torch.float16, torch.bfloat16):  # autocast's half-precision logits: the sum in float32
+        logits = logits.float()
     if logits.requires_grad and torch.is_grad_enabled():
         return _SoftmaxNLL.apply(logits, target)
     return torch.logsumexp(logits, 1) - logits.gather(1, target[:, None]).squeeze(1)  # (N,)

@@ -26,6 +26,7 @@ if __name__ == "__main__":  # Ctrl-C while the libraries below load: one line, n
                                                _sys.exit(130)))
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -90,9 +91,11 @@ SWEEPS = {"structures": structure_sweep, "activations": activation_sweep, "learn
 
 
 def _explore(sweep: Sweep, dev_d, train_d, test_d, embeddings, seeds: Sequence[int], out_dir, ckpt_dir,
-             resume: bool) -> dict:
+             resume: bool, device: Optional[str]) -> dict:
     """Featurize (unless given TensorDatasets), then run the sweep and save its plots and JSON."""
     datasets = mlp.as_tensor_datasets((dev_d, train_d, test_d), embeddings)
+    if device:
+        sweep.configs = [dataclasses.replace(c, device=device) for c in sweep.configs]
     print(f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) ----------")
     return mlp.run_sweep(sweep.name, sweep.configs, sweep.labels, datasets, seeds=seeds, out_dir=out_dir,
                          epoch_plot_prefix=sweep.epoch_plot_prefix, ckpt_dir=ckpt_dir, embeddings=embeddings,
@@ -101,26 +104,26 @@ def _explore(sweep: Sweep, dev_d, train_d, test_d, embeddings, seeds: Sequence[i
 
 def explore_mlp_structures(dev_d, train_d, test_d, embeddings, *, seeds: Sequence[int] = (0,),
                            num_epochs: int = 20, out_dir=DEFAULT_OUT_DIR, ckpt_dir=None,
-                           resume=False) -> dict:
+                           resume=False, device=None) -> dict:
     """6.1.3: hidden layers [], [512], [512, 512], [512, 512, 512]. Splits may be raw dicts or TensorDatasets."""
     return _explore(structure_sweep(num_epochs), dev_d, train_d, test_d, embeddings, seeds, out_dir, ckpt_dir,
-                    resume)
+                    resume, device)
 
 
 def explore_mlp_activations(dev_d, train_d, test_d, embeddings, *, seeds: Sequence[int] = (0,),
                             num_epochs: int = 20, out_dir=DEFAULT_OUT_DIR, ckpt_dir=None,
-                            resume=False) -> dict:
+                            resume=False, device=None) -> dict:
     """6.1.4: Sigmoid, Tanh, ReLU, GeLU and LeakyReLU. Splits may be raw dicts or TensorDatasets."""
     return _explore(activation_sweep(num_epochs), dev_d, train_d, test_d, embeddings, seeds, out_dir, ckpt_dir,
-                    resume)
+                    resume, device)
 
 
 def explore_mlp_learning_rates(dev_d, train_d, test_d, embeddings, *, seeds: Sequence[int] = (0,),
                                num_epochs: int = 20, out_dir=DEFAULT_OUT_DIR, ckpt_dir=None,
-                               resume=False) -> dict:
+                               resume=False, device=None) -> dict:
     """6.1.5: learning rates 1e-4 ... 1e-1. Splits may be raw dicts or TensorDatasets."""
     return _explore(learning_rate_sweep(num_epochs), dev_d, train_d, test_d, embeddings, seeds, out_dir,
-                    ckpt_dir, resume)
+                    ckpt_dir, resume, device)
 
 
 EXPLORERS = {"structures": explore_mlp_structures, "activations": explore_mlp_activations,
@@ -148,7 +151,8 @@ def cmd_mlp(args) -> dict:
     results = {}
     for name in args.sweeps:
         results[name] = EXPLORERS[name](*datasets, embeddings, seeds=seeds, num_epochs=num_epochs,
-                                        out_dir=args.out_dir, ckpt_dir=args.ckpt_dir, resume=args.resume)
+                                        out_dir=args.out_dir, ckpt_dir=args.ckpt_dir, resume=args.resume,
+                                        device=args.device)
         print(f"sweep {name} took {results[name]['wall_seconds']:.1f} s")
     print(f"MLP sweeps done in {time.perf_counter() - started:.1f} s (data loading included); "
           f"plots and JSON in {args.out_dir}/")
@@ -177,50 +181,69 @@ def lm_state(args) -> Path:
 
 def lm_config(args):
     """The language model's config, built once from the flags: a preset with the flags that were given."""
-    flags = {"num_epochs": "epochs" if args.command == "lm" else None, "output_layer": "output_layer", "local_window_size": "window",
+    flags = {"num_epochs": "epochs" if args.command == "lm" else None, "output_layer": "output_layer",
+             "dropout_p": "dropout", "precision": "precision", "device": "device", "local_window_size": "window",
              "global_window": "global_window", "ema_decay": "ema_decay", "cache_size": "cache_size"}
-    overrides = {field: getattr(args, flag) for field, flag in flags.items() if flag and getattr(args, flag, None) is not None}
+    overrides = {field: getattr(args, flag) for field, flag in flags.items()
+                 if flag and getattr(args, flag, None) is not None}
     return mlp_lm.LMConfig.preset(lm_run_name(args), seed=args.seed, save_path=str(lm_checkpoint(args)), **overrides)
 
 
-def _lm_device_note(args) -> None:
-    if args.device not in (None, "cpu"):
-        print(f"note: the language model trains on the CPU; --device {args.device} is ignored", file=sys.stderr)
-
-
-def cmd_lm(args) -> dict:
+def cmd_lm(args) -> Optional[dict]:
     """Train, keep the best checkpoint, plot loss and perplexity, score the best model on dev and test (and
-    with a continuous cache), sample the course's prompt; all numbers go to OUT_DIR/<stem>.json."""
+    with a continuous cache), sample the course's prompt; all numbers go to OUT_DIR/<stem>.json.
+
+    Under torchrun (WORLD_SIZE > 1) the processes train together with DistributedDataParallel (gloo on CPUs,
+    NCCL on GPUs), score dev and test together, and rank 0 alone writes and returns the report."""
     config, stem, out_dir = args.lm_config, lm_stem(lm_run_name(args)), args.out_dir
-    _lm_device_note(args)
+    rank, world, local_rank = utils.distributed_env()
+    if world > 1:
+        device = utils.get_device(config.device)
+        if device.type == "cuda":
+            torch.cuda.set_device(local_rank)
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
     utils.keep_freed_memory()
-    with utils.torch_threads(config.num_threads):
-        t0 = time.perf_counter()
-        train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("train", "validation", "test"))
-        run = mlp_lm.fit_mlp_lm(config, train_data, dev_data, state_path=lm_state(args),
-                                resume=args.resume and lm_state(args).is_file())
-        model, tok, h = run.model, run.tokenizer, run.report["history"]
-        plots = plot_lm_history(h, config, out_dir / stem)
-        scores = {}  # the best model on the whole dev and test splits (a quick run cuts them as it cut dev)
-        for split, data in (("dev", dev_data), ("test", test_data)):
-            stream = encode_stream(data, tok, config.max_dev_tokens)
-            batches = WindowBatches(stream, model.context_size, tok.pad_token_id, config.eval_batch_size)
-            loss, ppl = mlp_lm.evaluate(model, batches, nn.NLLLoss())
-            scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
-            print(f"best checkpoint: {split} perplexity {ppl:.2f} over {stream.numel():,} targets")
-        cache = None
-        if config.cache_size:
-            cache = score_with_cache(model, tok, dev_data, test_data, config.cache_size, config.cache_thetas,
-                                     config.cache_lambdas, config.eval_batch_size, max_tokens=config.max_dev_tokens)
-        samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
-        _, meta = mlp_lm.load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
-        checkpoint = {"path": config.save_path, "epoch": meta["epoch"], "weights_sha256": meta["weights_sha256"]}
-        report = {"config": config.to_dict(), **run.report, "checkpoint": checkpoint,
-                  "best_checkpoint_scores": scores, "cache": cache,
-                  "samples": samples, "prompt": mlp_lm.COURSE_PROMPT, "plots": [str(p) for p in plots],
-                  "wall_seconds": time.perf_counter() - t0, "torch_threads": torch.get_num_threads(),
-                  "torch_version": torch.__version__}
-        json_path = utils.atomic_write_json(report, out_dir / f"{stem}.json")
+    quiet = open(os.devnull, "w") if rank else None  # one process speaks
+    try:
+        with utils.torch_threads(config.num_threads), contextlib.redirect_stdout(quiet or sys.stdout):
+            return _train_score_and_report(args, config, stem, out_dir, rank, world)
+    finally:
+        if world > 1:
+            torch.distributed.destroy_process_group()
+        if quiet:
+            quiet.close()
+
+
+def _train_score_and_report(args, config, stem: str, out_dir: Path, rank: int, world: int) -> Optional[dict]:
+    t0 = time.perf_counter()
+    train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("train", "validation", "test"))
+    run = mlp_lm.fit_mlp_lm(config, train_data, dev_data, state_path=lm_state(args),
+                            resume=args.resume and lm_state(args).is_file())
+    model, tok, h = run.model, run.tokenizer, run.report["history"]
+    device = next(model.parameters()).device
+    scores = {}  # the best model on the whole dev and test splits (a quick run cuts them as it cut dev)
+    for split, data in (("dev", dev_data), ("test", test_data)):
+        stream = encode_stream(data, tok, config.max_dev_tokens)
+        batches = WindowBatches(stream, model.context_size, tok.pad_token_id, config.eval_batch_size,
+                                device=device, rank=rank, world=world)
+        loss, ppl = mlp_lm.evaluate(model, batches, nn.NLLLoss())
+        scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
+        print(f"best checkpoint: {split} perplexity {ppl:.2f} over {stream.numel():,} targets")
+    if rank != 0:  # the cache, the samples and the files are rank 0's
+        return None
+    plots = plot_lm_history(h, config, out_dir / stem)
+    cache = None
+    if config.cache_size:
+        cache = score_with_cache(model, tok, dev_data, test_data, config.cache_size, config.cache_thetas,
+                                 config.cache_lambdas, config.eval_batch_size, max_tokens=config.max_dev_tokens)
+    samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
+    _, meta = mlp_lm.load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
+    checkpoint = {"path": config.save_path, "epoch": meta["epoch"], "weights_sha256": meta["weights_sha256"]}
+    report = {"config": config.to_dict(), **run.report, "checkpoint": checkpoint, "best_checkpoint_scores": scores,
+              "cache": cache, "samples": samples, "prompt": mlp_lm.COURSE_PROMPT, "plots": [str(p) for p in plots],
+              "wall_seconds": time.perf_counter() - t0, "torch_threads": torch.get_num_threads(),
+              "torch_version": torch.__version__}
+    json_path = utils.atomic_write_json(report, out_dir / f"{stem}.json")
     print(f"best dev perplexity {report['best_dev_ppl']:.2f} (epoch {report['best_epoch']}); wall time "
           f"{report['wall_seconds']:.0f} s; wrote {', '.join(map(str, plots))}, {json_path}")
     return report
@@ -260,10 +283,14 @@ def _saved_lm_config(path: Path, **overrides):
     return mlp_lm.LMConfig(**{**{k: v for k, v in meta["config"].items() if k in known}, **overrides})
 
 
+def _device_override(args) -> dict:
+    return {"device": args.device} if args.device else {}
+
+
 def cmd_sample(args) -> dict:
     """Rebuild the saved model, report its dev perplexity if the data is there, print the samples."""
     path = lm_checkpoint(args)
-    config = _saved_lm_config(path, save_path=str(path), seed=args.seed)
+    config = _saved_lm_config(path, save_path=str(path), seed=args.seed, **_device_override(args))
     try:
         (dev_data,) = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation",))
     except utils.DataNotFoundError as err:
@@ -279,8 +306,9 @@ def cmd_cache(args) -> dict:
     """Score a saved checkpoint with a continuous cache: theta and lambda chosen on dev, then test once;
     writes OUT_DIR/<checkpoint name>_cache.json."""
     path = lm_checkpoint(args)
-    config = _saved_lm_config(path, save_path=str(path))
+    config = _saved_lm_config(path, save_path=str(path), **_device_override(args))
     model, tokenizer, meta = mlp_lm.load_checkpoint(path, config)
+    model.to(utils.get_device(config.device))
     dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation", "test"))
     utils.keep_freed_memory()
     with utils.torch_threads(config.num_threads):
@@ -335,7 +363,7 @@ COMMON_FLAGS = [
                                            "runs/quick/checkpoints with --quick)")),
     (("--quick",), dict(action="store_true", help="small slices and few epochs: a smoke run in under a minute")),
     (("--seed",), dict(type=_number(int, 0), help="first seed (default 0)")),
-    (("--device",), dict(help="torch device for the sentiment MLP (default: cuda if available, else cpu)")),
+    (("--device",), dict(help="auto (CUDA, then MPS, then the CPU: the default), cpu, cuda, cuda:N or mps")),
     (("--debug",), dict(action="store_true", help=f"show the Python traceback of an error (or set {DEBUG_ENV}=1)")),
 ]
 MLP_FLAGS = [
@@ -358,6 +386,9 @@ LM_FLAGS = [
     (("--window",), dict(type=_number(int, 1), help="override the local window size")),
     (("--global-window",), dict(type=_number(int, 0),
                                 help="override the number of far words averaged into a global context (0: none)")),
+    (("--dropout",), dict(type=_number(float, 0.0, 1.0, high_open=True), help="override the dropout rate, in [0, 1)")),
+    (("--precision",), dict(choices=["fp32", "bf16"], help="fp32 (the default) or bf16 autocast where the device "
+                                                           "supports it")),
     (("--ema-decay",), dict(type=_number(float, 0.0, 1.0, high_open=True),
                             help="override the weight-average decay, in [0, 1) (0: score the last iterate)")),
     (("--cache-size",), dict(type=_number(int, 0), help="after training, also score the best model with a "
@@ -377,9 +408,10 @@ CACHE_FLAGS = [
     (("--cache-size",), dict(type=_number(int, 1), help="past tokens in the cache (default 2000)")),
 ]
 DEFAULTS = {"data_dir": None, "out_dir": None, "ckpt_dir": None, "quick": False, "seed": 0, "device": None,
-            "debug": False, "resume": False,
+            "debug": False, "resume": False, "dropout": None, "precision": None,
             "seeds": 3, "epochs": None, "sweeps": list(SWEEPS), "config": "default", "output_layer": None,
-            "window": None, "global_window": None, "ema_decay": None, "checkpoint": None, "prompt": mlp_lm.COURSE_PROMPT,
+            "window": None, "global_window": None, "ema_decay": None, "checkpoint": None,
+            "prompt": mlp_lm.COURSE_PROMPT,
             "top_p": None, "max_len": 30}
 COMMANDS = {  # name: (help, function, flags)
     "all": ("run everything (the default): written checks and figures, the MLP sweeps, the language model",
@@ -438,6 +470,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     for dest, value in DEFAULTS.items():
         if not hasattr(args, dest):
             setattr(args, dest, value)
+    try:
+        utils.get_device(args.device)
+    except ValueError as err:
+        fail(f"--device: {err}")
     args.out_dir = args.out_dir or (QUICK_OUT_DIR if args.quick else DEFAULT_OUT_DIR)
     args.ckpt_dir = args.ckpt_dir or (QUICK_OUT_DIR / "checkpoints" if args.quick else Path("checkpoints"))
     args.epochs = args.epochs if args.epochs is not None or args.command not in ("all", "mlp") else 20

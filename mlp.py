@@ -35,8 +35,8 @@ import utils
 
 RawSplit = Dict[str, List[Union[int, str]]]
 _TEXT_END = "\x00"  # a piece no review contains; marks where one text ends in the joined corpus
-SHUFFLE_SEED = 42
-CPU_THREADS = 1  # one intra-op thread trains this small MLP fastest on a CPU (see utils.torch_threads)  # the order of the course splits; fixed so every run sees the same dev/train/test
+SHUFFLE_SEED = 42  # the order of the course splits: fixed, so every run sees the same dev/train/test
+CPU_THREADS = 1  # one intra-op thread trains this small MLP fastest on a CPU (see utils.torch_threads)
 
 
 # --------------------------------------------------------------------------- data
@@ -519,7 +519,8 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
     `datasets` is (dev, train, test). Writes `out_dir/all_{name}_acc.png` and `..._loss.png` (dev accuracy and
     loss across configs, mean and band over seeds), `out_dir/{epoch_plot_prefix}_{label}_loss.png` (train and
     dev loss) per config when `epoch_plot_prefix` is given, and `out_dir/{name}.json` with every per-epoch
-    number, the test results, the configs and the wall times. Checkpoints go to `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given.
+    number, the test results, the configs and the wall times. Checkpoints go to
+    `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given.
     The runs are independent and each trains on one thread, so `workers` processes (default: one per core,
     at most 2) train them side by side; every run seeds itself, so the numbers do not depend on `workers`.
     Finished runs are kept in `out_dir/{name}.partial.json` until the sweep's JSON is written; `resume` reuses

@@ -30,6 +30,7 @@ import hashlib
 import inspect
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,8 @@ class LMConfig:
     warmup_steps: int = 0
     patience: Optional[int] = None  # stop after this many epochs without a better dev perplexity
     fast: bool = False  # lm_kernels' training step and lm_data.WindowBatches instead of a DataLoader
+    device: str = "cpu"  # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N" or "mps"
+    precision: str = "fp32"  # or "bf16": bfloat16 autocast for the forward passes
     eval_batch_size: Optional[int] = None  # None: batch_size
     cache_size: int = 0  # > 0: main.py also scores the best model with a continuous cache of this many tokens
     cache_thetas: List[float] = field(default_factory=lambda: list(CACHE_THETAS))
@@ -131,6 +134,8 @@ class LMConfig:
         check("output_layer", self.output_layer in ("full", "adaptive"), "'full' or 'adaptive'")
         check("optimizer", self.optimizer in ("adam", "adamw"), "'adam' or 'adamw'")
         check("schedule", self.schedule in SCHEDULES, f"one of {sorted(SCHEDULES)}")
+        check("precision", self.precision in ("fp32", "bf16"), "'fp32' or 'bf16'")
+        check("device", isinstance(self.device, str) and bool(self.device), "a device name such as 'auto' or 'cpu'")
         check("cutoffs", all(isinstance(c, int) and c > 0 for c in self.cutoffs) and self.cutoffs == sorted(
             set(self.cutoffs)), "increasing whole numbers > 0")
         check("global_chunks", not self.global_window or self.global_window % self.global_chunks == 0,
@@ -148,7 +153,7 @@ class LMConfig:
         ours = dict(local_window_size=8, num_blocks=1, batch_size=2048, eval_batch_size=4096, lr=3e-3,
                     num_epochs=4, output_layer="adaptive", global_window=64, global_dropout_p=0.1,
                     ema_decay=0.998, optimizer="adamw", weight_decay=0.01, schedule="cosine", warmup_steps=100,
-                    patience=2, fast=True, cache_size=2000, num_threads=2, print_every=200,
+                    patience=2, fast=True, device="auto", cache_size=2000, num_threads=2, print_every=200,
                     save_path="checkpoints/mlp_lm.pt")
         presets = {
             "course": {},
@@ -337,7 +342,11 @@ class NPLM(nn.Module):
             hidden = F.relu(block(hidden))  # (B, H)
         return hidden
 
-    def forward(self, inputs):
+    def forward(self, inputs, targets=None, reduction="mean"):
+        """(B, V) log-probabilities, as the course's; with `targets`, their NLL instead (`nll`), so that a
+        DistributedDataParallel wrapper sees the training loss computed through its own forward."""
+        if targets is not None:
+            return self.nll(inputs, targets, reduction)
         return self.final_layer(self.features(inputs))  # (B, V)
 
     def nll(self, inputs, targets, reduction="mean"):
@@ -354,10 +363,13 @@ def model_fields(config) -> dict:
     return {name: getattr(config, name) for name in MODEL_FIELDS}
 
 
-def build_model(config, vocab_size: int) -> NPLM:
-    """The NPLM of `config`, with lm_kernels' cheaper dropout masks when config.fast."""
+def build_model(config, vocab_size: int, device="cpu") -> NPLM:
+    """The NPLM of `config`, built on the CPU (the same initial weights for every device) and moved to `device`.
+    config.fast swaps in lm_kernels' cheaper dropout masks on a CPU; a GPU's own dropout kernel is fused."""
     model = NPLM(vocab_size, **model_fields(config))
-    return use_bit_dropout(model) if config.fast else model
+    if config.fast and torch.device(device).type == "cpu":
+        use_bit_dropout(model)
+    return model.to(device)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -443,8 +455,9 @@ def load_checkpoint(path, config=None) -> tuple[NPLM, WordTokenizer, dict]:
 def _batch_loss(model, criterion, inp, target, reduction="mean"):
     """The batch's NLL: the model's own loss for an adaptive softmax or without a criterion (our fast path),
     else criterion(log_probs, target) as the course computes it."""
-    if criterion is None or isinstance(getattr(model, "final_layer", None), NPLMAdaptiveFinalBlock):
-        return model.nll(inp, target, reduction=reduction)
+    core = getattr(model, "module", model)  # under DistributedDataParallel
+    if criterion is None or isinstance(getattr(core, "final_layer", None), NPLMAdaptiveFinalBlock):
+        return model(inp, target, reduction=reduction)
     loss = criterion(model(inp), target)
     return loss * target.numel() if reduction == "sum" else loss
 
@@ -495,53 +508,68 @@ class WeightAverage:
 
 def train(model, train_dataloader, dev_dataloader, criterion, optimizer, scheduler, num_epochs, save_path,
           print_every=100, *, patience=None, ema_decay=0.0, checkpoint_meta=None, record=None, log=print,
-          state_path=None, resume=None):
+          state_path=None, resume=None, precision="fp32"):
     """Train for num_epochs, stepping the scheduler every batch as the course does; after each epoch score the
     dev set and save the weights with the best dev perplexity so far at `save_path` (a state_dict, atomically).
 
-    Loaders yield (contexts (B, W), targets (B,)): a DataLoader or a `WindowBatches`. An epoch's train loss is
-    the token-weighted mean over its batches and its perplexity exp of that mean (a mean of per-batch
-    perplexities would overstate it, by Jensen's inequality). A NaN or infinite loss stops training with
-    utils.TrainingDiverged. Ours, by keyword: `patience` stops early; `ema_decay` > 0 scores and saves the
-    weight average; `checkpoint_meta` (vocabulary and config) is written beside the weights; `record`, a dict,
-    receives the best weights ("best_state", "best_epoch") and, with an average, the last iterate's dev
-    perplexity per epoch ("dev_ppl_last_iterate"); `state_path` keeps, after every epoch, all that training
-    needs to go on, and `resume`, such a state (`load_training_state`), continues from it: the run then ends
-    with the numbers of an uninterrupted one.
+    Loaders yield (contexts (B, W), targets (B,)): a DataLoader or a `WindowBatches`; batches go to the model's
+    device. An epoch's train loss is the token-weighted mean over its batches and its perplexity exp of that
+    mean (a mean of per-batch perplexities would overstate it, by Jensen's inequality). A NaN or infinite loss
+    stops training with utils.TrainingDiverged. Ours, by keyword: `patience` stops early; `ema_decay` > 0
+    scores and saves the weight average; `checkpoint_meta` (vocabulary and config) is written beside the
+    weights; `record`, a dict, receives the best weights ("best_state", "best_epoch") and, with an average, the
+    last iterate's dev perplexity per epoch ("dev_ppl_last_iterate"); `state_path` keeps, after every epoch,
+    all that training needs to go on, and `resume`, such a state (`load_training_state`), continues from it:
+    the run then ends with the numbers of an uninterrupted one; `precision="bf16"` runs the forward passes
+    under bfloat16 autocast. A DistributedDataParallel `model` with loaders split by rank (torchrun) trains
+    on the global batch: each process's loss is its share of the global mean, only rank 0 writes files.
     Returns (train losses, train perplexities, dev losses, dev perplexities), one value per epoch.
     """
+    core = getattr(model, "module", model)  # the NPLM itself, under DistributedDataParallel or not
+    device = next(core.parameters()).device
+    world = getattr(train_dataloader, "world", 1)
+    writer = getattr(train_dataloader, "rank", 0) == 0
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     best_ppl, bad_epochs, first_epoch, stopped = math.inf, 0, 0, False
     hist = ([], [], [], [])
     record = {} if record is None else record
-    average = WeightAverage(model, ema_decay) if ema_decay else None
+    average = WeightAverage(core, ema_decay) if ema_decay else None
     generator = getattr(train_dataloader, "generator", None)  # WindowBatches' shuffle; a DataLoader's is torch's
     if resume is not None:
         state = resume
-        model.load_state_dict(state["model"])
+        core.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None:
             scheduler.load_state_dict(state["scheduler"])
         if average is not None:
             average.load_state_dict(state["average"])
         torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
         if generator is not None:
             generator.set_state(state["loader_rng"])
         hist = tuple(list(h) for h in state["history"])
         best_ppl, bad_epochs, stopped = state["best_ppl"], state["bad_epochs"], state["stopped"]
-        record.update({k: state[k] for k in ("best_state", "best_epoch", "dev_ppl_last_iterate") if state[k] is not None})
+        record.update({k: state[k] for k in ("best_state", "best_epoch", "dev_ppl_last_iterate")
+                       if state[k] is not None})
         first_epoch = state["epoch"] + 1
         log(f"{'-' * 10} resuming after epoch {state['epoch']} {'-' * 10}")
     for epoch in range(first_epoch, 0 if stopped else num_epochs):
         model.train()
         log(f"{'-' * 10} Epoch {epoch}: Training {'-' * 10}")
-        loss_sum, n_tokens, t0 = torch.zeros((), dtype=torch.float64), 0, time.perf_counter()
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        n_tokens, t0 = 0, time.perf_counter()
         for idx, (inp, target) in enumerate(utils.progress(train_dataloader, desc=f"epoch {epoch}")):
-            loss = _batch_loss(model, criterion, inp, target)
-            if not torch.isfinite(loss):
-                raise utils.TrainingDiverged(
-                    f"the training loss became {loss.item()} at epoch {epoch}, step {idx} (lr "
-                    f"{optimizer.param_groups[0]['lr']:.2e}); nothing after epoch {epoch - 1} was kept: lower the "
-                    f"learning rate, or check the data")
+            inp, target = inp.to(device, non_blocking=True), target.to(device, non_blocking=True)
+            with autocast:
+                if world > 1:  # this share's sum over the global batch's size: DDP's mean over processes is
+                    share = _batch_loss(model, criterion, inp, target, reduction="sum")  # the global mean
+                    count = torch.tensor(float(target.numel()), device=device)
+                    torch.distributed.all_reduce(count)
+                    loss, batch_sum = share * (world / count), share.detach().double()
+                else:
+                    loss = _batch_loss(model, criterion, inp, target)
+                    batch_sum = loss.detach().double() * target.numel()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -549,22 +577,36 @@ def train(model, train_dataloader, dev_dataloader, criterion, optimizer, schedul
                 scheduler.step()
             if average is not None:
                 average.update()
-            loss_sum += loss.detach().double() * target.numel()  # no .item() per step
+            loss_sum += batch_sum
             n_tokens += target.numel()
+            # A CPU checks every step; an accelerator every 100, so that it need not wait for each step's loss.
+            if (device.type == "cpu" or idx % 100 == 0) and not torch.isfinite(loss_sum):
+                kept = (f"the checkpoint of epoch {record['best_epoch']} is kept" if "best_epoch" in record
+                        else "no checkpoint was kept")
+                raise utils.TrainingDiverged(
+                    f"the training loss became {loss.item()} at epoch {epoch}, by step {idx} (lr "
+                    f"{optimizer.param_groups[0]['lr']:.2e}); {kept}: lower the learning rate, or check the data")
             if print_every and idx % print_every == 0:
-                rate = n_tokens / max(time.perf_counter() - t0, 1e-9)
+                rate = n_tokens * world / max(time.perf_counter() - t0, 1e-9)
                 log(f"  iter {idx:6d}  loss {loss.item():.4f}  ppl {math.exp(min(loss.item(), 50)):9.2f}  "
                     f"lr {optimizer.param_groups[0]['lr']:.2e}  {rate:,.0f} tokens/s")
-        train_loss = loss_sum.item() / max(n_tokens, 1)
+        totals = torch.stack([loss_sum, torch.tensor(float(n_tokens), dtype=torch.float64, device=device)])
+        if world > 1:
+            torch.distributed.all_reduce(totals)
+        train_loss = totals[0].item() / max(totals[1].item(), 1)
+        if not math.isfinite(train_loss):
+            raise utils.TrainingDiverged(f"the training loss became {train_loss} in epoch {epoch}; lower the "
+                                         f"learning rate, or check the data")
         hist[0].append(train_loss)
         hist[1].append(math.exp(min(train_loss, 700)))
         log(f"{'-' * 10} Epoch {epoch}: Evaluation on Dev Set {'-' * 10}")
-        if average is not None:
-            record.setdefault("dev_ppl_last_iterate", []).append(evaluate(model, dev_dataloader, criterion)[1])
-        with average.applied() if average is not None else contextlib.nullcontext():
-            dev_loss, dev_ppl = evaluate(model, dev_dataloader, criterion)
-            if dev_ppl < best_ppl:  # the weights scored, copied: training goes on with the live ones
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        with autocast:
+            if average is not None:
+                record.setdefault("dev_ppl_last_iterate", []).append(evaluate(core, dev_dataloader, criterion)[1])
+            with average.applied() if average is not None else contextlib.nullcontext():
+                dev_loss, dev_ppl = evaluate(core, dev_dataloader, criterion)
+                if dev_ppl < best_ppl:  # the weights scored, copied (to the CPU): training goes on with the live ones
+                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in core.state_dict().items()}
         if not math.isfinite(dev_loss):
             raise utils.TrainingDiverged(f"the dev loss became {dev_loss} after epoch {epoch}; lower the learning rate")
         hist[2].append(dev_loss)
@@ -576,19 +618,21 @@ def train(model, train_dataloader, dev_dataloader, criterion, optimizer, schedul
                 f"saving the model to {save_path} {'-' * 10}")
             best_ppl, bad_epochs = dev_ppl, 0
             record.update(best_state=best_state, best_epoch=epoch)
-            if save_path:
+            if save_path and writer:
                 meta = None if checkpoint_meta is None else {**checkpoint_meta, "epoch": epoch, "dev_ppl": dev_ppl}
                 save_checkpoint(best_state, save_path, meta)
         else:
             bad_epochs += 1
             stopped = patience is not None and bad_epochs >= patience
-        if state_path:
+        if state_path and writer:
             utils.atomic_save({
-                "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "epoch": epoch, "model": core.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "average": average.state_dict() if average is not None else None,
-                "torch_rng": torch.get_rng_state(), "loader_rng": generator.get_state() if generator is not None
-                else None, "history": [list(h) for h in hist], "best_ppl": best_ppl, "bad_epochs": bad_epochs,
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "loader_rng": generator.get_state() if generator is not None else None,
+                "history": [list(h) for h in hist], "best_ppl": best_ppl, "bad_epochs": bad_epochs,
                 "stopped": stopped, "best_state": record.get("best_state"), "best_epoch": record.get("best_epoch"),
                 "dev_ppl_last_iterate": record.get("dev_ppl_last_iterate"), "meta": checkpoint_meta,
             }, state_path)
@@ -596,6 +640,32 @@ def train(model, train_dataloader, dev_dataloader, criterion, optimizer, schedul
             log(f"early stopping: no better dev perplexity for {patience} epochs")
             break
     return hist
+
+
+def evaluate(model, eval_dataloader, criterion):
+    """(mean loss per target token, perplexity = exp(mean loss)), batches weighted by their size; under
+    torch.no_grad() in eval mode, restoring the model's mode. A loader split by rank (WindowBatches with
+    world > 1) scores each process's block, and the sums are added over processes: every target counts once."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
+    try:
+        with torch.no_grad():
+            for inp, target in eval_dataloader:
+                inp, target = inp.to(device, non_blocking=True), target.to(device, non_blocking=True)
+                total += _batch_loss(model, criterion, inp, target, reduction="sum").double()
+                count += target.numel()
+    finally:
+        model.train(was_training)
+    sums = torch.stack([total, torch.tensor(float(count), dtype=torch.float64, device=device)])
+    if getattr(eval_dataloader, "world", 1) > 1:
+        torch.distributed.all_reduce(sums)
+    if sums[1].item() == 0:
+        raise ValueError("evaluate: the evaluation data is empty")
+    avg_loss = sums[0].item() / sums[1].item()
+    return avg_loss, math.exp(min(avg_loss, 709.0))
 
 
 def load_training_state(state_path) -> dict:
@@ -609,23 +679,6 @@ def load_training_state(state_path) -> dict:
                               f"without --resume") from None
 
 
-def evaluate(model, eval_dataloader, criterion):
-    """(mean loss per target token, perplexity = exp(mean loss)), batches weighted by their size; under
-    torch.no_grad() in eval mode, restoring the model's mode."""
-    was_training = model.training
-    model.eval()
-    total, count = torch.zeros((), dtype=torch.float64), 0
-    try:
-        with torch.no_grad():
-            for inp, target in eval_dataloader:
-                total += _batch_loss(model, criterion, inp, target, reduction="sum").double()
-                count += target.numel()
-    finally:
-        model.train(was_training)
-    if count == 0:
-        raise ValueError("evaluate: the evaluation data is empty")
-    avg_loss = total.item() / count
-    return avg_loss, math.exp(avg_loss)
 
 
 # --------------------------------------------------------------------------- generation
@@ -663,17 +716,18 @@ def generate_text(prompt, model, tokenizer, local_window_size, top_p, max_len=30
     W = int(local_window_size)
     G = max(0, getattr(model, "context_size", W) - W)  # far words of a global context: none before the prompt
     context = [pad_id] * W + list(ids)
+    device = next(iter(model.parameters()), torch.empty(0)).device
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             for _ in range(max_len):
                 far = ([-1] * G + context[W:-W])[-G:] if G else []  # (G,): -1 is "no word"
-                window = torch.tensor(far + context[-W:], dtype=torch.long)  # (G+W,)
+                window = torch.tensor(far + context[-W:], dtype=torch.long, device=device)  # (G+W,)
                 log_probs = model(window)  # (1, V)
                 if top_p:
-                    filtered = top_p_filter(log_probs, float(top_p))  # (1, V)
-                    pred = torch.multinomial(filtered.softmax(-1), 1, generator=generator).item()
+                    filtered = top_p_filter(log_probs.float().cpu(), float(top_p))  # (1, V); sampled on the CPU,
+                    pred = torch.multinomial(filtered.softmax(-1), 1, generator=generator).item()  # its generator's
                 else:
                     pred = int(torch.argmax(log_probs).item())
                 context.append(pred)
@@ -751,6 +805,15 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
                   if k not in ignored and saved.get(k) != v]
         if differ:
             raise CheckpointError(f"cannot resume from {state_path} with another config: {', '.join(differ)}")
+    device = utils.get_device(config.device)
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    rank, world = (torch.distributed.get_rank(), torch.distributed.get_world_size()) if distributed else (0, 1)
+    if world > 1 and not config.fast:
+        raise ValueError("several processes (torchrun) train the fast pipeline only (LMConfig.fast); the course's "
+                         "DataLoader pipeline runs in one process")
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", torch.cuda.current_device())  # this process's GPU, set from LOCAL_RANK
+    log = log if rank == 0 else (lambda *args, **kwargs: None)
     gen = utils.set_seed(config.seed)
     t_start = time.perf_counter()
     train_texts = texts_of(train_data)
@@ -760,28 +823,39 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
     dev_stream = encode_stream(dev_data, tokenizer, config.max_dev_tokens)  # (T_dev,)
     log(f"vocabulary {tokenizer.vocab_size:,} words (train split only); train {train_stream.numel():,} tokens, "
         f"dev {dev_stream.numel():,} targets")
-    model = build_model(config, tokenizer.vocab_size)
+    model = build_model(config, tokenizer.vocab_size, device)
+    if world > 1:  # the same initial weights everywhere, then each process its own dropout masks
+        torch.manual_seed(config.seed + rank)
     W, pad, eval_bs = model.context_size, tokenizer.pad_token_id, config.eval_batch_size or config.batch_size
-    if config.fast:
-        train_loader = WindowBatches(train_stream, W, pad, config.batch_size, shuffle=True, generator=gen)
-        dev_loader = WindowBatches(dev_stream, W, pad, eval_bs)
-        sample = next(iter(WindowBatches(train_stream, W, pad, config.batch_size)))  # draws no random numbers
+    if config.fast:  # a global batch of batch_size, split between the processes
+        train_loader = WindowBatches(train_stream, W, pad, config.batch_size, shuffle=True, generator=gen,
+                                     device=device, rank=rank, world=world)
+        dev_loader = WindowBatches(dev_stream, W, pad, eval_bs, device=device, rank=rank, world=world)
+        sample = next(iter(WindowBatches(train_stream, W, pad, config.batch_size, device=device)))  # no randomness
     else:
         train_loader = DataLoader(TensorDataset(*windows_from_stream(train_stream, W, pad)), config.batch_size,
                                   shuffle=True)
         dev_loader = DataLoader(TensorDataset(*windows_from_stream(dev_stream, W, pad)), eval_bs)
-        sample = next(iter(train_loader))
+        sample = tuple(t.to(device) for t in next(iter(train_loader)))
     n_params = count_parameters(model)
     log(f"{'-' * 10} Create Model: {n_params:,} parameters, {model.output_layer} softmax {'-' * 10}")
     test_model_forward(model, sample, config.local_window_size, tokenizer)
     optimizer, scheduler = make_optimizer(model, config, config.num_epochs * len(train_loader))
     meta = {"tokenizer": tokenizer.to_dict(), "model": model_fields(config), "config": config.to_dict()}
     record: dict = {}
+    net, threads = model, config.num_threads
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=config.output_layer == "adaptive")  # a batch may leave a tail cluster unused
+        if device.type == "cpu":  # the processes of one machine share its cores
+            threads = max(1, (threads or os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", world)))
     t_train = time.perf_counter()
-    with utils.torch_threads(config.num_threads):
-        hist = train(model, train_loader, dev_loader, nn.NLLLoss(), optimizer, scheduler, config.num_epochs,
+    with utils.torch_threads(threads):
+        hist = train(net, train_loader, dev_loader, nn.NLLLoss(), optimizer, scheduler, config.num_epochs,
                      config.save_path, config.print_every, patience=config.patience, ema_decay=config.ema_decay,
-                     checkpoint_meta=meta, record=record, log=log, state_path=state_path, resume=state)
+                     checkpoint_meta=meta, record=record, log=log, state_path=state_path, resume=state,
+                     precision=config.precision)
     train_seconds = time.perf_counter() - t_train
     model.load_state_dict(record["best_state"])
     model.eval()
@@ -794,7 +868,8 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
         "train_tokens": train_stream.numel(), "dev_targets": dev_stream.numel(), "train_seconds": train_seconds,
         "train_tokens_per_second_incl_eval": len(hist[0]) * train_stream.numel() / train_seconds,
         "seconds_total": time.perf_counter() - t_start, "save_path": str(config.save_path),
-        "flops": train_flops_per_token(model, train_stream),
+        "flops": train_flops_per_token(model, train_stream), "device": str(device), "processes": world,
+        "global_batch_size": config.batch_size,
     }
     return TrainedLM(model, tokenizer, config, report)
 
@@ -813,12 +888,14 @@ def sample_from_mlp_lm(config, dev_data, prompt=COURSE_PROMPT, top_ps=(None, 0.0
     config = as_lm_config(config)
     print(f"{'-' * 10} Load Model Weights {'-' * 10}")
     model, tokenizer, meta = load_checkpoint(config.save_path, config)
+    device = utils.get_device(config.device)
+    model.to(device)
     out = {"checkpoint": str(config.save_path), "checkpoint_epoch": meta.get("epoch")}
     if dev_data is not None:
         print(f"{'-' * 10} Evaluate on the Dev Set {'-' * 10}")
         stream = encode_stream(dev_data, tokenizer)
         batches = WindowBatches(stream, model.context_size, tokenizer.pad_token_id,
-                                config.eval_batch_size or config.batch_size)
+                                config.eval_batch_size or config.batch_size, device=device)
         out["dev_loss"], out["dev_ppl"] = evaluate(model, batches, nn.NLLLoss())
         out["dev_targets"] = stream.numel()
         print(f"Dev Perplexity: {out['dev_ppl']:.2f}; Dev Loss: {out['dev_loss']:.4f} ({stream.numel():,} targets)")

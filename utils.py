@@ -275,10 +275,28 @@ def set_seed(seed: int) -> torch.Generator:
 
 
 def get_device(name: str | None = None) -> torch.device:
-    """`name` if given ('cpu', 'cuda', 'cuda:1'), else the GPU when there is one, else the CPU."""
-    if name:
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The torch device for `name`: 'auto' (or None) picks CUDA, then Apple's MPS, then the CPU; 'cpu', 'cuda',
+    'cuda:N' and 'mps' must exist here. ValueError naming the device and the way out otherwise."""
+    mps = getattr(torch.backends, "mps", None)
+    mps_ok = bool(mps is not None and mps.is_available())
+    if name in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if mps_ok else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps")
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"device {name!r}: no such CUDA device on this machine; use --device auto or cpu")
+    if device.type == "mps" and not mps_ok:
+        raise ValueError(f"device {name!r}: no MPS device on this machine; use --device auto or cpu")
+    return device
+
+
+def distributed_env() -> tuple[int, int, int]:
+    """(rank, world size, local rank) of this process as torchrun sets them; (0, 1, 0) for a plain run."""
+    return tuple(int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))
 
 
 class TrainingDiverged(ArithmeticError):

@@ -63,3 +63,14 @@ def test_the_pipelines_train_on_tiny_data_and_the_course_one_is_the_course_model
         assert result["steps"] >= 1 and result["tokens_per_second_median"] > 0 and result["dev_ppl"] > 1
     # the course's model has no global context: fewer inputs to its first layer than ours
     assert out["course"]["train_flops_per_token"] < out["ours_full"]["train_flops_per_token"]
+
+
+def test_processes_against_threads_writes_both_rates(tiny_data_dir, tmp_path):
+    from argparse import Namespace
+
+    args = Namespace(processes=2, steps=2, repeats=1, data_dir=tiny_data_dir, out=tmp_path / "p.json")
+    report = benchmark_lm.processes_against_threads(args, threads=2, command="test")
+    assert list(report["median_tokens_per_second"]) == ["1 process x 2 threads", "2 processes x 1 thread(s)"]
+    assert all(v > 0 for v in report["median_tokens_per_second"].values())
+    one, two = report["median_tokens_per_second"].values()
+    assert report["ratio_processes_vs_threads"] == two / one and (tmp_path / "p.json").is_file()

@@ -154,7 +154,7 @@ def test_a_diverging_run_stops_with_the_epoch_and_step(tmp_path):
         return output * float("inf") if len(calls) == 3 else output
 
     model.first_layer.register_forward_hook(poison)
-    with pytest.raises(utils.TrainingDiverged, match=r"at epoch 0, step 2 \(lr 1.00e-01\)"):
+    with pytest.raises(utils.TrainingDiverged, match=r"at epoch 0, by step 2 \(lr 1.00e-01\); no checkpoint was kept"):
         mlp_lm.train(model, batches, batches, None, optimizer, None, 2, tmp_path / "m.pt", print_every=0,
                      log=lambda *a: None)
 
@@ -258,8 +258,8 @@ def _wait_for(proc, path: Path, timeout=120):
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("command, trigger", [("lm", "ck/mlp_lm_quick.state.pt"), ("mlp", "out/mlp_structures.partial.json"),
-                                              ("mlp", None)])
+@pytest.mark.parametrize("command, trigger", [("lm", "ck/mlp_lm_quick.state.pt"),
+                                              ("mlp", "out/mlp_structures.partial.json"), ("mlp", None)])
 def test_ctrl_c_is_one_line_and_exit_code_130(tiny_data_dir, tmp_path, command, trigger):
     args = [sys.executable, str(REPO / "main.py"), command, "--quick", "--data-dir", str(tiny_data_dir),
             "--out-dir", str(tmp_path / "out"), "--ckpt-dir", str(tmp_path / "ck")]

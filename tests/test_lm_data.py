@@ -71,3 +71,22 @@ def test_bad_tokenizers_and_missing_data_are_errors(tmp_path):
         D.WordTokenizer(["<unk>", "<eos>", "a", "a"])
     with pytest.raises(utils.DataNotFoundError):
         D.load_data_mlp_lm(data_dir=tmp_path)
+
+
+def test_window_batches_split_between_processes_cover_every_target_once():
+    stream = torch.arange(2, 39)  # 37 targets
+    whole = D.WindowBatches(stream, 3, 0, 8)
+    shards = [D.WindowBatches(stream, 3, 0, 8, rank=r, world=3) for r in range(3)]
+    targets = torch.cat([t for shard in shards for _, t in shard])
+    assert targets.tolist() == torch.cat([t for _, t in whole]).tolist()  # contiguous blocks, in order
+    contexts = torch.cat([c for shard in shards for c, _ in shard])
+    torch.testing.assert_close(contexts, torch.cat([c for c, _ in whole]))  # contexts reach across the blocks
+    gen = lambda: torch.Generator().manual_seed(4)  # noqa: E731
+    one = list(D.WindowBatches(stream, 3, 0, 8, shuffle=True, generator=gen()))
+    parts = [list(D.WindowBatches(stream, 3, 0, 8, shuffle=True, generator=gen(), rank=r, world=2)) for r in (0, 1)]
+    assert len(parts[0]) == len(parts[1]) == len(one)
+    for (x, y), (x0, y0), (x1, y1) in zip(one, *parts):  # each global batch split in two, nothing lost or doubled
+        assert sorted(y.tolist()) == sorted(y0.tolist() + y1.tolist())
+        assert abs(len(y0) - len(y1)) <= 1
+    with pytest.raises(ValueError):
+        D.WindowBatches(stream, 3, 0, 8, rank=2, world=2)

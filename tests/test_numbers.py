@@ -375,6 +375,12 @@ QUOTES += [Quote(R, phrase, source, fmt) for phrase, source, fmt in [
     ("({} ms), the dropout bits", profile("aten::tanh"), ".0f"),
     ("the dropout bits ({} ms,", profile("aten::random_"), ".1f"),
     ("weight average ({} ms)", profile("aten::lerp_"), ".1f"),
+    # benchmark_lm_processes.json
+    ("times {} steps of", "benchmark_lm_processes.json:steps", "d"),
+    ("The medians are {} tokens/s for one", "benchmark_lm_processes.json:median_tokens_per_second.1 process x 2 threads",
+     ",.0f"),
+    ("process and {} for two", "benchmark_lm_processes.json:median_tokens_per_second.2 processes x 1 thread(s)", ",.0f"),
+    ("two processes run at {} times the rate", "benchmark_lm_processes.json:ratio_processes_vs_threads", ".2f"),
     # benchmark_lm_cutoffs.json
     ("product at {} GFLOP/s forward", "benchmark_lm_cutoffs.json:cutoffs.1022,9982.head.forward_gflops", ".1f"),
     ("forward against {} (134.7", "benchmark_lm_cutoffs.json:cutoffs.1000,10000.head.forward_gflops", ".1f"),
@@ -536,6 +542,10 @@ NOT_FROM_RESULTS = {
         # history: earlier benchmark runs, at the commits named in the text (their JSON is in git history)
         "took 268 ms", "from 103 to 191 GFLOP/s", "gave 46 % to 63 %", "(2.1 ms, against 22 ms",
         "trained at 801 tokens/s", "at 982 to 1,095 tokens/s",
+        # settings, exit codes and test tolerances of the devices, processes and faults sections
+        "(2048) stays", "Rank 0 alone", "launches 2 gloo processes", "weights to 1e-4", "agree to 1e-5",
+        "this 2-core machine", "1 process of 2 threads against 2 gloo processes of 1 thread each",
+        "alternating, 3 times each", "exit code 2", "exit code 130", "keeps rank 0's",
     ],
 }
 
