@@ -254,7 +254,7 @@ def plot_lm_history(history: dict, config, stem: Path) -> list:
     that differ from it (so the default, long and ablation runs are told apart)."""
     preset = mlp_lm.LMConfig.preset(config.name).to_dict()
     changed = [f"{k}={v}" for k, v in config.to_dict().items()
-               if k not in ("save_path", "seed", "name") and preset[k] != v]
+               if k not in ("save_path", "seed", "name", "device", "num_threads") and preset[k] != v]  # what, not where
     title = f"MLP language model, {config.name} config" + (f" ({', '.join(changed)})" if changed else "")
     return [mlp_lm.visualize_epochs(history[f"train_{key}"], history[f"dev_{key}"], label,
                                     stem.with_name(f"{stem.name}_{key}.png"), title=f"{title}\n{label}")
