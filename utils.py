@@ -692,8 +692,9 @@ def default_cache_dir() -> Path:
 def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> WordVectors:
     """Parse a GloVe/word2vec-style text file (optionally .gz): `word v1 ... vD` per line, no header.
 
-    A word2vec header line `count dim` is skipped. Every line must hold the same number of numbers; the first
-    line that does not raises EmbeddingsFormatError naming the file and its 1-based line number.
+    A word2vec header line `count dim` is skipped. Every line must hold the same number of numbers (the count
+    most lines hold) and every number must be finite; the first line that breaks either raises
+    EmbeddingsFormatError naming the file and its 1-based line number.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
@@ -712,9 +713,13 @@ def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> 
         word, _, rest = line.rstrip().partition(" ")
         words.append(word)
         rests.append(rest)
-    dim = len(rests[0].split())
     # Counting separators is ~10x cheaper than splitting every line; only odd lines are split.
     seps = np.fromiter((r.count(" ") for r in rests), dtype=np.int64, count=len(rests))
+    # The dimension is what most lines hold, not what the first line holds, so that a short first line is
+    # the one blamed; on a tie, the count that comes first in the file.
+    tally = np.bincount(seps)
+    usual = seps[np.isin(seps, np.flatnonzero(tally == tally.max())).argmax()]
+    dim = len(rests[int(np.argmax(seps == usual))].split())
     for i in np.flatnonzero(seps != dim - 1).tolist() if dim else [0]:
         found = len(rests[i].split())
         if found != dim or dim == 0:
@@ -733,6 +738,11 @@ def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> 
                     f"{path}, line {i + 1 + first}: a value is not a number: {lines[i][:60]!r}"
                 ) from None
         raise
+    if not np.isfinite(flat).all():  # nan and inf parse as numbers, and would spread through every average
+        i = int(np.flatnonzero(~np.isfinite(flat))[0]) // dim
+        raise EmbeddingsFormatError(
+            f"{path}, line {i + 1 + first}: a value is not finite (nan or inf): {lines[i][:60]!r}"
+        )
     return WordVectors(words, flat.reshape(len(words), dim))
 
 

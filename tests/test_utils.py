@@ -83,6 +83,26 @@ def test_malformed_embeddings_name_the_file_and_line(tmp_path, text, line):
         utils.parse_embeddings_text(path)
 
 
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999"])
+def test_non_finite_embeddings_name_the_file_and_line(tmp_path, value):
+    path = write(tmp_path / "bad.txt", f"a 1 2 3\nb 4 5 6\nc 7 {value} 9\nd 1 1 1\n")
+    with pytest.raises(utils.EmbeddingsFormatError, match=rf"bad\.txt, line 3: a value is not finite"):
+        utils.parse_embeddings_text(path)
+
+
+@pytest.mark.parametrize("text, line", [
+    ("a 1 2\nb 4 5 6\nc 7 8 9\n", 1),                  # the first line is the short one
+    ("a 1 2 3 4\nb 4 5 6\nc 7 8 9\n", 1),              # the first line is the long one
+    ("3 3\na 1 2\nb 4 5 6\nc 7 8 9\n", 2),             # after a word2vec header, that line is line 2
+    ("a 1 2 3\nb 4 5 6\nc 7 8\nd 1 2\ne 3 4\n", 1),   # most lines hold two numbers: the first three-er is blamed
+    ("a 1 2 3\nb 4 5\n", 2),                          # a tie: the count met first wins
+])
+def test_the_dimension_is_what_most_lines_hold(tmp_path, text, line):
+    path = write(tmp_path / "bad.txt", text)
+    with pytest.raises(utils.EmbeddingsFormatError, match=rf"bad\.txt, line {line}: expected a word and"):
+        utils.parse_embeddings_text(path)
+
+
 def test_empty_embeddings_file_is_an_error(tmp_path):
     with pytest.raises(utils.EmbeddingsFormatError, match="empty"):
         utils.parse_embeddings_text(write(tmp_path / "empty.txt", ""))
