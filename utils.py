@@ -19,6 +19,7 @@ import gc
 import gzip
 import hashlib
 import html
+import io
 import json
 import math
 import os
@@ -746,9 +747,68 @@ def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> 
     return WordVectors(words, flat.reshape(len(words), dim))
 
 
-def _save_npy(path: str, array: np.ndarray) -> None:
-    with open(path, "wb") as f:  # a file object, since np.save would append .npy to a temporary name
-        np.save(f, array)
+class _DamagedCache(Exception):
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path} {problem}")
+        self.path, self.problem = path, problem
+
+
+def _read_whole(path: Path) -> bytearray:
+    """The file's bytes in a bytearray, so that an array made over them is writable without a copy."""
+    try:
+        with open(path, "rb") as f:
+            buf = bytearray(os.fstat(f.fileno()).st_size)
+            n = f.readinto(buf)
+    except OSError as err:
+        raise _DamagedCache(path, f"cannot be read ({err.strerror or err})") from None
+    return buf if n == len(buf) else buf[:n]
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array, dtype=np.float32))
+    return buf.getvalue()
+
+
+def _read_glove_cache(words_file: Path, vectors_file: Path, check_file: Path) -> WordVectors:
+    """The cached table, after both files match the SHA-256 sums and the shape in `check_file`; _DamagedCache
+    naming the first file that does not."""
+    if not check_file.is_file():
+        raise _DamagedCache(check_file, "is missing (an interrupted write, or a cache from before checksums)")
+    try:
+        check = json.loads(check_file.read_text(encoding="utf-8"))
+        shape = tuple(int(n) for n in check["shape"])
+        sums = {words_file: check["words_sha256"], vectors_file: check["vectors_sha256"]}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise _DamagedCache(check_file, f"cannot be read ({type(err).__name__}: {err})") from None
+    data = {}
+    for file, expected in sums.items():
+        data[file] = _read_whole(file)
+        if hashlib.sha256(data[file]).hexdigest() != expected:
+            raise _DamagedCache(file, f"does not match its SHA-256 in {check_file.name}")
+    words = data[words_file].decode("utf-8").split("\n")
+    try:  # the bytes are the ones written, so this only guards against a check file that lies about them
+        header = io.BytesIO(bytes(data[vectors_file][:4096]))
+        if np.lib.format.read_magic(header) != (1, 0):
+            raise ValueError("not a version 1.0 .npy file")
+        npy_shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
+        if npy_shape != shape or fortran or dtype != np.float32 or len(words) != shape[0]:
+            raise ValueError(f"{len(words)} words and vectors {npy_shape} {dtype}, expected {shape} float32")
+        vectors = np.frombuffer(data[vectors_file], dtype=np.float32, count=math.prod(shape),
+                                offset=header.tell()).reshape(shape)
+    except ValueError as err:
+        raise _DamagedCache(vectors_file, f"does not agree with {check_file.name} ({err})") from None
+    return WordVectors(words, vectors)
+
+
+def _write_glove_cache(table: WordVectors, words_file: Path, vectors_file: Path, check_file: Path) -> None:
+    """Both files, then the check file with their sums: written last, so that it vouches only for whole files."""
+    vectors, words = _npy_bytes(table.vectors), "\n".join(table.index_to_key).encode("utf-8")
+    for file, data in ((vectors_file, vectors), (words_file, words)):
+        _atomic_write(file, lambda tmp, data=data: Path(tmp).write_bytes(data))
+    atomic_write_json({"source": "utils.load_glove", "shape": list(table.vectors.shape),
+                       "words_sha256": hashlib.sha256(words).hexdigest(),
+                       "vectors_sha256": hashlib.sha256(vectors).hexdigest()}, check_file)
 
 
 def load_glove(
@@ -760,9 +820,11 @@ def load_glove(
 ) -> WordVectors:
     """Load GloVe (default: glove.6B.50d in the data directory) as WordVectors.
 
-    The first load parses the text (about 6 s for 400k words) and writes a binary cache outside the repo
-    (`default_cache_dir()`): the words as text and the vectors as .npy. Later loads read the cache (under 2 s).
-    The cache key covers the file's path, size and modification time, so a changed file is parsed anew.
+    The first load parses the text and writes a binary cache outside the repo (`default_cache_dir()`): the
+    words as text, the vectors as .npy, and a JSON file with the SHA-256 of both and the shape. Later loads
+    read the cache, after checking it against those sums; a cache that fails the check (damaged, cut short,
+    swapped) is named in one line on stderr and rebuilt from the text. The cache key covers the file's path,
+    size and modification time, so a changed file is parsed anew.
     """
     path = Path(path) if path is not None else data_path(*GLOVE_FILE, data_dir=data_dir)
     if not path.is_file():
@@ -770,18 +832,18 @@ def load_glove(
     stat = path.stat()
     key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{limit}".encode()).hexdigest()[:16]
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    words_file, vectors_file = cache / f"{path.name}.{key}.words.txt", cache / f"{path.name}.{key}.vectors.npy"
-    if words_file.is_file() and vectors_file.is_file():
-        words = words_file.read_text(encoding="utf-8").split("\n")
-        vectors = np.load(vectors_file)
-        if len(words) == len(vectors):
-            return WordVectors(words, vectors)
-    if verbose:
+    stem = cache / f"{path.name}.{key}"
+    files = (Path(f"{stem}.words.txt"), Path(f"{stem}.vectors.npy"), Path(f"{stem}.sha256.json"))
+    if any(f.exists() for f in files):
+        try:
+            return _read_glove_cache(*files)
+        except _DamagedCache as damage:
+            print(f"embeddings cache {damage.path} {damage.problem}; rebuilding it from {path}", file=sys.stderr)
+    elif verbose:
         print(f"parsing {path} once; later runs read the binary cache in {cache}", file=sys.stderr)
     table = parse_embeddings_text(path, limit=limit)
     try:
-        _atomic_write(vectors_file, lambda tmp: _save_npy(tmp, table.vectors))
-        _atomic_write(words_file, lambda tmp: Path(tmp).write_text("\n".join(table.index_to_key), encoding="utf-8"))
+        _write_glove_cache(table, *files)
     except OSError as err:  # a read-only home still gets its vectors, just without a cache
         print(f"warning: could not write the embeddings cache in {cache}: {err}", file=sys.stderr)
     return table

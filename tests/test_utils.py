@@ -112,7 +112,7 @@ def test_load_glove_writes_a_binary_cache_and_reparses_a_changed_file(tmp_path):
     src = write(tmp_path / "g.txt.gz", "the 1 2\nmovie 3 4\n", gz=True)
     cache = tmp_path / "cache"
     first = utils.load_glove(src, cache_dir=cache, verbose=False)
-    assert sorted(p.suffix for p in cache.iterdir()) == [".npy", ".txt"]
+    assert sorted(p.name.split(".", 4)[-1] for p in cache.iterdir()) == ["sha256.json", "vectors.npy", "words.txt"]
     second = utils.load_glove(src, cache_dir=cache, verbose=False)
     assert second.index_to_key == first.index_to_key
     np.testing.assert_array_equal(second.vectors, first.vectors)
@@ -121,6 +121,61 @@ def test_load_glove_writes_a_binary_cache_and_reparses_a_changed_file(tmp_path):
     os.utime(src, ns=(time.time_ns(), time.time_ns() + 10**9))
     third = utils.load_glove(src, cache_dir=cache, verbose=False)
     assert third.index_to_key == ["the", "movie", "film"] and third["the"][0] == 5
+
+
+def _swap_two_words(path):
+    words = path.read_text(encoding="utf-8").split("\n")
+    words[0], words[1] = words[1], words[0]
+    path.write_text("\n".join(words), encoding="utf-8")
+
+
+def _overwrite_bytes(path):
+    with open(path, "r+b") as f:  # in place: same size, same inode
+        f.seek(-20, os.SEEK_END)
+        f.write(b"\x7f" * 20)
+
+
+def _wrong_shape(path):
+    with open(path, "wb") as f:  # a valid .npy, of the wrong shape
+        np.save(f, np.zeros((3, 2), dtype=np.float32))
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("damage, part", [(_overwrite_bytes, "vectors.npy"), (_wrong_shape, "vectors.npy"),
+                                          (_swap_two_words, "words.txt"), (_truncate, "vectors.npy"),
+                                          (_truncate, "words.txt"), (_truncate, "sha256.json"),
+                                          (os.unlink, "sha256.json"), (os.unlink, "vectors.npy")])
+def test_a_damaged_glove_cache_is_named_in_one_line_and_rebuilt(tmp_path, capsys, damage, part):
+    from conftest import tiny_vectors, write_glove
+
+    src, cache = tmp_path / "g.txt.gz", tmp_path / "cache"
+    write_glove(src, tiny_vectors())
+    fresh = utils.parse_embeddings_text(src)
+    utils.load_glove(src, cache_dir=cache, verbose=False)
+    (target,) = [p for p in cache.iterdir() if p.name.endswith(part)]
+    damage(target)
+    capsys.readouterr()
+
+    table = utils.load_glove(src, cache_dir=cache, verbose=False)
+    assert table.index_to_key == fresh.index_to_key
+    np.testing.assert_array_equal(table.vectors, fresh.vectors)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and str(target) in lines[0] and f"rebuilding it from {src}" in lines[0]
+
+    again = utils.load_glove(src, cache_dir=cache, verbose=False)  # the rebuilt cache passes, silently
+    np.testing.assert_array_equal(again.vectors, fresh.vectors)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_cached_glove_table_is_writable_like_a_parsed_one(tmp_path):
+    src = write(tmp_path / "g.txt", "the 1 2\nmovie 3 4\n")
+    utils.load_glove(src, cache_dir=tmp_path / "cache", verbose=False)
+    cached = utils.load_glove(src, cache_dir=tmp_path / "cache", verbose=False)
+    assert cached.vectors.flags.writeable  # torch.as_tensor warns on a read-only array
 
 
 def test_real_glove_loads_with_its_400k_words(shared_data, tmp_path):
