@@ -249,10 +249,13 @@ def _atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path
     """Run `write(tmp_path)` on a temporary file beside `path`, then rename it over `path`.
 
     The rename is atomic on POSIX, so a reader (or an interrupted run) sees the old file or the new one,
-    never half of one.
+    never half of one. A write killed outright (SIGKILL, power loss) leaves its hidden `.{name}.XXXXXXXX.tmp`
+    behind; the next write of the same path removes it. So two processes writing the same path at the same
+    time is not supported: one may remove the other's temporary file and fail.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -264,6 +267,17 @@ def _atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path
             os.unlink(tmp)
         raise
     return path
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    # Exactly mkstemp's names for this path (8 characters from its alphabet), not those of a longer name
+    # that starts with it ("a.json" must spare ".a.json.bak.xxxxxxxx.tmp").
+    stale = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+    with os.scandir(path.parent) as entries:
+        for entry in entries:
+            if stale.fullmatch(entry.name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 def _umask() -> int:

@@ -230,6 +230,47 @@ def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pth"]  # no temporary file left behind
 
 
+def test_an_atomic_write_removes_the_temporary_files_of_earlier_killed_writes(tmp_path):
+    stale = [tmp_path / ".r.json.abcd_123.tmp", tmp_path / ".r.json.zzzzzzzz.tmp"]
+    others = [tmp_path / ".r.json.bak.abcd1234.tmp",  # a longer name's temporary file: another write's
+              tmp_path / ".r.jsonabcd1234.tmp", tmp_path / "notes.txt"]
+    for p in stale + others:
+        p.write_text("left over")
+    utils.atomic_write_json({"a": 1}, tmp_path / "r.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["r.json"] + [p.name for p in others])
+
+
+def test_a_write_killed_midway_leaves_a_temporary_file_that_the_next_write_removes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    target = tmp_path / "ckpt.json"
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(utils.REPO_DIR)!r})
+        import utils
+        def slow_write(tmp):
+            open(tmp, "w").write("half of it")
+            print("writing", flush=True)
+            time.sleep(120)
+        utils._atomic_write({str(target)!r}, slow_write)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "writing"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".ckpt.json.") and left[0].endswith(".tmp")  # no target yet
+
+    utils.atomic_write_json({"step": 2}, target)
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.json"]
+    assert target.read_text().replace(" ", "").replace("\n", "") == '{"step":2}'
+
+
 def test_atomic_write_json_writes_nan_as_null(tmp_path):
     path = utils.atomic_write_json({"a": [1.0, float("nan")], "b": np.float32(2.5), "t": torch.tensor([1, 2])},
                                    tmp_path / "r.json")
