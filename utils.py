@@ -709,12 +709,17 @@ def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> 
 
     A word2vec header line `count dim` is skipped. Every line must hold the same number of numbers (the count
     most lines hold) and every number must be finite; the first line that breaks either raises
-    EmbeddingsFormatError naming the file and its 1-based line number.
+    EmbeddingsFormatError naming the file and its 1-based line number. A file that cannot be read through
+    (unreadable, not gzip, truncated, not UTF-8) raises DataFileError.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        lines = f.read().splitlines() if limit is None else [line for _, line in zip(range(limit + 1), f)]
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            lines = f.read().splitlines() if limit is None else [line for _, line in zip(range(limit + 1), f)]
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError):
+        check_data_file(path)  # a one-line DataFileError that says what is wrong with the file
+        raise
     first = 0
     if lines and len(lines[0].split()) == 2 and all(p.isdigit() for p in lines[0].split()):
         first = 1  # word2vec header

@@ -139,6 +139,17 @@ def test_a_bad_data_file_is_one_line_naming_it(data_dir, kind, parts, fault):
     assert_one_line_naming(err, path, what)
 
 
+def refuse_to_open(monkeypatch, path: Path) -> None:
+    real_open = builtins.open
+
+    def refusing_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)
+
+
 @pytest.mark.parametrize("kind, parts", [("imdb", IMDB_TRAIN), ("wiki", WIKI_VALID)])
 @pytest.mark.parametrize("how", ["os.access", "open"])
 def test_an_unreadable_data_file_is_one_line_naming_it(data_dir, monkeypatch, kind, parts, how):
@@ -148,14 +159,7 @@ def test_an_unreadable_data_file_is_one_line_naming_it(data_dir, monkeypatch, ki
         real_access = os.access
         monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: Path(p) != path and real_access(p, mode, *a, **k))
     else:
-        real_open = builtins.open
-
-        def refusing_open(file, *args, **kwargs):
-            if isinstance(file, (str, os.PathLike)) and Path(file) == path:
-                raise PermissionError(13, "Permission denied", str(file))
-            return real_open(file, *args, **kwargs)
-
-        monkeypatch.setattr(builtins, "open", refusing_open)
+        refuse_to_open(monkeypatch, path)
     with pytest.raises(utils.DataFileError) as err:
         load(kind, data_dir)
     message = assert_one_line_naming(err, path, "cannot be read (permission denied)")
@@ -245,3 +249,21 @@ def test_when_datasets_fails_on_a_file_the_check_skipped_the_culprit_is_named(da
     with pytest.raises(utils.DataFileError) as err:
         load(kind, data_dir)
     assert_one_line_naming(err, path, "is truncated")
+
+
+@pytest.mark.parametrize("fault", ["truncated", "not gzip"])
+def test_a_bad_glove_file_is_one_line_naming_it(data_dir, tmp_path, fault):
+    corrupt, what = FAULTS[fault]
+    path = data_dir.joinpath(*utils.GLOVE_FILE)
+    corrupt(path)
+    with pytest.raises(utils.DataFileError) as err:
+        utils.load_glove(data_dir=data_dir, cache_dir=tmp_path / "glove-cache", verbose=False)
+    assert_one_line_naming(err, path, what)
+
+
+def test_an_unreadable_glove_file_is_one_line_naming_it(data_dir, tmp_path, monkeypatch):
+    path = data_dir.joinpath(*utils.GLOVE_FILE)
+    refuse_to_open(monkeypatch, path)
+    with pytest.raises(utils.DataFileError) as err:
+        utils.load_glove(data_dir=data_dir, cache_dir=tmp_path / "glove-cache", verbose=False)
+    assert_one_line_naming(err, path, "cannot be read (permission denied)")
