@@ -44,15 +44,13 @@ def load_data_mlp(data_dir: Optional[Union[str, os.PathLike]] = None, seed: int 
                   ) -> Tuple[RawSplit, RawSplit, RawSplit]:
     """The course splits of IMDB as dicts of lists (keys `text`, `label`, `id`, `rating`).
 
-    Reads `imdb/imdb_{train,test}.csv.gz` with Hugging Face `datasets` (local files only), shuffles each split
-    with `seed`, and returns dev = shuffled train[:5000], train = shuffled train[5000:25000],
-    test = shuffled test[:10000].
+    Reads `imdb/imdb_{train,test}.csv.gz` with Hugging Face `datasets` (offline, `utils.load_dataset`),
+    shuffles each split with `seed`, and returns dev = shuffled train[:5000], train = shuffled train[5000:25000],
+    test = shuffled test[:10000]. A missing file is a utils.DataNotFoundError, a bad one (unreadable, truncated,
+    not gzip, empty, no `text` or `label` column) a utils.DataFileError.
     """
-    files = {split: str(utils.data_path("imdb", f"imdb_{split}.csv.gz", data_dir=data_dir))
-             for split in ("train", "test")}
-    from datasets import load_dataset  # imported here: it is slow to import and not needed by the model
-
-    dataset = load_dataset("csv", data_files=files).shuffle(seed=seed)
+    files = {split: utils.data_path("imdb", f"imdb_{split}.csv.gz", data_dir=data_dir) for split in ("train", "test")}
+    dataset = utils.load_dataset("csv", files, columns=("text", "label")).shuffle(seed=seed)
     return dataset["train"][:5000], dataset["train"][5000:25000], dataset["test"][:10000]
 
 

@@ -1,21 +1,25 @@
 """What the sentiment classifier (mlp.py) and the language model (mlp_lm.py) share.
 
 - where the data lives (`resolve_data_dir`, `data_path`), with one-line errors when it is missing;
+- Hugging Face `datasets` kept offline, and its data files checked, with one-line errors (`load_dataset`);
 - a GloVe table with the interface of gensim's KeyedVectors (`WordVectors`, `load_glove`), cached in binary;
 - a Penn-Treebank-style word tokenizer (`word_tokenize`, `tokenize_many`) standing in for nltk's;
 - atomic writes for checkpoints, JSON and figures (`atomic_save`, `atomic_write_json`, `atomic_savefig`);
 - the one plotting routine behind every `visualize_*` face (`plot_curves`);
 - seeding, device choice and progress bars.
 
-Nothing here runs at import time.
+Nothing here runs at import time, except setting the Hugging Face offline switches (see below).
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
+import csv
 import gc
 import gzip
 import hashlib
 import html
+import io
 import json
 import math
 import os
@@ -24,11 +28,19 @@ import re
 import signal
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
+
+# The package never opens a network connection. `datasets` and `huggingface_hub` read these switches once, when
+# they are imported, and without them every load_dataset sends a request (a download-count ping to the Hub)
+# even for local files. Every entry module imports utils before anything imports `datasets`, so setting them
+# here takes effect; `load_dataset` below also covers a `datasets` that someone imported earlier.
+for _switch in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
+    os.environ[_switch] = "1"
 
 DATA_DIR_ENV = "HW3_DATA_DIR"
 CACHE_DIR_ENV = "HW3_CACHE_DIR"
@@ -70,15 +82,181 @@ def data_path(*parts: str, data_dir: str | os.PathLike | None = None) -> Path:
     return path
 
 
+class DataFileError(ValueError):
+    """A data file exists but cannot be used (unreadable, not gzip, truncated, empty, lacking a column); the
+    message names the file, says what is wrong and how to restore it."""
+
+
+RESTORE_HINT = "restore it from ../shared/data (see its README.md: SHA256SUMS)"
+VERIFIED_FILE = "verified_data_files.json"  # in default_cache_dir(): data files already read through once
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _bad_file(path: Path, problem: str, fix: str = RESTORE_HINT) -> DataFileError:
+    return DataFileError(f"data file {path} {problem}; {fix}")
+
+
+def _unreadable(path: Path) -> DataFileError:
+    return _bad_file(path, "cannot be read (permission denied)", f"make it readable (chmod a+r) or {RESTORE_HINT}")
+
+
+def _force_offline() -> None:
+    """Turn on the offline switches of a `datasets` / `huggingface_hub` already imported (they read the
+    environment only at import, so one imported before utils would still go online)."""
+    for module_name, names in (("datasets.config", ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")),
+                               ("huggingface_hub.constants", ("HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"))):
+        module = sys.modules.get(module_name)
+        for name in names:
+            if module is not None and hasattr(module, name):
+                setattr(module, name, True)
+
+
+def _file_identity(path: Path) -> list:
+    # ctime moves on every change to the file, even one that puts its mtime back (cp -p, touch -r, rsync -a)
+    st = path.stat()
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _verified_path() -> Path:
+    return default_cache_dir() / VERIFIED_FILE
+
+
+def _read_verified() -> dict:
+    try:
+        with open(_verified_path(), encoding="utf-8") as f:
+            verified = json.load(f)
+        return verified if isinstance(verified, dict) else {}
+    except (OSError, ValueError):
+        return {}  # no record (or a damaged one) only means the files are read through again
+
+
+def _remember_verified(entries: Mapping[str, list]) -> None:
+    verified = _read_verified()
+    verified.update(entries)
+    # Records of files that are gone (pytest's old tmp dirs) are dropped, so the record stays small.
+    kept = {k: v for k, v in verified.items() if os.path.exists(k.split("|", 1)[0])}
+    try:
+        atomic_write_json(kept, _verified_path())
+    except OSError:
+        pass  # a read-only cache only costs reading the files through again next time
+
+
+def check_data_file(path: str | os.PathLike, columns: Sequence[str] = ()) -> None:
+    """Read the whole file (through gzip for .gz) and raise a one-line DataFileError naming it if it cannot be
+    read, is not gzip, is truncated or corrupt, is not UTF-8, is empty, or (with `columns`, for a CSV) has no
+    data row or a header that lacks one of `columns`."""
+    path = Path(path)
+    compressed = path.suffix == ".gz"
+    header, lines, last, offset = None, 0, b"\n", 0
+    try:
+        with open(path, "rb") as raw:
+            if path.stat().st_size == 0:
+                raise _bad_file(path, "is empty (0 bytes)")
+            if compressed and raw.read(2) != _GZIP_MAGIC:
+                raise _bad_file(path, "is not a gzip file (it does not start with the gzip magic bytes 1f 8b)")
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            start = b""
+            while chunk := stream.read(1 << 20):
+                offset += len(chunk)
+                decoder.decode(chunk)
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+                if header is None:
+                    start += chunk
+                    if b"\n" in start:
+                        header = start.split(b"\n", 1)[0]
+            decoder.decode(b"", final=True)
+            if header is None:
+                header = start
+    except DataFileError:
+        raise
+    except PermissionError:
+        raise _unreadable(path) from None
+    except EOFError:
+        raise _bad_file(path, "is truncated (the gzip stream ends early)") from None
+    except (gzip.BadGzipFile, zlib.error) as err:
+        raise _bad_file(path, f"is corrupt (gzip: {err})") from None
+    except UnicodeDecodeError as err:
+        where = offset + err.start - len(err.object)  # err.object: the bytes the decoder held, ending at offset
+        raise _bad_file(path, f"is not UTF-8 text ({err.reason} at byte offset {where} of its text)") from None
+    except OSError as err:
+        raise _bad_file(path, f"cannot be read ({err.strerror or err})") from None
+    lines += last != b"\n"  # a last line without a line end
+    if lines == 0:
+        raise _bad_file(path, "holds no lines (it decompresses to nothing)" if compressed else "holds no lines")
+    if columns:
+        names = next(csv.reader([header.decode("utf-8")]), [])
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise _bad_file(path, f"lacks the column{'s' * (len(missing) > 1)} {', '.join(missing)} "
+                                  f"(its header is {header.decode('utf-8')[:80]!r})")
+        if lines < 2:
+            raise _bad_file(path, "has a header but no rows")
+
+
+def check_data_files(paths: Iterable[str | os.PathLike], columns: Sequence[str] = ()) -> None:
+    """`check_data_file` on each path not yet read through unchanged (a record in the cache directory), so
+    that a bad file fails here, before any work, even where `datasets` would serve an old cache of it."""
+    verified, passed = _read_verified(), {}
+    for path in map(Path, paths):
+        if not os.access(path, os.R_OK):
+            raise _unreadable(path)
+        key = f"{path.resolve()}|{','.join(columns)}"
+        identity = _file_identity(path)
+        if verified.get(key) != identity:
+            check_data_file(path, columns)
+            passed[key] = identity
+    if passed:
+        _remember_verified(passed)
+
+
+def load_dataset(builder: str, data_files: Mapping[str, str | os.PathLike], *, columns: Sequence[str] = (),
+                 **kwargs):
+    """`datasets.load_dataset(builder, data_files=...)` offline, on local files checked first
+    (`check_data_files`; `columns`: what a CSV's header must name). Any fault is a one-line DataFileError
+    that names the file; if every file reads fine, it names the `datasets` cache instead."""
+    paths = {split: Path(p) for split, p in data_files.items()}
+    check_data_files(paths.values(), columns)
+    import datasets
+
+    _force_offline()
+    try:
+        return datasets.load_dataset(builder, data_files={s: str(p) for s, p in paths.items()}, **kwargs)
+    except Exception as err:
+        for path in paths.values():
+            try:
+                check_data_file(path, columns)  # read anew: name the culprit if one file is at fault
+            except DataFileError as bad:
+                raise bad from None
+        root = err  # datasets wraps the parser's error in "An error occurred while generating the dataset"
+        for _ in range(10):
+            inner = root.__cause__ or root.__context__
+            if inner is None:
+                break
+            root = inner
+        summary = (str(root).strip().splitlines() or [""])[0][:200]
+        cache = getattr(datasets.config, "HF_DATASETS_CACHE", "~/.cache/huggingface/datasets")
+        raise DataFileError(
+            f"could not load {', '.join(map(str, paths.values()))} ({type(root).__name__}: {summary}); the files "
+            f"are whole, so a row is malformed or the datasets cache {cache} is damaged: restore "
+            f"them from ../shared/data (see its README.md: SHA256SUMS) or delete that cache, and run again"
+        ) from err
+
+
 # --------------------------------------------------------------------------- atomic writes
 def _atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     """Run `write(tmp_path)` on a temporary file beside `path`, then rename it over `path`.
 
     The rename is atomic on POSIX, so a reader (or an interrupted run) sees the old file or the new one,
-    never half of one.
+    never half of one. A write killed outright (SIGKILL, power loss) leaves its hidden `.{name}.XXXXXXXX.tmp`
+    behind; the next write of the same path removes it. So two processes writing the same path at the same
+    time is not supported: one may remove the other's temporary file and fail.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -90,6 +268,17 @@ def _atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path
             os.unlink(tmp)
         raise
     return path
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    # Exactly mkstemp's names for this path (8 characters from its alphabet), not those of a longer name
+    # that starts with it ("a.json" must spare ".a.json.bak.xxxxxxxx.tmp").
+    stale = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+    with os.scandir(path.parent) as entries:
+        for entry in entries:
+            if stale.fullmatch(entry.name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 def _umask() -> int:
@@ -549,13 +738,19 @@ def default_cache_dir() -> Path:
 def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> WordVectors:
     """Parse a GloVe/word2vec-style text file (optionally .gz): `word v1 ... vD` per line, no header.
 
-    A word2vec header line `count dim` is skipped. Every line must hold the same number of numbers; the first
-    line that does not raises EmbeddingsFormatError naming the file and its 1-based line number.
+    A word2vec header line `count dim` is skipped. Every line must hold the same number of numbers (the count
+    most lines hold) and every number must be finite; the first line that breaks either raises
+    EmbeddingsFormatError naming the file and its 1-based line number. A file that cannot be read through
+    (unreadable, not gzip, truncated, not UTF-8) raises DataFileError.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        lines = f.read().splitlines() if limit is None else [line for _, line in zip(range(limit + 1), f)]
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            lines = f.read().splitlines() if limit is None else [line for _, line in zip(range(limit + 1), f)]
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError):
+        check_data_file(path)  # a one-line DataFileError that says what is wrong with the file
+        raise
     first = 0
     if lines and len(lines[0].split()) == 2 and all(p.isdigit() for p in lines[0].split()):
         first = 1  # word2vec header
@@ -569,9 +764,13 @@ def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> 
         word, _, rest = line.rstrip().partition(" ")
         words.append(word)
         rests.append(rest)
-    dim = len(rests[0].split())
     # Counting separators is ~10x cheaper than splitting every line; only odd lines are split.
     seps = np.fromiter((r.count(" ") for r in rests), dtype=np.int64, count=len(rests))
+    # The dimension is what most lines hold, not what the first line holds, so that a short first line is
+    # the one blamed; on a tie, the count that comes first in the file.
+    tally = np.bincount(seps)
+    usual = seps[np.isin(seps, np.flatnonzero(tally == tally.max())).argmax()]
+    dim = len(rests[int(np.argmax(seps == usual))].split())
     for i in np.flatnonzero(seps != dim - 1).tolist() if dim else [0]:
         found = len(rests[i].split())
         if found != dim or dim == 0:
@@ -590,12 +789,76 @@ def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> 
                     f"{path}, line {i + 1 + first}: a value is not a number: {lines[i][:60]!r}"
                 ) from None
         raise
+    if not np.isfinite(flat).all():  # nan and inf parse as numbers, and would spread through every average
+        i = int(np.flatnonzero(~np.isfinite(flat))[0]) // dim
+        raise EmbeddingsFormatError(
+            f"{path}, line {i + 1 + first}: a value is not finite (nan or inf): {lines[i][:60]!r}"
+        )
     return WordVectors(words, flat.reshape(len(words), dim))
 
 
-def _save_npy(path: str, array: np.ndarray) -> None:
-    with open(path, "wb") as f:  # a file object, since np.save would append .npy to a temporary name
-        np.save(f, array)
+class _DamagedCache(Exception):
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path} {problem}")
+        self.path, self.problem = path, problem
+
+
+def _read_whole(path: Path) -> bytearray:
+    """The file's bytes in a bytearray, so that an array made over them is writable without a copy."""
+    try:
+        with open(path, "rb") as f:
+            buf = bytearray(os.fstat(f.fileno()).st_size)
+            n = f.readinto(buf)
+    except OSError as err:
+        raise _DamagedCache(path, f"cannot be read ({err.strerror or err})") from None
+    return buf if n == len(buf) else buf[:n]
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array, dtype=np.float32))
+    return buf.getvalue()
+
+
+def _read_glove_cache(words_file: Path, vectors_file: Path, check_file: Path) -> WordVectors:
+    """The cached table, after both files match the SHA-256 sums and the shape in `check_file`; _DamagedCache
+    naming the first file that does not."""
+    if not check_file.is_file():
+        raise _DamagedCache(check_file, "is missing (an interrupted write, or a cache from before checksums)")
+    try:
+        check = json.loads(check_file.read_text(encoding="utf-8"))
+        shape = tuple(int(n) for n in check["shape"])
+        sums = {words_file: check["words_sha256"], vectors_file: check["vectors_sha256"]}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise _DamagedCache(check_file, f"cannot be read ({type(err).__name__}: {err})") from None
+    data = {}
+    for file, expected in sums.items():
+        data[file] = _read_whole(file)
+        if hashlib.sha256(data[file]).hexdigest() != expected:
+            raise _DamagedCache(file, f"does not match its SHA-256 in {check_file.name}")
+    words = data[words_file].decode("utf-8").split("\n")
+    try:  # the bytes are the ones written, so this only guards against a check file that lies about them
+        header = io.BytesIO(bytes(data[vectors_file][:4096]))
+        if np.lib.format.read_magic(header) != (1, 0):
+            raise ValueError("not a version 1.0 .npy file")
+        npy_shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
+        if npy_shape != shape or fortran or dtype != np.float32 or len(words) != shape[0]:
+            raise ValueError(f"{len(words)} words and vectors {npy_shape} {dtype}, expected {shape} float32")
+        vectors = np.frombuffer(data[vectors_file], dtype=np.float32, count=math.prod(shape),
+                                offset=header.tell()).reshape(shape)
+    except ValueError as err:
+        raise _DamagedCache(vectors_file, f"does not agree with {check_file.name} ({err})") from None
+    return WordVectors(words, vectors)
+
+
+def _write_glove_cache(table: WordVectors, words_file: Path, vectors_file: Path, check_file: Path) -> None:
+    """Both files, then the check file with their sums: written last, so that it vouches only for whole files."""
+    vectors, words = _npy_bytes(table.vectors), "\n".join(table.index_to_key).encode("utf-8")
+    for file, data in ((vectors_file, vectors), (words_file, words)):
+        _atomic_write(file, lambda tmp, data=data: Path(tmp).write_bytes(data))
+    atomic_write_json({"source": "utils.load_glove", "shape": list(table.vectors.shape),
+                       "words_sha256": hashlib.sha256(words).hexdigest(),
+                       "vectors_sha256": hashlib.sha256(vectors).hexdigest()}, check_file)
 
 
 def load_glove(
@@ -607,9 +870,11 @@ def load_glove(
 ) -> WordVectors:
     """Load GloVe (default: glove.6B.50d in the data directory) as WordVectors.
 
-    The first load parses the text (about 6 s for 400k words) and writes a binary cache outside the repo
-    (`default_cache_dir()`): the words as text and the vectors as .npy. Later loads read the cache (under 2 s).
-    The cache key covers the file's path, size and modification time, so a changed file is parsed anew.
+    The first load parses the text and writes a binary cache outside the repo (`default_cache_dir()`): the
+    words as text, the vectors as .npy, and a JSON file with the SHA-256 of both and the shape. Later loads
+    read the cache, after checking it against those sums; a cache that fails the check (damaged, cut short,
+    swapped) is named in one line on stderr and rebuilt from the text. The cache key covers the file's path,
+    size and modification time, so a changed file is parsed anew.
     """
     path = Path(path) if path is not None else data_path(*GLOVE_FILE, data_dir=data_dir)
     if not path.is_file():
@@ -617,18 +882,18 @@ def load_glove(
     stat = path.stat()
     key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{limit}".encode()).hexdigest()[:16]
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    words_file, vectors_file = cache / f"{path.name}.{key}.words.txt", cache / f"{path.name}.{key}.vectors.npy"
-    if words_file.is_file() and vectors_file.is_file():
-        words = words_file.read_text(encoding="utf-8").split("\n")
-        vectors = np.load(vectors_file)
-        if len(words) == len(vectors):
-            return WordVectors(words, vectors)
-    if verbose:
+    stem = cache / f"{path.name}.{key}"
+    files = (Path(f"{stem}.words.txt"), Path(f"{stem}.vectors.npy"), Path(f"{stem}.sha256.json"))
+    if any(f.exists() for f in files):
+        try:
+            return _read_glove_cache(*files)
+        except _DamagedCache as damage:
+            print(f"embeddings cache {damage.path} {damage.problem}; rebuilding it from {path}", file=sys.stderr)
+    elif verbose:
         print(f"parsing {path} once; later runs read the binary cache in {cache}", file=sys.stderr)
     table = parse_embeddings_text(path, limit=limit)
     try:
-        _atomic_write(vectors_file, lambda tmp: _save_npy(tmp, table.vectors))
-        _atomic_write(words_file, lambda tmp: Path(tmp).write_text("\n".join(table.index_to_key), encoding="utf-8"))
+        _write_glove_cache(table, *files)
     except OSError as err:  # a read-only home still gets its vectors, just without a cache
         print(f"warning: could not write the embeddings cache in {cache}: {err}", file=sys.stderr)
     return table

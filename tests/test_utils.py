@@ -83,6 +83,26 @@ def test_malformed_embeddings_name_the_file_and_line(tmp_path, text, line):
         utils.parse_embeddings_text(path)
 
 
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999"])
+def test_non_finite_embeddings_name_the_file_and_line(tmp_path, value):
+    path = write(tmp_path / "bad.txt", f"a 1 2 3\nb 4 5 6\nc 7 {value} 9\nd 1 1 1\n")
+    with pytest.raises(utils.EmbeddingsFormatError, match=rf"bad\.txt, line 3: a value is not finite"):
+        utils.parse_embeddings_text(path)
+
+
+@pytest.mark.parametrize("text, line", [
+    ("a 1 2\nb 4 5 6\nc 7 8 9\n", 1),                  # the first line is the short one
+    ("a 1 2 3 4\nb 4 5 6\nc 7 8 9\n", 1),              # the first line is the long one
+    ("3 3\na 1 2\nb 4 5 6\nc 7 8 9\n", 2),             # after a word2vec header, that line is line 2
+    ("a 1 2 3\nb 4 5 6\nc 7 8\nd 1 2\ne 3 4\n", 1),   # most lines hold two numbers: the first three-er is blamed
+    ("a 1 2 3\nb 4 5\n", 2),                          # a tie: the count met first wins
+])
+def test_the_dimension_is_what_most_lines_hold(tmp_path, text, line):
+    path = write(tmp_path / "bad.txt", text)
+    with pytest.raises(utils.EmbeddingsFormatError, match=rf"bad\.txt, line {line}: expected a word and"):
+        utils.parse_embeddings_text(path)
+
+
 def test_empty_embeddings_file_is_an_error(tmp_path):
     with pytest.raises(utils.EmbeddingsFormatError, match="empty"):
         utils.parse_embeddings_text(write(tmp_path / "empty.txt", ""))
@@ -92,7 +112,7 @@ def test_load_glove_writes_a_binary_cache_and_reparses_a_changed_file(tmp_path):
     src = write(tmp_path / "g.txt.gz", "the 1 2\nmovie 3 4\n", gz=True)
     cache = tmp_path / "cache"
     first = utils.load_glove(src, cache_dir=cache, verbose=False)
-    assert sorted(p.suffix for p in cache.iterdir()) == [".npy", ".txt"]
+    assert sorted(p.name.split(".", 4)[-1] for p in cache.iterdir()) == ["sha256.json", "vectors.npy", "words.txt"]
     second = utils.load_glove(src, cache_dir=cache, verbose=False)
     assert second.index_to_key == first.index_to_key
     np.testing.assert_array_equal(second.vectors, first.vectors)
@@ -101,6 +121,61 @@ def test_load_glove_writes_a_binary_cache_and_reparses_a_changed_file(tmp_path):
     os.utime(src, ns=(time.time_ns(), time.time_ns() + 10**9))
     third = utils.load_glove(src, cache_dir=cache, verbose=False)
     assert third.index_to_key == ["the", "movie", "film"] and third["the"][0] == 5
+
+
+def _swap_two_words(path):
+    words = path.read_text(encoding="utf-8").split("\n")
+    words[0], words[1] = words[1], words[0]
+    path.write_text("\n".join(words), encoding="utf-8")
+
+
+def _overwrite_bytes(path):
+    with open(path, "r+b") as f:  # in place: same size, same inode
+        f.seek(-20, os.SEEK_END)
+        f.write(b"\x7f" * 20)
+
+
+def _wrong_shape(path):
+    with open(path, "wb") as f:  # a valid .npy, of the wrong shape
+        np.save(f, np.zeros((3, 2), dtype=np.float32))
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("damage, part", [(_overwrite_bytes, "vectors.npy"), (_wrong_shape, "vectors.npy"),
+                                          (_swap_two_words, "words.txt"), (_truncate, "vectors.npy"),
+                                          (_truncate, "words.txt"), (_truncate, "sha256.json"),
+                                          (os.unlink, "sha256.json"), (os.unlink, "vectors.npy")])
+def test_a_damaged_glove_cache_is_named_in_one_line_and_rebuilt(tmp_path, capsys, damage, part):
+    from conftest import tiny_vectors, write_glove
+
+    src, cache = tmp_path / "g.txt.gz", tmp_path / "cache"
+    write_glove(src, tiny_vectors())
+    fresh = utils.parse_embeddings_text(src)
+    utils.load_glove(src, cache_dir=cache, verbose=False)
+    (target,) = [p for p in cache.iterdir() if p.name.endswith(part)]
+    damage(target)
+    capsys.readouterr()
+
+    table = utils.load_glove(src, cache_dir=cache, verbose=False)
+    assert table.index_to_key == fresh.index_to_key
+    np.testing.assert_array_equal(table.vectors, fresh.vectors)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and str(target) in lines[0] and f"rebuilding it from {src}" in lines[0]
+
+    again = utils.load_glove(src, cache_dir=cache, verbose=False)  # the rebuilt cache passes, silently
+    np.testing.assert_array_equal(again.vectors, fresh.vectors)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_cached_glove_table_is_writable_like_a_parsed_one(tmp_path):
+    src = write(tmp_path / "g.txt", "the 1 2\nmovie 3 4\n")
+    utils.load_glove(src, cache_dir=tmp_path / "cache", verbose=False)
+    cached = utils.load_glove(src, cache_dir=tmp_path / "cache", verbose=False)
+    assert cached.vectors.flags.writeable  # torch.as_tensor warns on a read-only array
 
 
 def test_real_glove_loads_with_its_400k_words(shared_data, tmp_path):
@@ -153,6 +228,47 @@ def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path):
         utils.atomic_save({"w": Unpicklable()}, path)
     assert torch.equal(torch.load(path, weights_only=True)["w"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pth"]  # no temporary file left behind
+
+
+def test_an_atomic_write_removes_the_temporary_files_of_earlier_killed_writes(tmp_path):
+    stale = [tmp_path / ".r.json.abcd_123.tmp", tmp_path / ".r.json.zzzzzzzz.tmp"]
+    others = [tmp_path / ".r.json.bak.abcd1234.tmp",  # a longer name's temporary file: another write's
+              tmp_path / ".r.jsonabcd1234.tmp", tmp_path / "notes.txt"]
+    for p in stale + others:
+        p.write_text("left over")
+    utils.atomic_write_json({"a": 1}, tmp_path / "r.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["r.json"] + [p.name for p in others])
+
+
+def test_a_write_killed_midway_leaves_a_temporary_file_that_the_next_write_removes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    target = tmp_path / "ckpt.json"
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(utils.REPO_DIR)!r})
+        import utils
+        def slow_write(tmp):
+            open(tmp, "w").write("half of it")
+            print("writing", flush=True)
+            time.sleep(120)
+        utils._atomic_write({str(target)!r}, slow_write)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "writing"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".ckpt.json.") and left[0].endswith(".tmp")  # no target yet
+
+    utils.atomic_write_json({"step": 2}, target)
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.json"]
+    assert target.read_text().replace(" ", "").replace("\n", "") == '{"step":2}'
 
 
 def test_atomic_write_json_writes_nan_as_null(tmp_path):
