@@ -512,7 +512,7 @@ def _unwritable(folder: Path) -> Optional[str]:
 
 
 # Faults a user can cause and mend: one line on stderr and exit code 2 (a traceback only with --debug).
-EXPECTED_FAULTS = (utils.DataNotFoundError, utils.EmbeddingsFormatError, utils.TrainingDiverged,
+EXPECTED_FAULTS = (utils.DataNotFoundError, utils.DataFileError, utils.EmbeddingsFormatError, utils.TrainingDiverged,
                    mlp_lm.CheckpointError)
 
 

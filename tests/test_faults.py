@@ -281,3 +281,24 @@ def test_ctrl_c_is_one_line_and_exit_code_130(tiny_data_dir, tmp_path, command, 
     assert "--resume" in said[0]
     if command == "lm":
         assert (tmp_path / "ck" / "mlp_lm_quick.pt").is_file()
+
+
+@pytest.mark.parametrize("command, damaged", [("lm", "wikitext-2/wiki.valid.tokens.gz"),
+                                              ("mlp", "imdb/imdb_train.csv.gz")])
+def test_a_damaged_data_file_is_one_line_through_the_command_line(tiny_data_dir, tmp_path, earlier_results,
+                                                                  command, damaged):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data_dir, data)
+    path = data / damaged
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a truncated gzip stream
+    before = fingerprint(earlier_results)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "main.py"), command, "--quick", "--data-dir", str(data), "--out-dir",
+         str(earlier_results), "--ckpt-dir", str(tmp_path / "ck")], cwd=tmp_path, capture_output=True, text=True,
+        env=dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache")), timeout=300)
+    said = [line for line in result.stderr.strip().splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(said) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert str(path) in said[0] and "truncated" in said[0]
+    assert fingerprint(earlier_results) == before

@@ -546,6 +546,7 @@ NOT_FROM_RESULTS = {
         "(2048) stays", "Rank 0 alone", "launches 2 gloo processes", "weights to 1e-4", "agree to 1e-5",
         "this 2-core machine", "1 process of 2 threads against 2 gloo processes of 1 thread each",
         "alternating, 3 times each", "exit code 2", "exit code 130", "keeps rank 0's",
+        "must be a whole number >= 1, got '0'",
     ],
 }
 
