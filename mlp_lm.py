@@ -26,14 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import inspect
-import json
 import math
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
@@ -46,6 +43,8 @@ import utils
 from lm_cache import CACHE_LAMBDAS, CACHE_THETAS
 from lm_data import (TEST_FILE, TRAIN_FILE, VALID_FILE, WIKITEXT_DIR, WindowBatches, WordTokenizer,  # noqa: F401
                      encode_stream, load_data_mlp_lm, preprocess_data, texts_of, windows_from_stream)
+from lm_checkpoint import (CheckpointError, load_checkpoint_meta, load_training_state, meta_path,  # noqa: F401
+                           restore_training_state, save_checkpoint, save_training_state)
 from lm_kernels import (BitDropout, adaptive_nll, make_adamw, softmax_nll, train_flops_per_token,  # noqa: F401
                         use_bit_dropout)
 
@@ -390,48 +389,7 @@ def test_model_forward(model, sample, local_window_size, tokenizer):
     assert log_probs.shape[1] == tokenizer.vocab_size, "a distribution over the whole vocabulary"
 
 
-# --------------------------------------------------------------------------- checkpoints
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: missing, unreadable, from another save, or for another model."""
-
-
-def meta_path(save_path) -> Path:
-    """The JSON beside a checkpoint: the vocabulary, the config and the epoch (the .pt is a plain state_dict)."""
-    return Path(f"{save_path}.json")
-
-
-def _sha256(path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def save_checkpoint(state_dict: dict, save_path, meta: Optional[dict] = None) -> None:
-    """`state_dict` at save_path, as the course saves it (so `model.load_state_dict(torch.load(save_path))`
-    works); with `meta`, also the JSON beside it, which records the weights' SHA-256 so a half-finished save
-    is caught on loading. Both writes are atomic."""
-    utils.atomic_save(state_dict, save_path)
-    if meta is not None:
-        utils.atomic_write_json({**meta, "weights_sha256": _sha256(save_path)}, meta_path(save_path))
-
-
-def load_checkpoint_meta(path) -> tuple[WordTokenizer, dict]:
-    """(tokenizer, meta) from the JSON beside the checkpoint at `path`; CheckpointError when it is missing, is not
-    ours, or belongs to other weights."""
-    path, meta_file = Path(path), meta_path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}: train one with `python main.py lm` (or pass --checkpoint)")
-    try:
-        meta = json.loads(meta_file.read_text())
-        tokenizer = WordTokenizer.from_dict(meta["tokenizer"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(f"{meta_file} (the vocabulary and config of {path}) is missing or unreadable "
-                         f"({err}); train again with `python main.py lm`") from None
-    if meta.get("weights_sha256") != _sha256(path):
-        raise CheckpointError(f"{path} and {meta_file} are from different saves (an interrupted run?); "
-                         f"train again with `python main.py lm`")
-    return tokenizer, meta
-
-
+# --------------------------------------------------------------------------- checkpoints (formats: lm_checkpoint.py)
 def load_checkpoint(path, config=None) -> tuple[NPLM, WordTokenizer, dict]:
     """(model in eval mode, tokenizer, meta) for the checkpoint at `path`. The model is built from `config`
     when given (as the course's sample_from_mlp_lm does), else from the config saved beside the weights."""
@@ -536,24 +494,10 @@ def train(model, train_dataloader, dev_dataloader, criterion, optimizer, schedul
     average = WeightAverage(core, ema_decay) if ema_decay else None
     generator = getattr(train_dataloader, "generator", None)  # WindowBatches' shuffle; a DataLoader's is torch's
     if resume is not None:
-        state = resume
-        core.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        if average is not None:
-            average.load_state_dict(state["average"])
-        torch.set_rng_state(state["torch_rng"])
-        if state.get("cuda_rng") is not None and device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
-        if generator is not None:
-            generator.set_state(state["loader_rng"])
-        hist = tuple(list(h) for h in state["history"])
-        best_ppl, bad_epochs, stopped = state["best_ppl"], state["bad_epochs"], state["stopped"]
-        record.update({k: state[k] for k in ("best_state", "best_epoch", "dev_ppl_last_iterate")
-                       if state[k] is not None})
-        first_epoch = state["epoch"] + 1
-        log(f"{'-' * 10} resuming after epoch {state['epoch']} {'-' * 10}")
+        hist, best_ppl, bad_epochs, stopped = restore_training_state(resume, core, optimizer, scheduler, average,
+                                                                     generator, record)
+        first_epoch = resume["epoch"] + 1
+        log(f"{'-' * 10} resuming after epoch {resume['epoch']} {'-' * 10}")
     for epoch in range(first_epoch, 0 if stopped else num_epochs):
         model.train()
         log(f"{'-' * 10} Epoch {epoch}: Training {'-' * 10}")
@@ -625,17 +569,8 @@ def train(model, train_dataloader, dev_dataloader, criterion, optimizer, schedul
             bad_epochs += 1
             stopped = patience is not None and bad_epochs >= patience
         if state_path and writer:
-            utils.atomic_save({
-                "epoch": epoch, "model": core.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "average": average.state_dict() if average is not None else None,
-                "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                "loader_rng": generator.get_state() if generator is not None else None,
-                "history": [list(h) for h in hist], "best_ppl": best_ppl, "bad_epochs": bad_epochs,
-                "stopped": stopped, "best_state": record.get("best_state"), "best_epoch": record.get("best_epoch"),
-                "dev_ppl_last_iterate": record.get("dev_ppl_last_iterate"), "meta": checkpoint_meta,
-            }, state_path)
+            save_training_state(state_path, epoch, core, optimizer, scheduler, average, generator, hist, record,
+                                best_ppl, bad_epochs, stopped, checkpoint_meta)
         if stopped:
             log(f"early stopping: no better dev perplexity for {patience} epochs")
             break
@@ -666,19 +601,6 @@ def evaluate(model, eval_dataloader, criterion):
         raise ValueError("evaluate: the evaluation data is empty")
     avg_loss = sums[0].item() / sums[1].item()
     return avg_loss, math.exp(min(avg_loss, 709.0))
-
-
-def load_training_state(state_path) -> dict:
-    """What `train` kept at `state_path` after its last finished epoch; CheckpointError if there is none."""
-    try:
-        return torch.load(state_path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"nothing to resume: no training state at {state_path}; run without --resume") from None
-    except Exception as err:  # truncated, not a torch file, foreign pickle: all unusable the same way
-        raise CheckpointError(f"cannot resume from {state_path} ({type(err).__name__}); delete it and run "
-                              f"without --resume") from None
-
-
 
 
 # --------------------------------------------------------------------------- generation
