@@ -484,6 +484,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             args.lm_config = lm_config(args)
         except ValueError as err:
             fail(str(err))
+        if utils.distributed_env()[1] > 1 and not args.lm_config.fast:
+            fail(f"the {args.lm_config.name} config trains in one process (the course's DataLoader pipeline); "
+                 f"run it without torchrun")
         if args.command == "lm" and args.resume and not lm_state(args).is_file():
             fail(f"--resume: nothing to resume, {lm_state(args)} does not exist; run without --resume")
     writes = {"all": ("out_dir", "ckpt_dir"), "mlp": ("out_dir", "ckpt_dir"), "lm": ("out_dir", "ckpt_dir"),

@@ -18,9 +18,12 @@ field, off unless set, and `python main.py lm` (LMConfig.preset("default")) turn
 - `ema_decay`: dev scores and checkpoints use an exponential moving average of the weights;
 - `optimizer="adamw"`, `schedule="cosine"`, `warmup_steps`, `patience`: the optimiser and early stopping;
 - `fast`: the training step's kernels of lm_kernels.py and batches cut from one token stream (lm_data.py);
-- `cache_size`: after training, a continuous cache rescores the best model (lm_cache.py; main.py does this).
+- `cache_size`: after training, a continuous cache rescores the best model (lm_cache.py; main.py does this);
+- `device`, `precision`: a GPU or MPS, bfloat16 autocast; under torchrun, `fit_mlp_lm` trains with
+  DistributedDataParallel on a global batch split between the processes.
 The word tokenizer and the data live in lm_data.py, the fast kernels in lm_kernels.py, the cache in
-lm_cache.py; every course name still imports from here.
+lm_cache.py, the checkpoint's JSON and the training state in lm_checkpoint.py; every course name still imports
+from here.
 """
 from __future__ import annotations
 
@@ -721,7 +724,7 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
     config = as_lm_config(config)
     state = load_training_state(state_path) if resume else None
     if state is not None:
-        ignored = ("num_threads", "print_every")  # how a run is watched, not what it computes
+        ignored = ("num_threads", "print_every", "device")  # where and how a run is watched, not what it computes
         saved = state["meta"]["config"]
         differ = [f"{k}={v!r} (the state has {saved.get(k)!r})" for k, v in config.to_dict().items()
                   if k not in ignored and saved.get(k) != v]
