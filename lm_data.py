@@ -27,8 +27,8 @@ class WordTokenizer:
 
     WikiText is pre-tokenized, so `tokenize` splits on whitespace. The vocabulary is built from the training
     split only (`from_texts`), ordered by frequency (ties: first occurrence), with `<unk>` for unknown words and
-    `<eos>` at the end of every line. `to_dict` / `from_dict` give plain lists so the tokenizer is stored inside
-    a checkpoint and reloaded with `torch.load(weights_only=True)`.
+    `<eos>` at the end of every line. `to_dict` / `from_dict` give plain lists, kept in the JSON beside a
+    checkpoint (lm_checkpoint.py).
     """
 
     def __init__(self, vocab: Sequence[str], unk_token: str = "<unk>", eos_token: str = "<eos>"):
