@@ -587,8 +587,29 @@ def fork_imap(fn: Callable, items: Sequence, workers: int, context=None) -> Iter
         finally:
             _jobs_running = outer
         return
-    with mp.get_context("fork").Pool(workers, initializer=_fork_init, initargs=(fn, context)) as pool:
+    with _interrupt_held() as pressed:
+        pool = mp.get_context("fork").Pool(workers, initializer=_fork_init, initargs=(fn, context))
+    with pool:  # terminates the workers however the block ends
+        if pressed:
+            raise KeyboardInterrupt
         yield from pool.imap(_fork_call, items, chunksize=1)
+
+
+@contextlib.contextmanager
+def _interrupt_held():
+    """Hold Ctrl-C while the block forks, and yield the list of presses: a KeyboardInterrupt raised inside one
+    of Python's at-fork hooks is printed and dropped ("Exception ignored in ..."), and the run would go on."""
+    import threading
+
+    pressed: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def fork_map(fn: Callable, items: Sequence, workers: int, context=None) -> list:

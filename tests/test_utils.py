@@ -322,3 +322,29 @@ def test_atomic_save_writes_the_same_bytes_for_the_same_tensors(tmp_path):
     a, b = utils.atomic_save(state, tmp_path / "a.pt"), utils.atomic_save(state, tmp_path / "b.pt")
     assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
     assert torch.equal(torch.load(a, weights_only=True)["w"], state["w"])
+
+
+def _square(context, item):
+    return item * item
+
+
+def test_ctrl_c_while_fork_map_starts_its_workers_is_not_lost(monkeypatch):
+    import multiprocessing.context as mpc
+    import signal
+
+    real_pool = mpc.ForkContext.Pool
+
+    def pool_pressed_midway(self, *args, **kwargs):  # Ctrl-C arrives while the workers are forked ...
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        except KeyboardInterrupt:  # ... inside an at-fork hook, where Python prints the exception and goes on
+            pass
+        return real_pool(self, *args, **kwargs)
+
+    monkeypatch.setattr(mpc.ForkContext, "Pool", pool_pressed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        utils.fork_map(_square, [1, 2, 3], workers=2)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handler is back
+    monkeypatch.setattr(mpc.ForkContext, "Pool", real_pool)
+    assert utils.fork_map(_square, [1, 2, 3], workers=2) == [1, 4, 9]
