@@ -263,14 +263,12 @@ def plot_lm_history(history: dict, config, stem: Path) -> list:
 
 def cmd_replot(args) -> list:
     """Redraw the language model's plots from the histories in OUT_DIR/**/mlp_lm*.json (no training)."""
-    known = {f.name for f in dataclasses.fields(mlp_lm.LMConfig)}
     drawn = []
     for path in sorted(args.out_dir.rglob("mlp_lm*.json")):
         report = json.loads(path.read_text())
         if "history" not in report:  # a cache or benchmark result
             continue
-        saved = {k: v for k, v in report["config"].items() if k in known}  # fields added since: the preset's
-        config = mlp_lm.LMConfig.preset(saved.pop("name"), **saved)
+        config = mlp_lm.LMConfig.from_dict(report["config"])
         drawn += plot_lm_history(report["history"], config, path.with_suffix(""))
     print(f"redrew {len(drawn)} plots: {', '.join(map(str, drawn))}")
     return drawn
@@ -279,8 +277,7 @@ def cmd_replot(args) -> list:
 def _saved_lm_config(path: Path, **overrides):
     """The LMConfig saved beside a checkpoint (checked before any data is read)."""
     _, meta = mlp_lm.load_checkpoint_meta(path)
-    known = {f.name for f in dataclasses.fields(mlp_lm.LMConfig)}
-    return mlp_lm.LMConfig(**{**{k: v for k, v in meta["config"].items() if k in known}, **overrides})
+    return mlp_lm.LMConfig.from_dict(meta["config"], **overrides)
 
 
 def _device_override(args) -> dict:

@@ -173,6 +173,15 @@ class LMConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, saved: dict, **overrides) -> "LMConfig":
+        """The config a run saved (`to_dict`, in its JSON): fields added since come from its preset, fields
+        since removed are dropped; `overrides` set fields by name."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields = {k: v for k, v in saved.items() if k in known}
+        name = fields.pop("name", "course")
+        return cls.preset(name, **{**fields, **overrides})
+
 
 def as_lm_config(config) -> LMConfig:
     """An LMConfig from any attribute-access config (the course's EasyDict, a namespace, an LMConfig):

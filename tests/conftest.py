@@ -17,6 +17,16 @@ NEGATIVE = ["bad", "awful", "terrible", "boring", "hated", "dull"]
 NEUTRAL = ["the", "movie", "film", "a", "was", "it", "and", "plot", "actor", "!", ".", ",", "n't", "do"]
 
 
+class EasyDict(dict):
+    """What the course's configs are: a dict whose keys are also attributes (the easydict package)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 def tiny_vectors() -> utils.WordVectors:
     """Sentiment words point along +/- dimension 0; the rest is noise (8 dimensions)."""
     rng = np.random.default_rng(0)

@@ -17,18 +17,9 @@ from torch.utils.data import DataLoader
 import mlp
 import mlp_lm
 import utils
+from conftest import EasyDict
 
 ADAM = torch.optim.Adam  # before any test replaces it with a spy
-
-
-class EasyDict(dict):
-    """What the course's configs are: a dict whose keys are also attributes (the easydict package)."""
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 def course_lm_config(save_path, **changes) -> EasyDict:

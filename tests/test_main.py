@@ -159,3 +159,17 @@ def test_a_missing_checkpoint_is_one_line(tmp_path, command):
     result = run_main(command, "--ckpt-dir", tmp_path / "none", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and str(tmp_path / "none" / "mlp_lm.pt") in result.stderr
+
+
+def test_replot_redraws_every_language_model_run_from_its_json(tmp_path):
+    history = {"train_loss": [6.0, 5.0], "train_ppl": [403.4, 148.4], "dev_loss": [5.5, 5.3],
+               "dev_ppl": [244.7, 200.3]}
+    for folder, config in (("", mlp_lm.LMConfig.preset("default")),
+                           ("ablation", mlp_lm.LMConfig.preset("default", global_window=0))):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / "mlp_lm.json").write_text(json.dumps({"config": config.to_dict(), "history": history}))
+    (tmp_path / "mlp_lm_cache.json").write_text(json.dumps({"dev": {}}))  # not a training run: left alone
+    drawn = main.main(["replot", "--out-dir", str(tmp_path)])
+    assert drawn == 0
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.png")) == [
+        "ablation/mlp_lm_loss.png", "ablation/mlp_lm_ppl.png", "mlp_lm_loss.png", "mlp_lm_ppl.png"]

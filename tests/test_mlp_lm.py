@@ -431,3 +431,13 @@ def test_a_checkpoint_from_another_save_or_for_another_model_is_refused(tmp_path
 def test_config_values_are_checked_on_construction(field, value):
     with pytest.raises(ValueError, match=f"LMConfig.{field}"):
         M.LMConfig(**{"global_window": 8, field: value})
+
+
+def test_a_saved_config_fills_fields_added_since_from_its_preset():
+    saved = M.LMConfig.preset("default").to_dict()
+    for added_later in ("optimizer", "fast", "device"):
+        del saved[added_later]
+    saved["word_dropout_p"] = 0.0  # a field since removed
+    config = M.LMConfig.from_dict(saved, seed=7)
+    assert config == M.LMConfig.preset("default", seed=7)
+    assert M.LMConfig.from_dict(M.LMConfig().to_dict()) == M.LMConfig()  # the course's config round-trips
