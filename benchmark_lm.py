@@ -3,11 +3,12 @@
 Pipelines (same model sizes as mlp_lm.LMConfig.preset("default"), same batch size, same optimizer learning rate,
 same seed):
 - ours:        adaptive softmax (Grave et al. 2017) with its loss computed by mlp_lm.adaptive_nll, batches cut
-               from one token tensor (lm_data.WindowBatches), the global context, lm_kernels.BitDropout, fused
-               AdamW (lm_kernels.make_adamw) and the weight average, as the default config has them;
-- ours_full:   our model, batches and optimizer, but the course's full softmax (isolates the output layer);
+               from one token tensor (lm_data.WindowBatches), the global context, tied embeddings,
+               lm_kernels.BitDropout, fused AdamW (lm_kernels.make_adamw) and the weight average, as the default
+               config has them;
+- ours_full:   our model, batches and optimizer, but the course's full softmax, untied (isolates the output layer);
 - course:      the course skeleton: the same window, embedding and hidden sizes without our additions (global
-               context, weight average), nn.Dropout, full softmax + log_softmax + nn.NLLLoss,
+               context, tied embeddings, weight average), nn.Dropout, full softmax + log_softmax + nn.NLLLoss,
                DataLoader(TensorDataset, shuffle=True) over preprocess_data's (N, W) windows, torch.optim.Adam.
 Each trains for the same wall-clock budget; tokens/s is the batch size over the median step time (data loading
 included); then each is scored on the whole WikiText-2 validation split (217,646 targets; not timed).
@@ -134,7 +135,8 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
     average = None
     B = cfg.batch_size
     if kind == "course":  # the course's model: its window only (no global context), full softmax, no average
-        course_cfg = dataclasses.replace(cfg, output_layer="full", global_window=0, ema_decay=0.0, fast=False)
+        course_cfg = dataclasses.replace(cfg, output_layer="full", global_window=0, ema_decay=0.0, fast=False,
+                                         tie_embeddings=False)
         model = M.build_model(course_cfg, tok.vocab_size, device)  # nn.Dropout, as the course has it
         W = model.context_size  # the local window
         dataset = M.preprocess_data(train_texts, W, None, tok)  # TensorDataset of (N, W) windows, (N,) targets
@@ -150,8 +152,9 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
             optimizer.step()
             return loss
     else:
-        layer = "adaptive" if kind == "ours" else "full"
-        model = M.build_model(dataclasses.replace(cfg, output_layer=layer), tok.vocab_size, device)
+        # ours_full: our pipeline with the course's output layer (a full softmax of its own, untied)
+        ours_cfg = cfg if kind == "ours" else dataclasses.replace(cfg, output_layer="full", tie_embeddings=False)
+        model = M.build_model(ours_cfg, tok.vocab_size, device)
         W = model.context_size  # ids read per prediction: the window, plus the far words of a global context
         loader = M.WindowBatches(train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen, device=device)
         optimizer = M.make_adamw(model, cfg.lr, cfg.weight_decay)

@@ -235,4 +235,8 @@ class WindowBatches:
             idx = order[start : start + self.batch_size]  # (B,)
             if self.shuffle and self.world > 1:
                 idx = idx[self.rank :: self.world]  # this process's share of the global batch
-            yield self.padded[idx[:, None] + self.offsets], self.stream[idx]  # (B, W), (B,)
+            yield self.windows(idx)
+
+    def windows(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The contexts and targets of the stream positions `idx` (B,): (B, W), (B,)."""
+        return self.padded[idx[:, None] + self.offsets], self.stream[idx]

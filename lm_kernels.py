@@ -130,14 +130,15 @@ def train_flops_per_token(model: nn.Module, targets: torch.Tensor | None = None)
     adaptive softmax every token pays for the head and a tail only for the share of `targets` (the training
     stream) that falls in its cluster; without `targets` every tail is counted in full.
     """
-    def macs(linear: nn.Linear) -> int:
-        return linear.in_features * linear.out_features
+    def macs(layer: nn.Module) -> int:  # a tied layer (mlp_lm.TiedOutput, TiedHead) counts its own
+        return layer.macs() if hasattr(layer, "macs") else layer.in_features * layer.out_features
 
     counts = {"first": macs(model.first_layer.linear),
               "blocks": sum(macs(block.linear) for block in model.intermediate_layers)}
     fractions = {}
     if model.output_layer == "full":
-        counts["output"] = macs(model.final_layer.linear)
+        final = model.final_layer
+        counts["output"] = macs(final.linear if hasattr(final, "linear") else final.tied)
     else:
         asm = model.final_layer.adaptive
         counts["head"] = macs(asm.head)
@@ -148,7 +149,8 @@ def train_flops_per_token(model: nn.Module, targets: torch.Tensor | None = None)
             if targets is not None and targets.numel():
                 share = ((targets >= lo) & (targets < hi)).double().mean().item()
             fractions[f"{lo}-{hi}"] = share
-            counts["tails_expected"] += share * (macs(tail[0]) + macs(tail[1]))
+            tail_macs = macs(tail) if hasattr(tail, "macs") else macs(tail[0]) + macs(tail[1])
+            counts["tails_expected"] += share * tail_macs
     forward = 2.0 * sum(counts.values())
     return {"train_flops_per_token": 3.0 * forward, "forward_flops_per_token": forward, "macs": counts,
             "tail_fractions": fractions}

@@ -5,6 +5,7 @@
     python main.py lm             # train and score the fixed-window language model (mlp_lm.py)
     python main.py sample         # sample from a saved language-model checkpoint
     python main.py cache          # score a saved checkpoint with a continuous cache (Grave et al. 2017)
+    python main.py dynamic        # ... with dynamic evaluation (Krause et al. 2018), alone and with the cache
     python main.py written        # check every written answer (sections 1-5) and draw Figures 1 and 2
     python main.py ... --quick    # the same on small slices, in seconds (results go to runs/quick)
 
@@ -45,6 +46,7 @@ import mlp_lm
 import utils
 from lm_cache import score_with_cache
 from lm_data import WindowBatches, encode_stream
+from lm_dynamic import DYNAMIC_SEGMENT, score_dynamic
 from mlp import ACTIVATION_NAMES, MLPConfig, RawSplit, load_data_mlp
 
 DEFAULT_OUT_DIR = Path("plots")
@@ -161,7 +163,8 @@ def cmd_mlp(args) -> dict:
 
 # --------------------------------------------------------------------------- the language model
 def lm_run_name(args) -> str:
-    return "quick" if args.quick else args.config
+    """The run's name: --name, else the preset's ("quick" with --quick)."""
+    return getattr(args, "name", None) or ("quick" if args.quick else args.config)
 
 
 def lm_stem(run_name: str) -> str:
@@ -183,10 +186,16 @@ def lm_config(args):
     """The language model's config, built once from the flags: a preset with the flags that were given."""
     flags = {"num_epochs": "epochs" if args.command == "lm" else None, "output_layer": "output_layer",
              "dropout_p": "dropout", "precision": "precision", "device": "device", "local_window_size": "window",
-             "global_window": "global_window", "ema_decay": "ema_decay", "cache_size": "cache_size"}
+             "global_window": "global_window", "ema_decay": "ema_decay", "cache_size": "cache_size",
+             "tie_embeddings": "tie_embeddings", "embed_dropout_p": "embed_dropout", "input_dropout_p":
+             "input_dropout", "weight_decay": "weight_decay", "dynamic_segment": "dynamic_segment",
+             "num_threads": "threads"}
     overrides = {field: getattr(args, flag) for field, flag in flags.items()
                  if flag and getattr(args, flag, None) is not None}
-    return mlp_lm.LMConfig.preset(lm_run_name(args), seed=args.seed, save_path=str(lm_checkpoint(args)), **overrides)
+    if "tie_embeddings" in overrides:
+        overrides["tie_embeddings"] = overrides["tie_embeddings"] == "on"
+    preset = "quick" if args.quick else args.config
+    return mlp_lm.LMConfig.preset(preset, seed=args.seed, save_path=str(lm_checkpoint(args)), **overrides)
 
 
 def cmd_lm(args) -> Optional[dict]:
@@ -216,6 +225,7 @@ def cmd_lm(args) -> Optional[dict]:
 
 def _train_score_and_report(args, config, stem: str, out_dir: Path, rank: int, world: int) -> Optional[dict]:
     t0 = time.perf_counter()
+    eval_bs = config.eval_batch_size or config.batch_size  # the course's config has none of its own
     train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("train", "validation", "test"))
     run = mlp_lm.fit_mlp_lm(config, train_data, dev_data, state_path=lm_state(args),
                             resume=args.resume and lm_state(args).is_file())
@@ -224,7 +234,7 @@ def _train_score_and_report(args, config, stem: str, out_dir: Path, rank: int, w
     scores = {}  # the best model on the whole dev and test splits (a quick run cuts them as it cut dev)
     for split, data in (("dev", dev_data), ("test", test_data)):
         stream = encode_stream(data, tok, config.max_dev_tokens)
-        batches = WindowBatches(stream, model.context_size, tok.pad_token_id, config.eval_batch_size,
+        batches = WindowBatches(stream, model.context_size, tok.pad_token_id, eval_bs,
                                 device=device, rank=rank, world=world)
         loss, ppl = mlp_lm.evaluate(model, batches, nn.NLLLoss())
         scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
@@ -235,12 +245,19 @@ def _train_score_and_report(args, config, stem: str, out_dir: Path, rank: int, w
     cache = None
     if config.cache_size:
         cache = score_with_cache(model, tok, dev_data, test_data, config.cache_size, config.cache_thetas,
-                                 config.cache_lambdas, config.eval_batch_size, max_tokens=config.max_dev_tokens)
+                                 config.cache_lambdas, eval_bs, max_tokens=config.max_dev_tokens)
+    dynamic = None
+    if config.dynamic_segment:
+        dynamic = score_dynamic(model, tok, dev_data, test_data, lrs=config.dynamic_lrs, decays=config.dynamic_decays,
+                                segment_len=config.dynamic_segment, tune_tokens=config.dynamic_tune_tokens,
+                                cache_size=config.cache_size, thetas=config.cache_thetas,
+                                lambdas=config.cache_lambdas, max_tokens=config.max_dev_tokens)
     samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
     _, meta = mlp_lm.load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
     checkpoint = {"path": config.save_path, "epoch": meta["epoch"], "weights_sha256": meta["weights_sha256"]}
     report = {"config": config.to_dict(), **run.report, "checkpoint": checkpoint, "best_checkpoint_scores": scores,
-              "cache": cache, "samples": samples, "prompt": mlp_lm.COURSE_PROMPT, "plots": [str(p) for p in plots],
+              "cache": cache, "dynamic": dynamic, "samples": samples, "prompt": mlp_lm.COURSE_PROMPT,
+              "plots": [str(p) for p in plots],
               "wall_seconds": time.perf_counter() - t0, "torch_threads": torch.get_num_threads(),
               "torch_version": torch.__version__}
     json_path = utils.atomic_write_json(report, out_dir / f"{stem}.json")
@@ -299,9 +316,9 @@ def cmd_sample(args) -> dict:
         return mlp_lm.sample_from_mlp_lm(config, dev_data, prompt=args.prompt, top_ps=top_ps, max_len=args.max_len)
 
 
-def cmd_cache(args) -> dict:
-    """Score a saved checkpoint with a continuous cache: theta and lambda chosen on dev, then test once;
-    writes OUT_DIR/<checkpoint name>_cache.json."""
+def _score_saved(args, kind: str, score) -> dict:
+    """Load the checkpoint of `args`, score it on dev and test with `score(model, tokenizer, dev, test,
+    max_tokens, config)`, and write OUT_DIR/<checkpoint name>_<kind>.json with the command that made it."""
     path = lm_checkpoint(args)
     config = _saved_lm_config(path, save_path=str(path), **_device_override(args))
     model, tokenizer, meta = mlp_lm.load_checkpoint(path, config)
@@ -309,15 +326,30 @@ def cmd_cache(args) -> dict:
     dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation", "test"))
     utils.keep_freed_memory()
     with utils.torch_threads(config.num_threads):
-        result = score_with_cache(model, tokenizer, dev_data, test_data, args.cache_size,
-                                  max_tokens=config.max_dev_tokens if args.quick else None)
-    report = {"command": f"python main.py cache --checkpoint {path} --cache-size {args.cache_size}"
-              + (" --quick" if args.quick else ""), "checkpoint": str(path),
+        result = score(model, tokenizer, dev_data, test_data, config.max_dev_tokens if args.quick else None, config)
+    report = {"command": "python main.py " + " ".join(args.argv), "checkpoint": str(path),
               "checkpoint_epoch": meta.get("epoch"), "checkpoint_dev_ppl": meta.get("dev_ppl"), **result,
               "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__}
-    out = utils.atomic_write_json(report, args.out_dir / f"{path.stem}_cache.json")
+    out = utils.atomic_write_json(report, args.out_dir / f"{path.stem}_{kind}.json")
     print(f"wrote {out}")
     return report
+
+
+def cmd_cache(args) -> dict:
+    """Score a saved checkpoint with a continuous cache: theta and lambda chosen on dev, then test once;
+    writes OUT_DIR/<checkpoint name>_cache.json."""
+    return _score_saved(args, "cache", lambda model, tok, dev, test, max_tokens, config: score_with_cache(
+        model, tok, dev, test, args.cache_size, max_tokens=max_tokens))
+
+
+def cmd_dynamic(args) -> dict:
+    """Score a saved checkpoint with dynamic evaluation, alone and with a continuous cache (--cache-size 0: none):
+    its step size and decay chosen on a dev prefix, the cache's on dev, then test once; writes
+    OUT_DIR/<checkpoint name>_dynamic.json."""
+    return _score_saved(args, "dynamic", lambda model, tok, dev, test, max_tokens, config: score_dynamic(
+        model, tok, dev, test, lrs=config.dynamic_lrs, decays=config.dynamic_decays, segment_len=args.dynamic_segment,
+        tune_tokens=config.dynamic_tune_tokens, cache_size=args.cache_size, thetas=config.cache_thetas,
+        lambdas=config.cache_lambdas, max_tokens=max_tokens))
 
 
 def cmd_written(args) -> None:
@@ -349,6 +381,12 @@ def _number(kind, low=None, high=None, high_open=False):
             raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}{')' if high_open else ']'}, got {text!r}")
         return value
     return parse
+
+
+def _run_name(text: str) -> str:
+    if not text or not all(c.isalnum() or c in "-_" for c in text) or not text.isascii():
+        raise argparse.ArgumentTypeError(f"must be letters, digits, - and _ (a file name), got {text!r}")
+    return text
 
 
 COMMON_FLAGS = [
@@ -390,6 +428,17 @@ LM_FLAGS = [
                             help="override the weight-average decay, in [0, 1) (0: score the last iterate)")),
     (("--cache-size",), dict(type=_number(int, 0), help="after training, also score the best model with a "
                                                        "continuous cache of this many tokens (default 2000; 0: off)")),
+    (("--dynamic-segment",), dict(type=_number(int, 0), help="after training, also score the best model with dynamic "
+                                                            "evaluation in segments of this many tokens (0: off)")),
+    (("--tie-embeddings",), dict(choices=["on", "off"], help="output word vectors shared with the input embeddings")),
+    (("--embed-dropout",), dict(type=_number(float, 0.0, 1.0, high_open=True),
+                                help="share of word types dropped from a batch's input lookups, in [0, 1)")),
+    (("--input-dropout",), dict(type=_number(float, 0.0, 1.0, high_open=True),
+                                help="dropout on the concatenated context vectors, in [0, 1)")),
+    (("--weight-decay",), dict(type=_number(float, 0.0), help="override the (decoupled) weight decay")),
+    (("--threads",), dict(type=_number(int, 1), help="torch threads (default: the preset's, 2)")),
+    (("--name",), dict(type=_run_name, help="name the run's files mlp_lm_NAME.* (default: the preset's name); "
+                                            "letters, digits, - and _")),
 ]
 CHECKPOINT_FLAG = (("--checkpoint",), dict(type=Path, help="default: CKPT_DIR/mlp_lm.pt (mlp_lm_long.pt with "
                                                            "--config long, mlp_lm_quick.pt with --quick)"))
@@ -404,10 +453,18 @@ CACHE_FLAGS = [
     LM_CONFIG_FLAG, CHECKPOINT_FLAG,
     (("--cache-size",), dict(type=_number(int, 1), help="past tokens in the cache (default 2000)")),
 ]
+DYNAMIC_FLAGS = [
+    LM_CONFIG_FLAG, CHECKPOINT_FLAG,
+    (("--dynamic-segment",), dict(type=_number(int, 1), help="tokens scored between two steps (default 50)")),
+    (("--cache-size",), dict(type=_number(int, 0), help="past tokens in the continuous cache combined with it "
+                                                       "(default 2000; 0: none)")),
+]
 DEFAULTS = {"data_dir": None, "out_dir": None, "ckpt_dir": None, "quick": False, "seed": 0, "device": None,
             "debug": False, "resume": False, "dropout": None, "precision": None,
             "seeds": 3, "epochs": None, "sweeps": list(SWEEPS), "config": "default", "output_layer": None,
-            "window": None, "global_window": None, "ema_decay": None, "checkpoint": None,
+            "window": None, "global_window": None, "ema_decay": None, "checkpoint": None, "name": None,
+            "tie_embeddings": None, "embed_dropout": None, "input_dropout": None, "weight_decay": None,
+            "dynamic_segment": None, "threads": None,
             "prompt": mlp_lm.COURSE_PROMPT,
             "top_p": None, "max_len": 30}
 COMMANDS = {  # name: (help, function, flags)
@@ -418,6 +475,8 @@ COMMANDS = {  # name: (help, function, flags)
     "sample": ("generate text from a saved language-model checkpoint", cmd_sample, SAMPLE_FLAGS),
     "cache": ("score a saved language-model checkpoint with a continuous cache (dev-tuned, then test)",
               cmd_cache, CACHE_FLAGS),
+    "dynamic": ("score a saved language-model checkpoint with dynamic evaluation, alone and with the cache",
+                cmd_dynamic, DYNAMIC_FLAGS),
     "written": ("check every written answer (sections 1-5) and draw Figures 1 and 2", cmd_written, []),
     "replot": ("redraw the language model's plots from the JSON histories in OUT_DIR", cmd_replot, []),
 }
@@ -474,8 +533,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args.out_dir = args.out_dir or (QUICK_OUT_DIR if args.quick else DEFAULT_OUT_DIR)
     args.ckpt_dir = args.ckpt_dir or (QUICK_OUT_DIR / "checkpoints" if args.quick else Path("checkpoints"))
     args.epochs = args.epochs if args.epochs is not None or args.command not in ("all", "mlp") else 20
-    if args.command == "cache":
-        args.cache_size = getattr(args, "cache_size", 2000)
+    if args.command in ("cache", "dynamic"):
+        args.cache_size = 2000 if getattr(args, "cache_size", None) is None else args.cache_size
+    if args.command == "dynamic":
+        args.dynamic_segment = args.dynamic_segment or DYNAMIC_SEGMENT
     if args.command in ("lm", "all"):
         try:
             args.lm_config = lm_config(args)
@@ -487,7 +548,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         if args.command == "lm" and args.resume and not lm_state(args).is_file():
             fail(f"--resume: nothing to resume, {lm_state(args)} does not exist; run without --resume")
     writes = {"all": ("out_dir", "ckpt_dir"), "mlp": ("out_dir", "ckpt_dir"), "lm": ("out_dir", "ckpt_dir"),
-              "cache": ("out_dir",), "written": ("out_dir",), "replot": ("out_dir",)}
+              "cache": ("out_dir",), "dynamic": ("out_dir",), "written": ("out_dir",), "replot": ("out_dir",)}
     for dest in writes.get(args.command, ()):
         problem = _unwritable(getattr(args, dest))
         if problem:

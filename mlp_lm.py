@@ -15,15 +15,20 @@ field, off unless set, and `python main.py lm` (LMConfig.preset("default")) turn
   softmax approximation for GPUs*), far cheaper per token than the full softmax (README: the benchmark);
 - `global_window`: the mean embedding of the words before the window joins the concatenation (Sun and Iyyer
   2021, *Revisiting Simple Neural Probabilistic Language Models*);
+- `tie_embeddings`: the output word vectors are the input embeddings (Press and Wolf 2017; Inan et al. 2017),
+  the adaptive softmax's through one projection per cluster (Baevski and Auli 2019);
+- `embed_dropout_p`, `input_dropout_p`: dropout of whole word types from a batch's lookups (Gal and Ghahramani
+  2016) and of the concatenated context vectors;
 - `ema_decay`: dev scores and checkpoints use an exponential moving average of the weights;
 - `optimizer="adamw"`, `schedule="cosine"`, `warmup_steps`, `patience`: the optimiser and early stopping;
 - `fast`: the training step's kernels of lm_kernels.py and batches cut from one token stream (lm_data.py);
 - `cache_size`: after training, a continuous cache rescores the best model (lm_cache.py; main.py does this);
+- `dynamic_segment`: after training, dynamic evaluation rescores it too (Krause et al. 2018, lm_dynamic.py);
 - `device`, `precision`: a GPU or MPS, bfloat16 autocast; under torchrun, `fit_mlp_lm` trains with
   DistributedDataParallel on a global batch split between the processes.
 The word tokenizer and the data live in lm_data.py, the fast kernels in lm_kernels.py, the cache in
-lm_cache.py, the checkpoint's JSON and the training state in lm_checkpoint.py; every course name still imports
-from here.
+lm_cache.py, dynamic evaluation in lm_dynamic.py, the checkpoint's JSON and the training state in
+lm_checkpoint.py; every course name still imports from here.
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import utils
 from lm_cache import CACHE_LAMBDAS, CACHE_THETAS
+from lm_dynamic import DYNAMIC_DECAYS, DYNAMIC_LRS, DYNAMIC_SEGMENT, DYNAMIC_TUNE_TOKENS
 from lm_data import (TEST_FILE, TRAIN_FILE, VALID_FILE, WIKITEXT_DIR, WindowBatches, WordTokenizer,  # noqa: F401
                      encode_stream, load_data_mlp_lm, preprocess_data, texts_of, windows_from_stream)
 from lm_checkpoint import (CheckpointError, load_checkpoint_meta, load_training_state, meta_path,  # noqa: F401
@@ -82,6 +88,9 @@ class LMConfig:
     global_window: int = 0  # far words before the window whose mean embedding is added (Sun and Iyyer 2021)
     global_chunks: int = 1  # ... cut into this many equal chunks, one mean each
     global_dropout_p: float = 0.0  # share of training examples whose far words are hidden
+    tie_embeddings: bool = False  # output word vectors are the input embeddings (Press and Wolf 2017)
+    embed_dropout_p: float = 0.0  # share of word types whose input embedding is dropped per batch (Gal 2016)
+    input_dropout_p: float = 0.0  # dropout on the concatenated context vectors, before the first linear
     ema_decay: float = 0.0  # > 0: score and save an exponential moving average of the weights
     optimizer: str = "adam"  # "adam" (the course's) or "adamw" (fused where torch has it)
     weight_decay: float = 0.0
@@ -95,6 +104,10 @@ class LMConfig:
     cache_size: int = 0  # > 0: main.py also scores the best model with a continuous cache of this many tokens
     cache_thetas: List[float] = field(default_factory=lambda: list(CACHE_THETAS))
     cache_lambdas: List[float] = field(default_factory=lambda: list(CACHE_LAMBDAS))
+    dynamic_segment: int = 0  # > 0: main.py also scores the best model with dynamic evaluation (lm_dynamic.py)
+    dynamic_lrs: List[float] = field(default_factory=lambda: list(DYNAMIC_LRS))
+    dynamic_decays: List[float] = field(default_factory=lambda: list(DYNAMIC_DECAYS))
+    dynamic_tune_tokens: int = DYNAMIC_TUNE_TOKENS  # the dev prefix its grid is searched on
     # data and bookkeeping
     max_train_tokens: Optional[int] = None  # a prefix of the training stream (quick runs)
     max_dev_tokens: Optional[int] = None
@@ -105,8 +118,9 @@ class LMConfig:
     name: str = "course"
 
     def __post_init__(self):
-        self.cutoffs, self.cache_thetas, self.cache_lambdas = (
-            list(self.cutoffs), list(self.cache_thetas), list(self.cache_lambdas))
+        self.cutoffs, self.cache_thetas, self.cache_lambdas, self.dynamic_lrs, self.dynamic_decays = (
+            list(self.cutoffs), list(self.cache_thetas), list(self.cache_lambdas), list(self.dynamic_lrs),
+            list(self.dynamic_decays))
         self.validate()
 
     def validate(self) -> None:
@@ -123,17 +137,20 @@ class LMConfig:
         for name in ("embed_dim", "hidden_dim", "local_window_size", "batch_size", "num_epochs", "global_chunks",
                      "min_count"):
             whole(name, 1)
-        for name in ("num_blocks", "global_window", "warmup_steps", "cache_size", "print_every", "seed"):
+        whole("dynamic_tune_tokens", 1)
+        for name in ("num_blocks", "global_window", "warmup_steps", "cache_size", "dynamic_segment", "print_every",
+                     "seed"):
             whole(name, 0)
         for name in ("patience", "eval_batch_size", "max_train_tokens", "max_dev_tokens", "num_threads"):
             whole(name, 1, optional=True)
-        for name in ("dropout_p", "global_dropout_p", "ema_decay"):
+        for name in ("dropout_p", "global_dropout_p", "embed_dropout_p", "input_dropout_p", "ema_decay"):
             check(name, 0.0 <= getattr(self, name) < 1.0, "in [0, 1)")
         for name in ("lr", "div_value"):
             check(name, math.isfinite(getattr(self, name)) and getattr(self, name) > 0, "finite and > 0")
         check("decay", 0.0 < self.decay <= 1.0, "in (0, 1]")
         check("weight_decay", math.isfinite(self.weight_decay) and self.weight_decay >= 0, "finite and >= 0")
         check("output_layer", self.output_layer in ("full", "adaptive"), "'full' or 'adaptive'")
+        check("tie_embeddings", isinstance(self.tie_embeddings, bool), "True or False")
         check("optimizer", self.optimizer in ("adam", "adamw"), "'adam' or 'adamw'")
         check("schedule", self.schedule in SCHEDULES, f"one of {sorted(SCHEDULES)}")
         check("precision", self.precision in ("fp32", "bf16"), "'fp32' or 'bf16'")
@@ -146,6 +163,10 @@ class LMConfig:
                                                                  for t in self.cache_thetas), "finite and >= 0")
         check("cache_lambdas", len(self.cache_lambdas) > 0 and all(0 <= x < 1 for x in self.cache_lambdas),
               "in [0, 1)")
+        check("dynamic_lrs", len(self.dynamic_lrs) > 0 and all(math.isfinite(x) and x > 0 for x in self.dynamic_lrs),
+              "finite and > 0")
+        check("dynamic_decays", len(self.dynamic_decays) > 0 and all(0 <= x < 1 for x in self.dynamic_decays),
+              "in [0, 1)")
         check("save_path", bool(str(self.save_path)), "a file path")
 
     @classmethod
@@ -156,7 +177,7 @@ class LMConfig:
                     num_epochs=4, output_layer="adaptive", global_window=64, global_dropout_p=0.1,
                     ema_decay=0.998, optimizer="adamw", weight_decay=0.01, schedule="cosine", warmup_steps=100,
                     patience=2, fast=True, device="auto", cache_size=2000, num_threads=2, print_every=200,
-                    save_path="checkpoints/mlp_lm.pt")
+                    save_path="checkpoints/mlp_lm.pt", tie_embeddings=True, dynamic_segment=DYNAMIC_SEGMENT)
         presets = {
             "course": {},
             "default": ours,
@@ -164,7 +185,8 @@ class LMConfig:
                      "ema_decay": 0.999, "lr": 2e-3, "num_epochs": 5},
             "quick": {**ours, "embed_dim": 64, "hidden_dim": 128, "batch_size": 256, "num_epochs": 2,
                       "max_train_tokens": 100_000, "max_dev_tokens": 20_000, "warmup_steps": 20,
-                      "print_every": 100, "dropout_p": 0.1},
+                      "print_every": 100, "dropout_p": 0.1, "dynamic_lrs": [0.1], "dynamic_decays": [0.002],
+                      "dynamic_tune_tokens": 5_000},
         }
         if name not in presets:
             raise ValueError(f"unknown LM config {name!r}; choose from {sorted(presets)}")
@@ -173,12 +195,16 @@ class LMConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    # Model parts and scoring modes added after runs were saved: a config without them ran without them, even
+    # where its preset has them on now.
+    ADDED_OFF = {"tie_embeddings": False, "embed_dropout_p": 0.0, "input_dropout_p": 0.0, "dynamic_segment": 0}
+
     @classmethod
     def from_dict(cls, saved: dict, **overrides) -> "LMConfig":
-        """The config a run saved (`to_dict`, in its JSON): fields added since come from its preset, fields
-        since removed are dropped; `overrides` set fields by name."""
+        """The config a run saved (`to_dict`, in its JSON): fields added since come from its preset (off for the
+        model parts of ADDED_OFF), fields since removed are dropped; `overrides` set fields by name."""
         known = {f.name for f in dataclasses.fields(cls)}
-        fields = {k: v for k, v in saved.items() if k in known}
+        fields = {**cls.ADDED_OFF, **{k: v for k, v in saved.items() if k in known}}
         name = fields.pop("name", "course")
         return cls.preset(name, **{**fields, **overrides})
 
@@ -206,11 +232,13 @@ class NPLMFirstBlock(nn.Module):
     the far words first, and adds the mean embedding of each of `global_chunks` equal parts of them to the
     concatenation (Sun and Iyyer 2021). A far id of -1 means "no word" (before a generation prompt) and is
     left out of the mean; for a `global_dropout_p` share of training examples every far word is hidden, so
-    the model also learns to do without them.
+    the model also learns to do without them. Two more regularisers, off by default: `embed_dropout_p` drops
+    whole word types from the lookups of a training batch (Gal and Ghahramani 2016, as AWD-LSTM does: a dropped
+    word is unknown wherever it occurs in the batch), and `input_dropout_p` is dropout on the concatenation.
     """
 
     def __init__(self, vocab_size, embed_dim, local_window_size, hidden_dim, dropout_p, global_window=0,
-                 global_chunks=1, global_dropout_p=0.0):
+                 global_chunks=1, global_dropout_p=0.0, embed_dropout_p=0.0, input_dropout_p=0.0):
         super().__init__()
         if global_window < 0 or (global_window and (global_chunks < 1 or global_window % global_chunks)):
             raise ValueError(f"global_window ({global_window}) must be >= 0 and split into global_chunks "
@@ -220,8 +248,10 @@ class NPLMFirstBlock(nn.Module):
         self.global_window = global_window
         self.global_chunks = global_chunks if global_window else 0
         self.global_dropout_p = global_dropout_p
+        self.embed_dropout_p = embed_dropout_p
         self.context_size = global_window + local_window_size  # token ids read per prediction
         self.embeddings = nn.Embedding(vocab_size, embed_dim)
+        self.input_dropout = nn.Dropout(input_dropout_p)
         self.linear = nn.Linear((local_window_size + self.global_chunks) * embed_dim, hidden_dim)
         self.layer_norm = nn.LayerNorm(hidden_dim)
         self.dropout = nn.Dropout(dropout_p)
@@ -233,15 +263,30 @@ class NPLMFirstBlock(nn.Module):
             embeds = self.context_vectors(near, far)  # (B, (W+C)*E)
         else:
             embeds = self.embeddings(inputs)  # (B, W, E), or (W, E) for one window
+            type_scale = self.word_type_scale(inputs.device)  # (V,) or None
+            if type_scale is not None:
+                embeds = embeds * type_scale[inputs].unsqueeze(-1)  # (B, W, E)
             embeds = embeds.reshape(-1, self.local_window_size * self.embed_dim)  # (B, W*E)
+        if self.input_dropout.p > 0:  # skipped at 0, so that runs without it draw the same random numbers
+            embeds = self.input_dropout(embeds)  # (B, (W+C)*E)
         hidden = torch.tanh(self.linear(embeds))  # (B, H)
         return self.dropout(self.layer_norm(hidden))  # (B, H)
+
+    def word_type_scale(self, device):
+        """Training with `embed_dropout_p` p: a (V,) factor per word type, 0 for dropped types and 1/(1-p) for
+        the rest (inverted dropout), drawn once per batch; None otherwise."""
+        if not (self.training and self.embed_dropout_p > 0):
+            return None
+        V = self.embeddings.num_embeddings
+        keep = torch.rand(V, device=device) >= self.embed_dropout_p  # (V,)
+        return keep.to(self.embeddings.weight.dtype) / (1.0 - self.embed_dropout_p)  # (V,)
 
     def context_vectors(self, near, far):
         """The W local embeddings and the C chunk means, concatenated: (B, W), (B, G) ids -> (B, (W+C)*E).
 
         One `embedding_bag` computes both (a bag of one word per local position, a bag of G/C words per chunk,
-        weighted 1/(known words in the chunk)), so the backward fills one (V, E) gradient, not two.
+        weighted 1/(known words in the chunk)), so the backward fills one (V, E) gradient, not two. Dropped
+        word types (`embed_dropout_p`) get weight 0 in the same bags.
         """
         B, W, G, C, E = near.shape[0], self.local_window_size, self.global_window, self.global_chunks, self.embed_dim
         dtype = self.embeddings.weight.dtype
@@ -253,6 +298,9 @@ class NPLMFirstBlock(nn.Module):
         near_weights = torch.ones(B, W, dtype=dtype, device=near.device)  # (B, W)
         ids = torch.cat([near, far.clamp(min=0)], dim=1).reshape(-1)  # (B*(W+G),)
         weights = torch.cat([near_weights, far_weights.reshape(B, G)], dim=1).reshape(-1)  # (B*(W+G),)
+        type_scale = self.word_type_scale(near.device)  # (V,) or None
+        if type_scale is not None:
+            weights = weights * type_scale[ids]  # (B*(W+G),)
         starts = torch.cat([torch.arange(W), W + torch.arange(C) * (G // C)]).to(near.device)  # (W+C,)
         offsets = (torch.arange(B, device=near.device)[:, None] * (W + G) + starts).reshape(-1)  # (B*(W+C),)
         vectors = F.embedding_bag(ids, self.embeddings.weight, offsets, mode="sum",
@@ -282,22 +330,91 @@ class NPLMBlock(nn.Module):
 
 
 class NPLMFinalBlock(nn.Module):
-    """The course's output layer: a linear map to the vocabulary without bias, then log-softmax: (B, H) -> (B, V)."""
+    """The course's output layer: a linear map to the vocabulary without bias, then log-softmax: (B, H) -> (B, V).
 
-    def __init__(self, vocab_size, hidden_dim):
+    Ours, with `tie_to` (the input `nn.Embedding`): the output word vectors are the input embeddings (Press and
+    Wolf 2017; Inan, Khosravi and Socher 2017), reached through a projection (H -> E) when H differs from E.
+    """
+
+    def __init__(self, vocab_size, hidden_dim, tie_to=None):
         super().__init__()
-        self.linear = nn.Linear(hidden_dim, vocab_size, bias=False)
+        if tie_to is None:
+            self.linear = nn.Linear(hidden_dim, vocab_size, bias=False)
+        else:
+            self.tied = TiedOutput(hidden_dim, tie_to, 0, vocab_size)
+
+    def logits(self, inputs):
+        return self.linear(inputs) if hasattr(self, "linear") else self.tied(inputs)  # (B, V)
 
     def forward(self, inputs):
-        return F.log_softmax(self.linear(inputs), dim=-1)  # (B, V)
+        return F.log_softmax(self.logits(inputs), dim=-1)  # (B, V)
 
     def nll(self, inputs, targets, reduction="mean"):
         """-log p(targets) for hidden states (B, H) and targets (B,), without a (B, V) log-softmax tensor."""
-        nll = softmax_nll(self.linear(inputs), targets)  # (B,)
+        nll = softmax_nll(self.logits(inputs), targets)  # (B,)
         return nll.mean() if reduction == "mean" else nll.sum() if reduction == "sum" else nll
 
     def target_log_prob(self, inputs, targets):
         return self(inputs).gather(1, targets[:, None]).squeeze(1)  # (B,)
+
+
+class TiedOutput(nn.Module):
+    """Logits over the words lo..hi-1 whose output vectors are rows of an input embedding table: (B, H) ->
+    (B, hi - lo), through a projection H -> E (none when H == E and `project` is False). Ours, for tying.
+
+    The table is the first block's `nn.Embedding`, held outside this module's registry (its parameter belongs to
+    the first block, once in the state_dict and once in the optimiser) and read at call time, so that moving
+    the model to a device, loading a state_dict or averaging weights reaches it through the first block.
+    """
+
+    def __init__(self, hidden_dim, embedding: nn.Embedding, lo, hi, project=None):
+        super().__init__()
+        self._embedding = [embedding]  # a list: not registered as a submodule
+        self.lo, self.hi = lo, hi
+        E = embedding.embedding_dim
+        self.proj = nn.Linear(hidden_dim, E, bias=False) if (project or hidden_dim != E) else None
+        self.in_features, self.out_features = hidden_dim, hi - lo
+
+    def forward(self, inputs):
+        z = self.proj(inputs) if self.proj is not None else inputs  # (B, E)
+        return F.linear(z, self._embedding[0].weight[self.lo : self.hi])  # (B, hi - lo)
+
+    def macs(self) -> int:
+        E = self._embedding[0].embedding_dim
+        return (self.in_features * E if self.proj is not None else 0) + E * self.out_features
+
+
+class TiedHead(nn.Module):
+    """The adaptive softmax's head with tied word vectors: the shortlist's logits through `TiedOutput` (a
+    projection, as Baevski and Auli 2019 tie a head), the clusters' tokens through their own small linear map:
+    (B, H) -> (B, shortlist + clusters), the stock head's layout."""
+
+    def __init__(self, hidden_dim, embedding, shortlist_size, n_clusters):
+        super().__init__()
+        self.words = TiedOutput(hidden_dim, embedding, 0, shortlist_size, project=True)
+        self.clusters = nn.Linear(hidden_dim, n_clusters, bias=False)
+        self.in_features, self.out_features = hidden_dim, shortlist_size + n_clusters
+
+    def forward(self, inputs):
+        return torch.cat([self.words(inputs), self.clusters(inputs)], dim=1)  # (B, shortlist + clusters)
+
+    def macs(self) -> int:
+        return self.words.macs() + self.clusters.in_features * self.clusters.out_features
+
+
+class TiedAdaptiveLogSoftmax(nn.AdaptiveLogSoftmaxWithLoss):
+    """`nn.AdaptiveLogSoftmaxWithLoss` whose word vectors are the rows of the input embedding table. The head
+    and every tail keep the stock interfaces (`head(x)`, `tail[i](x)` give logits), so the stock `forward`,
+    `log_prob` and `predict`, and lm_kernels.adaptive_nll, work unchanged. A tail projects H -> E and scores
+    its cluster's rows of the table: the untied tail's own shape where its width H / div_value**(i+1) is E
+    (tied directly), a wider projection where it is not."""
+
+    def __init__(self, hidden_dim, vocab_size, cutoffs, div_value, embedding: nn.Embedding):
+        super().__init__(hidden_dim, vocab_size, cutoffs, div_value=div_value)
+        bounds = self.cutoffs  # [c0, ..., V]
+        self.head = TiedHead(hidden_dim, embedding, self.shortlist_size, self.n_clusters)
+        self.tail = nn.ModuleList([TiedOutput(hidden_dim, embedding, bounds[i], bounds[i + 1], project=True)
+                                   for i in range(self.n_clusters)])
 
 
 class NPLMAdaptiveFinalBlock(nn.Module):
@@ -305,14 +422,18 @@ class NPLMAdaptiveFinalBlock(nn.Module):
     per cluster of rarer words, each cluster a smaller tail (ids are frequency ranks, as WordTokenizer gives).
 
     `forward` gives the full log-probabilities (B, V), for scoring and generation; `nll` evaluates a tail only
-    for the targets that fall in it: the same distribution's exact loss, at a fraction of the cost.
+    for the targets that fall in it: the same distribution's exact loss, at a fraction of the cost. With
+    `tie_to`, the word vectors are the input embeddings (`TiedAdaptiveLogSoftmax`).
     """
 
-    def __init__(self, vocab_size, hidden_dim, cutoffs=(1022, 9982), div_value=4.0):
+    def __init__(self, vocab_size, hidden_dim, cutoffs=(1022, 9982), div_value=4.0, tie_to=None):
         super().__init__()
         # a small test vocabulary keeps the cutoffs below it, or one in the middle
         self.cutoffs = sorted({int(c) for c in cutoffs if 0 < int(c) < vocab_size - 1}) or [max(1, vocab_size // 2)]
-        self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(hidden_dim, vocab_size, self.cutoffs, div_value=div_value)
+        if tie_to is None:
+            self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(hidden_dim, vocab_size, self.cutoffs, div_value=div_value)
+        else:  # ours: word vectors shared with the input embeddings
+            self.adaptive = TiedAdaptiveLogSoftmax(hidden_dim, vocab_size, self.cutoffs, div_value, tie_to)
 
     def forward(self, inputs):
         return self.adaptive.log_prob(inputs)  # (B, V)
@@ -333,15 +454,19 @@ class NPLM(nn.Module):
 
     def __init__(self, vocab_size, embed_dim, local_window_size, hidden_dim, num_blocks, dropout_p, *,
                  output_layer="full", cutoffs=(1022, 9982), div_value=4.0, global_window=0, global_chunks=1,
-                 global_dropout_p=0.0):
+                 global_dropout_p=0.0, tie_embeddings=False, embed_dropout_p=0.0, input_dropout_p=0.0):
         super().__init__()
         self.first_layer = NPLMFirstBlock(vocab_size, embed_dim, local_window_size, hidden_dim, dropout_p,
-                                          global_window, global_chunks, global_dropout_p)
+                                          global_window, global_chunks, global_dropout_p, embed_dropout_p,
+                                          input_dropout_p)
         self.intermediate_layers = nn.ModuleList([NPLMBlock(hidden_dim, dropout_p) for _ in range(num_blocks)])
+        tie_to = self.first_layer.embeddings if tie_embeddings else None
+        if tie_to is not None:  # N(0, 1) rows would make the tied logits' scale sqrt(E) at the start
+            nn.init.normal_(tie_to.weight, std=embed_dim ** -0.5)
         if output_layer == "full":
-            self.final_layer = NPLMFinalBlock(vocab_size, hidden_dim)
+            self.final_layer = NPLMFinalBlock(vocab_size, hidden_dim, tie_to)
         elif output_layer == "adaptive":
-            self.final_layer = NPLMAdaptiveFinalBlock(vocab_size, hidden_dim, cutoffs, div_value)
+            self.final_layer = NPLMAdaptiveFinalBlock(vocab_size, hidden_dim, cutoffs, div_value, tie_to)
         else:
             raise ValueError(f"output_layer must be 'full' or 'adaptive', not {output_layer!r}")
         self.output_layer = output_layer
@@ -733,8 +858,10 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
     config = as_lm_config(config)
     state = load_training_state(state_path) if resume else None
     if state is not None:
-        ignored = ("num_threads", "print_every", "device")  # where and how a run is watched, not what it computes
-        saved = state["meta"]["config"]
+        ignored = ("num_threads", "print_every", "device", "cache_size", "cache_thetas", "cache_lambdas",
+                   "dynamic_segment", "dynamic_lrs", "dynamic_decays", "dynamic_tune_tokens")  # where and how a
+        # run is watched, and how its best model is scored after training: not what it trains
+        saved = {**LMConfig.ADDED_OFF, **state["meta"]["config"]}  # a state saved before those fields ran without them
         differ = [f"{k}={v!r} (the state has {saved.get(k)!r})" for k, v in config.to_dict().items()
                   if k not in ignored and saved.get(k) != v]
         if differ:

@@ -57,6 +57,10 @@ def earlier_results(tmp_path):
     (["lm", "--ema-decay", "1.5"], ["--ema-decay", "[0, 1)"]),
     (["lm", "--global-window", "-5"], ["--global-window", "'-5'"]),
     (["lm", "--cache-size", "-1"], ["--cache-size", "'-1'"]),
+    (["lm", "--embed-dropout", "1"], ["--embed-dropout", "[0, 1)"]),
+    (["lm", "--tie-embeddings", "yes"], ["--tie-embeddings", "'yes'"]),
+    (["lm", "--name", "../x"], ["--name", "'../x'"]),
+    (["dynamic", "--dynamic-segment", "0"], ["--dynamic-segment", "'0'"]),
     (["sample", "--max-len", "-3"], ["--max-len", "'-3'"]),
     (["sample", "--top-p", "2"], ["--top-p", "[0, 1]"]),
     (["mlp", "--seeds", "0"], ["--seeds"]),
@@ -125,7 +129,7 @@ def test_a_bad_checkpoint_is_one_line_naming_it(tmp_path, tiny_data_dir, trained
         meta.write_text(json.dumps(saved))
     before = fingerprint(earlier_results)
     capsys.readouterr()
-    for command in ("sample", "cache"):
+    for command in ("sample", "cache", "dynamic"):
         code = main.main([command, "--quick", "--ckpt-dir", str(ck), "--out-dir", str(earlier_results),
                           "--data-dir", str(tiny_data_dir)])
         err = capsys.readouterr().err.strip().splitlines()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import main
 import mlp_lm
@@ -141,6 +142,67 @@ def test_lm_quick_then_sample_quick_then_cache_quick_chain_on_tiny_data(tiny_dat
     assert cached["dev"]["cache_ppl"] == pytest.approx(report["cache"]["dev"]["cache_ppl"])
 
 
+def test_lm_with_the_new_model_parts_then_dynamic_on_its_checkpoint(tiny_data_dir, tmp_path):
+    common = ["--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"),
+              "--ckpt-dir", str(tmp_path / "ck")]
+    assert main.main(["lm", *common, "--epochs", "1", "--cache-size", "30", "--name", "all-on", "--tie-embeddings",
+                      "on", "--embed-dropout", "0.1", "--input-dropout", "0.1", "--weight-decay", "0.05",
+                      "--dynamic-segment", "25"]) == 0
+    report = json.loads((tmp_path / "out" / "mlp_lm_all-on.json").read_text())
+    cfg = report["config"]
+    assert (cfg["name"], cfg["tie_embeddings"], cfg["embed_dropout_p"], cfg["input_dropout_p"],
+            cfg["weight_decay"], cfg["dynamic_segment"]) == ("quick", True, 0.1, 0.1, 0.05, 25)
+    model, _, _ = mlp_lm.load_checkpoint(tmp_path / "ck" / "mlp_lm_all-on.pt")
+    assert hasattr(model.final_layer.adaptive.head, "words")  # tied
+    dyn = report["dynamic"]
+    assert dyn["segment_len"] == 25 and {"ppl", "with_cache_ppl"} <= set(dyn["test"])
+    assert dyn["dev"]["ppl"] < report["best_checkpoint_scores"]["dev"]["ppl"] * 1.5
+    assert main.main(["dynamic", *common, "--checkpoint", str(tmp_path / "ck" / "mlp_lm_all-on.pt"),
+                      "--dynamic-segment", "25", "--cache-size", "30"]) == 0
+    again = json.loads((tmp_path / "out" / "mlp_lm_all-on_dynamic.json").read_text())
+    assert again["command"].startswith("python main.py dynamic")
+    for key in ("lr", "decay", "dev", "test"):  # the same scores from the checkpoint as after training
+        assert again[key] == pytest.approx(dyn[key]), key
+
+
+def test_lm_with_the_course_config_trains_scores_and_resumes_into_scoring(tiny_data_dir, tmp_path):
+    """The course's config has no eval_batch_size of its own (scoring uses its batch_size); a run whose training
+    finished resumes straight into scoring, with scoring fields of its own."""
+    common = ["--config", "course", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"),
+              "--ckpt-dir", str(tmp_path / "ck"), "--epochs", "1", "--output-layer", "adaptive"]
+    assert main.main(["lm", *common, "--cache-size", "0"]) == 0
+    first = json.loads((tmp_path / "out" / "mlp_lm_course.json").read_text())
+    assert first["config"]["eval_batch_size"] is None and first["cache"] is None
+    assert main.main(["lm", *common, "--resume", "--cache-size", "20", "--dynamic-segment", "25"]) == 0
+    again = json.loads((tmp_path / "out" / "mlp_lm_course.json").read_text())
+    assert again["history"] == first["history"] and again["best_checkpoint_scores"] == first["best_checkpoint_scores"]
+    assert again["cache"]["cache_size"] == 20 and again["dynamic"]["segment_len"] == 25
+
+
+def test_a_state_saved_before_the_new_model_fields_resumes(tiny_data_dir, tmp_path):
+    """A training state written before tie_embeddings and the two dropouts existed ran without them: resuming
+    it with a config that has them off is the same config."""
+    common = ["--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"), "--ckpt-dir",
+              str(tmp_path / "ck"), "--epochs", "1", "--cache-size", "0", "--tie-embeddings", "off",
+              "--embed-dropout", "0"]
+    assert main.main(["lm", *common]) == 0
+    path = tmp_path / "ck" / "mlp_lm_quick.state.pt"
+    state = torch.load(path, weights_only=False)
+    for key in mlp_lm.LMConfig.ADDED_OFF:
+        del state["meta"]["config"][key]
+    torch.save(state, path)
+    assert main.main(["lm", *common, "--resume"]) == 0
+    with pytest.raises(mlp_lm.CheckpointError, match="tie_embeddings=True"):
+        main.main(["lm", *common[:-4], "--resume", "--debug"])  # the preset's, tied: another model
+
+
+@pytest.mark.parametrize("bad", ["", "a/b", "..", "x y", "é"])
+def test_a_run_name_must_be_a_safe_file_name(bad):
+    with pytest.raises(SystemExit):
+        main.parse_args(["lm", "--name", bad])
+    assert main.lm_stem(main.lm_run_name(main.parse_args(["lm", "--name", "no-tie_2"]))) == "mlp_lm_no-tie_2"
+
+
 def test_lm_flags_reach_the_model(tiny_data_dir, tmp_path):
     args = main.parse_args(["lm", "--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"),
                             "--ckpt-dir", str(tmp_path / "ck"), "--epochs", "1", "--window", "3",
@@ -154,7 +216,7 @@ def test_lm_flags_reach_the_model(tiny_data_dir, tmp_path):
     assert model.context_size == 3 and model.output_layer == "full"
 
 
-@pytest.mark.parametrize("command", ["sample", "cache"])
+@pytest.mark.parametrize("command", ["sample", "cache", "dynamic"])
 def test_a_missing_checkpoint_is_one_line(tmp_path, command):
     result = run_main(command, "--ckpt-dir", tmp_path / "none", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr

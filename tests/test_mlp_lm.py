@@ -441,3 +441,8 @@ def test_a_saved_config_fills_fields_added_since_from_its_preset():
     config = M.LMConfig.from_dict(saved, seed=7)
     assert config == M.LMConfig.preset("default", seed=7)
     assert M.LMConfig.from_dict(M.LMConfig().to_dict()) == M.LMConfig()  # the course's config round-trips
+    before_tying = {k: v for k, v in M.LMConfig.preset("default").to_dict().items()
+                    if k not in M.LMConfig.ADDED_OFF}  # a run saved before these fields existed ran without them
+    config = M.LMConfig.from_dict(before_tying)
+    assert all(getattr(config, k) == v for k, v in M.LMConfig.ADDED_OFF.items())
+    assert M.LMConfig.from_dict(M.LMConfig.preset("default").to_dict()) == M.LMConfig.preset("default")

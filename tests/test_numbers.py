@@ -79,6 +79,12 @@ S, A, L = "mlp_structures", "mlp_activations", "mlp_learning_rates"
 BENCH, LM, LONG, ABL = ("benchmark_lm.json", "mlp_lm.json", "mlp_lm_long.json",
                         "ablation_no_global_context/mlp_lm.json")
 OURS, FULL, COURSE = (f"{BENCH}:pipelines.{p}" for p in ("ours", "ours_full", "course"))
+# the ablation's runs (README and hw3.md: "How far a fixed-window model goes") and the tied model's benchmark
+UNTIED, UNTIED_ED, TIED_ED, COURSE_LM, SEED1, INPUT_D = (
+    "mlp_lm_untied.json", "mlp_lm_embdrop.json", "mlp_lm_tied_embdrop.json", "mlp_lm_course.json",
+    "mlp_lm_seed1.json", "mlp_lm_inputdrop.json")
+BT = "benchmark_lm_tied.json"
+OURS_T, COURSE_T = (f"{BT}:pipelines.{p}" for p in ("ours", "course"))
 H, R = "hw3.md", "README.md"
 
 
@@ -171,55 +177,67 @@ QUOTES = [
     Quote(H, "already reaches {}, so the ceiling", best(S, "no hidden layer"), ".4f"),
     # ---- hw3.md, the language model
     *[Quote(H, phrase, source, fmt) for phrase, source, fmt in [
-        ("at epoch {}: **189.8**", f"{LM}:best_epoch", "d"),
-        ("epoch 3: **{}** (test", f"{LM}:best_checkpoint_scores.dev.ppl", ".1f"),
-        ("**189.8** (test {}). At epoch 4", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+        ("perplexity at epoch {}: **", f"{LM}:best_epoch", "d"),
+        ("at epoch 3: **{}** (test", f"{LM}:best_checkpoint_scores.dev.ppl", ".1f"),
+        ("** (test {}). At epoch 4", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
         ("perplexity rises to {} while", f"{LM}:history.dev_ppl.3", ".1f"),
         ("falling (from {} to", f"{LM}:history.train_ppl.2", ".1f"),
         ("to {}), so the model has", f"{LM}:history.train_ppl.3", ".1f"),
         ("its {} M training tokens", lambda: lookup(f"{LM}:train_tokens") / 1e6, ".2f"),
-        ("reaches {} on validation and", f"{LM}:cache.dev.cache_ppl", ".1f"),
-        ("and {} on test.", f"{LM}:cache.test.cache_ppl", ".1f"),
-        ("then trains at {} tokens/s", f"{COURSE}.tokens_per_second_median", ",.0f"),
-        ("token costs about {} MFLOP", lambda: lookup(f"{FULL}.train_flops_per_token") / 1e6, ".0f"),
-        ("over the {}-word vocabulary", f"{BENCH}:vocab_size", ",d"),
+        ("network reaches {} on validation and", f"{LM}:dynamic.dev.with_cache_ppl", ".1f"),
+        ("on validation and {} on test.", f"{LM}:dynamic.test.with_cache_ppl", ".1f"),
+        # the language model, further
+        ("then trains at {} tokens/s", f"{COURSE_T}.tokens_per_second_median", ",.0f"),
+        ("token costs about {} MFLOP", lambda: lookup(f"{COURSE_T}.train_flops_per_token") / 1e6, ".0f"),
+        ("over the {}-word vocabulary", f"{BT}:vocab_size", ",d"),
         ("(cutoffs {} and", f"{LM}:config.cutoffs.0", ",d"),
-        ("and {}) cuts", f"{LM}:config.cutoffs.1", ",d"),
-        ("to {} MFLOP", lambda: lookup(f"{OURS}.train_flops_per_token") / 1e6, ".1f"),
-        ("training to {} tokens/s", f"{OURS}.tokens_per_second_median", ",.0f"),
-        ("{} times the course pipeline", ratio(f"{OURS}.tokens_per_second_median",
-                                                f"{COURSE}.tokens_per_second_median"), ".1f"),
-        ("After the same {} s", f"{BENCH}:budget_seconds_per_pipeline", ".0f"),
-        ("perplexity is {} against", f"{OURS}.dev_ppl", ".0f"),
-        ("against {}. At", f"{COURSE}.dev_ppl", ".0f"),
-        ("At {} GFLOP/s", f"{OURS}.achieved_gflops", ".1f"),
-        ("runs at {} % of the rate", f"{OURS}.fraction_of_mm_peak", "pct"),
-        ("profiled step of {} ms", f"{OURS}.profile.total_ms_per_step", ".0f"),
-        ("products take {} ms", matmul_ms, ".0f"),
-        ("the other {} ms are spread", lambda: lookup(f"{OURS}.profile.total_ms_per_step") - matmul_ms(), ".0f"),
-        ("embedding-bag backward ({} ms)", profile("aten::_embedding_bag_dense_backward"), ".0f"),
+        ("and {}) and tied", f"{LM}:config.cutoffs.1", ",d"),
+        ("a token to {} MFLOP", lambda: lookup(f"{OURS_T}.train_flops_per_token") / 1e6, ".1f"),
+        ("training to {} tokens/s", f"{OURS_T}.tokens_per_second_median", ",.0f"),
+        ("{} times the course pipeline", f"{BT}:throughput_ratio_ours_vs_course", ".1f"),
+        ("After the same {} s", f"{BT}:budget_seconds_per_pipeline", ".0f"),
+        ("perplexity is {} against", f"{OURS_T}.dev_ppl", ".0f"),
+        ("against {}. At", f"{COURSE_T}.dev_ppl", ".0f"),
+        ("At {} GFLOP/s", f"{OURS_T}.achieved_gflops", ".1f"),
+        ("runs at {} % of the rate", f"{OURS_T}.fraction_of_mm_peak", "pct"),
         ("best validation perplexity at epoch 3: **{}**", f"{LM}:best_dev_ppl", ".1f"),
-        ("It took {} s", f"{LM}:wall_seconds", ".0f"),
-        ("({} s of it for the cache)", f"{LM}:cache.seconds", ".0f"),
+        ("It took {} s, scoring included", f"{LM}:wall_seconds", ",.0f"),
+        ("(test {}). It took", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+        ("to {}, so the model is overfitting", f"{LM}:history.train_ppl.3", ".1f"),
         ("validation goes up to {} while", f"{LM}:history.dev_ppl.3", ".1f"),
         ("train perplexity falls from {} to", f"{LM}:history.train_ppl.2", ".1f"),
-        ("5 epochs, {} min)", lambda: lookup(f"{LONG}:wall_seconds") / 60, ".1f"),
-        ("It reaches {} at epoch 3", f"{LONG}:best_dev_ppl", ".1f"),
-        ("at epoch 3 (test {}), then", f"{LONG}:best_checkpoint_scores.test.ppl", ".1f"),
-        ("then {} at epoch 5", f"{LONG}:history.dev_ppl.4", ".1f"),
-        ("train perplexity falls to {}.", f"{LONG}:history.train_ppl.4", ".1f"),
-        ("the last {} tokens", f"{LM}:cache.cache_size", ",d"),
-        ("default network from 189.8 to **{}**", f"{LM}:cache.dev.cache_ppl", ".1f"),
-        ("(test 173.9 to {})", f"{LM}:cache.test.cache_ppl", ".1f"),
-        ("long network from {} to", f"{LONG}:cache.dev.model_ppl", ".1f"),
-        ("to **{}** (test 172.7", f"{LONG}:cache.dev.cache_ppl", ".1f"),
-        ("(test 172.7 to {})", f"{LONG}:cache.test.cache_ppl", ".1f"),
+            ("5 epochs, {} min) reached", lambda: lookup(f"{LONG}:wall_seconds") / 60, ".1f"),
+        ("min) reached {} against", f"{LONG}:best_dev_ppl", ".1f"),
+        ("against {} for the untied default of its time", f"{UNTIED}:best_dev_ppl", ".1f"),
+        ("from {} (the untied default", f"{UNTIED}:best_dev_ppl", ".1f"),
+        ("to **{}**, with", f"{LM}:best_dev_ppl", ".1f"),
+        ("with {} parameters instead", f"{LM}:parameters", ",d"),
+        ("instead of {}: a", f"{UNTIED}:parameters", ",d"),
+        ("among the last {} tokens", f"{LM}:cache.cache_size", ",d"),
+        ("validation: {} alone", f"{LM}:best_checkpoint_scores.dev.ppl", ".1f"),
+        ("alone, {} with the cache", f"{LM}:cache.dev.cache_ppl", ".1f"),
+        ("cache, {} with dynamic evaluation", f"{LM}:dynamic.dev.ppl", ".1f"),
+        ("and **{}** with both; on test", f"{LM}:dynamic.dev.with_cache_ppl", ".1f"),
+        ("on test: {} alone", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+        ("alone, {} with the cache", f"{LM}:cache.test.cache_ppl", ".1f"),
+        ("cache, {} with dynamic evaluation", f"{LM}:dynamic.test.ppl", ".1f"),
+        ("and **{}** with both. The two", f"{LM}:dynamic.test.with_cache_ppl", ".1f"),
+        ("made validation worse: {} against", f"{UNTIED_ED}:best_dev_ppl", ".1f"),
+        ("against {} untied", f"{UNTIED}:best_dev_ppl", ".1f"),
+        ("untied, {} against", f"{TIED_ED}:best_dev_ppl", ".1f"),
+        ("against {} tied.", f"{LM}:best_dev_ppl", ".1f"),
+        ("context vectors (0.1) gave {} against", f"{INPUT_D}:best_dev_ppl", ".1f"),
+        ("(0.1) gave 157.6 against {}", f"{LM}:best_dev_ppl", ".1f"),
         ("perplexity is {} (test", f"{ABL}:best_dev_ppl", ".1f"),
-        ("(test {}) against 189.8", f"{ABL}:best_checkpoint_scores.test.ppl", ".1f"),
-        ("and {} against 122.2", f"{ABL}:cache.dev.cache_ppl", ".1f"),
-        ("high ({} against", f"{LM}:history.dev_ppl.0", ".1f"),
+        ("(test {}) against", f"{ABL}:best_checkpoint_scores.test.ppl", ".1f"),
+        (") against {}, and", f"{UNTIED}:best_dev_ppl", ".1f"),
+        ("and {} against", f"{ABL}:cache.dev.cache_ppl", ".1f"),
+        ("against {} with the cache", f"{UNTIED}:cache.dev.cache_ppl", ".1f"),
+        ("is high ({} against", f"{LM}:history.dev_ppl.0", ".1f"),
         ("against {} for the last", f"{LM}:history.dev_ppl_last_iterate.0", ".1f"),
-        ("against {} at epoch 3)", f"{LM}:history.dev_ppl_last_iterate.2", ".1f"),
+        ("are all met: {},", f"{LM}:best_dev_ppl", ".1f"),
+        (", {} and", f"{LM}:dynamic.test.with_cache_ppl", ".1f"),
+        ("and {} min.", lambda: lookup(f"{LM}:wall_seconds") / 60, ".1f"),
     ]],
 ]
 
@@ -234,11 +252,7 @@ QUOTES += [Quote(H, phrase, source, fmt) for phrase, source, fmt in [
     ("in steps of {},", lambda: 1 / lookup(f"{S}.json:sizes.dev"), ".4f"),
     ("ceiling of about {} comes", lambda: max(r["summary"]["best_dev_acc_mean"] for s in (S, A, L)
                                              for r in load(f"{s}.json")["runs"]), ".2f"),
-    ("on {} CPU threads", f"{BENCH}:threads", "d"),
-    ("(test {}). It took", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
-    ("to {}, so the model is overfitting", f"{LM}:history.train_ppl.3", ".1f"),
-    ("With {} M training tokens", lambda: lookup(f"{LM}:train_tokens") / 1e6, ".2f"),
-    ("learning rate ({} against 189.2", f"{LM}:best_dev_ppl", ".1f"),
+    ("on {} CPU threads", f"{BT}:threads", "d"),
 ]]
 
 # README.md
@@ -280,68 +294,113 @@ QUOTES += [Quote(R, phrase, source, fmt) for phrase, source, fmt in [
     ("is a target ({} on validation)", f"{LM}:dev_targets", ",d"),
     ("of the {} words before", f"{LM}:config.global_window", "d"),
     ("For {} % of the training", f"{LM}:config.global_dropout_p", "pct"),
-    ("({}, Polyak", None, None),
     ("for each of the last {} tokens", f"{LM}:cache.cache_size", ",d"),
     ("from a {} by", lambda: len(lookup(f"{LM}:cache.thetas")), "d"),
     ("by {} grid", lambda: len(lookup(f"{LM}:cache.lambdas")), "d"),
+    ("from a grid of {} step sizes", lambda: len(lookup(f"{LM}:dynamic.lrs")), "d"),
+    ("and {} decays", lambda: len(lookup(f"{LM}:dynamic.decays")), "d"),
+    ("on the first {} validation tokens", f"{LM}:dynamic.tune_tokens", ",d"),
     ("(seed {})", f"{LM}:config.seed", "d"),
-    ("| train perplexity (with dropout) | {} |", f"{LM}:history.train_ppl.0", ".1f"),
-    ("| 463.2 | {} |", f"{LM}:history.train_ppl.1", ".1f"),
-    ("| 225.5 | {} |", f"{LM}:history.train_ppl.2", ".1f"),
-    ("| 162.4 | {} |", f"{LM}:history.train_ppl.3", ".1f"),
-    ("| validation perplexity (average of the weights) | {} |", f"{LM}:history.dev_ppl.0", ".1f"),
-    ("| 247.6 | {} |", f"{LM}:history.dev_ppl.1", ".1f"),
-    ("| 199.6 | **{}** |", f"{LM}:history.dev_ppl.2", ".1f"),
-    ("| **189.8** | {} |", f"{LM}:history.dev_ppl.3", ".1f"),
-    ("| validation perplexity (last iterate) | {} |", f"{LM}:history.dev_ppl_last_iterate.0", ".1f"),
-    ("| 253.4 | {} |", f"{LM}:history.dev_ppl_last_iterate.1", ".1f"),
-    ("| 201.9 | {} |", f"{LM}:history.dev_ppl_last_iterate.2", ".1f"),
-    ("| 189.2 | {} |", f"{LM}:history.dev_ppl_last_iterate.3", ".1f"),
     ("best checkpoint (epoch {})", f"{LM}:best_epoch", "d"),
-    ("scores **{} on validation", f"{LM}:best_checkpoint_scores.dev.ppl", ".1f"),
-    ("on validation and {} on test**, and", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
-    ("(theta {}, lambda 0.3) **122.2", f"{LM}:cache.theta", "g"),
-    ("(theta 0.2, lambda {}) **122.2", f"{LM}:cache.lambda", "g"),
-    ("**{} on validation and 112.7", f"{LM}:cache.dev.cache_ppl", ".1f"),
-    ("and {} on test**. The run", f"{LM}:cache.test.cache_ppl", ".1f"),
-    ("The run took {} s", f"{LM}:wall_seconds", ".0f"),
+    ("scores **{} on validation and", f"{LM}:best_checkpoint_scores.dev.ppl", ".1f"),
+    ("and {} on test**. With the cache", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("With the cache (theta {},", f"{LM}:cache.theta", "g"),
+    ("lambda {}) it scores", f"{LM}:cache.lambda", "g"),
+    ("it scores **{} on validation", f"{LM}:cache.dev.cache_ppl", ".1f"),
+    ("and {} on test**; with dynamic", f"{LM}:cache.test.cache_ppl", ".1f"),
+    ("evaluation (lr {}, decay", f"{LM}:dynamic.lr", "g"),
+    ("decay {}) it scores", f"{LM}:dynamic.decay", "g"),
+    ("it scores {} and", f"{LM}:dynamic.dev.ppl", ".1f"),
+    ("and {}; with both", f"{LM}:dynamic.test.ppl", ".1f"),
+    ("with both, **{} on validation", f"{LM}:dynamic.dev.with_cache_ppl", ".1f"),
+    ("and {} on test**. The run", f"{LM}:dynamic.test.with_cache_ppl", ".1f"),
+    ("The run took {} s", f"{LM}:wall_seconds", ",.0f"),
     ("s ({} min) of wall time", lambda: lookup(f"{LM}:wall_seconds") / 60, ".1f"),
-    ("on {} CPU threads,", f"{LM}:torch_threads", "d"),
-    ("threads, {} s of it for the cache", f"{LM}:cache.seconds", ".0f"),
-    ("trained at {} tokens/s including evaluation", f"{LM}:train_tokens_per_second_incl_eval", ",.0f"),
-    ("high ({} against 253.4", f"{LM}:history.dev_ppl.0", ".1f"),
+    ("on {} CPU threads:", f"{LM}:torch_threads", "d"),
+    ("threads: {} s of training", f"{LM}:train_seconds", ",.0f"),
+    ("training, {} s for the cache", f"{LM}:cache.seconds", ".0f"),
+    ("cache and {} s for", f"{LM}:dynamic.seconds", ".0f"),
+    ("which costs {} µs a token", f"{LM}:dynamic.cost.dynamic_us_per_token", ".0f"),
+    ("against {} µs for the static", f"{LM}:dynamic.cost.static_us_per_token", ".0f"),
+    ("same segments ({} times)", f"{LM}:dynamic.cost.ratio", ".1f"),
+    ("is high ({} against", f"{LM}:history.dev_ppl.0", ".1f"),
     ("against {} after epoch 1)", f"{LM}:history.dev_ppl_last_iterate.0", ".1f"),
     ("differ by only {}.", lambda: abs(lookup(f"{LM}:history.dev_ppl.2")
                                           - lookup(f"{LM}:history.dev_ppl_last_iterate.2")), ".1f"),
-    ("perplexity is {} ({} with the cache)", None, None),
-    ("perplexity is {} (131.0", f"{ABL}:best_dev_ppl", ".1f"),
-    ("208.7 ({} with the cache)", f"{ABL}:cache.dev.cache_ppl", ".1f"),
+    # the long run and the run without the global context (the untied model of commit 1dc7ba9)
     ("a weight average of {}, lr", f"{LONG}:config.ema_decay", "g"),
     ("network reaches {} on validation", f"{LONG}:best_dev_ppl", ".1f"),
     ("(test {}) at epoch 3", f"{LONG}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("untied default's {}, then", f"{UNTIED}:best_dev_ppl", ".1f"),
     ("overfits: {} at epoch 4", f"{LONG}:history.dev_ppl.3", ".1f"),
     ("and {} at epoch 5", f"{LONG}:history.dev_ppl.4", ".1f"),
     ("falls to {}. On", f"{LONG}:history.train_ppl.4", ".1f"),
     ("On {} M training tokens", lambda: lookup(f"{LONG}:train_tokens") / 1e6, ".2f"),
-    ("The run took {} s (46.3", f"{LONG}:wall_seconds", ",.0f"),
+    ("The run took {} s", f"{LONG}:wall_seconds", ",.0f"),
     ("s ({} min), 79 s", lambda: lookup(f"{LONG}:wall_seconds") / 60, ".1f"),
     ("min), {} s of it for the cache", f"{LONG}:cache.seconds", ".0f"),
-    ("| default network | {} |", f"{LM}:best_checkpoint_scores.dev.ppl", ".1f"),
-    ("| 189.8 | {} |", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
-    ("| default network + cache | **{}** |", f"{LM}:cache.dev.cache_ppl", ".1f"),
-    ("| **122.2** | **{}** |", f"{LM}:cache.test.cache_ppl", ".1f"),
-    ("| long network | {} |", f"{LONG}:best_dev_ppl", ".1f"),
-    ("| 188.7 | {} |", f"{LONG}:best_checkpoint_scores.test.ppl", ".1f"),
-    ("(theta {}, lambda 0.3) | **123.9", f"{LONG}:cache.theta", "g"),
-    ("(theta 0.1, lambda {}) | **123.9", f"{LONG}:cache.lambda", "g"),
-    ("| **{}** | **114.0**", f"{LONG}:cache.dev.cache_ppl", ".1f"),
-    ("| **123.9** | **{}** |", f"{LONG}:cache.test.cache_ppl", ".1f"),
-    ("gives {} to 129.0", lambda: min(v for i, row in enumerate(lookup(f"{LONG}:cache.grid_dev_ppl"))
-                                      for j, v in enumerate(row) if lookup(f"{LONG}:cache.thetas")[i] in (0.1, 0.2)
-                                      and 0.2 <= lookup(f"{LONG}:cache.lambdas")[j] <= 0.4), ".1f"),
+    ("which took it to {} on validation", f"{LONG}:cache.dev.cache_ppl", ".1f"),
+    ("and {} on test (theta", f"{LONG}:cache.test.cache_ppl", ".1f"),
+    ("on test (theta {},", f"{LONG}:cache.theta", "g"),
+    ("lambda {});", f"{LONG}:cache.lambda", "g"),
+    ("gives {} to", lambda: min(v for i, row in enumerate(lookup(f"{LONG}:cache.grid_dev_ppl"))
+                                for j, v in enumerate(row) if lookup(f"{LONG}:cache.thetas")[i] in (0.1, 0.2)
+                                and 0.2 <= lookup(f"{LONG}:cache.lambdas")[j] <= 0.4), ".1f"),
     ("to {} on validation (the grid", lambda: max(v for i, row in enumerate(lookup(f"{LONG}:cache.grid_dev_ppl"))
                                                   for j, v in enumerate(row) if lookup(f"{LONG}:cache.thetas")[i] in (0.1, 0.2)
                                                   and 0.2 <= lookup(f"{LONG}:cache.lambdas")[j] <= 0.4), ".1f"),
+    ("perplexity is {} (test", f"{ABL}:best_dev_ppl", ".1f"),
+    ("(test {}) against", f"{ABL}:best_checkpoint_scores.test.ppl", ".1f"),
+    (") against {}, and", f"{UNTIED}:best_dev_ppl", ".1f"),
+    ("and {} against", f"{ABL}:cache.dev.cache_ppl", ".1f"),
+    ("against {} with the cache.", f"{UNTIED}:cache.dev.cache_ppl", ".1f"),
+    # the ablation
+    ("overfits its {} M training tokens", lambda: lookup(f"{LM}:train_tokens") / 1e6, ".2f"),
+    ("take about {} hours here", lambda: lookup(f"{COURSE_LM}:config.num_epochs") * lookup(f"{LM}:train_tokens")
+     / lookup(f"{COURSE_T}.tokens_per_second_median") / 3600, ".0f"),
+    ("It ends at {} on validation", f"{COURSE_LM}:best_dev_ppl", ".1f"),
+    ("weight average: {} on validation", f"{UNTIED}:best_dev_ppl", ".1f"),
+    ("of all: {} to", f"{UNTIED}:best_dev_ppl", ".1f"),
+    ("to **{}** on validation (", f"{LM}:best_dev_ppl", ".1f"),
+    ("on validation ({} to", f"{UNTIED}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("to {} on test), with", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("with {} parameters instead", f"{LM}:parameters", ",d"),
+    ("instead of {}. Sharing", f"{UNTIED}:parameters", ",d"),
+    ("(train perplexity {} at epoch 4,", f"{LM}:history.train_ppl.3", ".1f"),
+    ("at epoch 4, validation {})", f"{LM}:history.dev_ppl.3", ".1f"),
+    ("with both models: {} against", f"{UNTIED_ED}:best_dev_ppl", ".1f"),
+    ("against {} untied", f"{UNTIED}:best_dev_ppl", ".1f"),
+    ("untied, {} against", f"{TIED_ED}:best_dev_ppl", ".1f"),
+    ("against {} tied.", f"{LM}:best_dev_ppl", ".1f"),
+    ("layers' 0.2): {} against", f"{INPUT_D}:best_dev_ppl", ".1f"),
+    ("against {} on validation, so it stays off", f"{LM}:best_dev_ppl", ".1f"),
+    ("default network gives {} on validation", f"{SEED1}:best_dev_ppl", ".1f"),
+    ("on validation and {} on test (", f"{SEED1}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("on test ({} and", f"{SEED1}:cache.dev.cache_ppl", ".1f"),
+    ("and {} with the cache), against", f"{SEED1}:cache.test.cache_ppl", ".1f"),
+    ("cache), against {} and", f"{LM}:best_dev_ppl", ".1f"),
+    ("and {} for seed 0", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("for seed {}: the gains", f"{LM}:config.seed", "d"),
+    ("together further: {} alone", f"{LM}:best_dev_ppl", ".1f"),
+    ("alone, {} with the cache, ", f"{LM}:cache.dev.cache_ppl", ".1f"),
+    ("cache, {} with dynamic evaluation", f"{LM}:dynamic.dev.ppl", ".1f"),
+    ("**{}** with both on validation", f"{LM}:dynamic.dev.with_cache_ppl", ".1f"),
+    ("on validation; **{}** on test", f"{LM}:dynamic.test.with_cache_ppl", ".1f"),
+    ("validation: **met**, {}.", f"{LM}:best_dev_ppl", ".1f"),
+    ("**met**, {} with dynamic evaluation and the cache", f"{LM}:dynamic.test.with_cache_ppl", ".1f"),
+    ("({} with the cache alone)", f"{LM}:cache.test.cache_ppl", ".1f"),
+    ("**met**, {} min including", lambda: lookup(f"{LM}:wall_seconds") / 60, ".1f"),
+    ("Our network alone ({} on test)", f"{LM}:best_checkpoint_scores.test.ppl", ".1f"),
+    ("test-time adaptation ({}) it is", f"{LM}:dynamic.test.with_cache_ppl", ".1f"),
+    # the tied model's benchmark
+    ("ours at {} tokens/s against", f"{OURS_T}.tokens_per_second_median", ",.0f"),
+    ("against {} for the course-faithful", f"{COURSE_T}.tokens_per_second_median", ",.0f"),
+    ("**{} times** as many", f"{BT}:throughput_ratio_ours_vs_course", ".1f"),
+    ("A training token costs {} MFLOP", lambda: lookup(f"{OURS_T}.train_flops_per_token") / 1e6, ".1f"),
+    ("ours runs at {} GFLOP/s", f"{OURS_T}.achieved_gflops", ".1f"),
+    ("GFLOP/s, **{} %**", f"{OURS_T}.fraction_of_mm_peak", "pct"),
+    ("around it ({} and", f"{BT}:mm_gflops.around_ours.0", ".1f"),
+    ("and {} GFLOP/s): below the aim", f"{BT}:mm_gflops.around_ours.1", ".1f"),
     # benchmark_lm.json
     ("trains for {} s in the same run", f"{BENCH}:budget_seconds_per_pipeline", ".0f"),
     ("on {} threads:", f"{BENCH}:threads", "d"),
@@ -449,6 +508,70 @@ def test_result_tables_match_the_sweeps(doc):
             assert cell == f"{np.mean(r[key], axis=0)[-1]:.3f}", (r["label"], key, cell)
 
 
+ABLATION_COLUMNS = (  # the ablation table's number columns, after the row's name: where each comes from
+    ("best_checkpoint_scores", "dev", "ppl"), ("best_checkpoint_scores", "test", "ppl"),
+    ("cache", "dev", "cache_ppl"), ("cache", "test", "cache_ppl"),
+    ("dynamic", "dev", "ppl"), ("dynamic", "test", "ppl"),
+    ("dynamic", "dev", "with_cache_ppl"), ("dynamic", "test", "with_cache_ppl"))
+
+
+def ablation_rows(doc: str) -> list[list[str]]:
+    """The cells of every row of the ablation table: a table row whose last cell names result files."""
+    return [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in (REPO / doc).read_text().splitlines() if is_ablation_row(line)]
+
+
+def is_ablation_row(line: str) -> bool:
+    cells = line.strip().strip("|").split("|")
+    return (line.startswith("|") and len(cells) == 2 + len(ABLATION_COLUMNS) + 1
+            and bool(re.search(r"`plots/mlp_lm[\w-]*\.json`", cells[-1])))
+
+
+def ablation_value(files: list[str], section: str, split: str, key: str):
+    """The number from the first of the row's files that has it: a training run's JSON holds its network's
+    scores, its cache's and, when it scored one, its dynamic evaluation's; `python main.py dynamic` writes a
+    dynamic evaluation alone (with its own cache numbers under "dev" and "test")."""
+    for name in files:
+        report = load(name)
+        if section == "best_checkpoint_scores":
+            found = report.get("best_checkpoint_scores")
+        elif section == "cache":
+            found = report.get("cache") if "dev" in (report.get("cache") or {}) else None
+        else:
+            found = report.get("dynamic") or (report if str(report.get("method", "")).startswith("dynamic") else None)
+        if found is not None:
+            return found[split][key]
+    return None
+
+
+@pytest.mark.parametrize("doc", [H, R])
+def test_ablation_table_matches_the_json(doc):
+    """Each number of the ablation table is its files' number, to one decimal; "-" where none scored it."""
+    rows = ablation_rows(doc)
+    assert len(rows) >= 6, rows
+    for cells in rows:
+        files = re.findall(r"`plots/([\w/.-]+\.json)`", cells[-1])
+        assert files and all((PLOTS / f).is_file() for f in files), cells[-1]
+        for cell, (section, split, key) in zip(cells[1:9], ABLATION_COLUMNS):
+            value = ablation_value(files, section, split, key)
+            want = "-" if value is None else f"{value:.1f}"
+            assert cell.strip("*") == want, (cells[0], section, split, key, cell, want)
+
+
+EPOCH_TABLE = {"| train perplexity (with dropout) |": "train_ppl",
+               "| validation perplexity (average of the weights) |": "dev_ppl",
+               "| validation perplexity (last iterate) |": "dev_ppl_last_iterate"}
+
+
+def test_readme_epoch_table_is_the_default_runs_history():
+    lines = (REPO / R).read_text().splitlines()
+    assert "| epoch | " + " | ".join(str(i + 1) for i in range(len(load(LM)["history"]["dev_ppl"]))) + " |" in lines
+    for label, key in EPOCH_TABLE.items():
+        row = next(line for line in lines if line.startswith(label))
+        cells = [c.strip().strip("*") for c in row[len(label):].strip().strip("|").split("|")]
+        assert cells == [f"{x:.1f}" for x in load(LM)["history"][key]], (label, cells)
+
+
 def test_hw3_md_samples_are_the_runs_samples():
     """The four samples of the language model's findings are the run's, for greedy and top-p 0, 0.3, 1.0."""
     doc = (REPO / H).read_text()
@@ -515,6 +638,11 @@ NOT_FROM_RESULTS = {
         "(3.3)",
         # targets and published numbers (citations), not our results
         "(2017)", "Iyyer 2021", "target of 160", "about 120 for", "about 100 for", "from 99.3 to 68.9",
+        # the ablation: settings, citations and the published numbers it is set against
+        "Top-p 0.3", "Krause et al. 2018", "each 50-token segment", "Dropping 10 %", "Ghahramani 2016",
+        "WikiText-2 test perplexities of a 2-layer tied LSTM are 110.4 after 6 epochs and 87.2 after 40",
+        "65.8 for AWD-LSTM, 52.0 with a cache", "Socher 2018) and 44.3 with dynamic",
+        "most 175 on validation, below 100 on test", "within 20 minutes on 2 cores",
     ],
     R: [
         # settings of the runs
@@ -547,6 +675,16 @@ NOT_FROM_RESULTS = {
         "this 2-core machine", "1 process of 2 threads against 2 gloo processes of 1 thread each",
         "alternating, 3 times each", "exit code 2", "exit code 130", "keeps rank 0's",
         "must be a whole number >= 1, got '0'",
+        # the ablation: settings, citations and the published numbers it is set against
+        "Wolf 2017, Inan et al. 2017", "Auli 2019", "(512 / 4 = 128, the embedding size)",
+        "width is 32, and tying widens it to 128", "50, Krause, Kahembwe, Murray and Renals 2018",
+        "segments of 50 tokens", "below the aim of 70 %", "(`--input-dropout 0.1`", "layers' 0.2)", "(window 6, two blocks, Adam at 1e-3, 5 epochs, no schedule)",
+        "adds a window of 8 with", "overfits after epoch 3", "Ghahramani 2016", "In 4 epochs",
+        "at most 175 on validation", "Below 100 on test", "within 20 minutes on 2 cores", "beyond the preset's 0.01",
+        "file is 88 % of the", "| 2-layer LSTM, tied, 6 epochs | 110.4 |", "| 2-layer LSTM, tied, 40 epochs | 87.2 |",
+        "| AWD-LSTM | 65.8 |", "Socher 2018", "| 52.0 |", "| 44.3 |", "Renals 2018", "behind the 6-epoch LSTM",
+        "between the 6- and the 40-epoch LSTM", "sees 8 words and an average of 64", "(2021), whose",
+        "about 50 times larger: 216 validation perplexity", "31.7 for theirs and 25.0 for a Transformer",
     ],
 }
 
@@ -559,7 +697,8 @@ def scanned(doc: str) -> str:
     text = (REPO / doc).read_text()
     start = text.index("## 6.1 Programming") if doc == H else text.index("## Results")
     end = len(text) if doc == H else text.index("## Reproducibility")
-    lines = ["" if line.startswith("#") or (line.startswith("|") and "±" in line) else line
+    lines = ["" if line.startswith("#") or (line.startswith("|") and "±" in line) or is_ablation_row(line)
+             or any(line.startswith(label) for label in EPOCH_TABLE) or line.startswith("| epoch |") else line
              for line in text[start:end].splitlines()]
     part = re.sub(r"\s+", " ", "\n".join(lines))
     for pattern in (r"`[^`]*`", r"!\[[^\]]*\]\([^)]*\)", r"\]\([^)]*\)", r"\$[^$]*\$"):
