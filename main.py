@@ -215,7 +215,10 @@ def cmd_lm(args) -> Optional[dict]:
     quiet = open(os.devnull, "w") if rank else None  # one process speaks
     try:
         with utils.torch_threads(config.num_threads), contextlib.redirect_stdout(quiet or sys.stdout):
-            return _train_score_and_report(args, config, stem, out_dir, rank, world)
+            report = _train_score_and_report(args, config, stem, out_dir, rank, world)
+        if world > 1:  # rank 0 scores (cache, dynamic evaluation) and writes alone: the others wait for it here,
+            torch.distributed.barrier()  # so that none tears the process group down under it
+        return report
     finally:
         if world > 1:
             torch.distributed.destroy_process_group()
