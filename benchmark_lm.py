@@ -142,15 +142,7 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
         dataset = M.preprocess_data(train_texts, W, None, tok)  # TensorDataset of (N, W) windows, (N,) targets
         loader = DataLoader(dataset, batch_size=B, shuffle=True, generator=gen)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        criterion = nn.NLLLoss()
-
-        def step(inp, target):
-            inp, target = inp.to(device), target.to(device)  # the course's DataLoader batches are on the CPU
-            loss = criterion(model(inp), target)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            return loss
+        criterion = nn.NLLLoss()  # criterion(log_probs, target), as the course computes the loss
     else:
         # ours_full: our pipeline with the course's output layer (a full softmax of its own, untied)
         ours_cfg = cfg if kind == "ours" else dataclasses.replace(cfg, output_layer="full", tie_embeddings=False)
@@ -159,15 +151,11 @@ def run_pipeline(kind: str, cfg: M.LMConfig, tok, train_texts, train_stream, dev
         loader = M.WindowBatches(train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen, device=device)
         optimizer = M.make_adamw(model, cfg.lr, cfg.weight_decay)
         average = M.WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None  # as mlp_lm.train does
+        criterion = None  # the model's own loss (model.nll), as our pipeline computes it
 
-        def step(inp, target):
-            loss = model.nll(inp, target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if average is not None:
-                average.update()
-            return loss
+    def step(inp, target):  # mlp_lm.train's step, without a schedule (the learning rate stays cfg.lr)
+        inp, target = inp.to(device), target.to(device)  # the course's DataLoader batches are on the CPU
+        return M.train_step(model, criterion, optimizer, None, inp, target, average=average)[0]
 
     model.train()
     step_times, tokens, t_start = [], 0, time.perf_counter()

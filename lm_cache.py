@@ -11,6 +11,7 @@ import time
 
 import torch
 
+import utils
 from lm_data import WindowBatches, encode_stream
 
 CACHE_THETAS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
@@ -21,17 +22,13 @@ CACHE_LAMBDAS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4]
 def features_and_log_probs(model, stream: torch.Tensor, pad_id: int, batch_size: int = 4096):
     """The hidden state before the output layer (T, H) and log p(x_t | context) (T,) for every token x_t of the
     stream, in stream order. Runs in eval mode and restores the model's previous mode."""
-    was_training = model.training
-    model.eval()
     features, log_probs = [], []
     device = next(model.parameters()).device
-    try:
+    with utils.evaluating(model):
         for inputs, targets in WindowBatches(stream, model.context_size, pad_id, batch_size, device=device):
             hidden = model.features(inputs)  # (B, H)
             features.append(hidden)
             log_probs.append(model.final_layer.target_log_prob(hidden, targets))  # (B,)
-    finally:
-        model.train(was_training)
     return torch.cat(features), torch.cat(log_probs)  # (T, H), (T,)
 
 

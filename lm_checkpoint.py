@@ -4,6 +4,7 @@ holding the vocabulary, the model's fields, the config and the weights' SHA-256)
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -54,6 +55,41 @@ def load_checkpoint_meta(path) -> tuple[WordTokenizer, dict]:
         raise CheckpointError(f"{path} and {meta_file} are from different saves (an interrupted run?); "
                          f"train again with `python main.py lm`")
     return tokenizer, meta
+
+
+def load_model(path, build, wanted: Optional[dict] = None):
+    """(model in eval mode, tokenizer, meta) for the checkpoint at `path`: `build(vocab_size, **fields)` of the
+    model fields saved beside the weights, loaded with them. With `wanted` (the model fields of a config),
+    CheckpointError unless the saved model is that one (a field the checkpoint lacks has its default)."""
+    tokenizer, meta = load_checkpoint_meta(path)
+    saved = meta["model"]
+    differ = config_differences(wanted, {**wanted, **saved}) if wanted is not None else ""
+    if differ:
+        raise CheckpointError(f"the config does not match the model saved at {path}: {differ}")
+    try:
+        model = build(tokenizer.vocab_size, **saved)
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as err:  # weights that match their checksum but not their own JSON: made by other code
+        raise CheckpointError(f"{path} does not hold the model its JSON describes ({type(err).__name__}); "
+                              f"train again with `python main.py lm`") from None
+    return model.eval(), tokenizer, meta
+
+
+def config_differences(wanted: dict, saved: dict, said: str = "trained with") -> str:
+    """'name=wanted (said saved), ...' for every field of `wanted` whose value `saved` does not share; '' when
+    they agree. The one comparison of a config with the one a checkpoint or a training state was made with."""
+    return ", ".join(f"{k}={v!r} ({said} {saved.get(k)!r})" for k, v in wanted.items() if saved.get(k) != v)
+
+
+def check_resumable(config, saved: dict, state_path) -> None:
+    """CheckpointError unless `config` (an mlp_lm.LMConfig) trains what the state at `state_path` was training
+    (its `saved` config). Fields of NOT_TRAINED may differ; a state saved before the fields of ADDED_OFF
+    existed ran without them."""
+    trained = {f.name for f in dataclasses.fields(config)} - set(config.NOT_TRAINED)
+    differ = config_differences({k: v for k, v in config.to_dict().items() if k in trained},
+                                {**config.ADDED_OFF, **saved}, said="the state has")
+    if differ:
+        raise CheckpointError(f"cannot resume from {state_path} with another config: {differ}")
 
 
 def load_training_state(state_path) -> dict:

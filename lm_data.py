@@ -168,6 +168,12 @@ def windows_from_stream(stream: torch.Tensor, local_window_size: int, pad_id: in
     return contexts, stream.clone()  # (T, W), (T,)
 
 
+def pad_id_of(tokenizer) -> int:
+    """The id that pads contexts before a split's first tokens: the tokenizer's pad token, else its `<eos>`."""
+    pad_id = getattr(tokenizer, "pad_token_id", None)
+    return tokenizer.convert_tokens_to_ids(getattr(tokenizer, "eos_token", "<eos>")) if pad_id is None else pad_id
+
+
 def preprocess_data(data, local_window_size, splitter, tokenizer):
     """TensorDataset of contexts (N, local_window_size) and next-token targets (N,), N = tokens of the split.
 
@@ -176,9 +182,7 @@ def preprocess_data(data, local_window_size, splitter, tokenizer):
     WikiText-2 validation split that is 213,886 + 3,760 = 217,646 targets. `splitter` is kept for the course's
     signature and not used: windows run over the whole stream, across sentence and line boundaries.
     """
-    pad_id = getattr(tokenizer, "pad_token_id", None)
-    if pad_id is None:
-        pad_id = tokenizer.convert_tokens_to_ids(getattr(tokenizer, "eos_token", "<eos>"))
+    pad_id = pad_id_of(tokenizer)
     if hasattr(tokenizer, "encode_lines"):
         stream = tokenizer.encode_lines(texts_of(data))
     else:  # any HF-like tokenizer

@@ -20,6 +20,7 @@ import time
 
 import torch
 
+import utils
 from lm_cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll
 from lm_data import WindowBatches, encode_stream
 
@@ -52,27 +53,25 @@ def dynamic_eval(model, stream: torch.Tensor, pad_id: int, lr: float, decay: flo
     _check_dynamic_args([lr], [decay], segment_len)
     params = _params(model)
     trained = [p.detach().clone() for p in params]
-    was_training = model.training
-    model.eval()
     device = params[0].device
     features, log_probs = [], []
     try:
-        for inputs, targets in WindowBatches(stream, model.context_size, pad_id, segment_len, device=device):
-            hidden = model.features(inputs)  # (S, H)
-            nll = model.final_layer.nll(hidden, targets, reduction="none")  # (S,): scored before the step below
-            features.append(hidden.detach())
-            log_probs.append(-nll.detach())
-            grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
-            with torch.no_grad():
-                used = [(p, g) for p, g in zip(params, grads) if g is not None]
-                torch._foreach_add_([p for p, _ in used], [g for _, g in used], alpha=-lr)
-                if decay > 0:  # theta += decay * (theta_0 - theta)
-                    torch._foreach_lerp_(params, trained, decay)
+        with utils.evaluating(model, grad=True):  # no dropout, and the gradients of the steps
+            for inputs, targets in WindowBatches(stream, model.context_size, pad_id, segment_len, device=device):
+                hidden = model.features(inputs)  # (S, H)
+                nll = model.final_layer.nll(hidden, targets, reduction="none")  # (S,): scored before the step below
+                features.append(hidden.detach())
+                log_probs.append(-nll.detach())
+                grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
+                with torch.no_grad():
+                    used = [(p, g) for p, g in zip(params, grads) if g is not None]
+                    torch._foreach_add_([p for p, _ in used], [g for _, g in used], alpha=-lr)
+                    if decay > 0:  # theta += decay * (theta_0 - theta)
+                        torch._foreach_lerp_(params, trained, decay)
     finally:
         with torch.no_grad():
             for p, w in zip(params, trained):
                 p.copy_(w)
-        model.train(was_training)
     return torch.cat(features), torch.cat(log_probs)  # (T, H), (T,)
 
 
@@ -138,13 +137,9 @@ def score_dynamic(model, tokenizer, dev_data, test_data=None, *, lrs=None, decay
 @torch.no_grad()
 def _static_seconds(model, stream, pad_id, segment_len) -> float:
     """Seconds to score `stream` with the static model in segments of the same length: the cost baseline."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     t = time.perf_counter()
-    try:
+    with utils.evaluating(model):
         for inputs, targets in WindowBatches(stream, model.context_size, pad_id, segment_len, device=device):
             model.nll(inputs, targets)
-    finally:
-        model.train(was_training)
     return time.perf_counter() - t

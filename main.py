@@ -13,9 +13,10 @@ The sweeps are data (`SWEEPS`): each is a list of configs and labels handed to `
 them over the seeds, plots the curves and writes a JSON of every number. `explore_mlp_structures`,
 `explore_mlp_activations` and `explore_mlp_learning_rates` keep the course skeleton's signatures.
 
-Every flag is declared here and checked by `parse_args`, before any data is read: flags may come before or
-after the command, and the language model's config (`mlp_lm.LMConfig`) is built once, from its preset and the
-flags given, then read as plain attributes. One rule (`lm_stem`) names a language-model run's files.
+The language model's commands (lm, sample, cache, dynamic, replot) are lm_run.py's. Every flag is declared
+here and checked by `parse_args`, before any data is read: flags may come before or after the command, and the
+language model's config (`lm_run.LMRunConfig`) is built once, from its preset and the flags given, then read as
+plain attributes.
 """
 from __future__ import annotations
 
@@ -27,9 +28,7 @@ if __name__ == "__main__":  # Ctrl-C while the libraries below load: one line, n
                                                _sys.exit(130)))
 
 import argparse
-import contextlib
 import dataclasses
-import json
 import os
 import signal
 import sys
@@ -38,15 +37,13 @@ import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-import torch
-import torch.nn as nn
 
 import mlp
 import mlp_lm
 import utils
-from lm_cache import score_with_cache
-from lm_data import WindowBatches, encode_stream
-from lm_dynamic import DYNAMIC_SEGMENT, score_dynamic
+from lm_dynamic import DYNAMIC_SEGMENT
+from lm_run import (cmd_cache, cmd_dynamic, cmd_lm, cmd_replot, cmd_sample, lm_checkpoint, lm_config,  # noqa: F401
+                    lm_run_name, lm_state, lm_stem, plot_lm_history)
 from mlp import ACTIVATION_NAMES, MLPConfig, RawSplit, load_data_mlp
 
 DEFAULT_OUT_DIR = Path("plots")
@@ -159,200 +156,6 @@ def cmd_mlp(args) -> dict:
     print(f"MLP sweeps done in {time.perf_counter() - started:.1f} s (data loading included); "
           f"plots and JSON in {args.out_dir}/")
     return results
-
-
-# --------------------------------------------------------------------------- the language model
-def lm_run_name(args) -> str:
-    """The run's name: --name, else the preset's ("quick" with --quick)."""
-    return getattr(args, "name", None) or ("quick" if args.quick else args.config)
-
-
-def lm_stem(run_name: str) -> str:
-    """The one rule that names a language-model run's files: mlp_lm.pt, .json, _loss.png for the default run,
-    mlp_lm_long.* and mlp_lm_quick.* for the others."""
-    return "mlp_lm" if run_name == "default" else f"mlp_lm_{run_name}"
-
-
-def lm_checkpoint(args) -> Path:
-    return getattr(args, "checkpoint", None) or args.ckpt_dir / f"{lm_stem(lm_run_name(args))}.pt"
-
-
-def lm_state(args) -> Path:
-    """Where `lm` keeps its training state after every epoch, for --resume."""
-    return args.ckpt_dir / f"{lm_stem(lm_run_name(args))}.state.pt"
-
-
-def lm_config(args):
-    """The language model's config, built once from the flags: a preset with the flags that were given."""
-    flags = {"num_epochs": "epochs" if args.command == "lm" else None, "output_layer": "output_layer",
-             "dropout_p": "dropout", "precision": "precision", "device": "device", "local_window_size": "window",
-             "global_window": "global_window", "ema_decay": "ema_decay", "cache_size": "cache_size",
-             "tie_embeddings": "tie_embeddings", "embed_dropout_p": "embed_dropout", "input_dropout_p":
-             "input_dropout", "weight_decay": "weight_decay", "dynamic_segment": "dynamic_segment",
-             "num_threads": "threads"}
-    overrides = {field: getattr(args, flag) for field, flag in flags.items()
-                 if flag and getattr(args, flag, None) is not None}
-    if "tie_embeddings" in overrides:
-        overrides["tie_embeddings"] = overrides["tie_embeddings"] == "on"
-    preset = "quick" if args.quick else args.config
-    return mlp_lm.LMConfig.preset(preset, seed=args.seed, save_path=str(lm_checkpoint(args)), **overrides)
-
-
-def cmd_lm(args) -> Optional[dict]:
-    """Train, keep the best checkpoint, plot loss and perplexity, score the best model on dev and test (and
-    with a continuous cache), sample the course's prompt; all numbers go to OUT_DIR/<stem>.json.
-
-    Under torchrun (WORLD_SIZE > 1) the processes train together with DistributedDataParallel (gloo on CPUs,
-    NCCL on GPUs), score dev and test together, and rank 0 alone writes and returns the report."""
-    config, stem, out_dir = args.lm_config, lm_stem(lm_run_name(args)), args.out_dir
-    rank, world, local_rank = utils.distributed_env()
-    if world > 1:
-        device = utils.get_device(config.device)
-        if device.type == "cuda":
-            torch.cuda.set_device(local_rank)
-        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    utils.keep_freed_memory()
-    quiet = open(os.devnull, "w") if rank else None  # one process speaks
-    try:
-        with utils.torch_threads(config.num_threads), contextlib.redirect_stdout(quiet or sys.stdout):
-            report = _train_score_and_report(args, config, stem, out_dir, rank, world)
-        if world > 1:  # rank 0 scores (cache, dynamic evaluation) and writes alone: the others wait for it here,
-            torch.distributed.barrier()  # so that none tears the process group down under it
-        return report
-    finally:
-        if world > 1:
-            torch.distributed.destroy_process_group()
-        if quiet:
-            quiet.close()
-
-
-def _train_score_and_report(args, config, stem: str, out_dir: Path, rank: int, world: int) -> Optional[dict]:
-    t0 = time.perf_counter()
-    eval_bs = config.eval_batch_size or config.batch_size  # the course's config has none of its own
-    train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("train", "validation", "test"))
-    run = mlp_lm.fit_mlp_lm(config, train_data, dev_data, state_path=lm_state(args),
-                            resume=args.resume and lm_state(args).is_file())
-    model, tok, h = run.model, run.tokenizer, run.report["history"]
-    device = next(model.parameters()).device
-    scores = {}  # the best model on the whole dev and test splits (a quick run cuts them as it cut dev)
-    for split, data in (("dev", dev_data), ("test", test_data)):
-        stream = encode_stream(data, tok, config.max_dev_tokens)
-        batches = WindowBatches(stream, model.context_size, tok.pad_token_id, eval_bs,
-                                device=device, rank=rank, world=world)
-        loss, ppl = mlp_lm.evaluate(model, batches, nn.NLLLoss())
-        scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
-        print(f"best checkpoint: {split} perplexity {ppl:.2f} over {stream.numel():,} targets")
-    if rank != 0:  # the cache, the samples and the files are rank 0's
-        return None
-    plots = plot_lm_history(h, config, out_dir / stem)
-    cache = None
-    if config.cache_size:
-        cache = score_with_cache(model, tok, dev_data, test_data, config.cache_size, config.cache_thetas,
-                                 config.cache_lambdas, eval_bs, max_tokens=config.max_dev_tokens)
-    dynamic = None
-    if config.dynamic_segment:
-        dynamic = score_dynamic(model, tok, dev_data, test_data, lrs=config.dynamic_lrs, decays=config.dynamic_decays,
-                                segment_len=config.dynamic_segment, tune_tokens=config.dynamic_tune_tokens,
-                                cache_size=config.cache_size, thetas=config.cache_thetas,
-                                lambdas=config.cache_lambdas, max_tokens=config.max_dev_tokens)
-    samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
-    _, meta = mlp_lm.load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
-    checkpoint = {"path": config.save_path, "epoch": meta["epoch"], "weights_sha256": meta["weights_sha256"]}
-    report = {"config": config.to_dict(), **run.report, "checkpoint": checkpoint, "best_checkpoint_scores": scores,
-              "cache": cache, "dynamic": dynamic, "samples": samples, "prompt": mlp_lm.COURSE_PROMPT,
-              "plots": [str(p) for p in plots],
-              "wall_seconds": time.perf_counter() - t0, "torch_threads": torch.get_num_threads(),
-              "torch_version": torch.__version__}
-    json_path = utils.atomic_write_json(report, out_dir / f"{stem}.json")
-    print(f"best dev perplexity {report['best_dev_ppl']:.2f} (epoch {report['best_epoch']}); wall time "
-          f"{report['wall_seconds']:.0f} s; wrote {', '.join(map(str, plots))}, {json_path}")
-    return report
-
-
-def plot_lm_history(history: dict, config, stem: Path) -> list:
-    """`<stem>_loss.png` and `<stem>_ppl.png`: train and dev per epoch, titled with the preset and the fields
-    that differ from it (so the default, long and ablation runs are told apart)."""
-    preset = mlp_lm.LMConfig.preset(config.name).to_dict()
-    changed = [f"{k}={v}" for k, v in config.to_dict().items()
-               if k not in ("save_path", "seed", "name", "device", "num_threads") and preset[k] != v]  # what, not where
-    title = f"MLP language model, {config.name} config" + (f" ({', '.join(changed)})" if changed else "")
-    return [mlp_lm.visualize_epochs(history[f"train_{key}"], history[f"dev_{key}"], label,
-                                    stem.with_name(f"{stem.name}_{key}.png"), title=f"{title}\n{label}")
-            for key, label in (("loss", "Loss (NLL per token)"), ("ppl", "Perplexity"))]
-
-
-def cmd_replot(args) -> list:
-    """Redraw the language model's plots from the histories in OUT_DIR/**/mlp_lm*.json (no training)."""
-    drawn = []
-    for path in sorted(args.out_dir.rglob("mlp_lm*.json")):
-        report = json.loads(path.read_text())
-        if "history" not in report:  # a cache or benchmark result
-            continue
-        config = mlp_lm.LMConfig.from_dict(report["config"])
-        drawn += plot_lm_history(report["history"], config, path.with_suffix(""))
-    print(f"redrew {len(drawn)} plots: {', '.join(map(str, drawn))}")
-    return drawn
-
-
-def _saved_lm_config(path: Path, **overrides):
-    """The LMConfig saved beside a checkpoint (checked before any data is read)."""
-    _, meta = mlp_lm.load_checkpoint_meta(path)
-    return mlp_lm.LMConfig.from_dict(meta["config"], **overrides)
-
-
-def _device_override(args) -> dict:
-    return {"device": args.device} if args.device else {}
-
-
-def cmd_sample(args) -> dict:
-    """Rebuild the saved model, report its dev perplexity if the data is there, print the samples."""
-    path = lm_checkpoint(args)
-    config = _saved_lm_config(path, save_path=str(path), seed=args.seed, **_device_override(args))
-    try:
-        (dev_data,) = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation",))
-    except utils.DataNotFoundError as err:
-        print(f"note: no dev perplexity ({err})", file=sys.stderr)
-        dev_data = None
-    top_ps = (None, 0.3, 1.0) if args.top_p is None else (args.top_p,)
-    utils.keep_freed_memory()
-    with utils.torch_threads(config.num_threads):
-        return mlp_lm.sample_from_mlp_lm(config, dev_data, prompt=args.prompt, top_ps=top_ps, max_len=args.max_len)
-
-
-def _score_saved(args, kind: str, score) -> dict:
-    """Load the checkpoint of `args`, score it on dev and test with `score(model, tokenizer, dev, test,
-    max_tokens, config)`, and write OUT_DIR/<checkpoint name>_<kind>.json with the command that made it."""
-    path = lm_checkpoint(args)
-    config = _saved_lm_config(path, save_path=str(path), **_device_override(args))
-    model, tokenizer, meta = mlp_lm.load_checkpoint(path, config)
-    model.to(utils.get_device(config.device))
-    dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation", "test"))
-    utils.keep_freed_memory()
-    with utils.torch_threads(config.num_threads):
-        result = score(model, tokenizer, dev_data, test_data, config.max_dev_tokens if args.quick else None, config)
-    report = {"command": "python main.py " + " ".join(args.argv), "checkpoint": str(path),
-              "checkpoint_epoch": meta.get("epoch"), "checkpoint_dev_ppl": meta.get("dev_ppl"), **result,
-              "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__}
-    out = utils.atomic_write_json(report, args.out_dir / f"{path.stem}_{kind}.json")
-    print(f"wrote {out}")
-    return report
-
-
-def cmd_cache(args) -> dict:
-    """Score a saved checkpoint with a continuous cache: theta and lambda chosen on dev, then test once;
-    writes OUT_DIR/<checkpoint name>_cache.json."""
-    return _score_saved(args, "cache", lambda model, tok, dev, test, max_tokens, config: score_with_cache(
-        model, tok, dev, test, args.cache_size, max_tokens=max_tokens))
-
-
-def cmd_dynamic(args) -> dict:
-    """Score a saved checkpoint with dynamic evaluation, alone and with a continuous cache (--cache-size 0: none):
-    its step size and decay chosen on a dev prefix, the cache's on dev, then test once; writes
-    OUT_DIR/<checkpoint name>_dynamic.json."""
-    return _score_saved(args, "dynamic", lambda model, tok, dev, test, max_tokens, config: score_dynamic(
-        model, tok, dev, test, lrs=config.dynamic_lrs, decays=config.dynamic_decays, segment_len=args.dynamic_segment,
-        tune_tokens=config.dynamic_tune_tokens, cache_size=args.cache_size, thetas=config.cache_thetas,
-        lambdas=config.cache_lambdas, max_tokens=max_tokens))
 
 
 def cmd_written(args) -> None:

@@ -271,18 +271,15 @@ def accuracy(logits: torch.FloatTensor, labels: torch.LongTensor) -> torch.Float
 # --------------------------------------------------------------------------- training
 def evaluate(model: SentimentClassifier, eval_dataloader: Iterable) -> Tuple[float, float]:
     """(mean loss per example, accuracy) over `eval_dataloader`, without gradients; restores train/eval mode."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     loss_sum, correct, count = torch.zeros((), device=device), torch.zeros((), device=device), 0
-    with torch.no_grad():
+    with utils.evaluating(model):
         for inp, labels in eval_dataloader:
             inp, labels = inp.to(device), labels.to(device)
             logits = model(inp)  # (B, C)
             loss_sum += model.loss(logits, labels) * len(labels)  # batches weighted by size
             correct += accuracy(logits, labels).sum()
             count += len(labels)
-    model.train(was_training)
     if count == 0:
         raise ValueError("evaluate got an empty dataloader")
     return loss_sum.item() / count, correct.item() / count

@@ -508,6 +508,19 @@ def torch_threads(n: int | None):
         torch.set_num_threads(previous)
 
 
+@contextlib.contextmanager
+def evaluating(model: torch.nn.Module, grad: bool = False):
+    """Eval mode (no dropout) for the block, and no autograd graph unless `grad`; the model's previous mode is
+    restored after it, even when the block raises."""
+    was_training = model.training
+    model.eval()
+    try:
+        with contextlib.nullcontext() if grad else torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
 def keep_freed_memory() -> bool:
     """Make glibc keep freed memory for reuse instead of handing it back to the OS; True if it took effect.
 
