@@ -94,22 +94,6 @@ def lm_state(args) -> Path:
     return args.ckpt_dir / f"{lm_stem(lm_run_name(args))}.state.pt"
 
 
-def lm_config(args):
-    """The language model's config, built once from the flags: a preset with the flags that were given."""
-    flags = {"num_epochs": "epochs" if args.command == "lm" else None, "output_layer": "output_layer",
-             "dropout_p": "dropout", "precision": "precision", "device": "device", "local_window_size": "window",
-             "global_window": "global_window", "ema_decay": "ema_decay", "cache_size": "cache_size",
-             "tie_embeddings": "tie_embeddings", "embed_dropout_p": "embed_dropout", "input_dropout_p":
-             "input_dropout", "weight_decay": "weight_decay", "dynamic_segment": "dynamic_segment",
-             "num_threads": "threads"}
-    overrides = {field: getattr(args, flag) for field, flag in flags.items()
-                 if flag and getattr(args, flag, None) is not None}
-    if "tie_embeddings" in overrides:
-        overrides["tie_embeddings"] = overrides["tie_embeddings"] == "on"
-    preset = "quick" if args.quick else args.config
-    return LMRunConfig.preset(preset, seed=args.seed, save_path=str(lm_checkpoint(args)), **overrides)
-
-
 def cmd_lm(args) -> Optional[dict]:
     """Train, keep the best checkpoint, plot loss and perplexity, score the best model on dev and test (and
     with a continuous cache), sample the course's prompt; all numbers go to OUT_DIR/<stem>.json.

@@ -42,8 +42,9 @@ import mlp
 import mlp_lm
 import utils
 from lm_dynamic import DYNAMIC_SEGMENT
-from lm_run import (cmd_cache, cmd_dynamic, cmd_lm, cmd_replot, cmd_sample, lm_checkpoint, lm_config,  # noqa: F401
-                    lm_run_name, lm_state, lm_stem, plot_lm_history)
+from lm_optim import SCHEDULES
+from lm_run import (LMRunConfig, cmd_cache, cmd_dynamic, cmd_lm, cmd_replot, cmd_sample,  # noqa: F401
+                    lm_checkpoint, lm_run_name, lm_state, lm_stem, plot_lm_history)
 from mlp import ACTIVATION_NAMES, MLPConfig, RawSplit, load_data_mlp
 
 DEFAULT_OUT_DIR = Path("plots")
@@ -189,6 +190,31 @@ def _number(kind, low=None, high=None, high_open=False):
     return parse
 
 
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def lm_config(args) -> LMRunConfig:
+    """The language model's config, built once from the flags: a preset with the flags that were given. A value
+    out of range is refused by LMConfig.validate, whose utils.ConfigError names the field."""
+    overrides = {field: getattr(args, _dest(flag)) for flag, field, _ in LM_FIELD_FLAGS
+                 if getattr(args, _dest(flag), None) is not None and (flag != "--epochs" or args.command == "lm")}
+    for field in ("tie_embeddings", "fast"):
+        if field in overrides:
+            overrides[field] = overrides[field] == "on"
+    if args.device:
+        overrides["device"] = args.device
+    preset = "quick" if args.quick else args.config
+    return LMRunConfig.preset(preset, seed=args.seed, save_path=str(lm_checkpoint(args)), **overrides)
+
+
+def _flag_of(err: utils.ConfigError) -> str:
+    """The flag that sets the field of a config error (the field's name when no flag does)."""
+    flags = {field: flag for flag, field, _ in LM_FIELD_FLAGS}
+    flags.update(seed="--seed", device="--device", **({"num_epochs": "--epochs"} if "MLP" in str(err) else {}))
+    return flags.get(err.field, err.field)
+
+
 def _run_name(text: str) -> str:
     if not text or not all(c.isalnum() or c in "-_" for c in text) or not text.isascii():
         raise argparse.ArgumentTypeError(f"must be letters, digits, - and _ (a file name), got {text!r}")
@@ -203,14 +229,14 @@ COMMON_FLAGS = [
     (("--ckpt-dir",), dict(type=Path, help="where checkpoints go (default: checkpoints/, or "
                                            "runs/quick/checkpoints with --quick)")),
     (("--quick",), dict(action="store_true", help="small slices and few epochs: a smoke run in under a minute")),
-    (("--seed",), dict(type=_number(int, 0), help="first seed (default 0)")),
+    (("--seed",), dict(type=int, help="first seed, >= 0 (default 0)")),
     (("--device",), dict(help="auto (CUDA, then MPS, then the CPU: the default), cpu, cuda, cuda:N or mps")),
     (("--debug",), dict(action="store_true", help=f"show the Python traceback of an error (or set {DEBUG_ENV}=1)")),
 ]
 MLP_FLAGS = [
     (("--seeds",), dict(type=_number(int, 1), help="seeds per config; plots show the mean and the band across "
                                                    "seeds (default 3; 1 with --quick)")),
-    (("--epochs",), dict(type=_number(int, 1), help="epochs per run (default 20, as the course)")),
+    (("--epochs",), dict(type=int, help="epochs per run (default 20, as the course)")),
     (("--sweeps",), dict(nargs="+", choices=list(SWEEPS), help="which sweeps of 6.1 to run (default: all three)")),
     (("--resume",), dict(action="store_true", help="keep the runs an interrupted sweep finished and run the rest "
                                                    "(with `all`: the language model's training goes on too)")),
@@ -218,33 +244,74 @@ MLP_FLAGS = [
 LM_CONFIG_FLAG = (("--config",), dict(choices=["default", "long", "course"],
                                       help="language-model preset: default (< 20 min on 2 cores), long (wider, "
                                            "more epochs) or course (the course's model and optimiser, no additions)"))
+ON_OFF = dict(choices=["on", "off"], metavar="{on,off}")
+# Every language-model field a user tunes: (flag, LMConfig field, argparse keywords). argparse parses the type
+# only; LMConfig.validate checks the value, once, and `lm_config` names the flag in its error. Unset: the preset's
+# (the help shows the default preset's value).
+LM_FIELD_FLAGS = [
+    ("--epochs", "num_epochs", dict(type=int, help="epochs")),
+    ("--batch-size", "batch_size", dict(type=int, help="training batch size, split between torchrun's processes")),
+    ("--eval-batch-size", "eval_batch_size", dict(type=int, help="batch size for scoring")),
+    ("--lr", "lr", dict(type=float, help="peak learning rate")),
+    ("--decay", "decay", dict(type=float, help="ExponentialLR's gamma per batch, in (0, 1], with --schedule "
+                                               "exponential (the course's)")),
+    ("--optimizer", "optimizer", dict(choices=["adam", "adamw"], help="adamw or the course's adam")),
+    ("--schedule", "schedule", dict(choices=list(SCHEDULES), help="learning-rate schedule after the warmup")),
+    ("--warmup-steps", "warmup_steps", dict(type=int, help="linear warmup steps")),
+    ("--weight-decay", "weight_decay", dict(type=float, help="decoupled weight decay")),
+    ("--patience", "patience", dict(type=int, help="stop after this many epochs without a better dev perplexity")),
+    ("--embed-dim", "embed_dim", dict(type=int, help="word embedding size E")),
+    ("--hidden-dim", "hidden_dim", dict(type=int, help="hidden size H")),
+    ("--num-blocks", "num_blocks", dict(type=int, help="residual blocks after the first")),
+    ("--window", "local_window_size", dict(type=int, help="words W before the target")),
+    ("--dropout", "dropout_p", dict(type=float, help="dropout rate after each block, in [0, 1)")),
+    ("--output-layer", "output_layer", dict(choices=["adaptive", "full"],
+                                            help="adaptive softmax or the course's full softmax")),
+    ("--cutoffs", "cutoffs", dict(type=int, nargs="+", help="the adaptive softmax's cluster bounds")),
+    ("--div-value", "div_value", dict(type=float, help="the adaptive softmax's width ratio per cluster")),
+    ("--global-window", "global_window", dict(type=int, help="far words averaged into a global context (0: none)")),
+    ("--global-chunks", "global_chunks", dict(type=int, help="equal chunks of the far words, one mean each")),
+    ("--global-dropout", "global_dropout_p", dict(type=float, help="share of training examples whose far words "
+                                                                   "are hidden, in [0, 1)")),
+    ("--tie-embeddings", "tie_embeddings", dict(**ON_OFF, help="output word vectors shared with the input "
+                                                               "embeddings")),
+    ("--embed-dropout", "embed_dropout_p", dict(type=float, help="share of word types dropped from a batch's "
+                                                                 "input lookups, in [0, 1)")),
+    ("--input-dropout", "input_dropout_p", dict(type=float, help="dropout on the concatenated context vectors, "
+                                                                 "in [0, 1)")),
+    ("--ema-decay", "ema_decay", dict(type=float, help="weight-average decay, in [0, 1) (0: score the last "
+                                                       "iterate)")),
+    ("--fast", "fast", dict(**ON_OFF, help="our kernels and batches, or the course's DataLoader pipeline")),
+    ("--precision", "precision", dict(choices=["fp32", "bf16"], help="bf16: autocast where the device supports "
+                                                                     "it")),
+    ("--cache-size", "cache_size", dict(type=int, help="after training, also score the best model with a "
+                                                       "continuous cache of this many tokens (0: off)")),
+    ("--dynamic-segment", "dynamic_segment", dict(type=int, help="after training, also score the best model with "
+                                                                 "dynamic evaluation in segments of this many "
+                                                                 "tokens (0: off)")),
+    ("--max-train-tokens", "max_train_tokens", dict(type=int, help="train on a prefix of this many tokens")),
+    ("--max-dev-tokens", "max_dev_tokens", dict(type=int, help="score dev and test prefixes of this many tokens")),
+    ("--min-count", "min_count", dict(type=int, help="words seen fewer times in train become <unk>")),
+    ("--threads", "num_threads", dict(type=int, help="torch threads")),
+    ("--print-every", "print_every", dict(type=int, help="log every this many steps (0: never)")),
+]
+
+
+def _with_default(field: str, kwargs: dict) -> dict:
+    """The flag's keywords, its help ending with the default preset's value."""
+    value = getattr(LMRunConfig.preset("default"), field)
+    shown = ("on" if value else "off") if isinstance(value, bool) else (
+        " ".join(map(str, value)) if isinstance(value, list) else "none" if value is None else f"{value:g}"
+        if isinstance(value, float) else value)
+    return {**kwargs, "help": f"{kwargs['help']} (default: {shown})"}
+
+
 LM_FLAGS = [
     LM_CONFIG_FLAG,
     (("--resume",), dict(action="store_true", help="continue an interrupted run from its last finished epoch")),
-    (("--epochs",), dict(type=_number(int, 1), help="override the preset's number of epochs")),
-    (("--output-layer",), dict(choices=["adaptive", "full"],
-                               help="adaptive softmax (the preset's) or the course's full softmax")),
-    (("--window",), dict(type=_number(int, 1), help="override the local window size")),
-    (("--global-window",), dict(type=_number(int, 0),
-                                help="override the number of far words averaged into a global context (0: none)")),
-    (("--dropout",), dict(type=_number(float, 0.0, 1.0, high_open=True), help="override the dropout rate, in [0, 1)")),
-    (("--precision",), dict(choices=["fp32", "bf16"], help="fp32 (the default) or bf16 autocast where the device "
-                                                           "supports it")),
-    (("--ema-decay",), dict(type=_number(float, 0.0, 1.0, high_open=True),
-                            help="override the weight-average decay, in [0, 1) (0: score the last iterate)")),
-    (("--cache-size",), dict(type=_number(int, 0), help="after training, also score the best model with a "
-                                                       "continuous cache of this many tokens (default 2000; 0: off)")),
-    (("--dynamic-segment",), dict(type=_number(int, 0), help="after training, also score the best model with dynamic "
-                                                            "evaluation in segments of this many tokens (0: off)")),
-    (("--tie-embeddings",), dict(choices=["on", "off"], help="output word vectors shared with the input embeddings")),
-    (("--embed-dropout",), dict(type=_number(float, 0.0, 1.0, high_open=True),
-                                help="share of word types dropped from a batch's input lookups, in [0, 1)")),
-    (("--input-dropout",), dict(type=_number(float, 0.0, 1.0, high_open=True),
-                                help="dropout on the concatenated context vectors, in [0, 1)")),
-    (("--weight-decay",), dict(type=_number(float, 0.0), help="override the (decoupled) weight decay")),
-    (("--threads",), dict(type=_number(int, 1), help="torch threads (default: the preset's, 2)")),
     (("--name",), dict(type=_run_name, help="name the run's files mlp_lm_NAME.* (default: the preset's name); "
                                             "letters, digits, - and _")),
+    *(((flag,), _with_default(field, kwargs)) for flag, field, kwargs in LM_FIELD_FLAGS),
 ]
 CHECKPOINT_FLAG = (("--checkpoint",), dict(type=Path, help="default: CKPT_DIR/mlp_lm.pt (mlp_lm_long.pt with "
                                                            "--config long, mlp_lm_quick.pt with --quick)"))
@@ -266,13 +333,9 @@ DYNAMIC_FLAGS = [
                                                        "(default 2000; 0: none)")),
 ]
 DEFAULTS = {"data_dir": None, "out_dir": None, "ckpt_dir": None, "quick": False, "seed": 0, "device": None,
-            "debug": False, "resume": False, "dropout": None, "precision": None,
-            "seeds": 3, "epochs": None, "sweeps": list(SWEEPS), "config": "default", "output_layer": None,
-            "window": None, "global_window": None, "ema_decay": None, "checkpoint": None, "name": None,
-            "tie_embeddings": None, "embed_dropout": None, "input_dropout": None, "weight_decay": None,
-            "dynamic_segment": None, "threads": None,
-            "prompt": mlp_lm.COURSE_PROMPT,
-            "top_p": None, "max_len": 30}
+            "debug": False, "resume": False, "seeds": 3, "sweeps": list(SWEEPS), "config": "default",
+            "checkpoint": None, "name": None, "prompt": mlp_lm.COURSE_PROMPT, "top_p": None, "max_len": 30,
+            **{_dest(flag): None for flag, _, _ in LM_FIELD_FLAGS}}
 COMMANDS = {  # name: (help, function, flags)
     "all": ("run everything (the default): written checks and figures, the MLP sweeps, the language model",
             cmd_all, MLP_FLAGS),
@@ -343,11 +406,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         args.cache_size = 2000 if getattr(args, "cache_size", None) is None else args.cache_size
     if args.command == "dynamic":
         args.dynamic_segment = args.dynamic_segment or DYNAMIC_SEGMENT
-    if args.command in ("lm", "all"):
-        try:
+    try:  # each value checked once, by the config that takes it
+        if args.command in ("mlp", "all"):
+            MLPConfig(num_epochs=args.epochs, seed=args.seed)
+        if args.command in ("lm", "all"):
             args.lm_config = lm_config(args)
-        except ValueError as err:
-            fail(str(err))
+        elif args.command == "sample":
+            LMRunConfig(seed=args.seed)
+    except utils.ConfigError as err:
+        fail(f"{_flag_of(err)}: must be {err.expected}, got {str(err.value)!r}")
+    if args.command in ("lm", "all"):
         if utils.distributed_env()[1] > 1 and not args.lm_config.fast:
             fail(f"the {args.lm_config.name} config trains in one process (the course's DataLoader pipeline); "
                  f"run it without torchrun")

@@ -396,6 +396,12 @@ class MLPConfig:
     embeddings: str = "glove.6B.50d"
     device: Optional[str] = None
 
+    def __post_init__(self):  # the one check of these values (main.py's flags leave the ranges to it)
+        for name, low in (("batch_size", 1), ("num_epochs", 1), ("num_classes", 1), ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise utils.ConfigError("MLPConfig", name, f"a whole number >= {low}", value)
+
     def __getitem__(self, key):  # dict-style access too, as EasyDict allows
         return getattr(self, key)
 

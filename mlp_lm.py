@@ -118,13 +118,13 @@ class LMConfig:
         return self.eval_batch_size or self.batch_size
 
     def check(self, name: str, ok: bool, expected: str) -> None:
-        """ValueError "LMConfig.name must be expected, got value" unless `ok`."""
+        """utils.ConfigError (a ValueError) "LMConfig.name must be expected, got value" unless `ok`."""
         if not ok:
-            raise ValueError(f"LMConfig.{name} must be {expected}, got {getattr(self, name)!r}")
+            raise utils.ConfigError("LMConfig", name, expected, getattr(self, name))
 
     def validate(self) -> None:
         """ValueError naming the first field out of range; run on construction, before any data is read. The
-        one place where these values are checked (main.py's flags set them and leave the ranges to it)."""
+        one place where these values are checked: main.py's flags set them and leave the ranges to it."""
         for name, low in (*((n, 1) for n in ("embed_dim", "hidden_dim", "local_window_size", "batch_size",
                                              "num_epochs", "global_chunks", "min_count", "patience",
                                              "eval_batch_size", "max_train_tokens", "max_dev_tokens", "num_threads")),

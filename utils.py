@@ -488,6 +488,15 @@ def distributed_env() -> tuple[int, int, int]:
     return tuple(int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))
 
 
+class ConfigError(ValueError):
+    """A config field out of range: "LMConfig.lr must be finite and > 0, got -1.0". `field`, `expected` and
+    `value` let the command line name its flag instead."""
+
+    def __init__(self, config: str, field: str, expected: str, value):
+        super().__init__(f"{config}.{field} must be {expected}, got {value!r}")
+        self.field, self.expected, self.value = field, expected, value
+
+
 class TrainingDiverged(ArithmeticError):
     """The training loss became NaN or infinite; the message names the epoch, the step and the learning rate."""
 

@@ -1,6 +1,7 @@
 """main.py: the command line, the sweeps as data, and a `--quick` smoke run of everything on tiny data."""
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import os
@@ -235,3 +236,58 @@ def test_replot_redraws_every_language_model_run_from_its_json(tmp_path):
     assert drawn == 0
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.png")) == [
         "ablation/mlp_lm_loss.png", "ablation/mlp_lm_ppl.png", "mlp_lm_loss.png", "mlp_lm_ppl.png"]
+
+
+def _other_value(config, field):
+    """A valid value of `field` that differs from `config`'s, as a flag's words."""
+    value = getattr(config, field)
+    if field == "cutoffs":
+        return ["500", "5000"], [500, 5000]
+    if isinstance(value, bool):
+        return ["off" if value else "on"], not value
+    if field in ("output_layer", "optimizer", "schedule", "precision"):
+        other = {"output_layer": "full", "optimizer": "adam", "schedule": "linear", "precision": "bf16"}[field]
+        return [other], other
+    if field.endswith("_p") or field in ("ema_decay", "decay"):
+        return ["0.5"], 0.5
+    if isinstance(value, float):
+        return [repr(value * 2)], value * 2
+    return [str((value or 3) + 1)], (value or 3) + 1
+
+
+def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_value():
+    """Each flag of LM_FIELD_FLAGS reaches its LMConfig field, is listed by `lm --help`, and a value out of range
+    is refused once, by LMConfig.validate, with the flag named."""
+    renamed = {"--epochs": "num_epochs", "--window": "local_window_size", "--dropout": "dropout_p",
+               "--threads": "num_threads", "--global-dropout": "global_dropout_p",
+               "--embed-dropout": "embed_dropout_p", "--input-dropout": "input_dropout_p"}  # the usual names
+    assert {flag: field for flag, field, _ in main.LM_FIELD_FLAGS} == {
+        flag: renamed.get(flag, flag[2:].replace("-", "_")) for flag, _, _ in main.LM_FIELD_FLAGS}
+    fields = {f.name for f in dataclasses.fields(mlp_lm.LMConfig)}  # every field but the run's name and file
+    assert fields - {field for _, field, _ in main.LM_FIELD_FLAGS} == {"seed", "device", "save_path", "name"}
+    default = main.LMRunConfig.preset("default")
+    help_text = main.build_parser()._subparsers._group_actions[0].choices["lm"].format_help()
+    for flag, field, _ in main.LM_FIELD_FLAGS:
+        assert flag in help_text, flag
+        words, value = _other_value(default, field)
+        config = main.parse_args(["lm", flag, *words]).lm_config
+        assert getattr(config, field) == value != getattr(default, field), flag
+        assert config.to_dict() == {**default.to_dict(), field: value, "save_path": config.save_path, "seed": 0}
+    for flag, bad in (("--batch-size", "0"), ("--lr", "-1"), ("--embed-dim", "0"), ("--hidden-dim", "-2"),
+                      ("--dropout", "1"), ("--decay", "0"), ("--patience", "0"), ("--seed", "-1")):
+        with pytest.raises(SystemExit):
+            main.parse_args(["lm", flag, bad])
+    assert all("_number" not in repr(kwargs.get("type")) for _, _, kwargs in main.LM_FIELD_FLAGS)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["lm", "--batch-size", "0"], "--batch-size: must be a whole number >= 1, got '0'"),
+    (["lm", "--lr", "nan"], "--lr: must be finite and > 0, got 'nan'"),
+    (["lm", "--global-chunks", "3"], "--global-chunks: must be a divisor of global_window (64), got '3'"),
+    (["mlp", "--epochs", "0"], "--epochs: must be a whole number >= 1, got '0'"),
+    (["sample", "--seed", "-1"], "--seed: must be a whole number >= 0, got '-1'"),
+])
+def test_a_value_out_of_range_names_its_flag(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main.parse_args(args)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
