@@ -132,8 +132,9 @@ def claims_of(item: str) -> list[written.Claim]:
     return [c for c in written.CLAIMS if c.item == item]
 
 
-def check_closed(item: str, line: str):
+def check_closed(item: str, block: str):
     """Boxes or True/False: the right ones, and those that written.py's claims for the item state and back."""
+    line = answer_line(block)
     stated = closed(line)
     assert stated == RIGHT_ANSWERS[item], f"{item}: hw3.md answers {stated}, the right answer is {RIGHT_ANSWERS[item]}"
     assert written.CLOSED_ANSWERS[item].answer == stated, item
@@ -141,8 +142,9 @@ def check_closed(item: str, line: str):
         assert claim.result == stated and claim.holds(computed(claim)), (item, claim.statement)
 
 
-def check_sentence(item: str, line: str):
+def check_sentence(item: str, block: str):
     """A result in words: the one written.py states for the item, whose computation backs it."""
+    line = answer_line(block)
     claims = [c for c in claims_of(item) if c.result is not None]
     assert claims, f"written.py states no result for {item}"
     for claim in claims:
@@ -153,8 +155,9 @@ def check_sentence(item: str, line: str):
 JACOBIAN_PROBLEMS = [dict(n=5, d=3, k=4, i=2, seed=0), dict(n=3, d=6, k=2, i=0, seed=7)]
 
 
-def check_jacobian(item: str, line: str):
+def check_jacobian(item: str, block: str):
     """'$J = EXPR$, shape $SHAPE$': EXPR evaluated on two problems whose n, d, k differ, against autograd."""
+    line = answer_line(block)
     match = re.fullmatch(r"\$(J(?:_\{(\w+),(\w+)\})?) = (.+)\$, shape \$(.+)\$\.?", line)
     assert match, f"{item}: not '$J = ...$, shape $...$': {line!r}"
     _, out_idx, in_idx, expr, shape_text = match.groups()
@@ -178,10 +181,11 @@ def check_jacobian(item: str, line: str):
         torch.testing.assert_close(value, ref, rtol=1e-12, atol=1e-12, msg=f"{item}: {expr} is not the Jacobian")
 
 
-def check_activation_table(item: str, line: str):
+def check_activation_table(item: str, block: str):
     """3.2's table: the limits written for sigmoid, ReLU and tanh against the closed forms at x = -+40."""
+    line = answer_line(block)
     rows = {cells[0]: cells for cells in ([c.strip() for c in r.strip().strip("|").split("|")]
-                                          for r in BLOCKS[item].splitlines() if r.startswith("| "))}
+                                          for r in block.splitlines() if r.startswith("| "))}
     far = torch.tensor([-40.0, 40.0], dtype=D)
     for label, name in (("sigmoid", "sigmoid"), ("ReLU", "relu"), ("tanh", "tanh")):
         f, df = written.activation_derivatives()[name]
@@ -195,8 +199,9 @@ def check_activation_table(item: str, line: str):
                     assert value == pytest.approx(float(text), abs=1e-9), (item, label, float(x), text, value)
 
 
-def check_softmax(item: str, line: str):
+def check_softmax(item: str, block: str):
     """3.5 entrywise, 3.6 as matrices: the stated right-hand side against autograd's Jacobian of softmax."""
+    line = answer_line(block)
     lhs, (rhs,) = chain(line.strip(".").strip("$"))
     for seed in (0, 1):
         z = torch.randn(5, generator=torch.Generator().manual_seed(seed), dtype=D) * 2
@@ -212,8 +217,9 @@ def check_softmax(item: str, line: str):
         assert claim.holds(computed(claim))
 
 
-def check_xor_weights(item: str, line: str):
+def check_xor_weights(item: str, block: str):
     """4.2: the weights as written, run on the four inputs: exactly XOR."""
+    line = answer_line(block)
     weights = {}
     for span in math_spans(line):
         name, (value,) = chain(span)
@@ -229,9 +235,10 @@ def _node(name: str) -> str:
     return re.sub(r"\\partial\s*", "d", name).replace("_", "").replace(" ", "")
 
 
-def check_graph(item: str, line: str):
+def check_graph(item: str, block: str):
     """5.1-5.4: every '$name = ... = value$' of the line, each side evaluated at (1, 3, 2), against the
     values of written.computation_graph_values (whose chain rule equals autograd's: test_written)."""
+    line = answer_line(block)
     v = written.computation_graph_values()
     known = {**v["forward"], **v["local"], **v["chain"]}
     scope = {"x": 1.0, "y": 3.0, "z": 2.0, **{f"h_{i}": v["forward"][f"h{i}"] for i in (1, 2, 3)}}
@@ -249,8 +256,9 @@ def check_graph(item: str, line: str):
         assert claim.holds(computed(claim))
 
 
-def check_classifier(item: str, line: str):
+def check_classifier(item: str, block: str):
     """6.1.2: the number of layers as written, evaluated for three hidden_dims, against the built model."""
+    line = answer_line(block)
     match = re.match(r"`(.+?)` linear layers in an `nn.ModuleList`", line)
     assert match, line
     for hidden_dims in ([], [512], [64, 32, 16]):
@@ -277,7 +285,37 @@ def test_every_item_up_to_6_1_2_has_a_check():
 @pytest.mark.parametrize("item", sorted(CHECKS, key=HANDOUT_ITEMS.index))
 def test_answer(item):
     """The item's answer line, as hw3.md writes it, against what the code computes."""
-    CHECKS[item](item, answer_line(BLOCKS[item]))
+    CHECKS[item](item, BLOCKS[item])
+
+
+EDITS = [  # (item, an edit of its answer in hw3.md): each alone must fail that item's check
+    ("2.4", r"$J = X$, shape $n\times d$", r"$J = X$, shape $d\times n$"),
+    ("4.2", r"$b_2 = -1$", r"$b_2 = 1$"),
+    ("5.3", r"$\partial h_3/\partial h_2 = z = 2$", r"$\partial h_3/\partial h_2 = z = 3$"),
+    ("2.6", r"$J = \operatorname{diag}(2w)$", r"$J = 2w^\top$"),
+    ("4.1", "**Answer:** No.", "**Answer:** Yes."),
+    ("1.1", "**Answer:** (a).", "**Answer:** (b)."),
+    ("1.3", "**Answer:** True.", "**Answer:** False."),
+    ("3.2", "at most 1/4 (at 0) | 0, 0 | 1, 0 |", "at most 1/4 (at 0) | 0, 0 | 1, 1 |"),
+    ("3.5", r"z_j = \sigma_i(\delta_{ij} - \sigma_j)", r"z_j = \sigma_i(1 - \sigma_j)"),
+    ("3.6", r"\operatorname{diag}(\sigma) - \sigma\sigma^\top", r"\operatorname{diag}(\sigma) + \sigma\sigma^\top"),
+    ("5.4", r"$\partial f/\partial y = 2e^3 \approx 40.1711$", r"$\partial f/\partial y = e^3 \approx 20.0855$"),
+    ("2.7", r"\delta_{ab}X_{ic}", r"X_{ic}"),
+    ("2.2", r"$J = 2w^\top$", r"$J = w^\top$"),
+    ("4.4", "true when $f$ is monotone;", "true for any $f$;"),
+    ("1.7", "**Answer:** No:", "**Answer:** Yes:"),
+    ("5.2", r"$h_2 = e^3 \approx 20.0855$", r"$h_2 = e^2 \approx 7.3891$"),
+]
+
+
+@pytest.mark.parametrize("item, old, new", EDITS, ids=[f"{item}: {old[:20]} -> {new[:20]}" for item, old, new in EDITS])
+def test_an_edited_answer_fails_its_item(item, old, new):
+    """Deliberate mistakes: the edit, made to hw3.md's text of the item (in memory), fails test_answer's check
+    for that item; the unedited text passes it (test_answer)."""
+    block = BLOCKS[item]
+    assert block.count(old) == 1, (item, old)
+    with pytest.raises(AssertionError):
+        CHECKS[item](item, block.replace(old, new))
 
 
 # ------------------------------------------------------------------------------ form
