@@ -128,13 +128,13 @@ def test_softmax_jacobian(seed):
 
 
 def test_sigmoid_is_not_zero_centred_but_tanh_is():
-    """1.3 and 3.4: tanh's outputs are centred on 0, sigmoid's on 1/2 (rejects 'sigmoid is zero-centred')."""
+    """1.3 and 3.4 beyond their claim (test_claim): the mean over the grid against numpy's sigmoid and tanh."""
+    import numpy as np
+
     z = written.zero_centred_check()
-    assert abs(z["sigmoid_mean"] - 0.5) < 1e-12 and abs(z["tanh_mean"]) < 1e-12 and z["tanh_at_0"] == 0
-    assert z["sigmoid_min"] > 0 and z["tanh_min"] < -0.99
-    # all-positive inputs make every per-example weight-gradient row single-signed; tanh inputs don't
-    assert z["single_sign_rows_sigmoid"] == 1.0 and z["single_sign_rows_tanh"] < 0.5
-    assert math.isclose(z["sigmoid_max_grad"], 0.25) and math.isclose(z["tanh_max_grad"], 1.0)
+    grid = written.activation_grid().numpy()
+    assert z["sigmoid_mean"] == pytest.approx(np.mean(1 / (1 + np.exp(-grid))), abs=1e-12)
+    assert z["tanh_mean"] == pytest.approx(np.mean(np.tanh(grid)), abs=1e-12) and z["tanh_at_0"] == 0
 
 
 def test_vanishing_chain():
@@ -239,13 +239,12 @@ def test_constant_init_units_stay_identical(activation, value):
 
 
 def test_dropout_train_vs_eval():
-    """1.5: random in training, the identity in evaluation; rejects un-scaled dropout."""
+    """1.5 beyond its claim (test_claim): the global RNG is left alone, and kept units are scaled by exactly
+    1/(1-p) with about p of them dropped."""
     state = torch.random.get_rng_state()
     r = written.dropout_demo(p=0.5)
     assert torch.equal(state, torch.random.get_rng_state())  # forked RNG: no global side effect
-    assert r["train_outputs_differ"] and r["eval_outputs_equal"] and r["eval_is_identity"]
     assert r["train_kept_value"] == 2.0 and 0.45 < r["train_zero_fraction"] < 0.55
-    assert abs(r["inverted_mean"] - 1.0) < 0.01 and abs(r["unscaled_mean"] - 0.5) < 0.01
 
 
 def test_sigmoid_saturation_gradient_collapses():
