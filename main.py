@@ -1,7 +1,7 @@
 """Homework 3 entry point: `python main.py` runs every experiment and saves plots and results in plots/.
 
     python main.py                # everything: the three MLP sweeps, the language model, the figures
-    python main.py mlp            # the three sweeps of section 6.1 (or: --sweeps structures activations)
+    python main.py mlp            # the sweeps of section 6.1 and 6.1.3's control (or: --sweeps structures ...)
     python main.py lm             # train and score the fixed-window language model (mlp_lm.py)
     python main.py sample         # sample from a saved language-model checkpoint
     python main.py cache          # score a saved checkpoint with a continuous cache (Grave et al. 2017)
@@ -87,7 +87,17 @@ def learning_rate_sweep(num_epochs: int = 20) -> Sweep:
                   for lr in LEARNING_RATES], [f"lr={lr:g}" for lr in LEARNING_RATES])
 
 
-SWEEPS = {"structures": structure_sweep, "activations": activation_sweep, "learning_rates": learning_rate_sweep}
+def depth_vs_lr_sweep(num_epochs: int = 20) -> Sweep:
+    """6.1.3's control: one and three hidden layers, each at the other's course learning rate as well as its
+    own (0.02 and 0.001; Sigmoid, batch 64), so that depth and learning rate are told apart."""
+    cells = [([512], 0.02), ([512], 0.001), ([512, 512, 512], 0.02), ([512, 512, 512], 0.001)]
+    return Sweep("mlp_depth_vs_lr",
+                 [MLPConfig(hidden_dims=d, lr=lr, activation="Sigmoid", batch_size=64, num_epochs=num_epochs)
+                  for d, lr in cells], [f"{' -> '.join(map(str, d))}, lr {lr:g}" for d, lr in cells])
+
+
+SWEEPS = {"structures": structure_sweep, "activations": activation_sweep, "learning_rates": learning_rate_sweep,
+          "depth_vs_lr": depth_vs_lr_sweep}
 
 
 def _explore(sweep: Sweep, dev_d, train_d, test_d, embeddings, seeds: Sequence[int], out_dir, ckpt_dir,
@@ -126,8 +136,16 @@ def explore_mlp_learning_rates(dev_d, train_d, test_d, embeddings, *, seeds: Seq
                     ckpt_dir, resume, device)
 
 
+def explore_mlp_depth_vs_lr(dev_d, train_d, test_d, embeddings, *, seeds: Sequence[int] = (0,),
+                            num_epochs: int = 20, out_dir=DEFAULT_OUT_DIR, ckpt_dir=None,
+                            resume=False, device=None) -> dict:
+    """6.1.3's control: one and three hidden layers at lr 0.02 and 0.001 (not in the course skeleton)."""
+    return _explore(depth_vs_lr_sweep(num_epochs), dev_d, train_d, test_d, embeddings, seeds, out_dir, ckpt_dir,
+                    resume, device)
+
+
 EXPLORERS = {"structures": explore_mlp_structures, "activations": explore_mlp_activations,
-             "learning_rates": explore_mlp_learning_rates}
+             "learning_rates": explore_mlp_learning_rates, "depth_vs_lr": explore_mlp_depth_vs_lr}
 
 
 # --------------------------------------------------------------------------- the MLP sweeps
@@ -237,7 +255,8 @@ MLP_FLAGS = [
     (("--seeds",), dict(type=_number(int, 1), help="seeds per config; plots show the mean and the band across "
                                                    "seeds (default 3; 1 with --quick)")),
     (("--epochs",), dict(type=int, help="epochs per run (default 20, as the course)")),
-    (("--sweeps",), dict(nargs="+", choices=list(SWEEPS), help="which sweeps of 6.1 to run (default: all three)")),
+    (("--sweeps",), dict(nargs="+", choices=list(SWEEPS), help="which sweeps of 6.1 to run (default: all: the "
+                         "handout's three and depth_vs_lr, the control of 6.1.3)")),
     (("--resume",), dict(action="store_true", help="keep the runs an interrupted sweep finished and run the rest "
                                                    "(with `all`: the language model's training goes on too)")),
 ]

@@ -348,14 +348,36 @@ def visualize_epochs(epoch_train_losses: List[float], epoch_dev_losses: List[flo
 
 
 def visualize_configs(all_config_epoch_stats: List[List[float]], config_names: List[str], metric_name: str,
-                      save_fig_path: str, title: Optional[str] = None, zoom: bool = True):
+                      save_fig_path: str, title: Optional[str] = None, zoom: bool = True,
+                      configs: Optional[Sequence] = None):
     """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed lists.
     `zoom` adds a second panel on the range where the curves settle, so one config that spikes or diverges
-    does not flatten the others (utils.curves_figure)."""
+    does not flatten the others (utils.curves_figure). Every panel carries the legend. With `configs` (one
+    per name), a name that does not state its config's learning rate gets it appended (`config_legend`)."""
     if len(all_config_epoch_stats) != len(config_names):
         raise ValueError(f"{len(all_config_epoch_stats)} configs but {len(config_names)} names")
-    return utils.plot_curves(dict(zip(config_names, all_config_epoch_stats)), metric_name, save_fig_path,
-                             title=title, zoom=zoom)
+    if configs is not None:
+        if len(configs) != len(config_names):
+            raise ValueError(f"{len(configs)} configs but {len(config_names)} names")
+        config_names = [config_legend(name, config) for name, config in zip(config_names, configs)]
+    import matplotlib.pyplot as plt
+
+    fig = utils.curves_figure(dict(zip(config_names, all_config_epoch_stats)), metric_name, title=title, zoom=zoom)
+    try:
+        for ax in fig.axes:
+            if ax.get_legend() is None:
+                ax.legend(fontsize="small")
+        return utils.atomic_savefig(fig, save_fig_path)
+    finally:
+        plt.close(fig)
+
+
+def config_legend(label: str, config) -> str:
+    """'512 -> 512 -> 512, lr 0.001': a label of an across-configuration plot with its config's learning rate,
+    unless the label already states it ('lr=0.001')."""
+    lr = f"{config['lr']:g}"
+    numbers = "".join(c if c.isdigit() or c in ".e-" else " " for c in label).split()
+    return label if lr in numbers else f"{label}, lr {lr}"
 
 
 def config_title(label: str, config) -> str:
@@ -567,7 +589,8 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
                "wall_seconds": time.perf_counter() - started}
     for key, metric in (("acc", "Dev accuracy"), ("loss", "Dev loss")):
         visualize_configs([r[f"dev_{key}"] for r in runs], list(labels), metric, out_dir / f"all_{name}_{key}.png",
-                          title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}")
+                          title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}",
+                          configs=[r["config"] for r in runs])
     utils.atomic_write_json(history, out_dir / f"{name}.json")
     partial.unlink(missing_ok=True)
     return history

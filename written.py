@@ -24,6 +24,7 @@ Srivastava et al. 2014, "Dropout" (inverted scaling); Hendrycks & Gimpel 2016, "
 """
 from __future__ import annotations
 
+import functools
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -250,10 +251,9 @@ def residual_gradient_norms(depth: int = 30, width: int = 16, seed: int = 0) -> 
 def layers_need_a_loop(n: int = 6, width: int = 5, depth: int = 3, seed: int = 0) -> dict:
     """Q1.2: what vectorization does and does not remove from forward propagation.
 
-    The loop over the examples of a batch goes away: one matrix product per layer gives exactly what a
-    per-example loop gives.  The loop over layers does not: layer l needs layer l-1's output, and with a
-    non-linearity in between the layers do not merge into one product (W3 W2 W1 x differs from the net).
-    Returns the largest difference of each comparison.
+    The loop over the examples of a batch goes away: one matrix product per layer gives what a per-example
+    loop gives (returned: their largest difference).  The loop over layers stays, in `forward` below: layer
+    l needs layer l-1's output.
     """
     g = _gen(seed)
     Ws = [torch.randn(width, width, generator=g, dtype=DTYPE) for _ in range(depth)]
@@ -267,9 +267,7 @@ def layers_need_a_loop(n: int = 6, width: int = 5, depth: int = 3, seed: int = 0
 
     batched = forward(X)
     per_example = torch.stack([forward(x[None, :])[0] for x in X])
-    merged = X @ torch.linalg.multi_dot(list(reversed(Ws))).T
-    return {"batch_vs_loop": (batched - per_example).abs().max().item(),
-            "layers_merged_vs_net": (torch.sigmoid(merged) - batched).abs().max().item()}
+    return {"batch_vs_loop": (batched - per_example).abs().max().item(), "layers": len(Ws)}
 
 
 def forward_cache_backprop(n: int = 4, d: int = 3, k: int = 2, seed: int = 0) -> dict:
@@ -426,7 +424,7 @@ def check_jacobian(item: JacobianItem, P: dict) -> dict:
 
 
 # ============================================================================ 3. activations
-LEAKY_SLOPE = 0.1  # used in Figure 1 (torch's default 0.01 is invisible on a plot); both are checked
+LEAKY_SLOPE = 0.01  # nn.LeakyReLU's default, the one 6.1.4 trains with; Figure 1 draws it too
 
 
 def gelu_exact(x: torch.Tensor) -> torch.Tensor:
@@ -738,134 +736,173 @@ def computation_graph_values(x: float = 1.0, y: float = 3.0, z: float = 2.0) -> 
             "local": local, "chain": chain, "autograd": auto}
 
 
-# ============================================================================ figures
-def figure_activations():
-    """Figure 1 as a matplotlib Figure (not saved): one panel per activation with f (solid) and f'
-    (dashed) drawn from the closed forms of `activation_derivatives`, its limits as x -> -inf and
-    x -> +inf written under the panel (ACTIVATION_LIMITS), and a last panel with every derivative.
-    Each activation's panel carries the activation's name as its Axes label, for tests to find it."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+# ============================================================================ the claims
+@dataclass(frozen=True)
+class Claim:
+    """One claim of hw3.md sections 1-5 and its threshold, stated here once.
 
-    x = activation_grid()
-    funcs = activation_derivatives()
-    titles = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU",
-              "leaky_relu": f"LeakyReLU (slope {LEAKY_SLOPE} for x < 0)", "gelu": "GELU (exact, x Phi(x))"}
-    fig, axes = plt.subplots(2, 3, figsize=(14, 8.2))
-    for ax, (name, (f, df)) in zip(axes.flat, funcs.items()):
-        ax.set_label(name)
-        ax.plot(x, f(x), label="f(x)", color="C0", lw=2)
-        ax.plot(x, df(x), label="f'(x)", color="C3", lw=2, ls="--")
-        ax.axhline(0, color="0.6", lw=0.8)
-        ax.axvline(0, color="0.6", lw=0.8)
-        ax.set_title(titles[name])
-        ax.set_xlabel("x  (drawn on [-6, 6]; the limits beyond are below)")
-        ax.text(0.5, -0.2, limits_caption(name), transform=ax.transAxes, ha="center", va="top", fontsize=8.5,
-                gid=f"limits:{name}")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper left")
-    ax = axes.flat[5]
-    ax.set_label("all derivatives")
-    for c, (name, (_, df)) in enumerate(funcs.items()):
-        ax.plot(x, df(x), label=titles[name].split(" (")[0], color=f"C{c}", lw=1.8)
-    ax.axhline(0.25, color="k", lw=0.8, ls=":", label="1/4 = max sigmoid'")
-    ax.set_title("all derivatives: sigmoid' <= 1/4, tanh' <= 1")
-    ax.set_xlabel("x")
-    ax.set_ylabel("f'(x)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
-    fig.suptitle("Figure 1. Activation functions (solid) and their derivatives (dashed), from the closed forms")
-    fig.tight_layout()
-    return fig
+    `python main.py written` prints each claim with PASS/FAIL and its numbers; tests/test_written.py asserts
+    `holds` for every claim; tests/test_hw3_md.py holds the answer line of `item` in hw3.md to `result` (the
+    boxes, True/False, or the sentence that hw3.md states).  Items whose result is a shape, an expression,
+    weights or values have no `result` here: the test evaluates what hw3.md writes and compares it with the
+    computation named in ITEM_CHECKS.
+    """
+    item: str
+    statement: str
+    compute: Callable[[], object]
+    holds: Callable[[object], bool]
+    numbers: Callable[[object], str]
+    result: object = None
 
 
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-    from utils import atomic_savefig
-
-    try:
-        return atomic_savefig(fig, path)
-    finally:
-        plt.close(fig)
+def _jacobian_claim(item: JacobianItem) -> Claim:
+    return Claim(item.item, f"{item.expression}: {item.answer} ({item.shape_text})",
+                 lambda: check_jacobian(item, jacobian_problem()), lambda c: c["ok"],
+                 lambda c: f"shape {c['shape']}, max |closed form - autograd| = {c['max_abs_err']:.1e}")
 
 
-def figure_computation_graph():
-    """Figure 2 as a matplotlib Figure (not saved): the nodes x, y, z, h1, h2, h3, f of
-    f = ln x + exp(y) z with their forward values and gradients df/dnode, and each edge's local
-    derivative.  The texts carry gids ('label:h1', 'value:h1', 'grad:h1', 'edge:h2->h3') for tests."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyBboxPatch
-
-    v = computation_graph_values()
-    fw, gr, loc, inp = v["forward"], v["autograd"], v["local"], v["inputs"]
-    nodes = {  # name: (x, y, label, forward value, gradient df/dnode)
-        "x": (0.0, 4.0, "x", inp["x"], gr["df/dx"]),
-        "y": (0.0, 2.0, "y", inp["y"], gr["df/dy"]),
-        "z": (0.0, 0.0, "z", inp["z"], gr["df/dz"]),
-        "h1": (4.4, 4.0, "h1 = ln x", fw["h1"], gr["df/dh1"]),
-        "h2": (4.4, 2.0, "h2 = exp(y)", fw["h2"], gr["df/dh2"]),
-        "h3": (8.8, 1.0, "h3 = h2 * z", fw["h3"], gr["df/dh3"]),
-        "f": (13.2, 2.5, "f = h1 + h3", fw["f"], 1.0),
-    }
-    edges = [  # (parent, child, local derivative d child / d parent)
-        ("x", "h1", f"dh1/dx = 1/x\n= {loc['dh1/dx']:.3g}"),
-        ("y", "h2", f"dh2/dy = e^y\n= {loc['dh2/dy']:.4g}"),
-        ("h2", "h3", f"dh3/dh2 = z\n= {loc['dh3/dh2']:.3g}"),
-        ("z", "h3", f"dh3/dz = h2\n= {loc['dh3/dz']:.4g}"),
-        ("h1", "f", f"df/dh1 = {loc['df/dh1']:.3g}"),
-        ("h3", "f", f"df/dh3 = {loc['df/dh3']:.3g}"),
-    ]
-    bw, bh = 2.3, 1.05
-    fig, ax = plt.subplots(figsize=(14, 6.4))
-    for name, (cx, cy, label, val, grad) in nodes.items():
-        ax.add_patch(FancyBboxPatch((cx - bw / 2, cy - bh / 2), bw, bh, boxstyle="round,pad=0.08",
-                                    fc="#eef3fb" if name in "xyz" else "#fdf6e3", ec="0.2", lw=1.3))
-        ax.text(cx, cy + 0.27, label, ha="center", va="center", fontsize=11, weight="bold", gid=f"label:{name}")
-        ax.text(cx, cy, f"value = {val:.4g}", ha="center", va="center", fontsize=10, color="C0",
-                gid=f"value:{name}")
-        ax.text(cx, cy - 0.27, f"df/d{name} = {grad:.4g}", ha="center", va="center", fontsize=10, color="C3",
-                gid=f"grad:{name}")
-    for parent, child, text in edges:
-        (x0, y0), (x1, y1) = nodes[parent][:2], nodes[child][:2]
-        ax.annotate("", xy=(x1 - bw / 2 - 0.1, y1), xytext=(x0 + bw / 2 + 0.1, y0),
-                    arrowprops=dict(arrowstyle="-|>", color="0.25", lw=1.4, shrinkA=0, shrinkB=0))
-        # label beside the middle of the visible arrow, pushed off it along the normal
-        sx, sy, ex, ey = x0 + bw / 2, y0, x1 - bw / 2, y1
-        length = math.hypot(ex - sx, ey - sy)
-        nx, ny = -(ey - sy) / length, (ex - sx) / length
-        if ny < 0:
-            nx, ny = -nx, -ny
-        ax.text((sx + ex) / 2 + 0.4 * nx, (sy + ey) / 2 + 0.4 * ny, text, ha="center", va="center",
-                fontsize=9, color="C2", gid=f"edge:{parent}->{child}")
-    ax.text(0.0, -1.25,
-            "chain rule: df/dy = df/dh3 * dh3/dh2 * dh2/dy = 1 * z * e^y = 2e^3;   "
-            "df/dx = df/dh1 * dh1/dx = 1;   df/dz = df/dh3 * dh3/dz = e^3",
-            ha="left", va="center", fontsize=10)
-    from matplotlib.lines import Line2D
-    handles = [Line2D([], [], color="C0", marker="s", ls="", label="forward value at (x, y, z) = (1, 3, 2)"),
-               Line2D([], [], color="C3", marker="s", ls="", label="backward gradient df/d(node) (autograd)"),
-               Line2D([], [], color="C2", marker="s", ls="", label="local derivative on each edge")]
-    ax.legend(handles=handles, loc="upper right", fontsize=9)
-    ax.set_xlim(-1.5, 14.7)
-    ax.set_ylim(-1.7, 5.2)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.set_title("Figure 2. Computation graph of f(x, y, z) = ln x + exp(y) z: forward values and backward gradients")
-    fig.tight_layout()
-    return fig
+def _e3_close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-10 * max(1.0, abs(b))
 
 
-def make_figures(out_dir) -> list[Path]:
-    """Draw Figure 1 (out_dir/activations.png) and Figure 2 (out_dir/computation_graph.png)."""
-    out_dir = Path(out_dir)
-    return [_save(figure_activations(), out_dir / "activations.png"),
-            _save(figure_computation_graph(), out_dir / "computation_graph.png")]
+def _graph_holds(v) -> bool:
+    e3 = math.exp(3)
+    expected = {"df/dx": 1.0, "df/dy": 2 * e3, "df/dz": e3}
+    return (all(_e3_close(v["chain"][k], v["autograd"][k]) for k in v["chain"])
+            and all(_e3_close(v["forward"][k], v["forward_autograd"][k]) for k in v["forward"])
+            and all(_e3_close(v["chain"][k], x) for k, x in expected.items()))
 
 
-# ============================================================================ report
+def _symmetry_claim(item: str, activation: str, value: float, result) -> Claim:
+    return Claim(item, f"constant init {value} ({activation}): the hidden units stay identical after 60 SGD steps "
+                 "(from a random init they differ)",
+                 lambda: constant_init_mlp_symmetry(activation, value),
+                 lambda r: r["spread_after"] <= 1e-12 and r["random_init_spread_after"] > 1e-2,
+                 lambda r: f"spread {r['spread_after']:.1e} (random init: {r['random_init_spread_after']:.2f}), "
+                           f"W1 moved {r['w1_moved']:.2e}, loss {r['loss_first']:.3f} -> {r['loss_last']:.3f}",
+                 result)
+
+
+def _xor_constant_claim(activation: str) -> Claim:
+    return Claim("4.4", f"constant init 0.5 ({activation}, monotone): units stay identical, the loss stays >= 1/6",
+                 lambda: xor_constant_init_training(activation, 0.5),
+                 lambda r: r["spread"] <= 1e-12 and r["loss_min"] >= XOR_MONOTONE_MSE_BOUND - 1e-9,
+                 lambda r: f"spread {r['spread']:.1e}, lowest loss {r['loss_min']:.4f} in {r['steps']} steps",
+                 ANSWER_4_4)
+
+
+ANSWER_4_4 = "true when $f$ is monotone; false for a non-monotone $f$ such as GELU."
+
+
+def _zero_centred_holds(z) -> bool:
+    return (abs(z["sigmoid_at_0"] - 0.5) < 1e-12 and z["sigmoid_min"] > 0 and abs(z["tanh_mean"]) < 1e-12
+            and abs(z["sigmoid_max_grad"] - 0.25) < 1e-12 and abs(z["tanh_max_grad"] - 1) < 1e-12
+            and z["single_sign_rows_sigmoid"] == 1.0 and z["single_sign_rows_tanh"] < 0.5)
+
+
+def _zero_centred_numbers(z) -> str:
+    return (f"sigmoid mean {z['sigmoid_mean']:.3f}, tanh mean {z['tanh_mean']:.1e}, max sigmoid' "
+            f"{z['sigmoid_max_grad']:.3f}; single-sign gradient rows: sigmoid {z['single_sign_rows_sigmoid']:.2f}, "
+            f"tanh {z['single_sign_rows_tanh']:.2f}")
+
+
+def _saturation_holds(rows) -> bool:
+    norms = [r["grad_norm"] for r in rows]
+    return all(a > b for a, b in zip(norms, norms[1:])) and norms[-1] < 1e-9 * norms[0]
+
+
+def _vanishing_holds(r) -> bool:
+    return (r["sigmoid"] <= 0.25 ** r["depth"] and r["tanh_at_2"] < 0.01 and r["relu_negative_side"] == 0
+            and r["relu_positive_side_min"] == 1)
+
+
+CLAIMS: list[Claim] = [
+    # 1. concepts
+    *(_symmetry_claim("1.1", act, value, ("a",)) for act, value in (("sigmoid", 0.0), ("tanh", 0.0), ("sigmoid", 0.3))),
+    Claim("1.2", "vectorization removes the loop over examples (one batched pass = a per-example loop), "
+          "not the loop over layers", layers_need_a_loop, lambda r: r["batch_vs_loop"] < 1e-12,
+          lambda r: f"batch vs per-example loop {r['batch_vs_loop']:.1e} ({r['layers']} layers, applied in a loop)",
+          False),
+    Claim("1.3", "sigmoid is centred on 1/2 (outputs > 0), tanh on 0; sigmoid' <= 1/4, tanh' <= 1",
+          zero_centred_check, _zero_centred_holds, _zero_centred_numbers, True),
+    Claim("1.5", "dropout: random in train(), the identity in eval(), inverted scaling keeps the mean", dropout_demo,
+          lambda r: (r["train_outputs_differ"] and r["eval_outputs_equal"] and r["eval_is_identity"]
+                     and abs(r["inverted_mean"] - 1) < 0.01 and abs(r["unscaled_mean"] - (1 - r["p"])) < 0.01),
+          lambda r: f"p={r['p']}: train zeros {r['train_zero_fraction']:.3f}, kept value {r['train_kept_value']:.1f}; "
+                    f"E[inverted]={r['inverted_mean']:.4f}, E[unscaled]={r['unscaled_mean']:.4f}",
+          "on in training (a random mask; kept units scaled by $1/(1-p)$), off in evaluation (the identity)."),
+    _symmetry_claim("1.6", "sigmoid", 0.3, "every unit of a layer stays a copy of the others for the whole of "
+                    "training, so the layer is no better than one unit."),
+    Claim("1.7", "large positive weights saturate sigmoid units; the gradient collapses", sigmoid_saturation_grads,
+          _saturation_holds, lambda rows: ", ".join(f"s={a['scale']:g}: |grad|={a['grad_norm']:.2e}" for a in rows),
+          "No: the sigmoids saturate, so the gradients vanish and learning stalls."),
+    Claim("1.8", "residual path: the gradient reaching layer 1 of a 30-layer tanh stack", residual_gradient_norms,
+          lambda r: r["ratio"] > 1e3,
+          lambda r: f"plain {r['plain_first_grad']:.2e}, residual {r['residual_first_grad']:.2e}, ratio {r['ratio']:.1e}",
+          "the shortcut gives the gradient an identity path through every block, so it does not vanish with depth."),
+    Claim("1.9", "backward from the forward pass's cache (x, W, a) matches autograd", forward_cache_backprop,
+          lambda r: r["max_abs_err"] < 1e-12, lambda r: f"max |by hand - autograd| = {r['max_abs_err']:.1e}", ("a",)),
+    # 2. Jacobians
+    *(_jacobian_claim(item) for item in jacobian_items()),
+    # 3. activations
+    Claim("3.1", "linear layers without activations collapse into one linear layer; with tanh they do not",
+          linear_layers_collapse,
+          lambda r: r["linear_stack_vs_one_layer"] < 1e-9 and r["tanh_stack_best_affine_rms_residual"] > 0.1,
+          lambda r: f"stack vs one layer {r['linear_stack_vs_one_layer']:.1e}; tanh stack, best affine fit: RMS "
+                    f"residual {r['tanh_stack_best_affine_rms_residual']:.2f} (of RMS {r['tanh_stack_rms']:.2f})",
+          "to make the network non-linear; without them any stack of layers is one affine map."),
+    *(Claim("3.2", f"derivatives of sigmoid, tanh, ReLU, LeakyReLU({slope:g}), GELU match autograd",
+            functools.partial(check_activation_derivatives, slope), lambda errs: max(errs.values()) < 1e-12,
+            lambda errs: ", ".join(f"{k} {v:.1e}" for k, v in errs.items())) for slope in (LEAKY_SLOPE, 0.2)),
+    Claim("3.3", "the derivative through 10 layers: sigmoid and tanh vanish, ReLU passes 1 or 0", vanishing_chain,
+          _vanishing_holds,
+          lambda r: f"max |d/dx|: sigmoid {r['sigmoid']:.1e} (bound 0.25^{r['depth']} = {0.25 ** r['depth']:.1e}), "
+                    f"tanh at x = 2: {r['tanh_at_2']:.1e}, ReLU 1 for x > 0 and 0 for x < 0",
+          "gradients that shrink geometrically with depth, so early layers barely learn; sigmoid and tanh suffer "
+          "from it, ReLU only on its dead side."),
+    Claim("3.4", "with sigmoid inputs every per-example gradient row of the next layer is single-signed",
+          zero_centred_check, _zero_centred_holds, _zero_centred_numbers,
+          "with all-positive inputs (sigmoid) the weights into a unit all get gradients of one sign, so descent "
+          "zig-zags; zero-centred inputs (tanh) avoid it."),
+    Claim("3.5", "softmax Jacobian diag(s) - s s^T = s_i(delta_ij - s_j); symmetric; rows sum to 0", softmax_checks,
+          lambda s: (s["max_abs_err"] < 1e-12 and s["elementwise_err"] < 1e-12 and s["asymmetry"] == 0
+                     and s["max_abs_row_sum"] < 1e-12),
+          lambda s: f"err {s['max_abs_err']:.1e}, asymmetry {s['asymmetry']:.1e}, row sums {s['max_abs_row_sum']:.1e}"),
+    # 4. XOR
+    Claim("4.1", "no single ReLU unit represents XOR (grid search and gradient descent)", xor_single_layer_search,
+          lambda r: (r["grid_exact_solutions"] == 0 and r["grid_best_max_abs_err"] >= XOR_MONOTONE_MAX_ERR_BOUND - 1e-12
+                     and r["gd_best_mse"] >= XOR_MONOTONE_MSE_BOUND - 1e-9),
+          lambda r: f"grid of {r['grid_points']}: best max error {r['grid_best_max_abs_err']:.3f}, best MSE "
+                    f"{r['grid_best_mse']:.4f}; GD from {r['gd_inits']} inits: best MSE {r['gd_best_mse']:.4f} "
+                    f"(bound 1/6 = {1 / 6:.4f})", "No."),
+    Claim("4.2", "W1=[[1,1],[1,1]], b1=[1,-1], W2=[1,-2], b2=-1 computes XOR exactly", xor_two_layer,
+          lambda r: r["max_abs_err"] == 0.0, lambda r: f"outputs {r['outputs']} (hidden {r['hidden']})"),
+    *(Claim("4.3", f"all-zero init, {loss} loss: W1, b1, W2 stay 0, one output for all four inputs",
+            functools.partial(xor_constant_init_training, "relu", 0.0, loss=loss),
+            lambda r: (r["max_abs_W1"] == 0 and r["max_abs_W2"] == 0 and r["max_abs_b1"] == 0
+                       and len(set(r["outputs"])) == 1),
+            lambda r: f"|W1|max={r['max_abs_W1']}, |W2|max={r['max_abs_W2']}, b2 = {r['b2']:.4f}, "
+                      f"outputs {[round(o, 4) for o in r['outputs']]}",
+            "only $b_2$ moves, so the four outputs stay equal and XOR is not learned.") for loss in LOSSES),
+    *(_xor_constant_claim(act) for act in ("sigmoid", "tanh", "relu")),
+    Claim("4.4", "contrast: the same network and trainer from a random init fits XOR (tanh)", xor_random_init_training,
+          lambda c: c["loss_last"] < 1e-6 and c["spread"] > 0.1,
+          lambda c: f"final loss {c['loss_last']:.1e}, spread {c['spread']:.2f}"),
+    Claim("4.4", "not monotone: from constant init 0.5, gradient descent with GELU units learns XOR",
+          functools.partial(xor_constant_init_training, "gelu", 0.5, steps=2000),
+          lambda r: r["spread"] == 0 and r["loss_last"] < 1e-3,
+          lambda r: f"spread {r['spread']}, final loss {r['loss_last']:.1e}, outputs {[round(o, 3) for o in r['outputs']]}",
+          ANSWER_4_4),
+    Claim("4.4", "not monotone: identical GELU units can fit XOR exactly", xor_gelu_identical_units,
+          lambda r: r["spread"] == 0 and r["max_abs_err"] < 1e-9,
+          lambda r: f"outputs {[round(o, 9) for o in r['outputs']]}", ANSWER_4_4),
+    # 5. computation graph
+    Claim("5.2", "forward h1 = 0, h2 = e^3, h3 = 2e^3, f = 2e^3; backward df/dx = 1, df/dy = 2e^3, df/dz = e^3 "
+          "(hand chain rule = autograd)", computation_graph_values, _graph_holds,
+          lambda v: ", ".join(f"{k}={x:.4f}" for k, x in {**v["forward"], **v["chain"]}.items())),
+]
+
+
 @dataclass
 class CheckResult:
     section: str
@@ -875,132 +912,23 @@ class CheckResult:
     extra: dict = field(default_factory=dict, repr=False)
 
 
-def _close(a: float, b: float, tol: float = 1e-10) -> bool:
-    return abs(a - b) <= tol * max(1.0, abs(b))
-
-
 def run_all_checks() -> list[CheckResult]:
-    """Recompute every claim of hw3.md sections 1-5; one CheckResult per claim (a few seconds on CPU)."""
-    R: list[CheckResult] = []
-
-    def add(section, claim, passed, numbers, **extra):
-        R.append(CheckResult(section, claim, bool(passed), numbers, extra))
-
-    # 1. concepts
-    for act, val in (("sigmoid", 0.0), ("tanh", 0.0), ("sigmoid", 0.3)):
-        r = constant_init_mlp_symmetry(act, val)
-        add("1", f"1.1/1.6 constant init {val} ({act}): hidden units identical after {r['steps']} SGD steps",
-            r["spread_after"] <= 1e-12 and r["random_init_spread_after"] > 1e-2,
-            f"spread {r['spread_after']:.1e} (random init: {r['random_init_spread_after']:.2f}), "
-            f"W1 moved {r['w1_moved']:.2e}, loss {r['loss_first']:.3f} -> {r['loss_last']:.3f}")
-    r = dropout_demo()
-    add("1", "1.5 dropout: random in train(), identity in eval(), inverted scaling keeps the mean",
-        r["train_outputs_differ"] and r["eval_outputs_equal"] and r["eval_is_identity"]
-        and abs(r["inverted_mean"] - 1) < 0.01 and abs(r["unscaled_mean"] - (1 - r["p"])) < 0.01,
-        f"p={r['p']}: train zeros {r['train_zero_fraction']:.3f}, kept value {r['train_kept_value']:.1f}; "
-        f"E[inverted]={r['inverted_mean']:.4f}, E[unscaled]={r['unscaled_mean']:.4f}")
-    rows = sigmoid_saturation_grads()
-    add("1", "1.7 large positive weights saturate sigmoid units; the gradient collapses",
-        all(a["grad_norm"] > b["grad_norm"] for a, b in zip(rows, rows[1:])) and rows[-1]["grad_norm"] < 1e-9 * rows[0]["grad_norm"],
-        ", ".join(f"s={a['scale']:g}: |grad|={a['grad_norm']:.2e}" for a in rows))
-    r = residual_gradient_norms()
-    add("1", f"1.8 residual path: gradient reaching layer 1 of a {r['depth']}-layer tanh stack",
-        r["ratio"] > 1e3, f"plain {r['plain_first_grad']:.2e}, residual {r['residual_first_grad']:.2e}, ratio {r['ratio']:.1e}")
-    r = layers_need_a_loop()
-    add("1", "1.2 vectorization removes the loop over examples, not over layers",
-        r["batch_vs_loop"] < 1e-12 and r["layers_merged_vs_net"] > 0.1,
-        f"batch vs per-example loop {r['batch_vs_loop']:.1e}; layers merged into one product vs the net "
-        f"{r['layers_merged_vs_net']:.2f}")
-    r = forward_cache_backprop()
-    add("1", "1.9 backward from the forward pass's cache (x, W, a) matches autograd", r["max_abs_err"] < 1e-12,
-        f"max |by hand - autograd| = {r['max_abs_err']:.1e}")
-
-    # 2. Jacobians
-    P = jacobian_problem()
-    for item in jacobian_items():
-        c = check_jacobian(item, P)
-        add("2", f"{item.item} {item.expression}: {item.answer} ({item.shape_text})", c["ok"],
-            f"shape {c['shape']}, max |closed form - autograd| = {c['max_abs_err']:.1e}")
-
-    # 3. activations
-    for slope in (LEAKY_SLOPE, 0.01):
-        errs = check_activation_derivatives(slope)
-        add("3", f"3.2 derivatives of sigmoid, tanh, ReLU, LeakyReLU({slope}), GELU match autograd",
-            max(errs.values()) < 1e-12, ", ".join(f"{k} {v:.1e}" for k, v in errs.items()))
-    s = softmax_checks()
-    add("3", "3.5/3.6 softmax Jacobian diag(s) - s s^T = s_i(delta_ij - s_j); symmetric; rows sum to 0",
-        s["max_abs_err"] < 1e-12 and s["elementwise_err"] < 1e-12 and s["asymmetry"] == 0 and s["max_abs_row_sum"] < 1e-12,
-        f"err {s['max_abs_err']:.1e}, asymmetry {s['asymmetry']:.1e}, row sums {s['max_abs_row_sum']:.1e}")
-    r = linear_layers_collapse()
-    add("3", "3.1 linear layers without activations collapse into one linear layer; with tanh they do not",
-        r["linear_stack_vs_one_layer"] < 1e-9 and r["tanh_stack_best_affine_rms_residual"] > 0.1,
-        f"stack vs one layer {r['linear_stack_vs_one_layer']:.1e}; tanh stack, best affine fit: RMS residual "
-        f"{r['tanh_stack_best_affine_rms_residual']:.2f} (of RMS {r['tanh_stack_rms']:.2f})")
-    r = vanishing_chain()
-    add("3", f"3.3 derivative through {r['depth']} layers: sigmoid vanishes, ReLU passes 1 or 0",
-        r["sigmoid"] <= 0.25 ** r["depth"] and r["relu_negative_side"] == 0 and r["relu_positive_side_min"] == 1,
-        f"max |d/dx|: sigmoid {r['sigmoid']:.1e} (bound 0.25^{r['depth']} = {0.25 ** r['depth']:.1e}), "
-        f"tanh {r['tanh']:.2f} (at x = 2: {r['tanh_at_2']:.1e}), ReLU 1 for x > 0 and 0 for x < 0")
-    z = zero_centred_check()
-    add("3", "1.3/3.4 sigmoid is not zero-centred (mean 1/2, outputs > 0); tanh is; sigmoid' <= 1/4",
-        _close(z["sigmoid_at_0"], 0.5) and z["sigmoid_min"] > 0 and abs(z["tanh_mean"]) < 1e-12
-        and _close(z["sigmoid_max_grad"], 0.25) and _close(z["tanh_max_grad"], 1.0)
-        and z["single_sign_rows_sigmoid"] == 1.0 and z["single_sign_rows_tanh"] < 0.5,
-        f"sigmoid mean {z['sigmoid_mean']:.3f}, tanh mean {z['tanh_mean']:.1e}, max sigmoid' {z['sigmoid_max_grad']:.3f}, "
-        f"single-sign gradient rows: sigmoid {z['single_sign_rows_sigmoid']:.2f}, tanh {z['single_sign_rows_tanh']:.2f}")
-
-    # 4. XOR
-    r = xor_single_layer_search()
-    add("4", "4.1 no single ReLU unit represents XOR",
-        r["grid_exact_solutions"] == 0 and r["grid_best_max_abs_err"] >= XOR_MONOTONE_MAX_ERR_BOUND - 1e-12
-        and r["gd_best_mse"] >= XOR_MONOTONE_MSE_BOUND - 1e-9,
-        f"grid of {r['grid_points']}: best max error {r['grid_best_max_abs_err']:.3f}, best MSE {r['grid_best_mse']:.4f}; "
-        f"GD from {r['gd_inits']} inits: best MSE {r['gd_best_mse']:.4f} (bound 1/6 = {1 / 6:.4f})")
-    r = xor_two_layer()
-    add("4", "4.2 W1=[[1,1],[1,1]], b1=[1,-1], W2=[1,-2], b2=-1 computes XOR exactly",
-        r["max_abs_err"] == 0.0, f"outputs {r['outputs']} (hidden {r['hidden']})")
-    for loss in LOSSES:
-        r = xor_constant_init_training("relu", 0.0, loss=loss)
-        add("4", f"4.3 all-zero init, {loss} loss: W1, b1, W2 stay 0, one output for all four inputs",
-            r["max_abs_W1"] == 0 and r["max_abs_W2"] == 0 and r["max_abs_b1"] == 0 and len(set(r["outputs"])) == 1,
-            f"|W1|max={r['max_abs_W1']}, |W2|max={r['max_abs_W2']}, b2 = {r['b2']:.4f}, "
-            f"outputs {[round(o, 4) for o in r['outputs']]}")
-    for act in ("sigmoid", "tanh", "relu"):
-        r = xor_constant_init_training(act, 0.5)
-        add("4", f"4.4 constant init 0.5 ({act}): units stay identical, loss stays >= 1/6",
-            r["spread"] <= 1e-12 and r["loss_min"] >= XOR_MONOTONE_MSE_BOUND - 1e-9,
-            f"spread {r['spread']:.1e}, lowest loss {r['loss_min']:.4f} in {r['steps']} steps")
-    c = xor_random_init_training("tanh")
-    add("4", "4.4 contrast: the same network and trainer from a random init fits XOR (tanh)",
-        c["loss_last"] < 1e-6 and c["spread"] > 0.1, f"final loss {c['loss_last']:.1e}, spread {c['spread']:.2f}")
-    r = xor_constant_init_training("gelu", 0.5, steps=2000)
-    add("4", "4.4 the monotonicity condition matters: from constant init 0.5, GD with GELU units learns XOR",
-        r["spread"] == 0 and r["loss_last"] < 1e-3, f"spread {r['spread']}, final loss {r['loss_last']:.1e}, "
-        f"outputs {[round(o, 3) for o in r['outputs']]}")
-    r = xor_gelu_identical_units()
-    add("4", "4.4 the monotonicity condition matters: identical GELU units CAN fit XOR",
-        r["spread"] == 0 and r["max_abs_err"] < 1e-9, f"outputs {[round(o, 9) for o in r['outputs']]}")
-
-    # 5. computation graph
-    v = computation_graph_values()
-    e3 = math.exp(3)
-    expected = {"df/dx": 1.0, "df/dy": 2 * e3, "df/dz": e3}
-    add("5", "5.2 forward: h1 = 0, h2 = e^3, h3 = 2e^3, f = 2e^3",
-        all(_close(v["forward"][k], v["forward_autograd"][k]) for k in v["forward"])
-        and _close(v["forward"]["f"], 2 * e3) and v["forward"]["h1"] == 0,
-        ", ".join(f"{k}={x:.4f}" for k, x in v["forward"].items()))
-    add("5", "5.3/5.4 backward: df/dx = 1, df/dy = 2e^3, df/dz = e^3 (hand chain rule = autograd)",
-        all(_close(v["chain"][k], v["autograd"][k]) for k in v["chain"])
-        and all(_close(v["chain"][k], x) for k, x in expected.items()),
-        ", ".join(f"{k}={v['chain'][k]:.4f}" for k in expected))
-    return R
+    """Evaluate every claim of CLAIMS (a few seconds on CPU); one CheckResult per claim."""
+    results = []
+    for claim in CLAIMS:
+        value = claim.compute()
+        results.append(CheckResult(claim.item.split(".")[0], f"{claim.item} {claim.statement}",
+                                   bool(claim.holds(value)), claim.numbers(value)))
+    return results
 
 
 def main(args) -> list[CheckResult]:
-    """`python main.py written`: draw Figures 1-2 into args.out_dir and print every check.
+    """`python main.py written`: print every check and draw Figures 1-2 (figures.py) into args.out_dir.
 
     Raises SystemExit(1) after printing if any check fails.
     """
+    import figures
+
     out_dir = Path(getattr(args, "out_dir", "plots"))
     results = run_all_checks()
     width = max(len(r.claim) for r in results)
@@ -1010,7 +938,7 @@ def main(args) -> list[CheckResult]:
             section = r.section
             print(f"\n== section {section}")
         print(f"[{'PASS' if r.passed else 'FAIL'}] {r.claim:<{width}}  {r.numbers}")
-    for path in make_figures(out_dir):
+    for path in figures.make_figures(out_dir):
         print(f"wrote {path}")
     failed = [r for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)}/{len(results)} checks passed")

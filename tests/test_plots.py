@@ -69,12 +69,39 @@ def test_zoom_panel_is_not_stretched_by_one_spike():
         plt.close(fig)
 
 
-def test_visualize_configs_draws_the_zoom_panel_by_default(tmp_path, monkeypatch):
+def _saved_figure(monkeypatch):
     seen = {}
-    monkeypatch.setattr(utils, "plot_curves", lambda curves, ylabel, path, title=None, zoom=False, **kw:
-                        seen.update(zoom=zoom, curves=curves) or path)
+
+    def save(fig, path, **kw):
+        seen["axes"] = [(ax.get_legend(), ax.get_ylim()) for ax in fig.axes]
+        seen["legends"] = [[t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else None
+                           for ax in fig.axes]
+        return path
+
+    monkeypatch.setattr(utils, "atomic_savefig", save)
+    return seen
+
+
+def test_visualize_configs_draws_the_zoom_panel_with_a_legend_on_every_panel(tmp_path, monkeypatch):
+    seen = _saved_figure(monkeypatch)
     mlp.visualize_configs([[0.6, 0.7], [0.5, 0.8]], ["a", "b"], "Accuracy", str(tmp_path / "c.png"))
-    assert seen["zoom"] is True and list(seen["curves"]) == ["a", "b"]
+    assert seen["legends"] == [["a", "b"], ["a", "b"]]
+
+
+def test_across_configuration_legends_state_each_learning_rate(tmp_path, monkeypatch):
+    """The structures sweep's labels do not name the learning rate, so the legend adds it (the three-layer
+    net's 0.001 must be visible); labels that state it already ('lr=0.001') are left alone."""
+    seen = _saved_figure(monkeypatch)
+    sweep = main.SWEEPS["structures"]()
+    configs = [{"lr": c.lr} for c in sweep.configs]
+    mlp.visualize_configs([[0.6, 0.7]] * 4, sweep.labels, "Accuracy", str(tmp_path / "c.png"), configs=configs)
+    assert seen["legends"][0] == seen["legends"][1] == [
+        "no hidden layer, lr 0.025", "512, lr 0.02", "512 -> 512, lr 0.01", "512 -> 512 -> 512, lr 0.001"]
+    rates = main.SWEEPS["learning_rates"]()
+    assert [mlp.config_legend(label, {"lr": c.lr}) for label, c in zip(rates.labels, rates.configs)] == rates.labels
+    assert mlp.config_legend("Tanh", {"lr": 0.02}) == "Tanh, lr 0.02"
+    with pytest.raises(ValueError):
+        mlp.visualize_configs([[0.6, 0.7]], ["a"], "Accuracy", str(tmp_path / "c.png"), configs=configs)
 
 
 @pytest.mark.parametrize("values", [[[1.0, 2.0], [3.0]], []])
