@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mlp import make_activation
+
 DTYPE = torch.float64
 
 # The four XOR points and their labels, (4 x 2) and (4,).
@@ -57,17 +59,14 @@ def xor_data() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 # ============================================================================ 1. concepts
+# mlp.py's activation table, the package's one: each module computes what torch.sigmoid, torch.tanh, torch.relu
+# and F.gelu (exact) compute.
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "gelu": F.gelu,
-}
+    name: make_activation(name) for name in ("sigmoid", "tanh", "relu", "gelu")}
 
 
 def _mlp(d_in: int, d_hidden: int, d_out: int, activation: str) -> nn.Sequential:
-    act = {"sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "relu": nn.ReLU(), "gelu": nn.GELU()}[activation]
-    return nn.Sequential(nn.Linear(d_in, d_hidden), act, nn.Linear(d_hidden, d_out)).to(DTYPE)
+    return nn.Sequential(nn.Linear(d_in, d_hidden), make_activation(activation), nn.Linear(d_hidden, d_out)).to(DTYPE)
 
 
 def _constant_init_(model: nn.Module, value: float) -> None:
