@@ -224,11 +224,13 @@ def cmd_lm(args) -> Optional[dict]:
     NCCL on GPUs), score dev and test together, and rank 0 alone writes and returns the report."""
     config, stem, out_dir = args.lm_config, lm_stem(lm_run_name(args)), args.out_dir
     rank, world, local_rank = utils.distributed_env()
-    if world > 1:
-        device = utils.get_device(config.device)
+    if world > 1:  # each process's device and backend, from its local rank and the GPUs present
+        device, backend, message = utils.choose_device(config.device, *utils.local_ranks())
+        if rank == 0:
+            print(message, flush=True)
         if device.type == "cuda":
-            torch.cuda.set_device(local_rank)
-        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            torch.cuda.set_device(device)
+        torch.distributed.init_process_group(backend)
     utils.keep_freed_memory()
     quiet = open(os.devnull, "w") if rank else None  # one process speaks
     try:
@@ -564,6 +566,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             args.lm_config = lm_config(args)
         except ValueError as err:
             fail(str(err))
+        try:  # the preset's device too, as this process under torchrun would take it
+            utils.get_device(args.lm_config.device)
+        except ValueError as err:
+            fail(f"--device: {err}")
         if utils.distributed_env()[1] > 1 and not args.lm_config.fast:
             fail(f"the {args.lm_config.name} config trains in one process (the course's DataLoader pipeline); "
                  f"run it without torchrun")
