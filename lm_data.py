@@ -129,9 +129,6 @@ def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
     files = {"train": TRAIN_FILE, "validation": VALID_FILE, "test": TEST_FILE}
     data_files = {s: utils.data_path(WIKITEXT_DIR, files[s], data_dir=data_dir) for s in splits}
     utils.check_data_files(data_files.values())  # before the banner: a bad file is the only line printed
-    from datasets import disable_progress_bars
-
-    disable_progress_bars()
     print(f"{'-' * 10} Load Dataset {'-' * 10}")
     ds = utils.load_dataset("text", data_files, keep_linebreaks=False)
     out = tuple(ds[s] for s in splits)

@@ -73,17 +73,20 @@ def wrap(model: nn.Module, device: torch.device, adaptive: bool, threads, world:
 
 
 @contextlib.contextmanager
-def process_group(device_name: str, local_rank: int, world: int):
-    """Join the process group of torchrun's `world` processes for the block (nothing with one process), NCCL on
-    the GPUs of `device_name`, else gloo; at its end wait for every process, so that none tears the group down
-    under another still writing."""
+def process_group(device_name: str, rank: int, world: int):
+    """Join the process group of torchrun's `world` processes for the block (nothing with one process): NCCL on
+    the GPUs of `device_name`, else gloo, as utils.choose_device decides (rank 0 says which); at its end wait for
+    every process, so that none tears the group down under another still writing."""
     if world == 1:
         yield
         return
-    device = utils.get_device(device_name)
+    # each process's device and backend, from its local rank and the GPUs present (utils.choose_device)
+    device, backend, message = utils.choose_device(device_name, *utils.local_ranks())
+    if rank == 0:
+        print(message, flush=True)
     if device.type == "cuda":
-        torch.cuda.set_device(local_rank)
-    torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        torch.cuda.set_device(device)
+    torch.distributed.init_process_group(backend)
     try:
         yield
         torch.distributed.barrier()

@@ -101,8 +101,8 @@ def cmd_lm(args) -> Optional[dict]:
     Under torchrun (WORLD_SIZE > 1) the processes train together with DistributedDataParallel (gloo on CPUs,
     NCCL on GPUs), score dev and test together, and rank 0 alone writes and returns the report."""
     config, stem, out_dir = args.lm_config, lm_stem(lm_run_name(args)), args.out_dir
-    rank, world, local_rank = utils.distributed_env()
-    with distributed.process_group(config.device, local_rank, world):
+    rank, world, _ = utils.distributed_env()
+    with distributed.process_group(config.device, rank, world):
         utils.keep_freed_memory()
         with open(os.devnull, "w") if rank else contextlib.nullcontext(sys.stdout) as out:  # one process speaks
             with utils.torch_threads(config.num_threads), contextlib.redirect_stdout(out):

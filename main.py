@@ -435,6 +435,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     except utils.ConfigError as err:
         fail(f"{_flag_of(err)}: must be {err.expected}, got {str(err.value)!r}")
     if args.command in ("lm", "all"):
+        try:  # the preset's device too, as this process under torchrun would take it
+            utils.get_device(args.lm_config.device)
+        except ValueError as err:
+            fail(f"--device: {err}")
         if utils.distributed_env()[1] > 1 and not args.lm_config.fast:
             fail(f"the {args.lm_config.name} config trains in one process (the course's DataLoader pipeline); "
                  f"run it without torchrun")

@@ -36,6 +36,7 @@ import utils
 RawSplit = Dict[str, List[Union[int, str]]]
 _TEXT_END = "\x00"  # a piece no review contains; marks where one text ends in the joined corpus
 SHUFFLE_SEED = 42  # the order of the course splits: fixed, so every run sees the same dev/train/test
+DEV_SIZE, TRAIN_END, TEST_SIZE = 5_000, 25_000, 10_000  # the course's cut of the shuffled splits
 CPU_THREADS = 1  # one intra-op thread trains this small MLP fastest on a CPU (see utils.torch_threads)
 
 
@@ -47,11 +48,19 @@ def load_data_mlp(data_dir: Optional[Union[str, os.PathLike]] = None, seed: int 
     Reads `imdb/imdb_{train,test}.csv.gz` with Hugging Face `datasets` (offline, `utils.load_dataset`),
     shuffles each split with `seed`, and returns dev = shuffled train[:5000], train = shuffled train[5000:25000],
     test = shuffled test[:10000]. A missing file is a utils.DataNotFoundError, a bad one (unreadable, truncated,
-    not gzip, empty, no `text` or `label` column) a utils.DataFileError.
+    not gzip, empty, no `text` or `label` column, or a train file of 5,000 rows or fewer, which would leave
+    the train split empty) a utils.DataFileError.
     """
     files = {split: utils.data_path("imdb", f"imdb_{split}.csv.gz", data_dir=data_dir) for split in ("train", "test")}
-    dataset = utils.load_dataset("csv", files, columns=("text", "label")).shuffle(seed=seed)
-    return dataset["train"][:5000], dataset["train"][5000:25000], dataset["test"][:10000]
+    dataset = utils.load_dataset("csv", files, columns=("text", "label"))
+    rows = dataset["train"].num_rows
+    if rows <= DEV_SIZE:  # the cut below would leave the course's train split empty
+        raise utils.DataFileError(
+            f"data file {files['train']} has {rows:,} rows, too few for the course's cut (dev: the first "
+            f"{DEV_SIZE:,} after shuffling, train: the rest, up to {TRAIN_END - DEV_SIZE:,}; test: the first "
+            f"{TEST_SIZE:,} of {files['test'].name}), which needs more than {DEV_SIZE:,}; {utils.RESTORE_HINT}")
+    dataset = dataset.shuffle(seed=seed)
+    return dataset["train"][:DEV_SIZE], dataset["train"][DEV_SIZE:TRAIN_END], dataset["test"][:TEST_SIZE]
 
 
 def featurize_many(texts: Sequence[str], embeddings, workers: Optional[int] = None
@@ -533,6 +542,19 @@ def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resum
     return [(done[_job_key(job)]["result"], done[_job_key(job)]["seconds"]) for job in jobs]
 
 
+def sweep_workers(configs: Sequence, workers: int, name: str = "sweep") -> int:
+    """How many processes train a sweep's runs: `workers` forked processes when every run trains on the CPU,
+    else 1, this process, with a line that says so. A GPU run takes a second or two, so running them one
+    after another costs little; and a forked worker could not use CUDA once this process has touched it
+    (even `torch.cuda.is_available()` initialises the driver), nor MPS."""
+    devices = {str(utils.get_device(_option(c, "device", None))) for c in configs}
+    if workers > 1 and devices != {"cpu"}:
+        print(f"[{name}] runs train on {', '.join(sorted(devices))} one after another in this process "
+              f"(no forked workers on a GPU)", flush=True)
+        return 1
+    return workers
+
+
 def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], datasets: Tuple[TensorDataset, ...],
               seeds: Sequence[int], out_dir: Union[str, os.PathLike], epoch_plot_prefix: Optional[str] = None,
               ckpt_dir: Union[str, os.PathLike, None] = None, embeddings=None,
@@ -546,6 +568,7 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
     `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given.
     The runs are independent and each trains on one thread, so `workers` processes (default: one per core,
     at most 2) train them side by side; every run seeds itself, so the numbers do not depend on `workers`.
+    Runs on a GPU (or MPS) train one after another in this process instead (`sweep_workers`).
     Finished runs are kept in `out_dir/{name}.partial.json` until the sweep's JSON is written; `resume` reuses
     them (a run's numbers depend only on its config and seed, so a resumed sweep ends with the same numbers).
     """
@@ -559,7 +582,8 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
         str(Path(ckpt_dir) / f"{name}_{utils.safe_name(label)}_seed{seed}.pth") if ckpt_dir else None)))
         for config, label in zip(configs, labels) for seed in seeds]
     partial = out_dir / f"{name}.partial.json"
-    results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers or utils.default_workers(), partial, resume))
+    workers = sweep_workers(configs, workers or utils.default_workers(), name)
+    results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers, partial, resume))
     seed_note = f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
     runs = []
     for config, label in zip(configs, labels):
@@ -584,7 +608,7 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
         })
     if epoch_plot_prefix:
         visualize_sweep_epochs(runs, out_dir, epoch_plot_prefix, seed_note)
-    history = {"sweep": name, "seeds": list(seeds), "runs": runs, "workers": workers or utils.default_workers(),
+    history = {"sweep": name, "seeds": list(seeds), "runs": runs, "workers": workers,
                "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
                "wall_seconds": time.perf_counter() - started}
     for key, metric in (("acc", "Dev accuracy"), ("loss", "Dev loss")):

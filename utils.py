@@ -223,7 +223,8 @@ def load_dataset(builder: str, data_files: Mapping[str, str | os.PathLike], *, c
 
     _force_offline()
     try:
-        return datasets.load_dataset(builder, data_files={s: str(p) for s, p in paths.items()}, **kwargs)
+        with _datasets_quiet(datasets):
+            return datasets.load_dataset(builder, data_files={s: str(p) for s, p in paths.items()}, **kwargs)
     except Exception as err:
         for path in paths.values():
             try:
@@ -243,6 +244,23 @@ def load_dataset(builder: str, data_files: Mapping[str, str | os.PathLike], *, c
             f"are whole, so a row is malformed or the datasets cache {cache} is damaged: restore "
             f"them from ../shared/data (see its README.md: SHA256SUMS) or delete that cache, and run again"
         ) from err
+
+
+@contextlib.contextmanager
+def _datasets_quiet(datasets):
+    """No progress bars ("Generating train split: ...") and no log lines below errors from `datasets` in the
+    block, so that a fault after a first load is the one line on stderr; the caller's settings come back."""
+    from datasets.utils import logging as ds_logging
+
+    bars_were_off, level = datasets.utils.are_progress_bars_disabled(), ds_logging.get_verbosity()
+    datasets.utils.disable_progress_bars()
+    ds_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        ds_logging.set_verbosity(level)
+        if not bars_were_off:
+            datasets.utils.enable_progress_bars()
 
 
 # --------------------------------------------------------------------------- atomic writes
@@ -465,22 +483,72 @@ def set_seed(seed: int) -> torch.Generator:
 
 def get_device(name: str | None = None) -> torch.device:
     """The torch device for `name`: 'auto' (or None) picks CUDA, then Apple's MPS, then the CPU; 'cpu', 'cuda',
-    'cuda:N' and 'mps' must exist here. ValueError naming the device and the way out otherwise."""
+    'cuda:N' and 'mps' must exist here. ValueError naming the device and the way out otherwise.
+
+    Under torchrun it is this process's device as `choose_device` decides it from LOCAL_RANK and
+    LOCAL_WORLD_SIZE, so that every caller (the command line, the training loop) agrees on it."""
+    return choose_device(name, *local_ranks())[0]
+
+
+def local_ranks() -> tuple[int, int]:
+    """(local rank, local world size): this process's place among torchrun's processes on this machine;
+    (0, 1) for a plain run. A launcher that sets WORLD_SIZE but not LOCAL_WORLD_SIZE counts as one machine."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    return int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("LOCAL_WORLD_SIZE", world))
+
+
+def choose_device(requested: str | None, local_rank: int = 0, local_world_size: int = 1,
+                  gpu_count: int | None = None) -> tuple[torch.device, str, str]:
+    """Where one of `local_world_size` processes on this machine runs: (device, torch.distributed backend,
+    a one-line message saying it). `gpu_count` defaults to the CUDA devices present.
+
+    One process: 'auto' picks CUDA, then MPS, then the CPU. Several processes (torchrun): each needs a GPU of
+    its own, the one of its local rank, so 'auto' is CUDA with NCCL only when `local_world_size` is at most
+    `gpu_count`, and otherwise the CPU with gloo (a process given a GPU index that is not there would fail
+    in set_device, and two processes on one GPU are not what DistributedDataParallel expects); 'cuda' with
+    more processes than GPUs is refused. ValueError naming the device and the way out."""
     mps = getattr(torch.backends, "mps", None)
-    mps_ok = bool(mps is not None and mps.is_available())
-    if name in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "mps" if mps_ok else "cpu")
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError):
+    n, several = local_world_size, local_world_size > 1
+    if requested not in (None, "", "auto"):
+        try:
+            device = torch.device(requested)
+        except (RuntimeError, TypeError):
+            device = None
+        if device is None or device.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"unknown device {requested!r}: use auto, cpu, cuda, cuda:N or mps")
+    else:
         device = None
-    if device is None or device.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps")
-    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
-        raise ValueError(f"device {name!r}: no such CUDA device on this machine; use --device auto or cpu")
-    if device.type == "mps" and not mps_ok:
-        raise ValueError(f"device {name!r}: no MPS device on this machine; use --device auto or cpu")
-    return device
+    if device is not None and device.type == "cpu":  # no CUDA call at all: nothing to look up
+        return device, "gloo", f"{n} process(es) on this machine run on the CPU (gloo)"
+    if gpu_count is None:
+        gpu_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device is None:  # auto
+        if gpu_count and n <= gpu_count:
+            device = torch.device("cuda", local_rank) if several else torch.device("cuda")
+            return device, "nccl", f"{n} process(es) on this machine, each on a GPU of its own (nccl)"
+        if not several and mps is not None and mps.is_available():
+            return torch.device("mps"), "gloo", "1 process on Apple's MPS device"
+        if gpu_count:
+            return (torch.device("cpu"), "gloo",
+                    f"{n} processes on this machine but {gpu_count} GPU(s): each process needs a GPU of its own, "
+                    f"so all train on the CPU (gloo); run torchrun with --nproc_per_node {gpu_count} to use the GPUs")
+        return torch.device("cpu"), "gloo", f"{n} process(es) on this machine run on the CPU (gloo)"
+    if device.type == "mps":
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device {requested!r}: no MPS device on this machine; use --device auto or cpu")
+        return device, "gloo", "Apple's MPS device"
+    if not gpu_count or (device.index or 0) >= gpu_count:
+        raise ValueError(f"device {requested!r}: no such CUDA device on this machine; use --device auto or cpu")
+    if not several:
+        return device, "nccl", "1 process on a GPU"
+    if device.index is not None:
+        raise ValueError(f"device {requested!r}: under torchrun each process takes the GPU of its local rank; "
+                         f"use --device cuda")
+    if n > gpu_count:
+        raise ValueError(f"device {requested!r}: {n} processes on this machine (LOCAL_WORLD_SIZE) but {gpu_count} "
+                         f"GPU(s), and each process needs one of its own; run torchrun with --nproc_per_node "
+                         f"{gpu_count} or fewer, or use --device cpu")
+    return torch.device("cuda", local_rank), "nccl", f"{n} processes on this machine, each on a GPU of its own (nccl)"
 
 
 def distributed_env() -> tuple[int, int, int]:
@@ -591,14 +659,18 @@ def fork_imap(fn: Callable, items: Sequence, workers: int, context=None) -> Iter
 
     Fork lets the workers share `context` (an embedding table, datasets) with this process instead of
     receiving a pickled copy; items and results are pickled. Where fork is unavailable (Windows, macOS
-    defaults), inside a worker, or with `workers` <= 1 or a single item, it runs here, in order. Progress
+    defaults), inside a worker, once this process has initialised CUDA, or with `workers` <= 1 or a single
+    item, it runs here, in order. Progress
     bars of the jobs themselves stay off (`progress`), so the caller can show one bar for them all.
     """
     import multiprocessing as mp
 
     global _jobs_running
     workers = min(workers, len(items))
-    if workers <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
+    # A process that has initialised CUDA does not fork: a child could not use CUDA ("Cannot re-initialize
+    # CUDA in forked subprocess"), so jobs that might (a sweep's runs on a GPU) run here instead.
+    if (workers <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon
+            or torch.cuda.is_initialized()):
         outer, _jobs_running = _jobs_running, True
         try:
             for item in items:
@@ -932,8 +1004,8 @@ def load_glove(
             return _read_glove_cache(*files)
         except _DamagedCache as damage:
             print(f"embeddings cache {damage.path} {damage.problem}; rebuilding it from {path}", file=sys.stderr)
-    elif verbose:
-        print(f"parsing {path} once; later runs read the binary cache in {cache}", file=sys.stderr)
+    elif verbose:  # on stdout: stderr is for faults, so that a bad file is the one line there
+        print(f"parsing {path} once; later runs read the binary cache in {cache}", flush=True)
     table = parse_embeddings_text(path, limit=limit)
     try:
         _write_glove_cache(table, *files)

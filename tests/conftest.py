@@ -1,4 +1,6 @@
-"""Shared fixtures: tiny embeddings and a tiny data directory laid out like ../shared/data."""
+"""Shared fixtures: tiny embeddings and a tiny data directory laid out like ../shared/data. Every test runs
+offline (hermetic.py) and within a time limit (HW3_TEST_TIMEOUT seconds, default 240), so a stuck test fails
+with its name instead of holding the suite."""
 from __future__ import annotations
 
 import csv
@@ -10,11 +12,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import hermetic
 import utils
+from time_limit import pytest_runtest_call, pytest_runtest_setup, pytest_runtest_teardown  # noqa: F401
 
 POSITIVE = ["great", "good", "excellent", "wonderful", "loved", "fun"]
 NEGATIVE = ["bad", "awful", "terrible", "boring", "hated", "dull"]
 NEUTRAL = ["the", "movie", "film", "a", "was", "it", "and", "plot", "actor", "!", ".", ",", "n't", "do"]
+NETWORK_ATTEMPTS: list = []  # what tests of this process asked of the network (each refused)
+
+
+def pytest_configure(config):
+    hermetic.install(NETWORK_ATTEMPTS)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if NETWORK_ATTEMPTS:  # each was refused, but a test that needs the network is a fault of the suite
+        print(f"\nerror: tests asked for the network {len(NETWORK_ATTEMPTS)} time(s): {NETWORK_ATTEMPTS[:3]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 class EasyDict(dict):

@@ -71,17 +71,29 @@ def test_bf16_autocast_runs_the_forward_in_bfloat16_and_keeps_the_loss_in_float3
 
 def _lm(args, cwd, env_extra=None):
     env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", **(env_extra or {}))
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
 
 
-def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_global_batch(tiny_data_dir, tmp_path):
+@pytest.mark.parametrize("machine", ["cpu", "1 gpu"])
+def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_global_batch(tiny_data_dir, tmp_path,
+                                                                                        machine):
+    """On a CPU machine, and on a simulated machine with one GPU (tests/gpu_sim): two processes cannot each
+    have a GPU there, so both train on the CPU with gloo (issue 19: rank 1 asked for GPU 1 and crashed)."""
     common = ["lm", "--quick", "--data-dir", str(tiny_data_dir), "--dropout", "0", "--global-window", "0",
               "--epochs", "2", "--cache-size", "0"]
-    one = _lm([str(REPO / "main.py"), *common, "--out-dir", "one", "--ckpt-dir", "one"], tmp_path)
+    one = _lm([str(REPO / "main.py"), *common, "--device", "cpu", "--out-dir", "one", "--ckpt-dir", "one"], tmp_path)
     assert one.returncode == 0, one.stderr[-2000:]
+    sim = {} if machine == "cpu" else {"PYTHONPATH": os.pathsep.join([str(REPO / "tests" / "gpu_sim"), str(REPO)]),
+                                       "HW3_SIM_GPUS": "1", "HW3_SIM_LOG": str(tmp_path / "sim.jsonl")}
+    cpu = ["--device", "cpu"] if machine == "cpu" and torch.cuda.is_available() else []  # a real GPU machine
     two = _lm(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(REPO / "main.py"), *common,
-               "--out-dir", "two", "--ckpt-dir", "two"], tmp_path)
+               *cpu, "--out-dir", "two", "--ckpt-dir", "two"], tmp_path, sim)
     assert two.returncode == 0, two.stdout[-2000:] + two.stderr[-3000:]
+    if sim:  # no set_device, no CUDA; a gloo group in each process; the choice said once
+        events = [json.loads(line) for line in (tmp_path / "sim.jsonl").read_text().splitlines()]
+        assert sorted((e["event"], e.get("backend"), e["rank"]) for e in events) == [
+            ("init_process_group", "gloo", 0), ("init_process_group", "gloo", 1)]
+        assert two.stdout.count("2 processes on this machine but 1 GPU(s)") == 1
     a, b = (torch.load(tmp_path / d / "mlp_lm_quick.pt", weights_only=True) for d in ("one", "two"))
     assert list(a) == list(b)
     for key in a:  # the checkpoint of the 2-process run loads in one process, and holds the same weights

@@ -23,7 +23,7 @@ import utils
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_main(*args, cwd, timeout=300, **popen):
+def run_main(*args, cwd, timeout=180, **popen):
     env = dict(os.environ, MPLBACKEND="Agg")
     return subprocess.run([sys.executable, str(REPO / "main.py"), *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout, **popen)
@@ -141,7 +141,8 @@ def test_debug_shows_the_traceback(tmp_path):
     result = run_main("sample", "--ckpt-dir", tmp_path / "none", "--debug", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" in result.stderr and "CheckpointError" in result.stderr
     env_result = subprocess.run([sys.executable, str(REPO / "main.py"), "sample", "--ckpt-dir", str(tmp_path)],
-                                cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, HW3_DEBUG="1"))
+                                cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, HW3_DEBUG="1"),
+                                timeout=180)
     assert "Traceback" in env_result.stderr
 
 
@@ -301,7 +302,7 @@ def test_a_damaged_data_file_is_one_line_through_the_command_line(tiny_data_dir,
     result = subprocess.run(
         [sys.executable, str(REPO / "main.py"), command, "--quick", "--data-dir", str(data), "--out-dir",
          str(earlier_results), "--ckpt-dir", str(tmp_path / "ck")], cwd=tmp_path, capture_output=True, text=True,
-        env=dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache")), timeout=300)
+        env=dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache")), timeout=180)
     said = [line for line in result.stderr.strip().splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and len(said) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert str(path) in said[0] and "truncated" in said[0]
