@@ -39,6 +39,8 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
+import lm_distributed
+import lm_kernels
 import mlp_lm as M
 import utils
 
@@ -224,7 +226,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     cfg = M.LMConfig.preset("default")
     threads = args.threads or cfg.num_threads or torch.get_num_threads()
-    utils.keep_freed_memory()  # as main.py lm does: bit-identical results, fewer page faults
+    lm_kernels.keep_freed_memory()  # as main.py lm does: bit-identical results, fewer page faults
     command = "python benchmark_lm.py " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.worker_out is not None:
         return processes_worker(args, cfg, threads)
@@ -308,7 +310,7 @@ def processes_worker(args, cfg, threads: int) -> dict:
     when there are several processes) on the first --steps global batches, one epoch; rank 0 writes the rate."""
     import tempfile
 
-    rank, world, _ = utils.distributed_env()
+    rank, world, _ = lm_distributed.distributed_env()
     if world > 1:
         torch.distributed.init_process_group("gloo")
     try:

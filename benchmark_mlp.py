@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import glove
 import mlp
 import utils
+import worker_pool
 
 
 def featurize_reference(texts, embeddings) -> list:
@@ -28,7 +30,7 @@ def featurize_reference(texts, embeddings) -> list:
     out = []
     for text in texts:
         vectors = []
-        for word in utils.word_tokenize(text.lower()):
+        for word in glove.word_tokenize(text.lower()):
             try:
                 vectors.append(embeddings[word])
             except KeyError:
@@ -62,11 +64,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as cache:
         cold, cold_all, _ = _median_seconds(
-            lambda: utils.load_glove(data_dir=args.data_dir, cache_dir=Path(cache) / str(time.time_ns()),
+            lambda: glove.load_glove(data_dir=args.data_dir, cache_dir=Path(cache) / str(time.time_ns()),
                                      verbose=False), 1)
-        utils.load_glove(data_dir=args.data_dir, cache_dir=cache, verbose=False)
+        glove.load_glove(data_dir=args.data_dir, cache_dir=cache, verbose=False)
         cached, cached_all, embeddings = _median_seconds(
-            lambda: utils.load_glove(data_dir=args.data_dir, cache_dir=cache, verbose=False), args.repeats)
+            lambda: glove.load_glove(data_dir=args.data_dir, cache_dir=cache, verbose=False), args.repeats)
 
     ours, ours_all, datasets = _median_seconds(lambda: mlp.create_tensor_datasets(splits, embeddings), args.repeats)
     features = torch.cat([d.tensors[0] for d in datasets])
@@ -75,7 +77,7 @@ def main() -> None:
     max_diff = float((torch.stack(kept) - features).abs().max()) if len(kept) == len(features) else None
 
     result = {
-        "reviews": len(texts), "kept": len(features), "workers": utils.default_workers(),
+        "reviews": len(texts), "kept": len(features), "workers": worker_pool.default_workers(),
         "imdb_load_seconds": load_seconds,
         "glove_parse_seconds": cold, "glove_cached_load_seconds_median": cached, "glove_cached_load_all": cached_all,
         "featurize_seconds_median": ours, "featurize_seconds_all": ours_all,

@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 import torch
 from torch.utils.data import TensorDataset
 
+import datafiles
 import utils
 
 WIKITEXT_DIR = "wikitext-2"
@@ -121,16 +122,16 @@ class WordTokenizer:
 def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
     """(train, dev) WikiText-2 splits as Hugging Face datasets with a `text` column, read from the local files.
 
-    `datasets`' "text" builder reads the gzip files offline (`utils.load_dataset`; it caches Arrow files under
+    `datasets`' "text" builder reads the gzip files offline (`datafiles.load_dataset`; it caches Arrow files under
     ~/.cache/huggingface). Lines are kept exactly (no line breaks); empty lines are a single space.
-    Raises utils.DataNotFoundError when a file is missing and utils.DataFileError when one is unreadable,
+    Raises datafiles.DataNotFoundError when a file is missing and datafiles.DataFileError when one is unreadable,
     truncated, not gzip or empty. `splits` may add "test".
     """
     files = {"train": TRAIN_FILE, "validation": VALID_FILE, "test": TEST_FILE}
-    data_files = {s: utils.data_path(WIKITEXT_DIR, files[s], data_dir=data_dir) for s in splits}
-    utils.check_data_files(data_files.values())  # before the banner: a bad file is the only line printed
+    data_files = {s: datafiles.data_path(WIKITEXT_DIR, files[s], data_dir=data_dir) for s in splits}
+    datafiles.check_data_files(data_files.values())  # before the banner: a bad file is the only line printed
     print(f"{'-' * 10} Load Dataset {'-' * 10}")
-    ds = utils.load_dataset("text", data_files, keep_linebreaks=False)
+    ds = datafiles.load_dataset("text", data_files, keep_linebreaks=False)
     out = tuple(ds[s] for s in splits)
     if len(out[0]) > 10:
         print(f"{'-' * 10} an example from the train set {'-' * 10}")

@@ -92,3 +92,8 @@ def process_group(device_name: str, rank: int, world: int):
         torch.distributed.barrier()
     finally:
         torch.distributed.destroy_process_group()
+
+
+def distributed_env() -> tuple[int, int, int]:
+    """(rank, world size, local rank) of this process as torchrun sets them; (0, 1, 0) for a plain run."""
+    return tuple(int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))

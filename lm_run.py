@@ -23,7 +23,9 @@ from typing import List, Optional
 import torch
 import torch.nn as nn
 
+import datafiles
 import lm_distributed as distributed
+import lm_kernels
 import mlp_lm
 import utils
 from lm_cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
@@ -101,9 +103,9 @@ def cmd_lm(args) -> Optional[dict]:
     Under torchrun (WORLD_SIZE > 1) the processes train together with DistributedDataParallel (gloo on CPUs,
     NCCL on GPUs), score dev and test together, and rank 0 alone writes and returns the report."""
     config, stem, out_dir = args.lm_config, lm_stem(lm_run_name(args)), args.out_dir
-    rank, world, _ = utils.distributed_env()
+    rank, world, _ = distributed.distributed_env()
     with distributed.process_group(config.device, rank, world):
-        utils.keep_freed_memory()
+        lm_kernels.keep_freed_memory()
         with open(os.devnull, "w") if rank else contextlib.nullcontext(sys.stdout) as out:  # one process speaks
             with utils.torch_threads(config.num_threads), contextlib.redirect_stdout(out):
                 return _train_score_and_report(args, config, stem, out_dir, rank, world)
@@ -192,11 +194,11 @@ def cmd_sample(args) -> dict:
     config = _saved_lm_config(path, save_path=str(path), seed=args.seed, **_device_override(args))
     try:
         (dev_data,) = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation",))
-    except utils.DataNotFoundError as err:
+    except datafiles.DataNotFoundError as err:
         print(f"note: no dev perplexity ({err})", file=sys.stderr)
         dev_data = None
     top_ps = (None, 0.3, 1.0) if args.top_p is None else (args.top_p,)
-    utils.keep_freed_memory()
+    lm_kernels.keep_freed_memory()
     with utils.torch_threads(config.num_threads):
         return mlp_lm.sample_from_mlp_lm(config, dev_data, prompt=args.prompt, top_ps=top_ps, max_len=args.max_len)
 
@@ -209,7 +211,7 @@ def _score_saved(args, kind: str, score) -> dict:
     model, tokenizer, meta = mlp_lm.load_checkpoint(path, config)
     model.to(utils.get_device(config.device))
     dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation", "test"))
-    utils.keep_freed_memory()
+    lm_kernels.keep_freed_memory()
     with utils.torch_threads(config.num_threads):
         result = score(model, tokenizer, dev_data, test_data, config.max_dev_tokens if args.quick else None, config)
     report = {"command": "python main.py " + " ".join(args.argv), "checkpoint": str(path),

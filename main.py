@@ -38,6 +38,9 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 
+import datafiles
+import glove
+import lm_distributed
 import mlp
 import mlp_lm
 import utils
@@ -159,7 +162,7 @@ def cmd_mlp(args) -> dict:
     dev_d, train_d, test_d = load_data_mlp(data_dir=args.data_dir)
     if args.quick:
         dev_d, train_d, test_d = (_quick_slice(s, n) for s, n in zip((dev_d, train_d, test_d), (300, 1500, 300)))
-    embeddings = utils.load_glove(data_dir=args.data_dir)
+    embeddings = glove.load_glove(data_dir=args.data_dir)
     t0 = time.perf_counter()
     datasets = mlp.create_tensor_datasets([dev_d, train_d, test_d], embeddings)
     print(f"featurized {sum(len(d['text']) for d in (dev_d, train_d, test_d))} reviews in "
@@ -240,8 +243,8 @@ def _run_name(text: str) -> str:
 
 
 COMMON_FLAGS = [
-    (("--data-dir",), dict(type=Path, help=f"folder with imdb/, glove/, wikitext-2/ (default: ${utils.DATA_DIR_ENV} "
-                                           f"or ../shared/data)")),
+    (("--data-dir",), dict(type=Path, help=f"folder with imdb/, glove/, wikitext-2/ (default: "
+                                           f"${datafiles.DATA_DIR_ENV} or ../shared/data)")),
     (("--out-dir",), dict(type=Path, help=f"where plots and JSON go (default: {DEFAULT_OUT_DIR}/, or "
                                           f"{QUICK_OUT_DIR}/ with --quick)")),
     (("--ckpt-dir",), dict(type=Path, help="where checkpoints go (default: checkpoints/, or "
@@ -439,7 +442,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             utils.get_device(args.lm_config.device)
         except ValueError as err:
             fail(f"--device: {err}")
-        if utils.distributed_env()[1] > 1 and not args.lm_config.fast:
+        if lm_distributed.distributed_env()[1] > 1 and not args.lm_config.fast:
             fail(f"the {args.lm_config.name} config trains in one process (the course's DataLoader pipeline); "
                  f"run it without torchrun")
         if args.command == "lm" and args.resume and not lm_state(args).is_file():
@@ -470,8 +473,8 @@ def _unwritable(folder: Path) -> Optional[str]:
 
 
 # Faults a user can cause and mend: one line on stderr and exit code 2 (a traceback only with --debug).
-EXPECTED_FAULTS = (utils.DataNotFoundError, utils.DataFileError, utils.EmbeddingsFormatError, utils.TrainingDiverged,
-                   mlp_lm.CheckpointError)
+EXPECTED_FAULTS = (datafiles.DataNotFoundError, datafiles.DataFileError, glove.EmbeddingsFormatError,
+                   utils.TrainingDiverged, mlp_lm.CheckpointError)
 
 
 def _interrupted(args) -> str:

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -31,7 +32,10 @@ import torch
 import torch.nn as nn
 from torch.utils.data import TensorDataset
 
+import datafiles
+import glove
 import utils
+import worker_pool
 
 RawSplit = Dict[str, List[Union[int, str]]]
 _TEXT_END = "\x00"  # a piece no review contains; marks where one text ends in the joined corpus
@@ -45,20 +49,21 @@ def load_data_mlp(data_dir: Optional[Union[str, os.PathLike]] = None, seed: int 
                   ) -> Tuple[RawSplit, RawSplit, RawSplit]:
     """The course splits of IMDB as dicts of lists (keys `text`, `label`, `id`, `rating`).
 
-    Reads `imdb/imdb_{train,test}.csv.gz` with Hugging Face `datasets` (offline, `utils.load_dataset`),
+    Reads `imdb/imdb_{train,test}.csv.gz` with Hugging Face `datasets` (offline, `datafiles.load_dataset`),
     shuffles each split with `seed`, and returns dev = shuffled train[:5000], train = shuffled train[5000:25000],
-    test = shuffled test[:10000]. A missing file is a utils.DataNotFoundError, a bad one (unreadable, truncated,
+    test = shuffled test[:10000]. A missing file is a datafiles.DataNotFoundError, a bad one (unreadable, truncated,
     not gzip, empty, no `text` or `label` column, or a train file of 5,000 rows or fewer, which would leave
-    the train split empty) a utils.DataFileError.
+    the train split empty) a datafiles.DataFileError.
     """
-    files = {split: utils.data_path("imdb", f"imdb_{split}.csv.gz", data_dir=data_dir) for split in ("train", "test")}
-    dataset = utils.load_dataset("csv", files, columns=("text", "label"))
+    files = {split: datafiles.data_path("imdb", f"imdb_{split}.csv.gz", data_dir=data_dir)
+             for split in ("train", "test")}
+    dataset = datafiles.load_dataset("csv", files, columns=("text", "label"))
     rows = dataset["train"].num_rows
     if rows <= DEV_SIZE:  # the cut below would leave the course's train split empty
-        raise utils.DataFileError(
+        raise datafiles.DataFileError(
             f"data file {files['train']} has {rows:,} rows, too few for the course's cut (dev: the first "
             f"{DEV_SIZE:,} after shuffling, train: the rest, up to {TRAIN_END - DEV_SIZE:,}; test: the first "
-            f"{TEST_SIZE:,} of {files['test'].name}), which needs more than {DEV_SIZE:,}; {utils.RESTORE_HINT}")
+            f"{TEST_SIZE:,} of {files['test'].name}), which needs more than {DEV_SIZE:,}; {datafiles.RESTORE_HINT}")
     dataset = dataset.shuffle(seed=seed)
     return dataset["train"][:DEV_SIZE], dataset["train"][DEV_SIZE:TRAIN_END], dataset["test"][:TEST_SIZE]
 
@@ -71,10 +76,10 @@ def featurize_many(texts: Sequence[str], embeddings, workers: Optional[int] = No
     the platform can fork) each process featurizes a contiguous share; the result is the same either way.
     """
     if workers is None:
-        workers = utils.default_workers() if len(texts) >= 4_000 else 1  # below that, forking costs more
+        workers = worker_pool.default_workers() if len(texts) >= 4_000 else 1  # below that, forking costs more
     bounds = np.linspace(0, len(texts), max(1, min(workers, len(texts))) + 1).astype(int)
     shares = [list(texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    parts = utils.fork_map(_featurize_share, shares, workers, context=embeddings)
+    parts = worker_pool.fork_map(_featurize_share, shares, workers, context=embeddings)
     if not parts:
         return _featurize_texts(texts, embeddings)
     return torch.cat([torch.from_numpy(f) for f, _ in parts]), torch.cat([torch.from_numpy(k) for _, k in parts])
@@ -87,7 +92,7 @@ def _featurize_share(embeddings, texts: List[str]) -> Tuple[np.ndarray, np.ndarr
 
 def _featurize_texts(texts: Sequence[str], embeddings) -> Tuple[torch.Tensor, torch.Tensor]:
     """Average word vectors of many texts in this process (see featurize_many)."""
-    with utils.gc_paused():
+    with glove.gc_paused():
         return _featurize_texts_here(texts, embeddings)
 
 
@@ -95,13 +100,13 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
     """The work of _featurize_texts.
 
     Returns `features` (N, D) float32 and `known` (N,) bool: False where a text has no known word (its row
-    is zero). Each distinct whitespace-delimited piece is tokenized and summed once (`utils.tokenize_pieces`);
+    is zero). Each distinct whitespace-delimited piece is tokenized and summed once (`glove.tokenize_pieces`);
     a text's sum is then the sum of its pieces' sums, gathered with tensor ops. The per-piece Python work is
     two C-level passes (str.split, and operator.itemgetter over a defaultdict that numbers new pieces).
     """
     if len(texts) == 0:
         return torch.zeros(0, int(embeddings.vector_size)), torch.zeros(0, dtype=torch.bool)
-    pieces = utils.clean_text(f" {_TEXT_END} ".join(
+    pieces = glove.clean_text(f" {_TEXT_END} ".join(
         t.lower().replace(_TEXT_END, " ") if t else "" for t in texts)).split()
     number_of = defaultdict(count().__next__)
     number_of[_TEXT_END]  # piece 0 ends a text
@@ -112,7 +117,7 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
     get = embeddings.key_to_index.get
 
     # Per distinct piece: the sum and the number of its known tokens.
-    token_lists = utils.tokenize_pieces(distinct)
+    token_lists = glove.tokenize_pieces(distinct)
     token_lists[0] = []
     n_tokens = torch.tensor([len(toks) for toks in token_lists], dtype=torch.long)  # (U,)
     token_ids = torch.tensor([get(t, -1) for toks in token_lists for t in toks], dtype=torch.long)  # (T,)
@@ -142,7 +147,7 @@ def featurize(sentence: str, embeddings) -> Union[None, torch.FloatTensor]:
     """The mean vector (D,) of the words of `sentence` that `embeddings` knows, or None if it knows none.
 
     Lowercases, drops HTML markup, splits words from punctuation as the Penn Treebank tokenizer does
-    (`movie!` -> `movie !`). `embeddings` is a `utils.WordVectors`, a gensim KeyedVectors, or any mapping
+    (`movie!` -> `movie !`). `embeddings` is a `glove.WordVectors`, a gensim KeyedVectors, or any mapping
     word -> vector that raises KeyError for unknown words.
     """
     if not sentence:
@@ -151,7 +156,7 @@ def featurize(sentence: str, embeddings) -> Union[None, torch.FloatTensor]:
         features, known = featurize_many([sentence], embeddings)
         return features[0] if bool(known[0]) else None
     found = []
-    for word in utils.word_tokenize(sentence.lower()):
+    for word in glove.word_tokenize(sentence.lower()):
         try:
             found.append(np.asarray(embeddings[word], dtype=np.float32))
         except KeyError:
@@ -348,6 +353,12 @@ def _train(model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_
 
 
 # --------------------------------------------------------------------------- plots
+def safe_name(text: str) -> str:
+    """A file-name-safe slug: '512 -> 512' -> '512-512', 'None' stays, '0.001' stays."""
+    slug = re.sub(r"[^A-Za-z0-9._]+", "-", str(text)).strip("-.")
+    return slug or "none"
+
+
 def visualize_epochs(epoch_train_losses: List[float], epoch_dev_losses: List[float], save_fig_path: str,
                      title: Optional[str] = None, ylim: Optional[Tuple[float, float]] = None):
     """Train and dev loss per epoch (each a list, or a list of per-seed lists drawn as mean and band).
@@ -405,7 +416,7 @@ def visualize_sweep_epochs(runs: Sequence[dict], out_dir: Union[str, os.PathLike
     curves = {f"{i}{key}": run[key] for i, run in enumerate(runs) for key in ("train_loss", "dev_loss")}
     ylim = utils.curve_limits(curves)
     return [visualize_epochs(run["train_loss"], run["dev_loss"],
-                             Path(out_dir) / f"{prefix}_{utils.safe_name(run['label'])}_loss.png",
+                             Path(out_dir) / f"{prefix}_{safe_name(run['label'])}_loss.png",
                              title=f"{config_title(run['label'], run['config'])}: train and dev loss{seed_note}",
                              ylim=ylim)
             for run in runs]
@@ -529,7 +540,7 @@ def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resum
     if done:
         say(f"[{name}] resuming: {len(done)} of {len(jobs)} runs finished before, kept in {partial}")
     try:
-        for job, (result, seconds) in zip(todo, utils.fork_imap(_sweep_job, todo, workers, context)):
+        for job, (result, seconds) in zip(todo, worker_pool.fork_imap(_sweep_job, todo, workers, context)):
             _, label, config = job
             done[_job_key(job)] = {"config": dataclasses.asdict(config), "result": result, "seconds": seconds}
             utils.atomic_write_json({"sweep": name, "jobs": done}, partial)
@@ -579,10 +590,10 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
     out_dir = Path(out_dir)
     started = time.perf_counter()
     jobs = [(name, label, dataclasses.replace(config, seed=seed, save_path=(
-        str(Path(ckpt_dir) / f"{name}_{utils.safe_name(label)}_seed{seed}.pth") if ckpt_dir else None)))
+        str(Path(ckpt_dir) / f"{name}_{safe_name(label)}_seed{seed}.pth") if ckpt_dir else None)))
         for config, label in zip(configs, labels) for seed in seeds]
     partial = out_dir / f"{name}.partial.json"
-    workers = sweep_workers(configs, workers or utils.default_workers(), name)
+    workers = sweep_workers(configs, workers or worker_pool.default_workers(), name)
     results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers, partial, resume))
     seed_note = f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
     runs = []

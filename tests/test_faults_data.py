@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import datafiles
 import lm_data
 import mlp
 import utils
@@ -226,9 +227,9 @@ def test_a_file_corrupted_after_a_good_load_is_caught_though_its_size_and_mtime_
 
 def test_a_good_file_is_read_through_once_then_trusted_until_it_changes(data_dir, monkeypatch):
     reads = []
-    real_check = utils.check_data_file
-    monkeypatch.setattr(utils, "check_data_file", lambda path, *a, **k: (reads.append(Path(path).name),
-                                                                          real_check(path, *a, **k))[1])
+    real_check = datafiles.check_data_file
+    monkeypatch.setattr(datafiles, "check_data_file", lambda path, *a, **k: (reads.append(Path(path).name),
+                                                                              real_check(path, *a, **k))[1])
     load("wiki", data_dir)
     assert sorted(reads) == sorted(["wiki.train.tokens.partial.gz", "wiki.valid.tokens.gz", "wiki.test.tokens.gz"])
     reads.clear()
@@ -254,7 +255,7 @@ def test_a_fault_only_datasets_sees_is_one_line_naming_the_files_and_its_cache(d
 def test_when_datasets_fails_on_a_file_the_check_skipped_the_culprit_is_named(data_dir, monkeypatch, kind, parts):
     """The file changes between the check and the load (or the record of a good read is wrong): the error
     `datasets` raises is replaced by the one line that names the file."""
-    monkeypatch.setattr(utils, "check_data_files", lambda *args, **kwargs: None)
+    monkeypatch.setattr(datafiles, "check_data_files", lambda *args, **kwargs: None)
     path = data_dir.joinpath(*parts)
     truncate(path)
     with pytest.raises(utils.DataFileError) as err:

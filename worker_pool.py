@@ -1,0 +1,91 @@
+"""Worker processes for the sentiment half: `fork_map` / `fork_imap` run a function over items in forked workers
+(featurizing reviews, the sweeps' runs), with Ctrl-C and worker failures handled in the parent."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from typing import Callable, Iterator, Sequence
+
+import torch
+
+
+_fork_context = None  # what fork_map's worker processes share with their parent, set in each worker
+_jobs_running = False  # True while fork_map runs jobs, in a worker or inline: their bars would fight the caller's
+
+
+def _fork_init(fn, context) -> None:
+    global _fork_context, _jobs_running
+    _fork_context, _jobs_running = (fn, context), True
+    torch.set_num_threads(1)  # as DataLoader workers do: the processes together already use the cores
+    # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the pool), so a worker that
+    # is still starting cannot swallow it and let the run go on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _fork_call(item):
+    fn, context = _fork_context
+    return fn(context, item)
+
+
+def fork_imap(fn: Callable, items: Sequence, workers: int, context=None) -> Iterator:
+    """`fn(context, item)` for each item, yielded in the order of `items` as they finish, from `workers` forked
+    processes (one thread each).
+
+    Fork lets the workers share `context` (an embedding table, datasets) with this process instead of
+    receiving a pickled copy; items and results are pickled. Where fork is unavailable (Windows, macOS
+    defaults), inside a worker, once this process has initialised CUDA, or with `workers` <= 1 or a single
+    item, it runs here, in order. Progress
+    bars of the jobs themselves stay off (`progress`), so the caller can show one bar for them all.
+    """
+    import multiprocessing as mp
+
+    global _jobs_running
+    workers = min(workers, len(items))
+    # A process that has initialised CUDA does not fork: a child could not use CUDA ("Cannot re-initialize
+    # CUDA in forked subprocess"), so jobs that might (a sweep's runs on a GPU) run here instead.
+    if (workers <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon
+            or torch.cuda.is_initialized()):
+        outer, _jobs_running = _jobs_running, True
+        try:
+            for item in items:
+                result = fn(context, item)
+                _jobs_running = outer  # the caller's code runs between two results
+                yield result
+                _jobs_running = True
+        finally:
+            _jobs_running = outer
+        return
+    with _interrupt_held() as pressed:
+        pool = mp.get_context("fork").Pool(workers, initializer=_fork_init, initargs=(fn, context))
+    with pool:  # terminates the workers however the block ends
+        if pressed:
+            raise KeyboardInterrupt
+        yield from pool.imap(_fork_call, items, chunksize=1)
+
+
+@contextlib.contextmanager
+def _interrupt_held():
+    """Hold Ctrl-C while the block forks, and yield the list of presses: a KeyboardInterrupt raised inside one
+    of Python's at-fork hooks is printed and dropped ("Exception ignored in ..."), and the run would go on."""
+    import threading
+
+    pressed: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def fork_map(fn: Callable, items: Sequence, workers: int, context=None) -> list:
+    """`[fn(context, item) for item in items]` by `fork_imap`: the output does not depend on `workers`."""
+    return list(fork_imap(fn, items, workers, context))
+
+
+def default_workers() -> int:
+    """Worker processes for independent jobs: one per core, at most 2 (what a laptop spares)."""
+    return max(1, min(2, os.cpu_count() or 1))
