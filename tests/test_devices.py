@@ -83,7 +83,8 @@ def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_globa
               "--epochs", "2", "--cache-size", "0"]
     one = _lm([str(REPO / "main.py"), *common, "--device", "cpu", "--out-dir", "one", "--ckpt-dir", "one"], tmp_path)
     assert one.returncode == 0, one.stderr[-2000:]
-    sim = {} if machine == "cpu" else {"PYTHONPATH": os.pathsep.join([str(REPO / "tests" / "gpu_sim"), str(REPO)]),
+    sim = {} if machine == "cpu" else {"PYTHONPATH": os.pathsep.join([str(REPO / "tests" / "gpu_sim"), str(REPO),
+                                                                        os.environ.get("PYTHONPATH", "")]),
                                        "HW3_SIM_GPUS": "1", "HW3_SIM_LOG": str(tmp_path / "sim.jsonl")}
     cpu = ["--device", "cpu"] if machine == "cpu" and torch.cuda.is_available() else []  # a real GPU machine
     two = _lm(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(REPO / "main.py"), *common,

@@ -28,7 +28,8 @@ TIMEOUT = 180  # seconds for one subprocess: a stuck one fails the test, well in
 def simulated(tmp_path: Path, gpus: int, stop_at_init: bool = False, **extra) -> dict:
     """The environment of a process on a simulated machine with `gpus` GPUs; notes go to tmp_path/sim.jsonl."""
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")}
-    env.update(PYTHONPATH=os.pathsep.join([str(SIM), str(REPO)]), HW3_SIM_GPUS=str(gpus),
+    env.update(PYTHONPATH=os.pathsep.join([str(SIM), str(REPO), os.environ.get("PYTHONPATH", "")]),  # keep the caller's
+               HW3_SIM_GPUS=str(gpus),
                HW3_SIM_LOG=str(tmp_path / "sim.jsonl"), MPLBACKEND="Agg", OMP_NUM_THREADS="1",
                HW3_CACHE_DIR=str(tmp_path / "cache"), **extra)
     if stop_at_init:

@@ -343,6 +343,8 @@ def test_ctrl_c_while_fork_map_starts_its_workers_is_not_lost(monkeypatch):
         return real_pool(self, *args, **kwargs)
 
     monkeypatch.setattr(mpc.ForkContext, "Pool", pool_pressed_midway)
+    # the fork path is the one under test: a pytest process that ran a CUDA test earlier would not fork
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
     with pytest.raises(KeyboardInterrupt):
         utils.fork_map(_square, [1, 2, 3], workers=2)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handler is back
