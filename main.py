@@ -368,11 +368,11 @@ def cmd_sentiment(args) -> dict:
     import sentiment_ngrams
 
     splits = load_data_mlp(data_dir=args.data_dir)
+    glove = utils.load_glove(data_dir=args.data_dir)
     rows = sentiment_ngrams.ROWS
     if args.quick:
         splits = tuple(_quick_slice(s, n) for s, n in zip(splits, sentiment_ngrams.QUICK_SIZES))
-        rows = sentiment_ngrams.quick_rows(rows)
-    glove = utils.load_glove(data_dir=args.data_dir)
+        rows = sentiment_ngrams.quick_rows(rows, glove.vector_size)
     seeds = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
     return sentiment_ngrams.run_sentiment(splits, glove, seeds=seeds, rows=rows, out_dir=args.out_dir,
                                           course_dir=Path(__file__).resolve().parent / DEFAULT_OUT_DIR,

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 import utils
 # The package's data loaders and tokenizer, imported here only (they may move between modules).
 from mlp import load_data_mlp
-from utils import atomic_write_json, clean_text, load_glove, plot_curves, tokenize_many
+from utils import atomic_savefig, atomic_write_json, clean_text, curves_figure, tokenize_many
 
 HASH_MULTIPLIER = 116_049_371  # fastText's multiplier for hashing word-id n-grams (dictionary.cc)
 COURSE_SWEEPS = ("mlp_structures.json", "mlp_activations.json", "mlp_learning_rates.json")
@@ -379,9 +379,19 @@ def summarize(label: str, config: BagConfig, seeds: Sequence[int], runs: Sequenc
                         "seconds_mean": float(np.mean(per["seconds"]))}}
 
 
-def quick_rows(rows: Sequence[BagConfig]) -> List[BagConfig]:
-    """The rows on a smoke budget: 2 epochs, 2**12 buckets."""
-    return [dataclasses.replace(r, epochs=2, buckets=2 ** 12) for r in rows]
+def quick_rows(rows: Sequence[BagConfig], embed_dim: Optional[int] = None) -> List[BagConfig]:
+    """The rows on a smoke budget: 2 epochs, 2**12 buckets (and embeddings of `embed_dim`, a small table's)."""
+    return [dataclasses.replace(r, epochs=2, buckets=2 ** 12, embed_dim=embed_dim if embed_dim and r.embed_dim
+                                else r.embed_dim) for r in rows]
+
+
+def check_glove(rows: Sequence[BagConfig], glove) -> None:
+    """Rows whose embeddings start from GloVe need vectors of their size: utils.EmbeddingsFormatError if not."""
+    for r in rows:
+        if r.embed_dim and r.init == "glove" and glove.vector_size != r.embed_dim:
+            raise utils.EmbeddingsFormatError(
+                f"row {r.label!r} starts from {r.embed_dim}-d GloVe vectors but the table has {glove.vector_size}-d "
+                f"ones; pass --data-dir with glove/glove.6B.{r.embed_dim}d.txt.gz")
 
 
 def run_sentiment(splits: Sequence[Dict[str, list]], glove, seeds: Sequence[int] = (0, 1, 2),
@@ -396,6 +406,7 @@ def run_sentiment(splits: Sequence[Dict[str, list]], glove, seeds: Sequence[int]
     (tokenizer, n-grams, buckets) share their bags; the featurization time of each is recorded.
     """
     rows = [r.check() for r in rows]
+    check_glove(rows, glove)
     if not seeds:
         raise ValueError("need at least one seed")
     if len({r.label for r in rows}) != len(rows):
@@ -443,11 +454,18 @@ def run_sentiment(splits: Sequence[Dict[str, list]], glove, seeds: Sequence[int]
 
 def plot_rows(history: dict, path: Path) -> Path:
     """Dev accuracy per epoch of every row (and the course's MLP), mean and band over seeds."""
+    import matplotlib.pyplot as plt
+
     curves = {}
     if history.get("course_row"):
         curves[history["course_row"]["label"]] = history["course_row"]["dev_acc"]
     curves.update({r["label"]: r["dev_acc"] for r in history["rows"]})
     seeds = history["seeds"]
     note = f"mean and range over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}"
-    return plot_curves(curves, "Dev accuracy", path,
-                       title=f"IMDB, course splits: bags of n-grams and trained embeddings ({note})")
+    fig = curves_figure(curves, "Dev accuracy", title=f"IMDB, course splits: bags of n-grams and trained "
+                                                      f"embeddings ({note})")
+    fig.axes[0].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the curves
+    try:
+        return atomic_savefig(fig, path)
+    finally:
+        plt.close(fig)
