@@ -364,14 +364,12 @@ def cmd_written(args) -> None:
 
 def cmd_sentiment(args) -> dict:
     """Beyond the handout (sentiment_ngrams.py): the table of bag-of-n-gram models on the course's IMDB splits,
-    each row over --seeds seeds; plots/sentiment_ngrams.json and _dev_acc.png. Not part of `all` (about 8 min)."""
+    each row over --seeds seeds; plots/sentiment_ngrams.json and _dev_acc.png. Not part of `all` (it takes minutes)."""
     import sentiment_ngrams
 
-    splits = load_data_mlp(data_dir=args.data_dir)
-    glove = utils.load_glove(data_dir=args.data_dir)
+    splits, glove = sentiment_ngrams.load_inputs(args.data_dir, quick=args.quick)
     rows = sentiment_ngrams.ROWS
     if args.quick:
-        splits = tuple(_quick_slice(s, n) for s, n in zip(splits, sentiment_ngrams.QUICK_SIZES))
         rows = sentiment_ngrams.quick_rows(rows, glove.vector_size)
     seeds = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
     return sentiment_ngrams.run_sentiment(splits, glove, seeds=seeds, rows=rows, out_dir=args.out_dir,
