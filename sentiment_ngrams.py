@@ -6,6 +6,8 @@ This module measures what each step past it buys, on the same splits (`mlp.load_
 - the mean of *trained* word embeddings, initialised from GloVe or at random, with a linear classifier on top:
   fastText (Joulin et al. 2017, "Bag of Tricks for Efficient Text Classification");
 - + word bigrams, hashed into a fixed number of buckets as fastText does;
+- or the training split's n-grams numbered exactly (no collisions), which lets trigrams in: NBSVM with uni-, bi-
+  and trigrams is Mesnil et al. 2015's strongest linear model;
 - naive-Bayes log-count-ratio weighting of binarized uni+bigram features under a linear classifier: NBSVM
   (Wang and Manning 2012, "Baselines and Bigrams"), the strong linear reference, here as logistic regression;
 - the NB-weighted linear part and the embedding average in one model, trained jointly (Mesnil et al. 2015,
@@ -13,7 +15,8 @@ This module measures what each step past it buys, on the same splits (`mlp.load_
   as an ensemble); and word dropout (Iyyer et al. 2015, "Deep Unordered Composition Rivals Syntactic Methods").
 
 A review is a bag of feature ids: its distinct known words (ids 0..V-1, the training split's vocabulary) and,
-with bigrams, its distinct adjacent word pairs hashed to V + (a * HASH_MULTIPLIER + b) mod buckets. Every model is
+with bigrams, its distinct adjacent word pairs hashed to V + (a * HASH_MULTIPLIER + b) mod buckets, or, `exact`,
+numbered V, V + 1, ... in the sorted order of the training split's n-grams (others dropped). Every model is
 one `nn.EmbeddingBag` lookup per part, so training never loops over words in Python. `run_sentiment` runs the
 rows (`ROWS`) over seeds, picks each row's epoch on dev, scores test once, and returns and saves the histories.
 """
@@ -60,6 +63,7 @@ class BagConfig:
     nb: bool = False
     nb_scaled_embeddings: bool = False  # weight each feature's embedding in the mean by its NB ratio r_f
     buckets: int = 2 ** 21  # hashed n-gram buckets (bigrams and trigrams share them)
+    exact: bool = False  # n-grams numbered from the training split's instead of hashed (no collisions)
     nb_alpha: float = 1.0  # the NB ratios' additive smoothing
     word_dropout: float = 0.0  # share of a training review's features dropped at each step
     tokenizer: str = "treebank"  # treebank (the package's: keeps punctuation and n't) | words (letters and digits)
@@ -98,6 +102,8 @@ ROWS: List[BagConfig] = [
     BagConfig("NB LR, letters-only tokens", embed_dim=0, ngrams=2, nb=True, tokenizer="words"),
     BagConfig("NB LR + word dropout 0.25", embed_dim=0, ngrams=2, nb=True, word_dropout=0.25),
     BagConfig("NB LR + hashed trigrams", embed_dim=0, ngrams=3, nb=True),
+    BagConfig("NB LR, exact uni+bigrams", embed_dim=0, ngrams=2, nb=True, exact=True),
+    BagConfig("NB LR, exact uni+bi+trigrams", embed_dim=0, ngrams=3, nb=True, exact=True),
 ]
 
 
@@ -165,13 +171,17 @@ class Featurized:
 
 
 def featurize_splits(splits: Sequence[Dict[str, list]], tokenizer: str = "treebank", ngrams: int = 1,
-                     buckets: int = 2 ** 21, tokens: Optional[Sequence[List[List[str]]]] = None) -> Featurized:
+                     buckets: int = 2 ** 21, tokens: Optional[Sequence[List[List[str]]]] = None,
+                     exact: bool = False) -> Featurized:
     """Tokenize (dev, train, test) once; the vocabulary is the training split's words.
 
     Words are numbered with one pass of C-level dict lookups over the joined tokens, training split first, so
     that a word is in the vocabulary iff its number is below the count of distinct training words; unknown
     words keep their place as the id V when n-grams are hashed (so "not <unknown>" stays a bigram), then are
-    dropped from the unigrams. Features are binarized (each distinct once per review), as in NBSVM.
+    dropped from the unigrams. With `exact`, the n-grams (n = 2, then 3) of the training split are numbered
+    from V up, each n in the sorted order of its word-id tuples, and an n-gram the training split lacks is dropped
+    (its NB ratio would be the smoothing's alone); `buckets` is then unused.
+    Features are binarized (each distinct once per review), as in NBSVM.
     `tokens`, if given, are the (dev, train, test) token lists of `tokenize` (so that rows share them).
     """
     t0 = time.perf_counter()
@@ -195,12 +205,28 @@ def featurize_splits(splits: Sequence[Dict[str, list]], tokenizer: str = "treeba
     words = torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0, dtype=torch.long)  # (W,)
     doc = torch.repeat_interleave(torch.arange(len(lens)), lens)  # (W,) which review each token is in
     feats, owners = [words[words < vocab_size]], [doc[words < vocab_size]]
+    num_features = vocab_size
+    if exact and (vocab_size + 1) ** ngrams >= 2 ** 63:
+        raise ValueError(f"{vocab_size} words: exact {ngrams}-grams overflow int64 keys; hash them (exact=False)")
     for n in range(2, ngrams + 1):
         inside = doc[n - 1:] == doc[:len(doc) - n + 1]  # n-grams inside one review
         grams = [words[k:len(words) - n + 1 + k][inside] for k in range(n)]
-        feats.append(vocab_size + hash_ngrams(grams, buckets))
-        owners.append(doc[n - 1:][inside])
-    num_features = vocab_size + (buckets if ngrams > 1 else 0)
+        owner = doc[n - 1:][inside]
+        if exact:
+            key = grams[0]
+            for w in grams[1:]:
+                key = key * (vocab_size + 1) + w  # the tuple in base V + 1: its order is the tuples' order
+            known = torch.unique(key[owner < len(train["text"])])  # sorted; training reviews come first
+            place = torch.searchsorted(known, key).clamp(max=max(len(known) - 1, 0))
+            seen = known[place] == key if len(known) else torch.zeros_like(key, dtype=torch.bool)
+            feats.append(num_features + place[seen])
+            owners.append(owner[seen])
+            num_features += len(known)
+        else:
+            feats.append(vocab_size + hash_ngrams(grams, buckets))
+            owners.append(owner)
+    if ngrams > 1 and not exact:
+        num_features += buckets
     # Binarize and sort per review: distinct (review, feature) keys.
     keys = torch.unique(torch.cat(owners) * num_features + torch.cat(feats))
     owner, ids = keys // num_features, keys % num_features
@@ -428,13 +454,14 @@ def run_sentiment(splits: Sequence[Dict[str, list]], glove, seeds: Sequence[int]
     results = []
     with utils.torch_threads(threads):
         for config in rows:
-            key = (config.tokenizer, config.ngrams, config.buckets)
+            key = (config.tokenizer, config.ngrams, config.buckets, config.exact)
             if key not in bags:
                 t0 = time.perf_counter()
                 if config.tokenizer not in tokens:
                     tokens[config.tokenizer] = [tokenize(s["text"], config.tokenizer) for s in splits]
-                bags[key] = featurize_splits(splits, *key, tokens=tokens[config.tokenizer])
-                featurize_seconds["{}, {}-grams, {} buckets".format(*key)] = time.perf_counter() - t0
+                bags[key] = featurize_splits(splits, *key[:3], tokens=tokens[config.tokenizer], exact=config.exact)
+                featurize_seconds["{}, {}-grams, {}".format(*key[:2], "exact" if config.exact else f"{key[2]} buckets")
+                                  ] = time.perf_counter() - t0
                 if verbose:
                     print(f"featurized {sum(map(len, (s['text'] for s in splits)))} reviews ({key[0]} tokens, "
                           f"up to {key[1]}-grams) in {time.perf_counter() - t0:.1f} s", flush=True)

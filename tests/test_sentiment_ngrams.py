@@ -85,6 +85,46 @@ def test_featurized_bags_match_a_word_by_word_reference(ngrams, buckets):
     assert data.train.labels.tolist() == splits[1]["label"]
 
 
+def exact_reference_bags(splits, ngrams):
+    """Exact n-gram bags, one review and one word at a time: the training split's n-gram tuples, sorted, numbered
+    from V up (bigrams, then trigrams); an n-gram the training split lacks is dropped."""
+    dev, train, test = splits
+    tokens = [sn.tokenize(s["text"]) for s in (dev, train, test)]
+    vocab = {}
+    for toks in tokens[1]:
+        for w in toks:
+            vocab.setdefault(w, len(vocab))
+    ids_of = lambda toks: [vocab.get(w, len(vocab)) for w in toks]  # noqa: E731
+    number, start = {}, len(vocab)
+    for n in range(2, ngrams + 1):
+        grams = sorted({tuple(ids[k:k + n]) for ids in map(ids_of, tokens[1]) for k in range(len(ids) - n + 1)})
+        number.update({g: start + i for i, g in enumerate(grams)})
+        start += len(grams)
+    out = []
+    for split_tokens in tokens:
+        rows = []
+        for toks in split_tokens:
+            ids = ids_of(toks)
+            feats = {i for i in ids if i < len(vocab)}
+            feats |= {number[tuple(ids[k:k + n])] for n in range(2, ngrams + 1) for k in range(len(ids) - n + 1)
+                      if tuple(ids[k:k + n]) in number}
+            rows.append(sorted(feats))
+        out.append(rows)
+    return out, start
+
+
+@pytest.mark.parametrize("ngrams", [1, 2, 3])
+def test_exact_ngram_bags_match_a_word_by_word_reference(ngrams):
+    splits = tiny_splits()
+    splits[0]["text"][0] = "Unseenword great. Don't!"  # a dev word the training split lacks
+    splits[2]["text"][1] = "great great great"  # an n-gram only the test split has
+    data = sn.featurize_splits(splits, ngrams=ngrams, buckets=7, exact=True)
+    want, num_features = exact_reference_bags(splits, ngrams)
+    assert data.num_features == num_features
+    for which, rows in zip(("dev", "train", "test"), want):
+        assert bags_of(data, which) == rows
+
+
 def test_select_gathers_the_bags_of_the_rows_asked_for():
     data = sn.featurize_splits(tiny_splits(), ngrams=2, buckets=50)
     rows = torch.tensor([5, 0, 17, 5])
