@@ -118,6 +118,9 @@ def test_exact_ngram_bags_match_a_word_by_word_reference(ngrams):
     splits = tiny_splits()
     splits[0]["text"][0] = "Unseenword great. Don't!"  # a dev word the training split lacks
     splits[2]["text"][1] = "great great great"  # an n-gram only the test split has
+    # every training word before an unknown one: in base V, not V + 1, (x, unknown) would be (x + 1, first word)
+    words = dict.fromkeys(w for t in sn.tokenize(splits[1]["text"]) for w in t)
+    splits[0]["text"][1] = " ".join(f"{w} qqunseen" for w in words)
     data = sn.featurize_splits(splits, ngrams=ngrams, buckets=7, exact=True)
     want, num_features = exact_reference_bags(splits, ngrams)
     assert data.num_features == num_features
