@@ -33,8 +33,15 @@ def row(data: dict, label: str) -> dict:
 
 
 QUOTES = [  # (phrase with {} for the number, the number from the JSON, its format): each in one of DOCS at least
-    ("best on dev: NB-weighted LR + embeddings, test {}", lambda d: row(d, d["best_row"])["test_acc_mean"], ".4f"),
+    ("best on dev: NB LR, exact uni+bi+trigrams, test {}", lambda d: row(d, d["best_row"])["test_acc_mean"], ".4f"),
     ("the linear reference's {}", lambda d: row(d, d["reference_row"])["test_acc_mean"], ".4f"),
+    ("same run) by {}, more than", lambda d: row(d, d["best_row"])["test_acc_mean"]
+     - row(d, d["reference_row"])["test_acc_mean"], ".4f"),
+    ("hashed trigrams collide and lose (test {})", lambda d: row(d, "NB LR + hashed trigrams")["test_acc_mean"], ".4f"),
+    ("Exact uni+bigrams score {} on test", lambda d: row(d, "NB LR, exact uni+bigrams")["test_acc_mean"], ".4f"),
+    ("dev {} against", lambda d: row(d, "NB LR, exact uni+bi+trigrams")["best_dev_acc_mean"], ".4f"),
+    ("against {} for exact uni+bigrams", lambda d: row(d, "NB LR, exact uni+bigrams")["best_dev_acc_mean"], ".4f"),
+    ("NB-weighted bigrams (test {})", lambda d: row(d, "NB-weighted LR + embeddings")["test_acc_mean"], ".4f"),
     ("stops at dev {}", lambda d: row(d, "course MLP on frozen GloVe average")["best_dev_acc_mean"], ".3f"),
     ("random init {}", lambda d: row(d, "trained embeddings (random init)")["best_dev_acc_mean"], ".3f"),
     ("dev {} with GloVe init", lambda d: row(d, "trained embeddings (GloVe init)")["best_dev_acc_mean"], ".3f"),
@@ -90,11 +97,14 @@ def test_the_verdict_on_092_follows_the_json(doc, data):
     best = row(data, data["best_row"])["test_acc_mean"]
     reference = row(data, data["reference_row"])["test_acc_mean"]
     text = squash(doc.read_text())
-    reached = best >= 0.92
+    reached = best >= 0.92 and best > reference  # the goal: 0.92, above the reference of the same run
     assert ("0.92 was reached" in text) == reached and ("0.92 was not reached" in text) == (not reached)
     if "within the seeds' spread" in text:  # the claim that the best row does not clearly beat the reference
         spread = row(data, data["best_row"])["test_acc_std"] + row(data, data["reference_row"])["test_acc_std"]
         assert abs(best - reference) <= spread
+    if "more than the two rows' spreads together" in text:
+        spread = row(data, data["best_row"])["test_acc_std"] + row(data, data["reference_row"])["test_acc_std"]
+        assert best - reference > spread
 
 
 def test_the_best_row_is_the_best_on_dev(data):
