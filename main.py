@@ -7,6 +7,7 @@
     python main.py cache          # score a saved checkpoint with a continuous cache (Grave et al. 2017)
     python main.py dynamic        # ... with dynamic evaluation (Krause et al. 2018), alone and with the cache
     python main.py written        # check every written answer (sections 1-5) and draw Figures 1 and 2
+    python main.py sentiment      # beyond the handout: bags of n-grams, trained embeddings, NB weighting (IMDB)
     python main.py ... --quick    # the same on small slices, in seconds (results go to runs/quick)
 
 The sweeps are data (`SWEEPS`): each is a list of configs and labels handed to `mlp.run_sweep`, which runs
@@ -184,6 +185,21 @@ def cmd_written(args) -> None:
     import written
 
     written.main(args)
+
+
+def cmd_sentiment(args) -> dict:
+    """Beyond the handout (sentiment_ngrams.py): the table of bag-of-n-gram models on the course's IMDB splits,
+    each row over --seeds seeds; plots/sentiment_ngrams.json and _dev_acc.png. Not part of `all` (it takes minutes)."""
+    import sentiment_ngrams
+
+    splits, glove = sentiment_ngrams.load_inputs(args.data_dir, quick=args.quick)
+    rows = sentiment_ngrams.ROWS
+    if args.quick:
+        rows = sentiment_ngrams.quick_rows(rows, glove.vector_size)
+    seeds = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
+    return sentiment_ngrams.run_sentiment(splits, glove, seeds=seeds, rows=rows, out_dir=args.out_dir,
+                                          course_dir=Path(__file__).resolve().parent / DEFAULT_OUT_DIR,
+                                          command="python main.py " + " ".join(args.argv))
 
 
 def cmd_all(args) -> None:
@@ -370,6 +386,8 @@ COMMANDS = {  # name: (help, function, flags)
                 cmd_dynamic, DYNAMIC_FLAGS),
     "written": ("check every written answer (sections 1-5) and draw Figures 1 and 2", cmd_written, []),
     "replot": ("redraw the language model's plots from the JSON histories in OUT_DIR", cmd_replot, []),
+    "sentiment": ("beyond the handout: bags of n-grams, trained embeddings and NB weighting on the IMDB splits",
+                  cmd_sentiment, [MLP_FLAGS[0]]),
 }
 
 
@@ -448,7 +466,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         if args.command == "lm" and args.resume and not lm_state(args).is_file():
             fail(f"--resume: nothing to resume, {lm_state(args)} does not exist; run without --resume")
     writes = {"all": ("out_dir", "ckpt_dir"), "mlp": ("out_dir", "ckpt_dir"), "lm": ("out_dir", "ckpt_dir"),
-              "cache": ("out_dir",), "dynamic": ("out_dir",), "written": ("out_dir",), "replot": ("out_dir",)}
+              "cache": ("out_dir",), "dynamic": ("out_dir",), "written": ("out_dir",), "replot": ("out_dir",),
+              "sentiment": ("out_dir",)}
+    if args.command == "sentiment" and args.device not in (None, "auto", "cpu"):
+        fail(f"--device {args.device}: `sentiment` trains on the CPU (sparse lookups); leave --device out")
     for dest in writes.get(args.command, ()):
         problem = _unwritable(getattr(args, dest))
         if problem:
