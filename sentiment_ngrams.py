@@ -41,7 +41,8 @@ import torch.nn.functional as F
 import utils
 # The package's data loaders and tokenizer, imported here only (they may move between modules).
 from mlp import load_data_mlp
-from utils import atomic_savefig, atomic_write_json, clean_text, curves_figure, load_glove, tokenize_many
+from glove import clean_text, load_glove, tokenize_many
+from utils import atomic_savefig, atomic_write_json, curves_figure
 
 HASH_MULTIPLIER = 116_049_371  # fastText's multiplier for hashing word-id n-grams (its dictionary.cc)
 COURSE_SWEEPS = ("mlp_structures.json", "mlp_activations.json", "mlp_learning_rates.json")

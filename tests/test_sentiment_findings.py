@@ -1,6 +1,6 @@
 """The numbers that the sentiment findings quote, against plots/sentiment_ngrams.json (and the sweep it cites).
 
-DOCS is the one list of files that quote them: point it at README.md / hw3.md once the text lives there.
+DOCS is the one list of files that quote them.
 Every table row whose first cell names a row of the JSON is read cell by cell: dev and test accuracy as
 "mean ± std" over the seeds, and the seconds per seed; every row of the JSON must appear in each document's
 table. QUOTES are phrases with {} where a number from the JSON goes.
@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS = [REPO / "FINDINGS_sentiment.md"]
+DOCS = [REPO / "README.md", REPO / "hw3.md"]
+# Each document's sentiment section: from its heading to the next "## " heading.
+HEADINGS = ("### Sentiment beyond the handout", "### How far the sentiment classifier goes")
+# Numbers in the section that are not results: years of citations, sizes of the splits and the data, settings.
+NOT_RESULTS = ("2011", "2012", "2015", "2017", "20,000", "5,000", "10,000", "25,000", "50,000", "35,000",
+               "3 seeds", "2^21", "0.92 was", "0.25", "2 cores", "6.1 sweeps", "4-grams")
 RESULTS = REPO / "plots" / "sentiment_ngrams.json"
 
 
@@ -39,6 +44,8 @@ QUOTES = [  # (phrase with {} for the number, the number from the JSON, its form
      - row(d, d["reference_row"])["test_acc_mean"], ".4f"),
     ("hashed trigrams collide and lose (test {})", lambda d: row(d, "NB LR + hashed trigrams")["test_acc_mean"], ".4f"),
     ("Exact uni+bigrams score {} on test", lambda d: row(d, "NB LR, exact uni+bigrams")["test_acc_mean"], ".4f"),
+    ("exact uni+bigrams score {} on test", lambda d: row(d, "NB LR, exact uni+bigrams")["test_acc_mean"], ".4f"),
+    ("({} s in all, under the lock)", lambda d: d["wall_seconds"], ".0f"),
     ("dev {} against", lambda d: row(d, "NB LR, exact uni+bi+trigrams")["best_dev_acc_mean"], ".4f"),
     ("against {} for exact uni+bigrams", lambda d: row(d, "NB LR, exact uni+bigrams")["best_dev_acc_mean"], ".4f"),
     ("NB-weighted bigrams (test {})", lambda d: row(d, "NB-weighted LR + embeddings")["test_acc_mean"], ".4f"),
@@ -111,3 +118,25 @@ def test_the_best_row_is_the_best_on_dev(data):
     means = {r["label"]: r["summary"]["best_dev_acc_mean"] for r in data["rows"]}
     assert data["best_row"] == max(means, key=means.get)
     assert max(r["summary"]["seconds_mean"] for r in data["rows"]) < 120  # every row trains in under 2 minutes
+
+
+def section(doc: Path) -> str:
+    text = doc.read_text()
+    heading = next(h for h in HEADINGS if h in text)
+    start = text.index(heading)
+    return text[start:text.index("\n## ", start)]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_number_in_the_section_is_checked(doc, data):
+    """Every number of the section is in a checked table row, a checked phrase, or NOT_RESULTS."""
+    lines = [line for line in section(doc).splitlines()[1:]
+             if not (line.startswith("|") or line.startswith("!["))]  # table rows: test_table_cells_are_the_json
+    text = re.sub(r"`[^`]*`", " ", squash("\n".join(lines)))
+    covered = []
+    for phrase in [squash(p.format(format(v(data), f))) for p, v, f in QUOTES] + list(NOT_RESULTS):
+        covered += [(m.start(), m.end()) for m in re.finditer(re.escape(phrase), text)]
+    loose = [f"{m.group(0)!r} in ...{text[max(0, m.start() - 40):m.end() + 20]}..."
+             for m in re.finditer(r"\d[\d,.]*\d|\d", text)
+             if not any(a <= m.start() and m.end() <= b for a, b in covered)]
+    assert not loose, f"{doc.name}: numbers of the sentiment section that no test checks:\n" + "\n".join(loose)
