@@ -304,7 +304,7 @@ QUOTES += [Quote(R, phrase, source, fmt) for phrase, source, fmt in [
     ("cache and {} s for", f"{LM}:dynamic.seconds", ".0f"),
     ("which costs {} µs a token", f"{LM}:dynamic.cost.dynamic_us_per_token", ".0f"),
     ("against {} µs for the static", f"{LM}:dynamic.cost.static_us_per_token", ".0f"),
-    ("same segments ({} times)", f"{LM}:dynamic.cost.ratio", ".1f"),
+    ("same segments ({} times;", f"{LM}:dynamic.cost.ratio", ".1f"),
     ("is high ({} against", f"{LM}:history.dev_ppl.0", ".1f"),
     ("against {} after epoch 1)", f"{LM}:history.dev_ppl_last_iterate.0", ".1f"),
     ("differ by only {}.", lambda: abs(lookup(f"{LM}:history.dev_ppl.2")
