@@ -611,11 +611,7 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
             "seeds": list(seeds),
             **per_seed,
             "best_dev_acc": best_dev,
-            "summary": {
-                "best_dev_acc_mean": float(np.mean(best_dev)), "best_dev_acc_std": float(np.std(best_dev)),
-                "test_acc_mean": float(np.mean(per_seed["test_acc"])),
-                "test_acc_std": float(np.std(per_seed["test_acc"])),
-            },
+            "summary": utils.seed_summary(best_dev, per_seed["test_acc"]),
         })
     if epoch_plot_prefix:
         visualize_sweep_epochs(runs, out_dir, epoch_plot_prefix, seed_note)

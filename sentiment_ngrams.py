@@ -411,10 +411,7 @@ def summarize(label: str, config: BagConfig, seeds: Sequence[int], runs: Sequenc
     per = {k: [r[k] for r in runs] for k in ("train_loss", "dev_acc", "best_epoch", "best_dev_acc", "test_acc",
                                               "seconds")}
     return {"label": label, "config": dataclasses.asdict(config), "seeds": list(seeds), **per,
-            "summary": {"best_dev_acc_mean": float(np.mean(per["best_dev_acc"])),
-                        "best_dev_acc_std": float(np.std(per["best_dev_acc"])),
-                        "test_acc_mean": float(np.mean(per["test_acc"])),
-                        "test_acc_std": float(np.std(per["test_acc"])),
+            "summary": {**utils.seed_summary(per["best_dev_acc"], per["test_acc"]),
                         "seconds_mean": float(np.mean(per["seconds"]))}}
 
 

@@ -48,14 +48,19 @@ def test_ngram_hashing_is_the_fasttext_formula():
         assert sn.hash_ngrams([a, b, c], buckets).tolist() == want3
 
 
-def reference_bags(splits, ngrams, buckets):
-    """The bags, one review and one word at a time, from the definitions in featurize_splits' docstring."""
-    dev, train, test = splits
-    tokens = [sn.tokenize(s["text"]) for s in (dev, train, test)]
+def reference_tokens_and_vocab(splits):
+    """Each split's tokens, and the training split's words numbered in order of first appearance."""
+    tokens = [sn.tokenize(s["text"]) for s in splits]
     vocab = {}
     for toks in tokens[1]:
         for w in toks:
             vocab.setdefault(w, len(vocab))
+    return tokens, vocab
+
+
+def reference_bags(splits, ngrams, buckets):
+    """The bags, one review and one word at a time, from the definitions in featurize_splits' docstring."""
+    tokens, vocab = reference_tokens_and_vocab(splits)
     out = []
     for split_tokens in tokens:
         rows = []
@@ -88,12 +93,7 @@ def test_featurized_bags_match_a_word_by_word_reference(ngrams, buckets):
 def exact_reference_bags(splits, ngrams):
     """Exact n-gram bags, one review and one word at a time: the training split's n-gram tuples, sorted, numbered
     from V up (bigrams, then trigrams); an n-gram the training split lacks is dropped."""
-    dev, train, test = splits
-    tokens = [sn.tokenize(s["text"]) for s in (dev, train, test)]
-    vocab = {}
-    for toks in tokens[1]:
-        for w in toks:
-            vocab.setdefault(w, len(vocab))
+    tokens, vocab = reference_tokens_and_vocab(splits)
     ids_of = lambda toks: [vocab.get(w, len(vocab)) for w in toks]  # noqa: E731
     number, start = {}, len(vocab)
     for n in range(2, ngrams + 1):
