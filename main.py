@@ -14,7 +14,7 @@ The sweeps are data (`SWEEPS`): each is a list of configs and labels handed to `
 them over the seeds, plots the curves and writes a JSON of every number. `explore_mlp_structures`,
 `explore_mlp_activations` and `explore_mlp_learning_rates` keep the course skeleton's signatures.
 
-The language model's commands (lm, sample, cache, dynamic, replot) are lm_run.py's. Every flag is declared
+The language model's commands (lm, sample, cache, dynamic, replot) are nplm/run.py's. Every flag is declared
 here and checked by `parse_args`, before any data is read: flags may come before or after the command, and the
 language model's config (`lm_run.LMRunConfig`) is built once, from its preset and the flags given, then read as
 plain attributes.
@@ -39,15 +39,15 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 
-import datafiles
-import glove
-import lm_distributed
+from common import datafiles
+from common import glove
+from nplm import distributed as lm_distributed
 import mlp
 import mlp_lm
 import utils
-from lm_dynamic import DYNAMIC_SEGMENT
-from lm_optim import SCHEDULES
-from lm_run import (LMRunConfig, cmd_cache, cmd_dynamic, cmd_lm, cmd_replot, cmd_sample,  # noqa: F401
+from nplm.dynamic import DYNAMIC_SEGMENT
+from nplm.optim import SCHEDULES
+from nplm.run import (LMRunConfig, cmd_cache, cmd_dynamic, cmd_lm, cmd_replot, cmd_sample,  # noqa: F401
                     lm_checkpoint, lm_run_name, lm_state, lm_stem, plot_lm_history)
 from mlp import ACTIVATION_NAMES, MLPConfig, RawSplit, load_data_mlp
 
@@ -182,15 +182,15 @@ def cmd_mlp(args) -> dict:
 
 
 def cmd_written(args) -> None:
-    import written
+    from written import answers as written
 
     written.main(args)
 
 
 def cmd_sentiment(args) -> dict:
-    """Beyond the handout (sentiment_ngrams.py): the table of bag-of-n-gram models on the course's IMDB splits,
+    """Beyond the handout (sentiment/ngrams.py): the table of bag-of-n-gram models on the course's IMDB splits,
     each row over --seeds seeds; plots/sentiment_ngrams.json and _dev_acc.png. Not part of `all` (it takes minutes)."""
-    import sentiment_ngrams
+    from sentiment import ngrams as sentiment_ngrams
 
     splits, glove = sentiment_ngrams.load_inputs(args.data_dir, quick=args.quick)
     rows = sentiment_ngrams.ROWS

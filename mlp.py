@@ -32,10 +32,10 @@ import torch
 import torch.nn as nn
 from torch.utils.data import TensorDataset
 
-import datafiles
-import glove
+from common import datafiles
+from common import glove
 import utils
-import worker_pool
+from common import worker_pool
 
 RawSplit = Dict[str, List[Union[int, str]]]
 _TEXT_END = "\x00"  # a piece no review contains; marks where one text ends in the joined corpus

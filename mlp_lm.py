@@ -10,11 +10,11 @@ and the course's two entry points, `run_mlp_lm` and `sample_from_mlp_lm`.
 Given a course config (an EasyDict with the course's fields), these functions build and train the course's
 model the course's way: a full softmax, `nn.Dropout`, a DataLoader over a TensorDataset of windows, Adam and
 ExponentialLR(decay); `train` leaves a plain state_dict at `save_path`. What we add is an opt-in config field,
-off unless set, that enters through a named hook from a module of its own: lm_output.py (adaptive softmax,
-tied embeddings), lm_context.py (global context, word-type and input dropout), lm_average.py (weight average),
-lm_optim.py (AdamW, schedules), lm_kernels.py and lm_data.py (fast kernels and batches), lm_distributed.py
-(torchrun), lm_bookkeeping.py and lm_checkpoint.py (early stopping, checkpoints, resume). `python main.py lm`
-(lm_run.py) turns on the ones that help, and scores the model with lm_cache.py and lm_dynamic.py.
+off unless set, that enters through a named hook from a module of its own: nplm/output.py (adaptive softmax,
+tied embeddings), nplm/context.py (global context, word-type and input dropout), nplm/average.py (weight average),
+nplm/optim.py (AdamW, schedules), nplm/kernels.py and nplm/corpus.py (fast kernels and batches), nplm/distributed.py
+(torchrun), nplm/bookkeeping.py and nplm/checkpoint.py (early stopping, checkpoints, resume). `python main.py lm`
+(nplm/run.py) turns on the ones that help, and scores the model with nplm/cache.py and nplm/dynamic.py.
 """
 from __future__ import annotations
 
@@ -31,19 +31,19 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-import lm_distributed as distributed
+from nplm import distributed
 import utils
-from lm_average import WeightAverage
-from lm_bookkeeping import TrainedLM, TrainingRun, fit_report
-from lm_checkpoint import (CheckpointError, check_resumable, load_checkpoint_meta, load_model,  # noqa: F401
+from nplm.average import WeightAverage
+from nplm.bookkeeping import TrainedLM, TrainingRun, fit_report
+from nplm.checkpoint import (CheckpointError, check_resumable, load_checkpoint_meta, load_model,  # noqa: F401
                            load_training_state, meta_path, save_checkpoint)
-from lm_context import ContextAdditions
-from lm_data import (TEST_FILE, TRAIN_FILE, VALID_FILE, WIKITEXT_DIR, WindowBatches, WordTokenizer,  # noqa: F401
+from nplm.context import ContextAdditions
+from nplm.corpus import (TEST_FILE, TRAIN_FILE, VALID_FILE, WIKITEXT_DIR, WindowBatches, WordTokenizer,  # noqa: F401
                      encode_stream, load_data_mlp_lm, pad_id_of, preprocess_data, texts_of,
                      windows_from_stream)
-from lm_kernels import BitDropout, adaptive_nll, make_adamw, softmax_nll, train_flops_per_token, use_bit_dropout  # noqa
-from lm_optim import SCHEDULES, make_optimizer
-from lm_output import NPLMAdaptiveFinalBlock, TiedAdaptiveLogSoftmax, TiedHead, TiedOutput  # noqa: F401
+from nplm.kernels import BitDropout, adaptive_nll, make_adamw, softmax_nll, train_flops_per_token, use_bit_dropout  # noqa
+from nplm.optim import SCHEDULES, make_optimizer
+from nplm.output import NPLMAdaptiveFinalBlock, TiedAdaptiveLogSoftmax, TiedHead, TiedOutput  # noqa: F401
 
 COURSE_PROMPT = "The best perks of living on the east"
 
@@ -68,7 +68,7 @@ class LMConfig:
     decay: float = 1.0  # gamma of ExponentialLR, stepped every batch as the course does
     num_epochs: int = 5
     save_path: str = "mlp_lm.pth"
-    # ours, opt-in: the model (lm_output.py, lm_context.py)
+    # ours, opt-in: the model (nplm/output.py, nplm/context.py)
     output_layer: str = "full"  # "full" (the course's softmax) or "adaptive" (Grave et al. 2017)
     cutoffs: List[int] = field(default_factory=lambda: [1022, 9982])  # adaptive softmax clusters
     div_value: float = 4.0
@@ -78,7 +78,7 @@ class LMConfig:
     tie_embeddings: bool = False  # output word vectors are the input embeddings (Press and Wolf 2017)
     embed_dropout_p: float = 0.0  # share of word types whose input embedding is dropped per batch (Gal 2016)
     input_dropout_p: float = 0.0  # dropout on the concatenated context vectors, before the first linear
-    # ours, opt-in: the training (lm_average.py, lm_optim.py, lm_kernels.py)
+    # ours, opt-in: the training (nplm/average.py, nplm/optim.py, nplm/kernels.py)
     ema_decay: float = 0.0  # > 0: score and save an exponential moving average of the weights
     optimizer: str = "adam"  # "adam" (the course's) or "adamw" (fused where torch has it)
     weight_decay: float = 0.0
@@ -89,9 +89,9 @@ class LMConfig:
     device: str = "cpu"  # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N" or "mps"
     precision: str = "fp32"  # or "bf16": bfloat16 autocast for the forward passes
     eval_batch_size: Optional[int] = None  # None: batch_size
-    # after training, lm_run.py scores the best model (the model never reads these; lm_run.LMRunConfig has the rest)
-    cache_size: int = 0  # > 0: with a continuous cache of this many tokens (lm_cache.py)
-    dynamic_segment: int = 0  # > 0: with dynamic evaluation in segments of this many tokens (lm_dynamic.py)
+    # after training, nplm/run.py scores the best model (the model never reads these; lm_run.LMRunConfig has the rest)
+    cache_size: int = 0  # > 0: with a continuous cache of this many tokens (nplm/cache.py)
+    dynamic_segment: int = 0  # > 0: with dynamic evaluation in segments of this many tokens (nplm/dynamic.py)
     # data and bookkeeping
     max_train_tokens: Optional[int] = None  # a prefix of the training stream (quick runs)
     max_dev_tokens: Optional[int] = None
@@ -208,7 +208,7 @@ def as_lm_config(config) -> LMConfig:
 # --------------------------------------------------------------------------- model
 class NPLMFirstBlock(ContextAdditions, nn.Module):
     """Embed the W context words and concatenate them (Bengio et al. 2003), then linear, tanh, LayerNorm,
-    dropout: (B, W) ids -> (B, H). The keyword arguments are ours, off by default (lm_context.py): a global
+    dropout: (B, W) ids -> (B, H). The keyword arguments are ours, off by default (nplm/context.py): a global
     context of the G words before the window (inputs (B, G+W)), word-type and input dropout."""
 
     def __init__(self, vocab_size, embed_dim, local_window_size, hidden_dim, dropout_p, global_window=0,
@@ -297,7 +297,7 @@ class NPLM(nn.Module):
             nn.init.normal_(tie_to.weight, std=embed_dim ** -0.5)
         if output_layer == "full":
             self.final_layer = NPLMFinalBlock(vocab_size, hidden_dim, tie_to)
-        elif output_layer == "adaptive":  # ours (lm_output.py)
+        elif output_layer == "adaptive":  # ours (nplm/output.py)
             self.final_layer = NPLMAdaptiveFinalBlock(vocab_size, hidden_dim, cutoffs, div_value, tie_to)
         else:
             raise ValueError(f"output_layer must be 'full' or 'adaptive', not {output_layer!r}")
@@ -360,7 +360,7 @@ def train_step(model, criterion, optimizer, scheduler, inp, target, *, average=N
                autocast=contextlib.nullcontext(), world=1):
     """The course's step on one batch: loss, gradient, the optimiser's step, the schedule's step; returns (loss,
     the batch's summed loss in float64). Ours: the weight average's update, bf16 `autocast`, and under torchrun
-    (`world` > 1) this process's share of the global batch's mean (lm_distributed.py)."""
+    (`world` > 1) this process's share of the global batch's mean (nplm/distributed.py)."""
     with autocast:
         loss, batch_sum = distributed.training_loss(_batch_loss, model, criterion, inp, target, world)
     optimizer.zero_grad(set_to_none=True)
@@ -381,14 +381,14 @@ def train(model, train_dataloader, dev_dataloader, criterion, optimizer, schedul
     Returns (train losses, train perplexities, dev losses, dev perplexities), one value per epoch.
 
     Loaders yield (contexts (B, W), targets (B,)). A NaN or infinite loss raises utils.TrainingDiverged. Ours, by
-    keyword (lm_bookkeeping.TrainingRun): `patience`, `ema_decay` (lm_average.py), `checkpoint_meta` (the JSON
+    keyword (lm_bookkeeping.TrainingRun): `patience`, `ema_decay` (nplm/average.py), `checkpoint_meta` (the JSON
     beside the weights), `record` (gets "best_state", "best_epoch", "dev_ppl_last_iterate"), `state_path` and
     `resume` (the state after every epoch, resumed to the numbers of an uninterrupted run), `precision` ("bf16":
     autocast); a DistributedDataParallel `model` with loaders split by rank trains on the global batch."""
     core = getattr(model, "module", model)  # the NPLM itself, under DistributedDataParallel or not
     device = next(core.parameters()).device
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-    average = WeightAverage(core, ema_decay) if ema_decay else None  # ours (lm_average.py)
+    average = WeightAverage(core, ema_decay) if ema_decay else None  # ours (nplm/average.py)
     run = TrainingRun(core, optimizer, scheduler, average, train_dataloader, record, log, save_path, patience,
                       checkpoint_meta, state_path)  # ours: history, best weights, early stopping, resume
     if resume is not None:
@@ -565,7 +565,7 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
 
 
 def load_checkpoint(path, config=None) -> tuple[NPLM, WordTokenizer, dict]:
-    """(model in eval mode, tokenizer, meta) for the checkpoint at `path` (lm_checkpoint.py's format): the model
+    """(model in eval mode, tokenizer, meta) for the checkpoint at `path` (nplm/checkpoint.py's format): the model
     of `config` when given (as the course's sample_from_mlp_lm builds it), else the one saved beside the weights."""
     return load_model(path, NPLM, None if config is None else model_fields(config))
 

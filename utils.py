@@ -1,21 +1,20 @@
 """What the sentiment classifier (mlp.py) and the language model (mlp_lm.py) both use.
 
 - Hugging Face `datasets` kept offline (the switches below), and the cache folder outside the repo
-  (`default_cache_dir`) that the data-file checks (datafiles.py) and the GloVe cache (glove.py) share;
+  (`default_cache_dir`) that the data-file checks (common/datafiles.py) and the GloVe cache (common/glove.py) share;
 - atomic writes for checkpoints, JSON and figures (`atomic_save`, `atomic_write_json`, `atomic_savefig`);
 - the one plotting routine behind every `visualize_*` face (`plot_curves`, `curves_figure`);
 - seeding, device choice (under torchrun too: `choose_device`), the torch threads of a block, evaluation in
   eval mode (`evaluating`), progress bars, and the two faults a run reports in one line (`ConfigError`,
   `TrainingDiverged`).
 
-The data files and `datasets` loading live in datafiles.py, GloVe and the featurizing tokenizer in glove.py,
-the worker processes in worker_pool.py; their names still import from here (`__getattr__` at the end). Nothing
-here runs at import time, except setting the Hugging Face offline switches (see below).
+The data files and `datasets` loading live in common/datafiles.py, GloVe and the featurizing tokenizer in
+common/glove.py, the worker processes in common/worker_pool.py. Nothing here runs at import time, except setting
+the Hugging Face offline switches (see below).
 """
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import math
 import os
@@ -375,7 +374,7 @@ def progress(iterable: Iterable | None = None, **kwargs):
     """tqdm that stays quiet when stderr is not a terminal (CI logs, pipes) and inside fork_map's jobs."""
     from tqdm.auto import tqdm
 
-    pool = sys.modules.get("worker_pool")  # inside fork_map's jobs their bars would fight the caller's
+    pool = sys.modules.get("common.worker_pool")  # inside fork_map's jobs their bars would fight the caller's
     kwargs.setdefault("disable", bool(getattr(pool, "_jobs_running", False)) or not sys.stderr.isatty())
     kwargs.setdefault("leave", False)
     kwargs.setdefault("dynamic_ncols", True)
@@ -387,23 +386,3 @@ def default_cache_dir() -> Path:
     if os.environ.get(CACHE_DIR_ENV):
         return Path(os.environ[CACHE_DIR_ENV])
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hw3"
-
-
-# --------------------------------------------------------------------------- names that moved
-# Modules that were once part of this file; their public names still import from utils, for code written
-# against it (tests, course drivers). Looked up when asked for, so importing utils imports none of them.
-_MOVED = {"datafiles": ("DATA_DIR_ENV", "DEFAULT_DATA_DIR", "DataNotFoundError", "resolve_data_dir", "data_path",
-                        "DataFileError", "RESTORE_HINT", "VERIFIED_FILE", "check_data_file", "check_data_files",
-                        "load_dataset"),
-          "glove": ("GLOVE_FILE", "gc_paused", "_TREEBANK_RULES", "clean_text", "split_pieces", "tokenize_pieces",
-                    "tokenize_many", "word_tokenize", "WordVectors", "EmbeddingsFormatError", "parse_embeddings_text",
-                    "load_glove"),
-          "worker_pool": ("fork_imap", "fork_map", "default_workers"),
-          "lm_distributed": ("distributed_env",), "lm_kernels": ("keep_freed_memory",), "mlp": ("safe_name",)}
-
-
-def __getattr__(name: str):
-    for module, names in _MOVED.items():
-        if name in names:
-            return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module 'utils' has no attribute {name!r}")

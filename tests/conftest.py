@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 import hermetic
+from common import glove
+from common import datafiles
 import utils
 from time_limit import pytest_runtest_call, pytest_runtest_setup, pytest_runtest_teardown  # noqa: F401
 
@@ -42,14 +44,14 @@ class EasyDict(dict):
             raise AttributeError(name) from None
 
 
-def tiny_vectors() -> utils.WordVectors:
+def tiny_vectors() -> glove.WordVectors:
     """Sentiment words point along +/- dimension 0; the rest is noise (8 dimensions)."""
     rng = np.random.default_rng(0)
     words = NEUTRAL + POSITIVE + NEGATIVE
     vectors = rng.normal(0, 0.1, size=(len(words), 8)).astype(np.float32)
     vectors[len(NEUTRAL):len(NEUTRAL) + len(POSITIVE), 0] += 1.0
     vectors[len(NEUTRAL) + len(POSITIVE):, 0] -= 1.0
-    return utils.WordVectors(words, vectors)
+    return glove.WordVectors(words, vectors)
 
 
 def review(rng: random.Random, label: int) -> str:
@@ -71,7 +73,7 @@ def write_imdb_csv(path: Path, n: int, seed: int) -> None:
         f.write(buf.getvalue())
 
 
-def write_glove(path: Path, table: utils.WordVectors) -> None:
+def write_glove(path: Path, table: glove.WordVectors) -> None:
     with gzip.open(path, "wt", encoding="utf-8") as f:
         for word, vec in zip(table.index_to_key, table.vectors):
             f.write(word + " " + " ".join(f"{v:.5g}" for v in vec) + "\n")
@@ -93,7 +95,7 @@ def write_wikitext(path: Path, n_lines: int, seed: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def tiny_table() -> utils.WordVectors:
+def tiny_table() -> glove.WordVectors:
     return tiny_vectors()
 
 
@@ -118,6 +120,6 @@ def tiny_data_dir(tmp_path_factory) -> Path:
 def shared_data() -> Path:
     """The real data set, or a skip saying why the test cannot run here."""
     try:
-        return utils.resolve_data_dir()
-    except utils.DataNotFoundError as err:
+        return datafiles.resolve_data_dir()
+    except datafiles.DataNotFoundError as err:
         pytest.skip(f"needs the shared data set: {err}")

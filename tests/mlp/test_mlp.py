@@ -1,0 +1,307 @@
+"""mlp.py, function by function, against the course contract and independent references."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import mlp
+from common import glove
+import utils
+from conftest import EasyDict as AttrDict, review
+
+
+def numpy_mean_of_known(text, table):
+    vectors = [table[w] for w in glove.word_tokenize(text.lower()) if w in table]
+    return np.mean(vectors, axis=0) if vectors else None
+
+
+# --------------------------------------------------------------------------- featurize
+def test_featurize_averages_the_known_words(tiny_table):
+    text = "The movie was GREAT!<br />Zebra, fun."
+    expected = np.mean([tiny_table[w] for w in ["the", "movie", "was", "great", "!", ",", "fun", "."]], axis=0)
+    got = mlp.featurize(text, tiny_table)
+    assert got.shape == (8,) and got.dtype == torch.float32
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("text", ["", "zebra quokka", "<br /><br />"])
+def test_featurize_returns_none_without_known_words(tiny_table, text):
+    assert mlp.featurize(text, tiny_table) is None
+
+
+def test_featurize_accepts_any_mapping_that_raises_keyerror(tiny_table):
+    """A plain dict (or gensim's KeyedVectors) works the same as our table."""
+    as_dict = {w: tiny_table[w] for w in tiny_table.index_to_key}
+    text = "I don't like this dull film."
+    np.testing.assert_allclose(mlp.featurize(text, as_dict).numpy(), mlp.featurize(text, tiny_table).numpy(),
+                               rtol=1e-6)
+    assert mlp.featurize("zebra", as_dict) is None
+
+
+def test_featurize_many_matches_featurize_one_by_one(tiny_table):
+    rng = random.Random(0)
+    texts = [review(rng, i % 2) for i in range(200)] + ["", "zebra", "Don't!!", "a\nb", "x\x00y movie"]
+    features, known = mlp.featurize_many(texts, tiny_table)
+    assert features.shape == (len(texts), 8)
+    for i, text in enumerate(texts):
+        expected = numpy_mean_of_known(text, tiny_table)
+        assert bool(known[i]) == (expected is not None), text
+        if expected is not None:
+            np.testing.assert_allclose(features[i].numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_create_tensor_dataset_drops_reviews_without_known_words(tiny_table):
+    data = {"text": ["great movie", "zebra", "awful film", ""], "label": [1, 0, 0, 1]}
+    dataset = mlp.create_tensor_dataset(data, tiny_table)
+    features, labels = dataset.tensors
+    assert features.shape == (2, 8) and features.dtype == torch.float32
+    assert labels.tolist() == [1, 0] and labels.dtype == torch.long
+    with pytest.raises(ValueError, match="labels"):
+        mlp.create_tensor_dataset({"text": ["a"], "label": [0, 1]}, tiny_table)
+
+
+# --------------------------------------------------------------------------- batches
+def test_dataloader_yields_every_example_once_in_a_seeded_order():
+    dataset = TensorDataset(torch.arange(10).float().unsqueeze(1), torch.arange(10))
+    loader = mlp.create_dataloader(dataset, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(0))
+    batches = list(loader)
+    assert [len(y) for _, y in batches] == [4, 4, 2] and len(loader) == 3
+    seen = torch.cat([y for _, y in batches])
+    assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))
+    assert all(torch.equal(x.squeeze(1).long(), y) for x, y in batches)  # rows stay paired
+    again = mlp.create_dataloader(dataset, 4, True, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(torch.cat([y for _, y in again]), seen)
+
+
+def test_unshuffled_batches_are_what_a_torch_dataloader_gives():
+    dataset = TensorDataset(torch.randn(11, 3), torch.arange(11))
+    ours = list(mlp.create_dataloader(dataset, 4, shuffle=False))
+    theirs = list(DataLoader(dataset, batch_size=4, shuffle=False))
+    assert all(torch.equal(a, b) for (xa, ya), (xb, yb) in zip(ours, theirs) for a, b in ((xa, xb), (ya, yb)))
+
+
+# --------------------------------------------------------------------------- model
+@pytest.mark.parametrize("hidden", [[], [7], [7, 5], [7, 5, 3]])
+def test_classifier_layers_chain_from_embed_dim_to_classes(hidden):
+    model = mlp.SentimentClassifier(8, 2, hidden)
+    assert isinstance(model.linears, nn.ModuleList) and len(model.linears) == len(hidden) + 1
+    widths = [8, *hidden, 2]
+    assert [(lin.in_features, lin.out_features) for lin in model.linears] == list(zip(widths[:-1], widths[1:]))
+    assert isinstance(model.loss, nn.CrossEntropyLoss)
+    assert model(torch.randn(5, 8)).shape == (5, 2)
+
+
+@pytest.mark.parametrize("name, reference", [("Sigmoid", torch.sigmoid), ("tanh", torch.tanh),
+                                             ("ReLU", torch.relu), ("GeLU", nn.functional.gelu),
+                                             ("LEAKYRELU", nn.functional.leaky_relu)])
+def test_activation_follows_every_layer_but_the_last(name, reference):
+    torch.manual_seed(0)
+    model = mlp.SentimentClassifier(4, 3, [6, 5], activation=name)
+    x = torch.randn(7, 4)
+    a, b, c = model.linears
+    expected = c(reference(b(reference(a(x)))))  # no activation on the logits
+    torch.testing.assert_close(model(x), expected)
+
+
+def test_unknown_activation_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="Swish.*Sigmoid, Tanh, ReLU, GeLU, LeakyReLU"):
+        mlp.SentimentClassifier(4, 2, [3], activation="Swish")
+
+
+@pytest.mark.parametrize("hidden", [[0], [512, -1], [2.5], [True]])
+def test_bad_hidden_width_is_a_value_error(hidden):
+    with pytest.raises(ValueError, match="hidden_dims"):
+        mlp.SentimentClassifier(4, 2, hidden)
+
+
+def test_classifier_gradients_pass_a_numeric_check():
+    """CS231n-style: autograd's gradients of the loss equal central differences (float64)."""
+    torch.manual_seed(0)
+    model = mlp.SentimentClassifier(4, 3, [5, 5], activation="Tanh").double()
+    x, y = torch.randn(6, 4, dtype=torch.float64), torch.randint(0, 3, (6,))
+    params = tuple(p.detach().clone().requires_grad_() for p in model.parameters())
+
+    def loss_of(*ps):
+        return torch.func.functional_call(model, dict(zip([n for n, _ in model.named_parameters()], ps)),
+                                          (x,)).log_softmax(-1).gather(1, y[:, None]).mean().neg()
+
+    assert torch.autograd.gradcheck(loss_of, params)
+
+
+def test_accuracy_is_a_zero_one_vector():
+    logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]])
+    assert mlp.accuracy(logits, torch.tensor([0, 0, 0])).tolist() == [1.0, 0.0, 1.0]
+
+
+# --------------------------------------------------------------------------- evaluate and train
+def separable(n=400, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 8, generator=g)
+    return TensorDataset(x, (x[:, 0] > 0).long())
+
+
+def test_evaluate_weights_batches_by_size_and_restores_the_mode():
+    torch.manual_seed(0)
+    model = mlp.SentimentClassifier(8, 2, [4])
+    data = separable(10)
+    loss, acc = mlp.evaluate(model, mlp.create_dataloader(data, 3, shuffle=False))  # batches 3, 3, 3, 1
+    x, y = data.tensors
+    with torch.no_grad():
+        logits = model(x)
+    assert loss == pytest.approx(model.loss(logits, y).item(), rel=1e-6)
+    assert acc == pytest.approx(mlp.accuracy(logits, y).mean().item())
+    assert model.training  # was in train mode, still is
+    model.eval()
+    mlp.evaluate(model, mlp.create_dataloader(data, 3, shuffle=False))
+    assert not model.training
+
+
+def test_train_learns_saves_the_best_checkpoint_and_reports_each_epoch(tmp_path):
+    torch.manual_seed(0)
+    model = mlp.SentimentClassifier(8, 2, [16], activation="ReLU")
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    train_loader = mlp.create_dataloader(separable(400, 0), 32, generator=torch.Generator().manual_seed(0))
+    dev_loader = DataLoader(separable(200, 1), batch_size=50)  # a plain torch DataLoader works too
+    path = tmp_path / "best.pth"
+    histories = mlp.train(model, optimizer, train_loader, dev_loader, 8, save_path=path)
+    train_losses, train_accs, dev_losses, dev_accs = histories
+    assert all(len(h) == 8 for h in histories)
+    assert train_losses[-1] < train_losses[0] and dev_accs[-1] > 0.9
+    best = mlp.SentimentClassifier(8, 2, [16], activation="ReLU")
+    best.load_state_dict(torch.load(path, weights_only=True))
+    assert mlp.evaluate(best, dev_loader)[1] == pytest.approx(max(dev_accs))
+
+
+def test_run_mlp_returns_six_results_and_is_reproducible(tiny_table, tmp_path):
+    rng = random.Random(0)
+    make = lambda n: mlp.create_tensor_dataset(  # noqa: E731
+        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}, tiny_table)
+    dev, train, test = make(100), make(300), make(100)
+    config = AttrDict(batch_size=32, lr=0.01, num_epochs=4, hidden_dims=[16], save_path=str(tmp_path / "m.pth"),
+                      embeddings="tiny", num_classes=2, activation="Sigmoid")
+    first = mlp.run_mlp(config, tiny_table, dev, train, test)
+    assert len(first) == 6 and all(len(h) == 4 for h in first[:4])
+    assert isinstance(first[4], float) and first[5] > 0.9  # the words carry the label
+    assert torch.load(config.save_path, weights_only=True).keys() == mlp.SentimentClassifier(8, 2, [16]).state_dict().keys()
+    second = mlp.run_mlp(config, tiny_table, dev, train, test)
+    assert first == second  # same seed, same numbers
+    third = mlp.run_mlp(AttrDict(config, seed=1), tiny_table, dev, train, test)
+    assert third != first
+
+
+# --------------------------------------------------------------------------- plots and sweeps
+def is_png(path):
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_visualize_functions_draw_pngs(tmp_path):
+    assert is_png(mlp.visualize_epochs([0.7, 0.6, 0.5], [0.72, 0.65, 0.6], str(tmp_path / "e.png")))
+    assert is_png(mlp.visualize_configs([[0.6, 0.7], [0.5, 0.8]], ["a", "b"], "Accuracy", str(tmp_path / "c.png")))
+    # a config may carry one curve per seed: drawn as mean and band
+    assert is_png(mlp.visualize_configs([[[0.6, 0.7], [0.62, 0.74]]], ["a"], "Accuracy", str(tmp_path / "s.png")))
+    with pytest.raises(ValueError, match="names"):
+        mlp.visualize_configs([[0.6, 0.7]], ["a", "b"], "Accuracy", str(tmp_path / "x.png"))
+
+
+def test_run_sweep_returns_and_saves_every_number(tiny_table, tmp_path):
+    rng = random.Random(0)
+    make = lambda n: mlp.create_tensor_dataset(  # noqa: E731
+        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}, tiny_table)
+    datasets = (make(60), make(120), make(60))
+    configs = [mlp.MLPConfig(hidden_dims=d, lr=0.01, num_epochs=2, batch_size=32) for d in ([], [8, 8])]
+    history = mlp.run_sweep("mlp_structures", configs, ["None", "8 -> 8"], datasets, seeds=[0, 1],
+                            out_dir=tmp_path, epoch_plot_prefix="mlp_structure", ckpt_dir=tmp_path / "ckpt")
+    names = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+    assert names == ["all_mlp_structures_acc.png", "all_mlp_structures_loss.png", "mlp_structure_8-8_loss.png",
+                     "mlp_structure_None_loss.png", "mlp_structures.json"]
+    assert all(" " not in n and ">" not in n for n in names)
+    saved = json.loads((tmp_path / "mlp_structures.json").read_text())
+    assert saved == json.loads(json.dumps(history))
+    run = saved["runs"][1]
+    assert run["label"] == "8 -> 8" and run["seeds"] == [0, 1] and run["config"]["hidden_dims"] == [8, 8]
+    assert np.array(run["dev_acc"]).shape == (2, 2) and len(run["test_acc"]) == 2
+    assert run["summary"]["best_dev_acc_mean"] == pytest.approx(np.mean([max(a) for a in run["dev_acc"]]))
+    assert (tmp_path / "ckpt" / "mlp_structures_8-8_seed1.pth").is_file()
+
+
+def test_sweep_numbers_do_not_depend_on_the_number_of_worker_processes(tiny_table, tmp_path):
+    rng = random.Random(1)
+    make = lambda n: mlp.create_tensor_dataset(  # noqa: E731
+        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}, tiny_table)
+    datasets = (make(40), make(80), make(40))
+    configs = [mlp.MLPConfig(hidden_dims=[8], lr=0.01, num_epochs=2, batch_size=16, activation=a)
+               for a in ("ReLU", "Tanh")]
+    one, two = (mlp.run_sweep("s", configs, ["relu", "tanh"], datasets, seeds=[0, 1], out_dir=tmp_path / str(w),
+                              workers=w)["runs"] for w in (1, 2))
+    assert [{k: r[k] for k in mlp.RESULT_KEYS} for r in one] == [{k: r[k] for k in mlp.RESULT_KEYS} for r in two]
+
+
+def test_featurize_many_in_two_processes_gives_the_same_features(tiny_table):
+    rng = random.Random(2)
+    texts = [review(rng, i % 2) for i in range(101)] + ["zebra"]
+    serial, parallel = mlp.featurize_many(texts, tiny_table, workers=1), mlp.featurize_many(texts, tiny_table, 2)
+    assert torch.equal(serial[0], parallel[0]) and torch.equal(serial[1], parallel[1])
+
+
+def test_mlp_config_has_attribute_and_item_access():
+    config = mlp.MLPConfig(hidden_dims=[4])
+    assert config.hidden_dims == config["hidden_dims"] == [4]
+    assert dataclasses.replace(config, lr=0.1).lr == 0.1
+
+
+def test_contract_signatures_match_the_course_skeleton():
+    expected = {
+        "load_data_mlp": [], "featurize": ["sentence", "embeddings"],
+        "create_tensor_dataset": ["raw_data", "embeddings"], "create_dataloader": ["dataset", "batch_size", "shuffle"],
+        "accuracy": ["logits", "labels"], "evaluate": ["model", "eval_dataloader"],
+        "train": ["model", "optimizer", "train_dataloader", "dev_dataloader", "num_epochs", "save_path"],
+        "visualize_epochs": ["epoch_train_losses", "epoch_dev_losses", "save_fig_path"],
+        "visualize_configs": ["all_config_epoch_stats", "config_names", "metric_name", "save_fig_path"],
+        "run_mlp": ["config", "embeddings", "dev_dataset", "train_dataset", "test_dataset"],
+    }
+    for name, params in expected.items():
+        got = list(inspect.signature(getattr(mlp, name)).parameters)
+        assert got[:len(params)] == params, name
+    assert list(inspect.signature(mlp.SentimentClassifier).parameters) == [
+        "embed_dim", "num_classes", "hidden_dims", "activation"]
+    assert inspect.signature(mlp.SentimentClassifier).parameters["activation"].default == "Sigmoid"
+
+
+# --------------------------------------------------------------------------- the real data
+def test_course_splits_of_imdb(shared_data):
+    dev, train, test = mlp.load_data_mlp(data_dir=shared_data)
+    assert (len(dev["text"]), len(train["text"]), len(test["text"])) == (5000, 20000, 10000)
+    assert set(dev["label"]) == {0, 1} and 0.45 < np.mean(train["label"]) < 0.55  # shuffled, not sorted
+    again = mlp.load_data_mlp(data_dir=shared_data)[0]
+    assert again["text"][:5] == dev["text"][:5]  # a fixed seed: the same splits every run
+    # dev and train are disjoint slices of the official train split (by (label, id); texts repeat in IMDB)
+    assert not set(zip(dev["label"], dev["id"])) & set(zip(train["label"], train["id"]))
+
+
+def test_a_sweep_on_a_terminal_draws_one_bar_of_finished_runs(tiny_table, tmp_path, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    rng = random.Random(3)
+    make = lambda n: mlp.create_tensor_dataset(  # noqa: E731
+        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}, tiny_table)
+    configs = [mlp.MLPConfig(hidden_dims=[4], lr=0.01, num_epochs=2, batch_size=16)]
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    mlp.run_sweep("onebar", configs, ["a"], (make(20), make(40), make(20)), seeds=[0, 1], out_dir=tmp_path,
+                  workers=1)
+    drawn = screen.getvalue()
+    assert "onebar" in drawn and "2/2" in drawn and "a seed 1: best dev acc" in drawn
+    assert "epochs" not in drawn  # the runs' own epoch bars stay off
