@@ -1,5 +1,6 @@
 """README's GPU numbers are quoted from the logs of the GPU run they name (../shared/gpu-runs/...): every line
 of its `text` block under a log's name begins a line of that log (a quote may stop before the line ends). Skips where the logs are absent."""
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,9 @@ RUN = REPO.parent / "shared" / "gpu-runs" / "2026-11-26-h200"
 
 def quoted_blocks() -> dict:
     text = (REPO / "README.md").read_text()
-    section = text[text.index("## Where it trains"):text.index("## Faults, interruptions and resuming")]
+    section = text[
+        text.index("## Where it trains") : text.index("## Faults, interruptions and resuming")
+    ]
     block = re.search(r"```text\n(.*?)```", section, re.S).group(1)
     quotes: dict = {}
     for paragraph in block.strip().split("\n\n"):

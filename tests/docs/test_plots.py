@@ -1,6 +1,7 @@
 """The sweeps' plots as a student reads them: per-configuration titles that name the configuration and its
 learning rate, one y-scale for the per-configuration loss plots, and across-configuration plots whose zoom
 panel is not stretched by one configuration's spike."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -16,8 +17,12 @@ import utils  # noqa: E402
 
 
 def fake_run(label, hidden_dims, lr, train, dev):
-    return {"label": label, "config": {"hidden_dims": hidden_dims, "lr": lr, "activation": "Sigmoid"},
-            "train_loss": train, "dev_loss": dev}
+    return {
+        "label": label,
+        "config": {"hidden_dims": hidden_dims, "lr": lr, "activation": "Sigmoid"},
+        "train_loss": train,
+        "dev_loss": dev,
+    }
 
 
 def test_structure_sweep_labels_say_no_hidden_layer():
@@ -29,18 +34,30 @@ def test_per_config_plots_share_one_scale_and_name_config_and_lr(tmp_path, monke
     """Every per-configuration plot gets the same y-limits, and they hold every seed's point of every
     configuration; the title names the configuration, its learning rate and (with hidden layers) its
     activation."""
-    runs = [fake_run("no hidden layer", [], 0.025, [[0.6, 0.5], [0.62, 0.51]], [[0.55, 0.52], [0.56, 0.5]]),
-            fake_run("512 -> 512", [512, 512], 0.01, [[0.7, 0.45], [0.71, 0.46]], [[0.66, 0.48], [0.9, 0.49]])]
+    runs = [
+        fake_run(
+            "no hidden layer", [], 0.025, [[0.6, 0.5], [0.62, 0.51]], [[0.55, 0.52], [0.56, 0.5]]
+        ),
+        fake_run(
+            "512 -> 512", [512, 512], 0.01, [[0.7, 0.45], [0.71, 0.46]], [[0.66, 0.48], [0.9, 0.49]]
+        ),
+    ]
     drawn = []
-    monkeypatch.setattr(mlp, "visualize_epochs", lambda train, dev, path, title=None, ylim=None:
-                        drawn.append((title, ylim, path)) or path)
+    monkeypatch.setattr(
+        mlp,
+        "visualize_epochs",
+        lambda train, dev, path, title=None, ylim=None: drawn.append((title, ylim, path)) or path,
+    )
     mlp.visualize_sweep_epochs(runs, tmp_path, "mlp_structure", " (2 seeds)")
     (title0, ylim0, path0), (title1, ylim1, path1) = drawn
     assert ylim0 == ylim1
     assert ylim0[0] < 0.45 and ylim0[1] > 0.9  # every seed's point, the 0.9 spike included
     assert title0 == "no hidden layer, lr 0.025: train and dev loss (2 seeds)"
     assert title1 == "512 -> 512, lr 0.01, Sigmoid: train and dev loss (2 seeds)"
-    assert path0.name == "mlp_structure_no-hidden-layer_loss.png" and path1.name == "mlp_structure_512-512_loss.png"
+    assert (
+        path0.name == "mlp_structure_no-hidden-layer_loss.png"
+        and path1.name == "mlp_structure_512-512_loss.png"
+    )
 
 
 def test_the_shared_ylim_reaches_the_saved_figure():
@@ -55,8 +72,10 @@ def test_zoom_panel_is_not_stretched_by_one_spike():
     """One config's dev loss jumps to 1.6 at one epoch: the left panel shows it, the zoom panel keeps the
     range where the configs settle (about 0.48-0.52) and tells them apart."""
     epochs = 20
-    settle = {name: list(level + 0.01 * np.cos(np.arange(epochs))) for name, level in
-              (("lr=0.005", 0.50), ("lr=0.02", 0.49), ("lr=0.05", 0.495))}
+    settle = {
+        name: list(level + 0.01 * np.cos(np.arange(epochs)))
+        for name, level in (("lr=0.005", 0.50), ("lr=0.02", 0.49), ("lr=0.05", 0.495))
+    }
     settle["lr=0.05"][15] = 1.6
     fig = utils.curves_figure(settle, "Dev loss", zoom=True)
     try:
@@ -64,7 +83,9 @@ def test_zoom_panel_is_not_stretched_by_one_spike():
         assert full.get_ylim()[1] > 1.6
         low, high = zoom.get_ylim()
         assert 0.45 < low < 0.48 and 0.51 < high < 0.56
-        assert zoom.get_legend() is not None and [t.get_text() for t in zoom.get_legend().get_texts()] == list(settle)
+        assert zoom.get_legend() is not None and [
+            t.get_text() for t in zoom.get_legend().get_texts()
+        ] == list(settle)
     finally:
         plt.close(fig)
 
@@ -74,8 +95,10 @@ def _saved_figure(monkeypatch):
 
     def save(fig, path, **kw):
         seen["axes"] = [(ax.get_legend(), ax.get_ylim()) for ax in fig.axes]
-        seen["legends"] = [[t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else None
-                           for ax in fig.axes]
+        seen["legends"] = [
+            [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else None
+            for ax in fig.axes
+        ]
         return path
 
     monkeypatch.setattr(utils, "atomic_savefig", save)
@@ -94,14 +117,28 @@ def test_across_configuration_legends_state_each_learning_rate(tmp_path, monkeyp
     seen = _saved_figure(monkeypatch)
     sweep = main.SWEEPS["structures"]()
     configs = [{"lr": c.lr} for c in sweep.configs]
-    mlp.visualize_configs([[0.6, 0.7]] * 4, sweep.labels, "Accuracy", str(tmp_path / "c.png"), configs=configs)
-    assert seen["legends"][0] == seen["legends"][1] == [
-        "no hidden layer, lr 0.025", "512, lr 0.02", "512 -> 512, lr 0.01", "512 -> 512 -> 512, lr 0.001"]
+    mlp.visualize_configs(
+        [[0.6, 0.7]] * 4, sweep.labels, "Accuracy", str(tmp_path / "c.png"), configs=configs
+    )
+    assert (
+        seen["legends"][0]
+        == seen["legends"][1]
+        == [
+            "no hidden layer, lr 0.025",
+            "512, lr 0.02",
+            "512 -> 512, lr 0.01",
+            "512 -> 512 -> 512, lr 0.001",
+        ]
+    )
     rates = main.SWEEPS["learning_rates"]()
-    assert [mlp.config_legend(label, {"lr": c.lr}) for label, c in zip(rates.labels, rates.configs)] == rates.labels
+    assert [
+        mlp.config_legend(label, {"lr": c.lr}) for label, c in zip(rates.labels, rates.configs)
+    ] == rates.labels
     assert mlp.config_legend("Tanh", {"lr": 0.02}) == "Tanh, lr 0.02"
     with pytest.raises(ValueError):
-        mlp.visualize_configs([[0.6, 0.7]], ["a"], "Accuracy", str(tmp_path / "c.png"), configs=configs)
+        mlp.visualize_configs(
+            [[0.6, 0.7]], ["a"], "Accuracy", str(tmp_path / "c.png"), configs=configs
+        )
 
 
 @pytest.mark.parametrize("values", [[[1.0, 2.0], [3.0]], []])

@@ -5,6 +5,7 @@ closed form, central differences where a second opinion is cheap, numpy closed f
 figures, or a direct count.  The "rejects_*" tests feed known-wrong answers to the same checks and
 expect them to fail.  tests/written/test_hw3_md.py holds hw3.md to these answers item by item.
 """
+
 from __future__ import annotations
 
 import ast
@@ -42,7 +43,9 @@ def reference_jacobian(fn, inp):
 ITEMS = {it.item: it for it in written.jacobian_items()}
 
 
-@pytest.mark.parametrize("dims", [dict(n=5, d=3, k=4, i=2, seed=0), dict(n=3, d=6, k=2, i=0, seed=7)])
+@pytest.mark.parametrize(
+    "dims", [dict(n=5, d=3, k=4, i=2, seed=0), dict(n=3, d=6, k=2, i=0, seed=7)]
+)
 @pytest.mark.parametrize("name", list(ITEMS))
 def test_jacobian_closed_form_matches_autograd(name, dims):
     """Rejects a transposed answer (x_i for 2.3, X^T for 2.4), a missing factor (w^T for 2.2), a row
@@ -51,7 +54,11 @@ def test_jacobian_closed_form_matches_autograd(name, dims):
     fn, inp = item.f(P)
     ref = reference_jacobian(fn, inp)
     ours = item.closed_form(P)
-    assert tuple(ours.shape) == tuple(ref.shape) == tuple(item.shape(P)), (name, ours.shape, ref.shape)
+    assert tuple(ours.shape) == tuple(ref.shape) == tuple(item.shape(P)), (
+        name,
+        ours.shape,
+        ref.shape,
+    )
     torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
 
 
@@ -59,25 +66,53 @@ def test_jacobian_stated_shapes():
     """The shapes written in hw3.md (output shape x input shape), with n=5, d=3, k=4."""
     P = written.jacobian_problem(n=5, d=3, k=4)
     got = {name: tuple(it.shape(P)) for name, it in ITEMS.items()}
-    assert got == {"2.1": (1, 3), "2.2": (1, 3), "2.3": (1, 3), "2.4": (5, 3), "2.5": (3, 3), "2.6": (3, 3),
-                   "2.7": (5, 4, 4, 3)}
-    assert [it.shape_text for it in ITEMS.values()] == ["1 x d", "1 x d", "1 x d", "n x d", "d x d", "d x d",
-                                                        "(n x k) x (k x d)"]
+    assert got == {
+        "2.1": (1, 3),
+        "2.2": (1, 3),
+        "2.3": (1, 3),
+        "2.4": (5, 3),
+        "2.5": (3, 3),
+        "2.6": (3, 3),
+        "2.7": (5, 4, 4, 3),
+    }
+    assert [it.shape_text for it in ITEMS.values()] == [
+        "1 x d",
+        "1 x d",
+        "1 x d",
+        "n x d",
+        "d x d",
+        "d x d",
+        "(n x k) x (k x d)",
+    ]
 
 
-@pytest.mark.parametrize("name, wrong", [
-    ("2.1", lambda P: torch.full((1, 3), written.JACOBIAN_CONSTANT, dtype=D)),  # the constant, not its slope
-    ("2.2", lambda P: P["w"].T.clone()),                       # missing factor 2
-    ("2.3", lambda P: P["x_i"].clone()),                       # x_i (d x 1) instead of x_i^T
-    ("2.3", lambda P: P["X"][:1].clone() if P["i"] != 0 else P["X"][1:2].clone()),  # x^T of the wrong row
-    ("2.4", lambda P: P["X"].T.clone()),                       # transposed: d x n
-    ("2.5", lambda P: torch.ones(3, 3, dtype=D)),              # all ones instead of the identity
-    ("2.6", lambda P: 2 * P["w"].T),                           # 2 w^T: a row, not diag(2w)
-    ("2.7", lambda P: torch.einsum("ab,ic->iabc", torch.ones(4, 4, dtype=D), P["X"])),  # no delta_ab
-])
+@pytest.mark.parametrize(
+    "name, wrong",
+    [
+        (
+            "2.1",
+            lambda P: torch.full((1, 3), written.JACOBIAN_CONSTANT, dtype=D),
+        ),  # the constant, not its slope
+        ("2.2", lambda P: P["w"].T.clone()),  # missing factor 2
+        ("2.3", lambda P: P["x_i"].clone()),  # x_i (d x 1) instead of x_i^T
+        (
+            "2.3",
+            lambda P: P["X"][:1].clone() if P["i"] != 0 else P["X"][1:2].clone(),
+        ),  # x^T of the wrong row
+        ("2.4", lambda P: P["X"].T.clone()),  # transposed: d x n
+        ("2.5", lambda P: torch.ones(3, 3, dtype=D)),  # all ones instead of the identity
+        ("2.6", lambda P: 2 * P["w"].T),  # 2 w^T: a row, not diag(2w)
+        (
+            "2.7",
+            lambda P: torch.einsum("ab,ic->iabc", torch.ones(4, 4, dtype=D), P["X"]),
+        ),  # no delta_ab
+    ],
+)
 def test_rejects_wrong_jacobians(name, wrong):
     item = ITEMS[name]
-    bad = written.JacobianItem(item.item, item.expression, "wrong", item.shape_text, item.f, wrong, item.shape)
+    bad = written.JacobianItem(
+        item.item, item.expression, "wrong", item.shape_text, item.f, wrong, item.shape
+    )
     assert not written.check_jacobian(bad, written.jacobian_problem())["ok"]
     assert written.check_jacobian(item, written.jacobian_problem())["ok"]
 
@@ -107,7 +142,9 @@ def test_activation_derivative_central_differences(name):
 
 def test_gelu_is_torch_default_gelu():
     x = written.activation_grid()
-    torch.testing.assert_close(written.gelu_exact(x), torch.nn.functional.gelu(x), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(
+        written.gelu_exact(x), torch.nn.functional.gelu(x), rtol=1e-12, atol=1e-14
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -120,7 +157,9 @@ def test_softmax_jacobian(seed):
     s = torch.softmax(z, 0)
     for i in range(5):
         for j in range(5):
-            assert math.isclose(J[i, j].item(), s[i].item() * ((i == j) - s[j].item()), abs_tol=1e-15)
+            assert math.isclose(
+                J[i, j].item(), s[i].item() * ((i == j) - s[j].item()), abs_tol=1e-15
+            )
     assert torch.equal(J, J.T)
     assert J.sum(1).abs().max() < 1e-14 and J.sum(0).abs().max() < 1e-14
     r = written.softmax_checks(seed=seed)
@@ -134,7 +173,9 @@ def test_sigmoid_is_not_zero_centred_but_tanh_is():
     z = written.zero_centred_check()
     grid = written.activation_grid().numpy()
     assert z["sigmoid_mean"] == pytest.approx(np.mean(1 / (1 + np.exp(-grid))), abs=1e-12)
-    assert z["tanh_mean"] == pytest.approx(np.mean(np.tanh(grid)), abs=1e-12) and z["tanh_at_0"] == 0
+    assert (
+        z["tanh_mean"] == pytest.approx(np.mean(np.tanh(grid)), abs=1e-12) and z["tanh_at_0"] == 0
+    )
 
 
 def test_vanishing_chain():
@@ -147,13 +188,17 @@ def test_vanishing_chain():
         prod *= s * (1 - s)
         h = s
     assert r["sigmoid_at_2"] == pytest.approx(prod, rel=1e-10)
-    assert r["sigmoid"] <= 0.25 ** 10
+    assert r["sigmoid"] <= 0.25**10
     h, prod = 2.0, 1.0
     for _ in range(10):
         prod *= 1 - math.tanh(h) ** 2
         h = math.tanh(h)
     assert r["tanh_at_2"] == pytest.approx(prod, rel=1e-10) and r["tanh_at_2"] < 0.01
-    assert r["relu_negative_side"] == 0.0 and r["relu_positive_side_min"] == 1.0 and r["relu_at_2"] == 1.0
+    assert (
+        r["relu_negative_side"] == 0.0
+        and r["relu_positive_side_min"] == 1.0
+        and r["relu_at_2"] == 1.0
+    )
 
 
 @pytest.mark.parametrize("name", list(written.ACTIVATION_LIMITS))
@@ -161,11 +206,18 @@ def test_activation_limits(name):
     """The limits Figure 1 states, against the closed forms at x = -+40 (finite limits) or their growth."""
     f, df = written.activation_derivatives()[name]
     far = torch.tensor([-40.0, 40.0], dtype=D)
-    for fn, (low, high) in ((f, written.ACTIVATION_LIMITS[name]["f"]), (df, written.ACTIVATION_LIMITS[name]["df"])):
+    for fn, (low, high) in (
+        (f, written.ACTIVATION_LIMITS[name]["f"]),
+        (df, written.ACTIVATION_LIMITS[name]["df"]),
+    ):
         values, farther = fn(far), fn(10 * far)
         for value, further, limit in zip(values.tolist(), farther.tolist(), (low, high)):
-            if math.isinf(limit):  # unbounded: far out, the value has the limit's sign and grows tenfold
-                assert math.copysign(1, value) == math.copysign(1, limit) and further == pytest.approx(10 * value)
+            if math.isinf(
+                limit
+            ):  # unbounded: far out, the value has the limit's sign and grows tenfold
+                assert math.copysign(1, value) == math.copysign(
+                    1, limit
+                ) and further == pytest.approx(10 * value)
             else:
                 assert value == pytest.approx(limit, abs=1e-9)
 
@@ -179,7 +231,10 @@ def test_figure_1_draws_the_closed_forms_and_states_the_limits():
     fig = figures.figure_activations()
     try:
         reference = {
-            "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
+            "sigmoid": (
+                lambda x: 1 / (1 + np.exp(-x)),
+                lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2,
+            ),
             "tanh": (np.tanh, lambda x: 1 / np.cosh(x) ** 2),
             "relu": (lambda x: np.maximum(x, 0), lambda x: (x > 0).astype(float)),
         }
@@ -193,9 +248,16 @@ def test_figure_1_draws_the_closed_forms_and_states_the_limits():
             np.testing.assert_allclose(lines["f'(x)"].get_ydata(), df(x), rtol=1e-10, atol=1e-12)
             texts = {t.get_gid(): t.get_text() for t in ax.texts}
             assert texts[f"limits:{name}"] == written.limits_caption(name)
-        assert "x -> -inf: f -> 0, f' -> 0;  x -> +inf: f -> 1, f' -> 0" == written.limits_caption("sigmoid")
-        assert "x -> -inf: f -> -1, f' -> 0;  x -> +inf: f -> 1, f' -> 0" == written.limits_caption("tanh")
-        assert "x -> -inf: f -> 0, f' -> 0;  x -> +inf: f -> +inf, f' -> 1" == written.limits_caption("relu")
+        assert "x -> -inf: f -> 0, f' -> 0;  x -> +inf: f -> 1, f' -> 0" == written.limits_caption(
+            "sigmoid"
+        )
+        assert "x -> -inf: f -> -1, f' -> 0;  x -> +inf: f -> 1, f' -> 0" == written.limits_caption(
+            "tanh"
+        )
+        assert (
+            "x -> -inf: f -> 0, f' -> 0;  x -> +inf: f -> +inf, f' -> 1"
+            == written.limits_caption("relu")
+        )
     finally:
         plt.close(fig)
 
@@ -214,17 +276,29 @@ def test_figure_2_shows_the_graph_with_its_values():
     values = {"x": 1, "y": 3, "z": 2, "h1": math.log(1), "h2": e3, "h3": 2 * e3, "f": 2 * e3}
     grads = {"x": 1, "y": 2 * e3, "z": e3, "h1": 1, "h2": 2, "h3": 1, "f": 1}
     for node in values:
-        assert float(texts[f"value:{node}"].split("=")[1]) == pytest.approx(values[node], rel=1e-3), node
-        assert float(texts[f"grad:{node}"].split("=")[1]) == pytest.approx(grads[node], rel=1e-3), node
+        assert float(texts[f"value:{node}"].split("=")[1]) == pytest.approx(
+            values[node], rel=1e-3
+        ), node
+        assert float(texts[f"grad:{node}"].split("=")[1]) == pytest.approx(grads[node], rel=1e-3), (
+            node
+        )
     assert texts["label:h1"] == "h1 = ln x" and texts["label:h2"] == "h2 = exp(y)"
     assert texts["label:h3"] == "h3 = h2 * z" and texts["label:f"] == "f = h1 + h3"
     assert {k for k in texts if k.startswith("edge:")} == {
-        "edge:x->h1", "edge:y->h2", "edge:h2->h3", "edge:z->h3", "edge:h1->f", "edge:h3->f"}
+        "edge:x->h1",
+        "edge:y->h2",
+        "edge:h2->h3",
+        "edge:z->h3",
+        "edge:h1->f",
+        "edge:h3->f",
+    }
     assert float(texts["edge:h2->h3"].split("=")[-1]) == 2.0  # dh3/dh2 = z
 
 
 # ------------------------------------------------------------------------------ 1. concepts
-@pytest.mark.parametrize("activation, value", [("sigmoid", 0.0), ("tanh", 0.0), ("sigmoid", 0.3), ("tanh", -0.2)])
+@pytest.mark.parametrize(
+    "activation, value", [("sigmoid", 0.0), ("tanh", 0.0), ("sigmoid", 0.3), ("tanh", -0.2)]
+)
 def test_constant_init_units_stay_identical(activation, value):
     """Rejects 'the data break the symmetry': after real SGD+momentum steps the units are copies,
     while the same training from a random init ends with distinct units."""
@@ -275,7 +349,14 @@ def test_backward_uses_the_forward_cache():
 def test_closed_answers_are_the_handouts_right_boxes():
     """The answers as data, against the right boxes written down here (a changed answer fails), and
     every named check is a function of written/answers.py."""
-    expected = {"1.1": ("a",), "1.2": False, "1.3": True, "1.4": ("d",), "1.9": ("a",), "1.10": ("a",)}
+    expected = {
+        "1.1": ("a",),
+        "1.2": False,
+        "1.3": True,
+        "1.4": ("d",),
+        "1.9": ("a",),
+        "1.10": ("a",),
+    }
     assert {k: a.answer for k, a in written.CLOSED_ANSWERS.items()} == expected
     assert written.CLOSED_ANSWERS["1.4"].options["d"] == "None of the above"
     for a in written.CLOSED_ANSWERS.values():
@@ -352,7 +433,9 @@ def test_computation_graph_forward_and_backward():
     assert v["forward"]["h1"] == 0.0
     assert v["forward"]["h2"] == pytest.approx(e3, rel=1e-14)
     assert v["forward"]["h3"] == pytest.approx(2 * e3, rel=1e-14)
-    assert v["forward"]["f"] == pytest.approx(f.item(), rel=1e-14) == pytest.approx(2 * e3, rel=1e-14)
+    assert (
+        v["forward"]["f"] == pytest.approx(f.item(), rel=1e-14) == pytest.approx(2 * e3, rel=1e-14)
+    )
     for name, ref in (("df/dx", x.grad), ("df/dy", y.grad), ("df/dz", z.grad)):
         assert v["chain"][name] == pytest.approx(ref.item(), rel=1e-14)
         assert v["autograd"][name] == pytest.approx(ref.item(), rel=1e-14)
@@ -367,7 +450,9 @@ def test_computation_graph_forward_and_backward():
 
 
 # ------------------------------------------------------------------------------ entry points
-@pytest.mark.parametrize("claim", written.CLAIMS, ids=[f"{c.item} {c.statement[:40]}" for c in written.CLAIMS])
+@pytest.mark.parametrize(
+    "claim", written.CLAIMS, ids=[f"{c.item} {c.statement[:40]}" for c in written.CLAIMS]
+)
 def test_claim(claim):
     """Every claim of written/answers.py holds by its own threshold (stated once, in written.CLAIMS)."""
     value = claim.compute()
@@ -376,10 +461,14 @@ def test_claim(claim):
 
 def test_claims_cover_sections_1_to_5_and_print_as_checks(monkeypatch):
     assert {c.item.split(".")[0] for c in written.CLAIMS} == {"1", "2", "3", "4", "5"}
-    flip = written.Claim("9.9", "a claim that fails", lambda: 1, lambda v: v > 1, lambda v: f"v={v}")
+    flip = written.Claim(
+        "9.9", "a claim that fails", lambda: 1, lambda v: v > 1, lambda v: f"v={v}"
+    )
     monkeypatch.setattr(written, "CLAIMS", [flip])
     (result,) = written.run_all_checks()
-    assert not result.passed and result.claim == "9.9 a claim that fails" and result.numbers == "v=1"
+    assert (
+        not result.passed and result.claim == "9.9 a claim that fails" and result.numbers == "v=1"
+    )
 
 
 def test_main_prints_report_and_draws_both_figures(tmp_path, capsys, monkeypatch):
@@ -406,12 +495,22 @@ def test_import_has_no_side_effects():
     """Top-level imports are torch only (matplotlib is imported inside the figure functions), and
     executing the module leaves the RNG, thread count and default dtype alone."""
     tree = ast.parse((REPO / "written/answers.py").read_text())
-    top = {alias.name.split(".")[0] for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
-           for alias in (node.names if isinstance(node, ast.Import) else [types.SimpleNamespace(name=node.module or "")])}
+    top = {
+        alias.name.split(".")[0]
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in (
+            node.names
+            if isinstance(node, ast.Import)
+            else [types.SimpleNamespace(name=node.module or "")]
+        )
+    }
     assert "matplotlib" not in top and "utils" not in top
     figures_tree = ast.parse((REPO / "written/figures.py").read_text())
-    assert not any(isinstance(n, ast.Import) and any(a.name.startswith("matplotlib") for a in n.names)
-                   for n in figures_tree.body)
+    assert not any(
+        isinstance(n, ast.Import) and any(a.name.startswith("matplotlib") for a in n.names)
+        for n in figures_tree.body
+    )
     state, threads = torch.random.get_rng_state(), torch.get_num_threads()
     importlib.reload(written)
     assert torch.equal(state, torch.random.get_rng_state())
