@@ -9,6 +9,7 @@ Behind them: featurization runs over all reviews at once, batches are drawn from
 (`TensorBatches`), the best checkpoint is written atomically, and `run_sweep` runs any list of configs over
 several seeds and returns (and saves) every number.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,14 +40,19 @@ from common import worker_pool
 
 RawSplit = Dict[str, List[Union[int, str]]]
 _TEXT_END = "\x00"  # a piece no review contains; marks where one text ends in the joined corpus
-SHUFFLE_SEED = 42  # the order of the course splits: fixed, so every run sees the same dev/train/test
+SHUFFLE_SEED = (
+    42  # the order of the course splits: fixed, so every run sees the same dev/train/test
+)
 DEV_SIZE, TRAIN_END, TEST_SIZE = 5_000, 25_000, 10_000  # the course's cut of the shuffled splits
-CPU_THREADS = 1  # one intra-op thread trains this small MLP fastest on a CPU (see utils.torch_threads)
+CPU_THREADS = (
+    1  # one intra-op thread trains this small MLP fastest on a CPU (see utils.torch_threads)
+)
 
 
 # --------------------------------------------------------------------------- data
-def load_data_mlp(data_dir: Optional[Union[str, os.PathLike]] = None, seed: int = SHUFFLE_SEED
-                  ) -> Tuple[RawSplit, RawSplit, RawSplit]:
+def load_data_mlp(
+    data_dir: Optional[Union[str, os.PathLike]] = None, seed: int = SHUFFLE_SEED
+) -> Tuple[RawSplit, RawSplit, RawSplit]:
     """The course splits of IMDB as dicts of lists (keys `text`, `label`, `id`, `rating`).
 
     Reads `imdb/imdb_{train,test}.csv.gz` with Hugging Face `datasets` (offline, `datafiles.load_dataset`),
@@ -55,34 +61,46 @@ def load_data_mlp(data_dir: Optional[Union[str, os.PathLike]] = None, seed: int 
     not gzip, empty, no `text` or `label` column, or a train file of 5,000 rows or fewer, which would leave
     the train split empty) a datafiles.DataFileError.
     """
-    files = {split: datafiles.data_path("imdb", f"imdb_{split}.csv.gz", data_dir=data_dir)
-             for split in ("train", "test")}
+    files = {
+        split: datafiles.data_path("imdb", f"imdb_{split}.csv.gz", data_dir=data_dir)
+        for split in ("train", "test")
+    }
     dataset = datafiles.load_dataset("csv", files, columns=("text", "label"))
     rows = dataset["train"].num_rows
     if rows <= DEV_SIZE:  # the cut below would leave the course's train split empty
         raise datafiles.DataFileError(
             f"data file {files['train']} has {rows:,} rows, too few for the course's cut (dev: the first "
             f"{DEV_SIZE:,} after shuffling, train: the rest, up to {TRAIN_END - DEV_SIZE:,}; test: the first "
-            f"{TEST_SIZE:,} of {files['test'].name}), which needs more than {DEV_SIZE:,}; {datafiles.RESTORE_HINT}")
+            f"{TEST_SIZE:,} of {files['test'].name}), which needs more than {DEV_SIZE:,}; {datafiles.RESTORE_HINT}"
+        )
     dataset = dataset.shuffle(seed=seed)
-    return dataset["train"][:DEV_SIZE], dataset["train"][DEV_SIZE:TRAIN_END], dataset["test"][:TEST_SIZE]
+    return (
+        dataset["train"][:DEV_SIZE],
+        dataset["train"][DEV_SIZE:TRAIN_END],
+        dataset["test"][:TEST_SIZE],
+    )
 
 
-def featurize_many(texts: Sequence[str], embeddings, workers: Optional[int] = None
-                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+def featurize_many(
+    texts: Sequence[str], embeddings, workers: Optional[int] = None
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Average word vectors of many texts at once: `features` (N, D) float32 and `known` (N,) bool.
 
     Texts are independent, so with `workers` > 1 (default: up to 2 processes for 4,000 texts or more, where
     the platform can fork) each process featurizes a contiguous share; the result is the same either way.
     """
     if workers is None:
-        workers = worker_pool.default_workers() if len(texts) >= 4_000 else 1  # below that, forking costs more
+        workers = (
+            worker_pool.default_workers() if len(texts) >= 4_000 else 1
+        )  # below that, forking costs more
     bounds = np.linspace(0, len(texts), max(1, min(workers, len(texts))) + 1).astype(int)
     shares = [list(texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
     parts = worker_pool.fork_map(_featurize_share, shares, workers, context=embeddings)
     if not parts:
         return _featurize_texts(texts, embeddings)
-    return torch.cat([torch.from_numpy(f) for f, _ in parts]), torch.cat([torch.from_numpy(k) for _, k in parts])
+    return torch.cat([torch.from_numpy(f) for f, _ in parts]), torch.cat(
+        [torch.from_numpy(k) for _, k in parts]
+    )
 
 
 def _featurize_share(embeddings, texts: List[str]) -> Tuple[np.ndarray, np.ndarray]:
@@ -106,12 +124,15 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
     """
     if len(texts) == 0:
         return torch.zeros(0, int(embeddings.vector_size)), torch.zeros(0, dtype=torch.bool)
-    pieces = glove.clean_text(f" {_TEXT_END} ".join(
-        t.lower().replace(_TEXT_END, " ") if t else "" for t in texts)).split()
+    pieces = glove.clean_text(
+        f" {_TEXT_END} ".join(t.lower().replace(_TEXT_END, " ") if t else "" for t in texts)
+    ).split()
     number_of = defaultdict(count().__next__)
     number_of[_TEXT_END]  # piece 0 ends a text
     numbers = itemgetter(*pieces)(number_of) if len(pieces) > 1 else [number_of[p] for p in pieces]
-    occ = np.fromiter(numbers, dtype=np.int64, count=len(pieces))  # (P,) piece number of each occurrence
+    occ = np.fromiter(
+        numbers, dtype=np.int64, count=len(pieces)
+    )  # (P,) piece number of each occurrence
     distinct = list(number_of)
     vectors = torch.as_tensor(np.asarray(embeddings.vectors, dtype=np.float32))  # (V, D)
     get = embeddings.key_to_index.get
@@ -120,11 +141,14 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
     token_lists = glove.tokenize_pieces(distinct)
     token_lists[0] = []
     n_tokens = torch.tensor([len(toks) for toks in token_lists], dtype=torch.long)  # (U,)
-    token_ids = torch.tensor([get(t, -1) for toks in token_lists for t in toks], dtype=torch.long)  # (T,)
+    token_ids = torch.tensor(
+        [get(t, -1) for toks in token_lists for t in toks], dtype=torch.long
+    )  # (T,)
     owner = torch.repeat_interleave(torch.arange(len(distinct)), n_tokens)  # (T,)
     known = token_ids >= 0
     piece_sums = torch.zeros(len(distinct), vectors.shape[1]).index_add_(
-        0, owner[known], vectors[token_ids[known]])  # (U, D)
+        0, owner[known], vectors[token_ids[known]]
+    )  # (U, D)
     piece_counts = torch.bincount(owner[known], minlength=len(distinct))  # (U,)
 
     # Per text: the sum over its pieces; text i owns the occurrences after the i-th end marker. The
@@ -137,9 +161,13 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
     crow = torch.cat([torch.zeros(1, dtype=torch.long), row_ends])  # (N+1,)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        occurrences = torch.sparse_csr_tensor(crow, occ, torch.ones(len(occ)), size=(len(texts), len(distinct)))
+        occurrences = torch.sparse_csr_tensor(
+            crow, occ, torch.ones(len(occ)), size=(len(texts), len(distinct))
+        )
         sums = occurrences @ piece_sums  # (N, D)
-    counts = torch.zeros(len(texts), dtype=torch.long).index_add_(0, text_of, piece_counts[occ])  # (N,)
+    counts = torch.zeros(len(texts), dtype=torch.long).index_add_(
+        0, text_of, piece_counts[occ]
+    )  # (N,)
     return sums / counts.clamp(min=1).unsqueeze(1).to(sums.dtype), counts > 0
 
 
@@ -174,20 +202,29 @@ def create_tensor_datasets(raw_splits: Sequence[RawSplit], embeddings) -> List[T
     texts, labels = [], []
     for raw in raw_splits:
         if len(raw["text"]) != len(raw["label"]):
-            raise ValueError(f"raw_data has {len(raw['text'])} texts but {len(raw['label'])} labels")
+            raise ValueError(
+                f"raw_data has {len(raw['text'])} texts but {len(raw['label'])} labels"
+            )
         texts.append(list(raw["text"]))
         labels.append(torch.as_tensor(list(raw["label"]), dtype=torch.long))
     if hasattr(embeddings, "key_to_index") and hasattr(embeddings, "vectors"):
         features, known = featurize_many([t for split in texts for t in split], embeddings)
         ends = np.cumsum([0] + [len(split) for split in texts])
-        return [TensorDataset(features[a:b][known[a:b]], y[known[a:b]])
-                for a, b, y in zip(ends[:-1], ends[1:], labels)]
+        return [
+            TensorDataset(features[a:b][known[a:b]], y[known[a:b]])
+            for a, b, y in zip(ends[:-1], ends[1:], labels)
+        ]
     datasets = []
-    for split_texts, split_labels in zip(texts, labels):  # any word -> vector mapping, one word at a time
+    for split_texts, split_labels in zip(
+        texts, labels
+    ):  # any word -> vector mapping, one word at a time
         rows = [(featurize(t, embeddings), y) for t, y in zip(split_texts, split_labels.tolist())]
         rows = [(x, y) for x, y in rows if x is not None]
-        datasets.append(TensorDataset(torch.stack([x for x, _ in rows]), torch.tensor([y for _, y in rows]))
-                        if rows else TensorDataset(torch.zeros(0, 0), torch.zeros(0, dtype=torch.long)))
+        datasets.append(
+            TensorDataset(torch.stack([x for x, _ in rows]), torch.tensor([y for _, y in rows]))
+            if rows
+            else TensorDataset(torch.zeros(0, 0), torch.zeros(0, dtype=torch.long))
+        )
     return datasets
 
 
@@ -198,8 +235,14 @@ class TensorBatches:
     `randperm` per epoch and one gather per batch. `generator` fixes the order; `device` moves the tensors once.
     """
 
-    def __init__(self, dataset: TensorDataset, batch_size: int, shuffle: bool = True,
-                 generator: Optional[torch.Generator] = None, device: Optional[torch.device] = None):
+    def __init__(
+        self,
+        dataset: TensorDataset,
+        batch_size: int,
+        shuffle: bool = True,
+        generator: Optional[torch.Generator] = None,
+        device: Optional[torch.device] = None,
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.dataset = dataset
@@ -216,15 +259,19 @@ class TensorBatches:
         if self.shuffle:
             order = torch.randperm(n, generator=self.generator).to(self.tensors[0].device)
             for start in range(0, n, self.batch_size):
-                idx = order[start:start + self.batch_size]
+                idx = order[start : start + self.batch_size]
                 yield tuple(t[idx] for t in self.tensors)
         else:
             for start in range(0, n, self.batch_size):
-                yield tuple(t[start:start + self.batch_size] for t in self.tensors)
+                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
 
 
-def create_dataloader(dataset: TensorDataset, batch_size: int, shuffle: bool = True,
-                      generator: Optional[torch.Generator] = None) -> TensorBatches:
+def create_dataloader(
+    dataset: TensorDataset,
+    batch_size: int,
+    shuffle: bool = True,
+    generator: Optional[torch.Generator] = None,
+) -> TensorBatches:
     """Batches of `dataset` (see TensorBatches); iterates like a torch DataLoader."""
     return TensorBatches(dataset, batch_size, shuffle=shuffle, generator=generator)
 
@@ -244,7 +291,9 @@ def make_activation(name: str) -> nn.Module:
     """nn.Module for an activation name, case-insensitive ('Sigmoid', 'GeLU', 'leaky_relu', ...)."""
     key = str(name).lower().replace("_", "").replace("-", "")
     if key not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATION_NAMES)} (any case)")
+        raise ValueError(
+            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATION_NAMES)} (any case)"
+        )
     return ACTIVATIONS[key]()
 
 
@@ -255,11 +304,15 @@ class SentimentClassifier(nn.Module):
     last; `loss` is the mean cross-entropy of the logits. With `hidden_dims=[]` it is logistic regression.
     """
 
-    def __init__(self, embed_dim: int, num_classes: int, hidden_dims: List[int], activation: str = "Sigmoid"):
+    def __init__(
+        self, embed_dim: int, num_classes: int, hidden_dims: List[int], activation: str = "Sigmoid"
+    ):
         super().__init__()
         widths = [embed_dim, *list(hidden_dims), num_classes]
-        for name, width in zip(["embed_dim", *[f"hidden_dims[{i}]" for i in range(len(hidden_dims))],
-                                "num_classes"], widths):
+        for name, width in zip(
+            ["embed_dim", *[f"hidden_dims[{i}]" for i in range(len(hidden_dims))], "num_classes"],
+            widths,
+        ):
             if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
                 raise ValueError(f"{name} must be a positive integer, got {width!r}")
         self.embed_dim = embed_dim
@@ -299,13 +352,15 @@ def evaluate(model: SentimentClassifier, eval_dataloader: Iterable) -> Tuple[flo
     return loss_sum.item() / count, correct.item() / count
 
 
-def train(model: SentimentClassifier,
-          optimizer: torch.optim.Optimizer,
-          train_dataloader: Iterable,
-          dev_dataloader: Iterable,
-          num_epochs: int,
-          save_path: Union[str, os.PathLike, None] = None,
-          verbose: bool = False):
+def train(
+    model: SentimentClassifier,
+    optimizer: torch.optim.Optimizer,
+    train_dataloader: Iterable,
+    dev_dataloader: Iterable,
+    num_epochs: int,
+    save_path: Union[str, os.PathLike, None] = None,
+    verbose: bool = False,
+):
     """Train for `num_epochs`; after each epoch score the dev set and, when its accuracy is the best so far,
     save the weights (state_dict) to `save_path` atomically. `verbose` prints one line per epoch.
 
@@ -313,10 +368,21 @@ def train(model: SentimentClassifier,
     """
     device = next(model.parameters()).device
     with utils.torch_threads(CPU_THREADS if device.type == "cpu" else None):
-        return _train(model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_path, verbose, device)
+        return _train(
+            model,
+            optimizer,
+            train_dataloader,
+            dev_dataloader,
+            num_epochs,
+            save_path,
+            verbose,
+            device,
+        )
 
 
-def _train(model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_path, verbose, device):
+def _train(
+    model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_path, verbose, device
+):
     histories: Tuple[List[float], List[float], List[float], List[float]] = ([], [], [], [])
     best_acc = -1.0
     epochs = utils.progress(range(num_epochs), desc="epochs")
@@ -334,9 +400,13 @@ def _train(model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_
             correct += accuracy(logits.detach(), labels).sum()
             count += len(labels)
         train_loss, train_acc = loss_sum.item() / count, correct.item() / count
-        if not math.isfinite(train_loss):  # stop here rather than train on and write nulls into the results
-            raise utils.TrainingDiverged(f"the training loss became {train_loss} in epoch {epoch + 1} (lr "
-                                         f"{optimizer.param_groups[0]['lr']:g}); lower the learning rate")
+        if not math.isfinite(
+            train_loss
+        ):  # stop here rather than train on and write nulls into the results
+            raise utils.TrainingDiverged(
+                f"the training loss became {train_loss} in epoch {epoch + 1} (lr "
+                f"{optimizer.param_groups[0]['lr']:g}); lower the learning rate"
+            )
         dev_loss, dev_acc = evaluate(model, dev_dataloader)
         for history, value in zip(histories, (train_loss, train_acc, dev_loss, dev_acc)):
             history.append(value)
@@ -347,8 +417,10 @@ def _train(model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_
         if hasattr(epochs, "set_postfix"):
             epochs.set_postfix(train_loss=f"{train_loss:.4f}", dev_acc=f"{dev_acc:.4f}")
         if verbose:
-            print(f"  epoch {epoch + 1:2d}/{num_epochs}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
-                  f"dev loss {dev_loss:.4f} acc {dev_acc:.4f}")
+            print(
+                f"  epoch {epoch + 1:2d}/{num_epochs}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
+                f"dev loss {dev_loss:.4f} acc {dev_acc:.4f}"
+            )
     return histories
 
 
@@ -359,17 +431,33 @@ def safe_name(text: str) -> str:
     return slug or "none"
 
 
-def visualize_epochs(epoch_train_losses: List[float], epoch_dev_losses: List[float], save_fig_path: str,
-                     title: Optional[str] = None, ylim: Optional[Tuple[float, float]] = None):
+def visualize_epochs(
+    epoch_train_losses: List[float],
+    epoch_dev_losses: List[float],
+    save_fig_path: str,
+    title: Optional[str] = None,
+    ylim: Optional[Tuple[float, float]] = None,
+):
     """Train and dev loss per epoch (each a list, or a list of per-seed lists drawn as mean and band).
     `ylim` fixes the y-range, so that several configs' plots share one scale."""
-    return utils.plot_curves({"train": epoch_train_losses, "dev": epoch_dev_losses}, "Loss", save_fig_path,
-                             title=title, ylim=ylim)
+    return utils.plot_curves(
+        {"train": epoch_train_losses, "dev": epoch_dev_losses},
+        "Loss",
+        save_fig_path,
+        title=title,
+        ylim=ylim,
+    )
 
 
-def visualize_configs(all_config_epoch_stats: List[List[float]], config_names: List[str], metric_name: str,
-                      save_fig_path: str, title: Optional[str] = None, zoom: bool = True,
-                      configs: Optional[Sequence] = None):
+def visualize_configs(
+    all_config_epoch_stats: List[List[float]],
+    config_names: List[str],
+    metric_name: str,
+    save_fig_path: str,
+    title: Optional[str] = None,
+    zoom: bool = True,
+    configs: Optional[Sequence] = None,
+):
     """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed lists.
     `zoom` adds a second panel on the range where the curves settle, so one config that spikes or diverges
     does not flatten the others (utils.curves_figure). Every panel carries the legend. With `configs` (one
@@ -382,7 +470,9 @@ def visualize_configs(all_config_epoch_stats: List[List[float]], config_names: L
         config_names = [config_legend(name, config) for name, config in zip(config_names, configs)]
     import matplotlib.pyplot as plt
 
-    fig = utils.curves_figure(dict(zip(config_names, all_config_epoch_stats)), metric_name, title=title, zoom=zoom)
+    fig = utils.curves_figure(
+        dict(zip(config_names, all_config_epoch_stats)), metric_name, title=title, zoom=zoom
+    )
     try:
         for ax in fig.axes:
             if ax.get_legend() is None:
@@ -409,17 +499,25 @@ def config_title(label: str, config) -> str:
     return ", ".join(parts)
 
 
-def visualize_sweep_epochs(runs: Sequence[dict], out_dir: Union[str, os.PathLike], prefix: str,
-                           seed_note: str = "") -> List[Path]:
+def visualize_sweep_epochs(
+    runs: Sequence[dict], out_dir: Union[str, os.PathLike], prefix: str, seed_note: str = ""
+) -> List[Path]:
     """One train/dev loss plot per run of a sweep (`run_sweep`'s run dicts), all on one y-scale so that
     the configs can be compared plot against plot; returns the paths, `out_dir/{prefix}_{label}_loss.png`."""
-    curves = {f"{i}{key}": run[key] for i, run in enumerate(runs) for key in ("train_loss", "dev_loss")}
+    curves = {
+        f"{i}{key}": run[key] for i, run in enumerate(runs) for key in ("train_loss", "dev_loss")
+    }
     ylim = utils.curve_limits(curves)
-    return [visualize_epochs(run["train_loss"], run["dev_loss"],
-                             Path(out_dir) / f"{prefix}_{safe_name(run['label'])}_loss.png",
-                             title=f"{config_title(run['label'], run['config'])}: train and dev loss{seed_note}",
-                             ylim=ylim)
-            for run in runs]
+    return [
+        visualize_epochs(
+            run["train_loss"],
+            run["dev_loss"],
+            Path(out_dir) / f"{prefix}_{safe_name(run['label'])}_loss.png",
+            title=f"{config_title(run['label'], run['config'])}: train and dev loss{seed_note}",
+            ylim=ylim,
+        )
+        for run in runs
+    ]
 
 
 # --------------------------------------------------------------------------- experiments
@@ -438,7 +536,9 @@ class MLPConfig:
     embeddings: str = "glove.6B.50d"
     device: Optional[str] = None
 
-    def __post_init__(self):  # the one check of these values (main.py's flags leave the ranges to it)
+    def __post_init__(
+        self,
+    ):  # the one check of these values (main.py's flags leave the ranges to it)
         for name, low in (("batch_size", 1), ("num_epochs", 1), ("num_classes", 1), ("seed", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -463,8 +563,13 @@ def as_tensor_datasets(splits: Sequence[Union[RawSplit, TensorDataset]], embeddi
     return tuple(s if isinstance(s, TensorDataset) else next(featurized) for s in splits)
 
 
-def run_mlp(config, embeddings, dev_dataset: Union[RawSplit, TensorDataset],
-            train_dataset: Union[RawSplit, TensorDataset], test_dataset: Union[RawSplit, TensorDataset]):
+def run_mlp(
+    config,
+    embeddings,
+    dev_dataset: Union[RawSplit, TensorDataset],
+    train_dataset: Union[RawSplit, TensorDataset],
+    test_dataset: Union[RawSplit, TensorDataset],
+):
     """Train one classifier per `config`, reload its best-dev checkpoint and score the test set.
 
     The splits are TensorDatasets (Spring 2024's driver) or the raw splits of `load_data_mlp` (Spring 2025's),
@@ -472,17 +577,21 @@ def run_mlp(config, embeddings, dev_dataset: Union[RawSplit, TensorDataset],
     (default Sigmoid, the course's), save_path, seed and device are optional.
     Returns (train losses, train accs, dev losses, dev accs, test loss, test acc).
     """
-    dev_dataset, train_dataset, test_dataset = as_tensor_datasets((dev_dataset, train_dataset, test_dataset),
-                                                                  embeddings)
+    dev_dataset, train_dataset, test_dataset = as_tensor_datasets(
+        (dev_dataset, train_dataset, test_dataset), embeddings
+    )
     seed = int(_option(config, "seed", 0) or 0)
     device = utils.get_device(_option(config, "device", None))
     generator = utils.set_seed(seed)
     embed_dim = train_dataset.tensors[0].shape[1] if embeddings is None else embeddings.vector_size
-    model = SentimentClassifier(embed_dim, config.num_classes, config.hidden_dims,
-                                _option(config, "activation", "Sigmoid")).to(device)
+    model = SentimentClassifier(
+        embed_dim, config.num_classes, config.hidden_dims, _option(config, "activation", "Sigmoid")
+    ).to(device)
     # Adam, as the course skeleton uses; the learning rates of the handout are tuned for it.
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    train_loader = TensorBatches(train_dataset, config.batch_size, shuffle=True, generator=generator, device=device)
+    train_loader = TensorBatches(
+        train_dataset, config.batch_size, shuffle=True, generator=generator, device=device
+    )
     dev_loader = TensorBatches(dev_dataset, 4096, shuffle=False, device=device)
     test_loader = TensorBatches(test_dataset, 4096, shuffle=False, device=device)
 
@@ -523,7 +632,10 @@ def _finished_jobs(path: Path, jobs: list) -> dict:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, KeyError, TypeError) as err:
-        print(f"note: {path} is unreadable ({type(err).__name__}); its runs are made again", file=sys.stderr)
+        print(
+            f"note: {path} is unreadable ({type(err).__name__}); its runs are made again",
+            file=sys.stderr,
+        )
         return {}
     configs = {_job_key(job): dataclasses.asdict(job[2]) for job in jobs}
     return {k: v for k, v in saved.items() if configs.get(k) == v.get("config")}
@@ -535,14 +647,24 @@ def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resum
     in `partial` at once, so an interrupted sweep resumed with `resume` runs only the others."""
     done = _finished_jobs(partial, jobs) if resume else {}
     todo = [job for job in jobs if _job_key(job) not in done]
-    bar = utils.progress(total=len(jobs), initial=len(jobs) - len(todo), desc=name, leave=True, unit="run")
+    bar = utils.progress(
+        total=len(jobs), initial=len(jobs) - len(todo), desc=name, leave=True, unit="run"
+    )
     say = (lambda line: print(line, flush=True)) if bar.disable else bar.write
     if done:
-        say(f"[{name}] resuming: {len(done)} of {len(jobs)} runs finished before, kept in {partial}")
+        say(
+            f"[{name}] resuming: {len(done)} of {len(jobs)} runs finished before, kept in {partial}"
+        )
     try:
-        for job, (result, seconds) in zip(todo, worker_pool.fork_imap(_sweep_job, todo, workers, context)):
+        for job, (result, seconds) in zip(
+            todo, worker_pool.fork_imap(_sweep_job, todo, workers, context)
+        ):
             _, label, config = job
-            done[_job_key(job)] = {"config": dataclasses.asdict(config), "result": result, "seconds": seconds}
+            done[_job_key(job)] = {
+                "config": dataclasses.asdict(config),
+                "result": result,
+                "seconds": seconds,
+            }
             utils.atomic_write_json({"sweep": name, "jobs": done}, partial)
             line = f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, test acc {result[5]:.4f}"
             say(f"[{name}] {line} ({seconds:.1f} s)")
@@ -560,16 +682,28 @@ def sweep_workers(configs: Sequence, workers: int, name: str = "sweep") -> int:
     (even `torch.cuda.is_available()` initialises the driver), nor MPS."""
     devices = {str(utils.get_device(_option(c, "device", None))) for c in configs}
     if workers > 1 and devices != {"cpu"}:
-        print(f"[{name}] runs train on {', '.join(sorted(devices))} one after another in this process "
-              f"(no forked workers on a GPU)", flush=True)
+        print(
+            f"[{name}] runs train on {', '.join(sorted(devices))} one after another in this process "
+            f"(no forked workers on a GPU)",
+            flush=True,
+        )
         return 1
     return workers
 
 
-def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], datasets: Tuple[TensorDataset, ...],
-              seeds: Sequence[int], out_dir: Union[str, os.PathLike], epoch_plot_prefix: Optional[str] = None,
-              ckpt_dir: Union[str, os.PathLike, None] = None, embeddings=None,
-              workers: Optional[int] = None, resume: bool = False) -> dict:
+def run_sweep(
+    name: str,
+    configs: Sequence[MLPConfig],
+    labels: Sequence[str],
+    datasets: Tuple[TensorDataset, ...],
+    seeds: Sequence[int],
+    out_dir: Union[str, os.PathLike],
+    epoch_plot_prefix: Optional[str] = None,
+    ckpt_dir: Union[str, os.PathLike, None] = None,
+    embeddings=None,
+    workers: Optional[int] = None,
+    resume: bool = False,
+) -> dict:
     """Run every config for every seed; plot and save the results; return them as a history dict.
 
     `datasets` is (dev, train, test). Writes `out_dir/all_{name}_acc.png` and `..._loss.png` (dev accuracy and
@@ -589,13 +723,29 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
         raise ValueError("need at least one seed")
     out_dir = Path(out_dir)
     started = time.perf_counter()
-    jobs = [(name, label, dataclasses.replace(config, seed=seed, save_path=(
-        str(Path(ckpt_dir) / f"{name}_{safe_name(label)}_seed{seed}.pth") if ckpt_dir else None)))
-        for config, label in zip(configs, labels) for seed in seeds]
+    jobs = [
+        (
+            name,
+            label,
+            dataclasses.replace(
+                config,
+                seed=seed,
+                save_path=(
+                    str(Path(ckpt_dir) / f"{name}_{safe_name(label)}_seed{seed}.pth")
+                    if ckpt_dir
+                    else None
+                ),
+            ),
+        )
+        for config, label in zip(configs, labels)
+        for seed in seeds
+    ]
     partial = out_dir / f"{name}.partial.json"
     workers = sweep_workers(configs, workers or worker_pool.default_workers(), name)
     results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers, partial, resume))
-    seed_note = f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
+    seed_note = (
+        f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
+    )
     runs = []
     for config, label in zip(configs, labels):
         per_seed = {k: [] for k in (*RESULT_KEYS, "seconds")}
@@ -605,23 +755,35 @@ def run_sweep(name: str, configs: Sequence[MLPConfig], labels: Sequence[str], da
                 per_seed[key].append(value)
             per_seed["seconds"].append(seconds)
         best_dev = [max(accs) for accs in per_seed["dev_acc"]]
-        runs.append({
-            "label": label,
-            "config": dataclasses.asdict(config),
-            "seeds": list(seeds),
-            **per_seed,
-            "best_dev_acc": best_dev,
-            "summary": utils.seed_summary(best_dev, per_seed["test_acc"]),
-        })
+        runs.append(
+            {
+                "label": label,
+                "config": dataclasses.asdict(config),
+                "seeds": list(seeds),
+                **per_seed,
+                "best_dev_acc": best_dev,
+                "summary": utils.seed_summary(best_dev, per_seed["test_acc"]),
+            }
+        )
     if epoch_plot_prefix:
         visualize_sweep_epochs(runs, out_dir, epoch_plot_prefix, seed_note)
-    history = {"sweep": name, "seeds": list(seeds), "runs": runs, "workers": workers,
-               "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
-               "wall_seconds": time.perf_counter() - started}
+    history = {
+        "sweep": name,
+        "seeds": list(seeds),
+        "runs": runs,
+        "workers": workers,
+        "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
+        "wall_seconds": time.perf_counter() - started,
+    }
     for key, metric in (("acc", "Dev accuracy"), ("loss", "Dev loss")):
-        visualize_configs([r[f"dev_{key}"] for r in runs], list(labels), metric, out_dir / f"all_{name}_{key}.png",
-                          title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}",
-                          configs=[r["config"] for r in runs])
+        visualize_configs(
+            [r[f"dev_{key}"] for r in runs],
+            list(labels),
+            metric,
+            out_dir / f"all_{name}_{key}.png",
+            title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}",
+            configs=[r["config"] for r in runs],
+        )
     utils.atomic_write_json(history, out_dir / f"{name}.json")
     partial.unlink(missing_ok=True)
     return history

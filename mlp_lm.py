@@ -16,6 +16,7 @@ nplm/optim.py (AdamW, schedules), nplm/kernels.py and nplm/corpus.py (fast kerne
 (torchrun), nplm/bookkeeping.py and nplm/checkpoint.py (early stopping, checkpoints, resume). `python main.py lm`
 (nplm/run.py) turns on the ones that help, and scores the model with nplm/cache.py and nplm/dynamic.py.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,13 +36,38 @@ from nplm import distributed
 import utils
 from nplm.average import WeightAverage
 from nplm.bookkeeping import TrainedLM, TrainingRun, fit_report
-from nplm.checkpoint import (CheckpointError, check_resumable, load_checkpoint_meta, load_model,  # noqa: F401
-                           load_training_state, meta_path, save_checkpoint)
+from nplm.checkpoint import (
+    CheckpointError,
+    check_resumable,
+    load_checkpoint_meta,
+    load_model,  # noqa: F401
+    load_training_state,
+    meta_path,
+    save_checkpoint,
+)
 from nplm.context import ContextAdditions
-from nplm.corpus import (TEST_FILE, TRAIN_FILE, VALID_FILE, WIKITEXT_DIR, WindowBatches, WordTokenizer,  # noqa: F401
-                     encode_stream, load_data_mlp_lm, pad_id_of, preprocess_data, texts_of,
-                     windows_from_stream)
-from nplm.kernels import BitDropout, adaptive_nll, make_adamw, softmax_nll, train_flops_per_token, use_bit_dropout  # noqa
+from nplm.corpus import (
+    TEST_FILE,
+    TRAIN_FILE,
+    VALID_FILE,
+    WIKITEXT_DIR,
+    WindowBatches,
+    WordTokenizer,  # noqa: F401
+    encode_stream,
+    load_data_mlp_lm,
+    pad_id_of,
+    preprocess_data,
+    texts_of,
+    windows_from_stream,
+)
+from nplm.kernels import (
+    BitDropout,
+    adaptive_nll,
+    make_adamw,
+    softmax_nll,
+    train_flops_per_token,
+    use_bit_dropout,
+)  # noqa
 from nplm.optim import SCHEDULES, make_optimizer
 from nplm.output import NPLMAdaptiveFinalBlock, TiedAdaptiveLogSoftmax, TiedHead, TiedOutput  # noqa: F401
 
@@ -72,26 +98,40 @@ class LMConfig:
     output_layer: str = "full"  # "full" (the course's softmax) or "adaptive" (Grave et al. 2017)
     cutoffs: List[int] = field(default_factory=lambda: [1022, 9982])  # adaptive softmax clusters
     div_value: float = 4.0
-    global_window: int = 0  # far words before the window whose mean embedding is added (Sun and Iyyer 2021)
+    global_window: int = (
+        0  # far words before the window whose mean embedding is added (Sun and Iyyer 2021)
+    )
     global_chunks: int = 1  # ... cut into this many equal chunks, one mean each
     global_dropout_p: float = 0.0  # share of training examples whose far words are hidden
-    tie_embeddings: bool = False  # output word vectors are the input embeddings (Press and Wolf 2017)
-    embed_dropout_p: float = 0.0  # share of word types whose input embedding is dropped per batch (Gal 2016)
-    input_dropout_p: float = 0.0  # dropout on the concatenated context vectors, before the first linear
+    tie_embeddings: bool = (
+        False  # output word vectors are the input embeddings (Press and Wolf 2017)
+    )
+    embed_dropout_p: float = (
+        0.0  # share of word types whose input embedding is dropped per batch (Gal 2016)
+    )
+    input_dropout_p: float = (
+        0.0  # dropout on the concatenated context vectors, before the first linear
+    )
     # ours, opt-in: the training (nplm/average.py, nplm/optim.py, nplm/kernels.py)
     ema_decay: float = 0.0  # > 0: score and save an exponential moving average of the weights
     optimizer: str = "adam"  # "adam" (the course's) or "adamw" (fused where torch has it)
     weight_decay: float = 0.0
-    schedule: str = "exponential"  # the course's ExponentialLR(decay), or "cosine"/"linear"/"constant" + warmup
+    schedule: str = (
+        "exponential"  # the course's ExponentialLR(decay), or "cosine"/"linear"/"constant" + warmup
+    )
     warmup_steps: int = 0
     patience: Optional[int] = None  # stop after this many epochs without a better dev perplexity
-    fast: bool = False  # lm_kernels' training step and lm_data.WindowBatches instead of a DataLoader
+    fast: bool = (
+        False  # lm_kernels' training step and lm_data.WindowBatches instead of a DataLoader
+    )
     device: str = "cpu"  # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N" or "mps"
     precision: str = "fp32"  # or "bf16": bfloat16 autocast for the forward passes
     eval_batch_size: Optional[int] = None  # None: batch_size
     # after training, nplm/run.py scores the best model (the model never reads these; lm_run.LMRunConfig has the rest)
     cache_size: int = 0  # > 0: with a continuous cache of this many tokens (nplm/cache.py)
-    dynamic_segment: int = 0  # > 0: with dynamic evaluation in segments of this many tokens (nplm/dynamic.py)
+    dynamic_segment: int = (
+        0  # > 0: with dynamic evaluation in segments of this many tokens (nplm/dynamic.py)
+    )
     # data and bookkeeping
     max_train_tokens: Optional[int] = None  # a prefix of the training stream (quick runs)
     max_dev_tokens: Optional[int] = None
@@ -105,8 +145,19 @@ class LMConfig:
     NOT_TRAINED = ("num_threads", "print_every", "device", "cache_size", "dynamic_segment")
     # Model parts and scoring modes added after runs were saved: a config without them ran without them, even
     # where its preset has them on now.
-    ADDED_OFF = {"tie_embeddings": False, "embed_dropout_p": 0.0, "input_dropout_p": 0.0, "dynamic_segment": 0}
-    OPTIONAL = ("patience", "eval_batch_size", "max_train_tokens", "max_dev_tokens", "num_threads")  # None: unset
+    ADDED_OFF = {
+        "tie_embeddings": False,
+        "embed_dropout_p": 0.0,
+        "input_dropout_p": 0.0,
+        "dynamic_segment": 0,
+    }
+    OPTIONAL = (
+        "patience",
+        "eval_batch_size",
+        "max_train_tokens",
+        "max_dev_tokens",
+        "num_threads",
+    )  # None: unset
 
     def __post_init__(self):
         self.cutoffs = list(self.cutoffs)
@@ -125,49 +176,142 @@ class LMConfig:
     def validate(self) -> None:
         """ValueError naming the first field out of range; run on construction, before any data is read. The
         one place where these values are checked: main.py's flags set them and leave the ranges to it."""
-        for name, low in (*((n, 1) for n in ("embed_dim", "hidden_dim", "local_window_size", "batch_size",
-                                             "num_epochs", "global_chunks", "min_count", "patience",
-                                             "eval_batch_size", "max_train_tokens", "max_dev_tokens", "num_threads")),
-                          *((n, 0) for n in ("num_blocks", "global_window", "warmup_steps", "cache_size",
-                                             "dynamic_segment", "print_every", "seed"))):
+        for name, low in (
+            *(
+                (n, 1)
+                for n in (
+                    "embed_dim",
+                    "hidden_dim",
+                    "local_window_size",
+                    "batch_size",
+                    "num_epochs",
+                    "global_chunks",
+                    "min_count",
+                    "patience",
+                    "eval_batch_size",
+                    "max_train_tokens",
+                    "max_dev_tokens",
+                    "num_threads",
+                )
+            ),
+            *(
+                (n, 0)
+                for n in (
+                    "num_blocks",
+                    "global_window",
+                    "warmup_steps",
+                    "cache_size",
+                    "dynamic_segment",
+                    "print_every",
+                    "seed",
+                )
+            ),
+        ):
             v, optional = getattr(self, name), name in self.OPTIONAL
-            self.check(name, (optional and v is None) or (isinstance(v, int) and not isinstance(v, bool) and v >= low),
-                       f"a whole number >= {low}" + (" or None" if optional else ""))
-        for name in ("dropout_p", "global_dropout_p", "embed_dropout_p", "input_dropout_p", "ema_decay"):
+            self.check(
+                name,
+                (optional and v is None)
+                or (isinstance(v, int) and not isinstance(v, bool) and v >= low),
+                f"a whole number >= {low}" + (" or None" if optional else ""),
+            )
+        for name in (
+            "dropout_p",
+            "global_dropout_p",
+            "embed_dropout_p",
+            "input_dropout_p",
+            "ema_decay",
+        ):
             self.check(name, 0.0 <= getattr(self, name) < 1.0, "in [0, 1)")
         for name in ("lr", "div_value"):
-            self.check(name, math.isfinite(getattr(self, name)) and getattr(self, name) > 0, "finite and > 0")
+            self.check(
+                name,
+                math.isfinite(getattr(self, name)) and getattr(self, name) > 0,
+                "finite and > 0",
+            )
         self.check("decay", 0.0 < self.decay <= 1.0, "in (0, 1]")
-        self.check("weight_decay", math.isfinite(self.weight_decay) and self.weight_decay >= 0, "finite and >= 0")
-        for name, choices in (("output_layer", ("full", "adaptive")), ("optimizer", ("adam", "adamw")),
-                              ("precision", ("fp32", "bf16"))):
+        self.check(
+            "weight_decay",
+            math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+            "finite and >= 0",
+        )
+        for name, choices in (
+            ("output_layer", ("full", "adaptive")),
+            ("optimizer", ("adam", "adamw")),
+            ("precision", ("fp32", "bf16")),
+        ):
             self.check(name, getattr(self, name) in choices, " or ".join(map(repr, choices)))
         self.check("schedule", self.schedule in SCHEDULES, f"one of {sorted(SCHEDULES)}")
         self.check("tie_embeddings", isinstance(self.tie_embeddings, bool), "True or False")
-        self.check("device", isinstance(self.device, str) and self.device != "", "a device name, such as 'auto'")
-        self.check("cutoffs", all(isinstance(c, int) and c > 0 for c in self.cutoffs) and self.cutoffs == sorted(
-            set(self.cutoffs)), "increasing whole numbers > 0")
-        self.check("global_chunks", not self.global_window or self.global_window % self.global_chunks == 0,
-                   f"a divisor of global_window ({self.global_window})")
+        self.check(
+            "device",
+            isinstance(self.device, str) and self.device != "",
+            "a device name, such as 'auto'",
+        )
+        self.check(
+            "cutoffs",
+            all(isinstance(c, int) and c > 0 for c in self.cutoffs)
+            and self.cutoffs == sorted(set(self.cutoffs)),
+            "increasing whole numbers > 0",
+        )
+        self.check(
+            "global_chunks",
+            not self.global_window or self.global_window % self.global_chunks == 0,
+            f"a divisor of global_window ({self.global_window})",
+        )
         self.check("save_path", bool(str(self.save_path)), "a file path")
 
     @classmethod
     def presets(cls) -> dict:
         """'course' (the fields above), 'default' (`python main.py lm`: < 20 min on 2 cores), 'long' (wider,
         more epochs) and 'quick' (a small slice, seconds): the fields each sets."""
-        ours = dict(local_window_size=8, num_blocks=1, batch_size=2048, eval_batch_size=4096, lr=3e-3,
-                    num_epochs=4, output_layer="adaptive", global_window=64, global_dropout_p=0.1,
-                    ema_decay=0.998, optimizer="adamw", weight_decay=0.01, schedule="cosine", warmup_steps=100,
-                    patience=2, fast=True, device="auto", num_threads=2, print_every=200,
-                    save_path="checkpoints/mlp_lm.pt", tie_embeddings=True)
+        ours = dict(
+            local_window_size=8,
+            num_blocks=1,
+            batch_size=2048,
+            eval_batch_size=4096,
+            lr=3e-3,
+            num_epochs=4,
+            output_layer="adaptive",
+            global_window=64,
+            global_dropout_p=0.1,
+            ema_decay=0.998,
+            optimizer="adamw",
+            weight_decay=0.01,
+            schedule="cosine",
+            warmup_steps=100,
+            patience=2,
+            fast=True,
+            device="auto",
+            num_threads=2,
+            print_every=200,
+            save_path="checkpoints/mlp_lm.pt",
+            tie_embeddings=True,
+        )
         return {
             "course": {},
             "default": ours,
-            "long": {**ours, "hidden_dim": 1024, "dropout_p": 0.3, "global_window": 256, "global_chunks": 4,
-                     "ema_decay": 0.999, "lr": 2e-3, "num_epochs": 5},
-            "quick": {**ours, "embed_dim": 64, "hidden_dim": 128, "batch_size": 256, "num_epochs": 2,
-                      "max_train_tokens": 100_000, "max_dev_tokens": 20_000, "warmup_steps": 20,
-                      "print_every": 100, "dropout_p": 0.1},
+            "long": {
+                **ours,
+                "hidden_dim": 1024,
+                "dropout_p": 0.3,
+                "global_window": 256,
+                "global_chunks": 4,
+                "ema_decay": 0.999,
+                "lr": 2e-3,
+                "num_epochs": 5,
+            },
+            "quick": {
+                **ours,
+                "embed_dim": 64,
+                "hidden_dim": 128,
+                "batch_size": 256,
+                "num_epochs": 2,
+                "max_train_tokens": 100_000,
+                "max_dev_tokens": 20_000,
+                "warmup_steps": 20,
+                "print_every": 100,
+                "dropout_p": 0.1,
+            },
         }
 
     @classmethod
@@ -211,14 +355,31 @@ class NPLMFirstBlock(ContextAdditions, nn.Module):
     dropout: (B, W) ids -> (B, H). The keyword arguments are ours, off by default (nplm/context.py): a global
     context of the G words before the window (inputs (B, G+W)), word-type and input dropout."""
 
-    def __init__(self, vocab_size, embed_dim, local_window_size, hidden_dim, dropout_p, global_window=0,
-                 global_chunks=1, global_dropout_p=0.0, embed_dropout_p=0.0, input_dropout_p=0.0):
+    def __init__(
+        self,
+        vocab_size,
+        embed_dim,
+        local_window_size,
+        hidden_dim,
+        dropout_p,
+        global_window=0,
+        global_chunks=1,
+        global_dropout_p=0.0,
+        embed_dropout_p=0.0,
+        input_dropout_p=0.0,
+    ):
         super().__init__()
         self.local_window_size = local_window_size
         self.embed_dim = embed_dim
         self.embeddings = nn.Embedding(vocab_size, embed_dim)
-        self.init_additions(local_window_size, global_window, global_chunks, global_dropout_p, embed_dropout_p,
-                            input_dropout_p)  # ours: sets context_size and global_chunks (0 without a global context)
+        self.init_additions(
+            local_window_size,
+            global_window,
+            global_chunks,
+            global_dropout_p,
+            embed_dropout_p,
+            input_dropout_p,
+        )  # ours: sets context_size and global_chunks (0 without a global context)
         self.linear = nn.Linear((local_window_size + self.global_chunks) * embed_dim, hidden_dim)
         self.layer_norm = nn.LayerNorm(hidden_dim)
         self.dropout = nn.Dropout(dropout_p)
@@ -226,7 +387,9 @@ class NPLMFirstBlock(ContextAdditions, nn.Module):
     def forward(self, inputs):
         if not self.global_window:
             embeds = self.embeddings(inputs)  # (B, W, E), or (W, E) for one window
-            embeds = self.drop_word_types(inputs, embeds)  # ours: the same tensor unless embed_dropout_p
+            embeds = self.drop_word_types(
+                inputs, embeds
+            )  # ours: the same tensor unless embed_dropout_p
             embeds = embeds.reshape(-1, self.local_window_size * self.embed_dim)  # (B, W*E)
         else:  # ours: (B, G+W) ids in, the far words' chunk means added to the concatenation
             embeds = self.with_global_context(inputs)  # (B, (W+C)*E)
@@ -284,21 +447,52 @@ class NPLM(nn.Module):
     The keyword arguments are ours (see `LMConfig`); their defaults give the course's model.
     """
 
-    def __init__(self, vocab_size, embed_dim, local_window_size, hidden_dim, num_blocks, dropout_p, *,
-                 output_layer="full", cutoffs=(1022, 9982), div_value=4.0, global_window=0, global_chunks=1,
-                 global_dropout_p=0.0, tie_embeddings=False, embed_dropout_p=0.0, input_dropout_p=0.0):
+    def __init__(
+        self,
+        vocab_size,
+        embed_dim,
+        local_window_size,
+        hidden_dim,
+        num_blocks,
+        dropout_p,
+        *,
+        output_layer="full",
+        cutoffs=(1022, 9982),
+        div_value=4.0,
+        global_window=0,
+        global_chunks=1,
+        global_dropout_p=0.0,
+        tie_embeddings=False,
+        embed_dropout_p=0.0,
+        input_dropout_p=0.0,
+    ):
         super().__init__()
-        self.first_layer = NPLMFirstBlock(vocab_size, embed_dim, local_window_size, hidden_dim, dropout_p,
-                                          global_window, global_chunks, global_dropout_p, embed_dropout_p,
-                                          input_dropout_p)
-        self.intermediate_layers = nn.ModuleList([NPLMBlock(hidden_dim, dropout_p) for _ in range(num_blocks)])
+        self.first_layer = NPLMFirstBlock(
+            vocab_size,
+            embed_dim,
+            local_window_size,
+            hidden_dim,
+            dropout_p,
+            global_window,
+            global_chunks,
+            global_dropout_p,
+            embed_dropout_p,
+            input_dropout_p,
+        )
+        self.intermediate_layers = nn.ModuleList(
+            [NPLMBlock(hidden_dim, dropout_p) for _ in range(num_blocks)]
+        )
         tie_to = self.first_layer.embeddings if tie_embeddings else None  # ours
-        if tie_to is not None:  # N(0, 1) rows would make the tied logits' scale sqrt(E) at the start
-            nn.init.normal_(tie_to.weight, std=embed_dim ** -0.5)
+        if (
+            tie_to is not None
+        ):  # N(0, 1) rows would make the tied logits' scale sqrt(E) at the start
+            nn.init.normal_(tie_to.weight, std=embed_dim**-0.5)
         if output_layer == "full":
             self.final_layer = NPLMFinalBlock(vocab_size, hidden_dim, tie_to)
         elif output_layer == "adaptive":  # ours (nplm/output.py)
-            self.final_layer = NPLMAdaptiveFinalBlock(vocab_size, hidden_dim, cutoffs, div_value, tie_to)
+            self.final_layer = NPLMAdaptiveFinalBlock(
+                vocab_size, hidden_dim, cutoffs, div_value, tie_to
+            )
         else:
             raise ValueError(f"output_layer must be 'full' or 'adaptive', not {output_layer!r}")
         self.output_layer = output_layer
@@ -350,19 +544,33 @@ def test_model_forward(model, sample, local_window_size, tokenizer):
     inp, target = sample
     with utils.evaluating(model):
         log_probs = model(inp)  # (B, V)
-    assert inp.shape[-1] == getattr(model, "context_size", local_window_size), "windows of the wrong width"
+    assert inp.shape[-1] == getattr(model, "context_size", local_window_size), (
+        "windows of the wrong width"
+    )
     assert log_probs.shape[0] == target.shape[0], "one output row per target"
     assert log_probs.shape[1] == tokenizer.vocab_size, "a distribution over the whole vocabulary"
 
 
 # --------------------------------------------------------------------------- training
-def train_step(model, criterion, optimizer, scheduler, inp, target, *, average=None,
-               autocast=contextlib.nullcontext(), world=1):
+def train_step(
+    model,
+    criterion,
+    optimizer,
+    scheduler,
+    inp,
+    target,
+    *,
+    average=None,
+    autocast=contextlib.nullcontext(),
+    world=1,
+):
     """The course's step on one batch: loss, gradient, the optimiser's step, the schedule's step; returns (loss,
     the batch's summed loss in float64). Ours: the weight average's update, bf16 `autocast`, and under torchrun
     (`world` > 1) this process's share of the global batch's mean (nplm/distributed.py)."""
     with autocast:
-        loss, batch_sum = distributed.training_loss(_batch_loss, model, criterion, inp, target, world)
+        loss, batch_sum = distributed.training_loss(
+            _batch_loss, model, criterion, inp, target, world
+        )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -373,9 +581,26 @@ def train_step(model, criterion, optimizer, scheduler, inp, target, *, average=N
     return loss, batch_sum
 
 
-def train(model, train_dataloader, dev_dataloader, criterion, optimizer, scheduler, num_epochs, save_path,
-          print_every=100, *, patience=None, ema_decay=0.0, checkpoint_meta=None, record=None, log=print,
-          state_path=None, resume=None, precision="fp32"):
+def train(
+    model,
+    train_dataloader,
+    dev_dataloader,
+    criterion,
+    optimizer,
+    scheduler,
+    num_epochs,
+    save_path,
+    print_every=100,
+    *,
+    patience=None,
+    ema_decay=0.0,
+    checkpoint_meta=None,
+    record=None,
+    log=print,
+    state_path=None,
+    resume=None,
+    precision="fp32",
+):
     """Train for num_epochs, stepping the scheduler every batch as the course does; after each epoch score the
     dev set and save the weights with the best dev perplexity so far at `save_path` (a state_dict, atomically).
     Returns (train losses, train perplexities, dev losses, dev perplexities), one value per epoch.
@@ -389,23 +614,49 @@ def train(model, train_dataloader, dev_dataloader, criterion, optimizer, schedul
     device = next(core.parameters()).device
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
     average = WeightAverage(core, ema_decay) if ema_decay else None  # ours (nplm/average.py)
-    run = TrainingRun(core, optimizer, scheduler, average, train_dataloader, record, log, save_path, patience,
-                      checkpoint_meta, state_path)  # ours: history, best weights, early stopping, resume
+    run = TrainingRun(
+        core,
+        optimizer,
+        scheduler,
+        average,
+        train_dataloader,
+        record,
+        log,
+        save_path,
+        patience,
+        checkpoint_meta,
+        state_path,
+    )  # ours: history, best weights, early stopping, resume
     if resume is not None:
         run.resume(resume)
     for epoch in range(run.first_epoch, 0 if run.stopped else num_epochs):
         model.train()
         log(f"{'-' * 10} Epoch {epoch}: Training {'-' * 10}")
         run.start_epoch(epoch)
-        for idx, (inp, target) in enumerate(utils.progress(train_dataloader, desc=f"epoch {epoch}")):
+        for idx, (inp, target) in enumerate(
+            utils.progress(train_dataloader, desc=f"epoch {epoch}")
+        ):
             inp, target = inp.to(device, non_blocking=True), target.to(device, non_blocking=True)
-            loss, batch_sum = train_step(model, criterion, optimizer, scheduler, inp, target, average=average,
-                                         autocast=autocast, world=run.world)
-            run.add_step(idx, loss, batch_sum, target.numel(), print_every)  # ours: sums, checks, log lines
+            loss, batch_sum = train_step(
+                model,
+                criterion,
+                optimizer,
+                scheduler,
+                inp,
+                target,
+                average=average,
+                autocast=autocast,
+                world=run.world,
+            )
+            run.add_step(
+                idx, loss, batch_sum, target.numel(), print_every
+            )  # ours: sums, checks, log lines
         train_loss = run.epoch_mean()
         log(f"{'-' * 10} Epoch {epoch}: Evaluation on Dev Set {'-' * 10}")
         with autocast:
-            dev_loss, dev_ppl, best_state = run.score_dev(lambda: evaluate(core, dev_dataloader, criterion))
+            dev_loss, dev_ppl, best_state = run.score_dev(
+                lambda: evaluate(core, dev_dataloader, criterion)
+            )
         if run.end_epoch(train_loss, dev_loss, dev_ppl, best_state):
             break
     return run.hist
@@ -451,14 +702,18 @@ def top_p_filter(log_probs: torch.Tensor, top_p: float) -> torch.Tensor:
         return log_probs
     sorted_lp, order = torch.sort(log_probs, dim=-1, descending=True)  # (B, V)
     probs = F.softmax(sorted_lp, dim=-1)  # (B, V)
-    mass_before = torch.cumsum(probs, dim=-1) - probs  # (B, V): probability of the strictly more likely tokens
+    mass_before = (
+        torch.cumsum(probs, dim=-1) - probs
+    )  # (B, V): probability of the strictly more likely tokens
     drop_sorted = mass_before >= top_p  # (B, V)
     drop_sorted[..., 0] = False
     drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)  # back to vocabulary order
     return log_probs.masked_fill(drop, float("-inf"))
 
 
-def generate_text(prompt, model, tokenizer, local_window_size, top_p, max_len=30, generator=None, verbose=True):
+def generate_text(
+    prompt, model, tokenizer, local_window_size, top_p, max_len=30, generator=None, verbose=True
+):
     """Continue `prompt` by max_len tokens; return the text (also printed, as the course does).
 
     Greedy when top_p is None or 0, else nucleus sampling (seedable with `generator`). Prompts shorter than
@@ -471,7 +726,9 @@ def generate_text(prompt, model, tokenizer, local_window_size, top_p, max_len=30
     ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(prompt))
     pad_id = pad_id_of(tokenizer)
     W = int(local_window_size)
-    G = max(0, getattr(model, "context_size", W) - W)  # far words of a global context: none before the prompt
+    G = max(
+        0, getattr(model, "context_size", W) - W
+    )  # far words of a global context: none before the prompt
     context = [pad_id] * W + list(ids)
     device = next(iter(model.parameters()), torch.empty(0)).device
     with utils.evaluating(model):
@@ -480,8 +737,12 @@ def generate_text(prompt, model, tokenizer, local_window_size, top_p, max_len=30
             window = torch.tensor(far + context[-W:], dtype=torch.long, device=device)  # (G+W,)
             log_probs = model(window)  # (1, V)
             if top_p:
-                filtered = top_p_filter(log_probs.float().cpu(), float(top_p))  # (1, V); sampled on the CPU,
-                pred = torch.multinomial(filtered.softmax(-1), 1, generator=generator).item()  # its generator's
+                filtered = top_p_filter(
+                    log_probs.float().cpu(), float(top_p)
+                )  # (1, V); sampled on the CPU,
+                pred = torch.multinomial(
+                    filtered.softmax(-1), 1, generator=generator
+                ).item()  # its generator's
             else:
                 pred = int(torch.argmax(log_probs).item())
             context.append(pred)
@@ -491,7 +752,9 @@ def generate_text(prompt, model, tokenizer, local_window_size, top_p, max_len=30
     return generation
 
 
-def sample_prompt(model, tokenizer, prompt=COURSE_PROMPT, top_ps=(None, 0.0, 0.3, 1.0), max_len=30, seed=42):
+def sample_prompt(
+    model, tokenizer, prompt=COURSE_PROMPT, top_ps=(None, 0.0, 0.3, 1.0), max_len=30, seed=42
+):
     """{"greedy" or "top_p=P": text} for each top_p, as the course's sample_from_mlp_lm prints them; sampling
     draws from one generator seeded with `seed`."""
     gen = torch.Generator().manual_seed(seed)
@@ -499,15 +762,26 @@ def sample_prompt(model, tokenizer, prompt=COURSE_PROMPT, top_ps=(None, 0.0, 0.3
     for p in top_ps:
         label = "greedy" if p is None else f"top_p={p}"
         print(f"{'-' * 10} {label} {'-' * 10}")
-        samples[label] = generate_text(prompt, model, tokenizer, model.first_layer.local_window_size, top_p=p,
-                                       max_len=max_len, generator=gen)
+        samples[label] = generate_text(
+            prompt,
+            model,
+            tokenizer,
+            model.first_layer.local_window_size,
+            top_p=p,
+            max_len=max_len,
+            generator=gen,
+        )
     return samples
 
 
 def visualize_epochs(epoch_train_stats, epoch_dev_stats, stat_name, save_fig_path, title=None):
     """Train and dev curves of one statistic per epoch (utils.plot_curves)."""
-    return utils.plot_curves({"train": list(epoch_train_stats), "dev": list(epoch_dev_stats)}, ylabel=stat_name,
-                             save_fig_path=save_fig_path, title=title or f"MLP language model: {stat_name}")
+    return utils.plot_curves(
+        {"train": list(epoch_train_stats), "dev": list(epoch_dev_stats)},
+        ylabel=stat_name,
+        save_fig_path=save_fig_path,
+        title=title or f"MLP language model: {stat_name}",
+    )
 
 
 # --------------------------------------------------------------------------- the course's entry points
@@ -528,39 +802,93 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
     log(f"{'-' * 10} Preprocess Data {'-' * 10}")
     train_stream = encode_stream(train_texts, tokenizer, config.max_train_tokens)  # (T,)
     dev_stream = encode_stream(dev_data, tokenizer, config.max_dev_tokens)  # (T_dev,)
-    log(f"vocabulary {tokenizer.vocab_size:,} words (train split only); train {train_stream.numel():,} tokens, "
-        f"dev {dev_stream.numel():,} targets")
+    log(
+        f"vocabulary {tokenizer.vocab_size:,} words (train split only); train {train_stream.numel():,} tokens, "
+        f"dev {dev_stream.numel():,} targets"
+    )
     model = build_model(config, tokenizer.vocab_size, device)
     if world > 1:  # the same initial weights everywhere, then each process its own dropout masks
         torch.manual_seed(config.seed + rank)
     W, pad = model.context_size, tokenizer.pad_token_id
     if config.fast:  # ours: a global batch of batch_size, split between the processes
-        train_loader = WindowBatches(train_stream, W, pad, config.batch_size, shuffle=True, generator=gen,
-                                     device=device, rank=rank, world=world)
-        dev_loader = WindowBatches(dev_stream, W, pad, config.eval_batch, device=device, rank=rank, world=world)
-        sample = next(iter(WindowBatches(train_stream, W, pad, config.batch_size, device=device)))  # no randomness
+        train_loader = WindowBatches(
+            train_stream,
+            W,
+            pad,
+            config.batch_size,
+            shuffle=True,
+            generator=gen,
+            device=device,
+            rank=rank,
+            world=world,
+        )
+        dev_loader = WindowBatches(
+            dev_stream, W, pad, config.eval_batch, device=device, rank=rank, world=world
+        )
+        sample = next(
+            iter(WindowBatches(train_stream, W, pad, config.batch_size, device=device))
+        )  # no randomness
     else:
-        train_loader = DataLoader(TensorDataset(*windows_from_stream(train_stream, W, pad)), config.batch_size,
-                                  shuffle=True)
-        dev_loader = DataLoader(TensorDataset(*windows_from_stream(dev_stream, W, pad)), config.eval_batch)
+        train_loader = DataLoader(
+            TensorDataset(*windows_from_stream(train_stream, W, pad)),
+            config.batch_size,
+            shuffle=True,
+        )
+        dev_loader = DataLoader(
+            TensorDataset(*windows_from_stream(dev_stream, W, pad)), config.eval_batch
+        )
         sample = tuple(t.to(device) for t in next(iter(train_loader)))
-    log(f"{'-' * 10} Create Model: {count_parameters(model):,} parameters, {model.output_layer} softmax {'-' * 10}")
+    log(
+        f"{'-' * 10} Create Model: {count_parameters(model):,} parameters, {model.output_layer} softmax {'-' * 10}"
+    )
     test_model_forward(model, sample, config.local_window_size, tokenizer)
     optimizer, scheduler = make_optimizer(model, config, config.num_epochs * len(train_loader))
-    meta = {"tokenizer": tokenizer.to_dict(), "model": model_fields(config), "config": config.to_dict()}
+    meta = {
+        "tokenizer": tokenizer.to_dict(),
+        "model": model_fields(config),
+        "config": config.to_dict(),
+    }
     record: dict = {}
-    net, threads = distributed.wrap(model, device, config.output_layer == "adaptive", config.num_threads, world)
+    net, threads = distributed.wrap(
+        model, device, config.output_layer == "adaptive", config.num_threads, world
+    )
     t_train = time.perf_counter()
     with utils.torch_threads(threads):
-        hist = train(net, train_loader, dev_loader, nn.NLLLoss(), optimizer, scheduler, config.num_epochs,
-                     config.save_path, config.print_every, patience=config.patience, ema_decay=config.ema_decay,
-                     checkpoint_meta=meta, record=record, log=log, state_path=state_path, resume=state,
-                     precision=config.precision)
+        hist = train(
+            net,
+            train_loader,
+            dev_loader,
+            nn.NLLLoss(),
+            optimizer,
+            scheduler,
+            config.num_epochs,
+            config.save_path,
+            config.print_every,
+            patience=config.patience,
+            ema_decay=config.ema_decay,
+            checkpoint_meta=meta,
+            record=record,
+            log=log,
+            state_path=state_path,
+            resume=state,
+            precision=config.precision,
+        )
     train_seconds = time.perf_counter() - t_train
     model.load_state_dict(record["best_state"])
     model.eval()
-    report = fit_report(hist, record, model, tokenizer, config, train_stream, dev_stream, train_seconds, t_start,
-                        device, world)
+    report = fit_report(
+        hist,
+        record,
+        model,
+        tokenizer,
+        config,
+        train_stream,
+        dev_stream,
+        train_seconds,
+        t_start,
+        device,
+        world,
+    )
     return TrainedLM(model, tokenizer, config, report)
 
 
@@ -577,7 +905,9 @@ def run_mlp_lm(config, train_data, dev_data):
     return h["train_loss"], h["train_ppl"], h["dev_loss"], h["dev_ppl"]
 
 
-def sample_from_mlp_lm(config, dev_data, prompt=COURSE_PROMPT, top_ps=(None, 0.0, 0.3, 1.0), max_len=30):
+def sample_from_mlp_lm(
+    config, dev_data, prompt=COURSE_PROMPT, top_ps=(None, 0.0, 0.3, 1.0), max_len=30
+):
     """Rebuild the model of `config`, load the weights at config.save_path (the vocabulary from the JSON beside
     them), report dev perplexity when dev_data is given, and print the prompt's continuations: greedy,
     p = 0.0 (the same as greedy), 0.3 and 1.0. Returns the numbers and the samples."""
@@ -590,10 +920,14 @@ def sample_from_mlp_lm(config, dev_data, prompt=COURSE_PROMPT, top_ps=(None, 0.0
     if dev_data is not None:
         print(f"{'-' * 10} Evaluate on the Dev Set {'-' * 10}")
         stream = encode_stream(dev_data, tokenizer)
-        batches = WindowBatches(stream, model.context_size, tokenizer.pad_token_id, config.eval_batch, device=device)
+        batches = WindowBatches(
+            stream, model.context_size, tokenizer.pad_token_id, config.eval_batch, device=device
+        )
         out["dev_loss"], out["dev_ppl"] = evaluate(model, batches, nn.NLLLoss())
         out["dev_targets"] = stream.numel()
-        print(f"Dev Perplexity: {out['dev_ppl']:.2f}; Dev Loss: {out['dev_loss']:.4f} ({stream.numel():,} targets)")
+        print(
+            f"Dev Perplexity: {out['dev_ppl']:.2f}; Dev Loss: {out['dev_loss']:.4f} ({stream.numel():,} targets)"
+        )
     print(f"{'-' * 10} Sample From the Model {'-' * 10}")
     out["prompt"] = prompt
     out["samples"] = sample_prompt(model, tokenizer, prompt, top_ps, max_len, seed=config.seed)

@@ -12,6 +12,7 @@ The data files and `datasets` loading live in common/datafiles.py, GloVe and the
 common/glove.py, the worker processes in common/worker_pool.py. Nothing here runs at import time, except setting
 the Hugging Face offline switches (see below).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -84,6 +85,7 @@ def _umask() -> int:
 def atomic_save(obj, path: str | os.PathLike) -> Path:
     """torch.save, atomically. Saved through a file object: torch names the archive inside after a file *name*,
     which here would be the random temporary one, so the same weights would give different bytes."""
+
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
             torch.save(obj, f)
@@ -136,12 +138,15 @@ def _as_runs(label: str, values) -> np.ndarray:
     if runs.ndim == 1:
         runs = runs[None, :]
     if runs.ndim != 2 or runs.shape[1] == 0:
-        raise ValueError(f"curve {label!r} must be a list of numbers or a list of equal-length lists")
+        raise ValueError(
+            f"curve {label!r} must be a list of numbers or a list of equal-length lists"
+        )
     return runs
 
 
-def curve_limits(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]], pad: float = 0.05
-                 ) -> tuple[float, float]:
+def curve_limits(
+    curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]], pad: float = 0.05
+) -> tuple[float, float]:
     """(low, high) that holds every point of every run of `curves`, padded by `pad` of the range: the
     shared y-scale of plots that are meant to be compared side by side."""
     values = np.concatenate([_as_runs(label, v).ravel() for label, v in curves.items()])
@@ -150,8 +155,9 @@ def curve_limits(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]
     return low - margin, high + margin
 
 
-def zoom_limits(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]], pad: float = 0.15
-                ) -> tuple[float, float]:
+def zoom_limits(
+    curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]], pad: float = 0.15
+) -> tuple[float, float]:
     """A y-range for the part of training where the curves have settled: for each label, its mean curve over
     the second half of the epochs, from median - 3 MAD to median + 3 MAD (no wider than that half's own
     range); then the union over labels, padded by `pad` of its width.
@@ -162,9 +168,11 @@ def zoom_limits(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]
     lows, highs = [], []
     for label, values in curves.items():
         mean = _as_runs(label, values).mean(axis=0)
-        tail = mean[len(mean) // 2:]
+        tail = mean[len(mean) // 2 :]
         center = float(np.median(tail))
-        spread = 3 * 1.4826 * float(np.median(np.abs(tail - center)))  # 3 standard deviations, were it normal
+        spread = (
+            3 * 1.4826 * float(np.median(np.abs(tail - center)))
+        )  # 3 standard deviations, were it normal
         lows.append(max(float(tail.min()), center - spread))
         highs.append(min(float(tail.max()), center + spread))
     low, high = min(lows), max(highs)
@@ -194,7 +202,9 @@ def curves_figure(
     import matplotlib.pyplot as plt
 
     data = {label: _as_runs(label, values) for label, values in curves.items()}
-    fig, axes = plt.subplots(1, 2 if zoom else 1, figsize=(12, 4.2) if zoom else (6.4, 4.2), squeeze=False)
+    fig, axes = plt.subplots(
+        1, 2 if zoom else 1, figsize=(12, 4.2) if zoom else (6.4, 4.2), squeeze=False
+    )
     axes = axes[0]
     for panel, ax in enumerate(axes):
         for label, runs in data.items():
@@ -202,7 +212,9 @@ def curves_figure(
             (line,) = ax.plot(x, runs.mean(axis=0), marker="o", markersize=2.5, label=label)
             # The zoom panel shows means only: one seed's spike would otherwise paint a band over the rest.
             if runs.shape[0] > 1 and panel == 0:
-                ax.fill_between(x, runs.min(axis=0), runs.max(axis=0), color=line.get_color(), alpha=0.15, lw=0)
+                ax.fill_between(
+                    x, runs.min(axis=0), runs.max(axis=0), color=line.get_color(), alpha=0.15, lw=0
+                )
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -212,7 +224,9 @@ def curves_figure(
     if zoom:
         axes[0].set_title("all epochs, full range", fontsize="medium")
         axes[1].set_ylim(*zoom_limits(curves))
-        axes[1].set_title("zoom: means only, on where they settle (spikes leave the panel)", fontsize="medium")
+        axes[1].set_title(
+            "zoom: means only, on where they settle (spikes leave the panel)", fontsize="medium"
+        )
         axes[1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     else:
         axes[0].legend(fontsize="small")
@@ -246,8 +260,12 @@ def plot_curves(
 def seed_summary(best_dev_acc: Sequence[float], test_acc: Sequence[float]) -> dict:
     """Mean and population standard deviation (ddof 0, as hw3.md and README state) over seeds, the one rule for
     every table of runs: the sweeps of 6.1 and the sentiment rows beyond it."""
-    return {"best_dev_acc_mean": float(np.mean(best_dev_acc)), "best_dev_acc_std": float(np.std(best_dev_acc)),
-            "test_acc_mean": float(np.mean(test_acc)), "test_acc_std": float(np.std(test_acc))}
+    return {
+        "best_dev_acc_mean": float(np.mean(best_dev_acc)),
+        "best_dev_acc_std": float(np.std(best_dev_acc)),
+        "test_acc_mean": float(np.mean(test_acc)),
+        "test_acc_std": float(np.std(test_acc)),
+    }
 
 
 def set_seed(seed: int) -> torch.Generator:
@@ -274,8 +292,12 @@ def local_ranks() -> tuple[int, int]:
     return int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("LOCAL_WORLD_SIZE", world))
 
 
-def choose_device(requested: str | None, local_rank: int = 0, local_world_size: int = 1,
-                  gpu_count: int | None = None) -> tuple[torch.device, str, str]:
+def choose_device(
+    requested: str | None,
+    local_rank: int = 0,
+    local_world_size: int = 1,
+    gpu_count: int | None = None,
+) -> tuple[torch.device, str, str]:
     """Where one of `local_world_size` processes on this machine runs: (device, torch.distributed backend,
     a one-line message saying it). `gpu_count` defaults to the CUDA devices present.
 
@@ -302,30 +324,49 @@ def choose_device(requested: str | None, local_rank: int = 0, local_world_size: 
     if device is None:  # auto
         if gpu_count and n <= gpu_count:
             device = torch.device("cuda", local_rank) if several else torch.device("cuda")
-            return device, "nccl", f"{n} process(es) on this machine, each on a GPU of its own (nccl)"
+            return (
+                device,
+                "nccl",
+                f"{n} process(es) on this machine, each on a GPU of its own (nccl)",
+            )
         if not several and mps is not None and mps.is_available():
             return torch.device("mps"), "gloo", "1 process on Apple's MPS device"
         if gpu_count:
-            return (torch.device("cpu"), "gloo",
-                    f"{n} processes on this machine but {gpu_count} GPU(s): each process needs a GPU of its own, "
-                    f"so all train on the CPU (gloo); run torchrun with --nproc_per_node {gpu_count} to use the GPUs")
+            return (
+                torch.device("cpu"),
+                "gloo",
+                f"{n} processes on this machine but {gpu_count} GPU(s): each process needs a GPU of its own, "
+                f"so all train on the CPU (gloo); run torchrun with --nproc_per_node {gpu_count} to use the GPUs",
+            )
         return torch.device("cpu"), "gloo", f"{n} process(es) on this machine run on the CPU (gloo)"
     if device.type == "mps":
         if mps is None or not mps.is_available():
-            raise ValueError(f"device {requested!r}: no MPS device on this machine; use --device auto or cpu")
+            raise ValueError(
+                f"device {requested!r}: no MPS device on this machine; use --device auto or cpu"
+            )
         return device, "gloo", "Apple's MPS device"
     if not gpu_count or (device.index or 0) >= gpu_count:
-        raise ValueError(f"device {requested!r}: no such CUDA device on this machine; use --device auto or cpu")
+        raise ValueError(
+            f"device {requested!r}: no such CUDA device on this machine; use --device auto or cpu"
+        )
     if not several:
         return device, "nccl", "1 process on a GPU"
     if device.index is not None:
-        raise ValueError(f"device {requested!r}: under torchrun each process takes the GPU of its local rank; "
-                         f"use --device cuda")
+        raise ValueError(
+            f"device {requested!r}: under torchrun each process takes the GPU of its local rank; "
+            f"use --device cuda"
+        )
     if n > gpu_count:
-        raise ValueError(f"device {requested!r}: {n} processes on this machine (LOCAL_WORLD_SIZE) but {gpu_count} "
-                         f"GPU(s), and each process needs one of its own; run torchrun with --nproc_per_node "
-                         f"{gpu_count} or fewer, or use --device cpu")
-    return torch.device("cuda", local_rank), "nccl", f"{n} processes on this machine, each on a GPU of its own (nccl)"
+        raise ValueError(
+            f"device {requested!r}: {n} processes on this machine (LOCAL_WORLD_SIZE) but {gpu_count} "
+            f"GPU(s), and each process needs one of its own; run torchrun with --nproc_per_node "
+            f"{gpu_count} or fewer, or use --device cpu"
+        )
+    return (
+        torch.device("cuda", local_rank),
+        "nccl",
+        f"{n} processes on this machine, each on a GPU of its own (nccl)",
+    )
 
 
 class ConfigError(ValueError):
@@ -374,8 +415,12 @@ def progress(iterable: Iterable | None = None, **kwargs):
     """tqdm that stays quiet when stderr is not a terminal (CI logs, pipes) and inside fork_map's jobs."""
     from tqdm.auto import tqdm
 
-    pool = sys.modules.get("common.worker_pool")  # inside fork_map's jobs their bars would fight the caller's
-    kwargs.setdefault("disable", bool(getattr(pool, "_jobs_running", False)) or not sys.stderr.isatty())
+    pool = sys.modules.get(
+        "common.worker_pool"
+    )  # inside fork_map's jobs their bars would fight the caller's
+    kwargs.setdefault(
+        "disable", bool(getattr(pool, "_jobs_running", False)) or not sys.stderr.isatty()
+    )
     kwargs.setdefault("leave", False)
     kwargs.setdefault("dynamic_ncols", True)
     return tqdm(iterable, **kwargs)

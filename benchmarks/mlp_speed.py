@@ -8,6 +8,7 @@ Reports medians over `--repeats` runs, measured in one process, of:
 - the plain per-review, per-word Python loop (`featurize_reference`) that the course skeleton describes,
   on the same reviews, and the speed ratio; both must give the same features.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,24 +65,40 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as cache:
         cold, cold_all, _ = _median_seconds(
-            lambda: glove.load_glove(data_dir=args.data_dir, cache_dir=Path(cache) / str(time.time_ns()),
-                                     verbose=False), 1)
+            lambda: glove.load_glove(
+                data_dir=args.data_dir, cache_dir=Path(cache) / str(time.time_ns()), verbose=False
+            ),
+            1,
+        )
         glove.load_glove(data_dir=args.data_dir, cache_dir=cache, verbose=False)
         cached, cached_all, embeddings = _median_seconds(
-            lambda: glove.load_glove(data_dir=args.data_dir, cache_dir=cache, verbose=False), args.repeats)
+            lambda: glove.load_glove(data_dir=args.data_dir, cache_dir=cache, verbose=False),
+            args.repeats,
+        )
 
-    ours, ours_all, datasets = _median_seconds(lambda: mlp.create_tensor_datasets(splits, embeddings), args.repeats)
+    ours, ours_all, datasets = _median_seconds(
+        lambda: mlp.create_tensor_datasets(splits, embeddings), args.repeats
+    )
     features = torch.cat([d.tensors[0] for d in datasets])
     ref, ref_all, ref_rows = _median_seconds(lambda: featurize_reference(texts, embeddings), 1)
     kept = [r for r in ref_rows if r is not None]
-    max_diff = float((torch.stack(kept) - features).abs().max()) if len(kept) == len(features) else None
+    max_diff = (
+        float((torch.stack(kept) - features).abs().max()) if len(kept) == len(features) else None
+    )
 
     result = {
-        "reviews": len(texts), "kept": len(features), "workers": worker_pool.default_workers(),
+        "reviews": len(texts),
+        "kept": len(features),
+        "workers": worker_pool.default_workers(),
         "imdb_load_seconds": load_seconds,
-        "glove_parse_seconds": cold, "glove_cached_load_seconds_median": cached, "glove_cached_load_all": cached_all,
-        "featurize_seconds_median": ours, "featurize_seconds_all": ours_all,
-        "reference_loop_seconds": ref, "speedup": ref / ours, "max_abs_difference": max_diff,
+        "glove_parse_seconds": cold,
+        "glove_cached_load_seconds_median": cached,
+        "glove_cached_load_all": cached_all,
+        "featurize_seconds_median": ours,
+        "featurize_seconds_all": ours_all,
+        "reference_loop_seconds": ref,
+        "speedup": ref / ours,
+        "max_abs_difference": max_diff,
     }
     for key, value in result.items():
         print(f"{key:34s} {value if not isinstance(value, float) else round(value, 3)}")

@@ -2,6 +2,7 @@
 once and name it in a one-line error when it is missing, unreadable, truncated or corrupt (`check_data_file`),
 and Hugging Face `datasets` loading, offline, with the same one-line errors (`load_dataset`). Both models read
 their data through here (mlp.load_data_mlp, lm_data.load_data_mlp_lm)."""
+
 from __future__ import annotations
 
 import codecs
@@ -61,7 +62,9 @@ class DataFileError(ValueError):
 
 
 RESTORE_HINT = "restore it from ../shared/data (see its README.md: SHA256SUMS)"
-VERIFIED_FILE = "verified_data_files.json"  # in default_cache_dir(): data files already read through once
+VERIFIED_FILE = (
+    "verified_data_files.json"  # in default_cache_dir(): data files already read through once
+)
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -70,14 +73,20 @@ def _bad_file(path: Path, problem: str, fix: str = RESTORE_HINT) -> DataFileErro
 
 
 def _unreadable(path: Path) -> DataFileError:
-    return _bad_file(path, "cannot be read (permission denied)", f"make it readable (chmod a+r) or {RESTORE_HINT}")
+    return _bad_file(
+        path,
+        "cannot be read (permission denied)",
+        f"make it readable (chmod a+r) or {RESTORE_HINT}",
+    )
 
 
 def _force_offline() -> None:
     """Turn on the offline switches of a `datasets` / `huggingface_hub` already imported (they read the
     environment only at import, so one imported before utils would still go online)."""
-    for module_name, names in (("datasets.config", ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")),
-                               ("huggingface_hub.constants", ("HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"))):
+    for module_name, names in (
+        ("datasets.config", ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")),
+        ("huggingface_hub.constants", ("HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")),
+    ):
         module = sys.modules.get(module_name)
         for name in names:
             if module is not None and hasattr(module, name):
@@ -126,7 +135,9 @@ def check_data_file(path: str | os.PathLike, columns: Sequence[str] = ()) -> Non
             if path.stat().st_size == 0:
                 raise _bad_file(path, "is empty (0 bytes)")
             if compressed and raw.read(2) != _GZIP_MAGIC:
-                raise _bad_file(path, "is not a gzip file (it does not start with the gzip magic bytes 1f 8b)")
+                raise _bad_file(
+                    path, "is not a gzip file (it does not start with the gzip magic bytes 1f 8b)"
+                )
             raw.seek(0)
             stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
             decoder = codecs.getincrementaldecoder("utf-8")()
@@ -152,19 +163,28 @@ def check_data_file(path: str | os.PathLike, columns: Sequence[str] = ()) -> Non
     except (gzip.BadGzipFile, zlib.error) as err:
         raise _bad_file(path, f"is corrupt (gzip: {err})") from None
     except UnicodeDecodeError as err:
-        where = offset + err.start - len(err.object)  # err.object: the bytes the decoder held, ending at offset
-        raise _bad_file(path, f"is not UTF-8 text ({err.reason} at byte offset {where} of its text)") from None
+        where = (
+            offset + err.start - len(err.object)
+        )  # err.object: the bytes the decoder held, ending at offset
+        raise _bad_file(
+            path, f"is not UTF-8 text ({err.reason} at byte offset {where} of its text)"
+        ) from None
     except OSError as err:
         raise _bad_file(path, f"cannot be read ({err.strerror or err})") from None
     lines += last != b"\n"  # a last line without a line end
     if lines == 0:
-        raise _bad_file(path, "holds no lines (it decompresses to nothing)" if compressed else "holds no lines")
+        raise _bad_file(
+            path, "holds no lines (it decompresses to nothing)" if compressed else "holds no lines"
+        )
     if columns:
         names = next(csv.reader([header.decode("utf-8")]), [])
         missing = [c for c in columns if c not in names]
         if missing:
-            raise _bad_file(path, f"lacks the column{'s' * (len(missing) > 1)} {', '.join(missing)} "
-                                  f"(its header is {header.decode('utf-8')[:80]!r})")
+            raise _bad_file(
+                path,
+                f"lacks the column{'s' * (len(missing) > 1)} {', '.join(missing)} "
+                f"(its header is {header.decode('utf-8')[:80]!r})",
+            )
         if lines < 2:
             raise _bad_file(path, "has a header but no rows")
 
@@ -185,8 +205,13 @@ def check_data_files(paths: Iterable[str | os.PathLike], columns: Sequence[str] 
         _remember_verified(passed)
 
 
-def load_dataset(builder: str, data_files: Mapping[str, str | os.PathLike], *, columns: Sequence[str] = (),
-                 **kwargs):
+def load_dataset(
+    builder: str,
+    data_files: Mapping[str, str | os.PathLike],
+    *,
+    columns: Sequence[str] = (),
+    **kwargs,
+):
     """`datasets.load_dataset(builder, data_files=...)` offline, on local files checked first
     (`check_data_files`; `columns`: what a CSV's header must name). Any fault is a one-line DataFileError
     that names the file; if every file reads fine, it names the `datasets` cache instead."""
@@ -197,11 +222,15 @@ def load_dataset(builder: str, data_files: Mapping[str, str | os.PathLike], *, c
     _force_offline()
     try:
         with _datasets_quiet(datasets):
-            return datasets.load_dataset(builder, data_files={s: str(p) for s, p in paths.items()}, **kwargs)
+            return datasets.load_dataset(
+                builder, data_files={s: str(p) for s, p in paths.items()}, **kwargs
+            )
     except Exception as err:
         for path in paths.values():
             try:
-                check_data_file(path, columns)  # read anew: name the culprit if one file is at fault
+                check_data_file(
+                    path, columns
+                )  # read anew: name the culprit if one file is at fault
             except DataFileError as bad:
                 raise bad from None
         root = err  # datasets wraps the parser's error in "An error occurred while generating the dataset"

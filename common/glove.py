@@ -2,6 +2,7 @@
 (`WordVectors`, `load_glove`; Pennington, Socher and Manning 2014), parsed once and cached in binary outside the
 repo, and a Penn-Treebank-style word tokenizer (`word_tokenize`, `tokenize_many`) standing in for nltk's, that
 mlp.featurize uses."""
+
 from __future__ import annotations
 
 import contextlib
@@ -48,6 +49,8 @@ def gc_paused():
 # reviews hold 9 million pieces but only a few hundred thousand distinct ones, and the rules run once over
 # those joined by newlines.
 _TAG = re.compile(r"</?[A-Za-z][^<>\n\x00]*>")
+
+
 def _spaced(match: re.Match) -> str:
     return f" {match.group()} "
 
@@ -67,10 +70,19 @@ _TREEBANK_RULES: list[tuple[re.Pattern, str | Callable]] = [
     (re.compile(r"--"), " -- "),
     (re.compile(r'"'), " '' "),  # closing quotes
     (re.compile(r"(?<=\S)''"), " '' "),
-    (re.compile(r"(?<=[^' \t\n])(?:'[sSmMdD]|'ll|'LL|'re|'RE|'ve|'VE|n't|N'T)(?=[ \t]|$)", re.M), _spaced),
+    (
+        re.compile(r"(?<=[^' \t\n])(?:'[sSmMdD]|'ll|'LL|'re|'RE|'ve|'VE|n't|N'T)(?=[ \t]|$)", re.M),
+        _spaced,
+    ),
     # nltk's CONTRACTIONS2/3 ("cannot" -> "can not", "gonna" -> "gon na"), as one pass
-    (re.compile(r"\b(can)(not)\b|\b(d)('ye)\b|\b(gim)(me)\b|\b(gon)(na)\b|\b(got)(ta)\b|\b(lem)(me)\b"
-                r"|\b(wan)(na)(?=[ \t]|$)", re.I | re.M), lambda m: " ".join(g for g in m.groups() if g)),
+    (
+        re.compile(
+            r"\b(can)(not)\b|\b(d)('ye)\b|\b(gim)(me)\b|\b(gon)(na)\b|\b(got)(ta)\b|\b(lem)(me)\b"
+            r"|\b(wan)(na)(?=[ \t]|$)",
+            re.I | re.M,
+        ),
+        lambda m: " ".join(g for g in m.groups() if g),
+    ),
 ]
 
 
@@ -129,7 +141,9 @@ class WordVectors:
     def __init__(self, index_to_key: Sequence[str], vectors: np.ndarray):
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(index_to_key):
-            raise ValueError(f"need one row per word: {len(index_to_key)} words, vectors of shape {vectors.shape}")
+            raise ValueError(
+                f"need one row per word: {len(index_to_key)} words, vectors of shape {vectors.shape}"
+            )
         self.index_to_key = list(index_to_key)
         self.key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
         self.vectors = vectors
@@ -170,7 +184,11 @@ def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> 
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8") as f:
-            lines = f.read().splitlines() if limit is None else [line for _, line in zip(range(limit + 1), f)]
+            lines = (
+                f.read().splitlines()
+                if limit is None
+                else [line for _, line in zip(range(limit + 1), f)]
+            )
     except (OSError, EOFError, zlib.error, UnicodeDecodeError):
         check_data_file(path)  # a one-line DataFileError that says what is wrong with the file
         raise
@@ -212,7 +230,9 @@ def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> 
                     f"{path}, line {i + 1 + first}: a value is not a number: {lines[i][:60]!r}"
                 ) from None
         raise
-    if not np.isfinite(flat).all():  # nan and inf parse as numbers, and would spread through every average
+    if not np.isfinite(
+        flat
+    ).all():  # nan and inf parse as numbers, and would spread through every average
         i = int(np.flatnonzero(~np.isfinite(flat))[0]) // dim
         raise EmbeddingsFormatError(
             f"{path}, line {i + 1 + first}: a value is not finite (nan or inf): {lines[i][:60]!r}"
@@ -247,7 +267,9 @@ def _read_glove_cache(words_file: Path, vectors_file: Path, check_file: Path) ->
     """The cached table, after both files match the SHA-256 sums and the shape in `check_file`; _DamagedCache
     naming the first file that does not."""
     if not check_file.is_file():
-        raise _DamagedCache(check_file, "is missing (an interrupted write, or a cache from before checksums)")
+        raise _DamagedCache(
+            check_file, "is missing (an interrupted write, or a cache from before checksums)"
+        )
     try:
         check = json.loads(check_file.read_text(encoding="utf-8"))
         shape = tuple(int(n) for n in check["shape"])
@@ -266,22 +288,35 @@ def _read_glove_cache(words_file: Path, vectors_file: Path, check_file: Path) ->
             raise ValueError("not a version 1.0 .npy file")
         npy_shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
         if npy_shape != shape or fortran or dtype != np.float32 or len(words) != shape[0]:
-            raise ValueError(f"{len(words)} words and vectors {npy_shape} {dtype}, expected {shape} float32")
-        vectors = np.frombuffer(data[vectors_file], dtype=np.float32, count=math.prod(shape),
-                                offset=header.tell()).reshape(shape)
+            raise ValueError(
+                f"{len(words)} words and vectors {npy_shape} {dtype}, expected {shape} float32"
+            )
+        vectors = np.frombuffer(
+            data[vectors_file], dtype=np.float32, count=math.prod(shape), offset=header.tell()
+        ).reshape(shape)
     except ValueError as err:
-        raise _DamagedCache(vectors_file, f"does not agree with {check_file.name} ({err})") from None
+        raise _DamagedCache(
+            vectors_file, f"does not agree with {check_file.name} ({err})"
+        ) from None
     return WordVectors(words, vectors)
 
 
-def _write_glove_cache(table: WordVectors, words_file: Path, vectors_file: Path, check_file: Path) -> None:
+def _write_glove_cache(
+    table: WordVectors, words_file: Path, vectors_file: Path, check_file: Path
+) -> None:
     """Both files, then the check file with their sums: written last, so that it vouches only for whole files."""
     vectors, words = _npy_bytes(table.vectors), "\n".join(table.index_to_key).encode("utf-8")
     for file, data in ((vectors_file, vectors), (words_file, words)):
         _atomic_write(file, lambda tmp, data=data: Path(tmp).write_bytes(data))
-    atomic_write_json({"source": "load_glove", "shape": list(table.vectors.shape),
-                       "words_sha256": hashlib.sha256(words).hexdigest(),
-                       "vectors_sha256": hashlib.sha256(vectors).hexdigest()}, check_file)
+    atomic_write_json(
+        {
+            "source": "load_glove",
+            "shape": list(table.vectors.shape),
+            "words_sha256": hashlib.sha256(words).hexdigest(),
+            "vectors_sha256": hashlib.sha256(vectors).hexdigest(),
+        },
+        check_file,
+    )
 
 
 def load_glove(
@@ -303,7 +338,9 @@ def load_glove(
     if not path.is_file():
         raise DataNotFoundError(f"embeddings file not found: {path}")
     stat = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{limit}".encode()).hexdigest()[:16]
+    key = hashlib.sha1(
+        f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{limit}".encode()
+    ).hexdigest()[:16]
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     stem = cache / f"{path.name}.{key}"
     files = (Path(f"{stem}.words.txt"), Path(f"{stem}.vectors.npy"), Path(f"{stem}.sha256.json"))
@@ -311,7 +348,10 @@ def load_glove(
         try:
             return _read_glove_cache(*files)
         except _DamagedCache as damage:
-            print(f"embeddings cache {damage.path} {damage.problem}; rebuilding it from {path}", file=sys.stderr)
+            print(
+                f"embeddings cache {damage.path} {damage.problem}; rebuilding it from {path}",
+                file=sys.stderr,
+            )
     elif verbose:  # on stdout: stderr is for faults, so that a bad file is the one line there
         print(f"parsing {path} once; later runs read the binary cache in {cache}", flush=True)
     table = parse_embeddings_text(path, limit=limit)

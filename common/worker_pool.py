@@ -1,5 +1,6 @@
 """Worker processes for the sentiment half: `fork_map` / `fork_imap` run a function over items in forked workers
 (featurizing reviews, the sweeps' runs), with Ctrl-C and worker failures handled in the parent."""
+
 from __future__ import annotations
 
 import contextlib
@@ -17,7 +18,9 @@ _jobs_running = False  # True while fork_map runs jobs, in a worker or inline: t
 def _fork_init(fn, context) -> None:
     global _fork_context, _jobs_running
     _fork_context, _jobs_running = (fn, context), True
-    torch.set_num_threads(1)  # as DataLoader workers do: the processes together already use the cores
+    torch.set_num_threads(
+        1
+    )  # as DataLoader workers do: the processes together already use the cores
     # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the pool), so a worker that
     # is still starting cannot swallow it and let the run go on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -44,8 +47,12 @@ def fork_imap(fn: Callable, items: Sequence, workers: int, context=None) -> Iter
     workers = min(workers, len(items))
     # A process that has initialised CUDA does not fork: a child could not use CUDA ("Cannot re-initialize
     # CUDA in forked subprocess"), so jobs that might (a sweep's runs on a GPU) run here instead.
-    if (workers <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon
-            or torch.cuda.is_initialized()):
+    if (
+        workers <= 1
+        or "fork" not in mp.get_all_start_methods()
+        or mp.current_process().daemon
+        or torch.cuda.is_initialized()
+    ):
         outer, _jobs_running = _jobs_running, True
         try:
             for item in items:

@@ -1,5 +1,6 @@
 """Our weight average for the language model: an exponential moving average of the parameters (Polyak and
 Juditsky 1992), updated after every training step; mlp_lm.train scores and saves it when `ema_decay` > 0."""
+
 from __future__ import annotations
 
 import contextlib

@@ -2,6 +2,7 @@
 holding the vocabulary, the model's fields, the config and the weights' SHA-256) and the training state that
 `python main.py lm --resume` goes on from.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,7 +37,9 @@ def save_checkpoint(state_dict: dict, save_path, meta: Optional[dict] = None) ->
     is caught on loading. Both writes are atomic."""
     utils.atomic_save(state_dict, save_path)
     if meta is not None:
-        utils.atomic_write_json({**meta, "weights_sha256": _sha256(save_path)}, meta_path(save_path))
+        utils.atomic_write_json(
+            {**meta, "weights_sha256": _sha256(save_path)}, meta_path(save_path)
+        )
 
 
 def load_checkpoint_meta(path) -> tuple[WordTokenizer, dict]:
@@ -44,16 +47,22 @@ def load_checkpoint_meta(path) -> tuple[WordTokenizer, dict]:
     ours, or belongs to other weights."""
     path, meta_file = Path(path), meta_path(path)
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}: train one with `python main.py lm` (or pass --checkpoint)")
+        raise CheckpointError(
+            f"no checkpoint at {path}: train one with `python main.py lm` (or pass --checkpoint)"
+        )
     try:
         meta = json.loads(meta_file.read_text())
         tokenizer = WordTokenizer.from_dict(meta["tokenizer"])
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(f"{meta_file} (the vocabulary and config of {path}) is missing or unreadable "
-                         f"({err}); train again with `python main.py lm`") from None
+        raise CheckpointError(
+            f"{meta_file} (the vocabulary and config of {path}) is missing or unreadable "
+            f"({err}); train again with `python main.py lm`"
+        ) from None
     if meta.get("weights_sha256") != _sha256(path):
-        raise CheckpointError(f"{path} and {meta_file} are from different saves (an interrupted run?); "
-                         f"train again with `python main.py lm`")
+        raise CheckpointError(
+            f"{path} and {meta_file} are from different saves (an interrupted run?); "
+            f"train again with `python main.py lm`"
+        )
     return tokenizer, meta
 
 
@@ -69,16 +78,22 @@ def load_model(path, build, wanted: Optional[dict] = None):
     try:
         model = build(tokenizer.vocab_size, **saved)
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    except Exception as err:  # weights that match their checksum but not their own JSON: made by other code
-        raise CheckpointError(f"{path} does not hold the model its JSON describes ({type(err).__name__}); "
-                              f"train again with `python main.py lm`") from None
+    except (
+        Exception
+    ) as err:  # weights that match their checksum but not their own JSON: made by other code
+        raise CheckpointError(
+            f"{path} does not hold the model its JSON describes ({type(err).__name__}); "
+            f"train again with `python main.py lm`"
+        ) from None
     return model.eval(), tokenizer, meta
 
 
 def config_differences(wanted: dict, saved: dict, said: str = "trained with") -> str:
     """'name=wanted (said saved), ...' for every field of `wanted` whose value `saved` does not share; '' when
     they agree. The one comparison of a config with the one a checkpoint or a training state was made with."""
-    return ", ".join(f"{k}={v!r} ({said} {saved.get(k)!r})" for k, v in wanted.items() if saved.get(k) != v)
+    return ", ".join(
+        f"{k}={v!r} ({said} {saved.get(k)!r})" for k, v in wanted.items() if saved.get(k) != v
+    )
 
 
 def check_resumable(config, saved: dict, state_path) -> None:
@@ -86,8 +101,11 @@ def check_resumable(config, saved: dict, state_path) -> None:
     (its `saved` config). Fields of NOT_TRAINED may differ; a state saved before the fields of ADDED_OFF
     existed ran without them."""
     trained = {f.name for f in dataclasses.fields(config)} - set(config.NOT_TRAINED)
-    differ = config_differences({k: v for k, v in config.to_dict().items() if k in trained},
-                                {**config.ADDED_OFF, **saved}, said="the state has")
+    differ = config_differences(
+        {k: v for k, v in config.to_dict().items() if k in trained},
+        {**config.ADDED_OFF, **saved},
+        said="the state has",
+    )
     if differ:
         raise CheckpointError(f"cannot resume from {state_path} with another config: {differ}")
 
@@ -97,28 +115,57 @@ def load_training_state(state_path) -> dict:
     try:
         return torch.load(state_path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise CheckpointError(f"nothing to resume: no training state at {state_path}; run without --resume") from None
-    except Exception as err:  # truncated, not a torch file, foreign pickle: all unusable the same way
-        raise CheckpointError(f"cannot resume from {state_path} ({type(err).__name__}); delete it and run "
-                              f"without --resume") from None
+        raise CheckpointError(
+            f"nothing to resume: no training state at {state_path}; run without --resume"
+        ) from None
+    except (
+        Exception
+    ) as err:  # truncated, not a torch file, foreign pickle: all unusable the same way
+        raise CheckpointError(
+            f"cannot resume from {state_path} ({type(err).__name__}); delete it and run "
+            f"without --resume"
+        ) from None
 
 
-def save_training_state(state_path, epoch, model, optimizer, scheduler, average, generator, hist, record, best_ppl,
-                        bad_epochs, stopped, meta) -> None:
+def save_training_state(
+    state_path,
+    epoch,
+    model,
+    optimizer,
+    scheduler,
+    average,
+    generator,
+    hist,
+    record,
+    best_ppl,
+    bad_epochs,
+    stopped,
+    meta,
+) -> None:
     """All that `train` needs to go on after `epoch`, atomically at `state_path`: the live weights, the
     optimiser, the schedule, the weight average, the random states, the history, the best score and weights."""
     device = next(model.parameters()).device
-    utils.atomic_save({
-        "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "average": average.state_dict() if average is not None else None,
-        "torch_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-        "loader_rng": generator.get_state() if generator is not None else None,
-        "history": [list(h) for h in hist], "best_ppl": best_ppl, "bad_epochs": bad_epochs, "stopped": stopped,
-        "best_state": record.get("best_state"), "best_epoch": record.get("best_epoch"),
-        "dev_ppl_last_iterate": record.get("dev_ppl_last_iterate"), "meta": meta,
-    }, state_path)
+    utils.atomic_save(
+        {
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "average": average.state_dict() if average is not None else None,
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "loader_rng": generator.get_state() if generator is not None else None,
+            "history": [list(h) for h in hist],
+            "best_ppl": best_ppl,
+            "bad_epochs": bad_epochs,
+            "stopped": stopped,
+            "best_state": record.get("best_state"),
+            "best_epoch": record.get("best_epoch"),
+            "dev_ppl_last_iterate": record.get("dev_ppl_last_iterate"),
+            "meta": meta,
+        },
+        state_path,
+    )
 
 
 def restore_training_state(state, model, optimizer, scheduler, average, generator, record) -> tuple:
@@ -136,5 +183,16 @@ def restore_training_state(state, model, optimizer, scheduler, average, generato
         torch.cuda.set_rng_state(state["cuda_rng"], device)
     if generator is not None:
         generator.set_state(state["loader_rng"])
-    record.update({k: state[k] for k in ("best_state", "best_epoch", "dev_ppl_last_iterate") if state[k] is not None})
-    return tuple(list(h) for h in state["history"]), state["best_ppl"], state["bad_epochs"], state["stopped"]
+    record.update(
+        {
+            k: state[k]
+            for k in ("best_state", "best_epoch", "dev_ppl_last_iterate")
+            if state[k] is not None
+        }
+    )
+    return (
+        tuple(list(h) for h in state["history"]),
+        state["best_ppl"],
+        state["bad_epochs"],
+        state["stopped"],
+    )

@@ -11,6 +11,7 @@
 `ContextAdditions` is mixed into mlp_lm.NPLMFirstBlock, whose forward calls its hooks; every one is the
 identity, and draws no random number, when its setting is off (the course's block).
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,11 +23,22 @@ class ContextAdditions:
     """The first block's hooks for our additions (a mixin of mlp_lm.NPLMFirstBlock, which holds `embeddings`,
     `local_window_size` and `embed_dim`)."""
 
-    def init_additions(self, local_window_size, global_window, global_chunks, global_dropout_p, embed_dropout_p,
-                       input_dropout_p) -> None:
-        if global_window < 0 or (global_window and (global_chunks < 1 or global_window % global_chunks)):
-            raise ValueError(f"global_window ({global_window}) must be >= 0 and split into global_chunks "
-                             f"({global_chunks}) equal parts")
+    def init_additions(
+        self,
+        local_window_size,
+        global_window,
+        global_chunks,
+        global_dropout_p,
+        embed_dropout_p,
+        input_dropout_p,
+    ) -> None:
+        if global_window < 0 or (
+            global_window and (global_chunks < 1 or global_window % global_chunks)
+        ):
+            raise ValueError(
+                f"global_window ({global_window}) must be >= 0 and split into global_chunks "
+                f"({global_chunks}) equal parts"
+            )
         self.global_window = global_window
         self.global_chunks = global_chunks if global_window else 0
         self.global_dropout_p = global_dropout_p
@@ -38,7 +50,9 @@ class ContextAdditions:
         """The window's embeddings (B, W, E) with the word types dropped for this batch zeroed (training with
         `embed_dropout_p` only; otherwise `embeds` itself)."""
         type_scale = self.word_type_scale(inputs.device)  # (V,) or None
-        return embeds if type_scale is None else embeds * type_scale[inputs].unsqueeze(-1)  # (B, W, E)
+        return (
+            embeds if type_scale is None else embeds * type_scale[inputs].unsqueeze(-1)
+        )  # (B, W, E)
 
     def drop_inputs(self, embeds):
         """Dropout on the concatenation (B, (W+C)*E); skipped at 0, so that runs without it draw the same random
@@ -48,7 +62,10 @@ class ContextAdditions:
     def with_global_context(self, inputs):
         """(B, G+W) ids, far words first -> the concatenation with the far chunks' means, (B, (W+C)*E)."""
         inputs = inputs.reshape(-1, self.context_size)  # (B, G+W)
-        far, near = inputs[:, : self.global_window], inputs[:, self.global_window :]  # (B, G), (B, W)
+        far, near = (
+            inputs[:, : self.global_window],
+            inputs[:, self.global_window :],
+        )  # (B, G), (B, W)
         return self.context_vectors(near, far)  # (B, (W+C)*E)
 
     def word_type_scale(self, device):
@@ -67,27 +84,48 @@ class ContextAdditions:
         weighted 1/(known words in the chunk)), so the backward fills one (V, E) gradient, not two. Dropped
         word types (`embed_dropout_p`) get weight 0 in the same bags.
         """
-        B, W, G, C, E = near.shape[0], self.local_window_size, self.global_window, self.global_chunks, self.embed_dim
+        B, W, G, C, E = (
+            near.shape[0],
+            self.local_window_size,
+            self.global_window,
+            self.global_chunks,
+            self.embed_dim,
+        )
         dtype = self.embeddings.weight.dtype
         known = (far >= 0).reshape(B, C, G // C)  # (B, C, G/C)
-        far_weights = known.to(dtype) / known.sum(2, keepdim=True).clamp(min=1)  # (B, C, G/C); no word -> zeros
+        far_weights = known.to(dtype) / known.sum(2, keepdim=True).clamp(
+            min=1
+        )  # (B, C, G/C); no word -> zeros
         if self.training and self.global_dropout_p > 0:
             keep = torch.rand(B, 1, 1, device=far.device) >= self.global_dropout_p  # (B, 1, 1)
-            far_weights = far_weights * keep  # not rescaled: zeros mean "no far words", as before a prompt
+            far_weights = (
+                far_weights * keep
+            )  # not rescaled: zeros mean "no far words", as before a prompt
         near_weights = torch.ones(B, W, dtype=dtype, device=near.device)  # (B, W)
         ids = torch.cat([near, far.clamp(min=0)], dim=1).reshape(-1)  # (B*(W+G),)
-        weights = torch.cat([near_weights, far_weights.reshape(B, G)], dim=1).reshape(-1)  # (B*(W+G),)
+        weights = torch.cat([near_weights, far_weights.reshape(B, G)], dim=1).reshape(
+            -1
+        )  # (B*(W+G),)
         type_scale = self.word_type_scale(near.device)  # (V,) or None
         if type_scale is not None:
             weights = weights * type_scale[ids]  # (B*(W+G),)
-        starts = torch.cat([torch.arange(W), W + torch.arange(C) * (G // C)]).to(near.device)  # (W+C,)
-        offsets = (torch.arange(B, device=near.device)[:, None] * (W + G) + starts).reshape(-1)  # (B*(W+C),)
-        vectors = F.embedding_bag(ids, self.embeddings.weight, offsets, mode="sum",
-                                  per_sample_weights=weights)  # (B*(W+C), E)
+        starts = torch.cat([torch.arange(W), W + torch.arange(C) * (G // C)]).to(
+            near.device
+        )  # (W+C,)
+        offsets = (torch.arange(B, device=near.device)[:, None] * (W + G) + starts).reshape(
+            -1
+        )  # (B*(W+C),)
+        vectors = F.embedding_bag(
+            ids, self.embeddings.weight, offsets, mode="sum", per_sample_weights=weights
+        )  # (B*(W+C), E)
         return vectors.reshape(B, (W + C) * E)
 
     def global_context(self, far):
         """The far part of `context_vectors` alone: (B, G) ids -> (B, C*E), for inspection and tests."""
         far = far.reshape(-1, self.global_window)  # (B, G)
-        near = torch.zeros(far.shape[0], self.local_window_size, dtype=far.dtype, device=far.device)  # (B, W)
-        return self.context_vectors(near, far)[:, self.local_window_size * self.embed_dim :]  # (B, C*E)
+        near = torch.zeros(
+            far.shape[0], self.local_window_size, dtype=far.dtype, device=far.device
+        )  # (B, W)
+        return self.context_vectors(near, far)[
+            :, self.local_window_size * self.embed_dim :
+        ]  # (B, C*E)

@@ -5,6 +5,7 @@ course's downloaded BERT tokenizer. A split becomes one token stream with one `<
 of it is a target (the standard WikiText scoring), either as a TensorDataset of windows (`preprocess_data`, the
 course's interface) or cut on the fly out of the stream (`WindowBatches`, our fast path).
 """
+
 from __future__ import annotations
 
 import math
@@ -44,10 +45,14 @@ class WordTokenizer:
         self.vocab = {w: i for i, w in enumerate(vocab)}
         self.unk_token_id = self.vocab[unk_token]
         self.eos_token_id = self.vocab[eos_token]
-        self.pad_token_id = self.eos_token_id  # contexts before the first token are end-of-line markers
+        self.pad_token_id = (
+            self.eos_token_id
+        )  # contexts before the first token are end-of-line markers
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], min_count: int = 1, unk_token="<unk>", eos_token="<eos>"):
+    def from_texts(
+        cls, texts: Iterable[str], min_count: int = 1, unk_token="<unk>", eos_token="<eos>"
+    ):
         """Count the words of `texts` (one `<eos>` per line) and keep those seen `min_count` times or more."""
         counts: Counter = Counter()
         n_lines = 0
@@ -56,7 +61,9 @@ class WordTokenizer:
             n_lines += 1
         counts[eos_token] += n_lines
         vocab = [w for w, c in counts.most_common() if c >= min_count or w == unk_token]
-        if unk_token not in vocab:  # a training text without <unk>: it still gets an id, after the seen words
+        if (
+            unk_token not in vocab
+        ):  # a training text without <unk>: it still gets an id, after the seen words
             vocab.append(unk_token)
         return cls(vocab, unk_token, eos_token)
 
@@ -109,7 +116,11 @@ class WordTokenizer:
         return torch.tensor(ids, dtype=torch.long)  # (T,)
 
     def to_dict(self) -> dict:
-        return {"vocab": list(self.ids_to_tokens), "unk_token": self.unk_token, "eos_token": self.eos_token}
+        return {
+            "vocab": list(self.ids_to_tokens),
+            "unk_token": self.unk_token,
+            "eos_token": self.eos_token,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "WordTokenizer":
@@ -129,7 +140,9 @@ def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
     """
     files = {"train": TRAIN_FILE, "validation": VALID_FILE, "test": TEST_FILE}
     data_files = {s: datafiles.data_path(WIKITEXT_DIR, files[s], data_dir=data_dir) for s in splits}
-    datafiles.check_data_files(data_files.values())  # before the banner: a bad file is the only line printed
+    datafiles.check_data_files(
+        data_files.values()
+    )  # before the banner: a bad file is the only line printed
     print(f"{'-' * 10} Load Dataset {'-' * 10}")
     ds = datafiles.load_dataset("text", data_files, keep_linebreaks=False)
     out = tuple(ds[s] for s in splits)
@@ -155,7 +168,9 @@ def encode_stream(data, tokenizer: WordTokenizer, max_tokens: int | None = None)
     return stream[:max_tokens] if max_tokens else stream
 
 
-def windows_from_stream(stream: torch.Tensor, local_window_size: int, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def windows_from_stream(
+    stream: torch.Tensor, local_window_size: int, pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Contexts (T, W) and targets (T,) for every token of the stream, by tensor operations.
 
     Target t's context is the W tokens before it; the first tokens' contexts are padded with `pad_id`.
@@ -169,7 +184,11 @@ def windows_from_stream(stream: torch.Tensor, local_window_size: int, pad_id: in
 def pad_id_of(tokenizer) -> int:
     """The id that pads contexts before a split's first tokens: the tokenizer's pad token, else its `<eos>`."""
     pad_id = getattr(tokenizer, "pad_token_id", None)
-    return tokenizer.convert_tokens_to_ids(getattr(tokenizer, "eos_token", "<eos>")) if pad_id is None else pad_id
+    return (
+        tokenizer.convert_tokens_to_ids(getattr(tokenizer, "eos_token", "<eos>"))
+        if pad_id is None
+        else pad_id
+    )
 
 
 def preprocess_data(data, local_window_size, splitter, tokenizer):
@@ -202,15 +221,26 @@ class WindowBatches:
     stream's positions when not (a contiguous block), so that every target is scored exactly once.
     """
 
-    def __init__(self, stream: torch.Tensor, local_window_size: int, pad_id: int, batch_size: int,
-                 shuffle: bool = False, generator: torch.Generator | None = None, device=None, rank: int = 0,
-                 world: int = 1):
+    def __init__(
+        self,
+        stream: torch.Tensor,
+        local_window_size: int,
+        pad_id: int,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        device=None,
+        rank: int = 0,
+        world: int = 1,
+    ):
         if not 0 <= rank < world:
             raise ValueError(f"rank must be in [0, world), got rank {rank} of {world}")
         device = torch.device(device) if device is not None else stream.device
         self.W = local_window_size
         self.stream = stream.long().to(device)  # (T,)
-        self.padded = torch.cat([torch.full((self.W,), pad_id, dtype=torch.long, device=device), self.stream])  # (T+W,)
+        self.padded = torch.cat(
+            [torch.full((self.W,), pad_id, dtype=torch.long, device=device), self.stream]
+        )  # (T+W,)
         self.offsets = torch.arange(self.W, device=device)  # (W,)
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
         self.rank, self.world = rank, world
@@ -230,7 +260,9 @@ class WindowBatches:
 
     def __iter__(self):
         if self.shuffle:
-            order = torch.randperm(self.stream.numel(), generator=self.generator).to(self.stream.device)
+            order = torch.randperm(self.stream.numel(), generator=self.generator).to(
+                self.stream.device
+            )
         else:
             order = torch.arange(*self._block(), device=self.stream.device)
         for start in range(0, order.numel(), self.batch_size):

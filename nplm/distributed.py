@@ -5,6 +5,7 @@ Each process's loss is its share of the global batch's mean, so that DDP's mean 
 processes is the gradient of that mean; sums of losses and counts are added over the processes, so every
 target counts once. mlp_lm.train, evaluate and fit_mlp_lm call these hooks; with one process they do nothing.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,8 +29,10 @@ def this_process(device: torch.device, fast: bool) -> tuple[torch.device, int, i
     course's DataLoader pipeline (not `fast`) trains in one process only."""
     rank, world = rank_and_world()
     if world > 1 and not fast:
-        raise ValueError("several processes (torchrun) train the fast pipeline only (LMConfig.fast); the course's "
-                         "DataLoader pipeline runs in one process")
+        raise ValueError(
+            "several processes (torchrun) train the fast pipeline only (LMConfig.fast); the course's "
+            "DataLoader pipeline runs in one process"
+        )
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", torch.cuda.current_device())
     return device, rank, world
@@ -65,10 +68,14 @@ def wrap(model: nn.Module, device: torch.device, adaptive: bool, threads, world:
     if world == 1:
         return model, threads
     net = nn.parallel.DistributedDataParallel(
-        model, device_ids=[device.index] if device.type == "cuda" else None,
-        find_unused_parameters=adaptive)  # a batch may leave a tail cluster of the adaptive softmax unused
+        model,
+        device_ids=[device.index] if device.type == "cuda" else None,
+        find_unused_parameters=adaptive,
+    )  # a batch may leave a tail cluster of the adaptive softmax unused
     if device.type == "cpu":
-        threads = max(1, (threads or os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", world)))
+        threads = max(
+            1, (threads or os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        )
     return net, threads
 
 
@@ -96,4 +103,6 @@ def process_group(device_name: str, rank: int, world: int):
 
 def distributed_env() -> tuple[int, int, int]:
     """(rank, world size, local rank) of this process as torchrun sets them; (0, 1, 0) for a plain run."""
-    return tuple(int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))
+    return tuple(
+        int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0))
+    )

@@ -12,6 +12,7 @@ which keeps it a language model. The step is SGD with a decay back to the traine
 dev set it scored worse than plain SGD at every step size we tried, so it is not offered.) The trained weights
 are put back at the end; the continuous cache (nplm/cache.py) can read the features the adapted model computed.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -33,19 +34,30 @@ DYNAMIC_TUNE_TOKENS = 50_000
 
 def _check_dynamic_args(lrs, decays, segment_len) -> None:
     if not len(lrs) or any(not math.isfinite(lr) or lr <= 0 for lr in lrs):
-        raise ValueError(f"dynamic-evaluation learning rates must be finite and > 0, got {list(lrs)}")
+        raise ValueError(
+            f"dynamic-evaluation learning rates must be finite and > 0, got {list(lrs)}"
+        )
     if not len(decays) or any(not 0.0 <= d < 1.0 for d in decays):
         raise ValueError(f"dynamic-evaluation decays must be in [0, 1), got {list(decays)}")
     if isinstance(segment_len, bool) or int(segment_len) != segment_len or segment_len < 1:
-        raise ValueError(f"the dynamic-evaluation segment length must be a whole number >= 1, got {segment_len!r}")
+        raise ValueError(
+            f"the dynamic-evaluation segment length must be a whole number >= 1, got {segment_len!r}"
+        )
 
 
 def _params(model):
     return [p for p in model.parameters() if p.requires_grad]
 
 
-def dynamic_eval(model, stream: torch.Tensor, pad_id: int, lr: float, decay: float = 0.0,
-                 segment_len: int = DYNAMIC_SEGMENT, timing: dict | None = None):
+def dynamic_eval(
+    model,
+    stream: torch.Tensor,
+    pad_id: int,
+    lr: float,
+    decay: float = 0.0,
+    segment_len: int = DYNAMIC_SEGMENT,
+    timing: dict | None = None,
+):
     """Score `stream` with dynamic evaluation: (features (T, H), log p(x_t | x_<t) (T,)), in stream order, each
     as the model stood when x_t was scored (the features feed the continuous cache, as `features_and_log_probs`
     gives them for the static model). The weights are restored before returning; eval mode throughout, so no
@@ -64,7 +76,9 @@ def dynamic_eval(model, stream: torch.Tensor, pad_id: int, lr: float, decay: flo
         timing.update(static_seconds=0.0, dynamic_seconds=0.0)
     try:
         with utils.evaluating(model, grad=True):  # no dropout, and the gradients of the steps
-            for inputs, targets in WindowBatches(stream, model.context_size, pad_id, segment_len, device=device):
+            for inputs, targets in WindowBatches(
+                stream, model.context_size, pad_id, segment_len, device=device
+            ):
                 if timing is not None:
                     t = _synced_clock(device)
                     with torch.no_grad():
@@ -72,7 +86,9 @@ def dynamic_eval(model, stream: torch.Tensor, pad_id: int, lr: float, decay: flo
                     t_static = _synced_clock(device)
                     timing["static_seconds"] += t_static - t
                 hidden = model.features(inputs)  # (S, H)
-                nll = model.final_layer.nll(hidden, targets, reduction="none")  # (S,): scored before the step below
+                nll = model.final_layer.nll(
+                    hidden, targets, reduction="none"
+                )  # (S,): scored before the step below
                 features.append(hidden.detach())
                 log_probs.append(-nll.detach())
                 grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
@@ -90,9 +106,22 @@ def dynamic_eval(model, stream: torch.Tensor, pad_id: int, lr: float, decay: flo
     return torch.cat(features), torch.cat(log_probs)  # (T, H), (T,)
 
 
-def score_dynamic(model, tokenizer, dev_data, test_data=None, *, lrs=None, decays=None,
-                  segment_len: int = DYNAMIC_SEGMENT, tune_tokens: int = DYNAMIC_TUNE_TOKENS, cache_size: int = 0,
-                  thetas=None, lambdas=None, max_tokens=None, log=print) -> dict:
+def score_dynamic(
+    model,
+    tokenizer,
+    dev_data,
+    test_data=None,
+    *,
+    lrs=None,
+    decays=None,
+    segment_len: int = DYNAMIC_SEGMENT,
+    tune_tokens: int = DYNAMIC_TUNE_TOKENS,
+    cache_size: int = 0,
+    thetas=None,
+    lambdas=None,
+    max_tokens=None,
+    log=print,
+) -> dict:
     """Dynamic evaluation tuned on dev, then test scored once.
 
     The (lr, decay) of the grid with the lowest perplexity on the first `tune_tokens` dev tokens is chosen; the
@@ -109,42 +138,59 @@ def score_dynamic(model, tokenizer, dev_data, test_data=None, *, lrs=None, decay
     pad = tokenizer.pad_token_id
     t0 = time.perf_counter()
     dev = encode_stream(dev_data, tokenizer, max_tokens)
-    out = {"method": "dynamic evaluation (Krause et al. 2018): SGD with decay to the trained weights, tuned on dev",
-           "segment_len": segment_len, "lrs": lrs, "decays": decays, "tune_tokens": min(tune_tokens, dev.numel()),
-           "grid_dev_prefix": []}
+    out = {
+        "method": "dynamic evaluation (Krause et al. 2018): SGD with decay to the trained weights, tuned on dev",
+        "segment_len": segment_len,
+        "lrs": lrs,
+        "decays": decays,
+        "tune_tokens": min(tune_tokens, dev.numel()),
+        "grid_dev_prefix": [],
+    }
     for lr, decay in itertools.product(lrs, decays):
         _, lp = dynamic_eval(model, dev[:tune_tokens], pad, lr, decay, segment_len)
-        out["grid_dev_prefix"].append({"lr": lr, "decay": decay, "ppl": math.exp(-lp.double().mean().item())})
-        log(f"dynamic evaluation lr {lr:g}, decay {decay:g}: perplexity {out['grid_dev_prefix'][-1]['ppl']:.2f} on "
-            f"the first {out['tune_tokens']:,} dev tokens")
+        out["grid_dev_prefix"].append(
+            {"lr": lr, "decay": decay, "ppl": math.exp(-lp.double().mean().item())}
+        )
+        log(
+            f"dynamic evaluation lr {lr:g}, decay {decay:g}: perplexity {out['grid_dev_prefix'][-1]['ppl']:.2f} on "
+            f"the first {out['tune_tokens']:,} dev tokens"
+        )
     best = min(out["grid_dev_prefix"], key=lambda row: row["ppl"])
     lr, decay = out["lr"], out["decay"] = best["lr"], best["decay"]
     timing: dict = {}  # the static model's time and dynamic evaluation's, segment by segment, side by side
     features, lp = dynamic_eval(model, dev, pad, lr, decay, segment_len, timing=timing)
     static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
-    out["cost"] = {"static_us_per_token": 1e6 * static_seconds / dev.numel(),
-                   "dynamic_us_per_token": 1e6 * dynamic_seconds / dev.numel(),
-                   "ratio": dynamic_seconds / static_seconds,
-                   "measured": "alternating, segment by segment, in the same pass over dev"}
+    out["cost"] = {
+        "static_us_per_token": 1e6 * static_seconds / dev.numel(),
+        "dynamic_us_per_token": 1e6 * dynamic_seconds / dev.numel(),
+        "ratio": dynamic_seconds / static_seconds,
+        "measured": "alternating, segment by segment, in the same pass over dev",
+    }
     out["dev"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": dev.numel()}
     if cache_size:
         grid = continuous_cache_nll(features, lp, dev, cache_size, thetas, lambdas)  # (K, M)
         k, m = divmod(int(torch.argmin(grid)), len(lambdas))
         out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
         out["dev"]["with_cache_ppl"] = math.exp(grid[k, m].item())
-    log(f"dynamic evaluation (lr {lr:g}, decay {decay:g}, chosen on dev): dev perplexity {out['dev']['ppl']:.2f}"
+    log(
+        f"dynamic evaluation (lr {lr:g}, decay {decay:g}, chosen on dev): dev perplexity {out['dev']['ppl']:.2f}"
         + (f", {out['dev']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
-        + f"; {out['cost']['ratio']:.1f} times the static model's time per token")
+        + f"; {out['cost']['ratio']:.1f} times the static model's time per token"
+    )
     if test_data is not None:
         test = encode_stream(test_data, tokenizer, max_tokens)
         features, lp = dynamic_eval(model, test, pad, lr, decay, segment_len)
         out["test"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": test.numel()}
         if cache_size:
             c = out["cache"]
-            nll = continuous_cache_nll(features, lp, test, cache_size, [c["theta"]], [c["lambda"]])[0, 0].item()
+            nll = continuous_cache_nll(features, lp, test, cache_size, [c["theta"]], [c["lambda"]])[
+                0, 0
+            ].item()
             out["test"]["with_cache_ppl"] = math.exp(nll)
-        log(f"dynamic evaluation: test perplexity {out['test']['ppl']:.2f}"
-            + (f", {out['test']['with_cache_ppl']:.2f} with the cache" if cache_size else ""))
+        log(
+            f"dynamic evaluation: test perplexity {out['test']['ppl']:.2f}"
+            + (f", {out['test']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
+        )
     out["seconds"] = time.perf_counter() - t0
     return out
 

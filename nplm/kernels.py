@@ -2,6 +2,7 @@
 fused AdamW. Torch only; each computes what the stock op computes (tests compare them in float64). And
 `keep_freed_memory`, which keeps the step's freed buffers mapped (glibc), the same numbers with fewer page faults.
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,7 +29,9 @@ class BitDropout(nn.Dropout):
             return inputs * 0.0
         n = inputs.numel()
         words = torch.empty((n + 3) // 4, dtype=torch.int64, device=inputs.device)
-        bits = words.random_(-(2**63), 2**63 - 1).view(torch.int16)[:n].view(inputs.shape)  # uniform int16
+        bits = (
+            words.random_(-(2**63), 2**63 - 1).view(torch.int16)[:n].view(inputs.shape)
+        )  # uniform int16
         keep = bits >= dropped - 32768  # P(keep) = 1 - dropped / 2**16
         return inputs * (keep * (65536.0 / (65536 - dropped)))  # (same shape as inputs)
 
@@ -55,8 +58,10 @@ class _SoftmaxNLL(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_nll):
         if ctx.backward_done:  # the first backward overwrote the saved exponentials
-            raise RuntimeError("softmax_nll can be differentiated once per forward: its backward reuses the saved "
-                               "(N, V) buffer. Run the forward again instead of backward(retain_graph=True).")
+            raise RuntimeError(
+                "softmax_nll can be differentiated once per forward: its backward reuses the saved "
+                "(N, V) buffer. Run the forward again instead of backward(retain_graph=True)."
+            )
         ctx.backward_done = True
         exps, sums, target = ctx.saved_tensors
         # In place: a fresh (N, V) buffer would be as large as the logits, allocated and filled every step.
@@ -68,15 +73,22 @@ class _SoftmaxNLL(torch.autograd.Function):
 def softmax_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-row negative log-likelihood (N,) of `target` (N,) under softmax(logits (N, V)); cross-entropy with
     reduction="none", computed with `_SoftmaxNLL` when a gradient is needed and with logsumexp otherwise."""
-    if logits.dtype in (torch.float16, torch.bfloat16):  # autocast's half-precision logits: the sum in float32
+    if logits.dtype in (
+        torch.float16,
+        torch.bfloat16,
+    ):  # autocast's half-precision logits: the sum in float32
         logits = logits.float()
     if logits.requires_grad and torch.is_grad_enabled():
         return _SoftmaxNLL.apply(logits, target)
     return torch.logsumexp(logits, 1) - logits.gather(1, target[:, None]).squeeze(1)  # (N,)
 
 
-def adaptive_nll(adaptive: nn.AdaptiveLogSoftmaxWithLoss, hidden: torch.Tensor, targets: torch.Tensor,
-                 reduction: str = "mean") -> torch.Tensor:
+def adaptive_nll(
+    adaptive: nn.AdaptiveLogSoftmaxWithLoss,
+    hidden: torch.Tensor,
+    targets: torch.Tensor,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """The NLL of `targets` (N,) given `hidden` (N, H) under `adaptive`'s distribution, as its forward computes
     it (the head over the shortlist and one token per cluster, a tail only for the targets in its cluster), but
     with `softmax_nll` in place of log_softmax + gather. Returns the mean, the sum or the (N,) values
@@ -85,8 +97,10 @@ def adaptive_nll(adaptive: nn.AdaptiveLogSoftmaxWithLoss, hidden: torch.Tensor, 
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
     if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= adaptive.n_classes):
-        raise ValueError(f"adaptive_nll: targets must be word ids in [0, {adaptive.n_classes}), got ids from "
-                         f"{int(targets.min())} to {int(targets.max())}")
+        raise ValueError(
+            f"adaptive_nll: targets must be word ids in [0, {adaptive.n_classes}), got ids from "
+            f"{int(targets.min())} to {int(targets.max())}"
+        )
     head_target = targets.clone()  # (N,): the word in the shortlist, else its cluster's token
     tails = []
     bounds = adaptive.cutoffs  # [c0, c1, ..., V]
@@ -133,11 +147,14 @@ def train_flops_per_token(model: nn.Module, targets: torch.Tensor | None = None)
     adaptive softmax every token pays for the head and a tail only for the share of `targets` (the training
     stream) that falls in its cluster; without `targets` every tail is counted in full.
     """
+
     def macs(layer: nn.Module) -> int:  # a tied layer (mlp_lm.TiedOutput, TiedHead) counts its own
         return layer.macs() if hasattr(layer, "macs") else layer.in_features * layer.out_features
 
-    counts = {"first": macs(model.first_layer.linear),
-              "blocks": sum(macs(block.linear) for block in model.intermediate_layers)}
+    counts = {
+        "first": macs(model.first_layer.linear),
+        "blocks": sum(macs(block.linear) for block in model.intermediate_layers),
+    }
     fractions = {}
     if model.output_layer == "full":
         final = model.final_layer
@@ -155,8 +172,12 @@ def train_flops_per_token(model: nn.Module, targets: torch.Tensor | None = None)
             tail_macs = macs(tail) if hasattr(tail, "macs") else macs(tail[0]) + macs(tail[1])
             counts["tails_expected"] += share * tail_macs
     forward = 2.0 * sum(counts.values())
-    return {"train_flops_per_token": 3.0 * forward, "forward_flops_per_token": forward, "macs": counts,
-            "tail_fractions": fractions}
+    return {
+        "train_flops_per_token": 3.0 * forward,
+        "forward_flops_per_token": forward,
+        "macs": counts,
+        "tail_fractions": fractions,
+    }
 
 
 def keep_freed_memory() -> bool:
@@ -174,10 +195,14 @@ def keep_freed_memory() -> bool:
         return False
     try:
         import ctypes
+
         libc = ctypes.CDLL("libc.so.6")
         m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
         # Allocations below 1 GiB come from the heap, and the heap is given back only above 2 GiB free.
-        ok = libc.mallopt(m_mmap_threshold, 1 << 30) == 1 and libc.mallopt(m_trim_threshold, (1 << 31) - 1) == 1
+        ok = (
+            libc.mallopt(m_mmap_threshold, 1 << 30) == 1
+            and libc.mallopt(m_trim_threshold, (1 << 31) - 1) == 1
+        )
         return bool(ok)
     except (OSError, AttributeError):
         return False

@@ -2,6 +2,7 @@
 stepped every batch, or ours (`LMConfig.optimizer`, `LMConfig.schedule`): fused AdamW (lm_kernels.make_adamw),
 a linear warmup, then a cosine to 5 % of the learning rate (Loshchilov and Hutter 2017), a linear decay to 0,
 or a constant."""
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,9 @@ SCHEDULES = ("exponential", "cosine", "linear", "constant")
 def make_optimizer(model, config, total_steps):
     """(optimizer, scheduler) of `config` for a run of `total_steps` steps."""
     if config.optimizer == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        optimizer = torch.optim.Adam(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
     else:
         optimizer = make_adamw(model, config.lr, config.weight_decay)
     if config.schedule == "exponential":

@@ -9,6 +9,7 @@
 mlp_lm.NPLM builds them from its `output_layer` and `tie_embeddings` arguments; every one keeps the interface
 of the course's `NPLMFinalBlock` (`forward` gives (B, V) log-probabilities, `nll`, `target_log_prob`).
 """
+
 from __future__ import annotations
 
 import torch
@@ -55,7 +56,9 @@ class TiedHead(nn.Module):
         self.in_features, self.out_features = hidden_dim, shortlist_size + n_clusters
 
     def forward(self, inputs):
-        return torch.cat([self.words(inputs), self.clusters(inputs)], dim=1)  # (B, shortlist + clusters)
+        return torch.cat(
+            [self.words(inputs), self.clusters(inputs)], dim=1
+        )  # (B, shortlist + clusters)
 
     def macs(self) -> int:
         return self.words.macs() + self.clusters.in_features * self.clusters.out_features
@@ -72,8 +75,12 @@ class TiedAdaptiveLogSoftmax(nn.AdaptiveLogSoftmaxWithLoss):
         super().__init__(hidden_dim, vocab_size, cutoffs, div_value=div_value)
         bounds = self.cutoffs  # [c0, ..., V]
         self.head = TiedHead(hidden_dim, embedding, self.shortlist_size, self.n_clusters)
-        self.tail = nn.ModuleList([TiedOutput(hidden_dim, embedding, bounds[i], bounds[i + 1], project=True)
-                                   for i in range(self.n_clusters)])
+        self.tail = nn.ModuleList(
+            [
+                TiedOutput(hidden_dim, embedding, bounds[i], bounds[i + 1], project=True)
+                for i in range(self.n_clusters)
+            ]
+        )
 
 
 class NPLMAdaptiveFinalBlock(nn.Module):
@@ -88,11 +95,17 @@ class NPLMAdaptiveFinalBlock(nn.Module):
     def __init__(self, vocab_size, hidden_dim, cutoffs=(1022, 9982), div_value=4.0, tie_to=None):
         super().__init__()
         # a small test vocabulary keeps the cutoffs below it, or one in the middle
-        self.cutoffs = sorted({int(c) for c in cutoffs if 0 < int(c) < vocab_size - 1}) or [max(1, vocab_size // 2)]
+        self.cutoffs = sorted({int(c) for c in cutoffs if 0 < int(c) < vocab_size - 1}) or [
+            max(1, vocab_size // 2)
+        ]
         if tie_to is None:
-            self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(hidden_dim, vocab_size, self.cutoffs, div_value=div_value)
+            self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(
+                hidden_dim, vocab_size, self.cutoffs, div_value=div_value
+            )
         else:  # word vectors shared with the input embeddings
-            self.adaptive = TiedAdaptiveLogSoftmax(hidden_dim, vocab_size, self.cutoffs, div_value, tie_to)
+            self.adaptive = TiedAdaptiveLogSoftmax(
+                hidden_dim, vocab_size, self.cutoffs, div_value, tie_to
+            )
 
     def forward(self, inputs):
         return self.adaptive.log_prob(inputs)  # (B, V)

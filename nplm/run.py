@@ -8,6 +8,7 @@ course's prompt, and write every number to OUT_DIR/<stem>.json; and the commands
 turn the scoring on. Each command takes main.py's parsed flags (`args`); one rule (`lm_stem`) names a run's
 files.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,7 +31,13 @@ import mlp_lm
 import utils
 from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
 from nplm.corpus import WindowBatches, encode_stream
-from nplm.dynamic import DYNAMIC_DECAYS, DYNAMIC_LRS, DYNAMIC_SEGMENT, DYNAMIC_TUNE_TOKENS, score_dynamic
+from nplm.dynamic import (
+    DYNAMIC_DECAYS,
+    DYNAMIC_LRS,
+    DYNAMIC_SEGMENT,
+    DYNAMIC_TUNE_TOKENS,
+    score_dynamic,
+)
 
 
 @dataclass
@@ -42,38 +49,72 @@ class LMRunConfig(mlp_lm.LMConfig):
     cache_lambdas: List[float] = field(default_factory=lambda: list(CACHE_LAMBDAS))
     dynamic_lrs: List[float] = field(default_factory=lambda: list(DYNAMIC_LRS))
     dynamic_decays: List[float] = field(default_factory=lambda: list(DYNAMIC_DECAYS))
-    dynamic_tune_tokens: int = DYNAMIC_TUNE_TOKENS  # the dev prefix the dynamic-evaluation grid is searched on
+    dynamic_tune_tokens: int = (
+        DYNAMIC_TUNE_TOKENS  # the dev prefix the dynamic-evaluation grid is searched on
+    )
 
-    NOT_TRAINED = mlp_lm.LMConfig.NOT_TRAINED + ("cache_thetas", "cache_lambdas", "dynamic_lrs", "dynamic_decays",
-                                                 "dynamic_tune_tokens")
+    NOT_TRAINED = mlp_lm.LMConfig.NOT_TRAINED + (
+        "cache_thetas",
+        "cache_lambdas",
+        "dynamic_lrs",
+        "dynamic_decays",
+        "dynamic_tune_tokens",
+    )
 
     def __post_init__(self):
         self.cache_thetas, self.cache_lambdas, self.dynamic_lrs, self.dynamic_decays = (
-            list(self.cache_thetas), list(self.cache_lambdas), list(self.dynamic_lrs), list(self.dynamic_decays))
+            list(self.cache_thetas),
+            list(self.cache_lambdas),
+            list(self.dynamic_lrs),
+            list(self.dynamic_decays),
+        )
         super().__post_init__()
 
     def validate(self) -> None:
         super().validate()
         v = self.dynamic_tune_tokens
-        self.check("dynamic_tune_tokens", isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                   "a whole number >= 1")
-        self.check("cache_thetas", len(self.cache_thetas) > 0 and all(math.isfinite(t) and t >= 0
-                                                                      for t in self.cache_thetas), "finite and >= 0")
-        self.check("cache_lambdas", len(self.cache_lambdas) > 0 and all(0 <= x < 1 for x in self.cache_lambdas),
-                   "in [0, 1)")
-        self.check("dynamic_lrs", len(self.dynamic_lrs) > 0 and all(math.isfinite(x) and x > 0
-                                                                    for x in self.dynamic_lrs), "finite and > 0")
-        self.check("dynamic_decays", len(self.dynamic_decays) > 0 and all(0 <= x < 1 for x in self.dynamic_decays),
-                   "in [0, 1)")
+        self.check(
+            "dynamic_tune_tokens",
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+            "a whole number >= 1",
+        )
+        self.check(
+            "cache_thetas",
+            len(self.cache_thetas) > 0
+            and all(math.isfinite(t) and t >= 0 for t in self.cache_thetas),
+            "finite and >= 0",
+        )
+        self.check(
+            "cache_lambdas",
+            len(self.cache_lambdas) > 0 and all(0 <= x < 1 for x in self.cache_lambdas),
+            "in [0, 1)",
+        )
+        self.check(
+            "dynamic_lrs",
+            len(self.dynamic_lrs) > 0 and all(math.isfinite(x) and x > 0 for x in self.dynamic_lrs),
+            "finite and > 0",
+        )
+        self.check(
+            "dynamic_decays",
+            len(self.dynamic_decays) > 0 and all(0 <= x < 1 for x in self.dynamic_decays),
+            "in [0, 1)",
+        )
 
     @classmethod
     def presets(cls) -> dict:
         """LMConfig's presets; ours also score the best model with a cache of 2000 tokens and dynamic evaluation,
         the quick one on a small grid."""
         scoring = {"cache_size": 2000, "dynamic_segment": DYNAMIC_SEGMENT}
-        quick = {**scoring, "dynamic_lrs": [0.1], "dynamic_decays": [0.002], "dynamic_tune_tokens": 5_000}
-        return {name: {**fields, **(quick if name == "quick" else scoring if name != "course" else {})}
-                for name, fields in super().presets().items()}
+        quick = {
+            **scoring,
+            "dynamic_lrs": [0.1],
+            "dynamic_decays": [0.002],
+            "dynamic_tune_tokens": 5_000,
+        }
+        return {
+            name: {**fields, **(quick if name == "quick" else scoring if name != "course" else {})}
+            for name, fields in super().presets().items()
+        }
 
 
 def lm_run_name(args) -> str:
@@ -106,23 +147,41 @@ def cmd_lm(args) -> Optional[dict]:
     rank, world, _ = distributed.distributed_env()
     with distributed.process_group(config.device, rank, world):
         lm_kernels.keep_freed_memory()
-        with open(os.devnull, "w") if rank else contextlib.nullcontext(sys.stdout) as out:  # one process speaks
+        with (
+            open(os.devnull, "w") if rank else contextlib.nullcontext(sys.stdout) as out
+        ):  # one process speaks
             with utils.torch_threads(config.num_threads), contextlib.redirect_stdout(out):
                 return _train_score_and_report(args, config, stem, out_dir, rank, world)
 
 
-def _train_score_and_report(args, config, stem: str, out_dir: Path, rank: int, world: int) -> Optional[dict]:
+def _train_score_and_report(
+    args, config, stem: str, out_dir: Path, rank: int, world: int
+) -> Optional[dict]:
     t0 = time.perf_counter()
-    train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("train", "validation", "test"))
-    run = mlp_lm.fit_mlp_lm(config, train_data, dev_data, state_path=lm_state(args),
-                            resume=args.resume and lm_state(args).is_file())
+    train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(
+        args.data_dir, splits=("train", "validation", "test")
+    )
+    run = mlp_lm.fit_mlp_lm(
+        config,
+        train_data,
+        dev_data,
+        state_path=lm_state(args),
+        resume=args.resume and lm_state(args).is_file(),
+    )
     model, tok, h = run.model, run.tokenizer, run.report["history"]
     device = next(model.parameters()).device
     scores = {}  # the best model on the whole dev and test splits (a quick run cuts them as it cut dev)
     for split, data in (("dev", dev_data), ("test", test_data)):
         stream = encode_stream(data, tok, config.max_dev_tokens)
-        batches = WindowBatches(stream, model.context_size, tok.pad_token_id, config.eval_batch,
-                                device=device, rank=rank, world=world)
+        batches = WindowBatches(
+            stream,
+            model.context_size,
+            tok.pad_token_id,
+            config.eval_batch,
+            device=device,
+            rank=rank,
+            world=world,
+        )
         loss, ppl = mlp_lm.evaluate(model, batches, nn.NLLLoss())
         scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
         print(f"best checkpoint: {split} perplexity {ppl:.2f} over {stream.numel():,} targets")
@@ -131,25 +190,59 @@ def _train_score_and_report(args, config, stem: str, out_dir: Path, rank: int, w
     plots = plot_lm_history(h, config, out_dir / stem)
     cache = None
     if config.cache_size:
-        cache = score_with_cache(model, tok, dev_data, test_data, config.cache_size, config.cache_thetas,
-                                 config.cache_lambdas, config.eval_batch, max_tokens=config.max_dev_tokens)
+        cache = score_with_cache(
+            model,
+            tok,
+            dev_data,
+            test_data,
+            config.cache_size,
+            config.cache_thetas,
+            config.cache_lambdas,
+            config.eval_batch,
+            max_tokens=config.max_dev_tokens,
+        )
     dynamic = None
     if config.dynamic_segment:
-        dynamic = score_dynamic(model, tok, dev_data, test_data, lrs=config.dynamic_lrs, decays=config.dynamic_decays,
-                                segment_len=config.dynamic_segment, tune_tokens=config.dynamic_tune_tokens,
-                                cache_size=config.cache_size, thetas=config.cache_thetas,
-                                lambdas=config.cache_lambdas, max_tokens=config.max_dev_tokens)
+        dynamic = score_dynamic(
+            model,
+            tok,
+            dev_data,
+            test_data,
+            lrs=config.dynamic_lrs,
+            decays=config.dynamic_decays,
+            segment_len=config.dynamic_segment,
+            tune_tokens=config.dynamic_tune_tokens,
+            cache_size=config.cache_size,
+            thetas=config.cache_thetas,
+            lambdas=config.cache_lambdas,
+            max_tokens=config.max_dev_tokens,
+        )
     samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
     _, meta = mlp_lm.load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
-    checkpoint = {"path": config.save_path, "epoch": meta["epoch"], "weights_sha256": meta["weights_sha256"]}
-    report = {"config": config.to_dict(), **run.report, "checkpoint": checkpoint, "best_checkpoint_scores": scores,
-              "cache": cache, "dynamic": dynamic, "samples": samples, "prompt": mlp_lm.COURSE_PROMPT,
-              "plots": [str(p) for p in plots],
-              "wall_seconds": time.perf_counter() - t0, "torch_threads": torch.get_num_threads(),
-              "torch_version": torch.__version__}
+    checkpoint = {
+        "path": config.save_path,
+        "epoch": meta["epoch"],
+        "weights_sha256": meta["weights_sha256"],
+    }
+    report = {
+        "config": config.to_dict(),
+        **run.report,
+        "checkpoint": checkpoint,
+        "best_checkpoint_scores": scores,
+        "cache": cache,
+        "dynamic": dynamic,
+        "samples": samples,
+        "prompt": mlp_lm.COURSE_PROMPT,
+        "plots": [str(p) for p in plots],
+        "wall_seconds": time.perf_counter() - t0,
+        "torch_threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
+    }
     json_path = utils.atomic_write_json(report, out_dir / f"{stem}.json")
-    print(f"best dev perplexity {report['best_dev_ppl']:.2f} (epoch {report['best_epoch']}); wall time "
-          f"{report['wall_seconds']:.0f} s; wrote {', '.join(map(str, plots))}, {json_path}")
+    print(
+        f"best dev perplexity {report['best_dev_ppl']:.2f} (epoch {report['best_epoch']}); wall time "
+        f"{report['wall_seconds']:.0f} s; wrote {', '.join(map(str, plots))}, {json_path}"
+    )
     return report
 
 
@@ -157,12 +250,24 @@ def plot_lm_history(history: dict, config, stem: Path) -> list:
     """`<stem>_loss.png` and `<stem>_ppl.png`: train and dev per epoch, titled with the preset and the fields
     that differ from it (so the default, long and ablation runs are told apart)."""
     preset = type(config).preset(config.name).to_dict()
-    changed = [f"{k}={v}" for k, v in config.to_dict().items()
-               if k not in ("save_path", "seed", "name", "device", "num_threads") and preset[k] != v]  # what, not where
-    title = f"MLP language model, {config.name} config" + (f" ({', '.join(changed)})" if changed else "")
-    return [mlp_lm.visualize_epochs(history[f"train_{key}"], history[f"dev_{key}"], label,
-                                    stem.with_name(f"{stem.name}_{key}.png"), title=f"{title}\n{label}")
-            for key, label in (("loss", "Loss (NLL per token)"), ("ppl", "Perplexity"))]
+    changed = [
+        f"{k}={v}"
+        for k, v in config.to_dict().items()
+        if k not in ("save_path", "seed", "name", "device", "num_threads") and preset[k] != v
+    ]  # what, not where
+    title = f"MLP language model, {config.name} config" + (
+        f" ({', '.join(changed)})" if changed else ""
+    )
+    return [
+        mlp_lm.visualize_epochs(
+            history[f"train_{key}"],
+            history[f"dev_{key}"],
+            label,
+            stem.with_name(f"{stem.name}_{key}.png"),
+            title=f"{title}\n{label}",
+        )
+        for key, label in (("loss", "Loss (NLL per token)"), ("ppl", "Perplexity"))
+    ]
 
 
 def cmd_replot(args) -> list:
@@ -200,7 +305,9 @@ def cmd_sample(args) -> dict:
     top_ps = (None, 0.3, 1.0) if args.top_p is None else (args.top_p,)
     lm_kernels.keep_freed_memory()
     with utils.torch_threads(config.num_threads):
-        return mlp_lm.sample_from_mlp_lm(config, dev_data, prompt=args.prompt, top_ps=top_ps, max_len=args.max_len)
+        return mlp_lm.sample_from_mlp_lm(
+            config, dev_data, prompt=args.prompt, top_ps=top_ps, max_len=args.max_len
+        )
 
 
 def _score_saved(args, kind: str, score) -> dict:
@@ -213,10 +320,23 @@ def _score_saved(args, kind: str, score) -> dict:
     dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation", "test"))
     lm_kernels.keep_freed_memory()
     with utils.torch_threads(config.num_threads):
-        result = score(model, tokenizer, dev_data, test_data, config.max_dev_tokens if args.quick else None, config)
-    report = {"command": "python main.py " + " ".join(args.argv), "checkpoint": str(path),
-              "checkpoint_epoch": meta.get("epoch"), "checkpoint_dev_ppl": meta.get("dev_ppl"), **result,
-              "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__}
+        result = score(
+            model,
+            tokenizer,
+            dev_data,
+            test_data,
+            config.max_dev_tokens if args.quick else None,
+            config,
+        )
+    report = {
+        "command": "python main.py " + " ".join(args.argv),
+        "checkpoint": str(path),
+        "checkpoint_epoch": meta.get("epoch"),
+        "checkpoint_dev_ppl": meta.get("dev_ppl"),
+        **result,
+        "torch_threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
+    }
     out = utils.atomic_write_json(report, args.out_dir / f"{path.stem}_{kind}.json")
     print(f"wrote {out}")
     return report
@@ -225,15 +345,34 @@ def _score_saved(args, kind: str, score) -> dict:
 def cmd_cache(args) -> dict:
     """Score a saved checkpoint with a continuous cache: theta and lambda chosen on dev, then test once;
     writes OUT_DIR/<checkpoint name>_cache.json."""
-    return _score_saved(args, "cache", lambda model, tok, dev, test, max_tokens, config: score_with_cache(
-        model, tok, dev, test, args.cache_size, max_tokens=max_tokens))
+    return _score_saved(
+        args,
+        "cache",
+        lambda model, tok, dev, test, max_tokens, config: score_with_cache(
+            model, tok, dev, test, args.cache_size, max_tokens=max_tokens
+        ),
+    )
 
 
 def cmd_dynamic(args) -> dict:
     """Score a saved checkpoint with dynamic evaluation, alone and with a continuous cache (--cache-size 0: none):
     its step size and decay chosen on a dev prefix, the cache's on dev, then test once; writes
     OUT_DIR/<checkpoint name>_dynamic.json."""
-    return _score_saved(args, "dynamic", lambda model, tok, dev, test, max_tokens, config: score_dynamic(
-        model, tok, dev, test, lrs=config.dynamic_lrs, decays=config.dynamic_decays, segment_len=args.dynamic_segment,
-        tune_tokens=config.dynamic_tune_tokens, cache_size=args.cache_size, thetas=config.cache_thetas,
-        lambdas=config.cache_lambdas, max_tokens=max_tokens))
+    return _score_saved(
+        args,
+        "dynamic",
+        lambda model, tok, dev, test, max_tokens, config: score_dynamic(
+            model,
+            tok,
+            dev,
+            test,
+            lrs=config.dynamic_lrs,
+            decays=config.dynamic_decays,
+            segment_len=args.dynamic_segment,
+            tune_tokens=config.dynamic_tune_tokens,
+            cache_size=args.cache_size,
+            thetas=config.cache_thetas,
+            lambdas=config.cache_lambdas,
+            max_tokens=max_tokens,
+        ),
+    )

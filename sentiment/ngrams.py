@@ -20,6 +20,7 @@ numbered V, V + 1, ... in the sorted order of the training split's n-grams (othe
 one `nn.EmbeddingBag` lookup per part, so training never loops over words in Python. `run_sentiment` runs the
 rows (`ROWS`) over seeds, picks each row's epoch on dev, scores test once, and returns and saves the histories.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,12 +40,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import utils
+
 # The package's data loaders and tokenizer, imported here only (they may move between modules).
 from mlp import load_data_mlp
 from common.glove import EmbeddingsFormatError, clean_text, load_glove, tokenize_many
 from utils import atomic_savefig, atomic_write_json, curves_figure
 
-HASH_MULTIPLIER = 116_049_371  # fastText's multiplier for hashing word-id n-grams (its dictionary.cc)
+HASH_MULTIPLIER = (
+    116_049_371  # fastText's multiplier for hashing word-id n-grams (its dictionary.cc)
+)
 COURSE_SWEEPS = ("mlp_structures.json", "mlp_activations.json", "mlp_learning_rates.json")
 TOKENIZERS = ("treebank", "words")
 INITS = ("glove", "random")
@@ -62,9 +66,13 @@ class BagConfig:
     init: str = "glove"  # glove | random: where the unigram embeddings start
     ngrams: int = 1  # 1: words; 2: + word bigrams; 3: + trigrams (hashed)
     nb: bool = False
-    nb_scaled_embeddings: bool = False  # weight each feature's embedding in the mean by its NB ratio r_f
-    buckets: int = 2 ** 21  # hashed n-gram buckets (bigrams and trigrams share them)
-    exact: bool = False  # n-grams numbered from the training split's instead of hashed (no collisions)
+    nb_scaled_embeddings: bool = (
+        False  # weight each feature's embedding in the mean by its NB ratio r_f
+    )
+    buckets: int = 2**21  # hashed n-gram buckets (bigrams and trigrams share them)
+    exact: bool = (
+        False  # n-grams numbered from the training split's instead of hashed (no collisions)
+    )
     nb_alpha: float = 1.0  # the NB ratios' additive smoothing
     word_dropout: float = 0.0  # share of a training review's features dropped at each step
     tokenizer: str = "treebank"  # treebank (the package's: keeps punctuation and n't) | words (letters and digits)
@@ -75,19 +83,33 @@ class BagConfig:
 
     def check(self) -> "BagConfig":
         if self.embed_dim < 0 or (self.embed_dim == 0 and not self.nb):
-            raise ValueError(f"row {self.label!r}: needs embeddings (embed_dim > 0) or the NB part, or both")
+            raise ValueError(
+                f"row {self.label!r}: needs embeddings (embed_dim > 0) or the NB part, or both"
+            )
         if self.init not in INITS:
             raise ValueError(f"row {self.label!r}: init must be one of {INITS}, got {self.init!r}")
         if self.tokenizer not in TOKENIZERS:
-            raise ValueError(f"row {self.label!r}: tokenizer must be one of {TOKENIZERS}, got {self.tokenizer!r}")
+            raise ValueError(
+                f"row {self.label!r}: tokenizer must be one of {TOKENIZERS}, got {self.tokenizer!r}"
+            )
         if not 0.0 <= self.word_dropout < 1.0:
-            raise ValueError(f"row {self.label!r}: word_dropout must be in [0, 1), got {self.word_dropout}")
+            raise ValueError(
+                f"row {self.label!r}: word_dropout must be in [0, 1), got {self.word_dropout}"
+            )
         if self.ngrams not in (1, 2, 3):
             raise ValueError(f"row {self.label!r}: ngrams must be 1, 2 or 3, got {self.ngrams}")
-        if self.buckets < 1 or self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or not self.nb_lr > 0 \
-                or not self.nb_alpha > 0:
-            raise ValueError(f"row {self.label!r}: buckets, epochs, batch_size, lr, nb_lr and nb_alpha must be "
-                             f"positive")
+        if (
+            self.buckets < 1
+            or self.epochs < 1
+            or self.batch_size < 1
+            or not self.lr > 0
+            or not self.nb_lr > 0
+            or not self.nb_alpha > 0
+        ):
+            raise ValueError(
+                f"row {self.label!r}: buckets, epochs, batch_size, lr, nb_lr and nb_alpha must be "
+                f"positive"
+            )
         return self
 
 
@@ -154,7 +176,9 @@ class Bags:
         """(ids, offsets) of reviews `rows`, gathered with tensor ops: offsets (B,) as nn.EmbeddingBag takes them."""
         starts, lens = self.offsets[rows], self.lengths()[rows]
         batch_offsets = torch.cumsum(lens, 0) - lens  # (B,)
-        where = torch.arange(int(lens.sum())) + torch.repeat_interleave(starts - batch_offsets, lens)  # (T_B,)
+        where = torch.arange(int(lens.sum())) + torch.repeat_interleave(
+            starts - batch_offsets, lens
+        )  # (T_B,)
         return self.ids[where], batch_offsets
 
 
@@ -171,9 +195,14 @@ class Featurized:
     seconds: float
 
 
-def featurize_splits(splits: Sequence[Dict[str, list]], tokenizer: str = "treebank", ngrams: int = 1,
-                     buckets: int = 2 ** 21, tokens: Optional[Sequence[List[List[str]]]] = None,
-                     exact: bool = False) -> Featurized:
+def featurize_splits(
+    splits: Sequence[Dict[str, list]],
+    tokenizer: str = "treebank",
+    ngrams: int = 1,
+    buckets: int = 2**21,
+    tokens: Optional[Sequence[List[List[str]]]] = None,
+    exact: bool = False,
+) -> Featurized:
     """Tokenize (dev, train, test) once; the vocabulary is the training split's words.
 
     Words are numbered with one pass of C-level dict lookups over the joined tokens, training split first, so
@@ -197,27 +226,41 @@ def featurize_splits(splits: Sequence[Dict[str, list]], tokenizer: str = "treeba
     for split_tokens, is_train in zip(tokens, (True, False, False)):
         flat = chain.from_iterable(split_tokens)
         if is_train:
-            ids_train = np.fromiter(map(lambda w, d=number.setdefault: d(w, len(number)), flat), dtype=np.int64)
+            ids_train = np.fromiter(
+                map(lambda w, d=number.setdefault: d(w, len(number)), flat), dtype=np.int64
+            )
             vocab_size = len(number)
             parts = [ids_train]
         else:
-            parts.append(np.fromiter(map(lambda w, g=number.get: g(w, vocab_size), flat), dtype=np.int64))
+            parts.append(
+                np.fromiter(map(lambda w, g=number.get: g(w, vocab_size), flat), dtype=np.int64)
+            )
     vocab = list(number)
-    words = torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0, dtype=torch.long)  # (W,)
-    doc = torch.repeat_interleave(torch.arange(len(lens)), lens)  # (W,) which review each token is in
+    words = (
+        torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0, dtype=torch.long)
+    )  # (W,)
+    doc = torch.repeat_interleave(
+        torch.arange(len(lens)), lens
+    )  # (W,) which review each token is in
     feats, owners = [words[words < vocab_size]], [doc[words < vocab_size]]
     num_features = vocab_size
-    if exact and (vocab_size + 1) ** ngrams >= 2 ** 63:
-        raise ValueError(f"{vocab_size} words: exact {ngrams}-grams overflow int64 keys; hash them (exact=False)")
+    if exact and (vocab_size + 1) ** ngrams >= 2**63:
+        raise ValueError(
+            f"{vocab_size} words: exact {ngrams}-grams overflow int64 keys; hash them (exact=False)"
+        )
     for n in range(2, ngrams + 1):
-        inside = doc[n - 1:] == doc[:len(doc) - n + 1]  # n-grams inside one review
-        grams = [words[k:len(words) - n + 1 + k][inside] for k in range(n)]
-        owner = doc[n - 1:][inside]
+        inside = doc[n - 1 :] == doc[: len(doc) - n + 1]  # n-grams inside one review
+        grams = [words[k : len(words) - n + 1 + k][inside] for k in range(n)]
+        owner = doc[n - 1 :][inside]
         if exact:
             key = grams[0]
             for w in grams[1:]:
-                key = key * (vocab_size + 1) + w  # the tuple in base V + 1: its order is the tuples' order
-            known = torch.unique(key[owner < len(train["text"])])  # sorted; training reviews come first
+                key = (
+                    key * (vocab_size + 1) + w
+                )  # the tuple in base V + 1: its order is the tuples' order
+            known = torch.unique(
+                key[owner < len(train["text"])]
+            )  # sorted; training reviews come first
             place = torch.searchsorted(known, key).clamp(max=max(len(known) - 1, 0))
             seen = known[place] == key if len(known) else torch.zeros_like(key, dtype=torch.bool)
             feats.append(num_features + place[seen])
@@ -237,8 +280,13 @@ def featurize_splits(splits: Sequence[Dict[str, list]], tokenizer: str = "treeba
     for split in order:
         n = len(split["text"])
         lo, hi = int(offsets[start]), int(offsets[start + n])
-        bags.append(Bags(ids[lo:hi].clone(), offsets[start:start + n + 1] - lo,
-                         torch.as_tensor(list(split["label"]), dtype=torch.long)))
+        bags.append(
+            Bags(
+                ids[lo:hi].clone(),
+                offsets[start : start + n + 1] - lo,
+                torch.as_tensor(list(split["label"]), dtype=torch.long),
+            )
+        )
         start += n
     train_b, dev_b, test_b = bags
     return Featurized(dev_b, train_b, test_b, num_features, vocab, ngrams, time.perf_counter() - t0)
@@ -264,17 +312,27 @@ class BagOfNgrams(nn.Module):
     the biases, a defined prediction.
     """
 
-    def __init__(self, num_features: int, embed_dim: int, nb_ratios: Optional[torch.Tensor] = None,
-                 init_vectors: Optional[torch.Tensor] = None, nb_scaled_embeddings: bool = False):
+    def __init__(
+        self,
+        num_features: int,
+        embed_dim: int,
+        nb_ratios: Optional[torch.Tensor] = None,
+        init_vectors: Optional[torch.Tensor] = None,
+        nb_scaled_embeddings: bool = False,
+    ):
         super().__init__()
         self.nb_scaled_embeddings = nb_scaled_embeddings
         self.embed = self.classify = self.nb = None
         if embed_dim:
-            self.embed = nn.EmbeddingBag(num_features, embed_dim, mode="sum", sparse=True)  # mean via weights
-            nn.init.uniform_(self.embed.weight, -1.0 / embed_dim, 1.0 / embed_dim)  # fastText's init
+            self.embed = nn.EmbeddingBag(
+                num_features, embed_dim, mode="sum", sparse=True
+            )  # mean via weights
+            nn.init.uniform_(
+                self.embed.weight, -1.0 / embed_dim, 1.0 / embed_dim
+            )  # fastText's init
             if init_vectors is not None:
                 with torch.no_grad():
-                    self.embed.weight[:len(init_vectors)] = init_vectors
+                    self.embed.weight[: len(init_vectors)] = init_vectors
             self.classify = nn.Linear(embed_dim, 2)
         if nb_ratios is not None:
             self.register_buffer("nb_ratios", nb_ratios.float())
@@ -293,12 +351,17 @@ class BagOfNgrams(nn.Module):
             mean = self.embed(ids, offsets, per_sample_weights=weights)  # (B, D)
             logits = logits + self.classify(mean)
         if self.nb is not None:
-            logits = logits + self.nb(ids, offsets, per_sample_weights=self.nb_ratios[ids]) + self.nb_bias  # (B, 2)
+            logits = (
+                logits
+                + self.nb(ids, offsets, per_sample_weights=self.nb_ratios[ids])
+                + self.nb_bias
+            )  # (B, 2)
         return logits
 
 
-def drop_words(ids: torch.Tensor, offsets: torch.Tensor, p: float, generator: torch.Generator
-               ) -> Tuple[torch.Tensor, torch.Tensor]:
+def drop_words(
+    ids: torch.Tensor, offsets: torch.Tensor, p: float, generator: torch.Generator
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Drop each feature of a batch with probability p (word dropout, Iyyer et al. 2015); a bag may empty."""
     keep = torch.rand(len(ids), generator=generator) >= p
     lens = torch.diff(offsets, append=torch.tensor([len(ids)]))
@@ -313,45 +376,62 @@ def predict(model: BagOfNgrams, bags: Bags, batch_size: int = 2048) -> torch.Ten
     was_training = model.training
     model.eval()
     try:
-        out = [model(*bags.select(torch.arange(i, min(i + batch_size, len(bags))))).argmax(1)
-               for i in range(0, len(bags), batch_size)]
+        out = [
+            model(*bags.select(torch.arange(i, min(i + batch_size, len(bags))))).argmax(1)
+            for i in range(0, len(bags), batch_size)
+        ]
     finally:
         model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
 
 
 def accuracy(model: BagOfNgrams, bags: Bags) -> float:
-    return float((predict(model, bags) == bags.labels).float().mean()) if len(bags) else float("nan")
+    return (
+        float((predict(model, bags) == bags.labels).float().mean()) if len(bags) else float("nan")
+    )
 
 
 def glove_rows(vocab: Sequence[str], table) -> Tuple[torch.Tensor, int]:
     """(len(vocab), D) GloVe vectors of the vocabulary, rows of words GloVe lacks left random; and how many it had."""
     vectors = torch.as_tensor(np.asarray(table.vectors, dtype=np.float32))
-    index = np.fromiter((table.key_to_index.get(w, -1) for w in vocab), dtype=np.int64, count=len(vocab))
+    index = np.fromiter(
+        (table.key_to_index.get(w, -1) for w in vocab), dtype=np.int64, count=len(vocab)
+    )
     known = torch.from_numpy(index >= 0)
-    rows = torch.empty(len(vocab), vectors.shape[1]).uniform_(-1.0 / vectors.shape[1], 1.0 / vectors.shape[1])
+    rows = torch.empty(len(vocab), vectors.shape[1]).uniform_(
+        -1.0 / vectors.shape[1], 1.0 / vectors.shape[1]
+    )
     rows[known] = vectors[torch.from_numpy(index[index >= 0])]
     return rows, int(known.sum())
 
 
-def train_row(config: BagConfig, data: Featurized, seed: int, glove=None, verbose: bool = False) -> dict:
+def train_row(
+    config: BagConfig, data: Featurized, seed: int, glove=None, verbose: bool = False
+) -> dict:
     """Train one row with one seed: per-epoch train loss and dev accuracy; test accuracy of the best dev epoch."""
     t0 = time.perf_counter()
     generator = utils.set_seed(seed)
-    ratios = nb_log_count_ratios(data.train, data.num_features, config.nb_alpha) if config.nb else None
+    ratios = (
+        nb_log_count_ratios(data.train, data.num_features, config.nb_alpha) if config.nb else None
+    )
     init = None
     if config.embed_dim and config.init == "glove":
         if glove is None or glove.vector_size != config.embed_dim:
             raise ValueError(f"row {config.label!r}: GloVe init needs {config.embed_dim}-d vectors")
         init, _ = glove_rows(data.vocab, glove)
-    model = BagOfNgrams(data.num_features, config.embed_dim, ratios, init, config.nb_scaled_embeddings)
+    model = BagOfNgrams(
+        data.num_features, config.embed_dim, ratios, init, config.nb_scaled_embeddings
+    )
     # The lookup tables have millions of rows of which a batch touches thousands: sparse gradients, sparse Adam.
     sparse = {model.embed: config.lr, model.nb: config.nb_lr}
     tables = [m.weight for m in sparse if m is not None]
     dense = [p for p in model.parameters() if all(p is not t for t in tables)]
-    optimizers = [torch.optim.Adam(dense, lr=config.lr if model.embed is not None else config.nb_lr),
-                  torch.optim.SparseAdam([{"params": [m.weight], "lr": lr}
-                                          for m, lr in sparse.items() if m is not None])]
+    optimizers = [
+        torch.optim.Adam(dense, lr=config.lr if model.embed is not None else config.nb_lr),
+        torch.optim.SparseAdam(
+            [{"params": [m.weight], "lr": lr} for m, lr in sparse.items() if m is not None]
+        ),
+    ]
     history = {"train_loss": [], "dev_acc": []}
     best_acc, best_state, best_epoch = -1.0, None, 0
     n = len(data.train)
@@ -360,14 +440,16 @@ def train_row(config: BagConfig, data: Featurized, seed: int, glove=None, verbos
         order = torch.randperm(n, generator=generator)
         total = 0.0
         for start in range(0, n, config.batch_size):
-            rows = order[start:start + config.batch_size]
+            rows = order[start : start + config.batch_size]
             ids, offsets = data.train.select(rows)
             if config.word_dropout:
                 ids, offsets = drop_words(ids, offsets, config.word_dropout, generator)
             loss = F.cross_entropy(model(ids, offsets), data.train.labels[rows])
             if not torch.isfinite(loss):
-                raise utils.TrainingDiverged(f"row {config.label!r}, seed {seed}: loss {loss.item()} at epoch "
-                                             f"{epoch}; lower the learning rate ({config.lr})")
+                raise utils.TrainingDiverged(
+                    f"row {config.label!r}, seed {seed}: loss {loss.item()} at epoch "
+                    f"{epoch}; lower the learning rate ({config.lr})"
+                )
             for opt in optimizers:
                 opt.zero_grad()
             loss.backward()
@@ -380,11 +462,20 @@ def train_row(config: BagConfig, data: Featurized, seed: int, glove=None, verbos
             best_acc, best_epoch = history["dev_acc"][-1], epoch
             best_state = copy.deepcopy(model.state_dict())
         if verbose:
-            print(f"  [{config.label}] seed {seed} epoch {epoch}: train loss {history['train_loss'][-1]:.4f}, "
-                  f"dev acc {history['dev_acc'][-1]:.4f}", flush=True)
+            print(
+                f"  [{config.label}] seed {seed} epoch {epoch}: train loss {history['train_loss'][-1]:.4f}, "
+                f"dev acc {history['dev_acc'][-1]:.4f}",
+                flush=True,
+            )
     model.load_state_dict(best_state)
-    return {**history, "best_epoch": best_epoch, "best_dev_acc": best_acc, "test_acc": accuracy(model, data.test),
-            "seconds": time.perf_counter() - t0, "model": model}
+    return {
+        **history,
+        "best_epoch": best_epoch,
+        "best_dev_acc": best_acc,
+        "test_acc": accuracy(model, data.test),
+        "seconds": time.perf_counter() - t0,
+        "model": model,
+    }
 
 
 # --------------------------------------------------------------------------- the table
@@ -398,27 +489,52 @@ def course_row(results_dir: Union[str, os.PathLike]) -> Optional[dict]:
             continue
         sweep = json.loads(path.read_text())
         for run in sweep["runs"]:
-            if best is None or run["summary"]["best_dev_acc_mean"] > best["summary"]["best_dev_acc_mean"]:
-                best = {"label": f"course MLP on frozen GloVe average ({name[:-5]}: {run['label']})",
-                        "source": str(path), "seeds": run["seeds"], "dev_acc": run["dev_acc"],
-                        "best_dev_acc": run["best_dev_acc"], "test_acc": run["test_acc"], "seconds": run["seconds"],
-                        "summary": {**run["summary"], "seconds_mean": float(np.mean(run["seconds"]))}}
+            if (
+                best is None
+                or run["summary"]["best_dev_acc_mean"] > best["summary"]["best_dev_acc_mean"]
+            ):
+                best = {
+                    "label": f"course MLP on frozen GloVe average ({name[:-5]}: {run['label']})",
+                    "source": str(path),
+                    "seeds": run["seeds"],
+                    "dev_acc": run["dev_acc"],
+                    "best_dev_acc": run["best_dev_acc"],
+                    "test_acc": run["test_acc"],
+                    "seconds": run["seconds"],
+                    "summary": {**run["summary"], "seconds_mean": float(np.mean(run["seconds"]))},
+                }
     return best
 
 
 def summarize(label: str, config: BagConfig, seeds: Sequence[int], runs: Sequence[dict]) -> dict:
     """One row's histories over its seeds, and their mean and (population) standard deviation."""
-    per = {k: [r[k] for r in runs] for k in ("train_loss", "dev_acc", "best_epoch", "best_dev_acc", "test_acc",
-                                              "seconds")}
-    return {"label": label, "config": dataclasses.asdict(config), "seeds": list(seeds), **per,
-            "summary": {**utils.seed_summary(per["best_dev_acc"], per["test_acc"]),
-                        "seconds_mean": float(np.mean(per["seconds"]))}}
+    per = {
+        k: [r[k] for r in runs]
+        for k in ("train_loss", "dev_acc", "best_epoch", "best_dev_acc", "test_acc", "seconds")
+    }
+    return {
+        "label": label,
+        "config": dataclasses.asdict(config),
+        "seeds": list(seeds),
+        **per,
+        "summary": {
+            **utils.seed_summary(per["best_dev_acc"], per["test_acc"]),
+            "seconds_mean": float(np.mean(per["seconds"])),
+        },
+    }
 
 
 def quick_rows(rows: Sequence[BagConfig], embed_dim: Optional[int] = None) -> List[BagConfig]:
     """The rows on a smoke budget: 2 epochs, 2**12 buckets (and embeddings of `embed_dim`, a small table's)."""
-    return [dataclasses.replace(r, epochs=2, buckets=2 ** 12, embed_dim=embed_dim if embed_dim and r.embed_dim
-                                else r.embed_dim) for r in rows]
+    return [
+        dataclasses.replace(
+            r,
+            epochs=2,
+            buckets=2**12,
+            embed_dim=embed_dim if embed_dim and r.embed_dim else r.embed_dim,
+        )
+        for r in rows
+    ]
 
 
 def check_glove(rows: Sequence[BagConfig], glove) -> None:
@@ -427,13 +543,22 @@ def check_glove(rows: Sequence[BagConfig], glove) -> None:
         if r.embed_dim and r.init == "glove" and glove.vector_size != r.embed_dim:
             raise EmbeddingsFormatError(
                 f"row {r.label!r} starts from {r.embed_dim}-d GloVe vectors but the table has {glove.vector_size}-d "
-                f"ones; pass --data-dir with glove/glove.6B.{r.embed_dim}d.txt.gz")
+                f"ones; pass --data-dir with glove/glove.6B.{r.embed_dim}d.txt.gz"
+            )
 
 
-def run_sentiment(splits: Sequence[Dict[str, list]], glove, seeds: Sequence[int] = (0, 1, 2),
-                  rows: Sequence[BagConfig] = tuple(ROWS), out_dir: Union[str, os.PathLike] = "plots",
-                  course_dir: Union[str, os.PathLike, None] = "plots", stem: str = "sentiment_ngrams",
-                  threads: Optional[int] = 2, command: str = "", verbose: bool = True) -> dict:
+def run_sentiment(
+    splits: Sequence[Dict[str, list]],
+    glove,
+    seeds: Sequence[int] = (0, 1, 2),
+    rows: Sequence[BagConfig] = tuple(ROWS),
+    out_dir: Union[str, os.PathLike] = "plots",
+    course_dir: Union[str, os.PathLike, None] = "plots",
+    stem: str = "sentiment_ngrams",
+    threads: Optional[int] = 2,
+    command: str = "",
+    verbose: bool = True,
+) -> dict:
     """Run every row over `seeds` on (dev, train, test); return the histories, write `out_dir/{stem}.json`
     (atomically) and `out_dir/{stem}_dev_acc.png` (dev accuracy per epoch, mean and band over seeds).
 
@@ -456,36 +581,59 @@ def run_sentiment(splits: Sequence[Dict[str, list]], glove, seeds: Sequence[int]
             if key not in bags:
                 t0 = time.perf_counter()
                 if config.tokenizer not in tokens:
-                    tokens[config.tokenizer] = [tokenize(s["text"], config.tokenizer) for s in splits]
-                bags[key] = featurize_splits(splits, *key[:3], tokens=tokens[config.tokenizer], exact=config.exact)
-                featurize_seconds["{}, {}-grams, {}".format(*key[:2], "exact" if config.exact else f"{key[2]} buckets")
-                                  ] = time.perf_counter() - t0
+                    tokens[config.tokenizer] = [
+                        tokenize(s["text"], config.tokenizer) for s in splits
+                    ]
+                bags[key] = featurize_splits(
+                    splits, *key[:3], tokens=tokens[config.tokenizer], exact=config.exact
+                )
+                featurize_seconds[
+                    "{}, {}-grams, {}".format(
+                        *key[:2], "exact" if config.exact else f"{key[2]} buckets"
+                    )
+                ] = time.perf_counter() - t0
                 if verbose:
-                    print(f"featurized {sum(map(len, (s['text'] for s in splits)))} reviews ({key[0]} tokens, "
-                          f"up to {key[1]}-grams) in {time.perf_counter() - t0:.1f} s", flush=True)
+                    print(
+                        f"featurized {sum(map(len, (s['text'] for s in splits)))} reviews ({key[0]} tokens, "
+                        f"up to {key[1]}-grams) in {time.perf_counter() - t0:.1f} s",
+                        flush=True,
+                    )
             runs = []
             for seed in seeds:
                 run = train_row(config, bags[key], seed, glove)
                 run.pop("model")
                 runs.append(run)
                 if verbose:
-                    print(f"[{config.label}] seed {seed}: dev {run['best_dev_acc']:.4f} (epoch {run['best_epoch']}),"
-                          f" test {run['test_acc']:.4f}, {run['seconds']:.1f} s", flush=True)
+                    print(
+                        f"[{config.label}] seed {seed}: dev {run['best_dev_acc']:.4f} (epoch {run['best_epoch']}),"
+                        f" test {run['test_acc']:.4f}, {run['seconds']:.1f} s",
+                        flush=True,
+                    )
             results.append(summarize(config.label, config, seeds, runs))
     course = course_row(course_dir) if course_dir is not None else None
     best = max(results, key=lambda r: r["summary"]["best_dev_acc_mean"])
     reference = next((r for r in results if r["label"] == REFERENCE), None)
-    history = {"command": command, "sizes": dict(zip(("dev", "train", "test"), (len(s["text"]) for s in splits))),
-               "seeds": list(seeds), "course_row": course, "rows": results, "best_row": best["label"],
-               "reference_row": reference and reference["label"], "featurize_seconds": featurize_seconds,
-               "torch_threads": torch.get_num_threads() if threads is None else threads,
-               "torch_version": torch.__version__, "wall_seconds": time.perf_counter() - started}
+    history = {
+        "command": command,
+        "sizes": dict(zip(("dev", "train", "test"), (len(s["text"]) for s in splits))),
+        "seeds": list(seeds),
+        "course_row": course,
+        "rows": results,
+        "best_row": best["label"],
+        "reference_row": reference and reference["label"],
+        "featurize_seconds": featurize_seconds,
+        "torch_threads": torch.get_num_threads() if threads is None else threads,
+        "torch_version": torch.__version__,
+        "wall_seconds": time.perf_counter() - started,
+    }
     history["plot"] = str(plot_rows(history, Path(out_dir) / f"{stem}_dev_acc.png"))
     history["json"] = str(atomic_write_json(history, Path(out_dir) / f"{stem}.json"))
     if verbose:
-        print(f"best row on dev: {best['label']}: dev {best['summary']['best_dev_acc_mean']:.4f}, test "
-              f"{best['summary']['test_acc_mean']:.4f} +/- {best['summary']['test_acc_std']:.4f}; wrote "
-              f"{history['json']}, {history['plot']}")
+        print(
+            f"best row on dev: {best['label']}: dev {best['summary']['best_dev_acc_mean']:.4f}, test "
+            f"{best['summary']['test_acc_mean']:.4f} +/- {best['summary']['test_acc_std']:.4f}; wrote "
+            f"{history['json']}, {history['plot']}"
+        )
     return history
 
 
@@ -499,9 +647,14 @@ def plot_rows(history: dict, path: Path) -> Path:
     curves.update({r["label"]: r["dev_acc"] for r in history["rows"]})
     seeds = history["seeds"]
     note = f"mean and range over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}"
-    fig = curves_figure(curves, "Dev accuracy", title=f"IMDB, course splits: bags of n-grams and trained "
-                                                      f"embeddings ({note})")
-    fig.axes[0].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the curves
+    fig = curves_figure(
+        curves,
+        "Dev accuracy",
+        title=f"IMDB, course splits: bags of n-grams and trained embeddings ({note})",
+    )
+    fig.axes[0].legend(
+        fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0)
+    )  # off the curves
     try:
         return atomic_savefig(fig, path)
     finally:

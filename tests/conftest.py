@@ -1,6 +1,7 @@
 """Shared fixtures: tiny embeddings and a tiny data directory laid out like ../shared/data. Every test runs
 offline (hermetic.py) and within a time limit (HW3_TEST_TIMEOUT seconds, default 240), so a stuck test fails
 with its name instead of holding the suite."""
+
 from __future__ import annotations
 
 import csv
@@ -20,7 +21,22 @@ from time_limit import pytest_runtest_call, pytest_runtest_setup, pytest_runtest
 
 POSITIVE = ["great", "good", "excellent", "wonderful", "loved", "fun"]
 NEGATIVE = ["bad", "awful", "terrible", "boring", "hated", "dull"]
-NEUTRAL = ["the", "movie", "film", "a", "was", "it", "and", "plot", "actor", "!", ".", ",", "n't", "do"]
+NEUTRAL = [
+    "the",
+    "movie",
+    "film",
+    "a",
+    "was",
+    "it",
+    "and",
+    "plot",
+    "actor",
+    "!",
+    ".",
+    ",",
+    "n't",
+    "do",
+]
 NETWORK_ATTEMPTS: list = []  # what tests of this process asked of the network (each refused)
 
 
@@ -29,8 +45,12 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if NETWORK_ATTEMPTS:  # each was refused, but a test that needs the network is a fault of the suite
-        print(f"\nerror: tests asked for the network {len(NETWORK_ATTEMPTS)} time(s): {NETWORK_ATTEMPTS[:3]}")
+    if (
+        NETWORK_ATTEMPTS
+    ):  # each was refused, but a test that needs the network is a fault of the suite
+        print(
+            f"\nerror: tests asked for the network {len(NETWORK_ATTEMPTS)} time(s): {NETWORK_ATTEMPTS[:3]}"
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -49,8 +69,8 @@ def tiny_vectors() -> glove.WordVectors:
     rng = np.random.default_rng(0)
     words = NEUTRAL + POSITIVE + NEGATIVE
     vectors = rng.normal(0, 0.1, size=(len(words), 8)).astype(np.float32)
-    vectors[len(NEUTRAL):len(NEUTRAL) + len(POSITIVE), 0] += 1.0
-    vectors[len(NEUTRAL) + len(POSITIVE):, 0] -= 1.0
+    vectors[len(NEUTRAL) : len(NEUTRAL) + len(POSITIVE), 0] += 1.0
+    vectors[len(NEUTRAL) + len(POSITIVE) :, 0] -= 1.0
     return glove.WordVectors(words, vectors)
 
 
@@ -89,7 +109,9 @@ def write_wikitext(path: Path, n_lines: int, seed: int) -> None:
         elif i % 10 == 1:
             lines.append(" ")
         else:
-            lines.append(" " + " ".join(rng.choice(vocab) for _ in range(rng.randint(3, 12))) + " . ")
+            lines.append(
+                " " + " ".join(rng.choice(vocab) for _ in range(rng.randint(3, 12))) + " . "
+            )
     with gzip.open(path, "wt", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -13,6 +13,7 @@ anything but this machine (loopback, Unix sockets: torchrun's store, multiproces
 with `sockets="observe"` it is only noted, then passed on (a test that shows the clients' guard alone
 suffices, on a network simulated to hang).
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,8 +21,12 @@ import importlib
 import socket
 
 LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1", "0.0.0.0"}
-CLIENTS = {"httpx": ("Client", "AsyncClient"), "httpx2": ("Client", "AsyncClient"), "requests": ("Session",),
-           "aiohttp": ("ClientSession",)}
+CLIENTS = {
+    "httpx": ("Client", "AsyncClient"),
+    "httpx2": ("Client", "AsyncClient"),
+    "requests": ("Session",),
+    "aiohttp": ("ClientSession",),
+}
 
 
 class NetworkRefused(ConnectionRefusedError):
@@ -40,6 +45,7 @@ def _url(args, kwargs) -> str:
 
 def install(attempts: list, sockets: str = "refuse") -> None:
     """Guard this process (see the module's docstring); `attempts` collects ("http" | "socket", what) pairs."""
+
     def refuse(*args, **kwargs):
         url = _url(args[1:], kwargs)
         attempts.append(("http", url))
@@ -80,6 +86,7 @@ def install(attempts: list, sockets: str = "refuse") -> None:
                     raise socket.gaierror(socket.EAI_NONAME, f"a test looked up {address[0]!r}")
                 raise NetworkRefused(f"a test connected to {address!r}")
             return original(*args, **kwargs)
+
         return guarded
 
     socket.socket.connect = guard(socket.socket.connect, "connect", lambda a: a[1])

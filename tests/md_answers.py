@@ -11,6 +11,7 @@ these answers use into numbers (torch float64), so that a test compares what hw3
 with what the code computes.  Juxtaposition is multiplication (a matrix product between two matrices), every
 symbol is one letter with at most a one-character subscript, and anything it does not know is an error.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -32,9 +33,9 @@ def item_blocks(text: str) -> dict[str, str]:
     """item number -> its text, from its '#### n.m' heading to the next heading of level 1-4."""
     blocks = {}
     for match in ITEM_HEADING.finditer(text):
-        rest = text[match.end():].split("\n", 1)[1]  # the answer starts below the heading's line
+        rest = text[match.end() :].split("\n", 1)[1]  # the answer starts below the heading's line
         end = re.search(r"^#{1,4} ", rest, re.M)
-        blocks[match.group(1)] = rest[:end.start()] if end else rest
+        blocks[match.group(1)] = rest[: end.start()] if end else rest
     return blocks
 
 
@@ -122,14 +123,24 @@ class V:
 
 def _bmatrix(match: re.Match) -> str:
     rows = [row.split("&") for row in match.group(1).split("\\\\")]
-    return "MAT([" + ",".join("[" + ",".join(f"({c.strip()})" for c in row) + "]" for row in rows) + "])"
+    return (
+        "MAT(["
+        + ",".join("[" + ",".join(f"({c.strip()})" for c in row) + "]" for row in rows)
+        + "])"
+    )
 
 
-FUNCTIONS = {"diag": lambda v: V(torch.diag(V(v).t.reshape(-1))), "exp": lambda v: V(torch.exp(V(v).t)),
-             "ln": lambda v: V(torch.log(V(v).t)), "delta": lambda a, b: float(a == b),
-             "MAT": lambda rows: V([[V(c).t.item() for c in row] for row in rows])}
-TOKEN = re.compile(r"\s*(?:(?P<fn>diag|exp|ln|delta|MAT|ZERO)|(?P<num>\d+(?:\.\d+)?)|(?P<T>\.T)|"
-                   r"(?P<id>[A-Za-z](?:_[A-Za-z0-9])?)|(?P<op>\*\*|[-+*/(),\[\]]))")
+FUNCTIONS = {
+    "diag": lambda v: V(torch.diag(V(v).t.reshape(-1))),
+    "exp": lambda v: V(torch.exp(V(v).t)),
+    "ln": lambda v: V(torch.log(V(v).t)),
+    "delta": lambda a, b: float(a == b),
+    "MAT": lambda rows: V([[V(c).t.item() for c in row] for row in rows]),
+}
+TOKEN = re.compile(
+    r"\s*(?:(?P<fn>diag|exp|ln|delta|MAT|ZERO)|(?P<num>\d+(?:\.\d+)?)|(?P<T>\.T)|"
+    r"(?P<id>[A-Za-z](?:_[A-Za-z0-9])?)|(?P<op>\*\*|[-+*/(),\[\]]))"
+)
 
 
 def to_python(latex: str, indexed: frozenset = frozenset()) -> str:
@@ -148,9 +159,15 @@ def to_python(latex: str, indexed: frozenset = frozenset()) -> str:
     s = re.sub(r"\^\{([^{}]*)\}", r"**(\1)", s)
     s = re.sub(r"\^(\w)", r"**\1", s)
     if indexed:
-        s = re.sub(r"(?<![A-Za-z])([A-Za-z])_\{(\w+)\}|(?<![A-Za-z])([A-Za-z])_(\w)",
-                   lambda m: (f"{m.group(1) or m.group(3)}[" + "][".join(m.group(2) or m.group(4)) + "]")
-                   if (m.group(1) or m.group(3)) in indexed else m.group(0), s)
+        s = re.sub(
+            r"(?<![A-Za-z])([A-Za-z])_\{(\w+)\}|(?<![A-Za-z])([A-Za-z])_(\w)",
+            lambda m: (
+                (f"{m.group(1) or m.group(3)}[" + "][".join(m.group(2) or m.group(4)) + "]")
+                if (m.group(1) or m.group(3)) in indexed
+                else m.group(0)
+            ),
+            s,
+        )
     s = re.sub(r"_\{(\w)\}", r"_\1", s)
     assert "\\" not in s and "{" not in s, f"cannot read {latex!r} (left: {s!r})"
     out, pos, prev = [], 0, None
@@ -181,7 +198,10 @@ def evaluate_indexed(latex: str, indices: str, sizes: dict[str, int], names: dic
     """An entrywise formula over `indices` (e.g. 'iabc'), each letter running over range(sizes[letter])."""
     arrays = frozenset(k for k, v in names.items() if isinstance(v, torch.Tensor))
     code = to_python(latex, arrays)
-    scope = {**FUNCTIONS, **{k: (v.tolist() if isinstance(v, torch.Tensor) else v) for k, v in names.items()}}
+    scope = {
+        **FUNCTIONS,
+        **{k: (v.tolist() if isinstance(v, torch.Tensor) else v) for k, v in names.items()},
+    }
     out = torch.empty([sizes[i] for i in indices], dtype=D)
     for combo in itertools.product(*(range(sizes[i]) for i in indices)):
         out[combo] = float(eval(code, {"__builtins__": {}}, {**scope, **dict(zip(indices, combo))}))  # noqa: S307

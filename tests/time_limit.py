@@ -1,6 +1,7 @@
 """A time limit for every test, as a pytest plugin (tests/conftest.py imports its hooks; `-p time_limit` loads
 it elsewhere): a test whose setup, call or teardown runs over HW3_TEST_TIMEOUT seconds (default 240; 0: none)
 fails with its name instead of holding the suite. No dependency: SIGALRM and faulthandler."""
+
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +13,9 @@ import threading
 import pytest
 
 TEST_TIMEOUT_ENV = "HW3_TEST_TIMEOUT"
-TEST_TIMEOUT = 240  # seconds for one test's setup, call or teardown; the slowest takes about 40 here
+TEST_TIMEOUT = (
+    240  # seconds for one test's setup, call or teardown; the slowest takes about 40 here
+)
 
 
 @contextlib.contextmanager
@@ -21,12 +24,18 @@ def _time_limit(item, phase: str):
     test be stuck where Python cannot raise, faulthandler prints every thread's stack 30 s later and ends
     the run (the stack names the test function)."""
     limit = float(os.environ.get(TEST_TIMEOUT_ENV, TEST_TIMEOUT))
-    if limit <= 0 or not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+    if (
+        limit <= 0
+        or not hasattr(signal, "SIGALRM")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         yield
         return
 
     def expire(signum, frame):
-        pytest.fail(f"{item.nodeid} ({phase}) ran over the per-test limit of {limit:g} s (${TEST_TIMEOUT_ENV})")
+        pytest.fail(
+            f"{item.nodeid} ({phase}) ran over the per-test limit of {limit:g} s (${TEST_TIMEOUT_ENV})"
+        )
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, limit)

@@ -22,6 +22,7 @@ breaking, gradient checks); Goodfellow, Bengio & Courville, *Deep Learning* (201
 (XOR) and 8.4 (initialisation); He et al. 2016, "Deep Residual Learning" (identity shortcuts);
 Srivastava et al. 2014, "Dropout" (inverted scaling); Hendrycks & Gimpel 2016, "GELUs".
 """
+
 from __future__ import annotations
 
 import functools
@@ -62,11 +63,14 @@ def xor_data() -> tuple[torch.Tensor, torch.Tensor]:
 # mlp.py's activation table, the package's one: each module computes what torch.sigmoid, torch.tanh, torch.relu
 # and F.gelu (exact) compute.
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    name: make_activation(name) for name in ("sigmoid", "tanh", "relu", "gelu")}
+    name: make_activation(name) for name in ("sigmoid", "tanh", "relu", "gelu")
+}
 
 
 def _mlp(d_in: int, d_hidden: int, d_out: int, activation: str) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, d_hidden), make_activation(activation), nn.Linear(d_hidden, d_out)).to(DTYPE)
+    return nn.Sequential(
+        nn.Linear(d_in, d_hidden), make_activation(activation), nn.Linear(d_hidden, d_out)
+    ).to(DTYPE)
 
 
 def _constant_init_(model: nn.Module, value: float) -> None:
@@ -117,8 +121,15 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 }
 
 
-def _train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, steps: int, lr: float, momentum: float = 0.0,
-           loss: str = "mse"):
+def _train(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    steps: int,
+    lr: float,
+    momentum: float = 0.0,
+    loss: str = "mse",
+):
     """Full-batch training with torch.optim.SGD on LOSSES[loss] (the mean squared error by default);
     returns the loss history (steps + 1 values: before each step, and after the last)."""
     loss_fn = LOSSES[loss]
@@ -136,8 +147,9 @@ def _train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, steps: int, lr: f
     return losses
 
 
-def constant_init_mlp_symmetry(activation: str = "sigmoid", value: float = 0.0, steps: int = 60,
-                               hidden: int = 4, seed: int = 0) -> dict:
+def constant_init_mlp_symmetry(
+    activation: str = "sigmoid", value: float = 0.0, steps: int = 60, hidden: int = 4, seed: int = 0
+) -> dict:
     """Q1.1, Q1.6 (initialisation): an MLP (3 -> hidden -> 1) with every parameter set to `value`, trained
     with SGD + momentum on a random regression task.
 
@@ -146,7 +158,9 @@ def constant_init_mlp_symmetry(activation: str = "sigmoid", value: float = 0.0, 
     """
     g = _gen(seed)
     X = torch.randn(32, 3, generator=g, dtype=DTYPE)
-    y = torch.sin(X @ torch.tensor([1.0, -2.0, 0.5], dtype=DTYPE))  # any target that needs distinct units
+    y = torch.sin(
+        X @ torch.tensor([1.0, -2.0, 0.5], dtype=DTYPE)
+    )  # any target that needs distinct units
     model = _mlp(3, hidden, 1, activation)
     _constant_init_(model, value)
     w1_before = model[0].weight.detach().clone()
@@ -197,8 +211,9 @@ def dropout_demo(p: float = 0.5, width: int = 1000, samples: int = 2000, seed: i
     }
 
 
-def sigmoid_saturation_grads(scales=(0.1, 0.3, 1.0, 2.0, 3.0, 5.0), d: int = 10, k: int = 4,
-                             seed: int = 0) -> list[dict]:
+def sigmoid_saturation_grads(
+    scales=(0.1, 0.3, 1.0, 2.0, 3.0, 5.0), d: int = 10, k: int = 4, seed: int = 0
+) -> list[dict]:
     """Q1.7 (saturation): a layer of k sigmoid units h = sigmoid(W x) with positive inputs x (d,) and
     positive weights W = s * |N(0, 1)| (k x d).  As the scale s grows the pre-activations grow, the
     units saturate at 1 and dh/dW = sigmoid'(Wx) x^T collapses (sigmoid' <= 1/4, ~exp(-z) for large z).
@@ -214,8 +229,14 @@ def sigmoid_saturation_grads(scales=(0.1, 0.3, 1.0, 2.0, 3.0, 5.0), d: int = 10,
         z = W @ x
         h = torch.sigmoid(z)
         (grad,) = torch.autograd.grad(h.sum(), W)
-        rows.append({"scale": s, "mean_preact": z.mean().item(), "mean_output": h.mean().item(),
-                     "grad_norm": grad.norm().item()})
+        rows.append(
+            {
+                "scale": s,
+                "mean_preact": z.mean().item(),
+                "mean_output": h.mean().item(),
+                "grad_norm": grad.norm().item(),
+            }
+        )
     return rows
 
 
@@ -244,7 +265,12 @@ def residual_gradient_norms(depth: int = 30, width: int = 16, seed: int = 0) -> 
         return grad.norm().item()
 
     plain, resid = first_layer_grad(False), first_layer_grad(True)
-    return {"depth": depth, "plain_first_grad": plain, "residual_first_grad": resid, "ratio": resid / plain}
+    return {
+        "depth": depth,
+        "plain_first_grad": plain,
+        "residual_first_grad": resid,
+        "ratio": resid / plain,
+    }
 
 
 def layers_need_a_loop(n: int = 6, width: int = 5, depth: int = 3, seed: int = 0) -> dict:
@@ -293,9 +319,13 @@ def forward_cache_backprop(n: int = 4, d: int = 3, k: int = 2, seed: int = 0) ->
     a, cache = forward(x, W, b)
     by_hand = backward(upstream, cache)
     leaves = [t.clone().requires_grad_(True) for t in (x, W, b)]
-    reference = torch.autograd.grad(torch.sigmoid(leaves[0] @ leaves[1].T + leaves[2]), leaves, upstream)
-    return {"max_abs_err": max((h - r).abs().max().item() for h, r in zip(by_hand, reference)),
-            "cache": ("x", "W", "a")}
+    reference = torch.autograd.grad(
+        torch.sigmoid(leaves[0] @ leaves[1].T + leaves[2]), leaves, upstream
+    )
+    return {
+        "max_abs_err": max((h - r).abs().max().item() for h, r in zip(by_hand, reference)),
+        "cache": ("x", "W", "a"),
+    }
 
 
 @dataclass(frozen=True)
@@ -303,6 +333,7 @@ class ClosedAnswer:
     """A multiple-choice or True/False item of the handout, answered as data so that a test can hold
     hw3.md to it.  `answer` is the tuple of chosen boxes, or True/False.  `check` names the function
     of this module whose numbers back the reason (None where the reason is an argument, not a number)."""
+
     item: str
     options: dict[str, str]
     answer: tuple[str, ...] | bool
@@ -310,25 +341,71 @@ class ClosedAnswer:
     check: str | None
 
 
-CLOSED_ANSWERS: dict[str, ClosedAnswer] = {a.item: a for a in (
-    ClosedAnswer("1.1", {"a": "same computation, even after many iterations", "b": "symmetry broken after one iteration",
-                         "c": "different layers differ, so symmetry is broken", "d": "different computations from the start"},
-                 ("a",), "identical units get identical gradients, so every update keeps them identical",
-                 "constant_init_mlp_symmetry"),
-    ClosedAnswer("1.2", {}, False, "layer l needs the output of layer l-1, so the layers still run one after the "
-                 "other; vectorization removes the loop over examples (and units), not over layers",
-                 "layers_need_a_loop"),
-    ClosedAnswer("1.3", {}, True, "tanh's outputs are centred on 0 (tanh(0) = 0), sigmoid's on 1/2",
-                 "zero_centred_check"),
-    ClosedAnswer("1.4", {"a": "Data augmentation", "b": "Dropout", "c": "Early stopping", "d": "None of the above"},
-                 ("d",), "all three reduce overfitting, so none of them is the technique that does not", None),
-    ClosedAnswer("1.9", {"a": "forward values cached for the backward step", "b": "hyperparameters cached",
-                         "c": "backward values cached for the forward step"},
-                 ("a",), "backward needs the forward pass's inputs and activations (x, W, a) to form its gradients",
-                 "forward_cache_backprop"),
-    ClosedAnswer("1.10", {"a": "deeper layers compute more complex features", "b": "earlier layers compute more complex features"},
-                 ("a",), "each layer builds on the features of the layer below, so complexity grows with depth", None),
-)}
+CLOSED_ANSWERS: dict[str, ClosedAnswer] = {
+    a.item: a
+    for a in (
+        ClosedAnswer(
+            "1.1",
+            {
+                "a": "same computation, even after many iterations",
+                "b": "symmetry broken after one iteration",
+                "c": "different layers differ, so symmetry is broken",
+                "d": "different computations from the start",
+            },
+            ("a",),
+            "identical units get identical gradients, so every update keeps them identical",
+            "constant_init_mlp_symmetry",
+        ),
+        ClosedAnswer(
+            "1.2",
+            {},
+            False,
+            "layer l needs the output of layer l-1, so the layers still run one after the "
+            "other; vectorization removes the loop over examples (and units), not over layers",
+            "layers_need_a_loop",
+        ),
+        ClosedAnswer(
+            "1.3",
+            {},
+            True,
+            "tanh's outputs are centred on 0 (tanh(0) = 0), sigmoid's on 1/2",
+            "zero_centred_check",
+        ),
+        ClosedAnswer(
+            "1.4",
+            {
+                "a": "Data augmentation",
+                "b": "Dropout",
+                "c": "Early stopping",
+                "d": "None of the above",
+            },
+            ("d",),
+            "all three reduce overfitting, so none of them is the technique that does not",
+            None,
+        ),
+        ClosedAnswer(
+            "1.9",
+            {
+                "a": "forward values cached for the backward step",
+                "b": "hyperparameters cached",
+                "c": "backward values cached for the forward step",
+            },
+            ("a",),
+            "backward needs the forward pass's inputs and activations (x, W, a) to form its gradients",
+            "forward_cache_backprop",
+        ),
+        ClosedAnswer(
+            "1.10",
+            {
+                "a": "deeper layers compute more complex features",
+                "b": "earlier layers compute more complex features",
+            },
+            ("a",),
+            "each layer builds on the features of the layer below, so complexity grows with depth",
+            None,
+        ),
+    )
+}
 
 
 # ============================================================================ 2. Jacobians
@@ -339,14 +416,20 @@ def jacobian_problem(n: int = 5, d: int = 3, k: int = 4, i: int = 2, seed: int =
     """
     g = _gen(seed)
     X = torch.randn(n, d, generator=g, dtype=DTYPE)
-    return {"X": X, "W": torch.randn(k, d, generator=g, dtype=DTYPE),
-            "w": torch.randn(d, 1, generator=g, dtype=DTYPE), "i": i, "x_i": X[i].reshape(d, 1).clone()}
+    return {
+        "X": X,
+        "W": torch.randn(k, d, generator=g, dtype=DTYPE),
+        "w": torch.randn(d, 1, generator=g, dtype=DTYPE),
+        "i": i,
+        "x_i": X[i].reshape(d, 1).clone(),
+    }
 
 
 @dataclass(frozen=True)
 class JacobianItem:
     """One Jacobian question.  `f(P)` maps the problem to (function, input tensor);
     `closed_form(P)` is our answer; `shape(P)` the shape we claim for it."""
+
     item: str
     expression: str
     answer: str
@@ -368,34 +451,69 @@ def jacobian_items() -> list[JacobianItem]:
     """The handout's items 2.1-2.7, in its convention: (shape of the output) x (shape of the input)."""
     c = JACOBIAN_CONSTANT
     return [
-        JacobianItem("2.1", "f(w) = c", "0^T (a row of d zeros)", "1 x d",
-                     lambda P: (lambda w: torch.full((1, 1), c, dtype=DTYPE), P["w"]),
-                     lambda P: torch.zeros(1, _dims(P)[1], dtype=DTYPE),
-                     lambda P: (1, _dims(P)[1])),
-        JacobianItem("2.2", "f(w) = ||w||^2", "2 w^T", "1 x d",
-                     lambda P: (lambda w: w.T @ w, P["w"]),
-                     lambda P: 2 * P["w"].T,
-                     lambda P: (1, _dims(P)[1])),
-        JacobianItem("2.3", "f(w) = w^T x_i", "x_i^T", "1 x d",
-                     lambda P: (lambda w: w.T @ P["x_i"], P["w"]),
-                     lambda P: P["x_i"].T.clone(),
-                     lambda P: (1, _dims(P)[1])),
-        JacobianItem("2.4", "f(w) = X w", "X", "n x d",
-                     lambda P: (lambda w: P["X"] @ w, P["w"]),
-                     lambda P: P["X"].clone(),
-                     lambda P: (_dims(P)[0], _dims(P)[1])),
-        JacobianItem("2.5", "f(w) = w", "I_d", "d x d",
-                     lambda P: (lambda w: w, P["w"]),
-                     lambda P: torch.eye(_dims(P)[1], dtype=DTYPE),
-                     lambda P: (_dims(P)[1], _dims(P)[1])),
-        JacobianItem("2.6", "f(w) = w^2 (element-wise)", "diag(2 w)", "d x d",
-                     lambda P: (lambda w: w ** 2, P["w"]),
-                     lambda P: torch.diag(2 * P["w"].squeeze(1)),
-                     lambda P: (_dims(P)[1], _dims(P)[1])),
-        JacobianItem("2.7", "f(W) = X W^T", "J[i, a, b, c] = delta_ab X_ic", "(n x k) x (k x d)",
-                     lambda P: (lambda W: P["X"] @ W.T, P["W"]),
-                     lambda P: torch.einsum("ab,ic->iabc", torch.eye(_dims(P)[2], dtype=DTYPE), P["X"]),
-                     lambda P: (_dims(P)[0], _dims(P)[2], _dims(P)[2], _dims(P)[1])),
+        JacobianItem(
+            "2.1",
+            "f(w) = c",
+            "0^T (a row of d zeros)",
+            "1 x d",
+            lambda P: (lambda w: torch.full((1, 1), c, dtype=DTYPE), P["w"]),
+            lambda P: torch.zeros(1, _dims(P)[1], dtype=DTYPE),
+            lambda P: (1, _dims(P)[1]),
+        ),
+        JacobianItem(
+            "2.2",
+            "f(w) = ||w||^2",
+            "2 w^T",
+            "1 x d",
+            lambda P: (lambda w: w.T @ w, P["w"]),
+            lambda P: 2 * P["w"].T,
+            lambda P: (1, _dims(P)[1]),
+        ),
+        JacobianItem(
+            "2.3",
+            "f(w) = w^T x_i",
+            "x_i^T",
+            "1 x d",
+            lambda P: (lambda w: w.T @ P["x_i"], P["w"]),
+            lambda P: P["x_i"].T.clone(),
+            lambda P: (1, _dims(P)[1]),
+        ),
+        JacobianItem(
+            "2.4",
+            "f(w) = X w",
+            "X",
+            "n x d",
+            lambda P: (lambda w: P["X"] @ w, P["w"]),
+            lambda P: P["X"].clone(),
+            lambda P: (_dims(P)[0], _dims(P)[1]),
+        ),
+        JacobianItem(
+            "2.5",
+            "f(w) = w",
+            "I_d",
+            "d x d",
+            lambda P: (lambda w: w, P["w"]),
+            lambda P: torch.eye(_dims(P)[1], dtype=DTYPE),
+            lambda P: (_dims(P)[1], _dims(P)[1]),
+        ),
+        JacobianItem(
+            "2.6",
+            "f(w) = w^2 (element-wise)",
+            "diag(2 w)",
+            "d x d",
+            lambda P: (lambda w: w**2, P["w"]),
+            lambda P: torch.diag(2 * P["w"].squeeze(1)),
+            lambda P: (_dims(P)[1], _dims(P)[1]),
+        ),
+        JacobianItem(
+            "2.7",
+            "f(W) = X W^T",
+            "J[i, a, b, c] = delta_ab X_ic",
+            "(n x k) x (k x d)",
+            lambda P: (lambda W: P["X"] @ W.T, P["W"]),
+            lambda P: torch.einsum("ab,ic->iabc", torch.eye(_dims(P)[2], dtype=DTYPE), P["X"]),
+            lambda P: (_dims(P)[0], _dims(P)[2], _dims(P)[2], _dims(P)[1]),
+        ),
     ]
 
 
@@ -404,7 +522,9 @@ def _index_shape(shape: torch.Size) -> tuple[int, ...]:
     return (shape[0],) if len(shape) == 2 and shape[1] == 1 else tuple(shape)
 
 
-def autograd_jacobian(fn: Callable[[torch.Tensor], torch.Tensor], inp: torch.Tensor) -> torch.Tensor:
+def autograd_jacobian(
+    fn: Callable[[torch.Tensor], torch.Tensor], inp: torch.Tensor
+) -> torch.Tensor:
     """torch.autograd.functional.jacobian, laid out as index_shape(output) + index_shape(input)."""
     out = fn(inp)
     J = torch.autograd.functional.jacobian(fn, inp)
@@ -418,8 +538,14 @@ def check_jacobian(item: JacobianItem, P: dict) -> dict:
     ours = item.closed_form(P)
     shapes_ok = tuple(ours.shape) == tuple(ref.shape) == tuple(item.shape(P))
     err = (ours - ref).abs().max().item() if shapes_ok else math.inf
-    return {"item": item.item, "shape": tuple(ref.shape), "claimed_shape": tuple(item.shape(P)),
-            "closed_form_shape": tuple(ours.shape), "max_abs_err": err, "ok": shapes_ok and err < 1e-10}
+    return {
+        "item": item.item,
+        "shape": tuple(ref.shape),
+        "claimed_shape": tuple(item.shape(P)),
+        "closed_form_shape": tuple(ours.shape),
+        "max_abs_err": err,
+        "ok": shapes_ok and err < 1e-10,
+    }
 
 
 # ============================================================================ 3. activations
@@ -440,8 +566,10 @@ def activation_derivatives(slope: float = LEAKY_SLOPE) -> dict[str, tuple[Callab
         "sigmoid": (torch.sigmoid, lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(x))),
         "tanh": (torch.tanh, lambda x: 1 - torch.tanh(x) ** 2),
         "relu": (torch.relu, lambda x: (x > 0).to(x.dtype)),
-        "leaky_relu": (lambda x: F.leaky_relu(x, slope),
-                       lambda x: torch.where(x > 0, torch.ones_like(x), torch.full_like(x, slope))),
+        "leaky_relu": (
+            lambda x: F.leaky_relu(x, slope),
+            lambda x: torch.where(x > 0, torch.ones_like(x), torch.full_like(x, slope)),
+        ),
         "gelu": (F.gelu, lambda x: Phi(x) + x * phi(x)),
     }
 
@@ -476,12 +604,17 @@ def softmax_checks(m: int = 6, seed: int = 0) -> dict:
     J = softmax_jacobian(z)
     ref = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, dim=0), z)
     s = torch.softmax(z, dim=0)
-    elementwise = torch.tensor([[s[i].item() * (float(i == j) - s[j].item()) for j in range(m)] for i in range(m)], dtype=DTYPE)
-    return {"max_abs_err": (J - ref).abs().max().item(),
-            "elementwise_err": (elementwise - ref).abs().max().item(),
-            "asymmetry": (J - J.T).abs().max().item(),
-            "max_abs_row_sum": J.sum(dim=1).abs().max().item(),
-            "max_abs_col_sum": J.sum(dim=0).abs().max().item()}
+    elementwise = torch.tensor(
+        [[s[i].item() * (float(i == j) - s[j].item()) for j in range(m)] for i in range(m)],
+        dtype=DTYPE,
+    )
+    return {
+        "max_abs_err": (J - ref).abs().max().item(),
+        "elementwise_err": (elementwise - ref).abs().max().item(),
+        "asymmetry": (J - J.T).abs().max().item(),
+        "max_abs_row_sum": J.sum(dim=1).abs().max().item(),
+        "max_abs_col_sum": J.sum(dim=0).abs().max().item(),
+    }
 
 
 def zero_centred_check() -> dict:
@@ -503,13 +636,18 @@ def zero_centred_check() -> dict:
         return (pos | neg).double().mean().item()
 
     d = activation_derivatives()
-    return {"sigmoid_mean": sig.mean().item(), "tanh_mean": th.mean().item(),
-            "sigmoid_at_0": torch.sigmoid(torch.zeros((), dtype=DTYPE)).item(),
-            "tanh_at_0": torch.tanh(torch.zeros((), dtype=DTYPE)).item(),
-            "sigmoid_min": sig.min().item(), "tanh_min": th.min().item(),
-            "sigmoid_max_grad": d["sigmoid"][1](x).max().item(), "tanh_max_grad": d["tanh"][1](x).max().item(),
-            "single_sign_rows_sigmoid": single_sign_rows(torch.sigmoid(pre)),
-            "single_sign_rows_tanh": single_sign_rows(torch.tanh(pre))}
+    return {
+        "sigmoid_mean": sig.mean().item(),
+        "tanh_mean": th.mean().item(),
+        "sigmoid_at_0": torch.sigmoid(torch.zeros((), dtype=DTYPE)).item(),
+        "tanh_at_0": torch.tanh(torch.zeros((), dtype=DTYPE)).item(),
+        "sigmoid_min": sig.min().item(),
+        "tanh_min": th.min().item(),
+        "sigmoid_max_grad": d["sigmoid"][1](x).max().item(),
+        "tanh_max_grad": d["tanh"][1](x).max().item(),
+        "single_sign_rows_sigmoid": single_sign_rows(torch.sigmoid(pre)),
+        "single_sign_rows_tanh": single_sign_rows(torch.tanh(pre)),
+    }
 
 
 def linear_layers_collapse(depth: int = 4, width: int = 6, n: int = 200, seed: int = 0) -> dict:
@@ -539,9 +677,11 @@ def linear_layers_collapse(depth: int = 4, width: int = 6, n: int = 200, seed: i
         design = torch.cat([X, torch.ones(n, 1, dtype=DTYPE)], dim=1)
         coef = torch.linalg.lstsq(design, nonlinear).solution
         residual = (design @ coef - nonlinear).pow(2).mean().sqrt().item()
-    return {"linear_stack_vs_one_layer": (stacked - (X @ W.T + b)).abs().max().item(),
-            "tanh_stack_best_affine_rms_residual": residual,
-            "tanh_stack_rms": nonlinear.pow(2).mean().sqrt().item()}
+    return {
+        "linear_stack_vs_one_layer": (stacked - (X @ W.T + b)).abs().max().item(),
+        "tanh_stack_best_affine_rms_residual": residual,
+        "tanh_stack_rms": nonlinear.pow(2).mean().sqrt().item(),
+    }
 
 
 def vanishing_chain(depth: int = 10, points: int = 41) -> dict:
@@ -582,13 +722,20 @@ def _limit_text(v: float) -> str:
 def limits_caption(name: str) -> str:
     """'x -> -inf: f -> 0, f' -> 0;  x -> +inf: f -> 1, f' -> 0' for one activation."""
     lim = ACTIVATION_LIMITS[name]
-    return (f"x -> -inf: f -> {_limit_text(lim['f'][0])}, f' -> {_limit_text(lim['df'][0])};  "
-            f"x -> +inf: f -> {_limit_text(lim['f'][1])}, f' -> {_limit_text(lim['df'][1])}")
+    return (
+        f"x -> -inf: f -> {_limit_text(lim['f'][0])}, f' -> {_limit_text(lim['df'][0])};  "
+        f"x -> +inf: f -> {_limit_text(lim['f'][1])}, f' -> {_limit_text(lim['df'][1])}"
+    )
 
 
 # ============================================================================ 4. XOR
-def xor_single_layer_search(grid_half_width: float = 3.0, steps: int = 49, n_random: int = 64,
-                            gd_steps: int = 300, seed: int = 0) -> dict:
+def xor_single_layer_search(
+    grid_half_width: float = 3.0,
+    steps: int = 49,
+    n_random: int = 64,
+    gd_steps: int = 300,
+    seed: int = 0,
+) -> dict:
     """Q4.1: y = ReLU(w1 x1 + w2 x2 + b) cannot represent XOR.
 
     Two searches: (1) a dense grid over (w1, w2, b) in [-h, h]^3; (2) full-batch gradient descent on
@@ -603,7 +750,7 @@ def xor_single_layer_search(grid_half_width: float = 3.0, steps: int = 49, n_ran
     out = torch.relu(params[:, :2] @ X.T + params[:, 2:])  # (G, 4)
     err = out - y
     grid_max_err = err.abs().max(dim=1).values.min().item()
-    grid_mse = (err ** 2).mean(dim=1).min().item()
+    grid_mse = (err**2).mean(dim=1).min().item()
     grid_exact = int((err.abs().max(dim=1).values < 1e-9).sum())
 
     p = torch.randn(n_random, 3, generator=_gen(seed), dtype=DTYPE).requires_grad_(True)
@@ -616,10 +763,15 @@ def xor_single_layer_search(grid_half_width: float = 3.0, steps: int = 49, n_ran
             opt.step()
     with torch.no_grad():
         gd_err = torch.relu(p[:, :2] @ X.T + p[:, 2:]) - y
-    return {"grid_points": params.shape[0], "grid_best_max_abs_err": grid_max_err, "grid_best_mse": grid_mse,
-            "grid_exact_solutions": grid_exact, "gd_inits": n_random,
-            "gd_best_mse": (gd_err ** 2).mean(dim=1).min().item(),
-            "gd_best_max_abs_err": gd_err.abs().max(dim=1).values.min().item()}
+    return {
+        "grid_points": params.shape[0],
+        "grid_best_max_abs_err": grid_max_err,
+        "grid_best_mse": grid_mse,
+        "grid_exact_solutions": grid_exact,
+        "gd_inits": n_random,
+        "gd_best_mse": (gd_err**2).mean(dim=1).min().item(),
+        "gd_best_max_abs_err": gd_err.abs().max(dim=1).values.min().item(),
+    }
 
 
 XOR_W1 = ((1.0, 1.0), (1.0, 1.0))
@@ -635,12 +787,22 @@ def xor_two_layer(W1=XOR_W1, b1=XOR_B1, W2=XOR_W2, b2=XOR_B2) -> dict:
     W1, b1, W2 = (torch.tensor(v, dtype=DTYPE) for v in (W1, b1, W2))
     h = torch.relu(X @ W1.T + b1)
     out = h @ W2 + b2
-    return {"inputs": X.tolist(), "hidden": h.tolist(), "outputs": out.tolist(),
-            "max_abs_err": (out - y).abs().max().item()}
+    return {
+        "inputs": X.tolist(),
+        "hidden": h.tolist(),
+        "outputs": out.tolist(),
+        "max_abs_err": (out - y).abs().max().item(),
+    }
 
 
-def xor_constant_init_training(activation: str = "relu", value: float = 0.0, hidden: int = 4,
-                               steps: int = 300, lr: float = 0.2, loss: str = "mse") -> dict:
+def xor_constant_init_training(
+    activation: str = "relu",
+    value: float = 0.0,
+    hidden: int = 4,
+    steps: int = 300,
+    lr: float = 0.2,
+    loss: str = "mse",
+) -> dict:
     """Q4.3 / Q4.4: y = W2 act(W1 x + b1) + b2 with EVERY parameter set to `value`, trained by
     full-batch SGD on the loss LOSSES[loss] over the four XOR points.  Returns the hidden-unit spread,
     the largest difference between W1's two input columns (x1 and x2 treated alike), the largest |W1|,
@@ -652,19 +814,27 @@ def xor_constant_init_training(activation: str = "relu", value: float = 0.0, hid
     with torch.no_grad():
         outputs = model(X).squeeze(-1)
     W1 = model[0].weight.detach()
-    return {"activation": activation, "value": value, "steps": steps, "loss": loss,
-            "spread": hidden_unit_spread(model),
-            "column_spread": (W1[:, 0] - W1[:, 1]).abs().max().item(),
-            "b2": model[2].bias.detach().item(),
-            "max_abs_W1": model[0].weight.detach().abs().max().item(),
-            "max_abs_b1": model[0].bias.detach().abs().max().item(),
-            "max_abs_W2": model[2].weight.detach().abs().max().item(),
-            "loss_first": losses[0], "loss_last": losses[-1],
-            "loss_min": min(losses), "outputs": outputs.tolist()}
+    return {
+        "activation": activation,
+        "value": value,
+        "steps": steps,
+        "loss": loss,
+        "spread": hidden_unit_spread(model),
+        "column_spread": (W1[:, 0] - W1[:, 1]).abs().max().item(),
+        "b2": model[2].bias.detach().item(),
+        "max_abs_W1": model[0].weight.detach().abs().max().item(),
+        "max_abs_b1": model[0].bias.detach().abs().max().item(),
+        "max_abs_W2": model[2].weight.detach().abs().max().item(),
+        "loss_first": losses[0],
+        "loss_last": losses[-1],
+        "loss_min": min(losses),
+        "outputs": outputs.tolist(),
+    }
 
 
-def xor_random_init_training(activation: str = "tanh", hidden: int = 4, steps: int = 500, lr: float = 0.2,
-                             seed: int = 0) -> dict:
+def xor_random_init_training(
+    activation: str = "tanh", hidden: int = 4, steps: int = 500, lr: float = 0.2, seed: int = 0
+) -> dict:
     """Contrast for Q4.4: the same network and trainer from a random init does fit XOR."""
     X, y = xor_data()
     model = _mlp(2, hidden, 1, activation)
@@ -682,7 +852,10 @@ def xor_gelu_identical_units(hidden: int = 4, t1: float = -3.0) -> dict:
     Returns the parameters, the spread (0: identical units) and the largest error on XOR.
     """
     target = gelu_exact(torch.tensor(t1, dtype=DTYPE))
-    lo, hi = torch.tensor(-0.75, dtype=DTYPE), torch.tensor(0.0, dtype=DTYPE)  # GELU increasing here
+    lo, hi = (
+        torch.tensor(-0.75, dtype=DTYPE),
+        torch.tensor(0.0, dtype=DTYPE),
+    )  # GELU increasing here
     for _ in range(200):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if gelu_exact(mid) < target else (lo, mid)
@@ -698,8 +871,15 @@ def xor_gelu_identical_units(hidden: int = 4, t1: float = -3.0) -> dict:
         model[2].bias.fill_(-a * g_end)
         X, y = xor_data()
         out = model(X).squeeze(-1)
-    return {"t1": t1, "t2": t2, "u": u, "a": a, "spread": hidden_unit_spread(model),
-            "outputs": out.tolist(), "max_abs_err": (out - y).abs().max().item()}
+    return {
+        "t1": t1,
+        "t2": t2,
+        "u": u,
+        "a": a,
+        "spread": hidden_unit_spread(model),
+        "outputs": out.tolist(),
+        "max_abs_err": (out - y).abs().max().item(),
+    }
 
 
 # ============================================================================ 5. computation graph
@@ -712,7 +892,14 @@ def computation_graph_values(x: float = 1.0, y: float = 3.0, z: float = 2.0) -> 
     h1, h2 = math.log(x), math.exp(y)
     h3 = h2 * z
     f = h1 + h3
-    local = {"dh1/dx": 1 / x, "dh2/dy": math.exp(y), "dh3/dh2": z, "dh3/dz": h2, "df/dh1": 1.0, "df/dh3": 1.0}
+    local = {
+        "dh1/dx": 1 / x,
+        "dh2/dy": math.exp(y),
+        "dh3/dh2": z,
+        "dh3/dz": h2,
+        "df/dh1": 1.0,
+        "df/dh3": 1.0,
+    }
     chain = {
         "df/dh3": local["df/dh3"],
         "df/dh1": local["df/dh1"],
@@ -728,11 +915,22 @@ def computation_graph_values(x: float = 1.0, y: float = 3.0, z: float = 2.0) -> 
         t.retain_grad()
     out = t1 + t3
     out.backward()
-    auto = {"df/dx": xs[0].grad.item(), "df/dy": xs[1].grad.item(), "df/dz": xs[2].grad.item(),
-            "df/dh1": t1.grad.item(), "df/dh2": t2.grad.item(), "df/dh3": t3.grad.item()}
-    return {"inputs": {"x": x, "y": y, "z": z}, "forward": {"h1": h1, "h2": h2, "h3": h3, "f": f},
-            "forward_autograd": {"h1": t1.item(), "h2": t2.item(), "h3": t3.item(), "f": out.item()},
-            "local": local, "chain": chain, "autograd": auto}
+    auto = {
+        "df/dx": xs[0].grad.item(),
+        "df/dy": xs[1].grad.item(),
+        "df/dz": xs[2].grad.item(),
+        "df/dh1": t1.grad.item(),
+        "df/dh2": t2.grad.item(),
+        "df/dh3": t3.grad.item(),
+    }
+    return {
+        "inputs": {"x": x, "y": y, "z": z},
+        "forward": {"h1": h1, "h2": h2, "h3": h3, "f": f},
+        "forward_autograd": {"h1": t1.item(), "h2": t2.item(), "h3": t3.item(), "f": out.item()},
+        "local": local,
+        "chain": chain,
+        "autograd": auto,
+    }
 
 
 # ============================================================================ the claims
@@ -746,6 +944,7 @@ class Claim:
     weights or values have no `result` here: the test evaluates what hw3.md writes and compares it with the
     computation named in ITEM_CHECKS.
     """
+
     item: str
     statement: str
     compute: Callable[[], object]
@@ -755,9 +954,13 @@ class Claim:
 
 
 def _jacobian_claim(item: JacobianItem) -> Claim:
-    return Claim(item.item, f"{item.expression}: {item.answer} ({item.shape_text})",
-                 lambda: check_jacobian(item, jacobian_problem()), lambda c: c["ok"],
-                 lambda c: f"shape {c['shape']}, max |closed form - autograd| = {c['max_abs_err']:.1e}")
+    return Claim(
+        item.item,
+        f"{item.expression}: {item.answer} ({item.shape_text})",
+        lambda: check_jacobian(item, jacobian_problem()),
+        lambda c: c["ok"],
+        lambda c: f"shape {c['shape']}, max |closed form - autograd| = {c['max_abs_err']:.1e}",
+    )
 
 
 def _e3_close(a: float, b: float) -> bool:
@@ -767,42 +970,62 @@ def _e3_close(a: float, b: float) -> bool:
 def _graph_holds(v) -> bool:
     e3 = math.exp(3)
     expected = {"df/dx": 1.0, "df/dy": 2 * e3, "df/dz": e3}
-    return (all(_e3_close(v["chain"][k], v["autograd"][k]) for k in v["chain"])
-            and all(_e3_close(v["forward"][k], v["forward_autograd"][k]) for k in v["forward"])
-            and all(_e3_close(v["chain"][k], x) for k, x in expected.items()))
+    return (
+        all(_e3_close(v["chain"][k], v["autograd"][k]) for k in v["chain"])
+        and all(_e3_close(v["forward"][k], v["forward_autograd"][k]) for k in v["forward"])
+        and all(_e3_close(v["chain"][k], x) for k, x in expected.items())
+    )
 
 
 def _symmetry_claim(item: str, activation: str, value: float, result) -> Claim:
-    return Claim(item, f"constant init {value} ({activation}): the hidden units stay identical after 60 SGD steps "
-                 "(from a random init they differ)",
-                 lambda: constant_init_mlp_symmetry(activation, value),
-                 lambda r: r["spread_after"] <= 1e-12 and r["random_init_spread_after"] > 1e-2,
-                 lambda r: f"spread {r['spread_after']:.1e} (random init: {r['random_init_spread_after']:.2f}), "
-                           f"W1 moved {r['w1_moved']:.2e}, loss {r['loss_first']:.3f} -> {r['loss_last']:.3f}",
-                 result)
+    return Claim(
+        item,
+        f"constant init {value} ({activation}): the hidden units stay identical after 60 SGD steps "
+        "(from a random init they differ)",
+        lambda: constant_init_mlp_symmetry(activation, value),
+        lambda r: r["spread_after"] <= 1e-12 and r["random_init_spread_after"] > 1e-2,
+        lambda r: (
+            f"spread {r['spread_after']:.1e} (random init: {r['random_init_spread_after']:.2f}), "
+            f"W1 moved {r['w1_moved']:.2e}, loss {r['loss_first']:.3f} -> {r['loss_last']:.3f}"
+        ),
+        result,
+    )
 
 
 def _xor_constant_claim(activation: str) -> Claim:
-    return Claim("4.4", f"constant init 0.5 ({activation}, monotone): units stay identical, the loss stays >= 1/6",
-                 lambda: xor_constant_init_training(activation, 0.5),
-                 lambda r: r["spread"] <= 1e-12 and r["loss_min"] >= XOR_MONOTONE_MSE_BOUND - 1e-9,
-                 lambda r: f"spread {r['spread']:.1e}, lowest loss {r['loss_min']:.4f} in {r['steps']} steps",
-                 ANSWER_4_4)
+    return Claim(
+        "4.4",
+        f"constant init 0.5 ({activation}, monotone): units stay identical, the loss stays >= 1/6",
+        lambda: xor_constant_init_training(activation, 0.5),
+        lambda r: r["spread"] <= 1e-12 and r["loss_min"] >= XOR_MONOTONE_MSE_BOUND - 1e-9,
+        lambda r: (
+            f"spread {r['spread']:.1e}, lowest loss {r['loss_min']:.4f} in {r['steps']} steps"
+        ),
+        ANSWER_4_4,
+    )
 
 
 ANSWER_4_4 = "true when $f$ is monotone; false for a non-monotone $f$ such as GELU."
 
 
 def _zero_centred_holds(z) -> bool:
-    return (abs(z["sigmoid_at_0"] - 0.5) < 1e-12 and z["sigmoid_min"] > 0 and abs(z["tanh_mean"]) < 1e-12
-            and abs(z["sigmoid_max_grad"] - 0.25) < 1e-12 and abs(z["tanh_max_grad"] - 1) < 1e-12
-            and z["single_sign_rows_sigmoid"] == 1.0 and z["single_sign_rows_tanh"] < 0.5)
+    return (
+        abs(z["sigmoid_at_0"] - 0.5) < 1e-12
+        and z["sigmoid_min"] > 0
+        and abs(z["tanh_mean"]) < 1e-12
+        and abs(z["sigmoid_max_grad"] - 0.25) < 1e-12
+        and abs(z["tanh_max_grad"] - 1) < 1e-12
+        and z["single_sign_rows_sigmoid"] == 1.0
+        and z["single_sign_rows_tanh"] < 0.5
+    )
 
 
 def _zero_centred_numbers(z) -> str:
-    return (f"sigmoid mean {z['sigmoid_mean']:.3f}, tanh mean {z['tanh_mean']:.1e}, max sigmoid' "
-            f"{z['sigmoid_max_grad']:.3f}; single-sign gradient rows: sigmoid {z['single_sign_rows_sigmoid']:.2f}, "
-            f"tanh {z['single_sign_rows_tanh']:.2f}")
+    return (
+        f"sigmoid mean {z['sigmoid_mean']:.3f}, tanh mean {z['tanh_mean']:.1e}, max sigmoid' "
+        f"{z['sigmoid_max_grad']:.3f}; single-sign gradient rows: sigmoid {z['single_sign_rows_sigmoid']:.2f}, "
+        f"tanh {z['single_sign_rows_tanh']:.2f}"
+    )
 
 
 def _saturation_holds(rows) -> bool:
@@ -811,94 +1034,228 @@ def _saturation_holds(rows) -> bool:
 
 
 def _vanishing_holds(r) -> bool:
-    return (r["sigmoid"] <= 0.25 ** r["depth"] and r["tanh_at_2"] < 0.01 and r["relu_negative_side"] == 0
-            and r["relu_positive_side_min"] == 1)
+    return (
+        r["sigmoid"] <= 0.25 ** r["depth"]
+        and r["tanh_at_2"] < 0.01
+        and r["relu_negative_side"] == 0
+        and r["relu_positive_side_min"] == 1
+    )
 
 
 CLAIMS: list[Claim] = [
     # 1. concepts
-    *(_symmetry_claim("1.1", act, value, ("a",)) for act, value in (("sigmoid", 0.0), ("tanh", 0.0), ("sigmoid", 0.3))),
-    Claim("1.2", "vectorization removes the loop over examples (one batched pass = a per-example loop), "
-          "not the loop over layers", layers_need_a_loop, lambda r: r["batch_vs_loop"] < 1e-12,
-          lambda r: f"batch vs per-example loop {r['batch_vs_loop']:.1e} ({r['layers']} layers, applied in a loop)",
-          False),
-    Claim("1.3", "sigmoid is centred on 1/2 (outputs > 0), tanh on 0; sigmoid' <= 1/4, tanh' <= 1",
-          zero_centred_check, _zero_centred_holds, _zero_centred_numbers, True),
-    Claim("1.5", "dropout: random in train(), the identity in eval(), inverted scaling keeps the mean", dropout_demo,
-          lambda r: (r["train_outputs_differ"] and r["eval_outputs_equal"] and r["eval_is_identity"]
-                     and abs(r["inverted_mean"] - 1) < 0.01 and abs(r["unscaled_mean"] - (1 - r["p"])) < 0.01),
-          lambda r: f"p={r['p']}: train zeros {r['train_zero_fraction']:.3f}, kept value {r['train_kept_value']:.1f}; "
-                    f"E[inverted]={r['inverted_mean']:.4f}, E[unscaled]={r['unscaled_mean']:.4f}",
-          "on in training (a random mask; kept units scaled by $1/(1-p)$), off in evaluation (the identity)."),
-    _symmetry_claim("1.6", "sigmoid", 0.3, "every unit of a layer stays a copy of the others for the whole of "
-                    "training, so the layer is no better than one unit."),
-    Claim("1.7", "large positive weights saturate sigmoid units; the gradient collapses", sigmoid_saturation_grads,
-          _saturation_holds, lambda rows: ", ".join(f"s={a['scale']:g}: |grad|={a['grad_norm']:.2e}" for a in rows),
-          "No: the sigmoids saturate, so the gradients vanish and learning stalls."),
-    Claim("1.8", "residual path: the gradient reaching layer 1 of a 30-layer tanh stack", residual_gradient_norms,
-          lambda r: r["ratio"] > 1e3,
-          lambda r: f"plain {r['plain_first_grad']:.2e}, residual {r['residual_first_grad']:.2e}, ratio {r['ratio']:.1e}",
-          "the shortcut gives the gradient an identity path through every block, so it does not vanish with depth."),
-    Claim("1.9", "backward from the forward pass's cache (x, W, a) matches autograd", forward_cache_backprop,
-          lambda r: r["max_abs_err"] < 1e-12, lambda r: f"max |by hand - autograd| = {r['max_abs_err']:.1e}", ("a",)),
+    *(
+        _symmetry_claim("1.1", act, value, ("a",))
+        for act, value in (("sigmoid", 0.0), ("tanh", 0.0), ("sigmoid", 0.3))
+    ),
+    Claim(
+        "1.2",
+        "vectorization removes the loop over examples (one batched pass = a per-example loop), "
+        "not the loop over layers",
+        layers_need_a_loop,
+        lambda r: r["batch_vs_loop"] < 1e-12,
+        lambda r: (
+            f"batch vs per-example loop {r['batch_vs_loop']:.1e} ({r['layers']} layers, applied in a loop)"
+        ),
+        False,
+    ),
+    Claim(
+        "1.3",
+        "sigmoid is centred on 1/2 (outputs > 0), tanh on 0; sigmoid' <= 1/4, tanh' <= 1",
+        zero_centred_check,
+        _zero_centred_holds,
+        _zero_centred_numbers,
+        True,
+    ),
+    Claim(
+        "1.5",
+        "dropout: random in train(), the identity in eval(), inverted scaling keeps the mean",
+        dropout_demo,
+        lambda r: (
+            r["train_outputs_differ"]
+            and r["eval_outputs_equal"]
+            and r["eval_is_identity"]
+            and abs(r["inverted_mean"] - 1) < 0.01
+            and abs(r["unscaled_mean"] - (1 - r["p"])) < 0.01
+        ),
+        lambda r: (
+            f"p={r['p']}: train zeros {r['train_zero_fraction']:.3f}, kept value {r['train_kept_value']:.1f}; "
+            f"E[inverted]={r['inverted_mean']:.4f}, E[unscaled]={r['unscaled_mean']:.4f}"
+        ),
+        "on in training (a random mask; kept units scaled by $1/(1-p)$), off in evaluation (the identity).",
+    ),
+    _symmetry_claim(
+        "1.6",
+        "sigmoid",
+        0.3,
+        "every unit of a layer stays a copy of the others for the whole of "
+        "training, so the layer is no better than one unit.",
+    ),
+    Claim(
+        "1.7",
+        "large positive weights saturate sigmoid units; the gradient collapses",
+        sigmoid_saturation_grads,
+        _saturation_holds,
+        lambda rows: ", ".join(f"s={a['scale']:g}: |grad|={a['grad_norm']:.2e}" for a in rows),
+        "No: the sigmoids saturate, so the gradients vanish and learning stalls.",
+    ),
+    Claim(
+        "1.8",
+        "residual path: the gradient reaching layer 1 of a 30-layer tanh stack",
+        residual_gradient_norms,
+        lambda r: r["ratio"] > 1e3,
+        lambda r: (
+            f"plain {r['plain_first_grad']:.2e}, residual {r['residual_first_grad']:.2e}, ratio {r['ratio']:.1e}"
+        ),
+        "the shortcut gives the gradient an identity path through every block, so it does not vanish with depth.",
+    ),
+    Claim(
+        "1.9",
+        "backward from the forward pass's cache (x, W, a) matches autograd",
+        forward_cache_backprop,
+        lambda r: r["max_abs_err"] < 1e-12,
+        lambda r: f"max |by hand - autograd| = {r['max_abs_err']:.1e}",
+        ("a",),
+    ),
     # 2. Jacobians
     *(_jacobian_claim(item) for item in jacobian_items()),
     # 3. activations
-    Claim("3.1", "linear layers without activations collapse into one linear layer; with tanh they do not",
-          linear_layers_collapse,
-          lambda r: r["linear_stack_vs_one_layer"] < 1e-9 and r["tanh_stack_best_affine_rms_residual"] > 0.1,
-          lambda r: f"stack vs one layer {r['linear_stack_vs_one_layer']:.1e}; tanh stack, best affine fit: RMS "
-                    f"residual {r['tanh_stack_best_affine_rms_residual']:.2f} (of RMS {r['tanh_stack_rms']:.2f})",
-          "to make the network non-linear; without them any stack of layers is one affine map."),
-    *(Claim("3.2", f"derivatives of sigmoid, tanh, ReLU, LeakyReLU({slope:g}), GELU match autograd",
-            functools.partial(check_activation_derivatives, slope), lambda errs: max(errs.values()) < 1e-12,
-            lambda errs: ", ".join(f"{k} {v:.1e}" for k, v in errs.items())) for slope in (LEAKY_SLOPE, 0.2)),
-    Claim("3.3", "the derivative through 10 layers: sigmoid and tanh vanish, ReLU passes 1 or 0", vanishing_chain,
-          _vanishing_holds,
-          lambda r: f"max |d/dx|: sigmoid {r['sigmoid']:.1e} (bound 0.25^{r['depth']} = {0.25 ** r['depth']:.1e}), "
-                    f"tanh at x = 2: {r['tanh_at_2']:.1e}, ReLU 1 for x > 0 and 0 for x < 0",
-          "gradients that shrink geometrically with depth, so early layers barely learn; sigmoid and tanh suffer "
-          "from it, ReLU only on its dead side."),
-    Claim("3.4", "with sigmoid inputs every per-example gradient row of the next layer is single-signed",
-          zero_centred_check, _zero_centred_holds, _zero_centred_numbers,
-          "with all-positive inputs (sigmoid) the weights into a unit all get gradients of one sign, so descent "
-          "zig-zags; zero-centred inputs (tanh) avoid it."),
-    Claim("3.5", "softmax Jacobian diag(s) - s s^T = s_i(delta_ij - s_j); symmetric; rows sum to 0", softmax_checks,
-          lambda s: (s["max_abs_err"] < 1e-12 and s["elementwise_err"] < 1e-12 and s["asymmetry"] == 0
-                     and s["max_abs_row_sum"] < 1e-12),
-          lambda s: f"err {s['max_abs_err']:.1e}, asymmetry {s['asymmetry']:.1e}, row sums {s['max_abs_row_sum']:.1e}"),
+    Claim(
+        "3.1",
+        "linear layers without activations collapse into one linear layer; with tanh they do not",
+        linear_layers_collapse,
+        lambda r: (
+            r["linear_stack_vs_one_layer"] < 1e-9 and r["tanh_stack_best_affine_rms_residual"] > 0.1
+        ),
+        lambda r: (
+            f"stack vs one layer {r['linear_stack_vs_one_layer']:.1e}; tanh stack, best affine fit: RMS "
+            f"residual {r['tanh_stack_best_affine_rms_residual']:.2f} (of RMS {r['tanh_stack_rms']:.2f})"
+        ),
+        "to make the network non-linear; without them any stack of layers is one affine map.",
+    ),
+    *(
+        Claim(
+            "3.2",
+            f"derivatives of sigmoid, tanh, ReLU, LeakyReLU({slope:g}), GELU match autograd",
+            functools.partial(check_activation_derivatives, slope),
+            lambda errs: max(errs.values()) < 1e-12,
+            lambda errs: ", ".join(f"{k} {v:.1e}" for k, v in errs.items()),
+        )
+        for slope in (LEAKY_SLOPE, 0.2)
+    ),
+    Claim(
+        "3.3",
+        "the derivative through 10 layers: sigmoid and tanh vanish, ReLU passes 1 or 0",
+        vanishing_chain,
+        _vanishing_holds,
+        lambda r: (
+            f"max |d/dx|: sigmoid {r['sigmoid']:.1e} (bound 0.25^{r['depth']} = {0.25 ** r['depth']:.1e}), "
+            f"tanh at x = 2: {r['tanh_at_2']:.1e}, ReLU 1 for x > 0 and 0 for x < 0"
+        ),
+        "gradients that shrink geometrically with depth, so early layers barely learn; sigmoid and tanh suffer "
+        "from it, ReLU only on its dead side.",
+    ),
+    Claim(
+        "3.4",
+        "with sigmoid inputs every per-example gradient row of the next layer is single-signed",
+        zero_centred_check,
+        _zero_centred_holds,
+        _zero_centred_numbers,
+        "with all-positive inputs (sigmoid) the weights into a unit all get gradients of one sign, so descent "
+        "zig-zags; zero-centred inputs (tanh) avoid it.",
+    ),
+    Claim(
+        "3.5",
+        "softmax Jacobian diag(s) - s s^T = s_i(delta_ij - s_j); symmetric; rows sum to 0",
+        softmax_checks,
+        lambda s: (
+            s["max_abs_err"] < 1e-12
+            and s["elementwise_err"] < 1e-12
+            and s["asymmetry"] == 0
+            and s["max_abs_row_sum"] < 1e-12
+        ),
+        lambda s: (
+            f"err {s['max_abs_err']:.1e}, asymmetry {s['asymmetry']:.1e}, row sums {s['max_abs_row_sum']:.1e}"
+        ),
+    ),
     # 4. XOR
-    Claim("4.1", "no single ReLU unit represents XOR (grid search and gradient descent)", xor_single_layer_search,
-          lambda r: (r["grid_exact_solutions"] == 0 and r["grid_best_max_abs_err"] >= XOR_MONOTONE_MAX_ERR_BOUND - 1e-12
-                     and r["gd_best_mse"] >= XOR_MONOTONE_MSE_BOUND - 1e-9),
-          lambda r: f"grid of {r['grid_points']}: best max error {r['grid_best_max_abs_err']:.3f}, best MSE "
-                    f"{r['grid_best_mse']:.4f}; GD from {r['gd_inits']} inits: best MSE {r['gd_best_mse']:.4f} "
-                    f"(bound 1/6 = {1 / 6:.4f})", "No."),
-    Claim("4.2", "W1=[[1,1],[1,1]], b1=[1,-1], W2=[1,-2], b2=-1 computes XOR exactly", xor_two_layer,
-          lambda r: r["max_abs_err"] == 0.0, lambda r: f"outputs {r['outputs']} (hidden {r['hidden']})"),
-    *(Claim("4.3", f"all-zero init, {loss} loss: W1, b1, W2 stay 0, one output for all four inputs",
+    Claim(
+        "4.1",
+        "no single ReLU unit represents XOR (grid search and gradient descent)",
+        xor_single_layer_search,
+        lambda r: (
+            r["grid_exact_solutions"] == 0
+            and r["grid_best_max_abs_err"] >= XOR_MONOTONE_MAX_ERR_BOUND - 1e-12
+            and r["gd_best_mse"] >= XOR_MONOTONE_MSE_BOUND - 1e-9
+        ),
+        lambda r: (
+            f"grid of {r['grid_points']}: best max error {r['grid_best_max_abs_err']:.3f}, best MSE "
+            f"{r['grid_best_mse']:.4f}; GD from {r['gd_inits']} inits: best MSE {r['gd_best_mse']:.4f} "
+            f"(bound 1/6 = {1 / 6:.4f})"
+        ),
+        "No.",
+    ),
+    Claim(
+        "4.2",
+        "W1=[[1,1],[1,1]], b1=[1,-1], W2=[1,-2], b2=-1 computes XOR exactly",
+        xor_two_layer,
+        lambda r: r["max_abs_err"] == 0.0,
+        lambda r: f"outputs {r['outputs']} (hidden {r['hidden']})",
+    ),
+    *(
+        Claim(
+            "4.3",
+            f"all-zero init, {loss} loss: W1, b1, W2 stay 0, one output for all four inputs",
             functools.partial(xor_constant_init_training, "relu", 0.0, loss=loss),
-            lambda r: (r["max_abs_W1"] == 0 and r["max_abs_W2"] == 0 and r["max_abs_b1"] == 0
-                       and len(set(r["outputs"])) == 1),
-            lambda r: f"|W1|max={r['max_abs_W1']}, |W2|max={r['max_abs_W2']}, b2 = {r['b2']:.4f}, "
-                      f"outputs {[round(o, 4) for o in r['outputs']]}",
-            "only $b_2$ moves, so the four outputs stay equal and XOR is not learned.") for loss in LOSSES),
+            lambda r: (
+                r["max_abs_W1"] == 0
+                and r["max_abs_W2"] == 0
+                and r["max_abs_b1"] == 0
+                and len(set(r["outputs"])) == 1
+            ),
+            lambda r: (
+                f"|W1|max={r['max_abs_W1']}, |W2|max={r['max_abs_W2']}, b2 = {r['b2']:.4f}, "
+                f"outputs {[round(o, 4) for o in r['outputs']]}"
+            ),
+            "only $b_2$ moves, so the four outputs stay equal and XOR is not learned.",
+        )
+        for loss in LOSSES
+    ),
     *(_xor_constant_claim(act) for act in ("sigmoid", "tanh", "relu")),
-    Claim("4.4", "contrast: the same network and trainer from a random init fits XOR (tanh)", xor_random_init_training,
-          lambda c: c["loss_last"] < 1e-6 and c["spread"] > 0.1,
-          lambda c: f"final loss {c['loss_last']:.1e}, spread {c['spread']:.2f}"),
-    Claim("4.4", "not monotone: from constant init 0.5, gradient descent with GELU units learns XOR",
-          functools.partial(xor_constant_init_training, "gelu", 0.5, steps=2000),
-          lambda r: r["spread"] == 0 and r["loss_last"] < 1e-3,
-          lambda r: f"spread {r['spread']}, final loss {r['loss_last']:.1e}, outputs {[round(o, 3) for o in r['outputs']]}",
-          ANSWER_4_4),
-    Claim("4.4", "not monotone: identical GELU units can fit XOR exactly", xor_gelu_identical_units,
-          lambda r: r["spread"] == 0 and r["max_abs_err"] < 1e-9,
-          lambda r: f"outputs {[round(o, 9) for o in r['outputs']]}", ANSWER_4_4),
+    Claim(
+        "4.4",
+        "contrast: the same network and trainer from a random init fits XOR (tanh)",
+        xor_random_init_training,
+        lambda c: c["loss_last"] < 1e-6 and c["spread"] > 0.1,
+        lambda c: f"final loss {c['loss_last']:.1e}, spread {c['spread']:.2f}",
+    ),
+    Claim(
+        "4.4",
+        "not monotone: from constant init 0.5, gradient descent with GELU units learns XOR",
+        functools.partial(xor_constant_init_training, "gelu", 0.5, steps=2000),
+        lambda r: r["spread"] == 0 and r["loss_last"] < 1e-3,
+        lambda r: (
+            f"spread {r['spread']}, final loss {r['loss_last']:.1e}, outputs {[round(o, 3) for o in r['outputs']]}"
+        ),
+        ANSWER_4_4,
+    ),
+    Claim(
+        "4.4",
+        "not monotone: identical GELU units can fit XOR exactly",
+        xor_gelu_identical_units,
+        lambda r: r["spread"] == 0 and r["max_abs_err"] < 1e-9,
+        lambda r: f"outputs {[round(o, 9) for o in r['outputs']]}",
+        ANSWER_4_4,
+    ),
     # 5. computation graph
-    Claim("5.2", "forward h1 = 0, h2 = e^3, h3 = 2e^3, f = 2e^3; backward df/dx = 1, df/dy = 2e^3, df/dz = e^3 "
-          "(hand chain rule = autograd)", computation_graph_values, _graph_holds,
-          lambda v: ", ".join(f"{k}={x:.4f}" for k, x in {**v["forward"], **v["chain"]}.items())),
+    Claim(
+        "5.2",
+        "forward h1 = 0, h2 = e^3, h3 = 2e^3, f = 2e^3; backward df/dx = 1, df/dy = 2e^3, df/dz = e^3 "
+        "(hand chain rule = autograd)",
+        computation_graph_values,
+        _graph_holds,
+        lambda v: ", ".join(f"{k}={x:.4f}" for k, x in {**v["forward"], **v["chain"]}.items()),
+    ),
 ]
 
 
@@ -916,8 +1273,14 @@ def run_all_checks() -> list[CheckResult]:
     results = []
     for claim in CLAIMS:
         value = claim.compute()
-        results.append(CheckResult(claim.item.split(".")[0], f"{claim.item} {claim.statement}",
-                                   bool(claim.holds(value)), claim.numbers(value)))
+        results.append(
+            CheckResult(
+                claim.item.split(".")[0],
+                f"{claim.item} {claim.statement}",
+                bool(claim.holds(value)),
+                claim.numbers(value),
+            )
+        )
     return results
 
 

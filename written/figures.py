@@ -3,6 +3,7 @@
 `python main.py written` calls `make_figures(out_dir)` after printing the checks.  matplotlib is imported inside
 the functions, so importing this module draws nothing and needs no display.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,14 +18,19 @@ def figure_activations():
     x -> +inf written under the panel (written.ACTIVATION_LIMITS), and a last panel with every derivative.
     Each activation's panel carries the activation's name as its Axes label, for tests to find it."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     x = written.activation_grid()
     funcs = written.activation_derivatives()
-    titles = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU",
-              "leaky_relu": f"LeakyReLU (slope {written.LEAKY_SLOPE:g} for x < 0, as nn.LeakyReLU)",
-              "gelu": "GELU (exact, x Phi(x))"}
+    titles = {
+        "sigmoid": "sigmoid",
+        "tanh": "tanh",
+        "relu": "ReLU",
+        "leaky_relu": f"LeakyReLU (slope {written.LEAKY_SLOPE:g} for x < 0, as nn.LeakyReLU)",
+        "gelu": "GELU (exact, x Phi(x))",
+    }
     fig, axes = plt.subplots(2, 3, figsize=(14, 8.2))
     for ax, (name, (f, df)) in zip(axes.flat, funcs.items()):
         ax.set_label(name)
@@ -34,8 +40,16 @@ def figure_activations():
         ax.axvline(0, color="0.6", lw=0.8)
         ax.set_title(titles[name])
         ax.set_xlabel("x  (drawn on [-6, 6]; the limits beyond are below)")
-        ax.text(0.5, -0.2, written.limits_caption(name), transform=ax.transAxes, ha="center", va="top", fontsize=8.5,
-                gid=f"limits:{name}")
+        ax.text(
+            0.5,
+            -0.2,
+            written.limits_caption(name),
+            transform=ax.transAxes,
+            ha="center",
+            va="top",
+            fontsize=8.5,
+            gid=f"limits:{name}",
+        )
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left")
     ax = axes.flat[5]
@@ -48,7 +62,9 @@ def figure_activations():
     ax.set_ylabel("f'(x)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
-    fig.suptitle("Figure 1. Activation functions (solid) and their derivatives (dashed), from the closed forms")
+    fig.suptitle(
+        "Figure 1. Activation functions (solid) and their derivatives (dashed), from the closed forms"
+    )
     fig.tight_layout()
     return fig
 
@@ -68,6 +84,7 @@ def figure_computation_graph():
     f = ln x + exp(y) z with their forward values and gradients df/dnode, and each edge's local
     derivative.  The texts carry gids ('label:h1', 'value:h1', 'grad:h1', 'edge:h2->h3') for tests."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
@@ -94,39 +111,99 @@ def figure_computation_graph():
     bw, bh = 2.3, 1.05
     fig, ax = plt.subplots(figsize=(14, 6.4))
     for name, (cx, cy, label, val, grad) in nodes.items():
-        ax.add_patch(FancyBboxPatch((cx - bw / 2, cy - bh / 2), bw, bh, boxstyle="round,pad=0.08",
-                                    fc="#eef3fb" if name in "xyz" else "#fdf6e3", ec="0.2", lw=1.3))
-        ax.text(cx, cy + 0.27, label, ha="center", va="center", fontsize=11, weight="bold", gid=f"label:{name}")
-        ax.text(cx, cy, f"value = {val:.4g}", ha="center", va="center", fontsize=10, color="C0",
-                gid=f"value:{name}")
-        ax.text(cx, cy - 0.27, f"df/d{name} = {grad:.4g}", ha="center", va="center", fontsize=10, color="C3",
-                gid=f"grad:{name}")
+        ax.add_patch(
+            FancyBboxPatch(
+                (cx - bw / 2, cy - bh / 2),
+                bw,
+                bh,
+                boxstyle="round,pad=0.08",
+                fc="#eef3fb" if name in "xyz" else "#fdf6e3",
+                ec="0.2",
+                lw=1.3,
+            )
+        )
+        ax.text(
+            cx,
+            cy + 0.27,
+            label,
+            ha="center",
+            va="center",
+            fontsize=11,
+            weight="bold",
+            gid=f"label:{name}",
+        )
+        ax.text(
+            cx,
+            cy,
+            f"value = {val:.4g}",
+            ha="center",
+            va="center",
+            fontsize=10,
+            color="C0",
+            gid=f"value:{name}",
+        )
+        ax.text(
+            cx,
+            cy - 0.27,
+            f"df/d{name} = {grad:.4g}",
+            ha="center",
+            va="center",
+            fontsize=10,
+            color="C3",
+            gid=f"grad:{name}",
+        )
     for parent, child, text in edges:
         (x0, y0), (x1, y1) = nodes[parent][:2], nodes[child][:2]
-        ax.annotate("", xy=(x1 - bw / 2 - 0.1, y1), xytext=(x0 + bw / 2 + 0.1, y0),
-                    arrowprops=dict(arrowstyle="-|>", color="0.25", lw=1.4, shrinkA=0, shrinkB=0))
+        ax.annotate(
+            "",
+            xy=(x1 - bw / 2 - 0.1, y1),
+            xytext=(x0 + bw / 2 + 0.1, y0),
+            arrowprops=dict(arrowstyle="-|>", color="0.25", lw=1.4, shrinkA=0, shrinkB=0),
+        )
         # label beside the middle of the visible arrow, pushed off it along the normal
         sx, sy, ex, ey = x0 + bw / 2, y0, x1 - bw / 2, y1
         length = math.hypot(ex - sx, ey - sy)
         nx, ny = -(ey - sy) / length, (ex - sx) / length
         if ny < 0:
             nx, ny = -nx, -ny
-        ax.text((sx + ex) / 2 + 0.4 * nx, (sy + ey) / 2 + 0.4 * ny, text, ha="center", va="center",
-                fontsize=9, color="C2", gid=f"edge:{parent}->{child}")
-    ax.text(0.0, -1.25,
-            "chain rule: df/dy = df/dh3 * dh3/dh2 * dh2/dy = 1 * z * e^y = 2e^3;   "
-            "df/dx = df/dh1 * dh1/dx = 1;   df/dz = df/dh3 * dh3/dz = e^3",
-            ha="left", va="center", fontsize=10)
+        ax.text(
+            (sx + ex) / 2 + 0.4 * nx,
+            (sy + ey) / 2 + 0.4 * ny,
+            text,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="C2",
+            gid=f"edge:{parent}->{child}",
+        )
+    ax.text(
+        0.0,
+        -1.25,
+        "chain rule: df/dy = df/dh3 * dh3/dh2 * dh2/dy = 1 * z * e^y = 2e^3;   "
+        "df/dx = df/dh1 * dh1/dx = 1;   df/dz = df/dh3 * dh3/dz = e^3",
+        ha="left",
+        va="center",
+        fontsize=10,
+    )
     from matplotlib.lines import Line2D
-    handles = [Line2D([], [], color="C0", marker="s", ls="", label="forward value at (x, y, z) = (1, 3, 2)"),
-               Line2D([], [], color="C3", marker="s", ls="", label="backward gradient df/d(node) (autograd)"),
-               Line2D([], [], color="C2", marker="s", ls="", label="local derivative on each edge")]
+
+    handles = [
+        Line2D(
+            [], [], color="C0", marker="s", ls="", label="forward value at (x, y, z) = (1, 3, 2)"
+        ),
+        Line2D(
+            [], [], color="C3", marker="s", ls="", label="backward gradient df/d(node) (autograd)"
+        ),
+        Line2D([], [], color="C2", marker="s", ls="", label="local derivative on each edge"),
+    ]
     ax.legend(handles=handles, loc="upper right", fontsize=9)
     ax.set_xlim(-1.5, 14.7)
     ax.set_ylim(-1.7, 5.2)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title("Figure 2. Computation graph of f(x, y, z) = ln x + exp(y) z: forward values and backward gradients")
+    ax.set_title(
+        "Figure 2. Computation graph of f(x, y, z) = ln x + exp(y) z: forward values and backward gradients"
+    )
     fig.tight_layout()
     return fig
 
@@ -134,5 +211,7 @@ def figure_computation_graph():
 def make_figures(out_dir) -> list[Path]:
     """Draw Figure 1 (out_dir/activations.png) and Figure 2 (out_dir/computation_graph.png)."""
     out_dir = Path(out_dir)
-    return [_save(figure_activations(), out_dir / "activations.png"),
-            _save(figure_computation_graph(), out_dir / "computation_graph.png")]
+    return [
+        _save(figure_activations(), out_dir / "activations.png"),
+        _save(figure_computation_graph(), out_dir / "computation_graph.png"),
+    ]

@@ -1,4 +1,5 @@
 """main.py: the command line, the sweeps as data, and a `--quick` smoke run of everything on tiny data."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,37 +21,75 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run_main(*args, cwd, env_extra=None, timeout=300):
     env = dict(os.environ, MPLBACKEND="Agg", **(env_extra or {}))
-    return subprocess.run([sys.executable, str(REPO / "main.py"), *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(REPO / "main.py"), *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_explore_functions_keep_the_course_signatures():
-    for fn in (main.explore_mlp_structures, main.explore_mlp_activations, main.explore_mlp_learning_rates):
-        positional = [p.name for p in inspect.signature(fn).parameters.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
+    for fn in (
+        main.explore_mlp_structures,
+        main.explore_mlp_activations,
+        main.explore_mlp_learning_rates,
+    ):
+        positional = [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind == p.POSITIONAL_OR_KEYWORD
+        ]
         assert positional == ["dev_d", "train_d", "test_d", "embeddings"]
 
 
 def test_explore_accepts_the_raw_splits_as_the_course_passes_them(tiny_table, tmp_path):
     from conftest import review
     import random
+
     rng = random.Random(0)
-    raw = lambda n: {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}  # noqa
-    history = main.explore_mlp_activations(raw(40), raw(80), raw(40), tiny_table, num_epochs=1, out_dir=tmp_path)
+    raw = lambda n: {
+        "text": [review(rng, i % 2) for i in range(n)],
+        "label": [i % 2 for i in range(n)],
+    }  # noqa
+    history = main.explore_mlp_activations(
+        raw(40), raw(80), raw(40), tiny_table, num_epochs=1, out_dir=tmp_path
+    )
     assert [r["label"] for r in history["runs"]] == ["Sigmoid", "Tanh", "ReLU", "GeLU", "LeakyReLU"]
     assert history["sizes"] == {"dev": 40, "train": 80, "test": 40}
     assert (tmp_path / "all_mlp_activations_acc.png").is_file()
 
 
 def test_sweeps_follow_the_handout():
-    structures, activations, rates = (main.SWEEPS[k]() for k in ("structures", "activations", "learning_rates"))
+    structures, activations, rates = (
+        main.SWEEPS[k]() for k in ("structures", "activations", "learning_rates")
+    )
     assert [(c.hidden_dims, c.lr) for c in structures.configs] == [
-        ([], 0.025), ([512], 0.02), ([512, 512], 0.01), ([512, 512, 512], 0.001)]
-    assert {(c.activation, c.batch_size, c.num_epochs) for c in structures.configs} == {("Sigmoid", 64, 20)}
-    assert [c.activation for c in activations.configs] == ["Sigmoid", "Tanh", "ReLU", "GeLU", "LeakyReLU"]
-    assert {(tuple(c.hidden_dims), c.lr, c.batch_size) for c in activations.configs} == {((512,), 0.02, 128)}
+        ([], 0.025),
+        ([512], 0.02),
+        ([512, 512], 0.01),
+        ([512, 512, 512], 0.001),
+    ]
+    assert {(c.activation, c.batch_size, c.num_epochs) for c in structures.configs} == {
+        ("Sigmoid", 64, 20)
+    }
+    assert [c.activation for c in activations.configs] == [
+        "Sigmoid",
+        "Tanh",
+        "ReLU",
+        "GeLU",
+        "LeakyReLU",
+    ]
+    assert {(tuple(c.hidden_dims), c.lr, c.batch_size) for c in activations.configs} == {
+        ((512,), 0.02, 128)
+    }
     lrs = [c.lr for c in rates.configs]
     assert len(lrs) >= 5 and min(lrs) == 1e-4 and max(lrs) == 1e-1
-    assert {(tuple(c.hidden_dims), c.activation, c.batch_size) for c in rates.configs} == {((512,), "Sigmoid", 64)}
+    assert {(tuple(c.hidden_dims), c.activation, c.batch_size) for c in rates.configs} == {
+        ((512,), "Sigmoid", 64)
+    }
 
 
 def test_help_lists_every_command(tmp_path):
@@ -63,22 +102,29 @@ def test_help_lists_every_command(tmp_path):
 def test_missing_data_is_a_one_line_error(tmp_path):
     result = run_main("mlp", "--data-dir", tmp_path / "nowhere", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "nowhere" in result.stderr and "--data-dir" in result.stderr
+    assert (
+        result.stderr.strip().count("\n") == 0
+        and "nowhere" in result.stderr
+        and "--data-dir" in result.stderr
+    )
     result = run_main("mlp", cwd=tmp_path, env_extra={"HW3_DATA_DIR": str(tmp_path / "gone")})
     assert result.returncode == 2 and "HW3_DATA_DIR" in result.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["sample", "--top-p", "1.5"], "--top-p: must be in [0, 1], got '1.5'"),
-    (["mlp", "--seeds", "0"], "--seeds: must be a whole number >= 1, got '0'"),
-    (["lm", "--window", "0"], "--window: must be a whole number >= 1"),
-    (["lm", "--ema-decay", "1.5"], "--ema-decay: must be in [0, 1), got '1.5'"),
-    (["lm", "--global-window", "-5"], "--global-window: must be a whole number >= 0"),
-    (["lm", "--cache-size", "-1"], "--cache-size: must be a whole number >= 0"),
-    (["sample", "--max-len", "-3"], "--max-len: must be a whole number >= 0"),
-    (["cache", "--cache-size", "0"], "--cache-size: must be a whole number >= 1"),
-    (["--seeds", "2", "lm"], "--seeds does not apply to `lm`"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sample", "--top-p", "1.5"], "--top-p: must be in [0, 1], got '1.5'"),
+        (["mlp", "--seeds", "0"], "--seeds: must be a whole number >= 1, got '0'"),
+        (["lm", "--window", "0"], "--window: must be a whole number >= 1"),
+        (["lm", "--ema-decay", "1.5"], "--ema-decay: must be in [0, 1), got '1.5'"),
+        (["lm", "--global-window", "-5"], "--global-window: must be a whole number >= 0"),
+        (["lm", "--cache-size", "-1"], "--cache-size: must be a whole number >= 0"),
+        (["sample", "--max-len", "-3"], "--max-len: must be a whole number >= 0"),
+        (["cache", "--cache-size", "0"], "--cache-size: must be a whole number >= 1"),
+        (["--seeds", "2", "lm"], "--seeds does not apply to `lm`"),
+    ],
+)
 def test_bad_flags_are_one_line_usage_errors(tmp_path, args, message):
     result = run_main(*args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
@@ -86,8 +132,17 @@ def test_bad_flags_are_one_line_usage_errors(tmp_path, args, message):
 
 def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
     out, ckpt = tmp_path / "out", tmp_path / "ckpt"
-    result = run_main("--quick", "--data-dir", tiny_data_dir, "--out-dir", out, "--ckpt-dir", ckpt, cwd=tmp_path,
-                      env_extra={"HW3_CACHE_DIR": str(tmp_path / "cache")})
+    result = run_main(
+        "--quick",
+        "--data-dir",
+        tiny_data_dir,
+        "--out-dir",
+        out,
+        "--ckpt-dir",
+        ckpt,
+        cwd=tmp_path,
+        env_extra={"HW3_CACHE_DIR": str(tmp_path / "cache")},
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     made = {p.name for p in out.iterdir()}
     for sweep in ("mlp_structures", "mlp_activations", "mlp_learning_rates"):
@@ -96,7 +151,9 @@ def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
         assert all(len(run["dev_acc"][0]) == 3 and run["test_acc"] for run in history["runs"])
     assert {"mlp_structure_no-hidden-layer_loss.png", "mlp_structure_512-512-512_loss.png"} <= made
     assert {"activations.png", "computation_graph.png"} <= made  # the written part's figures
-    assert list(out.glob("mlp_lm*_loss.png")) and list(out.glob("mlp_lm*_ppl.png"))  # the language model
+    assert list(out.glob("mlp_lm*_loss.png")) and list(
+        out.glob("mlp_lm*_ppl.png")
+    )  # the language model
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in out.glob("*.png"))
     assert not any(" " in name or ">" in name for name in made)
     assert not (tmp_path / "plots").exists()  # a quick run never touches the committed plots
@@ -105,87 +162,203 @@ def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
 def test_flags_before_the_command_mean_what_they_mean_after_it(tmp_path):
     before = main.parse_args(["--quick", "--data-dir", str(tmp_path), "--seed", "3", "mlp"])
     after = main.parse_args(["mlp", "--quick", "--data-dir", str(tmp_path), "--seed", "3"])
-    assert {k: v for k, v in vars(before).items() if k != "argv"} == {k: v for k, v in vars(after).items() if k != "argv"}
-    assert before.quick and before.data_dir == tmp_path and before.seed == 3 and before.out_dir == main.QUICK_OUT_DIR
+    assert {k: v for k, v in vars(before).items() if k != "argv"} == {
+        k: v for k, v in vars(after).items() if k != "argv"
+    }
+    assert (
+        before.quick
+        and before.data_dir == tmp_path
+        and before.seed == 3
+        and before.out_dir == main.QUICK_OUT_DIR
+    )
     default = main.parse_args([])
     assert default.func is main.cmd_all and default.seeds == 3 and default.epochs == 20
     assert default.lm_config.num_epochs == 4  # the sweeps' --epochs is not the language model's
 
 
 def test_lm_config_is_the_preset_with_the_flags_given(tmp_path):
-    args = main.parse_args(["lm", "--config", "long", "--window", "5", "--epochs", "2", "--ckpt-dir", str(tmp_path)])
+    args = main.parse_args(
+        ["lm", "--config", "long", "--window", "5", "--epochs", "2", "--ckpt-dir", str(tmp_path)]
+    )
     cfg = args.lm_config
     assert (cfg.name, cfg.local_window_size, cfg.num_epochs, cfg.hidden_dim) == ("long", 5, 2, 1024)
     assert cfg.save_path == str(tmp_path / "mlp_lm_long.pt")
-    assert main.lm_checkpoint(main.parse_args(["sample", "--config", "long", "--ckpt-dir", str(tmp_path)])) == \
-        tmp_path / "mlp_lm_long.pt"
-    assert main.lm_checkpoint(main.parse_args(["cache", "--quick"])) == main.QUICK_OUT_DIR / "checkpoints" / \
-        "mlp_lm_quick.pt"
+    assert (
+        main.lm_checkpoint(
+            main.parse_args(["sample", "--config", "long", "--ckpt-dir", str(tmp_path)])
+        )
+        == tmp_path / "mlp_lm_long.pt"
+    )
+    assert (
+        main.lm_checkpoint(main.parse_args(["cache", "--quick"]))
+        == main.QUICK_OUT_DIR / "checkpoints" / "mlp_lm_quick.pt"
+    )
 
 
-def test_lm_quick_then_sample_quick_then_cache_quick_chain_on_tiny_data(tiny_data_dir, tmp_path, capsys):
-    common = ["--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"),
-              "--ckpt-dir", str(tmp_path / "ck")]
+def test_lm_quick_then_sample_quick_then_cache_quick_chain_on_tiny_data(
+    tiny_data_dir, tmp_path, capsys
+):
+    common = [
+        "--quick",
+        "--data-dir",
+        str(tiny_data_dir),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--ckpt-dir",
+        str(tmp_path / "ck"),
+    ]
     assert main.main(["lm", *common, "--epochs", "2", "--cache-size", "30"]) == 0
     report = json.loads((tmp_path / "out" / "mlp_lm_quick.json").read_text())
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"mlp_lm_quick.json", "mlp_lm_quick_loss.png",
-                                                              "mlp_lm_quick_ppl.png"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "mlp_lm_quick.json",
+        "mlp_lm_quick_loss.png",
+        "mlp_lm_quick_ppl.png",
+    }
     assert report["best_dev_ppl"] == min(report["history"]["dev_ppl"])
-    assert report["best_checkpoint_scores"]["dev"]["ppl"] == pytest.approx(report["best_dev_ppl"], rel=1e-5)
+    assert report["best_checkpoint_scores"]["dev"]["ppl"] == pytest.approx(
+        report["best_dev_ppl"], rel=1e-5
+    )
     assert set(report["samples"]) == {"greedy", "top_p=0.0", "top_p=0.3", "top_p=1.0"}
     assert report["cache"]["cache_size"] == 30
     capsys.readouterr()
     assert main.main(["sample", *common, "--prompt", "the cat", "--max-len", "5"]) == 0
     printed = capsys.readouterr().out
-    assert f"Dev Perplexity: {report['best_dev_ppl']:.2f}" in printed and "Generated text: the cat" in printed
+    assert (
+        f"Dev Perplexity: {report['best_dev_ppl']:.2f}" in printed
+        and "Generated text: the cat" in printed
+    )
     assert main.main(["cache", *common, "--cache-size", "30"]) == 0
     cached = json.loads((tmp_path / "out" / "mlp_lm_quick_cache.json").read_text())
     assert cached["dev"]["cache_ppl"] == pytest.approx(report["cache"]["dev"]["cache_ppl"])
 
 
 def test_lm_with_the_new_model_parts_then_dynamic_on_its_checkpoint(tiny_data_dir, tmp_path):
-    common = ["--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"),
-              "--ckpt-dir", str(tmp_path / "ck")]
-    assert main.main(["lm", *common, "--epochs", "1", "--cache-size", "30", "--name", "all-on", "--tie-embeddings",
-                      "on", "--embed-dropout", "0.1", "--input-dropout", "0.1", "--weight-decay", "0.05",
-                      "--dynamic-segment", "25"]) == 0
+    common = [
+        "--quick",
+        "--data-dir",
+        str(tiny_data_dir),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--ckpt-dir",
+        str(tmp_path / "ck"),
+    ]
+    assert (
+        main.main(
+            [
+                "lm",
+                *common,
+                "--epochs",
+                "1",
+                "--cache-size",
+                "30",
+                "--name",
+                "all-on",
+                "--tie-embeddings",
+                "on",
+                "--embed-dropout",
+                "0.1",
+                "--input-dropout",
+                "0.1",
+                "--weight-decay",
+                "0.05",
+                "--dynamic-segment",
+                "25",
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "out" / "mlp_lm_all-on.json").read_text())
     cfg = report["config"]
-    assert (cfg["name"], cfg["tie_embeddings"], cfg["embed_dropout_p"], cfg["input_dropout_p"],
-            cfg["weight_decay"], cfg["dynamic_segment"]) == ("quick", True, 0.1, 0.1, 0.05, 25)
+    assert (
+        cfg["name"],
+        cfg["tie_embeddings"],
+        cfg["embed_dropout_p"],
+        cfg["input_dropout_p"],
+        cfg["weight_decay"],
+        cfg["dynamic_segment"],
+    ) == ("quick", True, 0.1, 0.1, 0.05, 25)
     model, _, _ = mlp_lm.load_checkpoint(tmp_path / "ck" / "mlp_lm_all-on.pt")
     assert hasattr(model.final_layer.adaptive.head, "words")  # tied
     dyn = report["dynamic"]
     assert dyn["segment_len"] == 25 and {"ppl", "with_cache_ppl"} <= set(dyn["test"])
     assert dyn["dev"]["ppl"] < report["best_checkpoint_scores"]["dev"]["ppl"] * 1.5
-    assert main.main(["dynamic", *common, "--checkpoint", str(tmp_path / "ck" / "mlp_lm_all-on.pt"),
-                      "--dynamic-segment", "25", "--cache-size", "30"]) == 0
+    assert (
+        main.main(
+            [
+                "dynamic",
+                *common,
+                "--checkpoint",
+                str(tmp_path / "ck" / "mlp_lm_all-on.pt"),
+                "--dynamic-segment",
+                "25",
+                "--cache-size",
+                "30",
+            ]
+        )
+        == 0
+    )
     again = json.loads((tmp_path / "out" / "mlp_lm_all-on_dynamic.json").read_text())
     assert again["command"].startswith("python main.py dynamic")
-    for key in ("lr", "decay", "dev", "test"):  # the same scores from the checkpoint as after training
+    for key in (
+        "lr",
+        "decay",
+        "dev",
+        "test",
+    ):  # the same scores from the checkpoint as after training
         assert again[key] == pytest.approx(dyn[key]), key
 
 
 def test_lm_with_the_course_config_trains_scores_and_resumes_into_scoring(tiny_data_dir, tmp_path):
     """The course's config has no eval_batch_size of its own (scoring uses its batch_size); a run whose training
     finished resumes straight into scoring, with scoring fields of its own."""
-    common = ["--config", "course", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"),
-              "--ckpt-dir", str(tmp_path / "ck"), "--epochs", "1", "--output-layer", "adaptive"]
+    common = [
+        "--config",
+        "course",
+        "--data-dir",
+        str(tiny_data_dir),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--ckpt-dir",
+        str(tmp_path / "ck"),
+        "--epochs",
+        "1",
+        "--output-layer",
+        "adaptive",
+    ]
     assert main.main(["lm", *common, "--cache-size", "0"]) == 0
     first = json.loads((tmp_path / "out" / "mlp_lm_course.json").read_text())
     assert first["config"]["eval_batch_size"] is None and first["cache"] is None
-    assert main.main(["lm", *common, "--resume", "--cache-size", "20", "--dynamic-segment", "25"]) == 0
+    assert (
+        main.main(["lm", *common, "--resume", "--cache-size", "20", "--dynamic-segment", "25"]) == 0
+    )
     again = json.loads((tmp_path / "out" / "mlp_lm_course.json").read_text())
-    assert again["history"] == first["history"] and again["best_checkpoint_scores"] == first["best_checkpoint_scores"]
+    assert (
+        again["history"] == first["history"]
+        and again["best_checkpoint_scores"] == first["best_checkpoint_scores"]
+    )
     assert again["cache"]["cache_size"] == 20 and again["dynamic"]["segment_len"] == 25
 
 
 def test_a_state_saved_before_the_new_model_fields_resumes(tiny_data_dir, tmp_path):
     """A training state written before tie_embeddings and the two dropouts existed ran without them: resuming
     it with a config that has them off is the same config."""
-    common = ["--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"), "--ckpt-dir",
-              str(tmp_path / "ck"), "--epochs", "1", "--cache-size", "0", "--tie-embeddings", "off",
-              "--embed-dropout", "0"]
+    common = [
+        "--quick",
+        "--data-dir",
+        str(tiny_data_dir),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--ckpt-dir",
+        str(tmp_path / "ck"),
+        "--epochs",
+        "1",
+        "--cache-size",
+        "0",
+        "--tie-embeddings",
+        "off",
+        "--embed-dropout",
+        "0",
+    ]
     assert main.main(["lm", *common]) == 0
     path = tmp_path / "ck" / "mlp_lm_quick.state.pt"
     state = torch.load(path, weights_only=False)
@@ -201,17 +374,45 @@ def test_a_state_saved_before_the_new_model_fields_resumes(tiny_data_dir, tmp_pa
 def test_a_run_name_must_be_a_safe_file_name(bad):
     with pytest.raises(SystemExit):
         main.parse_args(["lm", "--name", bad])
-    assert main.lm_stem(main.lm_run_name(main.parse_args(["lm", "--name", "no-tie_2"]))) == "mlp_lm_no-tie_2"
+    assert (
+        main.lm_stem(main.lm_run_name(main.parse_args(["lm", "--name", "no-tie_2"])))
+        == "mlp_lm_no-tie_2"
+    )
 
 
 def test_lm_flags_reach_the_model(tiny_data_dir, tmp_path):
-    args = main.parse_args(["lm", "--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(tmp_path / "out"),
-                            "--ckpt-dir", str(tmp_path / "ck"), "--epochs", "1", "--window", "3",
-                            "--global-window", "0", "--ema-decay", "0", "--cache-size", "0",
-                            "--output-layer", "full"])
+    args = main.parse_args(
+        [
+            "lm",
+            "--quick",
+            "--data-dir",
+            str(tiny_data_dir),
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--ckpt-dir",
+            str(tmp_path / "ck"),
+            "--epochs",
+            "1",
+            "--window",
+            "3",
+            "--global-window",
+            "0",
+            "--ema-decay",
+            "0",
+            "--cache-size",
+            "0",
+            "--output-layer",
+            "full",
+        ]
+    )
     report = main.cmd_lm(args)
     cfg = report["config"]
-    assert (cfg["local_window_size"], cfg["global_window"], cfg["ema_decay"], cfg["num_epochs"]) == (3, 0, 0.0, 1)
+    assert (
+        cfg["local_window_size"],
+        cfg["global_window"],
+        cfg["ema_decay"],
+        cfg["num_epochs"],
+    ) == (3, 0, 0.0, 1)
     assert "dev_ppl_last_iterate" not in report["history"] and report["cache"] is None
     model, _, _ = mlp_lm.load_checkpoint(tmp_path / "ck" / "mlp_lm_quick.pt")
     assert model.context_size == 3 and model.output_layer == "full"
@@ -225,17 +426,31 @@ def test_a_missing_checkpoint_is_one_line(tmp_path, command):
 
 
 def test_replot_redraws_every_language_model_run_from_its_json(tmp_path):
-    history = {"train_loss": [6.0, 5.0], "train_ppl": [403.4, 148.4], "dev_loss": [5.5, 5.3],
-               "dev_ppl": [244.7, 200.3]}
-    for folder, config in (("", mlp_lm.LMConfig.preset("default")),
-                           ("ablation", mlp_lm.LMConfig.preset("default", global_window=0))):
+    history = {
+        "train_loss": [6.0, 5.0],
+        "train_ppl": [403.4, 148.4],
+        "dev_loss": [5.5, 5.3],
+        "dev_ppl": [244.7, 200.3],
+    }
+    for folder, config in (
+        ("", mlp_lm.LMConfig.preset("default")),
+        ("ablation", mlp_lm.LMConfig.preset("default", global_window=0)),
+    ):
         (tmp_path / folder).mkdir(exist_ok=True)
-        (tmp_path / folder / "mlp_lm.json").write_text(json.dumps({"config": config.to_dict(), "history": history}))
-    (tmp_path / "mlp_lm_cache.json").write_text(json.dumps({"dev": {}}))  # not a training run: left alone
+        (tmp_path / folder / "mlp_lm.json").write_text(
+            json.dumps({"config": config.to_dict(), "history": history})
+        )
+    (tmp_path / "mlp_lm_cache.json").write_text(
+        json.dumps({"dev": {}})
+    )  # not a training run: left alone
     drawn = main.main(["replot", "--out-dir", str(tmp_path)])
     assert drawn == 0
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.png")) == [
-        "ablation/mlp_lm_loss.png", "ablation/mlp_lm_ppl.png", "mlp_lm_loss.png", "mlp_lm_ppl.png"]
+        "ablation/mlp_lm_loss.png",
+        "ablation/mlp_lm_ppl.png",
+        "mlp_lm_loss.png",
+        "mlp_lm_ppl.png",
+    ]
 
 
 def _other_value(config, field):
@@ -246,7 +461,12 @@ def _other_value(config, field):
     if isinstance(value, bool):
         return ["off" if value else "on"], not value
     if field in ("output_layer", "optimizer", "schedule", "precision"):
-        other = {"output_layer": "full", "optimizer": "adam", "schedule": "linear", "precision": "bf16"}[field]
+        other = {
+            "output_layer": "full",
+            "optimizer": "adam",
+            "schedule": "linear",
+            "precision": "bf16",
+        }[field]
         return [other], other
     if field.endswith("_p") or field in ("ema_decay", "decay"):
         return ["0.5"], 0.5
@@ -258,13 +478,27 @@ def _other_value(config, field):
 def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_value():
     """Each flag of LM_FIELD_FLAGS reaches its LMConfig field, is listed by `lm --help`, and a value out of range
     is refused once, by LMConfig.validate, with the flag named."""
-    renamed = {"--epochs": "num_epochs", "--window": "local_window_size", "--dropout": "dropout_p",
-               "--threads": "num_threads", "--global-dropout": "global_dropout_p",
-               "--embed-dropout": "embed_dropout_p", "--input-dropout": "input_dropout_p"}  # the usual names
+    renamed = {
+        "--epochs": "num_epochs",
+        "--window": "local_window_size",
+        "--dropout": "dropout_p",
+        "--threads": "num_threads",
+        "--global-dropout": "global_dropout_p",
+        "--embed-dropout": "embed_dropout_p",
+        "--input-dropout": "input_dropout_p",
+    }  # the usual names
     assert {flag: field for flag, field, _ in main.LM_FIELD_FLAGS} == {
-        flag: renamed.get(flag, flag[2:].replace("-", "_")) for flag, _, _ in main.LM_FIELD_FLAGS}
-    fields = {f.name for f in dataclasses.fields(mlp_lm.LMConfig)}  # every field but the run's name and file
-    assert fields - {field for _, field, _ in main.LM_FIELD_FLAGS} == {"seed", "device", "save_path", "name"}
+        flag: renamed.get(flag, flag[2:].replace("-", "_")) for flag, _, _ in main.LM_FIELD_FLAGS
+    }
+    fields = {
+        f.name for f in dataclasses.fields(mlp_lm.LMConfig)
+    }  # every field but the run's name and file
+    assert fields - {field for _, field, _ in main.LM_FIELD_FLAGS} == {
+        "seed",
+        "device",
+        "save_path",
+        "name",
+    }
     default = main.LMRunConfig.preset("default")
     help_text = main.build_parser()._subparsers._group_actions[0].choices["lm"].format_help()
     for flag, field, _ in main.LM_FIELD_FLAGS:
@@ -272,21 +506,40 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
         words, value = _other_value(default, field)
         config = main.parse_args(["lm", flag, *words]).lm_config
         assert getattr(config, field) == value != getattr(default, field), flag
-        assert config.to_dict() == {**default.to_dict(), field: value, "save_path": config.save_path, "seed": 0}
-    for flag, bad in (("--batch-size", "0"), ("--lr", "-1"), ("--embed-dim", "0"), ("--hidden-dim", "-2"),
-                      ("--dropout", "1"), ("--decay", "0"), ("--patience", "0"), ("--seed", "-1")):
+        assert config.to_dict() == {
+            **default.to_dict(),
+            field: value,
+            "save_path": config.save_path,
+            "seed": 0,
+        }
+    for flag, bad in (
+        ("--batch-size", "0"),
+        ("--lr", "-1"),
+        ("--embed-dim", "0"),
+        ("--hidden-dim", "-2"),
+        ("--dropout", "1"),
+        ("--decay", "0"),
+        ("--patience", "0"),
+        ("--seed", "-1"),
+    ):
         with pytest.raises(SystemExit):
             main.parse_args(["lm", flag, bad])
     assert all("_number" not in repr(kwargs.get("type")) for _, _, kwargs in main.LM_FIELD_FLAGS)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["lm", "--batch-size", "0"], "--batch-size: must be a whole number >= 1, got '0'"),
-    (["lm", "--lr", "nan"], "--lr: must be finite and > 0, got 'nan'"),
-    (["lm", "--global-chunks", "3"], "--global-chunks: must be a divisor of global_window (64), got '3'"),
-    (["mlp", "--epochs", "0"], "--epochs: must be a whole number >= 1, got '0'"),
-    (["sample", "--seed", "-1"], "--seed: must be a whole number >= 0, got '-1'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["lm", "--batch-size", "0"], "--batch-size: must be a whole number >= 1, got '0'"),
+        (["lm", "--lr", "nan"], "--lr: must be finite and > 0, got 'nan'"),
+        (
+            ["lm", "--global-chunks", "3"],
+            "--global-chunks: must be a divisor of global_window (64), got '3'",
+        ),
+        (["mlp", "--epochs", "0"], "--epochs: must be a whole number >= 1, got '0'"),
+        (["sample", "--seed", "-1"], "--seed: must be a whole number >= 0, got '-1'"),
+    ],
+)
 def test_a_value_out_of_range_names_its_flag(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main.parse_args(args)

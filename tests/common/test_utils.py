@@ -1,4 +1,5 @@
 """utils.py: data location, the GloVe table and its cache, the tokenizer, atomic writes, plotting."""
+
 from __future__ import annotations
 
 import gzip
@@ -65,7 +66,9 @@ def test_word_vectors_have_the_keyed_vectors_interface(tiny_table):
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_parse_embeddings_text(tmp_path, gz):
-    path = write(tmp_path / ("v.txt.gz" if gz else "v.txt"), "the 1 2 3\nmovie -0.5 1e-3 4\n", gz=gz)
+    path = write(
+        tmp_path / ("v.txt.gz" if gz else "v.txt"), "the 1 2 3\nmovie -0.5 1e-3 4\n", gz=gz
+    )
     table = glove.parse_embeddings_text(path)
     assert table.index_to_key == ["the", "movie"]
     np.testing.assert_allclose(table.vectors, [[1, 2, 3], [-0.5, 1e-3, 4]])
@@ -76,11 +79,14 @@ def test_parse_embeddings_text(tmp_path, gz):
     assert glove.parse_embeddings_text(path, limit=1).index_to_key == ["the"]
 
 
-@pytest.mark.parametrize("text, line", [
-    ("a 1 2 3\nb 4 5\nc 7 8 9\n", 2),         # a value missing
-    ("a 1 2 3\nb 4 5 6\nc 7 x 9\n", 3),       # not a number
-    ("a 1 2 3\nb 4 5 6 7\n", 2),              # one too many
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("a 1 2 3\nb 4 5\nc 7 8 9\n", 2),  # a value missing
+        ("a 1 2 3\nb 4 5 6\nc 7 x 9\n", 3),  # not a number
+        ("a 1 2 3\nb 4 5 6 7\n", 2),  # one too many
+    ],
+)
 def test_malformed_embeddings_name_the_file_and_line(tmp_path, text, line):
     path = write(tmp_path / "bad.txt", text)
     with pytest.raises(glove.EmbeddingsFormatError, match=rf"bad\.txt, line {line}:"):
@@ -90,20 +96,30 @@ def test_malformed_embeddings_name_the_file_and_line(tmp_path, text, line):
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999"])
 def test_non_finite_embeddings_name_the_file_and_line(tmp_path, value):
     path = write(tmp_path / "bad.txt", f"a 1 2 3\nb 4 5 6\nc 7 {value} 9\nd 1 1 1\n")
-    with pytest.raises(glove.EmbeddingsFormatError, match=rf"bad\.txt, line 3: a value is not finite"):
+    with pytest.raises(
+        glove.EmbeddingsFormatError, match=rf"bad\.txt, line 3: a value is not finite"
+    ):
         glove.parse_embeddings_text(path)
 
 
-@pytest.mark.parametrize("text, line", [
-    ("a 1 2\nb 4 5 6\nc 7 8 9\n", 1),                  # the first line is the short one
-    ("a 1 2 3 4\nb 4 5 6\nc 7 8 9\n", 1),              # the first line is the long one
-    ("3 3\na 1 2\nb 4 5 6\nc 7 8 9\n", 2),             # after a word2vec header, that line is line 2
-    ("a 1 2 3\nb 4 5 6\nc 7 8\nd 1 2\ne 3 4\n", 1),   # most lines hold two numbers: the first three-er is blamed
-    ("a 1 2 3\nb 4 5\n", 2),                          # a tie: the count met first wins
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("a 1 2\nb 4 5 6\nc 7 8 9\n", 1),  # the first line is the short one
+        ("a 1 2 3 4\nb 4 5 6\nc 7 8 9\n", 1),  # the first line is the long one
+        ("3 3\na 1 2\nb 4 5 6\nc 7 8 9\n", 2),  # after a word2vec header, that line is line 2
+        (
+            "a 1 2 3\nb 4 5 6\nc 7 8\nd 1 2\ne 3 4\n",
+            1,
+        ),  # most lines hold two numbers: the first three-er is blamed
+        ("a 1 2 3\nb 4 5\n", 2),  # a tie: the count met first wins
+    ],
+)
 def test_the_dimension_is_what_most_lines_hold(tmp_path, text, line):
     path = write(tmp_path / "bad.txt", text)
-    with pytest.raises(glove.EmbeddingsFormatError, match=rf"bad\.txt, line {line}: expected a word and"):
+    with pytest.raises(
+        glove.EmbeddingsFormatError, match=rf"bad\.txt, line {line}: expected a word and"
+    ):
         glove.parse_embeddings_text(path)
 
 
@@ -116,7 +132,11 @@ def test_load_glove_writes_a_binary_cache_and_reparses_a_changed_file(tmp_path):
     src = write(tmp_path / "g.txt.gz", "the 1 2\nmovie 3 4\n", gz=True)
     cache = tmp_path / "cache"
     first = glove.load_glove(src, cache_dir=cache, verbose=False)
-    assert sorted(p.name.split(".", 4)[-1] for p in cache.iterdir()) == ["sha256.json", "vectors.npy", "words.txt"]
+    assert sorted(p.name.split(".", 4)[-1] for p in cache.iterdir()) == [
+        "sha256.json",
+        "vectors.npy",
+        "words.txt",
+    ]
     second = glove.load_glove(src, cache_dir=cache, verbose=False)
     assert second.index_to_key == first.index_to_key
     np.testing.assert_array_equal(second.vectors, first.vectors)
@@ -149,10 +169,19 @@ def _truncate(path):
     path.write_bytes(data[: len(data) // 2])
 
 
-@pytest.mark.parametrize("damage, part", [(_overwrite_bytes, "vectors.npy"), (_wrong_shape, "vectors.npy"),
-                                          (_swap_two_words, "words.txt"), (_truncate, "vectors.npy"),
-                                          (_truncate, "words.txt"), (_truncate, "sha256.json"),
-                                          (os.unlink, "sha256.json"), (os.unlink, "vectors.npy")])
+@pytest.mark.parametrize(
+    "damage, part",
+    [
+        (_overwrite_bytes, "vectors.npy"),
+        (_wrong_shape, "vectors.npy"),
+        (_swap_two_words, "words.txt"),
+        (_truncate, "vectors.npy"),
+        (_truncate, "words.txt"),
+        (_truncate, "sha256.json"),
+        (os.unlink, "sha256.json"),
+        (os.unlink, "vectors.npy"),
+    ],
+)
 def test_a_damaged_glove_cache_is_named_in_one_line_and_rebuilt(tmp_path, capsys, damage, part):
     from conftest import tiny_vectors, write_glove
 
@@ -170,7 +199,9 @@ def test_a_damaged_glove_cache_is_named_in_one_line_and_rebuilt(tmp_path, capsys
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and str(target) in lines[0] and f"rebuilding it from {src}" in lines[0]
 
-    again = glove.load_glove(src, cache_dir=cache, verbose=False)  # the rebuilt cache passes, silently
+    again = glove.load_glove(
+        src, cache_dir=cache, verbose=False
+    )  # the rebuilt cache passes, silently
     np.testing.assert_array_equal(again.vectors, fresh.vectors)
     assert capsys.readouterr().err == ""
 
@@ -190,20 +221,27 @@ def test_real_glove_loads_with_its_400k_words(shared_data, tmp_path):
 
 
 # --------------------------------------------------------------------------- tokenizer
-@pytest.mark.parametrize("text, tokens", [
-    ("What a movie!", ["What", "a", "movie", "!"]),
-    ("I don't like it.", ["I", "do", "n't", "like", "it", "."]),
-    ("It's \"great\", really...", ["It", "'s", "``", "great", "''", ",", "really", "..."]),
-    ("one<br /><br />two", ["one", "two"]),
-    ("(sic) cannot; 1,000 & 3:2", ["(", "sic", ")", "can", "not", ";", "1,000", "&", "3:2"]),
-    ("", []),
-])
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        ("What a movie!", ["What", "a", "movie", "!"]),
+        ("I don't like it.", ["I", "do", "n't", "like", "it", "."]),
+        ("It's \"great\", really...", ["It", "'s", "``", "great", "''", ",", "really", "..."]),
+        ("one<br /><br />two", ["one", "two"]),
+        ("(sic) cannot; 1,000 & 3:2", ["(", "sic", ")", "can", "not", ";", "1,000", "&", "3:2"]),
+        ("", []),
+    ],
+)
 def test_word_tokenize_splits_words_from_punctuation_like_treebank(text, tokens):
     assert glove.word_tokenize(text) == tokens
 
 
 def test_tokenize_many_lowercases_and_keeps_texts_apart():
-    assert glove.tokenize_many(["A, b.", "", "Don't\nstop"]) == [["a", ",", "b", "."], [], ["do", "n't", "stop"]]
+    assert glove.tokenize_many(["A, b.", "", "Don't\nstop"]) == [
+        ["a", ",", "b", "."],
+        [],
+        ["do", "n't", "stop"],
+    ]
 
 
 def test_tokenizing_piece_by_piece_equals_tokenizing_whole_texts():
@@ -216,7 +254,9 @@ def test_tokenizing_piece_by_piece_equals_tokenizing_whole_texts():
     by_rules = glove.clean_text("\n".join(texts))
     for pattern, repl in glove._TREEBANK_RULES:
         by_rules = pattern.sub(repl, by_rules)
-    assert glove.tokenize_many(texts, lowercase=False) == [line.split() for line in by_rules.split("\n")]
+    assert glove.tokenize_many(texts, lowercase=False) == [
+        line.split() for line in by_rules.split("\n")
+    ]
 
 
 # --------------------------------------------------------------------------- writes and plots
@@ -236,12 +276,17 @@ def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path):
 
 def test_an_atomic_write_removes_the_temporary_files_of_earlier_killed_writes(tmp_path):
     stale = [tmp_path / ".r.json.abcd_123.tmp", tmp_path / ".r.json.zzzzzzzz.tmp"]
-    others = [tmp_path / ".r.json.bak.abcd1234.tmp",  # a longer name's temporary file: another write's
-              tmp_path / ".r.jsonabcd1234.tmp", tmp_path / "notes.txt"]
+    others = [
+        tmp_path / ".r.json.bak.abcd1234.tmp",  # a longer name's temporary file: another write's
+        tmp_path / ".r.jsonabcd1234.tmp",
+        tmp_path / "notes.txt",
+    ]
     for p in stale + others:
         p.write_text("left over")
     utils.atomic_write_json({"a": 1}, tmp_path / "r.json")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["r.json"] + [p.name for p in others])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["r.json"] + [p.name for p in others]
+    )
 
 
 def test_a_write_killed_midway_leaves_a_temporary_file_that_the_next_write_removes(tmp_path):
@@ -268,7 +313,9 @@ def test_a_write_killed_midway_leaves_a_temporary_file_that_the_next_write_remov
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     left = [p.name for p in tmp_path.iterdir()]
-    assert len(left) == 1 and left[0].startswith(".ckpt.json.") and left[0].endswith(".tmp")  # no target yet
+    assert (
+        len(left) == 1 and left[0].startswith(".ckpt.json.") and left[0].endswith(".tmp")
+    )  # no target yet
 
     utils.atomic_write_json({"step": 2}, target)
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.json"]
@@ -276,22 +323,38 @@ def test_a_write_killed_midway_leaves_a_temporary_file_that_the_next_write_remov
 
 
 def test_atomic_write_json_writes_nan_as_null(tmp_path):
-    path = utils.atomic_write_json({"a": [1.0, float("nan")], "b": np.float32(2.5), "t": torch.tensor([1, 2])},
-                                   tmp_path / "r.json")
-    assert path.read_text().replace(" ", "").replace("\n", "") == '{"a":[1.0,null],"b":2.5,"t":[1,2]}'
+    path = utils.atomic_write_json(
+        {"a": [1.0, float("nan")], "b": np.float32(2.5), "t": torch.tensor([1, 2])},
+        tmp_path / "r.json",
+    )
+    assert (
+        path.read_text().replace(" ", "").replace("\n", "") == '{"a":[1.0,null],"b":2.5,"t":[1,2]}'
+    )
 
 
 def test_plot_curves_draws_png_with_seed_bands(tmp_path):
-    path = utils.plot_curves({"one seed": [0.5, 0.6, 0.7], "three seeds": [[0.5, 0.6, 0.7], [0.4, 0.6, 0.8],
-                                                                          [0.5, 0.5, 0.9]]},
-                             "Accuracy", tmp_path / "p.png")
+    path = utils.plot_curves(
+        {
+            "one seed": [0.5, 0.6, 0.7],
+            "three seeds": [[0.5, 0.6, 0.7], [0.4, 0.6, 0.8], [0.5, 0.5, 0.9]],
+        },
+        "Accuracy",
+        tmp_path / "p.png",
+    )
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="equal-length"):
         utils.plot_curves({"ragged": [[1, 2], [3]]}, "x", tmp_path / "q.png")
 
 
-@pytest.mark.parametrize("label, name", [("512 -> 512 -> 512", "512-512-512"), ("None", "None"),
-                                         ("lr=0.001", "lr-0.001"), ("a/b c", "a-b-c")])
+@pytest.mark.parametrize(
+    "label, name",
+    [
+        ("512 -> 512 -> 512", "512-512-512"),
+        ("None", "None"),
+        ("lr=0.001", "lr-0.001"),
+        ("a/b c", "a-b-c"),
+    ],
+)
 def test_safe_name(label, name):
     assert mlp.safe_name(label) == name
 
@@ -312,10 +375,17 @@ def test_progress_bars_stay_off_inside_fork_map_jobs(monkeypatch):
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)  # as on a terminal
     assert utils.progress(range(3)).disable is False
-    assert worker_pool.fork_map(_bar_is_off, [0, 1, 2], workers=2) == [True, True, True]  # in worker processes
+    assert worker_pool.fork_map(_bar_is_off, [0, 1, 2], workers=2) == [
+        True,
+        True,
+        True,
+    ]  # in worker processes
     assert worker_pool.fork_map(_bar_is_off, [0, 1], workers=1) == [True, True]  # run inline
     assert utils.progress(range(3)).disable is False  # and the caller's bars are back afterwards
-    seen = [utils.progress(range(1)).disable for _ in worker_pool.fork_imap(_bar_is_off, [0, 1], workers=1)]
+    seen = [
+        utils.progress(range(1)).disable
+        for _ in worker_pool.fork_imap(_bar_is_off, [0, 1], workers=1)
+    ]
     assert seen == [False, False]  # between two results the caller's own bar may draw
 
 
@@ -338,11 +408,15 @@ def test_ctrl_c_while_fork_map_starts_its_workers_is_not_lost(monkeypatch):
 
     real_pool = mpc.ForkContext.Pool
 
-    def pool_pressed_midway(self, *args, **kwargs):  # Ctrl-C arrives while the workers are forked ...
+    def pool_pressed_midway(
+        self, *args, **kwargs
+    ):  # Ctrl-C arrives while the workers are forked ...
         try:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
-        except KeyboardInterrupt:  # ... inside an at-fork hook, where Python prints the exception and goes on
+        except (
+            KeyboardInterrupt
+        ):  # ... inside an at-fork hook, where Python prints the exception and goes on
             pass
         return real_pool(self, *args, **kwargs)
 
@@ -351,6 +425,8 @@ def test_ctrl_c_while_fork_map_starts_its_workers_is_not_lost(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
     with pytest.raises(KeyboardInterrupt):
         worker_pool.fork_map(_square, [1, 2, 3], workers=2)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handler is back
+    assert (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )  # the usual handler is back
     monkeypatch.setattr(mpc.ForkContext, "Pool", real_pool)
     assert worker_pool.fork_map(_square, [1, 2, 3], workers=2) == [1, 4, 9]

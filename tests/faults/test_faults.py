@@ -1,6 +1,7 @@
 """The fault matrix of the command line: every expected fault is one line on stderr with a non-zero exit code,
 found before any work, and leaves earlier results as they were; Ctrl-C keeps what finished, and --resume goes
 on from there to the numbers of an uninterrupted run. Tiny data only (conftest.py)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,13 +26,23 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run_main(*args, cwd, timeout=180, **popen):
     env = dict(os.environ, MPLBACKEND="Agg")
-    return subprocess.run([sys.executable, str(REPO / "main.py"), *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout, **popen)
+    return subprocess.run(
+        [sys.executable, str(REPO / "main.py"), *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **popen,
+    )
 
 
 def fingerprint(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def assert_one_line(result, code, *needles):
@@ -52,25 +63,36 @@ def earlier_results(tmp_path):
     return out
 
 
-@pytest.mark.parametrize("args, needles", [
-    (["lm", "--window", "0"], ["--window", "'0'"]),
-    (["lm", "--ema-decay", "1.5"], ["--ema-decay", "[0, 1)"]),
-    (["lm", "--global-window", "-5"], ["--global-window", "'-5'"]),
-    (["lm", "--cache-size", "-1"], ["--cache-size", "'-1'"]),
-    (["lm", "--embed-dropout", "1"], ["--embed-dropout", "[0, 1)"]),
-    (["lm", "--tie-embeddings", "yes"], ["--tie-embeddings", "'yes'"]),
-    (["lm", "--name", "../x"], ["--name", "'../x'"]),
-    (["dynamic", "--dynamic-segment", "0"], ["--dynamic-segment", "'0'"]),
-    (["sample", "--max-len", "-3"], ["--max-len", "'-3'"]),
-    (["sample", "--top-p", "2"], ["--top-p", "[0, 1]"]),
-    (["mlp", "--seeds", "0"], ["--seeds"]),
-    (["--seeds", "2", "lm"], ["--seeds does not apply to `lm`"]),
-    (["lm", "--resume"], ["nothing to resume", "mlp_lm.state.pt"]),
-])
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["lm", "--window", "0"], ["--window", "'0'"]),
+        (["lm", "--ema-decay", "1.5"], ["--ema-decay", "[0, 1)"]),
+        (["lm", "--global-window", "-5"], ["--global-window", "'-5'"]),
+        (["lm", "--cache-size", "-1"], ["--cache-size", "'-1'"]),
+        (["lm", "--embed-dropout", "1"], ["--embed-dropout", "[0, 1)"]),
+        (["lm", "--tie-embeddings", "yes"], ["--tie-embeddings", "'yes'"]),
+        (["lm", "--name", "../x"], ["--name", "'../x'"]),
+        (["dynamic", "--dynamic-segment", "0"], ["--dynamic-segment", "'0'"]),
+        (["sample", "--max-len", "-3"], ["--max-len", "'-3'"]),
+        (["sample", "--top-p", "2"], ["--top-p", "[0, 1]"]),
+        (["mlp", "--seeds", "0"], ["--seeds"]),
+        (["--seeds", "2", "lm"], ["--seeds does not apply to `lm`"]),
+        (["lm", "--resume"], ["nothing to resume", "mlp_lm.state.pt"]),
+    ],
+)
 def test_bad_values_are_one_line_before_any_work(tmp_path, earlier_results, args, needles):
     before = fingerprint(earlier_results)
-    result = run_main(*args, "--out-dir", earlier_results, "--ckpt-dir", tmp_path / "ck", "--data-dir",
-                      tmp_path / "no-data", cwd=tmp_path)
+    result = run_main(
+        *args,
+        "--out-dir",
+        earlier_results,
+        "--ckpt-dir",
+        tmp_path / "ck",
+        "--data-dir",
+        tmp_path / "no-data",
+        cwd=tmp_path,
+    )
     assert_one_line(result, 2, *needles)
     assert "no-data" not in result.stderr  # refused before looking for data
     assert fingerprint(earlier_results) == before
@@ -78,13 +100,17 @@ def test_bad_values_are_one_line_before_any_work(tmp_path, earlier_results, args
 
 @pytest.mark.parametrize("flag", ["--out-dir", "--ckpt-dir"])
 @pytest.mark.parametrize("where", ["a file", "unwritable"])
-def test_an_output_folder_that_cannot_be_written_is_refused_before_training(tmp_path, earlier_results, flag, where):
+def test_an_output_folder_that_cannot_be_written_is_refused_before_training(
+    tmp_path, earlier_results, flag, where
+):
     target = tmp_path / "taken" if where == "a file" else Path("/proc/hw3-cannot-be-made")
     if where == "a file":
         target.write_text("not a folder")
     before = fingerprint(earlier_results)
     extra = [] if flag == "--out-dir" else ["--out-dir", earlier_results]
-    result = run_main("lm", "--quick", flag, target, *extra, "--data-dir", tmp_path / "no-data", cwd=tmp_path)
+    result = run_main(
+        "lm", "--quick", flag, target, *extra, "--data-dir", tmp_path / "no-data", cwd=tmp_path
+    )
     assert_one_line(result, 2, flag, target)
     assert fingerprint(earlier_results) == before
 
@@ -98,13 +124,34 @@ def test_flags_before_the_command_are_used_not_dropped(tmp_path):
 def trained(tiny_data_dir, tmp_path_factory) -> Path:
     """A quick run's checkpoint folder, trained once for the tests that damage copies of it."""
     ck = tmp_path_factory.mktemp("trained")
-    assert main.main(["lm", "--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(ck / "o"),
-                      "--ckpt-dir", str(ck), "--epochs", "1", "--cache-size", "0"]) == 0
+    assert (
+        main.main(
+            [
+                "lm",
+                "--quick",
+                "--data-dir",
+                str(tiny_data_dir),
+                "--out-dir",
+                str(ck / "o"),
+                "--ckpt-dir",
+                str(ck),
+                "--epochs",
+                "1",
+                "--cache-size",
+                "0",
+            ]
+        )
+        == 0
+    )
     return ck
 
 
-@pytest.mark.parametrize("damage", ["missing", "truncated", "empty", "text", "foreign", "no json", "other config"])
-def test_a_bad_checkpoint_is_one_line_naming_it(tmp_path, tiny_data_dir, trained, earlier_results, damage, capsys):
+@pytest.mark.parametrize(
+    "damage", ["missing", "truncated", "empty", "text", "foreign", "no json", "other config"]
+)
+def test_a_bad_checkpoint_is_one_line_naming_it(
+    tmp_path, tiny_data_dir, trained, earlier_results, damage, capsys
+):
     ck = tmp_path / "ck"
     ck.mkdir()
     for name in ("mlp_lm_quick.pt", "mlp_lm_quick.pt.json"):
@@ -130,8 +177,18 @@ def test_a_bad_checkpoint_is_one_line_naming_it(tmp_path, tiny_data_dir, trained
     before = fingerprint(earlier_results)
     capsys.readouterr()
     for command in ("sample", "cache", "dynamic"):
-        code = main.main([command, "--quick", "--ckpt-dir", str(ck), "--out-dir", str(earlier_results),
-                          "--data-dir", str(tiny_data_dir)])
+        code = main.main(
+            [
+                command,
+                "--quick",
+                "--ckpt-dir",
+                str(ck),
+                "--out-dir",
+                str(earlier_results),
+                "--data-dir",
+                str(tiny_data_dir),
+            ]
+        )
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and str(weights) in err[0], err
     assert fingerprint(earlier_results) == before
@@ -139,10 +196,19 @@ def test_a_bad_checkpoint_is_one_line_naming_it(tmp_path, tiny_data_dir, trained
 
 def test_debug_shows_the_traceback(tmp_path):
     result = run_main("sample", "--ckpt-dir", tmp_path / "none", "--debug", cwd=tmp_path)
-    assert result.returncode != 0 and "Traceback" in result.stderr and "CheckpointError" in result.stderr
-    env_result = subprocess.run([sys.executable, str(REPO / "main.py"), "sample", "--ckpt-dir", str(tmp_path)],
-                                cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, HW3_DEBUG="1"),
-                                timeout=180)
+    assert (
+        result.returncode != 0
+        and "Traceback" in result.stderr
+        and "CheckpointError" in result.stderr
+    )
+    env_result = subprocess.run(
+        [sys.executable, str(REPO / "main.py"), "sample", "--ckpt-dir", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, HW3_DEBUG="1"),
+        timeout=180,
+    )
     assert "Traceback" in env_result.stderr
 
 
@@ -159,36 +225,72 @@ def test_a_diverging_run_stops_with_the_epoch_and_step(tmp_path):
         return output * float("inf") if len(calls) == 3 else output
 
     model.first_layer.register_forward_hook(poison)
-    with pytest.raises(utils.TrainingDiverged, match=r"at epoch 0, by step 2 \(lr 1.00e-01\); no checkpoint was kept"):
-        mlp_lm.train(model, batches, batches, None, optimizer, None, 2, tmp_path / "m.pt", print_every=0,
-                     log=lambda *a: None)
+    with pytest.raises(
+        utils.TrainingDiverged,
+        match=r"at epoch 0, by step 2 \(lr 1.00e-01\); no checkpoint was kept",
+    ):
+        mlp_lm.train(
+            model,
+            batches,
+            batches,
+            None,
+            optimizer,
+            None,
+            2,
+            tmp_path / "m.pt",
+            print_every=0,
+            log=lambda *a: None,
+        )
 
 
-def test_a_diverging_sweep_run_is_one_line_naming_the_run(tiny_table, tmp_path, monkeypatch, capsys):
+def test_a_diverging_sweep_run_is_one_line_naming_the_run(
+    tiny_table, tmp_path, monkeypatch, capsys
+):
     from conftest import review
     import random
 
     rng = random.Random(0)
-    raw = lambda n: {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}  # noqa
+    raw = lambda n: {
+        "text": [review(rng, i % 2) for i in range(n)],
+        "label": [i % 2 for i in range(n)],
+    }  # noqa
     datasets = mlp.create_tensor_datasets([raw(20), raw(40), raw(20)], tiny_table)
     configs = [mlp.MLPConfig(hidden_dims=[4], lr=float("inf"), num_epochs=2, batch_size=8)]
-    with pytest.raises(utils.TrainingDiverged, match="sweep s, big, seed 0: the training loss became nan in epoch 1"):
+    with pytest.raises(
+        utils.TrainingDiverged,
+        match="sweep s, big, seed 0: the training loss became nan in epoch 1",
+    ):
         mlp.run_sweep("s", configs, ["big"], datasets, seeds=[0], out_dir=tmp_path, workers=1)
     assert not (tmp_path / "s.json").exists()  # no JSON full of nulls
     sweep = lambda args: mlp.run_sweep("s", configs, ["big"], datasets, [0], tmp_path, workers=1)  # noqa: E731
-    monkeypatch.setitem(main.COMMANDS, "mlp", (main.COMMANDS["mlp"][0], sweep, main.COMMANDS["mlp"][2]))
+    monkeypatch.setitem(
+        main.COMMANDS, "mlp", (main.COMMANDS["mlp"][0], sweep, main.COMMANDS["mlp"][2])
+    )
     assert main.main(["mlp", "--out-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: sweep s, big, seed 0")
 
 
 def _lm_args(tiny_data_dir, folder: Path) -> list:
-    return ["lm", "--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(folder / "out"), "--ckpt-dir",
-            str(folder / "ck"), "--epochs", "3", "--cache-size", "20"]
+    return [
+        "lm",
+        "--quick",
+        "--data-dir",
+        str(tiny_data_dir),
+        "--out-dir",
+        str(folder / "out"),
+        "--ckpt-dir",
+        str(folder / "ck"),
+        "--epochs",
+        "3",
+        "--cache-size",
+        "20",
+    ]
 
 
-def test_an_interrupted_lm_run_resumes_to_the_numbers_of_an_uninterrupted_one(tiny_data_dir, tmp_path, monkeypatch,
-                                                                              capsys):
+def test_an_interrupted_lm_run_resumes_to_the_numbers_of_an_uninterrupted_one(
+    tiny_data_dir, tmp_path, monkeypatch, capsys
+):
     assert main.main(_lm_args(tiny_data_dir, tmp_path / "whole")) == 0
     whole = json.loads((tmp_path / "whole" / "out" / "mlp_lm_quick.json").read_text())
     real_save, saves = utils.atomic_save, []
@@ -211,10 +313,14 @@ def test_an_interrupted_lm_run_resumes_to_the_numbers_of_an_uninterrupted_one(ti
     resumed = json.loads((cut / "out" / "mlp_lm_quick.json").read_text())
     for key in ("history", "best_checkpoint_scores", "samples", "best_epoch", "best_dev_ppl"):
         assert resumed[key] == whole[key], key
-    assert {k: v for k, v in resumed["cache"].items() if k != "seconds"} == \
-        {k: v for k, v in whole["cache"].items() if k != "seconds"}
-    assert resumed["checkpoint"]["weights_sha256"] == whole["checkpoint"]["weights_sha256"] == \
-        hashlib.sha256((cut / "ck" / "mlp_lm_quick.pt").read_bytes()).hexdigest()
+    assert {k: v for k, v in resumed["cache"].items() if k != "seconds"} == {
+        k: v for k, v in whole["cache"].items() if k != "seconds"
+    }
+    assert (
+        resumed["checkpoint"]["weights_sha256"]
+        == whole["checkpoint"]["weights_sha256"]
+        == hashlib.sha256((cut / "ck" / "mlp_lm_quick.pt").read_bytes()).hexdigest()
+    )
 
 
 def test_resume_refuses_another_config(tiny_data_dir, tmp_path):
@@ -224,16 +330,25 @@ def test_resume_refuses_another_config(tiny_data_dir, tmp_path):
         main.cmd_lm(args)
 
 
-def test_an_interrupted_sweep_resumes_without_redoing_finished_runs(tiny_table, tmp_path, monkeypatch):
+def test_an_interrupted_sweep_resumes_without_redoing_finished_runs(
+    tiny_table, tmp_path, monkeypatch
+):
     from conftest import review
     import random
 
     rng = random.Random(1)
-    raw = lambda n: {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}  # noqa
+    raw = lambda n: {
+        "text": [review(rng, i % 2) for i in range(n)],
+        "label": [i % 2 for i in range(n)],
+    }  # noqa
     datasets = mlp.create_tensor_datasets([raw(20), raw(40), raw(20)], tiny_table)
-    configs = [mlp.MLPConfig(hidden_dims=[4], lr=0.01, num_epochs=2, batch_size=8, activation=a)
-               for a in ("ReLU", "Tanh")]
-    whole = mlp.run_sweep("s", configs, ["relu", "tanh"], datasets, [0, 1], tmp_path / "whole", workers=1)
+    configs = [
+        mlp.MLPConfig(hidden_dims=[4], lr=0.01, num_epochs=2, batch_size=8, activation=a)
+        for a in ("ReLU", "Tanh")
+    ]
+    whole = mlp.run_sweep(
+        "s", configs, ["relu", "tanh"], datasets, [0, 1], tmp_path / "whole", workers=1
+    )
     real_run, calls = mlp.run_mlp, []
 
     def counted(config, *a):
@@ -248,7 +363,9 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_runs(tiny_table, 
         mlp.run_sweep("s", configs, ["relu", "tanh"], datasets, [0, 1], cut, workers=1)
     assert len(json.loads((cut / "s.partial.json").read_text())["jobs"]) == 2
     calls.clear()
-    resumed = mlp.run_sweep("s", configs, ["relu", "tanh"], datasets, [0, 1], cut, workers=1, resume=True)
+    resumed = mlp.run_sweep(
+        "s", configs, ["relu", "tanh"], datasets, [0, 1], cut, workers=1, resume=True
+    )
     assert calls == [("Tanh", 0), ("Tanh", 1)]  # the two finished ReLU runs were kept
     for a, b in zip(whole["runs"], resumed["runs"]):
         assert {k: a[k] for k in mlp.RESULT_KEYS} == {k: b[k] for k in mlp.RESULT_KEYS}
@@ -263,13 +380,27 @@ def _wait_for(proc, path: Path, timeout=120):
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("command, trigger", [("lm", "ck/mlp_lm_quick.state.pt"),
-                                              ("mlp", "out/mlp_structures.partial.json"), ("mlp", None)])
+@pytest.mark.parametrize(
+    "command, trigger",
+    [("lm", "ck/mlp_lm_quick.state.pt"), ("mlp", "out/mlp_structures.partial.json"), ("mlp", None)],
+)
 def test_ctrl_c_is_one_line_and_exit_code_130(tiny_data_dir, tmp_path, command, trigger):
-    args = [sys.executable, str(REPO / "main.py"), command, "--quick", "--data-dir", str(tiny_data_dir),
-            "--out-dir", str(tmp_path / "out"), "--ckpt-dir", str(tmp_path / "ck")]
+    args = [
+        sys.executable,
+        str(REPO / "main.py"),
+        command,
+        "--quick",
+        "--data-dir",
+        str(tiny_data_dir),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--ckpt-dir",
+        str(tmp_path / "ck"),
+    ]
     env = dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache"))
-    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     if trigger:
         _wait_for(proc, tmp_path / trigger)
     else:  # while the sweep starts its worker processes
@@ -288,10 +419,13 @@ def test_ctrl_c_is_one_line_and_exit_code_130(tiny_data_dir, tmp_path, command, 
         assert (tmp_path / "ck" / "mlp_lm_quick.pt").is_file()
 
 
-@pytest.mark.parametrize("command, damaged", [("lm", "wikitext-2/wiki.valid.tokens.gz"),
-                                              ("mlp", "imdb/imdb_train.csv.gz")])
-def test_a_damaged_data_file_is_one_line_through_the_command_line(tiny_data_dir, tmp_path, earlier_results,
-                                                                  command, damaged):
+@pytest.mark.parametrize(
+    "command, damaged",
+    [("lm", "wikitext-2/wiki.valid.tokens.gz"), ("mlp", "imdb/imdb_train.csv.gz")],
+)
+def test_a_damaged_data_file_is_one_line_through_the_command_line(
+    tiny_data_dir, tmp_path, earlier_results, command, damaged
+):
     import shutil
 
     data = tmp_path / "data"
@@ -300,10 +434,27 @@ def test_a_damaged_data_file_is_one_line_through_the_command_line(tiny_data_dir,
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a truncated gzip stream
     before = fingerprint(earlier_results)
     result = subprocess.run(
-        [sys.executable, str(REPO / "main.py"), command, "--quick", "--data-dir", str(data), "--out-dir",
-         str(earlier_results), "--ckpt-dir", str(tmp_path / "ck")], cwd=tmp_path, capture_output=True, text=True,
-        env=dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache")), timeout=180)
+        [
+            sys.executable,
+            str(REPO / "main.py"),
+            command,
+            "--quick",
+            "--data-dir",
+            str(data),
+            "--out-dir",
+            str(earlier_results),
+            "--ckpt-dir",
+            str(tmp_path / "ck"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache")),
+        timeout=180,
+    )
     said = [line for line in result.stderr.strip().splitlines() if line.startswith("error:")]
-    assert result.returncode == 2 and len(said) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.returncode == 2 and len(said) == 1 and "Traceback" not in result.stderr, (
+        result.stderr[-2000:]
+    )
     assert str(path) in said[0] and "truncated" in said[0]
     assert fingerprint(earlier_results) == before

@@ -1,4 +1,5 @@
 """Issue 13, the data side: no network, and every bad data file is one line that names it, before any work."""
+
 from __future__ import annotations
 
 import builtins
@@ -56,23 +57,38 @@ NETWORK_GUARD = textwrap.dedent("""
     hermetic.install(attempts, sockets="observe" if os.environ.get("HANG_NETWORK") else "refuse")
     data_dir = os.environ["DATA"]
 """)
-GUARD_TIMEOUT = 60  # seconds: each guarded run takes a few; a run that waits on the network fails here
+GUARD_TIMEOUT = (
+    60  # seconds: each guarded run takes a few; a run that waits on the network fails here
+)
 
 
 def run_guarded(body: str, data_dir: Path, tmp_path: Path, hang_network: bool = False) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HW3_"))}  # as a fresh shell has it
-    env.update(REPO=str(REPO), DATA=str(data_dir), HW3_CACHE_DIR=str(tmp_path / "hw3-cache"),
-               HF_HOME=str(tmp_path / "hf"))  # no lock or cache shared with another run
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HW3_"))
+    }  # as a fresh shell has it
+    env.update(
+        REPO=str(REPO),
+        DATA=str(data_dir),
+        HW3_CACHE_DIR=str(tmp_path / "hw3-cache"),
+        HF_HOME=str(tmp_path / "hf"),
+    )  # no lock or cache shared with another run
     if hang_network:
         env["HANG_NETWORK"] = "1"
-    result = subprocess.run([sys.executable, "-c", NETWORK_GUARD + textwrap.dedent(body)], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=GUARD_TIMEOUT)
+    result = subprocess.run(
+        [sys.executable, "-c", NETWORK_GUARD + textwrap.dedent(body)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=GUARD_TIMEOUT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_loaders_open_no_network_connection(data_dir, tmp_path):
-    out = run_guarded("""
+    out = run_guarded(
+        """
         import utils, datasets  # utils first, as every entry module does: then even a direct call stays offline
         datasets.load_dataset("text", data_files={"train": os.path.join(data_dir, "wikitext-2", "wiki.test.tokens.gz")})
         import lm_data, mlp
@@ -80,28 +96,40 @@ def test_loaders_open_no_network_connection(data_dir, tmp_path):
         splits = lm_data.load_data_mlp_lm(data_dir=data_dir, splits=("train", "validation", "test"))
         print(json.dumps({"attempts": attempts, "imdb": [len(dev["text"]), len(train["text"]), len(test["text"])],
                           "wiki": [len(s) for s in splits]}))
-    """, data_dir, tmp_path)
+    """,
+        data_dir,
+        tmp_path,
+    )
     assert out["attempts"] == []
     assert out["imdb"] == [5000, 600, 600] and out["wiki"] == [400, 80, 80]
 
 
 @pytest.mark.parametrize("network", ["refusing", "hanging"])
-def test_the_guard_sees_datasets_go_online_and_utils_turns_an_earlier_import_offline(data_dir, tmp_path, network):
+def test_the_guard_sees_datasets_go_online_and_utils_turns_an_earlier_import_offline(
+    data_dir, tmp_path, network
+):
     """`datasets` imported before utils (online switches) does try the network, so the guard above can fail;
     and datafiles.load_dataset still keeps that already-imported `datasets` offline. The guard answers at the HTTP
     client `datasets` asks through, so no request reaches a socket: on a machine whose connections and name
     lookups hang ("hanging": Python's sockets made to wait 600 s, the guard only watching them) the test
     still takes seconds (issue 19: at a socket-level guard alone it waited over a minute there)."""
     started = time.perf_counter()
-    out = run_guarded("""
+    out = run_guarded(
+        """
         import datasets
         datasets.load_dataset("text", data_files={"train": os.path.join(data_dir, "wikitext-2", "wiki.test.tokens.gz")})
         online = list(attempts)
         import mlp
         mlp.load_data_mlp(data_dir=data_dir)
         print(json.dumps({"online": online, "after": attempts}))
-    """, data_dir, tmp_path, hang_network=network == "hanging")
-    assert out["online"] and all(kind == "http" for kind, _ in out["online"]), out  # caught at the client
+    """,
+        data_dir,
+        tmp_path,
+        hang_network=network == "hanging",
+    )
+    assert out["online"] and all(kind == "http" for kind, _ in out["online"]), (
+        out
+    )  # caught at the client
     assert out["after"] == out["online"]
     assert time.perf_counter() - started < 30
 
@@ -137,7 +165,9 @@ def assert_one_line_naming(err: pytest.ExceptionInfo, path: Path, what: str) -> 
     assert "\n" not in message
     assert str(path) in message and what in message
     assert "restore it from ../shared/data" in message
-    assert err.value.__suppress_context__ or err.value.__cause__ is None  # no chained traceback to read
+    assert (
+        err.value.__suppress_context__ or err.value.__cause__ is None
+    )  # no chained traceback to read
     return message
 
 
@@ -170,7 +200,9 @@ def test_an_unreadable_data_file_is_one_line_naming_it(data_dir, monkeypatch, ki
     path = data_dir.joinpath(*parts)
     if how == "os.access":
         real_access = os.access
-        monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: Path(p) != path and real_access(p, mode, *a, **k))
+        monkeypatch.setattr(
+            os, "access", lambda p, mode, *a, **k: Path(p) != path and real_access(p, mode, *a, **k)
+        )
     else:
         refuse_to_open(monkeypatch, path)
     with pytest.raises(datafiles.DataFileError) as err:
@@ -179,8 +211,14 @@ def test_an_unreadable_data_file_is_one_line_naming_it(data_dir, monkeypatch, ki
     assert "chmod a+r" in message
 
 
-@pytest.mark.parametrize("header, missing", [("id,rating,label,review", "text"), ("id,rating,sentiment,text", "label"),
-                                             ("a,b", "text, label")])
+@pytest.mark.parametrize(
+    "header, missing",
+    [
+        ("id,rating,label,review", "text"),
+        ("id,rating,sentiment,text", "label"),
+        ("a,b", "text, label"),
+    ],
+)
 def test_an_imdb_file_without_the_text_or_label_column_is_one_line(data_dir, header, missing):
     path = data_dir.joinpath(*IMDB_TRAIN)
     rows = gzip.decompress(path.read_bytes()).decode().split("\n", 1)[1]
@@ -203,11 +241,15 @@ def test_a_file_that_is_not_utf8_is_one_line(data_dir):
     path.write_bytes(gzip.compress(b" the cat sat \n the \xff mat \n"))
     with pytest.raises(datafiles.DataFileError) as err:
         load("wiki", data_dir)
-    assert_one_line_naming(err, path, "is not UTF-8 text (invalid start byte at byte offset 19 of its text)")
+    assert_one_line_naming(
+        err, path, "is not UTF-8 text (invalid start byte at byte offset 19 of its text)"
+    )
 
 
 @pytest.mark.parametrize("kind, parts", [("imdb", IMDB_TRAIN), ("wiki", WIKI_VALID)])
-def test_a_file_corrupted_after_a_good_load_is_caught_though_its_size_and_mtime_are_kept(data_dir, kind, parts):
+def test_a_file_corrupted_after_a_good_load_is_caught_though_its_size_and_mtime_are_kept(
+    data_dir, kind, parts
+):
     """`datasets` keys its Arrow cache by path and mtime, and our record of verified files would skip the
     read: a file damaged in place with its mtime put back (cp -p, rsync -a) must still fail, not load the old
     cache. Bytes in the middle of the deflate stream are flipped, so the size stays and the CRC breaks."""
@@ -217,7 +259,7 @@ def test_a_file_corrupted_after_a_good_load_is_caught_though_its_size_and_mtime_
     before = path.stat()
     data = bytearray(path.read_bytes())
     middle = len(data) // 2
-    data[middle:middle + 16] = bytes(b ^ 0xFF for b in data[middle:middle + 16])
+    data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
     path.write_bytes(bytes(data))
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
@@ -229,10 +271,15 @@ def test_a_file_corrupted_after_a_good_load_is_caught_though_its_size_and_mtime_
 def test_a_good_file_is_read_through_once_then_trusted_until_it_changes(data_dir, monkeypatch):
     reads = []
     real_check = datafiles.check_data_file
-    monkeypatch.setattr(datafiles, "check_data_file", lambda path, *a, **k: (reads.append(Path(path).name),
-                                                                              real_check(path, *a, **k))[1])
+    monkeypatch.setattr(
+        datafiles,
+        "check_data_file",
+        lambda path, *a, **k: (reads.append(Path(path).name), real_check(path, *a, **k))[1],
+    )
     load("wiki", data_dir)
-    assert sorted(reads) == sorted(["wiki.train.tokens.partial.gz", "wiki.valid.tokens.gz", "wiki.test.tokens.gz"])
+    assert sorted(reads) == sorted(
+        ["wiki.train.tokens.partial.gz", "wiki.valid.tokens.gz", "wiki.test.tokens.gz"]
+    )
     reads.clear()
     load("wiki", data_dir)
     assert reads == []
@@ -244,7 +291,9 @@ def test_a_good_file_is_read_through_once_then_trusted_until_it_changes(data_dir
 def test_a_fault_only_datasets_sees_is_one_line_naming_the_files_and_its_cache(data_dir):
     """A row the CSV parser rejects: the files are whole gzip and UTF-8, so both they and the cache are named."""
     path = data_dir.joinpath(*IMDB_TRAIN)
-    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()) + b'9,8,1,"fine",extra,fields\n'))
+    path.write_bytes(
+        gzip.compress(gzip.decompress(path.read_bytes()) + b'9,8,1,"fine",extra,fields\n')
+    )
     with pytest.raises(datafiles.DataFileError) as err:
         load("imdb", data_dir)
     message = str(err.value)
@@ -253,7 +302,9 @@ def test_a_fault_only_datasets_sees_is_one_line_naming_the_files_and_its_cache(d
 
 
 @pytest.mark.parametrize("kind, parts", [("imdb", IMDB_TRAIN), ("wiki", WIKI_VALID)])
-def test_when_datasets_fails_on_a_file_the_check_skipped_the_culprit_is_named(data_dir, monkeypatch, kind, parts):
+def test_when_datasets_fails_on_a_file_the_check_skipped_the_culprit_is_named(
+    data_dir, monkeypatch, kind, parts
+):
     """The file changes between the check and the load (or the record of a good read is wrong): the error
     `datasets` raises is replaced by the one line that names the file."""
     monkeypatch.setattr(datafiles, "check_data_files", lambda *args, **kwargs: None)
@@ -283,7 +334,9 @@ def test_an_unreadable_glove_file_is_one_line_naming_it(data_dir, tmp_path, monk
 
 
 # --------------------------------------------------------------------------- quiet loaders, small files (issue 19)
-def test_a_first_load_prints_no_progress_lines_and_leaves_the_settings_as_they_were(data_dir, capfd):
+def test_a_first_load_prints_no_progress_lines_and_leaves_the_settings_as_they_were(
+    data_dir, capfd
+):
     import datasets
 
     bars_off = datasets.utils.are_progress_bars_disabled()
@@ -319,11 +372,26 @@ def test_a_nan_in_the_glove_file_is_exactly_one_line_on_stderr(data_dir, tmp_pat
     words[2] = "nan"
     lines[3] = " ".join(words)
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    result = subprocess.run([sys.executable, str(REPO / "main.py"), "mlp", "--quick", "--data-dir", str(data_dir),
-                             "--out-dir", str(tmp_path / "o"), "--ckpt-dir", str(tmp_path / "ck")], cwd=tmp_path,
-                            env=dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache")),
-                            capture_output=True, text=True, timeout=GUARD_TIMEOUT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "main.py"),
+            "mlp",
+            "--quick",
+            "--data-dir",
+            str(data_dir),
+            "--out-dir",
+            str(tmp_path / "o"),
+            "--ckpt-dir",
+            str(tmp_path / "ck"),
+        ],
+        cwd=tmp_path,
+        env=dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache")),
+        capture_output=True,
+        text=True,
+        timeout=GUARD_TIMEOUT,
+    )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"error: {path}, line 4: a value is not finite (nan or inf): {lines[3][:60]!r}"], result.stderr[-2000:]
-
+        f"error: {path}, line 4: a value is not finite (nan or inf): {lines[3][:60]!r}"
+    ], result.stderr[-2000:]

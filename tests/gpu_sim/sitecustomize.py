@@ -13,6 +13,7 @@ Notes are JSON lines appended to $HW3_SIM_LOG: {"event", "pid", "forked", "rank"
 Python imports `sitecustomize` at start-up from the path, so every process of a run (torchrun's workers too)
 is simulated alike.
 """
+
 import json
 import os
 
@@ -23,9 +24,14 @@ _START_PID = os.getpid()
 def _note(event, **fields):
     path = os.environ.get("HW3_SIM_LOG")
     if path:
-        record = {"event": event, "pid": os.getpid(), "forked": os.getpid() != _START_PID,
-                  "rank": int(os.environ.get("RANK", 0)), "local_rank": int(os.environ.get("LOCAL_RANK", 0)),
-                  **fields}
+        record = {
+            "event": event,
+            "pid": os.getpid(),
+            "forked": os.getpid() != _START_PID,
+            "rank": int(os.environ.get("RANK", 0)),
+            "local_rank": int(os.environ.get("LOCAL_RANK", 0)),
+            **fields,
+        }
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
 
@@ -35,16 +41,21 @@ def _simulate():
     import torch.distributed
 
     def set_device(device):
-        index = device.index if isinstance(device, torch.device) else int(str(device).split(":")[-1])
+        index = (
+            device.index if isinstance(device, torch.device) else int(str(device).split(":")[-1])
+        )
         if index is None or index >= _GPUS:
             _note("set_device", index=index, ok=False)
-            raise RuntimeError("CUDA error: invalid device ordinal (simulated GPU machine with "
-                               f"{_GPUS} GPU(s))")
+            raise RuntimeError(
+                f"CUDA error: invalid device ordinal (simulated GPU machine with {_GPUS} GPU(s))"
+            )
         _note("set_device", index=index, ok=True)
 
     def lazy_init():
         _note("cuda_init")
-        raise RuntimeError("simulated GPU machine: CUDA is not really here (a tensor was moved to a GPU)")
+        raise RuntimeError(
+            "simulated GPU machine: CUDA is not really here (a tensor was moved to a GPU)"
+        )
 
     real_init = torch.distributed.init_process_group
 

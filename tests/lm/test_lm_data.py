@@ -1,4 +1,5 @@
 """Tests of nplm/corpus.py alone: the word tokenizer, the token stream, windows and the target-count rule."""
+
 from __future__ import annotations
 
 import gzip
@@ -10,12 +11,18 @@ from nplm import corpus as D
 from common import datafiles
 import utils
 
-TINY_LINES = [" = Title = ", " ", " the cat sat on the mat . ", " the dog sat on the log . ", " ", " a <unk> ran . "]
+TINY_LINES = [
+    " = Title = ",
+    " ",
+    " the cat sat on the mat . ",
+    " the dog sat on the log . ",
+    " ",
+    " a <unk> ran . ",
+]
 
 
 def tiny_tokenizer():
     return D.WordTokenizer.from_texts(TINY_LINES)
-
 
 
 def test_tokenizer_vocab_by_frequency_and_hf_interface():
@@ -23,12 +30,17 @@ def test_tokenizer_vocab_by_frequency_and_hf_interface():
     vocab = tok.ids_to_tokens
     assert vocab[0] == "<eos>"  # one per line: the most frequent
     assert vocab[1] == "the"
-    assert tok.convert_tokens_to_ids("zebra") == tok.unk_token_id == tok.convert_tokens_to_ids("<unk>")
+    assert (
+        tok.convert_tokens_to_ids("zebra") == tok.unk_token_id == tok.convert_tokens_to_ids("<unk>")
+    )
     assert tok.convert_tokens_to_ids(["the", "zebra"]) == [1, tok.unk_token_id]
     assert tok.convert_ids_to_tokens(torch.tensor([1, 0])) == ["the", "<eos>"]
     assert tok.tokenize(" a  b ") == ["a", "b"]
     assert tok.vocab_size == len(set(" ".join(TINY_LINES).split())) + 1  # + <eos>
-    assert tok.convert_tokens_to_string(["1", "@,@", "000", "well", "@-@", "known", "3", "@.@", "5"]) == "1,000 well-known 3.5"
+    assert (
+        tok.convert_tokens_to_string(["1", "@,@", "000", "well", "@-@", "known", "3", "@.@", "5"])
+        == "1,000 well-known 3.5"
+    )
     again = D.WordTokenizer.from_dict(tok.to_dict())
     assert again.ids_to_tokens == tok.ids_to_tokens and again.unk_token == "<unk>"
 
@@ -41,8 +53,14 @@ def test_windows_and_targets_on_tiny_text():
     assert y.tolist() == [2, 3, 0, 4, 0]
     assert x.tolist() == [[0, 0], [0, 2], [2, 3], [3, 0], [0, 4]]
     batches = list(D.WindowBatches(torch.tensor([2, 3, 0, 4, 0]), 2, 0, batch_size=2))
-    assert torch.equal(torch.cat([b[0] for b in batches]), x) and torch.equal(torch.cat([b[1] for b in batches]), y)
-    shuffled = list(D.WindowBatches(y, 2, 0, batch_size=2, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    assert torch.equal(torch.cat([b[0] for b in batches]), x) and torch.equal(
+        torch.cat([b[1] for b in batches]), y
+    )
+    shuffled = list(
+        D.WindowBatches(
+            y, 2, 0, batch_size=2, shuffle=True, generator=torch.Generator().manual_seed(0)
+        )
+    )
     pairs = sorted((tuple(c.tolist()), t.item()) for bx, by in shuffled for c, t in zip(bx, by))
     assert pairs == sorted((tuple(c), t) for c, t in zip(x.tolist(), y.tolist()))
 
@@ -79,14 +97,23 @@ def test_window_batches_split_between_processes_cover_every_target_once():
     whole = D.WindowBatches(stream, 3, 0, 8)
     shards = [D.WindowBatches(stream, 3, 0, 8, rank=r, world=3) for r in range(3)]
     targets = torch.cat([t for shard in shards for _, t in shard])
-    assert targets.tolist() == torch.cat([t for _, t in whole]).tolist()  # contiguous blocks, in order
+    assert (
+        targets.tolist() == torch.cat([t for _, t in whole]).tolist()
+    )  # contiguous blocks, in order
     contexts = torch.cat([c for shard in shards for c, _ in shard])
-    torch.testing.assert_close(contexts, torch.cat([c for c, _ in whole]))  # contexts reach across the blocks
+    torch.testing.assert_close(
+        contexts, torch.cat([c for c, _ in whole])
+    )  # contexts reach across the blocks
     gen = lambda: torch.Generator().manual_seed(4)  # noqa: E731
     one = list(D.WindowBatches(stream, 3, 0, 8, shuffle=True, generator=gen()))
-    parts = [list(D.WindowBatches(stream, 3, 0, 8, shuffle=True, generator=gen(), rank=r, world=2)) for r in (0, 1)]
+    parts = [
+        list(D.WindowBatches(stream, 3, 0, 8, shuffle=True, generator=gen(), rank=r, world=2))
+        for r in (0, 1)
+    ]
     assert len(parts[0]) == len(parts[1]) == len(one)
-    for (x, y), (x0, y0), (x1, y1) in zip(one, *parts):  # each global batch split in two, nothing lost or doubled
+    for (x, y), (x0, y0), (x1, y1) in zip(
+        one, *parts
+    ):  # each global batch split in two, nothing lost or doubled
         assert sorted(y.tolist()) == sorted(y0.tolist() + y1.tolist())
         assert abs(len(y0) - len(y1)) <= 1
     with pytest.raises(ValueError):

@@ -1,5 +1,6 @@
 """Tests of nplm/dynamic.py: dynamic evaluation scores every token before any step has seen it, takes the SGD
 step it says it takes, restores the trained weights, and is tuned on dev before test is scored once."""
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,20 @@ V = 24
 
 def small_model(output_layer="adaptive", tie=False, seed=0):
     torch.manual_seed(seed)
-    return M.NPLM(V, 6, 3, 12, 1, 0.3, output_layer=output_layer, cutoffs=[5, 12], div_value=2.0,
-                  global_window=4, global_chunks=2, tie_embeddings=tie).double()
+    return M.NPLM(
+        V,
+        6,
+        3,
+        12,
+        1,
+        0.3,
+        output_layer=output_layer,
+        cutoffs=[5, 12],
+        div_value=2.0,
+        global_window=4,
+        global_chunks=2,
+        tie_embeddings=tie,
+    ).double()
 
 
 def random_stream(n=150, seed=1):
@@ -78,22 +91,42 @@ def test_a_tiny_step_gives_the_static_scores_and_bad_values_are_refused():
     model, stream = small_model(), random_stream()
     _, lp = D.dynamic_eval(model, stream, 0, lr=1e-12, segment_len=8)
     torch.testing.assert_close(lp, lm_cache.features_and_log_probs(model, stream, 0)[1])
-    for kw in ({"lr": 0.0}, {"lr": float("nan")}, {"lr": 0.1, "decay": 1.0}, {"lr": 0.1, "segment_len": 0}):
+    for kw in (
+        {"lr": 0.0},
+        {"lr": float("nan")},
+        {"lr": 0.1, "decay": 1.0},
+        {"lr": 0.1, "segment_len": 0},
+    ):
         with pytest.raises(ValueError):
             D.dynamic_eval(model, stream, 0, **kw)
 
 
 def test_score_dynamic_tunes_on_a_dev_prefix_and_scores_test_once(monkeypatch):
     tok = M.WordTokenizer.from_texts([" ".join(f"w{i % 19}" for i in range(400))])
-    model = M.NPLM(tok.vocab_size, 6, 3, 12, 1, 0.0, output_layer="adaptive", cutoffs=[5, 12],
-                   div_value=2.0).double()
+    model = M.NPLM(
+        tok.vocab_size, 6, 3, 12, 1, 0.0, output_layer="adaptive", cutoffs=[5, 12], div_value=2.0
+    ).double()
     words = [f"w{(i * 7) % 19}" for i in range(300)]
     dev, test = [" ".join(words[:150])], [" ".join(words[150:])]
     calls = []
     real = D.dynamic_eval
-    monkeypatch.setattr(D, "dynamic_eval", lambda m, s, *a, **k: calls.append(s.numel()) or real(m, s, *a, **k))
-    out = D.score_dynamic(model, tok, dev, test, lrs=[0.05, 0.5], decays=[0.0, 0.1], segment_len=10,
-                          tune_tokens=60, cache_size=20, thetas=[0.1], lambdas=[0.1, 0.2], log=lambda *a: None)
+    monkeypatch.setattr(
+        D, "dynamic_eval", lambda m, s, *a, **k: calls.append(s.numel()) or real(m, s, *a, **k)
+    )
+    out = D.score_dynamic(
+        model,
+        tok,
+        dev,
+        test,
+        lrs=[0.05, 0.5],
+        decays=[0.0, 0.1],
+        segment_len=10,
+        tune_tokens=60,
+        cache_size=20,
+        thetas=[0.1],
+        lambdas=[0.1, 0.2],
+        log=lambda *a: None,
+    )
     dev_n, test_n = out["dev"]["targets"], out["test"]["targets"]
     assert calls == [60] * 4 + [dev_n, test_n]  # the grid on the prefix, dev once, test once
     best = min(out["grid_dev_prefix"], key=lambda r: r["ppl"])
@@ -102,7 +135,9 @@ def test_score_dynamic_tunes_on_a_dev_prefix_and_scores_test_once(monkeypatch):
     feats, lp = real(model, stream, tok.pad_token_id, out["lr"], out["decay"], 10)
     assert math.isclose(out["test"]["ppl"], math.exp(-lp.double().mean().item()), rel_tol=1e-9)
     c = out["cache"]
-    nll = lm_cache.continuous_cache_nll(feats, lp, stream, 20, [c["theta"]], [c["lambda"]])[0, 0].item()
+    nll = lm_cache.continuous_cache_nll(feats, lp, stream, 20, [c["theta"]], [c["lambda"]])[
+        0, 0
+    ].item()
     assert math.isclose(out["test"]["with_cache_ppl"], math.exp(nll), rel_tol=1e-9)
     assert out["cost"]["ratio"] > 0 and out["cost"]["dynamic_us_per_token"] > 0
     with pytest.raises(ValueError, match="tune_tokens"):

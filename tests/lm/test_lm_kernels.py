@@ -1,5 +1,6 @@
 """Tests of nplm/kernels.py alone, against the stock ops in float64: BitDropout, softmax_nll, adaptive_nll,
 use_bit_dropout and the FLOP count."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from nplm import kernels as K
-
 
 
 def test_bit_dropout_rate_scale_gradient_and_eval_identity():
@@ -20,11 +20,15 @@ def test_bit_dropout_rate_scale_gradient_and_eval_identity():
     dropped = round(0.2 * 65536)
     scale = 65536 / (65536 - dropped)
     kept = out != 0
-    assert abs((~kept).float().mean().item() - dropped / 65536) < 0.003  # 524,288 draws: 4 sigma is 0.0022
+    assert (
+        abs((~kept).float().mean().item() - dropped / 65536) < 0.003
+    )  # 524,288 draws: 4 sigma is 0.0022
     torch.testing.assert_close(out[kept], torch.full_like(out[kept], scale))
     g = torch.randn_like(out)
     out.backward(g)
-    torch.testing.assert_close(x.grad, g * kept * scale)  # the gradient goes through the kept elements only
+    torch.testing.assert_close(
+        x.grad, g * kept * scale
+    )  # the gradient goes through the kept elements only
     torch.manual_seed(0)
     assert torch.equal(drop(x), out)  # same seed, same mask
     odd = torch.ones(3, 5, 7)  # a size that is not a multiple of 4
@@ -62,8 +66,12 @@ def test_adaptive_nll_matches_the_modules_own_loss_in_float64(targets):
     hidden = torch.randn(8, 6, dtype=torch.float64)
     targets = torch.tensor(targets)  # the second case leaves both tails empty
     expected = ref(hidden, targets)
-    torch.testing.assert_close(K.adaptive_nll(ours, hidden, targets, reduction="none"), -expected.output)
-    torch.testing.assert_close(K.adaptive_nll(ours, hidden, targets, reduction="sum"), expected.loss * 8)
+    torch.testing.assert_close(
+        K.adaptive_nll(ours, hidden, targets, reduction="none"), -expected.output
+    )
+    torch.testing.assert_close(
+        K.adaptive_nll(ours, hidden, targets, reduction="sum"), expected.loss * 8
+    )
     loss = K.adaptive_nll(ours, hidden, targets)
     torch.testing.assert_close(loss, expected.loss)
     loss.backward()
@@ -95,7 +103,9 @@ class _TinyNPLM(nn.Module):
         if output_layer == "full":
             self.final_layer.linear = nn.Linear(H, V, bias=False)
         else:
-            self.final_layer.adaptive = nn.AdaptiveLogSoftmaxWithLoss(H, V, list(cutoffs), div_value=2.0)
+            self.final_layer.adaptive = nn.AdaptiveLogSoftmaxWithLoss(
+                H, V, list(cutoffs), div_value=2.0
+            )
 
 
 def test_use_bit_dropout_swaps_every_dropout_and_keeps_the_rate():

@@ -1,6 +1,7 @@
 """Tests of the beyond-the-course model parts of mlp_lm.py: tied output embeddings (full and adaptive softmax)
 and the two input regularisers (word-type embedding dropout, input dropout), each against a direct float64
 computation from the embedding table."""
+
 from __future__ import annotations
 
 import sys
@@ -14,13 +15,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from nplm import kernels as K  # noqa: E402
 import mlp_lm as M  # noqa: E402
 
-V, E, W, H = 30, 4, 3, 16  # H / div_value = E: the first tail ties directly, the second through a wider projection
+V, E, W, H = (
+    30,
+    4,
+    3,
+    16,
+)  # H / div_value = E: the first tail ties directly, the second through a wider projection
 
 
 def tied_model(output_layer="adaptive", seed=0, **kw):
     torch.manual_seed(seed)
-    return M.NPLM(V, E, W, H, 1, 0.0, output_layer=output_layer, cutoffs=[6, 15], div_value=4.0,
-                  tie_embeddings=True, **kw).double()
+    return M.NPLM(
+        V,
+        E,
+        W,
+        H,
+        1,
+        0.0,
+        output_layer=output_layer,
+        cutoffs=[6, 15],
+        div_value=4.0,
+        tie_embeddings=True,
+        **kw,
+    ).double()
 
 
 def reference_log_probs(model, x):
@@ -32,7 +49,9 @@ def reference_log_probs(model, x):
         return F.log_softmax(model.final_layer.tied.proj(h) @ emb.T, dim=-1)
     asm = model.final_layer.adaptive
     head_words = (h @ asm.head.words.proj.weight.T) @ emb[:6].T  # (B, 6)
-    head = F.log_softmax(torch.cat([head_words, h @ asm.head.clusters.weight.T], 1), dim=-1)  # (B, 8)
+    head = F.log_softmax(
+        torch.cat([head_words, h @ asm.head.clusters.weight.T], 1), dim=-1
+    )  # (B, 8)
     parts = [head[:, :6]]
     for i, (lo, hi) in enumerate([(6, 15), (15, V)]):
         tail = F.log_softmax((h @ asm.tail[i].proj.weight.T) @ emb[lo:hi].T, dim=-1)  # (B, hi - lo)
@@ -43,20 +62,30 @@ def reference_log_probs(model, x):
 @pytest.mark.parametrize("output_layer", ["adaptive", "full"])
 def test_tied_output_is_the_input_table_and_the_loss_matches_a_direct_computation(output_layer):
     model = tied_model(output_layer).eval()
-    x, y = torch.randint(0, V, (7, W)), torch.arange(0, V, 4)[:7]  # targets in the head and both tails
+    x, y = (
+        torch.randint(0, V, (7, W)),
+        torch.arange(0, V, 4)[:7],
+    )  # targets in the head and both tails
     ref = reference_log_probs(model, x)
     torch.testing.assert_close(model(x), ref)
-    torch.testing.assert_close(model.nll(x, y, reduction="none"), -ref.gather(1, y[:, None]).squeeze(1))
+    torch.testing.assert_close(
+        model.nll(x, y, reduction="none"), -ref.gather(1, y[:, None]).squeeze(1)
+    )
     names = [n for n, _ in model.named_parameters()]
-    assert not any(p.shape[0] == V for n, p in model.named_parameters() if n != "first_layer.embeddings.weight"), \
-        names  # no output word matrix of its own
-    if output_layer == "adaptive":  # the first tail's projection has the untied tail's shape (E = H / 4)
+    assert not any(
+        p.shape[0] == V for n, p in model.named_parameters() if n != "first_layer.embeddings.weight"
+    ), names  # no output word matrix of its own
+    if (
+        output_layer == "adaptive"
+    ):  # the first tail's projection has the untied tail's shape (E = H / 4)
         assert tuple(model.final_layer.adaptive.tail[0].proj.weight.shape) == (E, H)
     # the output side trains the input table: a row of a word that is a target but never in a context moves
     x, y = torch.zeros(4, W, dtype=torch.long), torch.full((4,), 20)
     model.train().nll(x, y).backward()
     assert model.first_layer.embeddings.weight.grad[20].abs().sum() > 0
-    assert model.first_layer.embeddings.weight.grad[21:].abs().sum() > 0  # softmax's other words too
+    assert (
+        model.first_layer.embeddings.weight.grad[21:].abs().sum() > 0
+    )  # softmax's other words too
 
 
 def test_tied_gradient_matches_finite_differences_in_float64():
@@ -64,12 +93,18 @@ def test_tied_gradient_matches_finite_differences_in_float64():
     x, y = torch.randint(0, V, (5, W)), torch.tensor([1, 7, 16, 29, 3])
     table = model.first_layer.embeddings.weight.detach().clone().requires_grad_()
     # the table as a differentiable input, read by the input and the output side alike
-    assert torch.autograd.gradcheck(lambda w: _with_table(model, w, lambda: -model(x).gather(1, y[:, None]).sum()),
-                                    (table,))
+    assert torch.autograd.gradcheck(
+        lambda w: _with_table(model, w, lambda: -model(x).gather(1, y[:, None]).sum()), (table,)
+    )
     grads = []
-    for loss in (lambda: -model(x).gather(1, y[:, None]).sum(), lambda: model.nll(x, y, reduction="sum")):
+    for loss in (
+        lambda: -model(x).gather(1, y[:, None]).sum(),
+        lambda: model.nll(x, y, reduction="sum"),
+    ):
         grads.append(torch.autograd.grad(_with_table(model, table, loss), table)[0])
-    torch.testing.assert_close(grads[1], grads[0])  # the training loss's kernel gives the same gradient
+    torch.testing.assert_close(
+        grads[1], grads[0]
+    )  # the training loss's kernel gives the same gradient
 
 
 def _with_table(model, table, loss):
@@ -87,11 +122,21 @@ def _with_table(model, table, loss):
 def test_tied_model_round_trips_through_a_checkpoint_and_a_device_move(tmp_path):
     tok = M.WordTokenizer.from_texts([" ".join(f"w{i}" for i in range(V - 2))])
     assert tok.vocab_size == V
-    cfg = M.LMConfig(embed_dim=E, local_window_size=W, hidden_dim=H, num_blocks=1, output_layer="adaptive",
-                     cutoffs=[6, 15], div_value=4.0, tie_embeddings=True)
+    cfg = M.LMConfig(
+        embed_dim=E,
+        local_window_size=W,
+        hidden_dim=H,
+        num_blocks=1,
+        output_layer="adaptive",
+        cutoffs=[6, 15],
+        div_value=4.0,
+        tie_embeddings=True,
+    )
     model = M.build_model(cfg, V).eval()
     path = tmp_path / "tied.pt"
-    M.save_checkpoint(model.state_dict(), path, {"tokenizer": tok.to_dict(), "model": M.model_fields(cfg)})
+    M.save_checkpoint(
+        model.state_dict(), path, {"tokenizer": tok.to_dict(), "model": M.model_fields(cfg)}
+    )
     loaded, _, _ = M.load_checkpoint(path)
     x = torch.randint(0, V, (4, W))
     torch.testing.assert_close(loaded(x), model(x))
@@ -120,8 +165,12 @@ def test_word_type_dropout_drops_a_type_everywhere_in_the_batch_and_only_in_trai
         out = block(x)
         concat = block.embeddings.weight[x] * scale[x].unsqueeze(-1)  # (B, W, E)
         ref = torch.tanh(concat.reshape(6, W * E) @ block.linear.weight.T + block.linear.bias)
-        torch.testing.assert_close(out, F.layer_norm(ref, (H,), block.layer_norm.weight, block.layer_norm.bias))
-        torch.testing.assert_close(out, out[:1].expand_as(out))  # the same windows: the same types dropped in every row
+        torch.testing.assert_close(
+            out, F.layer_norm(ref, (H,), block.layer_norm.weight, block.layer_norm.bias)
+        )
+        torch.testing.assert_close(
+            out, out[:1].expand_as(out)
+        )  # the same windows: the same types dropped in every row
         kept_rows.add(tuple(scale[[3, 4]].tolist()))
     assert len(kept_rows) > 1  # a new draw per batch
     rate = sum((block.word_type_scale("cpu") == 0).double().mean().item() for _ in range(200)) / 200
@@ -130,14 +179,20 @@ def test_word_type_dropout_drops_a_type_everywhere_in_the_batch_and_only_in_trai
 
 def test_word_type_dropout_in_the_global_context_bags():
     torch.manual_seed(0)
-    block = M.NPLMFirstBlock(V, E, 2, H, 0.0, global_window=4, global_chunks=2, embed_dropout_p=0.3).double()
+    block = M.NPLMFirstBlock(
+        V, E, 2, H, 0.0, global_window=4, global_chunks=2, embed_dropout_p=0.3
+    ).double()
     near, far = torch.randint(0, V, (5, 2)), torch.randint(0, V, (5, 4))
     torch.manual_seed(1)
     got = block.train().context_vectors(near, far)  # (B, (W+C)*E)
     torch.manual_seed(1)
     scale = block.word_type_scale("cpu")
-    emb = block.embeddings.weight * scale[:, None]  # (V, E): dropped rows are zero, kept ones scaled
-    ref = torch.cat([emb[near].reshape(5, -1), emb[far].reshape(5, 2, 2, E).mean(2).reshape(5, -1)], 1)
+    emb = (
+        block.embeddings.weight * scale[:, None]
+    )  # (V, E): dropped rows are zero, kept ones scaled
+    ref = torch.cat(
+        [emb[near].reshape(5, -1), emb[far].reshape(5, 2, 2, E).mean(2).reshape(5, -1)], 1
+    )
     torch.testing.assert_close(got, ref)
 
 
@@ -150,7 +205,9 @@ def test_input_dropout_is_elementwise_on_the_concatenation():
     torch.manual_seed(3)
     mask_draw = block.input_dropout(torch.ones(64, W * E, dtype=torch.float64))
     torch.manual_seed(3)
-    out_pre = torch.atanh(torch.tanh(block.linear(block.input_dropout(block.embeddings.weight[x].reshape(64, -1)))))
+    out_pre = torch.atanh(
+        torch.tanh(block.linear(block.input_dropout(block.embeddings.weight[x].reshape(64, -1))))
+    )
     concat = block.embeddings.weight[x].reshape(64, -1) * mask_draw
     torch.testing.assert_close(out_pre[:, 0], concat.sum(1) + block.linear.bias[0])
     assert 0.3 < (mask_draw == 0).double().mean().item() < 0.7

@@ -4,6 +4,7 @@ generation, checkpoints, bad inputs and an end-to-end quick run on a tiny synthe
 Fast (seconds) and independent of ../shared/data, except the one test that checks the 217,646 targets of the
 real WikiText-2 validation split, which is skipped when that file is absent.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -24,7 +25,14 @@ import mlp_lm as M  # noqa: E402
 from nplm import kernels  # noqa: E402
 import utils  # noqa: E402
 
-TINY_LINES = [" = Title = ", " ", " the cat sat on the mat . ", " the dog sat on the log . ", " ", " a <unk> ran . "]
+TINY_LINES = [
+    " = Title = ",
+    " ",
+    " the cat sat on the mat . ",
+    " the dog sat on the log . ",
+    " ",
+    " a <unk> ran . ",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -39,22 +47,40 @@ def tiny_tokenizer():
     return M.WordTokenizer.from_texts(TINY_LINES)
 
 
-def tiny_model(vocab_size=20, output_layer="full", num_blocks=2, dropout_p=0.0, W=3, E=4, H=8, seed=0):
+def tiny_model(
+    vocab_size=20, output_layer="full", num_blocks=2, dropout_p=0.0, W=3, E=4, H=8, seed=0
+):
     torch.manual_seed(seed)
-    return M.NPLM(vocab_size, E, W, H, num_blocks, dropout_p, output_layer=output_layer, cutoffs=[4, 10], div_value=2.0)
+    return M.NPLM(
+        vocab_size,
+        E,
+        W,
+        H,
+        num_blocks,
+        dropout_p,
+        output_layer=output_layer,
+        cutoffs=[4, 10],
+        div_value=2.0,
+    )
 
 
 def test_first_block_matches_hand_computation_and_is_normalised():
     torch.manual_seed(0)
-    block = M.NPLMFirstBlock(vocab_size=11, embed_dim=4, local_window_size=3, hidden_dim=6, dropout_p=0.5).eval()
+    block = M.NPLMFirstBlock(
+        vocab_size=11, embed_dim=4, local_window_size=3, hidden_dim=6, dropout_p=0.5
+    ).eval()
     x = torch.randint(0, 11, (5, 3))
     out = block(x)
     assert out.shape == (5, 6)
     concat = block.embeddings.weight[x].reshape(5, 12).double()  # (B, W*E)
     h = torch.tanh(concat @ block.linear.weight.double().T + block.linear.bias.double())
-    ref = F.layer_norm(h, (6,), block.layer_norm.weight.double(), block.layer_norm.bias.double(), eps=1e-5)
+    ref = F.layer_norm(
+        h, (6,), block.layer_norm.weight.double(), block.layer_norm.bias.double(), eps=1e-5
+    )
     torch.testing.assert_close(out.double(), ref, rtol=1e-5, atol=1e-5)
-    assert torch.allclose(out.mean(-1), torch.zeros(5), atol=1e-5)  # LayerNorm with its initial affine
+    assert torch.allclose(
+        out.mean(-1), torch.zeros(5), atol=1e-5
+    )  # LayerNorm with its initial affine
     assert block(x[0]).shape == (1, 6)  # one window
 
 
@@ -65,12 +91,20 @@ def test_block_is_linear_tanh_residual_then_layernorm():
         block.layer_norm.weight.uniform_(0.5, 2.0)
         block.layer_norm.bias.uniform_(-1, 1)
     x = torch.randn(4, 7, dtype=torch.float64)
-    ref = F.layer_norm(x + torch.tanh(x @ block.linear.weight.double().T + block.linear.bias.double()), (7,),
-                       block.layer_norm.weight.double(), block.layer_norm.bias.double())
+    ref = F.layer_norm(
+        x + torch.tanh(x @ block.linear.weight.double().T + block.linear.bias.double()),
+        (7,),
+        block.layer_norm.weight.double(),
+        block.layer_norm.bias.double(),
+    )
     torch.testing.assert_close(block.double()(x), ref)
     # The other order (LayerNorm inside the residual) gives a different answer, so the test can tell them apart.
-    wrong = x + F.layer_norm(torch.tanh(x @ block.linear.weight.T + block.linear.bias), (7,),
-                             block.layer_norm.weight, block.layer_norm.bias)
+    wrong = x + F.layer_norm(
+        torch.tanh(x @ block.linear.weight.T + block.linear.bias),
+        (7,),
+        block.layer_norm.weight,
+        block.layer_norm.bias,
+    )
     assert not torch.allclose(ref, wrong)
 
 
@@ -84,7 +118,9 @@ def test_final_block_no_bias_and_normalised():
 
 def test_nplm_structure_relu_after_blocks_and_shapes():
     model = tiny_model(num_blocks=2).eval()
-    assert isinstance(model.intermediate_layers, nn.ModuleList) and len(model.intermediate_layers) == 2
+    assert (
+        isinstance(model.intermediate_layers, nn.ModuleList) and len(model.intermediate_layers) == 2
+    )
     x = torch.randint(0, 20, (6, 3))
     out = model(x)
     assert out.shape == (6, 20)
@@ -143,10 +179,22 @@ def test_tiny_model_memorises_tiny_corpus(tmp_path):
     tok = M.WordTokenizer.from_texts(text["text"])
     stream = M.encode_stream(text, tok)
     model = M.NPLM(tok.vocab_size, 16, 3, 64, 1, 0.0, output_layer="adaptive", cutoffs=[4])
-    batches = M.WindowBatches(stream, 3, tok.pad_token_id, 16, shuffle=True, generator=torch.Generator().manual_seed(0))
+    batches = M.WindowBatches(
+        stream, 3, tok.pad_token_id, 16, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    hist = M.train(model, batches, M.WindowBatches(stream, 3, tok.pad_token_id, 64), nn.NLLLoss(), opt, None,
-                   60, tmp_path / "m.pt", print_every=0, log=lambda *a: None)
+    hist = M.train(
+        model,
+        batches,
+        M.WindowBatches(stream, 3, tok.pad_token_id, 64),
+        nn.NLLLoss(),
+        opt,
+        None,
+        60,
+        tmp_path / "m.pt",
+        print_every=0,
+        log=lambda *a: None,
+    )
     assert min(hist[3]) < 1.3  # near-perfect next-word prediction
     assert hist[3][-1] < hist[3][0]
     out = M.generate_text("the cat sat", model, tok, 3, top_p=None, max_len=5, verbose=False)
@@ -157,17 +205,34 @@ def test_tiny_model_memorises_tiny_corpus(tmp_path):
 def test_global_context_appends_the_mean_embedding_of_the_far_words():
     torch.manual_seed(0)
     G, W, E, H = 5, 3, 4, 8
-    model = M.NPLM(20, E, W, H, 1, 0.0, output_layer="adaptive", cutoffs=[4, 10], div_value=2.0, global_window=G)
+    model = M.NPLM(
+        20,
+        E,
+        W,
+        H,
+        1,
+        0.0,
+        output_layer="adaptive",
+        cutoffs=[4, 10],
+        div_value=2.0,
+        global_window=G,
+    )
     assert model.context_size == G + W and model.first_layer.linear.in_features == (W + 1) * E
     x = torch.randint(0, 20, (6, G + W))  # far words first, the local window last
     block = model.first_layer
     emb = block.embeddings.weight.detach()
-    concat = torch.cat([emb[x[:, G:]].reshape(6, W * E), emb[x[:, :G]].mean(1)], dim=1)  # (B, (W+1)*E)
+    concat = torch.cat(
+        [emb[x[:, G:]].reshape(6, W * E), emb[x[:, :G]].mean(1)], dim=1
+    )  # (B, (W+1)*E)
     expected = block.layer_norm(torch.tanh(block.linear(concat)))
     torch.testing.assert_close(block(x), expected)
-    torch.testing.assert_close(model(x[0]), model(x[:1]))  # one window (G+W,) as generation passes it
+    torch.testing.assert_close(
+        model(x[0]), model(x[:1])
+    )  # one window (G+W,) as generation passes it
     tok = tiny_tokenizer()
-    model = M.NPLM(tok.vocab_size, E, W, H, 1, 0.0, output_layer="adaptive", cutoffs=[4], global_window=G)
+    model = M.NPLM(
+        tok.vocab_size, E, W, H, 1, 0.0, output_layer="adaptive", cutoffs=[4], global_window=G
+    )
     out = M.generate_text("the cat", model, tok, W, top_p=None, max_len=4, verbose=False)
     assert out.startswith("the cat") and len(out.split()) == 6
     with pytest.raises(ValueError, match="global_window"):
@@ -189,13 +254,17 @@ def test_global_chunks_are_means_of_consecutive_far_words():
 
 def test_global_context_leaves_unknown_far_words_out_and_drops_only_in_training():
     torch.manual_seed(0)
-    block = M.NPLMFirstBlock(20, 4, 2, 8, 0.0, global_window=4, global_chunks=2, global_dropout_p=0.5)
+    block = M.NPLMFirstBlock(
+        20, 4, 2, 8, 0.0, global_window=4, global_chunks=2, global_dropout_p=0.5
+    )
     emb = block.embeddings.weight.detach()
     far = torch.tensor([[-1, 5, 6, 7], [-1, -1, 3, 3]])  # (B, G): -1 = before the prompt
     block.eval()
     got = block.global_context(far)  # (B, C*E)
     torch.testing.assert_close(got[0], torch.cat([emb[5], (emb[6] + emb[7]) / 2]))
-    torch.testing.assert_close(got[1], torch.cat([torch.zeros(4), emb[3]]))  # an empty chunk gives zeros
+    torch.testing.assert_close(
+        got[1], torch.cat([torch.zeros(4), emb[3]])
+    )  # an empty chunk gives zeros
     block.train()
     far = torch.randint(0, 20, (200, 4))
     with torch.no_grad():
@@ -224,13 +293,28 @@ def test_generation_gives_a_global_model_only_real_far_words():
     assert model.windows == [[-1, -1, 1, 2, 3], [-1, 1, 2, 3, eos], [1, 2, 3, eos, eos]]
     model.windows.clear()
     M.generate_text("w1", model, tok, 2, top_p=None, max_len=1, verbose=False)
-    assert model.windows == [[-1, -1, -1, eos, 1]]  # the local window is padded with <eos>, as in training
+    assert model.windows == [
+        [-1, -1, -1, eos, 1]
+    ]  # the local window is padded with <eos>, as in training
 
 
 def test_global_context_checkpoint_round_trip_and_flops(tmp_path):
-    model = M.NPLM(tiny_tokenizer().vocab_size, 4, 3, 8, 1, 0.0, output_layer="full", global_window=5)
-    meta = {"tokenizer": tiny_tokenizer().to_dict(), "model": M.model_fields(M.LMConfig(
-        embed_dim=4, local_window_size=3, hidden_dim=8, num_blocks=1, dropout_p=0.0, global_window=5))}
+    model = M.NPLM(
+        tiny_tokenizer().vocab_size, 4, 3, 8, 1, 0.0, output_layer="full", global_window=5
+    )
+    meta = {
+        "tokenizer": tiny_tokenizer().to_dict(),
+        "model": M.model_fields(
+            M.LMConfig(
+                embed_dim=4,
+                local_window_size=3,
+                hidden_dim=8,
+                num_blocks=1,
+                dropout_p=0.0,
+                global_window=5,
+            )
+        ),
+    }
     M.save_checkpoint(model.state_dict(), tmp_path / "g.pt", meta)
     loaded, _, _ = M.load_checkpoint(tmp_path / "g.pt")
     x = torch.randint(0, tiny_tokenizer().vocab_size, (3, 8))
@@ -264,22 +348,47 @@ def test_train_with_weight_average_scores_and_saves_the_average(tmp_path):
     tok = tiny_tokenizer()
     stream = M.encode_stream({"text": TINY_LINES}, tok)
     model = M.NPLM(tok.vocab_size, 8, 3, 16, 1, 0.1, output_layer="adaptive", cutoffs=[4])
-    batches = M.WindowBatches(stream, 3, tok.pad_token_id, 8, shuffle=True, generator=torch.Generator().manual_seed(0))
+    batches = M.WindowBatches(
+        stream, 3, tok.pad_token_id, 8, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
     dev = M.WindowBatches(stream, 3, tok.pad_token_id, 64)
     record = {}
-    config = M.LMConfig(embed_dim=8, local_window_size=3, hidden_dim=16, num_blocks=1, dropout_p=0.1,
-                        output_layer="adaptive", cutoffs=[4])
+    config = M.LMConfig(
+        embed_dim=8,
+        local_window_size=3,
+        hidden_dim=16,
+        num_blocks=1,
+        dropout_p=0.1,
+        output_layer="adaptive",
+        cutoffs=[4],
+    )
     meta = {"tokenizer": tok.to_dict(), "model": M.model_fields(config)}
-    hist = M.train(model, batches, dev, nn.NLLLoss(), torch.optim.Adam(model.parameters(), lr=1e-2), None, 3,
-                   tmp_path / "m.pt", print_every=0, log=lambda *a: None, ema_decay=0.9, record=record,
-                   checkpoint_meta=meta)
+    hist = M.train(
+        model,
+        batches,
+        dev,
+        nn.NLLLoss(),
+        torch.optim.Adam(model.parameters(), lr=1e-2),
+        None,
+        3,
+        tmp_path / "m.pt",
+        print_every=0,
+        log=lambda *a: None,
+        ema_decay=0.9,
+        record=record,
+        checkpoint_meta=meta,
+    )
     assert len(record["dev_ppl_last_iterate"]) == 3
-    assert record["dev_ppl_last_iterate"][-1] != pytest.approx(hist[3][-1])  # the average is not the last iterate
+    assert record["dev_ppl_last_iterate"][-1] != pytest.approx(
+        hist[3][-1]
+    )  # the average is not the last iterate
     saved, _, meta = M.load_checkpoint(tmp_path / "m.pt", config)
     best = min(range(3), key=lambda i: hist[3][i])
     assert meta["epoch"] == best == record["best_epoch"]
     _, ppl = M.evaluate(saved, dev, nn.NLLLoss())
-    assert ppl == pytest.approx(hist[3][best], rel=1e-5)  # the checkpoint holds the averaged weights
+    assert ppl == pytest.approx(
+        hist[3][best], rel=1e-5
+    )  # the checkpoint holds the averaged weights
     model.load_state_dict(record["best_state"])  # and so does the copy kept in memory
     assert M.evaluate(model, dev, nn.NLLLoss())[1] == pytest.approx(ppl, rel=1e-12)
 
@@ -309,8 +418,12 @@ def test_greedy_equals_top_p_zero_and_sampling_is_seedable(capsys):
     assert "Generated text:" in capsys.readouterr().out
     assert M.generate_text("the cat", model, tok, 3, top_p=0, max_len=8, verbose=False) == greedy
     assert M.generate_text("the cat", model, tok, 3, top_p=0.0, max_len=8, verbose=False) == greedy
-    a = M.generate_text("the cat", model, tok, 3, 1.0, 8, generator=torch.Generator().manual_seed(5), verbose=False)
-    b = M.generate_text("the cat", model, tok, 3, 1.0, 8, generator=torch.Generator().manual_seed(5), verbose=False)
+    a = M.generate_text(
+        "the cat", model, tok, 3, 1.0, 8, generator=torch.Generator().manual_seed(5), verbose=False
+    )
+    b = M.generate_text(
+        "the cat", model, tok, 3, 1.0, 8, generator=torch.Generator().manual_seed(5), verbose=False
+    )
     assert a == b and a.startswith("the cat") and len(a.split()) == 10
     # a prompt shorter than the window, with an unknown word, still works
     out = M.generate_text("zebra", model, tok, 3, top_p=0.5, max_len=2, verbose=False)
@@ -321,7 +434,9 @@ def test_greedy_equals_top_p_zero_and_sampling_is_seedable(capsys):
 def test_top_p_out_of_range_is_an_error(bad):
     tok = tiny_tokenizer()
     with pytest.raises(ValueError):
-        M.generate_text("the", tiny_model(vocab_size=tok.vocab_size), tok, 3, top_p=bad, verbose=False)
+        M.generate_text(
+            "the", tiny_model(vocab_size=tok.vocab_size), tok, 3, top_p=bad, verbose=False
+        )
 
 
 def test_other_bad_inputs(tmp_path):
@@ -330,7 +445,9 @@ def test_other_bad_inputs(tmp_path):
     with pytest.raises(M.CheckpointError, match="missing.pt"):
         M.load_checkpoint(tmp_path / "missing.pt")
     torch.save({"state_dict": {}}, tmp_path / "other.pt")
-    with pytest.raises(M.CheckpointError, match=r"other\.pt\.json"):  # weights without the JSON beside them
+    with pytest.raises(
+        M.CheckpointError, match=r"other\.pt\.json"
+    ):  # weights without the JSON beside them
         M.load_checkpoint(tmp_path / "other.pt")
     with pytest.raises(ValueError):
         M.LMConfig.preset("huge")
@@ -341,19 +458,38 @@ def test_other_bad_inputs(tmp_path):
 def test_checkpoint_and_tokenizer_round_trip(tmp_path):
     tok = tiny_tokenizer()
     model = tiny_model(vocab_size=tok.vocab_size, output_layer="adaptive").eval()
-    cfg = M.LMConfig(embed_dim=4, local_window_size=3, hidden_dim=8, num_blocks=2, dropout_p=0.0,
-                     output_layer="adaptive", cutoffs=[4, 10], div_value=2.0)
+    cfg = M.LMConfig(
+        embed_dim=4,
+        local_window_size=3,
+        hidden_dim=8,
+        num_blocks=2,
+        dropout_p=0.0,
+        output_layer="adaptive",
+        cutoffs=[4, 10],
+        div_value=2.0,
+    )
     path = tmp_path / "c.pt"
-    M.save_checkpoint(model.state_dict(), path, {"tokenizer": tok.to_dict(), "model": M.model_fields(cfg),
-                                                 "config": cfg.to_dict(), "epoch": 2})
-    assert set(torch.load(path, weights_only=True)) == set(model.state_dict())  # a plain state_dict, as the course's
+    M.save_checkpoint(
+        model.state_dict(),
+        path,
+        {
+            "tokenizer": tok.to_dict(),
+            "model": M.model_fields(cfg),
+            "config": cfg.to_dict(),
+            "epoch": 2,
+        },
+    )
+    assert set(torch.load(path, weights_only=True)) == set(
+        model.state_dict()
+    )  # a plain state_dict, as the course's
     model2, tok2, meta = M.load_checkpoint(path, cfg)
     assert tok2.ids_to_tokens == tok.ids_to_tokens
     assert meta["config"]["local_window_size"] == 3 and meta["epoch"] == 2
     x = torch.randint(0, tok.vocab_size, (4, 3))
     torch.testing.assert_close(model2(x), model(x))
-    assert M.generate_text("the cat", model2, tok2, 3, None, 5, verbose=False) == \
-        M.generate_text("the cat", model, tok, 3, None, 5, verbose=False)
+    assert M.generate_text("the cat", model2, tok2, 3, None, 5, verbose=False) == M.generate_text(
+        "the cat", model, tok, 3, None, 5, verbose=False
+    )
 
 
 def test_context_vectors_match_separate_lookups_with_gradients():
@@ -383,7 +519,9 @@ def test_context_vectors_match_separate_lookups_with_gradients():
 
 def test_context_vectors_global_dropout_zeroes_whole_rows_of_far_words_only():
     torch.manual_seed(0)
-    block = M.NPLMFirstBlock(30, 4, 2, 8, 0.0, global_window=4, global_chunks=2, global_dropout_p=0.5)
+    block = M.NPLMFirstBlock(
+        30, 4, 2, 8, 0.0, global_window=4, global_chunks=2, global_dropout_p=0.5
+    )
     near, far = torch.randint(0, 30, (300, 2)), torch.randint(0, 30, (300, 4))
     with torch.no_grad():
         train_out = block.train().context_vectors(near, far)
@@ -416,19 +554,36 @@ def test_a_checkpoint_from_another_save_or_for_another_model_is_refused(tmp_path
     cfg = M.LMConfig(embed_dim=4, local_window_size=3, hidden_dim=8, num_blocks=2, dropout_p=0.0)
     model = M.build_model(cfg, tok.vocab_size)
     path = tmp_path / "c.pt"
-    M.save_checkpoint(model.state_dict(), path, {"tokenizer": tok.to_dict(), "model": M.model_fields(cfg)})
+    M.save_checkpoint(
+        model.state_dict(), path, {"tokenizer": tok.to_dict(), "model": M.model_fields(cfg)}
+    )
     with pytest.raises(M.CheckpointError, match=r"hidden_dim=16 \(trained with 8\)"):
         M.load_checkpoint(path, M.LMConfig(**{**cfg.to_dict(), "hidden_dim": 16}))
     other = M.build_model(cfg, tok.vocab_size)
-    utils.atomic_save(other.state_dict(), path)  # new weights, old JSON: as if a save was cut off between the two
+    utils.atomic_save(
+        other.state_dict(), path
+    )  # new weights, old JSON: as if a save was cut off between the two
     with pytest.raises(M.CheckpointError, match="different saves"):
         M.load_checkpoint(path)
 
 
-@pytest.mark.parametrize("field, value", [("embed_dim", 0), ("local_window_size", -3), ("dropout_p", 1.0),
-                                          ("ema_decay", 1.5), ("global_window", -5), ("output_layer", "tree"),
-                                          ("schedule", "step"), ("lr", float("nan")), ("decay", 0.0),
-                                          ("global_chunks", 3), ("patience", 0), ("cutoffs", [50, 10])])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("embed_dim", 0),
+        ("local_window_size", -3),
+        ("dropout_p", 1.0),
+        ("ema_decay", 1.5),
+        ("global_window", -5),
+        ("output_layer", "tree"),
+        ("schedule", "step"),
+        ("lr", float("nan")),
+        ("decay", 0.0),
+        ("global_chunks", 3),
+        ("patience", 0),
+        ("cutoffs", [50, 10]),
+    ],
+)
 def test_config_values_are_checked_on_construction(field, value):
     with pytest.raises(ValueError, match=f"LMConfig.{field}"):
         M.LMConfig(**{"global_window": 8, field: value})
@@ -441,9 +596,16 @@ def test_a_saved_config_fills_fields_added_since_from_its_preset():
     saved["word_dropout_p"] = 0.0  # a field since removed
     config = M.LMConfig.from_dict(saved, seed=7)
     assert config == M.LMConfig.preset("default", seed=7)
-    assert M.LMConfig.from_dict(M.LMConfig().to_dict()) == M.LMConfig()  # the course's config round-trips
-    before_tying = {k: v for k, v in M.LMConfig.preset("default").to_dict().items()
-                    if k not in M.LMConfig.ADDED_OFF}  # a run saved before these fields existed ran without them
+    assert (
+        M.LMConfig.from_dict(M.LMConfig().to_dict()) == M.LMConfig()
+    )  # the course's config round-trips
+    before_tying = {
+        k: v
+        for k, v in M.LMConfig.preset("default").to_dict().items()
+        if k not in M.LMConfig.ADDED_OFF
+    }  # a run saved before these fields existed ran without them
     config = M.LMConfig.from_dict(before_tying)
     assert all(getattr(config, k) == v for k, v in M.LMConfig.ADDED_OFF.items())
-    assert M.LMConfig.from_dict(M.LMConfig.preset("default").to_dict()) == M.LMConfig.preset("default")
+    assert M.LMConfig.from_dict(M.LMConfig.preset("default").to_dict()) == M.LMConfig.preset(
+        "default"
+    )

@@ -1,4 +1,5 @@
 """mlp.py, function by function, against the course contract and independent references."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,7 +27,9 @@ def numpy_mean_of_known(text, table):
 # --------------------------------------------------------------------------- featurize
 def test_featurize_averages_the_known_words(tiny_table):
     text = "The movie was GREAT!<br />Zebra, fun."
-    expected = np.mean([tiny_table[w] for w in ["the", "movie", "was", "great", "!", ",", "fun", "."]], axis=0)
+    expected = np.mean(
+        [tiny_table[w] for w in ["the", "movie", "was", "great", "!", ",", "fun", "."]], axis=0
+    )
     got = mlp.featurize(text, tiny_table)
     assert got.shape == (8,) and got.dtype == torch.float32
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
@@ -41,14 +44,21 @@ def test_featurize_accepts_any_mapping_that_raises_keyerror(tiny_table):
     """A plain dict (or gensim's KeyedVectors) works the same as our table."""
     as_dict = {w: tiny_table[w] for w in tiny_table.index_to_key}
     text = "I don't like this dull film."
-    np.testing.assert_allclose(mlp.featurize(text, as_dict).numpy(), mlp.featurize(text, tiny_table).numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        mlp.featurize(text, as_dict).numpy(), mlp.featurize(text, tiny_table).numpy(), rtol=1e-6
+    )
     assert mlp.featurize("zebra", as_dict) is None
 
 
 def test_featurize_many_matches_featurize_one_by_one(tiny_table):
     rng = random.Random(0)
-    texts = [review(rng, i % 2) for i in range(200)] + ["", "zebra", "Don't!!", "a\nb", "x\x00y movie"]
+    texts = [review(rng, i % 2) for i in range(200)] + [
+        "",
+        "zebra",
+        "Don't!!",
+        "a\nb",
+        "x\x00y movie",
+    ]
     features, known = mlp.featurize_many(texts, tiny_table)
     assert features.shape == (len(texts), 8)
     for i, text in enumerate(texts):
@@ -71,7 +81,9 @@ def test_create_tensor_dataset_drops_reviews_without_known_words(tiny_table):
 # --------------------------------------------------------------------------- batches
 def test_dataloader_yields_every_example_once_in_a_seeded_order():
     dataset = TensorDataset(torch.arange(10).float().unsqueeze(1), torch.arange(10))
-    loader = mlp.create_dataloader(dataset, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(0))
+    loader = mlp.create_dataloader(
+        dataset, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
     batches = list(loader)
     assert [len(y) for _, y in batches] == [4, 4, 2] and len(loader) == 3
     seen = torch.cat([y for _, y in batches])
@@ -85,7 +97,11 @@ def test_unshuffled_batches_are_what_a_torch_dataloader_gives():
     dataset = TensorDataset(torch.randn(11, 3), torch.arange(11))
     ours = list(mlp.create_dataloader(dataset, 4, shuffle=False))
     theirs = list(DataLoader(dataset, batch_size=4, shuffle=False))
-    assert all(torch.equal(a, b) for (xa, ya), (xb, yb) in zip(ours, theirs) for a, b in ((xa, xb), (ya, yb)))
+    assert all(
+        torch.equal(a, b)
+        for (xa, ya), (xb, yb) in zip(ours, theirs)
+        for a, b in ((xa, xb), (ya, yb))
+    )
 
 
 # --------------------------------------------------------------------------- model
@@ -94,14 +110,23 @@ def test_classifier_layers_chain_from_embed_dim_to_classes(hidden):
     model = mlp.SentimentClassifier(8, 2, hidden)
     assert isinstance(model.linears, nn.ModuleList) and len(model.linears) == len(hidden) + 1
     widths = [8, *hidden, 2]
-    assert [(lin.in_features, lin.out_features) for lin in model.linears] == list(zip(widths[:-1], widths[1:]))
+    assert [(lin.in_features, lin.out_features) for lin in model.linears] == list(
+        zip(widths[:-1], widths[1:])
+    )
     assert isinstance(model.loss, nn.CrossEntropyLoss)
     assert model(torch.randn(5, 8)).shape == (5, 2)
 
 
-@pytest.mark.parametrize("name, reference", [("Sigmoid", torch.sigmoid), ("tanh", torch.tanh),
-                                             ("ReLU", torch.relu), ("GeLU", nn.functional.gelu),
-                                             ("LEAKYRELU", nn.functional.leaky_relu)])
+@pytest.mark.parametrize(
+    "name, reference",
+    [
+        ("Sigmoid", torch.sigmoid),
+        ("tanh", torch.tanh),
+        ("ReLU", torch.relu),
+        ("GeLU", nn.functional.gelu),
+        ("LEAKYRELU", nn.functional.leaky_relu),
+    ],
+)
 def test_activation_follows_every_layer_but_the_last(name, reference):
     torch.manual_seed(0)
     model = mlp.SentimentClassifier(4, 3, [6, 5], activation=name)
@@ -130,8 +155,15 @@ def test_classifier_gradients_pass_a_numeric_check():
     params = tuple(p.detach().clone().requires_grad_() for p in model.parameters())
 
     def loss_of(*ps):
-        return torch.func.functional_call(model, dict(zip([n for n, _ in model.named_parameters()], ps)),
-                                          (x,)).log_softmax(-1).gather(1, y[:, None]).mean().neg()
+        return (
+            torch.func.functional_call(
+                model, dict(zip([n for n, _ in model.named_parameters()], ps)), (x,)
+            )
+            .log_softmax(-1)
+            .gather(1, y[:, None])
+            .mean()
+            .neg()
+        )
 
     assert torch.autograd.gradcheck(loss_of, params)
 
@@ -152,7 +184,9 @@ def test_evaluate_weights_batches_by_size_and_restores_the_mode():
     torch.manual_seed(0)
     model = mlp.SentimentClassifier(8, 2, [4])
     data = separable(10)
-    loss, acc = mlp.evaluate(model, mlp.create_dataloader(data, 3, shuffle=False))  # batches 3, 3, 3, 1
+    loss, acc = mlp.evaluate(
+        model, mlp.create_dataloader(data, 3, shuffle=False)
+    )  # batches 3, 3, 3, 1
     x, y = data.tensors
     with torch.no_grad():
         logits = model(x)
@@ -168,7 +202,9 @@ def test_train_learns_saves_the_best_checkpoint_and_reports_each_epoch(tmp_path)
     torch.manual_seed(0)
     model = mlp.SentimentClassifier(8, 2, [16], activation="ReLU")
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    train_loader = mlp.create_dataloader(separable(400, 0), 32, generator=torch.Generator().manual_seed(0))
+    train_loader = mlp.create_dataloader(
+        separable(400, 0), 32, generator=torch.Generator().manual_seed(0)
+    )
     dev_loader = DataLoader(separable(200, 1), batch_size=50)  # a plain torch DataLoader works too
     path = tmp_path / "best.pth"
     histories = mlp.train(model, optimizer, train_loader, dev_loader, 8, save_path=path)
@@ -183,14 +219,27 @@ def test_train_learns_saves_the_best_checkpoint_and_reports_each_epoch(tmp_path)
 def test_run_mlp_returns_six_results_and_is_reproducible(tiny_table, tmp_path):
     rng = random.Random(0)
     make = lambda n: mlp.create_tensor_dataset(  # noqa: E731
-        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}, tiny_table)
+        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]},
+        tiny_table,
+    )
     dev, train, test = make(100), make(300), make(100)
-    config = AttrDict(batch_size=32, lr=0.01, num_epochs=4, hidden_dims=[16], save_path=str(tmp_path / "m.pth"),
-                      embeddings="tiny", num_classes=2, activation="Sigmoid")
+    config = AttrDict(
+        batch_size=32,
+        lr=0.01,
+        num_epochs=4,
+        hidden_dims=[16],
+        save_path=str(tmp_path / "m.pth"),
+        embeddings="tiny",
+        num_classes=2,
+        activation="Sigmoid",
+    )
     first = mlp.run_mlp(config, tiny_table, dev, train, test)
     assert len(first) == 6 and all(len(h) == 4 for h in first[:4])
     assert isinstance(first[4], float) and first[5] > 0.9  # the words carry the label
-    assert torch.load(config.save_path, weights_only=True).keys() == mlp.SentimentClassifier(8, 2, [16]).state_dict().keys()
+    assert (
+        torch.load(config.save_path, weights_only=True).keys()
+        == mlp.SentimentClassifier(8, 2, [16]).state_dict().keys()
+    )
     second = mlp.run_mlp(config, tiny_table, dev, train, test)
     assert first == second  # same seed, same numbers
     third = mlp.run_mlp(AttrDict(config, seed=1), tiny_table, dev, train, test)
@@ -204,9 +253,17 @@ def is_png(path):
 
 def test_visualize_functions_draw_pngs(tmp_path):
     assert is_png(mlp.visualize_epochs([0.7, 0.6, 0.5], [0.72, 0.65, 0.6], str(tmp_path / "e.png")))
-    assert is_png(mlp.visualize_configs([[0.6, 0.7], [0.5, 0.8]], ["a", "b"], "Accuracy", str(tmp_path / "c.png")))
+    assert is_png(
+        mlp.visualize_configs(
+            [[0.6, 0.7], [0.5, 0.8]], ["a", "b"], "Accuracy", str(tmp_path / "c.png")
+        )
+    )
     # a config may carry one curve per seed: drawn as mean and band
-    assert is_png(mlp.visualize_configs([[[0.6, 0.7], [0.62, 0.74]]], ["a"], "Accuracy", str(tmp_path / "s.png")))
+    assert is_png(
+        mlp.visualize_configs(
+            [[[0.6, 0.7], [0.62, 0.74]]], ["a"], "Accuracy", str(tmp_path / "s.png")
+        )
+    )
     with pytest.raises(ValueError, match="names"):
         mlp.visualize_configs([[0.6, 0.7]], ["a", "b"], "Accuracy", str(tmp_path / "x.png"))
 
@@ -214,40 +271,82 @@ def test_visualize_functions_draw_pngs(tmp_path):
 def test_run_sweep_returns_and_saves_every_number(tiny_table, tmp_path):
     rng = random.Random(0)
     make = lambda n: mlp.create_tensor_dataset(  # noqa: E731
-        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}, tiny_table)
+        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]},
+        tiny_table,
+    )
     datasets = (make(60), make(120), make(60))
-    configs = [mlp.MLPConfig(hidden_dims=d, lr=0.01, num_epochs=2, batch_size=32) for d in ([], [8, 8])]
-    history = mlp.run_sweep("mlp_structures", configs, ["None", "8 -> 8"], datasets, seeds=[0, 1],
-                            out_dir=tmp_path, epoch_plot_prefix="mlp_structure", ckpt_dir=tmp_path / "ckpt")
+    configs = [
+        mlp.MLPConfig(hidden_dims=d, lr=0.01, num_epochs=2, batch_size=32) for d in ([], [8, 8])
+    ]
+    history = mlp.run_sweep(
+        "mlp_structures",
+        configs,
+        ["None", "8 -> 8"],
+        datasets,
+        seeds=[0, 1],
+        out_dir=tmp_path,
+        epoch_plot_prefix="mlp_structure",
+        ckpt_dir=tmp_path / "ckpt",
+    )
     names = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
-    assert names == ["all_mlp_structures_acc.png", "all_mlp_structures_loss.png", "mlp_structure_8-8_loss.png",
-                     "mlp_structure_None_loss.png", "mlp_structures.json"]
+    assert names == [
+        "all_mlp_structures_acc.png",
+        "all_mlp_structures_loss.png",
+        "mlp_structure_8-8_loss.png",
+        "mlp_structure_None_loss.png",
+        "mlp_structures.json",
+    ]
     assert all(" " not in n and ">" not in n for n in names)
     saved = json.loads((tmp_path / "mlp_structures.json").read_text())
     assert saved == json.loads(json.dumps(history))
     run = saved["runs"][1]
-    assert run["label"] == "8 -> 8" and run["seeds"] == [0, 1] and run["config"]["hidden_dims"] == [8, 8]
+    assert (
+        run["label"] == "8 -> 8"
+        and run["seeds"] == [0, 1]
+        and run["config"]["hidden_dims"] == [8, 8]
+    )
     assert np.array(run["dev_acc"]).shape == (2, 2) and len(run["test_acc"]) == 2
-    assert run["summary"]["best_dev_acc_mean"] == pytest.approx(np.mean([max(a) for a in run["dev_acc"]]))
+    assert run["summary"]["best_dev_acc_mean"] == pytest.approx(
+        np.mean([max(a) for a in run["dev_acc"]])
+    )
     assert (tmp_path / "ckpt" / "mlp_structures_8-8_seed1.pth").is_file()
 
 
 def test_sweep_numbers_do_not_depend_on_the_number_of_worker_processes(tiny_table, tmp_path):
     rng = random.Random(1)
     make = lambda n: mlp.create_tensor_dataset(  # noqa: E731
-        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}, tiny_table)
+        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]},
+        tiny_table,
+    )
     datasets = (make(40), make(80), make(40))
-    configs = [mlp.MLPConfig(hidden_dims=[8], lr=0.01, num_epochs=2, batch_size=16, activation=a)
-               for a in ("ReLU", "Tanh")]
-    one, two = (mlp.run_sweep("s", configs, ["relu", "tanh"], datasets, seeds=[0, 1], out_dir=tmp_path / str(w),
-                              workers=w)["runs"] for w in (1, 2))
-    assert [{k: r[k] for k in mlp.RESULT_KEYS} for r in one] == [{k: r[k] for k in mlp.RESULT_KEYS} for r in two]
+    configs = [
+        mlp.MLPConfig(hidden_dims=[8], lr=0.01, num_epochs=2, batch_size=16, activation=a)
+        for a in ("ReLU", "Tanh")
+    ]
+    one, two = (
+        mlp.run_sweep(
+            "s",
+            configs,
+            ["relu", "tanh"],
+            datasets,
+            seeds=[0, 1],
+            out_dir=tmp_path / str(w),
+            workers=w,
+        )["runs"]
+        for w in (1, 2)
+    )
+    assert [{k: r[k] for k in mlp.RESULT_KEYS} for r in one] == [
+        {k: r[k] for k in mlp.RESULT_KEYS} for r in two
+    ]
 
 
 def test_featurize_many_in_two_processes_gives_the_same_features(tiny_table):
     rng = random.Random(2)
     texts = [review(rng, i % 2) for i in range(101)] + ["zebra"]
-    serial, parallel = mlp.featurize_many(texts, tiny_table, workers=1), mlp.featurize_many(texts, tiny_table, 2)
+    serial, parallel = (
+        mlp.featurize_many(texts, tiny_table, workers=1),
+        mlp.featurize_many(texts, tiny_table, 2),
+    )
     assert torch.equal(serial[0], parallel[0]) and torch.equal(serial[1], parallel[1])
 
 
@@ -259,19 +358,38 @@ def test_mlp_config_has_attribute_and_item_access():
 
 def test_contract_signatures_match_the_course_skeleton():
     expected = {
-        "load_data_mlp": [], "featurize": ["sentence", "embeddings"],
-        "create_tensor_dataset": ["raw_data", "embeddings"], "create_dataloader": ["dataset", "batch_size", "shuffle"],
-        "accuracy": ["logits", "labels"], "evaluate": ["model", "eval_dataloader"],
-        "train": ["model", "optimizer", "train_dataloader", "dev_dataloader", "num_epochs", "save_path"],
+        "load_data_mlp": [],
+        "featurize": ["sentence", "embeddings"],
+        "create_tensor_dataset": ["raw_data", "embeddings"],
+        "create_dataloader": ["dataset", "batch_size", "shuffle"],
+        "accuracy": ["logits", "labels"],
+        "evaluate": ["model", "eval_dataloader"],
+        "train": [
+            "model",
+            "optimizer",
+            "train_dataloader",
+            "dev_dataloader",
+            "num_epochs",
+            "save_path",
+        ],
         "visualize_epochs": ["epoch_train_losses", "epoch_dev_losses", "save_fig_path"],
-        "visualize_configs": ["all_config_epoch_stats", "config_names", "metric_name", "save_fig_path"],
+        "visualize_configs": [
+            "all_config_epoch_stats",
+            "config_names",
+            "metric_name",
+            "save_fig_path",
+        ],
         "run_mlp": ["config", "embeddings", "dev_dataset", "train_dataset", "test_dataset"],
     }
     for name, params in expected.items():
         got = list(inspect.signature(getattr(mlp, name)).parameters)
-        assert got[:len(params)] == params, name
+        assert got[: len(params)] == params, name
     assert list(inspect.signature(mlp.SentimentClassifier).parameters) == [
-        "embed_dim", "num_classes", "hidden_dims", "activation"]
+        "embed_dim",
+        "num_classes",
+        "hidden_dims",
+        "activation",
+    ]
     assert inspect.signature(mlp.SentimentClassifier).parameters["activation"].default == "Sigmoid"
 
 
@@ -279,7 +397,9 @@ def test_contract_signatures_match_the_course_skeleton():
 def test_course_splits_of_imdb(shared_data):
     dev, train, test = mlp.load_data_mlp(data_dir=shared_data)
     assert (len(dev["text"]), len(train["text"]), len(test["text"])) == (5000, 20000, 10000)
-    assert set(dev["label"]) == {0, 1} and 0.45 < np.mean(train["label"]) < 0.55  # shuffled, not sorted
+    assert (
+        set(dev["label"]) == {0, 1} and 0.45 < np.mean(train["label"]) < 0.55
+    )  # shuffled, not sorted
     again = mlp.load_data_mlp(data_dir=shared_data)[0]
     assert again["text"][:5] == dev["text"][:5]  # a fixed seed: the same splits every run
     # dev and train are disjoint slices of the official train split (by (label, id); texts repeat in IMDB)
@@ -296,12 +416,21 @@ def test_a_sweep_on_a_terminal_draws_one_bar_of_finished_runs(tiny_table, tmp_pa
 
     rng = random.Random(3)
     make = lambda n: mlp.create_tensor_dataset(  # noqa: E731
-        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]}, tiny_table)
+        {"text": [review(rng, i % 2) for i in range(n)], "label": [i % 2 for i in range(n)]},
+        tiny_table,
+    )
     configs = [mlp.MLPConfig(hidden_dims=[4], lr=0.01, num_epochs=2, batch_size=16)]
     screen = Terminal()
     monkeypatch.setattr(sys, "stderr", screen)
-    mlp.run_sweep("onebar", configs, ["a"], (make(20), make(40), make(20)), seeds=[0, 1], out_dir=tmp_path,
-                  workers=1)
+    mlp.run_sweep(
+        "onebar",
+        configs,
+        ["a"],
+        (make(20), make(40), make(20)),
+        seeds=[0, 1],
+        out_dir=tmp_path,
+        workers=1,
+    )
     drawn = screen.getvalue()
     assert "onebar" in drawn and "2/2" in drawn and "a seed 1: best dev acc" in drawn
     assert "epochs" not in drawn  # the runs' own epoch bars stay off

@@ -1,5 +1,6 @@
 """sentiment/ngrams.py: the pieces against float64 references written from the formulas, a seeded run that
 reproduces itself, reviews with nothing known, bad arguments, and `python main.py sentiment --quick`."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,16 +35,21 @@ def tiny_splits(n_train=120, n_dev=40, n_test=40, seed=0):
 
 def bags_of(data: sn.Featurized, which: str):
     b = getattr(data, which)
-    return [b.ids[b.offsets[i]:b.offsets[i + 1]].tolist() for i in range(len(b))]
+    return [b.ids[b.offsets[i] : b.offsets[i + 1]].tolist() for i in range(len(b))]
 
 
 # --------------------------------------------------------------------------- features
 def test_ngram_hashing_is_the_fasttext_formula():
     rng = np.random.default_rng(0)
-    a, b, c = (torch.from_numpy(rng.integers(0, 2 ** 20, 500)) for _ in range(3))
-    for buckets in (1, 7, 2 ** 21, 2 ** 30 - 1):
-        want2 = [(int(x) * M + int(y)) % buckets for x, y in zip(a, b)]  # Python's unbounded integers
-        want3 = [(((int(x) % buckets) * M + int(y)) % buckets * M + int(z)) % buckets for x, y, z in zip(a, b, c)]
+    a, b, c = (torch.from_numpy(rng.integers(0, 2**20, 500)) for _ in range(3))
+    for buckets in (1, 7, 2**21, 2**30 - 1):
+        want2 = [
+            (int(x) * M + int(y)) % buckets for x, y in zip(a, b)
+        ]  # Python's unbounded integers
+        want3 = [
+            (((int(x) % buckets) * M + int(y)) % buckets * M + int(z)) % buckets
+            for x, y, z in zip(a, b, c)
+        ]
         assert sn.hash_ngrams([a, b], buckets).tolist() == want2
         assert sn.hash_ngrams([a, b, c], buckets).tolist() == want3
 
@@ -70,7 +76,7 @@ def reference_bags(splits, ngrams, buckets):
             for n in range(2, ngrams + 1):
                 for k in range(len(ids) - n + 1):
                     h = ids[k] % buckets
-                    for w in ids[k + 1:k + n]:
+                    for w in ids[k + 1 : k + n]:
                         h = (h * M + w) % buckets
                     feats.add(len(vocab) + h)
             rows.append(sorted(feats))
@@ -78,13 +84,15 @@ def reference_bags(splits, ngrams, buckets):
     return out, len(vocab)
 
 
-@pytest.mark.parametrize("ngrams, buckets", [(1, 64), (2, 64), (2, 2 ** 21), (3, 97)])
+@pytest.mark.parametrize("ngrams, buckets", [(1, 64), (2, 64), (2, 2**21), (3, 97)])
 def test_featurized_bags_match_a_word_by_word_reference(ngrams, buckets):
     splits = tiny_splits()
     splits[0]["text"][0] = "Unseenword great. Don't!"  # a dev word the training split lacks
     data = sn.featurize_splits(splits, ngrams=ngrams, buckets=buckets)
     want, vocab_size = reference_bags(splits, ngrams, buckets)
-    assert len(data.vocab) == vocab_size and data.num_features == vocab_size + (buckets if ngrams > 1 else 0)
+    assert len(data.vocab) == vocab_size and data.num_features == vocab_size + (
+        buckets if ngrams > 1 else 0
+    )
     for which, rows in zip(("dev", "train", "test"), want):
         assert bags_of(data, which) == rows
     assert data.train.labels.tolist() == splits[1]["label"]
@@ -97,7 +105,13 @@ def exact_reference_bags(splits, ngrams):
     ids_of = lambda toks: [vocab.get(w, len(vocab)) for w in toks]  # noqa: E731
     number, start = {}, len(vocab)
     for n in range(2, ngrams + 1):
-        grams = sorted({tuple(ids[k:k + n]) for ids in map(ids_of, tokens[1]) for k in range(len(ids) - n + 1)})
+        grams = sorted(
+            {
+                tuple(ids[k : k + n])
+                for ids in map(ids_of, tokens[1])
+                for k in range(len(ids) - n + 1)
+            }
+        )
         number.update({g: start + i for i, g in enumerate(grams)})
         start += len(grams)
     out = []
@@ -106,8 +120,12 @@ def exact_reference_bags(splits, ngrams):
         for toks in split_tokens:
             ids = ids_of(toks)
             feats = {i for i in ids if i < len(vocab)}
-            feats |= {number[tuple(ids[k:k + n])] for n in range(2, ngrams + 1) for k in range(len(ids) - n + 1)
-                      if tuple(ids[k:k + n]) in number}
+            feats |= {
+                number[tuple(ids[k : k + n])]
+                for n in range(2, ngrams + 1)
+                for k in range(len(ids) - n + 1)
+                if tuple(ids[k : k + n]) in number
+            }
             rows.append(sorted(feats))
         out.append(rows)
     return out, start
@@ -134,12 +152,17 @@ def test_select_gathers_the_bags_of_the_rows_asked_for():
     ids, offsets = data.train.select(rows)
     ends = torch.cat([offsets[1:], torch.tensor([len(ids)])])
     everything = bags_of(data, "train")
-    assert [ids[s:e].tolist() for s, e in zip(offsets, ends)] == [everything[r] for r in rows.tolist()]
+    assert [ids[s:e].tolist() for s, e in zip(offsets, ends)] == [
+        everything[r] for r in rows.tolist()
+    ]
 
 
 def test_nb_log_count_ratios_are_wang_and_mannings():
-    bags = sn.Bags(ids=torch.tensor([0, 2, 3, 1, 2, 0, 1, 2, 4, 2]), offsets=torch.tensor([0, 3, 5, 9, 10]),
-                   labels=torch.tensor([1, 0, 1, 0]))
+    bags = sn.Bags(
+        ids=torch.tensor([0, 2, 3, 1, 2, 0, 1, 2, 4, 2]),
+        offsets=torch.tensor([0, 3, 5, 9, 10]),
+        labels=torch.tensor([1, 0, 1, 0]),
+    )
     rows = [[0, 2, 3], [1, 2], [0, 1, 2, 4], [2]]
     for alpha in (1.0, 0.5):
         p = [alpha + sum(f in r for r, y in zip(rows, [1, 0, 1, 0]) if y == 1) for f in range(6)]
@@ -173,8 +196,14 @@ def test_logits_are_the_embedding_mean_and_the_nb_sum_in_float64():
     scaled = sn.BagOfNgrams(30, 6, ratios, nb_scaled_embeddings=True)
     one = scaled(torch.tensor([1, 4]), torch.tensor([0]))
     mean = (ratios[[1, 4], None].double() * scaled.embed.weight[[1, 4]].double()).mean(0)
-    torch.testing.assert_close(one[0].double(), scaled.classify.weight.double() @ mean
-                               + scaled.classify.bias.double() + scaled.nb_bias.double(), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        one[0].double(),
+        scaled.classify.weight.double() @ mean
+        + scaled.classify.bias.double()
+        + scaled.nb_bias.double(),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_glove_rows_copy_known_words_and_leave_the_rest_random():
@@ -191,7 +220,12 @@ def test_word_dropout_keeps_the_bags_apart():
     kept, new_offsets = sn.drop_words(ids, offsets, 0.5, torch.Generator().manual_seed(0))
     ends = torch.cat([new_offsets[1:], torch.tensor([len(kept)])])
     groups = [set(kept[s:e].tolist()) for s, e in zip(new_offsets, ends)]
-    assert groups[0] <= {0, 1, 2} and groups[1] == set() and groups[2] <= {3, 4, 5, 6} and groups[3] <= {7, 8, 9}
+    assert (
+        groups[0] <= {0, 1, 2}
+        and groups[1] == set()
+        and groups[2] <= {3, 4, 5, 6}
+        and groups[3] <= {7, 8, 9}
+    )
     assert sum(map(len, groups)) == len(kept) < 10
 
 
@@ -200,9 +234,13 @@ def test_a_review_with_nothing_known_gets_the_biases_prediction(text):
     dev, train, test = tiny_splits()
     dev["text"][:1] = [text]
     data = sn.featurize_splits((dev, train, test), ngrams=2, buckets=64)
-    assert data.dev.lengths()[0] <= (1 if text.strip() else 0)  # at most the hashed bigrams of unknown words
-    for config in (sn.BagConfig("e", embed_dim=8, ngrams=2, epochs=1), sn.BagConfig("nb", embed_dim=0, ngrams=2,
-                                                                                      nb=True, epochs=1)):
+    assert data.dev.lengths()[0] <= (
+        1 if text.strip() else 0
+    )  # at most the hashed bigrams of unknown words
+    for config in (
+        sn.BagConfig("e", embed_dim=8, ngrams=2, epochs=1),
+        sn.BagConfig("nb", embed_dim=0, ngrams=2, nb=True, epochs=1),
+    ):
         run = sn.train_row(config, data, 0, tiny_vectors())
         labels = sn.predict(run["model"], data.dev)
         assert labels.shape == (len(dev["text"]),) and set(labels.tolist()) <= {0, 1}
@@ -215,36 +253,69 @@ def test_a_review_with_nothing_known_gets_the_biases_prediction(text):
 # --------------------------------------------------------------------------- runs
 def test_a_seeded_tiny_run_reproduces_its_numbers(tmp_path):
     rows = sn.quick_rows(sn.ROWS[:5], embed_dim=8)
-    runs = [sn.run_sentiment(tiny_splits(), tiny_vectors(), seeds=[0, 1], rows=rows, out_dir=tmp_path / str(i),
-                             course_dir=None, verbose=False) for i in range(2)]
+    runs = [
+        sn.run_sentiment(
+            tiny_splits(),
+            tiny_vectors(),
+            seeds=[0, 1],
+            rows=rows,
+            out_dir=tmp_path / str(i),
+            course_dir=None,
+            verbose=False,
+        )
+        for i in range(2)
+    ]
     for a, b in zip(runs[0]["rows"], runs[1]["rows"]):
         for key in ("train_loss", "dev_acc", "best_epoch", "test_acc"):
             assert a[key] == b[key], (a["label"], key)
     saved = json.loads((tmp_path / "0" / "sentiment_ngrams.json").read_text())
     assert [r["dev_acc"] for r in saved["rows"]] == [r["dev_acc"] for r in runs[0]["rows"]]
-    assert saved["best_row"] == max(saved["rows"], key=lambda r: r["summary"]["best_dev_acc_mean"])["label"]
+    assert (
+        saved["best_row"]
+        == max(saved["rows"], key=lambda r: r["summary"]["best_dev_acc_mean"])["label"]
+    )
     assert (tmp_path / "0" / "sentiment_ngrams_dev_acc.png").read_bytes()[:4] == b"\x89PNG"
-    for row in saved["rows"]:  # the test accuracy is the best dev epoch's, and the summary is of the seeds
+    for row in saved[
+        "rows"
+    ]:  # the test accuracy is the best dev epoch's, and the summary is of the seeds
         assert row["best_dev_acc"] == [max(d) for d in row["dev_acc"]]
         assert row["best_epoch"] == [d.index(max(d)) + 1 for d in row["dev_acc"]]
         assert row["summary"]["test_acc_mean"] == pytest.approx(np.mean(row["test_acc"]))
 
 
 def test_the_course_row_is_the_committed_sweeps_best_dev_config(tmp_path):
-    sweep = {"runs": [{"label": lbl, "seeds": [0], "dev_acc": [[dev]], "best_dev_acc": [dev], "test_acc": [test],
-                       "seconds": [1.0], "summary": {"best_dev_acc_mean": dev, "test_acc_mean": test}}
-                      for lbl, dev, test in (("x", 0.70, 0.71), ("y", 0.77, 0.76))]}
+    sweep = {
+        "runs": [
+            {
+                "label": lbl,
+                "seeds": [0],
+                "dev_acc": [[dev]],
+                "best_dev_acc": [dev],
+                "test_acc": [test],
+                "seconds": [1.0],
+                "summary": {"best_dev_acc_mean": dev, "test_acc_mean": test},
+            }
+            for lbl, dev, test in (("x", 0.70, 0.71), ("y", 0.77, 0.76))
+        ]
+    }
     (tmp_path / "mlp_activations.json").write_text(json.dumps(sweep))
     row = sn.course_row(tmp_path)
     assert "mlp_activations: y" in row["label"] and row["summary"]["test_acc_mean"] == 0.76
     assert sn.course_row(tmp_path / "none") is None
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(embed_dim=0), "needs embeddings"), (dict(init="word2vec"), "init must be"),
-    (dict(tokenizer="spacy"), "tokenizer must be"), (dict(word_dropout=1.0), "word_dropout must be in [0, 1)"),
-    (dict(ngrams=4), "ngrams must be 1, 2 or 3"), (dict(lr=0.0), "must be positive"), (dict(buckets=0), "positive"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(embed_dim=0), "needs embeddings"),
+        (dict(init="word2vec"), "init must be"),
+        (dict(tokenizer="spacy"), "tokenizer must be"),
+        (dict(word_dropout=1.0), "word_dropout must be in [0, 1)"),
+        (dict(ngrams=4), "ngrams must be 1, 2 or 3"),
+        (dict(lr=0.0), "must be positive"),
+        (dict(buckets=0), "positive"),
+    ],
+)
 def test_bad_configs_are_one_line_errors(change, message):
     with pytest.raises(ValueError, match=None) as err:
         dataclasses.replace(sn.BagConfig("row"), **change).check()
@@ -258,16 +329,25 @@ def test_glove_of_the_wrong_size_is_named():
 
 def run_main(*args, cwd, env_extra=None):
     env = dict(os.environ, MPLBACKEND="Agg", **(env_extra or {}))
-    return subprocess.run([sys.executable, str(REPO / "main.py"), *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(REPO / "main.py"), *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["sentiment", "--seeds", "0"], "--seeds: must be a whole number >= 1, got '0'"),
-    (["sentiment", "--epochs", "3"], "unrecognized arguments: --epochs"),
-    (["sentiment", "--device", "mps"], "--device"),
-    (["sentiment", "--data-dir", "nowhere"], "nowhere"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sentiment", "--seeds", "0"], "--seeds: must be a whole number >= 1, got '0'"),
+        (["sentiment", "--epochs", "3"], "unrecognized arguments: --epochs"),
+        (["sentiment", "--device", "mps"], "--device"),
+        (["sentiment", "--data-dir", "nowhere"], "nowhere"),
+    ],
+)
 def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
     result = run_main(*args, "--out-dir", tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr, result.stderr
@@ -277,8 +357,16 @@ def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
 
 def test_sentiment_quick_on_tiny_data(tiny_data_dir, tmp_path):
     out = tmp_path / "out"
-    result = run_main("sentiment", "--quick", "--data-dir", tiny_data_dir, "--out-dir", out, cwd=tmp_path,
-                      env_extra={"HW3_CACHE_DIR": str(tmp_path / "cache")})
+    result = run_main(
+        "sentiment",
+        "--quick",
+        "--data-dir",
+        tiny_data_dir,
+        "--out-dir",
+        out,
+        cwd=tmp_path,
+        env_extra={"HW3_CACHE_DIR": str(tmp_path / "cache")},
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     history = json.loads((out / "sentiment_ngrams.json").read_text())
     assert [r["label"] for r in history["rows"]] == [r.label for r in sn.ROWS]
