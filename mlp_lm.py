@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from nplm import distributed
 import utils
 from nplm.average import WeightAverage
-from nplm.bookkeeping import TrainedLM, TrainingRun, fit_report
+from nplm.bookkeeping import TrainedLM, TrainingRun, TrainOptions, fit_report
 from nplm.checkpoint import (
     CheckpointError,
     check_resumable,
@@ -591,44 +591,33 @@ def train(
     num_epochs,
     save_path,
     print_every=100,
-    *,
-    patience=None,
-    ema_decay=0.0,
-    checkpoint_meta=None,
-    record=None,
-    log=print,
-    state_path=None,
-    resume=None,
-    precision="fp32",
+    options: Optional[TrainOptions] = None,
 ):
     """Train for num_epochs, stepping the scheduler every batch as the course does; after each epoch score the
-    dev set and save the weights with the best dev perplexity so far at `save_path` (a state_dict, atomically).
-    Returns (train losses, train perplexities, dev losses, dev perplexities), one value per epoch.
+    dev set and save the weights with the best dev perplexity so far at `save_path` (a state_dict,
+    atomically). Returns the history, one value per epoch: it unpacks as the course's (train losses, train
+    perplexities, dev losses, dev perplexities).
 
-    Loaders yield (contexts (B, W), targets (B,)). A NaN or infinite loss raises utils.TrainingDiverged. Ours, by
-    keyword (lm_bookkeeping.TrainingRun): `patience`, `ema_decay` (nplm/average.py), `checkpoint_meta` (the JSON
-    beside the weights), `record` (gets "best_state", "best_epoch", "dev_ppl_last_iterate"), `state_path` and
-    `resume` (the state after every epoch, resumed to the numbers of an uninterrupted run), `precision` ("bf16":
-    autocast); a DistributedDataParallel `model` with loaders split by rank trains on the global batch."""
+    Loaders yield (contexts (B, W), targets (B,)). A NaN or infinite loss raises utils.TrainingDiverged.
+    Ours, off unless `options` (nplm.bookkeeping.TrainOptions) turns them on: early stopping, a weight
+    average, the JSON beside the weights, the training state after every epoch and resuming from it, bf16
+    autocast. A DistributedDataParallel `model` with loaders split by rank trains on the global batch."""
+    return train_run(model, train_dataloader, dev_dataloader, criterion, optimizer, scheduler,
+                     num_epochs, save_path, print_every, options or TrainOptions()).history
+
+
+def train_run(model, train_dataloader, dev_dataloader, criterion, optimizer, scheduler, num_epochs,
+              save_path, print_every, options: TrainOptions) -> TrainingRun:
+    """`train`'s loop; returns the whole run (its history, best weights and epoch, training time)."""
     core = getattr(model, "module", model)  # the NPLM itself, under DistributedDataParallel or not
     device = next(core.parameters()).device
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-    average = WeightAverage(core, ema_decay) if ema_decay else None  # ours (nplm/average.py)
-    run = TrainingRun(
-        core,
-        optimizer,
-        scheduler,
-        average,
-        train_dataloader,
-        record,
-        log,
-        save_path,
-        patience,
-        checkpoint_meta,
-        state_path,
-    )  # ours: history, best weights, early stopping, resume
-    if resume is not None:
-        run.resume(resume)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.precision == "bf16")
+    average = WeightAverage(core, options.ema_decay) if options.ema_decay else None  # ours
+    log = options.log
+    # ours: the history, the best weights, early stopping, the training state
+    run = TrainingRun(core, optimizer, scheduler, average, train_dataloader, save_path, options)
+    if options.resume is not None:
+        run.load_state_dict(options.resume)
     for epoch in range(run.first_epoch, 0 if run.stopped else num_epochs):
         model.train()
         log(f"{'-' * 10} Epoch {epoch}: Training {'-' * 10}")
@@ -659,7 +648,7 @@ def train(
             )
         if run.end_epoch(train_loss, dev_loss, dev_ppl, best_state):
             break
-    return run.hist
+    return run
 
 
 def _batch_loss(model, criterion, inp, target, reduction="mean"):
@@ -848,47 +837,17 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
         "model": model_fields(config),
         "config": config.to_dict(),
     }
-    record: dict = {}
     net, threads = distributed.wrap(
         model, device, config.output_layer == "adaptive", config.num_threads, world
     )
-    t_train = time.perf_counter()
+    options = TrainOptions(patience=config.patience, ema_decay=config.ema_decay, checkpoint_meta=meta,
+                           log=log, state_path=state_path, resume=state, precision=config.precision)
     with utils.torch_threads(threads):
-        hist = train(
-            net,
-            train_loader,
-            dev_loader,
-            nn.NLLLoss(),
-            optimizer,
-            scheduler,
-            config.num_epochs,
-            config.save_path,
-            config.print_every,
-            patience=config.patience,
-            ema_decay=config.ema_decay,
-            checkpoint_meta=meta,
-            record=record,
-            log=log,
-            state_path=state_path,
-            resume=state,
-            precision=config.precision,
-        )
-    train_seconds = time.perf_counter() - t_train
-    model.load_state_dict(record["best_state"])
+        run = train_run(net, train_loader, dev_loader, nn.NLLLoss(), optimizer, scheduler,
+                        config.num_epochs, config.save_path, config.print_every, options)
+    model.load_state_dict(run.best_state)
     model.eval()
-    report = fit_report(
-        hist,
-        record,
-        model,
-        tokenizer,
-        config,
-        train_stream,
-        dev_stream,
-        train_seconds,
-        t_start,
-        device,
-        world,
-    )
+    report = fit_report(run, model, tokenizer, config, train_stream, dev_stream, t_start)
     return TrainedLM(model, tokenizer, config, report)
 
 

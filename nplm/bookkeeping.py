@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ import torch
 from nplm import distributed
 import utils
 from nplm.average import applied
-from nplm.checkpoint import restore_training_state, save_checkpoint, save_training_state
+from nplm.checkpoint import save_checkpoint, save_training_state
 from nplm.kernels import train_flops_per_token
 
 
@@ -30,62 +31,114 @@ class TrainedLM:
     report: dict
 
 
+@dataclass
+class TrainOptions:
+    """What `mlp_lm.train` takes beyond the course's parameters, all off by default (the course's loop)."""
+
+    patience: Optional[int] = None  # stop after this many epochs without a better dev perplexity
+    ema_decay: float = 0.0  # > 0: score and save a weight average (nplm/average.py)
+    checkpoint_meta: Optional[dict] = None  # the JSON saved beside the best weights
+    log: Callable = print
+    state_path: Optional[str] = None  # keep the training state here after every epoch
+    resume: Optional[dict] = None  # a state of `TrainingRun.state_dict`, to go on from
+    precision: str = "fp32"  # "bf16": autocast
+
+
+@dataclass
+class TrainingHistory:
+    """One value per epoch. It unpacks and indexes as the course's 4-tuple (train losses, train perplexities,
+    dev losses, dev perplexities), so `hist[3]` is the dev perplexities as in the course's code."""
+
+    train_loss: list = field(default_factory=list)
+    train_ppl: list = field(default_factory=list)  # exp of the epoch's running mean, dropout on
+    dev_loss: list = field(default_factory=list)
+    dev_ppl: list = field(default_factory=list)
+    dev_ppl_last_iterate: list = field(default_factory=list)  # with a weight average: the live weights'
+
+    def _course(self) -> tuple:
+        return self.train_loss, self.train_ppl, self.dev_loss, self.dev_ppl
+
+    def __iter__(self):
+        return iter(self._course())
+
+    def __getitem__(self, i):
+        return self._course()[i]
+
+    def __len__(self) -> int:
+        return 4
+
+
 class TrainingRun:
-    """`train`'s bookkeeping around the course's step: the history, the best dev score and its weights, early
-    stopping, the divergence checks, the log lines, the checkpoint and the training state (resume)."""
+    """`train`'s bookkeeping around the course's step. It owns the run's state: the history, the best dev score
+    with its epoch and weights, the epochs without improvement, whether it stopped, the training time (summed
+    over resumed sessions) and the epochs after which it was resumed; `state_dict` / `load_state_dict` are
+    what the training-state file holds (nplm/checkpoint.py writes and reads it)."""
 
-    def __init__(
-        self,
-        core,
-        optimizer,
-        scheduler,
-        average,
-        train_loader,
-        record,
-        log,
-        save_path,
-        patience,
-        checkpoint_meta,
-        state_path,
-    ):
-        self.core, self.optimizer, self.scheduler, self.average = (
-            core,
-            optimizer,
-            scheduler,
-            average,
-        )
-        self.generator = getattr(
-            train_loader, "generator", None
-        )  # WindowBatches' shuffle; a DataLoader's is torch's
-        writer = getattr(train_loader, "rank", 0) == 0  # only one process writes files
-        self.world = getattr(
-            train_loader, "world", 1
-        )  # processes training together (1 but under torchrun)
+    def __init__(self, core, optimizer, scheduler, average, train_loader, save_path, options):
+        self.core, self.optimizer, self.scheduler, self.average = core, optimizer, scheduler, average
+        self.save_path, self.options, self.log = save_path, options, options.log
+        self.generator = getattr(train_loader, "generator", None)  # WindowBatches' shuffle
+        self.writer = getattr(train_loader, "rank", 0) == 0  # only one process writes files
+        self.world = getattr(train_loader, "world", 1)  # processes training together
         self.device = next(core.parameters()).device
-        self.record = {} if record is None else record
-        self.log, self.save_path, self.patience, self.meta = (
-            log,
-            save_path,
-            patience,
-            checkpoint_meta,
-        )
-        self.state_path, self.writer = state_path, writer
-        self.hist, self.best_ppl, self.bad_epochs = ([], [], [], []), math.inf, 0
-        self.first_epoch, self.stopped = 0, False
+        self.history = TrainingHistory()
+        self.best_ppl, self.best_epoch, self.best_state = math.inf, None, None
+        self.bad_epochs, self.stopped, self.first_epoch = 0, False, 0
+        self.train_seconds, self.resumed_after = 0.0, []
 
-    def resume(self, state: dict) -> None:
-        self.hist, self.best_ppl, self.bad_epochs, self.stopped = restore_training_state(
-            state,
-            self.core,
-            self.optimizer,
-            self.scheduler,
-            self.average,
-            self.generator,
-            self.record,
-        )
+    # ------------------------------------------------------------------ the state a run resumes from
+    def state_dict(self) -> dict:
+        """Everything needed to go on after the epoch that just ended: the live weights, the optimiser, the
+        schedule, the weight average, the random states and this object's own fields."""
+        cuda = self.device.type == "cuda"
+        return {
+            "epoch": self.epoch,
+            "model": self.core.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "average": None if self.average is None else self.average.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if cuda else None,
+            "loader_rng": None if self.generator is None else self.generator.get_state(),
+            "history": asdict(self.history),
+            "best_ppl": self.best_ppl,
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+            "bad_epochs": self.bad_epochs,
+            "stopped": self.stopped,
+            "train_seconds": self.train_seconds,
+            "resumed_after": self.resumed_after,
+            "meta": self.options.checkpoint_meta,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put a state of `state_dict` back, into this run and the objects it trains; it goes on after the
+        epoch that state ended."""
+        self.core.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if self.average is not None:
+            self.average.load_state_dict(state["average"])
+        torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        if self.generator is not None:
+            self.generator.set_state(state["loader_rng"])
+        history = state["history"]
+        if not isinstance(history, dict):  # a state saved as four lists, before the history had names
+            history = dict(zip(("train_loss", "train_ppl", "dev_loss", "dev_ppl"), history),
+                           dev_ppl_last_iterate=state.get("dev_ppl_last_iterate") or [])
+        self.history = TrainingHistory(**{k: list(v) for k, v in history.items()})
+        self.best_ppl, self.best_epoch = state["best_ppl"], state["best_epoch"]
+        self.best_state, self.bad_epochs, self.stopped = (
+            state["best_state"], state["bad_epochs"], state["stopped"])
+        self.train_seconds = state.get("train_seconds", 0.0)
+        self.resumed_after = [*state.get("resumed_after", []), state["epoch"]]
         self.first_epoch = state["epoch"] + 1
         self.log(f"{'-' * 10} resuming after epoch {state['epoch']} {'-' * 10}")
 
+    # ------------------------------------------------------------------ one epoch
     def start_epoch(self, epoch) -> None:
         self.epoch, self.t0, self.n_tokens = epoch, time.perf_counter(), 0
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
@@ -96,14 +149,12 @@ class TrainingRun:
         self.n_tokens += n_targets
         # A CPU checks every step; an accelerator every 100, so that it need not wait for each step's loss.
         if (self.device.type == "cpu" or idx % 100 == 0) and not torch.isfinite(self.loss_sum):
-            kept = (
-                f"the checkpoint of epoch {self.record['best_epoch']} is kept"
-                if "best_epoch" in self.record
-                else "no checkpoint was kept"
-            )
+            kept = (f"the checkpoint of epoch {self.best_epoch} is kept"
+                    if self.best_epoch is not None else "no checkpoint was kept")
             raise utils.TrainingDiverged(
                 f"the training loss became {loss.item()} at epoch {self.epoch}, by step {idx} (lr "
-                f"{self.optimizer.param_groups[0]['lr']:.2e}); {kept}: lower the learning rate, or check the data"
+                f"{self.optimizer.param_groups[0]['lr']:.2e}); {kept}: lower the learning rate, "
+                f"or check the data"
             )
         if print_every and idx % print_every == 0:
             rate = self.n_tokens * self.world / max(time.perf_counter() - self.t0, 1e-9)
@@ -115,12 +166,8 @@ class TrainingRun:
     def epoch_mean(self) -> float:
         """The epoch's train loss per token (a mean of per-batch perplexities would overstate exp of it, by
         Jensen's inequality), over every process; recorded in the history."""
-        totals = torch.stack(
-            [
-                self.loss_sum,
-                torch.tensor(float(self.n_tokens), dtype=torch.float64, device=self.device),
-            ]
-        )
+        count = torch.tensor(float(self.n_tokens), dtype=torch.float64, device=self.device)
+        totals = torch.stack([self.loss_sum, count])
         distributed.sum_over_processes(totals, self.world)
         train_loss = totals[0].item() / max(totals[1].item(), 1)
         if not math.isfinite(train_loss):
@@ -128,116 +175,88 @@ class TrainingRun:
                 f"the training loss became {train_loss} in epoch {self.epoch}; lower the "
                 f"learning rate, or check the data"
             )
-        self.hist[0].append(train_loss)
-        self.hist[1].append(math.exp(min(train_loss, 700)))
+        self.history.train_loss.append(train_loss)
+        self.history.train_ppl.append(math.exp(min(train_loss, 700)))
         return train_loss
 
     def score_dev(self, score):
         """(dev loss, dev perplexity, a CPU copy of the weights scored if they beat the best so far): `score()`
         of the weight average when there is one (the last iterate's perplexity recorded too)."""
         if self.average is not None:
-            self.record.setdefault("dev_ppl_last_iterate", []).append(score()[1])
+            self.history.dev_ppl_last_iterate.append(score()[1])
         with applied(self.average):
             dev_loss, dev_ppl = score()
             # the weights scored, copied (to the CPU): training goes on with the live ones
-            best_state = (
-                {k: v.detach().to("cpu", copy=True) for k, v in self.core.state_dict().items()}
-                if dev_ppl < self.best_ppl
-                else None
-            )
+            best_state = None
+            if dev_ppl < self.best_ppl:
+                best_state = {k: v.detach().to("cpu", copy=True)
+                              for k, v in self.core.state_dict().items()}
         return dev_loss, dev_ppl, best_state
 
     def end_epoch(self, train_loss, dev_loss, dev_ppl, best_state) -> bool:
         """Record the dev score, save a better checkpoint, keep the training state; True to stop early."""
-        epoch, t0 = self.epoch, self.t0
+        epoch = self.epoch
         if not math.isfinite(dev_loss):
             raise utils.TrainingDiverged(
                 f"the dev loss became {dev_loss} after epoch {epoch}; lower the learning rate"
             )
-        self.hist[2].append(dev_loss)
-        self.hist[3].append(dev_ppl)
+        self.history.dev_loss.append(dev_loss)
+        self.history.dev_ppl.append(dev_ppl)
+        seconds = time.perf_counter() - self.t0
+        self.train_seconds += seconds
         self.log(
-            f"Epoch {epoch}: train loss {train_loss:.4f} (ppl {self.hist[1][-1]:.2f}); dev loss "
-            f"{dev_loss:.4f}, dev ppl {dev_ppl:.2f}; {time.perf_counter() - t0:.0f} s"
+            f"Epoch {epoch}: train loss {train_loss:.4f} (ppl {self.history.train_ppl[-1]:.2f}); dev "
+            f"loss {dev_loss:.4f}, dev ppl {dev_ppl:.2f}; {seconds:.0f} s"
         )
+        patience = self.options.patience
         if dev_ppl < self.best_ppl:
             self.log(
                 f"{'-' * 10} Epoch {epoch}: best dev perplexity improved from {self.best_ppl:.2f} to "
                 f"{dev_ppl:.2f}, saving the model to {self.save_path} {'-' * 10}"
             )
             self.best_ppl, self.bad_epochs = dev_ppl, 0
-            self.record.update(best_state=best_state, best_epoch=epoch)
+            self.best_state, self.best_epoch = best_state, epoch
+            meta = self.options.checkpoint_meta
             if self.save_path and self.writer:
-                meta = (
-                    None if self.meta is None else {**self.meta, "epoch": epoch, "dev_ppl": dev_ppl}
-                )
+                meta = None if meta is None else {**meta, "epoch": epoch, "dev_ppl": dev_ppl}
                 save_checkpoint(best_state, self.save_path, meta)
         else:
             self.bad_epochs += 1
-            self.stopped = self.patience is not None and self.bad_epochs >= self.patience
-        if self.state_path and self.writer:
-            save_training_state(
-                self.state_path,
-                epoch,
-                self.core,
-                self.optimizer,
-                self.scheduler,
-                self.average,
-                self.generator,
-                self.hist,
-                self.record,
-                self.best_ppl,
-                self.bad_epochs,
-                self.stopped,
-                self.meta,
-            )
+            self.stopped = patience is not None and self.bad_epochs >= patience
+        if self.options.state_path and self.writer:
+            save_training_state(self.options.state_path, self)
         if self.stopped:
-            self.log(f"early stopping: no better dev perplexity for {self.patience} epochs")
+            self.log(f"early stopping: no better dev perplexity for {patience} epochs")
         return self.stopped
 
 
-def fit_report(
-    hist,
-    record,
-    model,
-    tokenizer,
-    config,
-    train_stream,
-    dev_stream,
-    train_seconds,
-    t_start,
-    device,
-    world,
-) -> dict:
-    """The numbers of a `fit_mlp_lm` run: the history, the best epoch, the sizes, the time, the FLOPs."""
-    best = int(np.argmin(hist[3]))
-    extra = (
-        {"dev_ppl_last_iterate": record["dev_ppl_last_iterate"]}
-        if "dev_ppl_last_iterate" in record
-        else {}
-    )
+def fit_report(run: TrainingRun, model, tokenizer, config, train_stream, dev_stream, t_start) -> dict:
+    """The numbers of a `fit_mlp_lm` run: the history, the best epoch, the sizes, the time, the FLOPs. The
+    training time is summed over every session of a resumed run, whose `resumed_after` lists the epochs
+    after which it went on."""
+    history = asdict(run.history)
+    if not history["dev_ppl_last_iterate"]:
+        del history["dev_ppl_last_iterate"]
+    dev_ppl = run.history.dev_ppl
+    best = int(np.argmin(dev_ppl))
+    epochs = len(dev_ppl)
     return {
-        "history": {
-            "train_loss": hist[0],
-            "train_ppl": hist[1],
-            "dev_loss": hist[2],
-            "dev_ppl": hist[3],
-            **extra,
-        },
+        "history": history,
         "best_epoch": best + 1,
-        "best_dev_ppl": hist[3][best],
-        "best_dev_loss": hist[2][best],
-        "epochs_run": len(hist[0]),
+        "best_dev_ppl": dev_ppl[best],
+        "best_dev_loss": run.history.dev_loss[best],
+        "epochs_run": epochs,
         "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "vocab_size": tokenizer.vocab_size,
         "train_tokens": train_stream.numel(),
         "dev_targets": dev_stream.numel(),
-        "train_seconds": train_seconds,
-        "train_tokens_per_second_incl_eval": len(hist[0]) * train_stream.numel() / train_seconds,
+        "train_seconds": run.train_seconds,
+        "train_tokens_per_second_incl_eval": epochs * train_stream.numel() / max(run.train_seconds, 1e-9),
+        "resumed_after": run.resumed_after,
         "seconds_total": time.perf_counter() - t_start,
         "save_path": str(config.save_path),
         "flops": train_flops_per_token(model, train_stream),
-        "device": str(device),
-        "processes": world,
+        "device": str(run.device),
+        "processes": run.world,
         "global_batch_size": config.batch_size,
     }

@@ -127,72 +127,7 @@ def load_training_state(state_path) -> dict:
         ) from None
 
 
-def save_training_state(
-    state_path,
-    epoch,
-    model,
-    optimizer,
-    scheduler,
-    average,
-    generator,
-    hist,
-    record,
-    best_ppl,
-    bad_epochs,
-    stopped,
-    meta,
-) -> None:
-    """All that `train` needs to go on after `epoch`, atomically at `state_path`: the live weights, the
-    optimiser, the schedule, the weight average, the random states, the history, the best score and weights."""
-    device = next(model.parameters()).device
-    utils.atomic_save(
-        {
-            "epoch": epoch,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "average": average.state_dict() if average is not None else None,
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-            "loader_rng": generator.get_state() if generator is not None else None,
-            "history": [list(h) for h in hist],
-            "best_ppl": best_ppl,
-            "bad_epochs": bad_epochs,
-            "stopped": stopped,
-            "best_state": record.get("best_state"),
-            "best_epoch": record.get("best_epoch"),
-            "dev_ppl_last_iterate": record.get("dev_ppl_last_iterate"),
-            "meta": meta,
-        },
-        state_path,
-    )
-
-
-def restore_training_state(state, model, optimizer, scheduler, average, generator, record) -> tuple:
-    """Put a state of `save_training_state` back into the objects of a new run, and `record`'s best weights;
-    returns (history, best perplexity, epochs without improvement, stopped)."""
-    device = next(model.parameters()).device
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    if average is not None:
-        average.load_state_dict(state["average"])
-    torch.set_rng_state(state["torch_rng"])
-    if state.get("cuda_rng") is not None and device.type == "cuda":
-        torch.cuda.set_rng_state(state["cuda_rng"], device)
-    if generator is not None:
-        generator.set_state(state["loader_rng"])
-    record.update(
-        {
-            k: state[k]
-            for k in ("best_state", "best_epoch", "dev_ppl_last_iterate")
-            if state[k] is not None
-        }
-    )
-    return (
-        tuple(list(h) for h in state["history"]),
-        state["best_ppl"],
-        state["bad_epochs"],
-        state["stopped"],
-    )
+def save_training_state(state_path, run) -> None:
+    """The state of a `nplm.bookkeeping.TrainingRun` after its last finished epoch, atomically at
+    `state_path`: all that `train` needs to go on (`run.load_state_dict`)."""
+    utils.atomic_save(run.state_dict(), state_path)

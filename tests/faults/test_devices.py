@@ -89,8 +89,7 @@ def test_bf16_autocast_runs_the_forward_in_bfloat16_and_keeps_the_loss_in_float3
         2,
         tmp_path / "m.pt",
         print_every=0,
-        log=lambda *a: None,
-        precision="bf16",
+        options=mlp_lm.TrainOptions(log=lambda *a: None, precision="bf16"),
     )
     assert torch.bfloat16 in seen and all(map(lambda x: x == x and x < 1e3, hist[3]))
     logits = torch.randn(4, 7, dtype=torch.bfloat16, requires_grad=True)

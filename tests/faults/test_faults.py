@@ -239,7 +239,7 @@ def test_a_diverging_run_stops_with_the_epoch_and_step(tmp_path):
             2,
             tmp_path / "m.pt",
             print_every=0,
-            log=lambda *a: None,
+            options=mlp_lm.TrainOptions(log=lambda *a: None),
         )
 
 

@@ -91,7 +91,8 @@ def test_loaders_open_no_network_connection(data_dir, tmp_path):
         """
         import utils, datasets  # utils first, as every entry module does: then even a direct call stays offline
         datasets.load_dataset("text", data_files={"train": os.path.join(data_dir, "wikitext-2", "wiki.test.tokens.gz")})
-        import lm_data, mlp
+        import mlp
+        from nplm import corpus as lm_data
         dev, train, test = mlp.load_data_mlp(data_dir=data_dir)
         splits = lm_data.load_data_mlp_lm(data_dir=data_dir, splits=("train", "validation", "test"))
         print(json.dumps({"attempts": attempts, "imdb": [len(dev["text"]), len(train["text"]), len(test["text"])],

@@ -193,7 +193,7 @@ def test_tiny_model_memorises_tiny_corpus(tmp_path):
         60,
         tmp_path / "m.pt",
         print_every=0,
-        log=lambda *a: None,
+        options=M.TrainOptions(log=lambda *a: None),
     )
     assert min(hist[3]) < 1.3  # near-perfect next-word prediction
     assert hist[3][-1] < hist[3][0]
@@ -352,7 +352,6 @@ def test_train_with_weight_average_scores_and_saves_the_average(tmp_path):
         stream, 3, tok.pad_token_id, 8, shuffle=True, generator=torch.Generator().manual_seed(0)
     )
     dev = M.WindowBatches(stream, 3, tok.pad_token_id, 64)
-    record = {}
     config = M.LMConfig(
         embed_dim=8,
         local_window_size=3,
@@ -363,7 +362,8 @@ def test_train_with_weight_average_scores_and_saves_the_average(tmp_path):
         cutoffs=[4],
     )
     meta = {"tokenizer": tok.to_dict(), "model": M.model_fields(config)}
-    hist = M.train(
+    options = M.TrainOptions(log=lambda *a: None, ema_decay=0.9, checkpoint_meta=meta)
+    run = M.train_run(
         model,
         batches,
         dev,
@@ -372,24 +372,22 @@ def test_train_with_weight_average_scores_and_saves_the_average(tmp_path):
         None,
         3,
         tmp_path / "m.pt",
-        print_every=0,
-        log=lambda *a: None,
-        ema_decay=0.9,
-        record=record,
-        checkpoint_meta=meta,
+        0,
+        options,
     )
-    assert len(record["dev_ppl_last_iterate"]) == 3
-    assert record["dev_ppl_last_iterate"][-1] != pytest.approx(
+    hist = run.history
+    assert len(hist.dev_ppl_last_iterate) == 3
+    assert hist.dev_ppl_last_iterate[-1] != pytest.approx(
         hist[3][-1]
     )  # the average is not the last iterate
     saved, _, meta = M.load_checkpoint(tmp_path / "m.pt", config)
     best = min(range(3), key=lambda i: hist[3][i])
-    assert meta["epoch"] == best == record["best_epoch"]
+    assert meta["epoch"] == best == run.best_epoch
     _, ppl = M.evaluate(saved, dev, nn.NLLLoss())
     assert ppl == pytest.approx(
         hist[3][best], rel=1e-5
     )  # the checkpoint holds the averaged weights
-    model.load_state_dict(record["best_state"])  # and so does the copy kept in memory
+    model.load_state_dict(run.best_state)  # and so does the copy kept in memory
     assert M.evaluate(model, dev, nn.NLLLoss())[1] == pytest.approx(ppl, rel=1e-12)
 
 
