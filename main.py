@@ -41,12 +41,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 
 from common import datafiles
 from common import glove
-from nplm import distributed as lm_distributed
 import mlp
 import mlp_lm
 import utils
@@ -58,14 +57,12 @@ from nplm.run import (
     cmd_dynamic,
     cmd_lm,
     cmd_replot,
-    cmd_sample,  # noqa: F401
+    cmd_sample,
     lm_checkpoint,
-    lm_run_name,
     lm_state,
-    lm_stem,
-    plot_lm_history,
 )
 from mlp import ACTIVATION_NAMES, MLPConfig, RawSplit, load_data_mlp
+from written import answers, figures
 
 DEFAULT_OUT_DIR = Path("plots")
 DEBUG_ENV = "HW3_DEBUG"
@@ -349,10 +346,24 @@ def cmd_mlp(args) -> dict:
     return results
 
 
-def cmd_written(args) -> None:
-    from written import answers as written
-
-    written.main(args)
+def cmd_written(args) -> list:
+    """`python main.py written`: print every check of sections 1-5 (written/answers.py) with PASS or FAIL
+    and its numbers, draw Figures 1-2 (written/figures.py) into OUT_DIR; SystemExit(1) if a check fails."""
+    results = answers.run_all_checks()
+    width = max(len(r.claim) for r in results)
+    section = None
+    for r in results:
+        if r.section != section:
+            section = r.section
+            print(f"\n== section {section}")
+        print(f"[{'PASS' if r.passed else 'FAIL'}] {r.claim:<{width}}  {r.numbers}")
+    for path in figures.make_figures(Path(args.out_dir)):
+        print(f"wrote {path}")
+    failed = [r for r in results if not r.passed]
+    print(f"\n{len(results) - len(failed)}/{len(results)} checks passed")
+    if failed:
+        raise SystemExit(1)
+    return results
 
 
 def cmd_sentiment(args) -> dict:
@@ -391,431 +402,241 @@ def _number(kind, low=None, high=None, high_open=False):
             value = kind(text)
         except ValueError:
             value = None
-        ok = (
-            value is not None
-            and value == value
-            and (low is None or value >= low)
-            and (high is None or value < high or (value == high and not high_open))
-        )
+        ok = (value is not None and value == value and (low is None or value >= low)
+              and (high is None or value < high or (value == high and not high_open)))
         if not ok:
             what = "a whole number" if kind is int else "a number"
             if high is None:
                 raise argparse.ArgumentTypeError(f"must be {what} >= {low:g}, got {text!r}")
-            raise argparse.ArgumentTypeError(
-                f"must be in [{low:g}, {high:g}{')' if high_open else ']'}, got {text!r}"
-            )
+            bound = ")" if high_open else "]"
+            raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}{bound}, got {text!r}")
         return value
 
     return parse
 
 
-def _dest(flag: str) -> str:
-    return flag.lstrip("-").replace("-", "_")
-
-
-def lm_config(args) -> LMRunConfig:
-    """The language model's config, built once from the flags: a preset with the flags that were given. A value
-    out of range is refused by LMConfig.validate, whose utils.ConfigError names the field."""
-    overrides = {
-        field: getattr(args, _dest(flag))
-        for flag, field, _ in LM_FIELD_FLAGS
-        if getattr(args, _dest(flag), None) is not None
-        and (flag != "--epochs" or args.command == "lm")
-    }
-    for field in ("tie_embeddings", "fast"):
-        if field in overrides:
-            overrides[field] = overrides[field] == "on"
-    if args.device:
-        overrides["device"] = args.device
-    preset = "quick" if args.quick else args.config
-    return LMRunConfig.preset(
-        preset, seed=args.seed, save_path=str(lm_checkpoint(args)), **overrides
-    )
-
-
-def _flag_of(err: utils.ConfigError) -> str:
-    """The flag that sets the field of a config error (the field's name when no flag does)."""
-    flags = {field: flag for flag, field, _ in LM_FIELD_FLAGS}
-    flags.update(
-        seed="--seed",
-        device="--device",
-        **({"num_epochs": "--epochs"} if "MLP" in str(err) else {}),
-    )
-    return flags.get(err.field, err.field)
-
-
 def _run_name(text: str) -> str:
-    if not text or not all(c.isalnum() or c in "-_" for c in text) or not text.isascii():
+    if not text or not text.isascii() or not all(c.isalnum() or c in "-_" for c in text):
         raise argparse.ArgumentTypeError(
-            f"must be letters, digits, - and _ (a file name), got {text!r}"
-        )
+            f"must be letters, digits, - and _ (a file name), got {text!r}")
     return text
 
 
-COMMON_FLAGS = [
-    (
-        ("--data-dir",),
-        dict(
-            type=Path,
-            help=f"folder with imdb/, glove/, wikitext-2/ (default: "
-            f"${datafiles.DATA_DIR_ENV} or ../shared/data)",
-        ),
-    ),
-    (
-        ("--out-dir",),
-        dict(
-            type=Path,
-            help=f"where plots and JSON go (default: {DEFAULT_OUT_DIR}/, or "
-            f"{QUICK_OUT_DIR}/ with --quick)",
-        ),
-    ),
-    (
-        ("--ckpt-dir",),
-        dict(
-            type=Path,
-            help="where checkpoints go (default: checkpoints/, or "
-            "runs/quick/checkpoints with --quick)",
-        ),
-    ),
-    (
-        ("--quick",),
-        dict(
-            action="store_true", help="small slices and few epochs: a smoke run in under a minute"
-        ),
-    ),
-    (("--seed",), dict(type=int, help="first seed, >= 0 (default 0)")),
-    (
-        ("--device",),
-        dict(help="auto (CUDA, then MPS, then the CPU: the default), cpu, cuda, cuda:N or mps"),
-    ),
-    (
-        ("--debug",),
-        dict(
-            action="store_true",
-            help=f"show the Python traceback of an error (or set {DEBUG_ENV}=1)",
-        ),
-    ),
-]
-MLP_FLAGS = [
-    (
-        ("--seeds",),
-        dict(
-            type=_number(int, 1),
-            help="seeds per config; plots show the mean and the band across "
-            "seeds (default 3; 1 with --quick)",
-        ),
-    ),
-    (("--epochs",), dict(type=int, help="epochs per run (default 20, as the course)")),
-    (
-        ("--sweeps",),
-        dict(
-            nargs="+",
-            choices=list(SWEEPS),
-            help="which sweeps of 6.1 to run (default: all: the "
-            "handout's three and depth_vs_lr, the control of 6.1.3)",
-        ),
-    ),
-    (
-        ("--resume",),
-        dict(
-            action="store_true",
-            help="keep the runs an interrupted sweep finished and run the rest "
-            "(with `all`: the language model's training goes on too)",
-        ),
-    ),
-]
-LM_CONFIG_FLAG = (
-    ("--config",),
-    dict(
-        choices=["default", "long", "course"],
-        help="language-model preset: default (< 20 min on 2 cores), long (wider, "
-        "more epochs) or course (the course's model and optimiser, no additions)",
-    ),
-)
-ON_OFF = dict(choices=["on", "off"], metavar="{on,off}")
-# Every language-model field a user tunes: (flag, LMConfig field, argparse keywords). argparse parses the type
-# only; LMConfig.validate checks the value, once, and `lm_config` names the flag in its error. Unset: the preset's
-# (the help shows the default preset's value).
-LM_FIELD_FLAGS = [
-    ("--epochs", "num_epochs", dict(type=int, help="epochs")),
-    (
-        "--batch-size",
-        "batch_size",
-        dict(type=int, help="training batch size, split between torchrun's processes"),
-    ),
-    ("--eval-batch-size", "eval_batch_size", dict(type=int, help="batch size for scoring")),
-    ("--lr", "lr", dict(type=float, help="peak learning rate")),
-    (
-        "--decay",
-        "decay",
-        dict(
-            type=float,
-            help="ExponentialLR's gamma per batch, in (0, 1], with --schedule "
-            "exponential (the course's)",
-        ),
-    ),
-    (
-        "--optimizer",
-        "optimizer",
-        dict(choices=["adam", "adamw"], help="adamw or the course's adam"),
-    ),
-    (
-        "--schedule",
-        "schedule",
-        dict(choices=list(SCHEDULES), help="learning-rate schedule after the warmup"),
-    ),
-    ("--warmup-steps", "warmup_steps", dict(type=int, help="linear warmup steps")),
-    ("--weight-decay", "weight_decay", dict(type=float, help="decoupled weight decay")),
-    (
-        "--patience",
-        "patience",
-        dict(type=int, help="stop after this many epochs without a better dev perplexity"),
-    ),
-    ("--embed-dim", "embed_dim", dict(type=int, help="word embedding size E")),
-    ("--hidden-dim", "hidden_dim", dict(type=int, help="hidden size H")),
-    ("--num-blocks", "num_blocks", dict(type=int, help="residual blocks after the first")),
-    ("--window", "local_window_size", dict(type=int, help="words W before the target")),
-    ("--dropout", "dropout_p", dict(type=float, help="dropout rate after each block, in [0, 1)")),
-    (
-        "--output-layer",
-        "output_layer",
-        dict(choices=["adaptive", "full"], help="adaptive softmax or the course's full softmax"),
-    ),
-    (
-        "--cutoffs",
-        "cutoffs",
-        dict(type=int, nargs="+", help="the adaptive softmax's cluster bounds"),
-    ),
-    (
-        "--div-value",
-        "div_value",
-        dict(type=float, help="the adaptive softmax's width ratio per cluster"),
-    ),
-    (
-        "--global-window",
-        "global_window",
-        dict(type=int, help="far words averaged into a global context (0: none)"),
-    ),
-    (
-        "--global-chunks",
-        "global_chunks",
-        dict(type=int, help="equal chunks of the far words, one mean each"),
-    ),
-    (
-        "--global-dropout",
-        "global_dropout_p",
-        dict(type=float, help="share of training examples whose far words are hidden, in [0, 1)"),
-    ),
-    (
-        "--tie-embeddings",
-        "tie_embeddings",
-        dict(**ON_OFF, help="output word vectors shared with the input embeddings"),
-    ),
-    (
-        "--embed-dropout",
-        "embed_dropout_p",
-        dict(
-            type=float, help="share of word types dropped from a batch's input lookups, in [0, 1)"
-        ),
-    ),
-    (
-        "--input-dropout",
-        "input_dropout_p",
-        dict(type=float, help="dropout on the concatenated context vectors, in [0, 1)"),
-    ),
-    (
-        "--ema-decay",
-        "ema_decay",
-        dict(type=float, help="weight-average decay, in [0, 1) (0: score the last iterate)"),
-    ),
-    (
-        "--fast",
-        "fast",
-        dict(**ON_OFF, help="our kernels and batches, or the course's DataLoader pipeline"),
-    ),
-    (
-        "--precision",
-        "precision",
-        dict(choices=["fp32", "bf16"], help="bf16: autocast where the device supports it"),
-    ),
-    (
-        "--cache-size",
-        "cache_size",
-        dict(
-            type=int,
-            help="after training, also score the best model with a "
-            "continuous cache of this many tokens (0: off)",
-        ),
-    ),
-    (
-        "--dynamic-segment",
-        "dynamic_segment",
-        dict(
-            type=int,
-            help="after training, also score the best model with "
-            "dynamic evaluation in segments of this many "
-            "tokens (0: off)",
-        ),
-    ),
-    (
-        "--max-train-tokens",
-        "max_train_tokens",
-        dict(type=int, help="train on a prefix of this many tokens"),
-    ),
-    (
-        "--max-dev-tokens",
-        "max_dev_tokens",
-        dict(type=int, help="score dev and test prefixes of this many tokens"),
-    ),
-    (
-        "--min-count",
-        "min_count",
-        dict(type=int, help="words seen fewer times in train become <unk>"),
-    ),
-    ("--threads", "num_threads", dict(type=int, help="torch threads")),
-    ("--print-every", "print_every", dict(type=int, help="log every this many steps (0: never)")),
+def _on_off(text: str) -> bool:
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"must be on or off, got {text!r}")
+    return text == "on"
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """One command-line flag, declared once: its help, the commands that take it, its default (one value,
+    {command: value} where commands differ, or a function of the parsed flags) and, for the language
+    model's flags, the LMConfig field it sets (LMConfig.validate checks the value, once)."""
+
+    name: str
+    help: str
+    commands: tuple
+    default: Any = None
+    field: Optional[str] = None
+    kwargs: dict = dataclasses.field(default_factory=dict)  # argparse's type, choices, nargs, action
+
+    @property
+    def dest(self) -> str:
+        return self.name.lstrip("-").replace("-", "_")
+
+    def default_for(self, args):
+        default = self.default
+        if isinstance(default, dict):
+            return default.get(args.command)
+        return default(args) if callable(default) else default
+
+
+EVERY = ("all", "mlp", "lm", "sample", "cache", "dynamic", "written", "replot", "sentiment")
+SWEEPING, LM, SCORING = ("all", "mlp"), ("lm",), ("sample", "cache", "dynamic")
+FIELD = dict(commands=LM)  # a field of the language model's config: `lm` takes it
+FLAGS = [
+    Flag("--data-dir", f"folder with imdb/, glove/, wikitext-2/ (default: ${datafiles.DATA_DIR_ENV} "
+         "or ../shared/data)", EVERY, kwargs=dict(type=Path)),
+    Flag("--out-dir", f"where plots and JSON go (default: {DEFAULT_OUT_DIR}/, or {QUICK_OUT_DIR}/ "
+         "with --quick)", EVERY, lambda a: QUICK_OUT_DIR if a.quick else DEFAULT_OUT_DIR,
+         kwargs=dict(type=Path)),
+    Flag("--ckpt-dir", "where checkpoints go (default: checkpoints/, or runs/quick/checkpoints with "
+         "--quick)", EVERY, lambda a: QUICK_OUT_DIR / "checkpoints" if a.quick else Path("checkpoints"),
+         kwargs=dict(type=Path)),
+    Flag("--quick", "small slices and few epochs: a smoke run in under a minute", EVERY, False,
+         kwargs=dict(action="store_true")),
+    Flag("--seed", "first seed, >= 0 (default 0)", EVERY, 0, kwargs=dict(type=int)),
+    Flag("--device", "auto (CUDA, then MPS, then the CPU: the default), cpu, cuda, cuda:N or mps",
+         EVERY),
+    Flag("--debug", f"show the Python traceback of an error (or set {DEBUG_ENV}=1)", EVERY, False,
+         kwargs=dict(action="store_true")),
+    Flag("--seeds", "seeds per config; plots show the mean and the band across seeds (default 3; 1 "
+         "with --quick)", (*SWEEPING, "sentiment"), 3, kwargs=dict(type=_number(int, 1))),
+    Flag("--epochs", "epochs per run (default: 20 for the sweeps, the preset's for lm)",
+         (*SWEEPING, *LM), {"all": 20, "mlp": 20}, "num_epochs", dict(type=int)),
+    Flag("--sweeps", "which sweeps of 6.1 to run (default: all: the handout's three and depth_vs_lr, "
+         "the control of 6.1.3)", SWEEPING, lambda a: list(SWEEPS),
+         kwargs=dict(nargs="+", choices=list(SWEEPS))),
+    Flag("--resume", "go on from an interrupted run: a sweep keeps the runs it finished, the language "
+         "model goes on from its last finished epoch", (*SWEEPING, *LM), False,
+         kwargs=dict(action="store_true")),
+    Flag("--config", "language-model preset: default (< 20 min on 2 cores), long (wider, more "
+         "epochs) or course (the course's model and optimiser, no additions)", (*LM, *SCORING),
+         "default", kwargs=dict(choices=["default", "long", "course"])),
+    Flag("--name", "name the run's files mlp_lm_NAME.* (default: the preset's name); letters, "
+         "digits, - and _", LM, kwargs=dict(type=_run_name)),
+    Flag("--checkpoint", "default: CKPT_DIR/mlp_lm.pt (mlp_lm_long.pt with --config long, "
+         "mlp_lm_quick.pt with --quick)", SCORING, kwargs=dict(type=Path)),
+    Flag("--prompt", "the text to continue (default: the course's prompt)", ("sample",),
+         mlp_lm.COURSE_PROMPT),
+    Flag("--top-p", "sample once with this top_p in [0, 1] (0 is greedy) instead of greedy, 0.3 and "
+         "1.0", ("sample",), kwargs=dict(type=_number(float, 0.0, 1.0))),
+    Flag("--max-len", "tokens to generate (default 30)", ("sample",), 30,
+         kwargs=dict(type=_number(int, 0))),
+    # after training `lm` scores with these (0: off); `cache` and `dynamic` score a saved checkpoint
+    Flag("--cache-size", "past tokens in the continuous cache (lm: 0 is none; cache and dynamic: "
+         "default 2000)", (*LM, "cache", "dynamic"), {"cache": 2000, "dynamic": 2000}, "cache_size",
+         dict(type=int)),
+    Flag("--dynamic-segment", f"dynamic evaluation's tokens between two steps (lm: 0 is none; "
+         f"dynamic: default {DYNAMIC_SEGMENT})", (*LM, "dynamic"), {"dynamic": DYNAMIC_SEGMENT},
+         "dynamic_segment", dict(type=int)),
+    # every other field of the language model a user tunes: unset, the preset's value
+    Flag("--batch-size", "training batch size, split between torchrun's processes", field="batch_size",
+         kwargs=dict(type=int), **FIELD),
+    Flag("--eval-batch-size", "batch size for scoring", field="eval_batch_size",
+         kwargs=dict(type=int), **FIELD),
+    Flag("--lr", "peak learning rate", field="lr", kwargs=dict(type=float), **FIELD),
+    Flag("--decay", "ExponentialLR's gamma per batch, in (0, 1], with --schedule exponential (the "
+         "course's)", field="decay", kwargs=dict(type=float), **FIELD),
+    Flag("--optimizer", "adamw or the course's adam", field="optimizer",
+         kwargs=dict(choices=["adam", "adamw"]), **FIELD),
+    Flag("--schedule", "learning-rate schedule after the warmup", field="schedule",
+         kwargs=dict(choices=list(SCHEDULES)), **FIELD),
+    Flag("--warmup-steps", "linear warmup steps", field="warmup_steps", kwargs=dict(type=int),
+         **FIELD),
+    Flag("--weight-decay", "decoupled weight decay", field="weight_decay", kwargs=dict(type=float),
+         **FIELD),
+    Flag("--patience", "stop after this many epochs without a better dev perplexity",
+         field="patience", kwargs=dict(type=int), **FIELD),
+    Flag("--embed-dim", "word embedding size E", field="embed_dim", kwargs=dict(type=int), **FIELD),
+    Flag("--hidden-dim", "hidden size H", field="hidden_dim", kwargs=dict(type=int), **FIELD),
+    Flag("--num-blocks", "residual blocks after the first", field="num_blocks",
+         kwargs=dict(type=int), **FIELD),
+    Flag("--window", "words W before the target", field="local_window_size", kwargs=dict(type=int),
+         **FIELD),
+    Flag("--dropout", "dropout rate after each block, in [0, 1)", field="dropout_p",
+         kwargs=dict(type=float), **FIELD),
+    Flag("--output-layer", "adaptive softmax or the course's full softmax", field="output_layer",
+         kwargs=dict(choices=["adaptive", "full"]), **FIELD),
+    Flag("--cutoffs", "the adaptive softmax's cluster bounds", field="cutoffs",
+         kwargs=dict(type=int, nargs="+"), **FIELD),
+    Flag("--div-value", "the adaptive softmax's width ratio per cluster", field="div_value",
+         kwargs=dict(type=float), **FIELD),
+    Flag("--global-window", "far words averaged into a global context (0: none)",
+         field="global_window", kwargs=dict(type=int), **FIELD),
+    Flag("--global-chunks", "equal chunks of the far words, one mean each", field="global_chunks",
+         kwargs=dict(type=int), **FIELD),
+    Flag("--global-dropout", "share of training examples whose far words are hidden, in [0, 1)",
+         field="global_dropout_p", kwargs=dict(type=float), **FIELD),
+    Flag("--tie-embeddings", "output word vectors shared with the input embeddings (on or off)",
+         field="tie_embeddings", kwargs=dict(type=_on_off, metavar="{on,off}"), **FIELD),
+    Flag("--embed-dropout", "share of word types dropped from a batch's input lookups, in [0, 1)",
+         field="embed_dropout_p", kwargs=dict(type=float), **FIELD),
+    Flag("--input-dropout", "dropout on the concatenated context vectors, in [0, 1)",
+         field="input_dropout_p", kwargs=dict(type=float), **FIELD),
+    Flag("--ema-decay", "weight-average decay, in [0, 1) (0: score the last iterate)",
+         field="ema_decay", kwargs=dict(type=float), **FIELD),
+    Flag("--fast", "our kernels and batches, or the course's DataLoader pipeline (on or off)",
+         field="fast", kwargs=dict(type=_on_off, metavar="{on,off}"), **FIELD),
+    Flag("--precision", "bf16: autocast where the device supports it", field="precision",
+         kwargs=dict(choices=["fp32", "bf16"]), **FIELD),
+    Flag("--max-train-tokens", "train on a prefix of this many tokens", field="max_train_tokens",
+         kwargs=dict(type=int), **FIELD),
+    Flag("--max-dev-tokens", "score dev and test prefixes of this many tokens",
+         field="max_dev_tokens", kwargs=dict(type=int), **FIELD),
+    Flag("--min-count", "words seen fewer times in train become <unk>", field="min_count",
+         kwargs=dict(type=int), **FIELD),
+    Flag("--threads", "torch threads", field="num_threads", kwargs=dict(type=int), **FIELD),
+    Flag("--print-every", "log every this many steps (0: never)", field="print_every",
+         kwargs=dict(type=int), **FIELD),
 ]
 
 
-def _with_default(field: str, kwargs: dict) -> dict:
-    """The flag's keywords, its help ending with the default preset's value."""
-    value = getattr(LMRunConfig.preset("default"), field)
-    shown = (
-        ("on" if value else "off")
-        if isinstance(value, bool)
-        else (
-            " ".join(map(str, value))
-            if isinstance(value, list)
-            else "none"
-            if value is None
-            else f"{value:g}"
-            if isinstance(value, float)
-            else value
-        )
-    )
-    return {**kwargs, "help": f"{kwargs['help']} (default: {shown})"}
+@dataclasses.dataclass(frozen=True)
+class Command:
+    help: str
+    func: Callable
+    writes: tuple = ()  # the folders it writes into, checked before any work
+    needs: Callable = lambda args: None  # a check of its own flags: the problem, or None
 
 
-LM_FLAGS = [
-    LM_CONFIG_FLAG,
-    (
-        ("--resume",),
-        dict(action="store_true", help="continue an interrupted run from its last finished epoch"),
-    ),
-    (
-        ("--name",),
-        dict(
-            type=_run_name,
-            help="name the run's files mlp_lm_NAME.* (default: the preset's name); "
-            "letters, digits, - and _",
-        ),
-    ),
-    *(((flag,), _with_default(field, kwargs)) for flag, field, kwargs in LM_FIELD_FLAGS),
-]
-CHECKPOINT_FLAG = (
-    ("--checkpoint",),
-    dict(
-        type=Path,
-        help="default: CKPT_DIR/mlp_lm.pt (mlp_lm_long.pt with "
-        "--config long, mlp_lm_quick.pt with --quick)",
-    ),
-)
-SAMPLE_FLAGS = [
-    LM_CONFIG_FLAG,
-    CHECKPOINT_FLAG,
-    (("--prompt",), dict(help="the text to continue (default: the course's prompt)")),
-    (
-        ("--top-p",),
-        dict(
-            type=_number(float, 0.0, 1.0),
-            help="sample once with this top_p in [0, 1] (0 is greedy) "
-            "instead of greedy, 0.3 and 1.0",
-        ),
-    ),
-    (("--max-len",), dict(type=_number(int, 0), help="tokens to generate (default 30)")),
-]
-CACHE_FLAGS = [
-    LM_CONFIG_FLAG,
-    CHECKPOINT_FLAG,
-    (("--cache-size",), dict(type=_number(int, 1), help="past tokens in the cache (default 2000)")),
-]
-DYNAMIC_FLAGS = [
-    LM_CONFIG_FLAG,
-    CHECKPOINT_FLAG,
-    (
-        ("--dynamic-segment",),
-        dict(type=_number(int, 1), help="tokens scored between two steps (default 50)"),
-    ),
-    (
-        ("--cache-size",),
-        dict(
-            type=_number(int, 0),
-            help="past tokens in the continuous cache combined with it (default 2000; 0: none)",
-        ),
-    ),
-]
-DEFAULTS = {
-    "data_dir": None,
-    "out_dir": None,
-    "ckpt_dir": None,
-    "quick": False,
-    "seed": 0,
-    "device": None,
-    "debug": False,
-    "resume": False,
-    "seeds": 3,
-    "sweeps": list(SWEEPS),
-    "config": "default",
-    "checkpoint": None,
-    "name": None,
-    "prompt": mlp_lm.COURSE_PROMPT,
-    "top_p": None,
-    "max_len": 30,
-    **{_dest(flag): None for flag, _, _ in LM_FIELD_FLAGS},
+def _at_least(low: int, *flags: str):
+    """A command's check that each of `flags` is a whole number >= low (outside `lm`, where LMConfig checks
+    them, a saved checkpoint's scoring takes them)."""
+
+    def check(args):
+        for flag in flags:
+            value = getattr(args, Flag(flag, "", ()).dest)
+            if value < low:
+                return f"{flag}: must be a whole number >= {low}, got '{value}'"
+        return None
+
+    return check
+
+
+COMMANDS = {
+    "all": Command("run everything (the default): written checks and figures, the MLP sweeps, the "
+                   "language model", cmd_all, ("out_dir", "ckpt_dir")),
+    "mlp": Command("the three MLP sweeps of section 6.1 (structures, activations, learning rates)",
+                   cmd_mlp, ("out_dir", "ckpt_dir")),
+    "lm": Command("train and score the fixed-window neural language model on WikiText-2", cmd_lm,
+                  ("out_dir", "ckpt_dir")),
+    "sample": Command("generate text from a saved language-model checkpoint", cmd_sample),
+    "cache": Command("score a saved language-model checkpoint with a continuous cache (dev-tuned, "
+                     "then test)", cmd_cache, ("out_dir",), _at_least(1, "--cache-size")),
+    "dynamic": Command("score a saved language-model checkpoint with dynamic evaluation, alone and "
+                       "with the cache", cmd_dynamic, ("out_dir",),
+                       lambda a: _at_least(1, "--dynamic-segment")(a)
+                       or _at_least(0, "--cache-size")(a)),
+    "written": Command("check every written answer (sections 1-5) and draw Figures 1 and 2",
+                       cmd_written, ("out_dir",)),
+    "replot": Command("redraw the language model's plots from the JSON histories in OUT_DIR",
+                      cmd_replot, ("out_dir",)),
+    "sentiment": Command("beyond the handout: bags of n-grams, trained embeddings and NB weighting "
+                         "on the IMDB splits", cmd_sentiment, ("out_dir",),
+                         lambda a: None if a.device in (None, "auto", "cpu") else
+                         f"--device {a.device}: `sentiment` trains on the CPU (sparse lookups); "
+                         f"leave --device out"),
 }
-COMMANDS = {  # name: (help, function, flags)
-    "all": (
-        "run everything (the default): written checks and figures, the MLP sweeps, the language model",
-        cmd_all,
-        MLP_FLAGS,
-    ),
-    "mlp": (
-        "the three MLP sweeps of section 6.1 (structures, activations, learning rates)",
-        cmd_mlp,
-        MLP_FLAGS,
-    ),
-    "lm": (
-        "train and score the fixed-window neural language model on WikiText-2",
-        cmd_lm,
-        LM_FLAGS,
-    ),
-    "sample": ("generate text from a saved language-model checkpoint", cmd_sample, SAMPLE_FLAGS),
-    "cache": (
-        "score a saved language-model checkpoint with a continuous cache (dev-tuned, then test)",
-        cmd_cache,
-        CACHE_FLAGS,
-    ),
-    "dynamic": (
-        "score a saved language-model checkpoint with dynamic evaluation, alone and with the cache",
-        cmd_dynamic,
-        DYNAMIC_FLAGS,
-    ),
-    "written": (
-        "check every written answer (sections 1-5) and draw Figures 1 and 2",
-        cmd_written,
-        [],
-    ),
-    "replot": (
-        "redraw the language model's plots from the JSON histories in OUT_DIR",
-        cmd_replot,
-        [],
-    ),
-    "sentiment": (
-        "beyond the handout: bags of n-grams, trained embeddings and NB weighting on the IMDB splits",
-        cmd_sentiment,
-        [MLP_FLAGS[0]],
-    ),
-}
+
+
+def _help(flag: Flag, command: str) -> str:
+    """The flag's help, ending with the default preset's value for a language-model field."""
+    if flag.field is None or command != "lm" or isinstance(flag.default, dict):
+        return flag.help
+    value = getattr(LMRunConfig.preset("default"), flag.field)
+    shown = (("on" if value else "off") if isinstance(value, bool)
+             else " ".join(map(str, value)) if isinstance(value, list)
+             else "none" if value is None else f"{value:g}" if isinstance(value, float) else value)
+    return f"{flag.help} (default: {shown})"
+
+
+def lm_config(args) -> LMRunConfig:
+    """The language model's config, built once from the flags: a preset with the fields of the flags that
+    were given. A value out of range is refused by LMConfig.validate (a utils.ConfigError naming the
+    field)."""
+    overrides = {f.field: getattr(args, f.dest) for f in FLAGS if f.field and f.dest in args.given}
+    if args.device:
+        overrides["device"] = args.device
+    preset = "quick" if args.quick else args.config
+    return LMRunConfig.preset(preset, seed=args.seed, save_path=str(lm_checkpoint(args)),
+                              **overrides)
+
+
+def _flag_of(field: str) -> str:
+    """The flag that sets a config field (the field's name when no flag does)."""
+    return {f.field or f.dest: f.name for f in FLAGS}.get(field, field)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -825,111 +646,79 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def _add_flags(parser: argparse.ArgumentParser, flags) -> None:
-    # No default here: a flag given before the command must survive the sub-command's parser, and a flag
-    # that was not given is told apart from one that was (defaults are filled in by parse_args).
-    for names, kwargs in flags:
-        parser.add_argument(*names, default=argparse.SUPPRESS, **kwargs)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="main.py",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Run `python main.py COMMAND --help` for the flags of one command. Flags may come before or "
-        "after the command.",
-    )
-    _add_flags(parser, COMMON_FLAGS + MLP_FLAGS)
+    """Each command's parser takes the flags that name it. The flags of `all` may also come before the
+    command (or stand alone: `python main.py --quick`); a flag's default is filled in by parse_args, so
+    that one given before the command survives the command's parser."""
+    parser = _Parser(prog="main.py", description=__doc__.split("\n\n")[0],
+                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                     epilog="Run `python main.py COMMAND --help` for the flags of one command.")
+    for flag in FLAGS:
+        if "all" in flag.commands:
+            parser.add_argument(flag.name, default=argparse.SUPPRESS, help=flag.help, **flag.kwargs)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (help_text, _, flags) in COMMANDS.items():
-        _add_flags(
-            sub.add_parser(name, help=help_text, description=help_text), COMMON_FLAGS + flags
-        )
+    for name, command in COMMANDS.items():
+        each = sub.add_parser(name, help=command.help, description=command.help)
+        for flag in FLAGS:
+            if name in flag.commands:
+                each.add_argument(flag.name, default=argparse.SUPPRESS, help=_help(flag, name),
+                                  **flag.kwargs)
     return parser
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse, reject a flag given before a command that does not take it, fill the defaults, and build the
-    language model's config: every value is checked here, before any data is read or file written."""
+    configs: every value is checked here, before any data is read or file written."""
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command = args.command or "all"
-    help_text, args.func, flags = COMMANDS[args.command]
+    command = COMMANDS[args.command]
+    args.func = command.func
 
     def fail(message: str):
-        parser.exit(
-            2, f"main.py {args.command}: error: {message} (see `main.py {args.command} --help`)\n"
-        )
+        parser.exit(2, f"main.py {args.command}: error: {message} "
+                       f"(see `main.py {args.command} --help`)\n")
 
-    accepted = {
-        kwargs.get("dest", names[0].lstrip("-").replace("-", "_"))
-        for names, kwargs in COMMON_FLAGS + flags
-    }
-    stray = sorted(set(vars(args)) - accepted - {"command", "func"})
+    args.given = set(vars(args)) - {"command", "func"}
+    stray = sorted(f.name for f in FLAGS if f.dest in args.given and args.command not in f.commands)
     if stray:
-        fail(f"--{stray[0].replace('_', '-')} does not apply to `{args.command}`")
-    for dest, value in DEFAULTS.items():
-        if not hasattr(args, dest):
-            setattr(args, dest, value)
+        fail(f"{stray[0]} does not apply to `{args.command}`")
+    # every flag's attribute exists, for every command; defaults that depend on other flags come last
+    for flag in sorted(FLAGS, key=lambda f: callable(f.default)):
+        if flag.dest not in args.given:
+            setattr(args, flag.dest, flag.default_for(args))
     try:
         utils.get_device(args.device)
     except ValueError as err:
         fail(f"--device: {err}")
-    args.out_dir = args.out_dir or (QUICK_OUT_DIR if args.quick else DEFAULT_OUT_DIR)
-    args.ckpt_dir = args.ckpt_dir or (
-        QUICK_OUT_DIR / "checkpoints" if args.quick else Path("checkpoints")
-    )
-    args.epochs = (
-        args.epochs if args.epochs is not None or args.command not in ("all", "mlp") else 20
-    )
-    if args.command in ("cache", "dynamic"):
-        args.cache_size = 2000 if getattr(args, "cache_size", None) is None else args.cache_size
-    if args.command == "dynamic":
-        args.dynamic_segment = args.dynamic_segment or DYNAMIC_SEGMENT
+    problem = command.needs(args)
+    if problem:
+        fail(problem)
     try:  # each value checked once, by the config that takes it
-        if args.command in ("mlp", "all"):
+        if args.command in SWEEPING:
             MLPConfig(num_epochs=args.epochs, seed=args.seed)
         if args.command in ("lm", "all"):
             args.lm_config = lm_config(args)
         elif args.command == "sample":
             LMRunConfig(seed=args.seed)
     except utils.ConfigError as err:
-        fail(f"{_flag_of(err)}: must be {err.expected}, got {str(err.value)!r}")
+        fail(f"{_flag_of(err.field)}: must be {err.expected}, got {str(err.value)!r}")
     if args.command in ("lm", "all"):
         try:  # the preset's device too, as this process under torchrun would take it
             utils.get_device(args.lm_config.device)
         except ValueError as err:
             fail(f"--device: {err}")
-        if lm_distributed.distributed_env()[1] > 1 and not args.lm_config.fast:
-            fail(
-                f"the {args.lm_config.name} config trains in one process (the course's DataLoader pipeline); "
-                f"run it without torchrun"
-            )
+        if utils.process_ranks().world > 1 and not args.lm_config.fast:
+            fail(f"the {args.lm_config.name} config trains in one process (the course's DataLoader "
+                 f"pipeline); run it without torchrun")
         if args.command == "lm" and args.resume and not lm_state(args).is_file():
-            fail(
-                f"--resume: nothing to resume, {lm_state(args)} does not exist; run without --resume"
-            )
-    writes = {
-        "all": ("out_dir", "ckpt_dir"),
-        "mlp": ("out_dir", "ckpt_dir"),
-        "lm": ("out_dir", "ckpt_dir"),
-        "cache": ("out_dir",),
-        "dynamic": ("out_dir",),
-        "written": ("out_dir",),
-        "replot": ("out_dir",),
-        "sentiment": ("out_dir",),
-    }
-    if args.command == "sentiment" and args.device not in (None, "auto", "cpu"):
-        fail(
-            f"--device {args.device}: `sentiment` trains on the CPU (sparse lookups); leave --device out"
-        )
-    for dest in writes.get(args.command, ()):
+            fail(f"--resume: nothing to resume, {lm_state(args)} does not exist; "
+                 f"run without --resume")
+    for dest in command.writes:
         problem = _unwritable(getattr(args, dest))
         if problem:
-            fail(
-                f"--{dest.replace('_', '-')} {getattr(args, dest)}: {problem}; pass a folder you can write to"
-            )
+            flag = "--" + dest.replace("_", "-")
+            fail(f"{flag} {getattr(args, dest)}: {problem}; pass a folder you can write to")
     args.debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args

@@ -36,40 +36,15 @@ from nplm import distributed
 import utils
 from nplm.average import WeightAverage
 from nplm.bookkeeping import TrainedLM, TrainingRun, TrainOptions, fit_report
-from nplm.checkpoint import (
-    CheckpointError,
-    check_resumable,
-    load_checkpoint_meta,
-    load_model,  # noqa: F401
-    load_training_state,
-    meta_path,
-    save_checkpoint,
-)
+from nplm.checkpoint import check_resumable, load_model, load_training_state
+from nplm.checkpoint import CheckpointError  # noqa: F401 (what load_checkpoint raises)
 from nplm.context import ContextAdditions
-from nplm.corpus import (
-    TEST_FILE,
-    TRAIN_FILE,
-    VALID_FILE,
-    WIKITEXT_DIR,
-    WindowBatches,
-    WordTokenizer,  # noqa: F401
-    encode_stream,
-    load_data_mlp_lm,
-    pad_id_of,
-    preprocess_data,
-    texts_of,
-    windows_from_stream,
-)
-from nplm.kernels import (
-    BitDropout,
-    adaptive_nll,
-    make_adamw,
-    softmax_nll,
-    train_flops_per_token,
-    use_bit_dropout,
-)  # noqa
+from nplm.corpus import WindowBatches, WordTokenizer, encode_stream, pad_id_of, texts_of
+from nplm.corpus import windows_from_stream
+from nplm.corpus import load_data_mlp_lm, preprocess_data  # noqa: F401 (the course's names)
+from nplm.kernels import softmax_nll, use_bit_dropout
 from nplm.optim import SCHEDULES, make_optimizer
-from nplm.output import NPLMAdaptiveFinalBlock, TiedAdaptiveLogSoftmax, TiedHead, TiedOutput  # noqa: F401
+from nplm.output import NPLMAdaptiveFinalBlock, TiedOutput
 
 COURSE_PROMPT = "The best perks of living on the east"
 

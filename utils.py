@@ -9,8 +9,7 @@
   `TrainingDiverged`).
 
 The data files and `datasets` loading live in common/datafiles.py, GloVe and the featurizing tokenizer in
-common/glove.py, the worker processes in common/worker_pool.py. Nothing here runs at import time, except setting
-the Hugging Face offline switches (see below).
+common/glove.py, the worker processes in common/worker_pool.py. Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -24,17 +23,11 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import torch
 
-# The package never opens a network connection. `datasets` and `huggingface_hub` read these switches once, when
-# they are imported, and without them every load_dataset sends a request (a download-count ping to the Hub)
-# even for local files. Every entry module imports utils before anything imports `datasets`, so setting them
-# here takes effect; datafiles.load_dataset also covers a `datasets` that someone imported earlier.
-for _switch in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
-    os.environ[_switch] = "1"
 
 CACHE_DIR_ENV = "HW3_CACHE_DIR"
 REPO_DIR = Path(__file__).resolve().parent
@@ -282,14 +275,24 @@ def get_device(name: str | None = None) -> torch.device:
 
     Under torchrun it is this process's device as `choose_device` decides it from LOCAL_RANK and
     LOCAL_WORLD_SIZE, so that every caller (the command line, the training loop) agrees on it."""
-    return choose_device(name, *local_ranks())[0]
+    place = process_ranks()
+    return choose_device(name, place.local_rank, place.local_world)[0]
 
 
-def local_ranks() -> tuple[int, int]:
-    """(local rank, local world size): this process's place among torchrun's processes on this machine;
-    (0, 1) for a plain run. A launcher that sets WORLD_SIZE but not LOCAL_WORLD_SIZE counts as one machine."""
+class Ranks(NamedTuple):
+    rank: int  # among all of torchrun's processes
+    world: int  # how many there are
+    local_rank: int  # among those on this machine
+    local_world: int  # how many there are on this machine
+
+
+def process_ranks() -> Ranks:
+    """This process's place among torchrun's processes, read from the variables torchrun sets (the one
+    place that reads them); (0, 1, 0, 1) for a plain run. A launcher that sets WORLD_SIZE but not
+    LOCAL_WORLD_SIZE counts as one machine."""
     world = int(os.environ.get("WORLD_SIZE", 1))
-    return int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    return Ranks(int(os.environ.get("RANK", 0)), world, int(os.environ.get("LOCAL_RANK", 0)),
+                 int(os.environ.get("LOCAL_WORLD_SIZE", world)))
 
 
 def choose_device(
@@ -411,16 +414,21 @@ def evaluating(model: torch.nn.Module, grad: bool = False):
         model.train(was_training)
 
 
+_bars_off = False  # set by `bars_off` (fork_map, in its jobs: their bars would fight the caller's)
+
+
+def bars_off(off: bool = True) -> bool:
+    """Turn this process's progress bars off (or back on); returns the setting it replaced."""
+    global _bars_off
+    previous, _bars_off = _bars_off, off
+    return previous
+
+
 def progress(iterable: Iterable | None = None, **kwargs):
     """tqdm that stays quiet when stderr is not a terminal (CI logs, pipes) and inside fork_map's jobs."""
     from tqdm.auto import tqdm
 
-    pool = sys.modules.get(
-        "common.worker_pool"
-    )  # inside fork_map's jobs their bars would fight the caller's
-    kwargs.setdefault(
-        "disable", bool(getattr(pool, "_jobs_running", False)) or not sys.stderr.isatty()
-    )
+    kwargs.setdefault("disable", _bars_off or not sys.stderr.isatty())
     kwargs.setdefault("leave", False)
     kwargs.setdefault("dynamic_ncols", True)
     return tqdm(iterable, **kwargs)

@@ -2,7 +2,7 @@
 
 Pipelines (same model sizes as mlp_lm.LMConfig.preset("default"), same batch size, same optimizer learning rate,
 same seed):
-- ours:        adaptive softmax (Grave et al. 2017) with its loss computed by mlp_lm.adaptive_nll, batches cut
+- ours:        adaptive softmax (Grave et al. 2017) with its loss computed by adaptive_nll, batches cut
                from one token tensor (lm_data.WindowBatches), the global context, tied embeddings,
                lm_kernels.BitDropout, fused AdamW (lm_kernels.make_adamw) and the weight average, as the default
                config has them;
@@ -13,7 +13,7 @@ same seed):
 Each trains for the same wall-clock budget; tokens/s is the batch size over the median step time (data loading
 included); then each is scored on the whole WikiText-2 validation split (217,646 targets; not timed).
 
-It also counts the matrix-multiply FLOPs of one training token (mlp_lm.train_flops_per_token) and sets the
+It also counts the matrix-multiply FLOPs of one training token (train_flops_per_token) and sets the
 achieved FLOP rate beside torch.mm on large float32 matrices measured in the same run (each measurement the
 median of several products): before the pipelines and after each one.
 After scoring, ours trains --profile-steps more steps under torch.profiler: the operators that take the time
@@ -40,10 +40,10 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
-from nplm import distributed as lm_distributed
 from nplm import kernels as lm_kernels
 import mlp_lm as M
 import utils
+from nplm.kernels import make_adamw, train_flops_per_token
 
 
 def sync(device) -> None:
@@ -201,7 +201,7 @@ def run_pipeline(
         loader = M.WindowBatches(
             train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen, device=device
         )
-        optimizer = M.make_adamw(model, cfg.lr, cfg.weight_decay)
+        optimizer = make_adamw(model, cfg.lr, cfg.weight_decay)
         average = (
             M.WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None
         )  # as mlp_lm.train does
@@ -246,7 +246,7 @@ def run_pipeline(
             M.WindowBatches(dev_stream, W, tok.pad_token_id, cfg.eval_batch_size, device=device),
             nn.NLLLoss(),
         )
-    flops = M.train_flops_per_token(model, train_stream)
+    flops = train_flops_per_token(model, train_stream)
     profiled = (
         profile_steps(step, loader, profile) if profile else None
     )  # after scoring: it trains on
@@ -462,7 +462,7 @@ def processes_worker(args, cfg, threads: int) -> dict:
     when there are several processes) on the first --steps global batches, one epoch; rank 0 writes the rate."""
     import tempfile
 
-    rank, world, _ = lm_distributed.distributed_env()
+    rank, world = utils.process_ranks()[:2]
     if world > 1:
         torch.distributed.init_process_group("gloo")
     try:

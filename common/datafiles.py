@@ -80,9 +80,16 @@ def _unreadable(path: Path) -> DataFileError:
     )
 
 
+OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
+
+
 def _force_offline() -> None:
-    """Turn on the offline switches of a `datasets` / `huggingface_hub` already imported (they read the
-    environment only at import, so one imported before utils would still go online)."""
+    """The package never opens a network connection, and without these switches every load_dataset sends a
+    request (a download-count ping to the Hub) even for local files. `datasets` and `huggingface_hub` read
+    the environment once, when imported: so set it before they are, and turn on the switches of a copy that
+    someone imported earlier."""
+    for switch in OFFLINE_SWITCHES:
+        os.environ[switch] = "1"
     for module_name, names in (
         ("datasets.config", ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")),
         ("huggingface_hub.constants", ("HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")),
@@ -217,9 +224,10 @@ def load_dataset(
     that names the file; if every file reads fine, it names the `datasets` cache instead."""
     paths = {split: Path(p) for split, p in data_files.items()}
     check_data_files(paths.values(), columns)
+    _force_offline()
     import datasets
 
-    _force_offline()
+    _force_offline()  # its modules now exist: set their switches too
     try:
         with _datasets_quiet(datasets):
             return datasets.load_dataset(

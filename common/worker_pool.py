@@ -10,14 +10,16 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
+import utils
+
 
 _fork_context = None  # what fork_map's worker processes share with their parent, set in each worker
-_jobs_running = False  # True while fork_map runs jobs, in a worker or inline: their bars would fight the caller's
 
 
 def _fork_init(fn, context) -> None:
-    global _fork_context, _jobs_running
-    _fork_context, _jobs_running = (fn, context), True
+    global _fork_context
+    _fork_context = (fn, context)
+    utils.bars_off()  # the jobs' bars would fight the caller's
     torch.set_num_threads(
         1
     )  # as DataLoader workers do: the processes together already use the cores
@@ -43,7 +45,6 @@ def fork_imap(fn: Callable, items: Sequence, workers: int, context=None) -> Iter
     """
     import multiprocessing as mp
 
-    global _jobs_running
     workers = min(workers, len(items))
     # A process that has initialised CUDA does not fork: a child could not use CUDA ("Cannot re-initialize
     # CUDA in forked subprocess"), so jobs that might (a sweep's runs on a GPU) run here instead.
@@ -53,15 +54,15 @@ def fork_imap(fn: Callable, items: Sequence, workers: int, context=None) -> Iter
         or mp.current_process().daemon
         or torch.cuda.is_initialized()
     ):
-        outer, _jobs_running = _jobs_running, True
+        outer = utils.bars_off()
         try:
             for item in items:
                 result = fn(context, item)
-                _jobs_running = outer  # the caller's code runs between two results
+                utils.bars_off(outer)  # the caller's code runs between two results
                 yield result
-                _jobs_running = True
+                utils.bars_off()
         finally:
-            _jobs_running = outer
+            utils.bars_off(outer)
         return
     with _interrupt_held() as pressed:
         pool = mp.get_context("fork").Pool(workers, initializer=_fork_init, initargs=(fn, context))

@@ -16,7 +16,6 @@ import torch
 from torch.utils.data import TensorDataset
 
 from common import datafiles
-import utils
 
 WIKITEXT_DIR = "wikitext-2"
 TRAIN_FILE = "wiki.train.tokens.partial.gz"

@@ -74,7 +74,7 @@ def wrap(model: nn.Module, device: torch.device, adaptive: bool, threads, world:
     )  # a batch may leave a tail cluster of the adaptive softmax unused
     if device.type == "cpu":
         threads = max(
-            1, (threads or os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", world))
+            1, (threads or os.cpu_count() or 1) // utils.process_ranks().local_world
         )
     return net, threads
 
@@ -88,7 +88,8 @@ def process_group(device_name: str, rank: int, world: int):
         yield
         return
     # each process's device and backend, from its local rank and the GPUs present (utils.choose_device)
-    device, backend, message = utils.choose_device(device_name, *utils.local_ranks())
+    place = utils.process_ranks()
+    device, backend, message = utils.choose_device(device_name, place.local_rank, place.local_world)
     if rank == 0:
         print(message, flush=True)
     if device.type == "cuda":
@@ -100,9 +101,3 @@ def process_group(device_name: str, rank: int, world: int):
     finally:
         torch.distributed.destroy_process_group()
 
-
-def distributed_env() -> tuple[int, int, int]:
-    """(rank, world size, local rank) of this process as torchrun sets them; (0, 1, 0) for a plain run."""
-    return tuple(
-        int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0))
-    )

@@ -31,6 +31,7 @@ import mlp_lm
 import utils
 from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
 from nplm.corpus import WindowBatches, encode_stream
+from nplm.checkpoint import load_checkpoint_meta
 from nplm.dynamic import (
     DYNAMIC_DECAYS,
     DYNAMIC_LRS,
@@ -144,7 +145,7 @@ def cmd_lm(args) -> Optional[dict]:
     Under torchrun (WORLD_SIZE > 1) the processes train together with DistributedDataParallel (gloo on CPUs,
     NCCL on GPUs), score dev and test together, and rank 0 alone writes and returns the report."""
     config, stem, out_dir = args.lm_config, lm_stem(lm_run_name(args)), args.out_dir
-    rank, world, _ = distributed.distributed_env()
+    rank, world = utils.process_ranks()[:2]
     with distributed.process_group(config.device, rank, world):
         lm_kernels.keep_freed_memory()
         with (
@@ -218,7 +219,7 @@ def _train_score_and_report(
             max_tokens=config.max_dev_tokens,
         )
     samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
-    _, meta = mlp_lm.load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
+    _, meta = load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
     checkpoint = {
         "path": config.save_path,
         "epoch": meta["epoch"],
@@ -285,7 +286,7 @@ def cmd_replot(args) -> list:
 
 def _saved_lm_config(path: Path, **overrides):
     """The LMConfig saved beside a checkpoint (checked before any data is read)."""
-    _, meta = mlp_lm.load_checkpoint_meta(path)
+    _, meta = load_checkpoint_meta(path)
     return LMRunConfig.from_dict(meta["config"], **overrides)
 
 

@@ -372,16 +372,12 @@ def drop_words(
 
 @torch.no_grad()
 def predict(model: BagOfNgrams, bags: Bags, batch_size: int = 2048) -> torch.Tensor:
-    """Predicted labels (N,), in eval mode (train mode restored)."""
-    was_training = model.training
-    model.eval()
-    try:
+    """Predicted labels (N,), in eval mode without gradients (the mode restored)."""
+    with utils.evaluating(model):
         out = [
             model(*bags.select(torch.arange(i, min(i + batch_size, len(bags))))).argmax(1)
             for i in range(0, len(bags), batch_size)
         ]
-    finally:
-        model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
 
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torch.utils.data import TensorDataset
 
 import hermetic
 from common import glove
 from common import datafiles
-import utils
 from time_limit import pytest_runtest_call, pytest_runtest_setup, pytest_runtest_teardown  # noqa: F401
 
 POSITIVE = ["great", "good", "excellent", "wonderful", "loved", "fun"]
@@ -145,3 +146,14 @@ def shared_data() -> Path:
         return datafiles.resolve_data_dir()
     except datafiles.DataNotFoundError as err:
         pytest.skip(f"needs the shared data set: {err}")
+
+
+def separable(n=400, seed=0):
+    """A linearly separable 2-class TensorDataset of 8-d points: the label is the sign of the first feature."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 8, generator=g)
+    return TensorDataset(x, (x[:, 0] > 0).long())
+
+
+def is_png(path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

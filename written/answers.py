@@ -1,8 +1,8 @@
 """The written part of homework 3 (sections 1-5), made executable.
 
 Every answer stated in hw3.md is computed here by a small function that returns the numbers it
-found, so that `tests/written/test_written.py` can assert on them and `main(args)` (the `python main.py
-written` sub-command) can print them.  The references are torch autograd in float64
+found, so that `tests/written/test_written.py` can assert on them and `python main.py written`
+(main.cmd_written) can print them.  The references are torch autograd in float64
 (micrograd-style: compare the hand-derived closed form with an independent engine) or a direct
 computation (grid search, training a tiny network with a real optimiser).
 
@@ -29,7 +29,6 @@ import functools
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -1281,29 +1280,4 @@ def run_all_checks() -> list[CheckResult]:
                 claim.numbers(value),
             )
         )
-    return results
-
-
-def main(args) -> list[CheckResult]:
-    """`python main.py written`: print every check and draw Figures 1-2 (written/figures.py) into args.out_dir.
-
-    Raises SystemExit(1) after printing if any check fails.
-    """
-    from written import figures
-
-    out_dir = Path(getattr(args, "out_dir", "plots"))
-    results = run_all_checks()
-    width = max(len(r.claim) for r in results)
-    section = None
-    for r in results:
-        if r.section != section:
-            section = r.section
-            print(f"\n== section {section}")
-        print(f"[{'PASS' if r.passed else 'FAIL'}] {r.claim:<{width}}  {r.numbers}")
-    for path in figures.make_figures(out_dir):
-        print(f"wrote {path}")
-    failed = [r for r in results if not r.passed]
-    print(f"\n{len(results) - len(failed)}/{len(results)} checks passed")
-    if failed:
-        raise SystemExit(1)
     return results

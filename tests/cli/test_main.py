@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import os
 import subprocess
@@ -14,9 +13,11 @@ import pytest
 import torch
 
 import main
+from nplm import run as lm_run
 import mlp_lm
 
 REPO = Path(__file__).resolve().parents[2]
+LM_FIELD_FLAGS = [(f.name, f.field, f.kwargs) for f in main.FLAGS if f.field]
 
 
 def run_main(*args, cwd, env_extra=None, timeout=300):
@@ -29,67 +30,6 @@ def run_main(*args, cwd, env_extra=None, timeout=300):
         text=True,
         timeout=timeout,
     )
-
-
-def test_explore_functions_keep_the_course_signatures():
-    for fn in (
-        main.explore_mlp_structures,
-        main.explore_mlp_activations,
-        main.explore_mlp_learning_rates,
-    ):
-        positional = [
-            p.name
-            for p in inspect.signature(fn).parameters.values()
-            if p.kind == p.POSITIONAL_OR_KEYWORD
-        ]
-        assert positional == ["dev_d", "train_d", "test_d", "embeddings"]
-
-
-def test_explore_accepts_the_raw_splits_as_the_course_passes_them(tiny_table, tmp_path):
-    from conftest import review
-    import random
-
-    rng = random.Random(0)
-    raw = lambda n: {
-        "text": [review(rng, i % 2) for i in range(n)],
-        "label": [i % 2 for i in range(n)],
-    }  # noqa
-    history = main.explore_mlp_activations(
-        raw(40), raw(80), raw(40), tiny_table, num_epochs=1, out_dir=tmp_path
-    )
-    assert [r["label"] for r in history["runs"]] == ["Sigmoid", "Tanh", "ReLU", "GeLU", "LeakyReLU"]
-    assert history["sizes"] == {"dev": 40, "train": 80, "test": 40}
-    assert (tmp_path / "all_mlp_activations_acc.png").is_file()
-
-
-def test_sweeps_follow_the_handout():
-    structures, activations, rates = (
-        main.SWEEPS[k]() for k in ("structures", "activations", "learning_rates")
-    )
-    assert [(c.hidden_dims, c.lr) for c in structures.configs] == [
-        ([], 0.025),
-        ([512], 0.02),
-        ([512, 512], 0.01),
-        ([512, 512, 512], 0.001),
-    ]
-    assert {(c.activation, c.batch_size, c.num_epochs) for c in structures.configs} == {
-        ("Sigmoid", 64, 20)
-    }
-    assert [c.activation for c in activations.configs] == [
-        "Sigmoid",
-        "Tanh",
-        "ReLU",
-        "GeLU",
-        "LeakyReLU",
-    ]
-    assert {(tuple(c.hidden_dims), c.lr, c.batch_size) for c in activations.configs} == {
-        ((512,), 0.02, 128)
-    }
-    lrs = [c.lr for c in rates.configs]
-    assert len(lrs) >= 5 and min(lrs) == 1e-4 and max(lrs) == 1e-1
-    assert {(tuple(c.hidden_dims), c.activation, c.batch_size) for c in rates.configs} == {
-        ((512,), "Sigmoid", 64)
-    }
 
 
 def test_help_lists_every_command(tmp_path):
@@ -375,7 +315,7 @@ def test_a_run_name_must_be_a_safe_file_name(bad):
     with pytest.raises(SystemExit):
         main.parse_args(["lm", "--name", bad])
     assert (
-        main.lm_stem(main.lm_run_name(main.parse_args(["lm", "--name", "no-tie_2"])))
+        lm_run.lm_stem(lm_run.lm_run_name(main.parse_args(["lm", "--name", "no-tie_2"])))
         == "mlp_lm_no-tie_2"
     )
 
@@ -476,7 +416,7 @@ def _other_value(config, field):
 
 
 def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_value():
-    """Each flag of LM_FIELD_FLAGS reaches its LMConfig field, is listed by `lm --help`, and a value out of range
+    """Each flag of main.FLAGS that names an LMConfig field reaches that field, is listed by `lm --help`, and a value out of range
     is refused once, by LMConfig.validate, with the flag named."""
     renamed = {
         "--epochs": "num_epochs",
@@ -487,13 +427,13 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
         "--embed-dropout": "embed_dropout_p",
         "--input-dropout": "input_dropout_p",
     }  # the usual names
-    assert {flag: field for flag, field, _ in main.LM_FIELD_FLAGS} == {
-        flag: renamed.get(flag, flag[2:].replace("-", "_")) for flag, _, _ in main.LM_FIELD_FLAGS
+    assert {flag: field for flag, field, _ in LM_FIELD_FLAGS} == {
+        flag: renamed.get(flag, flag[2:].replace("-", "_")) for flag, _, _ in LM_FIELD_FLAGS
     }
     fields = {
         f.name for f in dataclasses.fields(mlp_lm.LMConfig)
     }  # every field but the run's name and file
-    assert fields - {field for _, field, _ in main.LM_FIELD_FLAGS} == {
+    assert fields - {field for _, field, _ in LM_FIELD_FLAGS} == {
         "seed",
         "device",
         "save_path",
@@ -501,7 +441,7 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
     }
     default = main.LMRunConfig.preset("default")
     help_text = main.build_parser()._subparsers._group_actions[0].choices["lm"].format_help()
-    for flag, field, _ in main.LM_FIELD_FLAGS:
+    for flag, field, _ in LM_FIELD_FLAGS:
         assert flag in help_text, flag
         words, value = _other_value(default, field)
         config = main.parse_args(["lm", flag, *words]).lm_config
@@ -524,7 +464,7 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
     ):
         with pytest.raises(SystemExit):
             main.parse_args(["lm", flag, bad])
-    assert all("_number" not in repr(kwargs.get("type")) for _, _, kwargs in main.LM_FIELD_FLAGS)
+    assert all("_number" not in repr(kwargs.get("type")) for _, _, kwargs in LM_FIELD_FLAGS)
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,7 @@ def test_malformed_embeddings_name_the_file_and_line(tmp_path, text, line):
 def test_non_finite_embeddings_name_the_file_and_line(tmp_path, value):
     path = write(tmp_path / "bad.txt", f"a 1 2 3\nb 4 5 6\nc 7 {value} 9\nd 1 1 1\n")
     with pytest.raises(
-        glove.EmbeddingsFormatError, match=rf"bad\.txt, line 3: a value is not finite"
+        glove.EmbeddingsFormatError, match=r"bad\.txt, line 3: a value is not finite"
     ):
         glove.parse_embeddings_text(path)
 

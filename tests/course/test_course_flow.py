@@ -18,7 +18,6 @@ from torch.utils.data import DataLoader
 import mlp
 import mlp_lm
 from common import datafiles
-import utils
 from conftest import EasyDict
 
 ADAM = torch.optim.Adam  # before any test replaces it with a spy

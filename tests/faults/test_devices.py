@@ -108,7 +108,7 @@ def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_globa
     tiny_data_dir, tmp_path, machine
 ):
     """On a CPU machine, and on a simulated machine with one GPU (tests/gpu_sim): two processes cannot each
-    have a GPU there, so both train on the CPU with gloo (issue 19: rank 1 asked for GPU 1 and crashed)."""
+    have a GPU there, so both train on the CPU with gloo (before this was handled, rank 1 asked for GPU 1 and crashed)."""
     common = [
         "lm",
         "--quick",

@@ -4,6 +4,8 @@ on from there to the numbers of an uninterrupted run. Tiny data only (conftest.p
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 import os
@@ -20,6 +22,7 @@ import main
 import mlp
 import mlp_lm
 import utils
+from nplm.checkpoint import meta_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -157,7 +160,7 @@ def test_a_bad_checkpoint_is_one_line_naming_it(
     for name in ("mlp_lm_quick.pt", "mlp_lm_quick.pt.json"):
         (ck / name).write_bytes((trained / name).read_bytes())
     weights = ck / "mlp_lm_quick.pt"
-    meta = mlp_lm.meta_path(weights)
+    meta = meta_path(weights)
     if damage == "missing":
         weights.unlink()
     elif damage == "truncated":
@@ -263,9 +266,7 @@ def test_a_diverging_sweep_run_is_one_line_naming_the_run(
         mlp.run_sweep("s", configs, ["big"], datasets, seeds=[0], out_dir=tmp_path, workers=1)
     assert not (tmp_path / "s.json").exists()  # no JSON full of nulls
     sweep = lambda args: mlp.run_sweep("s", configs, ["big"], datasets, [0], tmp_path, workers=1)  # noqa: E731
-    monkeypatch.setitem(
-        main.COMMANDS, "mlp", (main.COMMANDS["mlp"][0], sweep, main.COMMANDS["mlp"][2])
-    )
+    monkeypatch.setitem(main.COMMANDS, "mlp", dataclasses.replace(main.COMMANDS["mlp"], func=sweep))
     assert main.main(["mlp", "--out-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: sweep s, big, seed 0")

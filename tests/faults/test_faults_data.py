@@ -89,8 +89,6 @@ def run_guarded(body: str, data_dir: Path, tmp_path: Path, hang_network: bool = 
 def test_loaders_open_no_network_connection(data_dir, tmp_path):
     out = run_guarded(
         """
-        import utils, datasets  # utils first, as every entry module does: then even a direct call stays offline
-        datasets.load_dataset("text", data_files={"train": os.path.join(data_dir, "wikitext-2", "wiki.test.tokens.gz")})
         import mlp
         from nplm import corpus as lm_data
         dev, train, test = mlp.load_data_mlp(data_dir=data_dir)
@@ -109,11 +107,11 @@ def test_loaders_open_no_network_connection(data_dir, tmp_path):
 def test_the_guard_sees_datasets_go_online_and_utils_turns_an_earlier_import_offline(
     data_dir, tmp_path, network
 ):
-    """`datasets` imported before utils (online switches) does try the network, so the guard above can fail;
+    """`datasets` imported before our loaders ran (online switches) does try the network, so the guard above can fail;
     and datafiles.load_dataset still keeps that already-imported `datasets` offline. The guard answers at the HTTP
     client `datasets` asks through, so no request reaches a socket: on a machine whose connections and name
     lookups hang ("hanging": Python's sockets made to wait 600 s, the guard only watching them) the test
-    still takes seconds (issue 19: at a socket-level guard alone it waited over a minute there)."""
+    still takes seconds (a guard at the sockets alone would wait over a minute there)."""
     started = time.perf_counter()
     out = run_guarded(
         """
@@ -334,7 +332,7 @@ def test_an_unreadable_glove_file_is_one_line_naming_it(data_dir, tmp_path, monk
     assert_one_line_naming(err, path, "cannot be read (permission denied)")
 
 
-# --------------------------------------------------------------------------- quiet loaders, small files (issue 19)
+# --------------------------------------------------------------------------- quiet loaders, small files
 def test_a_first_load_prints_no_progress_lines_and_leaves_the_settings_as_they_were(
     data_dir, capfd
 ):
@@ -366,7 +364,7 @@ def test_an_imdb_file_too_small_for_the_courses_cut_is_one_line_with_the_counts(
 
 
 def test_a_nan_in_the_glove_file_is_exactly_one_line_on_stderr(data_dir, tmp_path):
-    """Through the command line, on a first load of IMDB (no cache of it yet), as issue 19 found it: four lines."""
+    """Through the command line, on a first load of IMDB (no cache of it yet), where a loader that is not kept quiet prints four lines."""
     path = data_dir.joinpath(*glove.GLOVE_FILE)
     lines = gzip.decompress(path.read_bytes()).decode().splitlines()
     words = lines[3].split()

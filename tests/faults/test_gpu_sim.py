@@ -101,7 +101,7 @@ def torchrun(nproc: int, args: list, tmp_path: Path, env: dict):
             1,
             "cpu",
             "gloo",
-        ),  # the H200 machine of issue 19 under `torchrun --nproc_per_node=2`
+        ),  # a one-GPU machine under `torchrun --nproc_per_node=2`
         ("auto", 1, 2, 2, "cuda:1", "nccl"),
         ("auto", 2, 3, 2, "cpu", "gloo"),
         (None, 1, 2, 0, "cpu", "gloo"),

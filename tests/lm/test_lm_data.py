@@ -9,7 +9,6 @@ import torch
 
 from nplm import corpus as D
 from common import datafiles
-import utils
 
 TINY_LINES = [
     " = Title = ",

@@ -7,12 +7,9 @@ real WikiText-2 validation split, which is skipped when that file is absent.
 
 from __future__ import annotations
 
-import gzip
 import math
 import sys
-from argparse import Namespace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -24,6 +21,8 @@ from nplm import cache as lm_cache  # noqa: E402
 import mlp_lm as M  # noqa: E402
 from nplm import kernels  # noqa: E402
 import utils  # noqa: E402
+from nplm.kernels import train_flops_per_token  # noqa: E402
+from nplm.checkpoint import save_checkpoint  # noqa: E402
 
 TINY_LINES = [
     " = Title = ",
@@ -315,12 +314,12 @@ def test_global_context_checkpoint_round_trip_and_flops(tmp_path):
             )
         ),
     }
-    M.save_checkpoint(model.state_dict(), tmp_path / "g.pt", meta)
+    save_checkpoint(model.state_dict(), tmp_path / "g.pt", meta)
     loaded, _, _ = M.load_checkpoint(tmp_path / "g.pt")
     x = torch.randint(0, tiny_tokenizer().vocab_size, (3, 8))
     model.eval()
     torch.testing.assert_close(loaded(x), model(x))
-    assert M.train_flops_per_token(model)["macs"]["first"] == 4 * 4 * 8  # (W + 1) * E * H
+    assert train_flops_per_token(model)["macs"]["first"] == 4 * 4 * 8  # (W + 1) * E * H
 
 
 def test_weight_average_is_an_ema_and_applied_restores_the_trained_weights():
@@ -467,7 +466,7 @@ def test_checkpoint_and_tokenizer_round_trip(tmp_path):
         div_value=2.0,
     )
     path = tmp_path / "c.pt"
-    M.save_checkpoint(
+    save_checkpoint(
         model.state_dict(),
         path,
         {
@@ -552,7 +551,7 @@ def test_a_checkpoint_from_another_save_or_for_another_model_is_refused(tmp_path
     cfg = M.LMConfig(embed_dim=4, local_window_size=3, hidden_dim=8, num_blocks=2, dropout_p=0.0)
     model = M.build_model(cfg, tok.vocab_size)
     path = tmp_path / "c.pt"
-    M.save_checkpoint(
+    save_checkpoint(
         model.state_dict(), path, {"tokenizer": tok.to_dict(), "model": M.model_fields(cfg)}
     )
     with pytest.raises(M.CheckpointError, match=r"hidden_dim=16 \(trained with 8\)"):

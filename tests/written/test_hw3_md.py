@@ -17,7 +17,6 @@ import torch
 
 import main
 import mlp
-import utils
 from written import answers as written
 from md_answers import (
     V,
@@ -238,7 +237,6 @@ def check_jacobian(item: str, block: str):
 
 def check_activation_table(item: str, block: str):
     """3.2's table: the limits written for sigmoid, ReLU and tanh against the closed forms at x = -+40."""
-    line = answer_line(block)
     rows = {
         cells[0]: cells
         for cells in (

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+import main  # noqa: E402
 from written import figures  # noqa: E402
 from written import answers as written  # noqa: E402
 
@@ -472,11 +473,11 @@ def test_claims_cover_sections_1_to_5_and_print_as_checks(monkeypatch):
 
 
 def test_main_prints_report_and_draws_both_figures(tmp_path, capsys, monkeypatch):
-    """main's plumbing (the checks themselves are tested above): every result is printed with
+    """`python main.py written`'s plumbing (the checks themselves are tested above): every result is printed with
     PASS/FAIL, both figures are written atomically, and a failed check exits with status 1."""
     ok = written.CheckResult("1", "a true claim", True, "numbers 1")
     monkeypatch.setattr(written, "run_all_checks", lambda: [ok])
-    assert written.main(types.SimpleNamespace(out_dir=tmp_path)) == [ok]
+    assert main.cmd_written(types.SimpleNamespace(out_dir=tmp_path)) == [ok]
     out = capsys.readouterr().out
     assert "[PASS] a true claim" in out and "numbers 1" in out and "1/1 checks passed" in out
     for name in ("activations.png", "computation_graph.png"):
@@ -487,7 +488,7 @@ def test_main_prints_report_and_draws_both_figures(tmp_path, capsys, monkeypatch
     monkeypatch.setattr(written, "run_all_checks", lambda: [ok, bad])
     monkeypatch.setattr(figures, "make_figures", lambda out_dir: [])
     with pytest.raises(SystemExit) as exc:
-        written.main(types.SimpleNamespace(out_dir=tmp_path))
+        main.cmd_written(types.SimpleNamespace(out_dir=tmp_path))
     assert exc.value.code == 1 and "[FAIL] a false claim" in capsys.readouterr().out
 
 
