@@ -14,7 +14,6 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from nplm import kernels as K  # noqa: E402
 import mlp_lm as M  # noqa: E402
-from nplm.checkpoint import save_checkpoint  # noqa: E402
 
 V, E, W, H = (
     30,
@@ -48,6 +47,7 @@ def reference_log_probs(model, x):
     h = model.features(x)  # (B, H)
     if model.output_layer == "full":
         return F.log_softmax(model.final_layer.tied.proj(h) @ emb.T, dim=-1)
+    asm = model.final_layer.adaptive
     head_words = (h @ asm.head.words.proj.weight.T) @ emb[:6].T  # (B, 6)
     head = F.log_softmax(
         torch.cat([head_words, h @ asm.head.clusters.weight.T], 1), dim=-1
@@ -134,7 +134,7 @@ def test_tied_model_round_trips_through_a_checkpoint_and_a_device_move(tmp_path)
     )
     model = M.build_model(cfg, V).eval()
     path = tmp_path / "tied.pt"
-    save_checkpoint(
+    M.save_checkpoint(
         model.state_dict(), path, {"tokenizer": tok.to_dict(), "model": M.model_fields(cfg)}
     )
     loaded, _, _ = M.load_checkpoint(path)
