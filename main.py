@@ -1,23 +1,25 @@
-"""Homework 3 entry point: `python main.py` runs every experiment and saves plots and results in plots/.
+"""Homework 3: `python main.py` runs every experiment and writes plots and JSON in plots/.
 
-    python main.py                # everything: the three MLP sweeps, the language model, the figures
-    python main.py mlp            # the sweeps of section 6.1 and 6.1.3's control (or: --sweeps structures ...)
-    python main.py lm             # train and score the fixed-window language model (mlp_lm.py)
-    python main.py sample         # sample from a saved language-model checkpoint
-    python main.py cache          # score a saved checkpoint with a continuous cache (Grave et al. 2017)
-    python main.py dynamic        # ... with dynamic evaluation (Krause et al. 2018), alone and with the cache
-    python main.py written        # check every written answer (sections 1-5) and draw Figures 1 and 2
-    python main.py sentiment      # beyond the handout: bags of n-grams, trained embeddings, NB weighting (IMDB)
-    python main.py ... --quick    # the same on small slices, in seconds (results go to runs/quick)
+    python main.py               # everything: written checks, MLP sweeps, the language model
+    python main.py mlp           # the sweeps of 6.1 and 6.1.3's control (or: --sweeps NAME ...)
+    python main.py lm            # train and score the fixed-window language model (mlp_lm.py)
+    python main.py sample        # sample from a saved language-model checkpoint
+    python main.py cache         # score a checkpoint with a continuous cache (Grave et al. 2017)
+    python main.py dynamic       # ... with dynamic evaluation (Krause et al. 2018), and the cache
+    python main.py written       # check every written answer (sections 1-5), draw Figures 1-2
+    python main.py sentiment     # beyond the handout: bags of n-grams, NB weighting (IMDB)
+    python main.py ... --quick   # the same on small slices, in seconds (into runs/quick)
 
-The sweeps are data (`SWEEPS`): each is a list of configs and labels handed to `mlp.run_sweep`, which runs
-them over the seeds, plots the curves and writes a JSON of every number. `explore_mlp_structures`,
-`explore_mlp_activations` and `explore_mlp_learning_rates` keep the course skeleton's signatures.
+The sweeps are data (`SWEEPS`): each is a list of configs and labels handed to `mlp.run_sweep`,
+which runs them over the seeds, plots the curves and writes a JSON of every number.
+`explore_mlp_structures`, `explore_mlp_activations` and `explore_mlp_learning_rates` keep the course
+skeleton's signatures. The language model's commands (lm, sample, cache, dynamic, replot) are
+nplm/run.py's.
 
-The language model's commands (lm, sample, cache, dynamic, replot) are nplm/run.py's. Every flag is declared
-here and checked by `parse_args`, before any data is read: flags may come before or after the command, and the
-language model's config (`lm_run.LMRunConfig`) is built once, from its preset and the flags given, then read as
-plain attributes.
+Every flag is declared once, in `FLAGS` (its help, the commands that take it, its default, the
+LMConfig field it sets), and every command in `COMMANDS`; `parse_args` checks every value before any
+data is read or file written, and builds the language model's config once, from its preset and the
+flags given.
 """
 
 from __future__ import annotations
