@@ -46,6 +46,7 @@ from typing import List, Optional, Sequence
 
 from common import datafiles
 from common import glove
+from common import reference as reference_run
 from nplm import distributed as lm_distributed
 import mlp
 import mlp_lm
@@ -374,6 +375,11 @@ def cmd_sentiment(args) -> dict:
         course_dir=Path(__file__).resolve().parent / DEFAULT_OUT_DIR,
         command="python main.py " + " ".join(args.argv),
     )
+
+
+def cmd_compare(args) -> None:
+    """Print the run in --out-dir beside the committed run (reference/) and what reproduced."""
+    print(reference_run.report(args.out_dir, Path(__file__).resolve().parent / "reference"))
 
 
 def cmd_all(args) -> None:
@@ -815,6 +821,11 @@ COMMANDS = {  # name: (help, function, flags)
         cmd_sentiment,
         [MLP_FLAGS[0]],
     ),
+    "compare": (
+        "print the run in OUT_DIR beside the committed run (reference/) and say what reproduced",
+        cmd_compare,
+        [],
+    ),
 }
 
 
@@ -956,6 +967,7 @@ EXPECTED_FAULTS = (
     glove.EmbeddingsFormatError,
     utils.TrainingDiverged,
     mlp_lm.CheckpointError,
+    reference_run.NothingToCompare,
 )
 
 
