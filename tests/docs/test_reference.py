@@ -173,3 +173,37 @@ def test_the_documents_show_the_reference_run_not_a_users(doc):
     for target in local:
         if target.endswith(".png"):
             assert "reference/" in target and (path.parent / target).is_file(), (doc, target)
+
+
+def slug(heading: str) -> str:
+    """A heading's anchor as GitHub makes it: lower case, punctuation but - and _ dropped,
+    spaces to -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+# A page that another change adds (`python main.py data` and its page); skipped while it is absent.
+PENDING = {"docs/data.md"}
+
+
+@pytest.mark.parametrize(
+    "doc", ["README.md", "hw3.md", *sorted(p.name for p in REPO.glob("docs/*.md"))]
+)
+def test_the_documents_links_reach_their_files_and_headings(doc):
+    """Every relative link of README.md, hw3.md and docs/ names a file that exists and, with #, a
+    heading of that file."""
+    path = REPO / doc if (REPO / doc).is_file() else REPO / "docs" / doc
+    pending = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text()):
+        if re.match(r"\w+://", target):
+            continue
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.exists() and linked.relative_to(REPO).as_posix() in PENDING:
+            pending.append(target)
+            continue
+        assert linked.exists(), (doc, target)
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", linked.read_text(), re.M)
+            assert anchor in {slug(h) for h in headings}, (doc, target)
+    if pending:
+        pytest.skip(f"every other link checked; {', '.join(pending)} is not there yet")
