@@ -97,14 +97,22 @@ def numbers_of(report) -> dict:
 
 
 def settings_of(report) -> dict:
-    """What a file's numbers depend on besides the code: seeds, split sizes, each config."""
+    """What a file's numbers depend on besides the code, by name: seeds, split sizes, and each
+    config field (for a sweep, the field's value in each of its runs)."""
     if not isinstance(report, dict):
         return {}
     settings = {k: report[k] for k in ("seeds", "sizes") if k in report}
-    for run in report.get("runs") or report.get("rows") or []:
-        settings[f"config of {run.get('label')}"] = _what_it_computes(run.get("config"))
+    configs = {r.get("label"): _what_it_computes(r.get("config")) for r in _runs(report)}
+    for field in sorted({f for config in configs.values() for f in config}):
+        settings[field] = [(label, config.get(field)) for label, config in configs.items()]
     settings.update(_what_it_computes(report.get("config")))
     return settings
+
+
+def _runs(report: dict) -> list:
+    """A sweep's runs or the sentiment rows: the configs whose numbers a file holds."""
+    runs = report.get("runs") or report.get("rows") or []
+    return [r for r in runs if isinstance(r, dict)]
 
 
 def _what_it_computes(config) -> dict:

@@ -130,7 +130,7 @@ def test_settings_that_differ_are_named_and_a_file_only_yours_is_said():
     yours["mlp_lm_mine.json"] = ref["mlp_lm.json"]
     rows = reference.compare(ref, yours)
     settings = {r.settings for r in rows if r.file == "mlp_structures.json"}
-    assert settings == {("config of no hidden layer", "seeds")}
+    assert settings == {("num_epochs", "seeds")}
     assert {r.verdict for r in rows if r.file == "mlp_lm_mine.json"} == {reference.ONLY_YOURS}
 
 
