@@ -48,6 +48,7 @@ from typing import Any, Callable, List, Optional, Sequence
 
 from common import datafiles
 from common import glove
+from common import reference as reference_run
 import mlp
 import mlp_lm
 import utils
@@ -389,6 +390,11 @@ def cmd_sentiment(args) -> dict:
     )
 
 
+def cmd_compare(args) -> None:
+    """Print the run in --out-dir beside the committed run (reference/) and what reproduced."""
+    print(reference_run.report(args.out_dir, Path(__file__).resolve().parent / "reference"))
+
+
 def cmd_all(args) -> None:
     cmd_written(args)
     cmd_mlp(args)
@@ -454,7 +460,8 @@ class Flag:
         return default(args) if callable(default) else default
 
 
-EVERY = ("all", "mlp", "lm", "sample", "cache", "dynamic", "written", "replot", "sentiment")
+EVERY = ("all", "mlp", "lm", "sample", "cache", "dynamic", "written", "replot", "sentiment",
+         "compare")
 SWEEPING, LM, SCORING = ("all", "mlp"), ("lm",), ("sample", "cache", "dynamic")
 FIELD = dict(commands=LM)  # a field of the language model's config: `lm` takes it
 FLAGS = [
@@ -610,6 +617,8 @@ COMMANDS = {
                          lambda a: None if a.device in (None, "auto", "cpu") else
                          f"--device {a.device}: `sentiment` trains on the CPU (sparse lookups); "
                          f"leave --device out"),
+    "compare": Command("print the run in OUT_DIR beside the committed run (reference/) and say what "
+                       "reproduced", cmd_compare),
 }
 
 
@@ -747,6 +756,7 @@ EXPECTED_FAULTS = (
     glove.EmbeddingsFormatError,
     utils.TrainingDiverged,
     mlp_lm.CheckpointError,
+    reference_run.NothingToCompare,
 )
 
 

@@ -26,6 +26,7 @@ def fake_run(label, hidden_dims, lr, train, dev):
 
 
 def test_structure_sweep_labels_say_no_hidden_layer():
+    """The structures sweep names its first config "no hidden layer", never "None"."""
     labels = main.SWEEPS["structures"]().labels
     assert labels[0] == "no hidden layer" and "None" not in labels
 
@@ -61,6 +62,7 @@ def test_per_config_plots_share_one_scale_and_name_config_and_lr(tmp_path, monke
 
 
 def test_the_shared_ylim_reaches_the_saved_figure():
+    """A y-range passed to the figure is the range of the axes drawn."""
     fig = utils.curves_figure({"train": [0.6, 0.5], "dev": [0.55, 0.52]}, "Loss", ylim=(0.3, 0.9))
     try:
         assert fig.axes[0].get_ylim() == (0.3, 0.9)
@@ -106,6 +108,7 @@ def _saved_figure(monkeypatch):
 
 
 def test_visualize_configs_draws_the_zoom_panel_with_a_legend_on_every_panel(tmp_path, monkeypatch):
+    """The across-configuration plot has its zoom panel, and both panels name every config."""
     seen = _saved_figure(monkeypatch)
     mlp.visualize_configs([[0.6, 0.7], [0.5, 0.8]], ["a", "b"], "Accuracy", str(tmp_path / "c.png"))
     assert seen["legends"] == [["a", "b"], ["a", "b"]]
@@ -143,5 +146,6 @@ def test_across_configuration_legends_state_each_learning_rate(tmp_path, monkeyp
 
 @pytest.mark.parametrize("values", [[[1.0, 2.0], [3.0]], []])
 def test_bad_curves_are_value_errors(values):
+    """Curves of unequal lengths, or none, are refused with a ValueError."""
     with pytest.raises(ValueError):
         utils.curve_limits({"bad": values})

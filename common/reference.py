@@ -1,0 +1,223 @@
+"""A run's numbers beside the committed run's (reference/), with what reproduced.
+
+`python main.py compare` reads every JSON result in a run's folder (plots/ by default, runs/quick/
+with --quick) and in reference/, pairs the numbers worth comparing and gives each a verdict:
+
+- the sweeps of 6.1 and the sentiment rows: each config's dev and test accuracy (means over seeds);
+- a language-model run: validation and test perplexity of its best checkpoint, with the continuous
+  cache, with dynamic evaluation and with both, where the run scored them.
+
+Timings, speeds, sizes and paths are not compared: they belong to the machine, not the method (the
+benchmarks' files hold only such numbers, and a speed benchmark's perplexity after a time budget
+depends on the machine's speed). Where the settings of a file differ (other seeds, epochs, a --quick
+slice), the table says which, since its numbers are then not expected to agree.
+
+The one tolerance rule (RTOL): a number reproduced when it is within 1 % of the reference number,
+|yours - reference| <= RTOL * |reference|; "identical" when it is equal. Everything here is a pure
+function of the loaded JSON except `load_folder`, which reads a folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+RTOL = 0.01  # the tolerance rule, stated once: within 1 % of the reference number
+IDENTICAL, REPRODUCED, NOT_REPRODUCED = "identical", "reproduced", "NOT reproduced"
+ONLY_YOURS, UNREADABLE = "not in reference", "unreadable"
+# A config's fields that name the run, its files or its machine, not what it computes.
+RUN_FIELDS = {"save_path", "device", "num_threads", "print_every", "name", "eval_batch_size"}
+
+
+class NothingToCompare(FileNotFoundError):
+    """The run's folder holds no JSON result to compare."""
+
+
+class Row(NamedTuple):
+    file: str  # the result file, relative to its folder
+    number: str  # which number: "ReLU: dev acc", "test ppl, cache"
+    reference: Optional[float]
+    yours: Optional[float]
+    verdict: str
+    settings: tuple  # the settings of the file that differ from the reference's, if any
+
+
+def load_folder(folder: Path) -> dict:
+    """Every JSON result under `folder` (sub-folders too), by its path relative to `folder`; the
+    partial results of an interrupted sweep are left out. A file that is not JSON maps to None."""
+    results = {}
+    for path in sorted(Path(folder).rglob("*.json")):
+        if path.name.endswith(".partial.json") or not path.is_file():
+            continue
+        try:
+            results[path.relative_to(folder).as_posix()] = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            results[path.relative_to(folder).as_posix()] = None
+    return results
+
+
+def _summaries(runs: list, label_key: str = "label") -> dict:
+    numbers = {}
+    for run in runs:
+        summary = run.get("summary") or {}
+        for key, name in (("best_dev_acc_mean", "dev acc"), ("test_acc_mean", "test acc")):
+            if isinstance(summary.get(key), (int, float)):
+                numbers[f"{run[label_key]}: {name}"] = float(summary[key])
+    return numbers
+
+
+def _scores(numbers: dict, section: Optional[dict], keys: dict) -> None:
+    for split in ("dev", "test"):
+        for key, suffix in keys.items():
+            value = ((section or {}).get(split) or {}).get(key)
+            if isinstance(value, (int, float)):
+                numbers[f"{split} ppl{suffix}"] = float(value)
+
+
+def numbers_of(report) -> dict:
+    """The numbers of one result file worth comparing, by name; {} for a file of timings only."""
+    if not isinstance(report, dict):
+        return {}
+    if isinstance(report.get("runs"), list):  # a sweep of 6.1
+        return _summaries(report["runs"])
+    if isinstance(report.get("rows"), list):  # the sentiment rows, and the course's row they cite
+        course = [report["course_row"]] if isinstance(report.get("course_row"), dict) else []
+        return _summaries(course + report["rows"])
+    numbers: dict = {}
+    if "best_checkpoint_scores" in report:  # a language-model run
+        _scores(numbers, report["best_checkpoint_scores"], {"ppl": ""})
+        _scores(numbers, report.get("cache"), {"cache_ppl": ", cache"})
+        dynamic = report.get("dynamic")
+    else:  # `python main.py dynamic` writes a dynamic evaluation alone
+        dynamic = report if str(report.get("method", "")).startswith("dynamic") else None
+    _scores(numbers, dynamic, {"ppl": ", dynamic", "with_cache_ppl": ", dynamic + cache"})
+    return numbers
+
+
+def settings_of(report) -> dict:
+    """What a file's numbers depend on besides the code, by name: seeds, split sizes, and each
+    config field (for a sweep, the field's value in each of its runs)."""
+    if not isinstance(report, dict):
+        return {}
+    settings = {k: report[k] for k in ("seeds", "sizes") if k in report}
+    configs = {r.get("label"): _what_it_computes(r.get("config")) for r in _runs(report)}
+    for field in sorted({f for config in configs.values() for f in config}):
+        settings[field] = [(label, config.get(field)) for label, config in configs.items()]
+    settings.update(_what_it_computes(report.get("config")))
+    return settings
+
+
+def _runs(report: dict) -> list:
+    """A sweep's runs or the sentiment rows: the configs whose numbers a file holds."""
+    runs = report.get("runs") or report.get("rows") or []
+    return [r for r in runs if isinstance(r, dict)]
+
+
+def _what_it_computes(config) -> dict:
+    """A config without the fields that name the run or its machine."""
+    return (
+        {k: v for k, v in config.items() if k not in RUN_FIELDS} if isinstance(config, dict) else {}
+    )
+
+
+def differing_settings(reference, yours) -> tuple:
+    """The names of the settings that differ between two files, sorted."""
+    a, b = settings_of(reference), settings_of(yours)
+    return tuple(sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k)))
+
+
+def verdict(reference: float, yours: float) -> str:
+    """The tolerance rule."""
+    if yours == reference:
+        return IDENTICAL
+    if math.isfinite(yours) and abs(yours - reference) <= RTOL * abs(reference):
+        return REPRODUCED
+    return NOT_REPRODUCED
+
+
+def compare(reference: dict, yours: dict) -> list:
+    """One Row per number of each of your files that has numbers worth comparing, file by file."""
+    rows = []
+    for name in sorted(yours):
+        if yours[name] is None:
+            rows.append(Row(name, "(the whole file)", None, None, UNREADABLE, ()))
+            continue
+        mine = numbers_of(yours[name])
+        theirs = numbers_of(reference.get(name))
+        settings = differing_settings(reference[name], yours[name]) if name in reference else ()
+        for number, value in mine.items():
+            if number in theirs:
+                rows.append(
+                    Row(
+                        name,
+                        number,
+                        theirs[number],
+                        value,
+                        verdict(theirs[number], value),
+                        settings,
+                    )
+                )
+            else:
+                rows.append(Row(name, number, None, value, ONLY_YOURS, settings))
+    return rows
+
+
+def not_run(reference: dict, yours: dict) -> list:
+    """The reference's files with numbers worth comparing that your folder does not have."""
+    return sorted(name for name in reference if name not in yours and numbers_of(reference[name]))
+
+
+def _number(value: Optional[float]) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
+
+
+def _difference(row: Row) -> str:
+    if row.reference is None or row.yours is None or row.reference == 0:
+        return ""
+    return f"{100 * (row.yours - row.reference) / abs(row.reference):+.2f} %"
+
+
+def table(rows: list, missing: list) -> str:
+    """The rows as text: a heading per file, one line per number, and what came out."""
+    lines = []
+    width = max([len(r.number) for r in rows] + [len("number")])
+    header = f"  {'number':<{width}}  {'reference':>10}  {'yours':>10}  {'difference':>10}  verdict"
+    for name in dict.fromkeys(r.file for r in rows):
+        mine = [r for r in rows if r.file == name]
+        note = f" (settings differ: {', '.join(mine[0].settings[:4])}" if mine[0].settings else ""
+        if note:
+            more = len(mine[0].settings) - 4
+            note += f" and {more} more)" if more > 0 else ")"
+        lines += ["", f"{name}{note}", header]
+        lines += [
+            f"  {r.number:<{width}}  {_number(r.reference):>10}  {_number(r.yours):>10}  "
+            f"{_difference(r):>10}  {r.verdict}"
+            for r in mine
+        ]
+    counts = {v: sum(r.verdict == v for r in rows) for v in (IDENTICAL, REPRODUCED, NOT_REPRODUCED)}
+    compared = sum(counts.values())
+    lines += [
+        "",
+        f"{counts[IDENTICAL] + counts[REPRODUCED]} of {compared} numbers reproduced "
+        f"({counts[IDENTICAL]} identical, {counts[REPRODUCED]} within {100 * RTOL:g} %); "
+        f"{counts[NOT_REPRODUCED]} not reproduced.",
+    ]
+    if missing:
+        lines.append(f"In the reference but not in your folder: {', '.join(missing)}.")
+    return "\n".join(lines).lstrip("\n")
+
+
+def report(yours_dir: Path, reference_dir: Path) -> str:
+    """The comparison of the run in `yours_dir` with the one in `reference_dir`, as text."""
+    yours = load_folder(yours_dir)
+    if not yours:
+        raise NothingToCompare(
+            f"{yours_dir}: no JSON results to compare with {reference_dir}; run a command first "
+            f"(for example `python main.py mlp`), or pass --out-dir DIR where a run wrote them"
+        )
+    reference = load_folder(reference_dir)
+    return table(compare(reference, yours), not_run(reference, yours))
