@@ -32,6 +32,10 @@ if (
         _signal.SIGINT,
         lambda *_: (print("interrupted: nothing was written", file=_sys.stderr), _sys.exit(130)),
     )
+    _signal.signal(
+        _signal.SIGTERM,
+        lambda *_: (print("terminated: nothing was written", file=_sys.stderr), _sys.exit(143)),
+    )
 
 import argparse
 import dataclasses
@@ -45,6 +49,7 @@ from typing import List, Optional, Sequence
 
 
 from common import datafiles
+from common import download
 from common import glove
 from nplm import distributed as lm_distributed
 import mlp
@@ -170,6 +175,8 @@ def _explore(
     datasets = mlp.as_tensor_datasets((dev_d, train_d, test_d), embeddings)
     if device:
         sweep.configs = [dataclasses.replace(c, device=device) for c in sweep.configs]
+    if getattr(embeddings, "name", None):  # the vectors load_glove loaded, in each run's config
+        sweep.configs = [dataclasses.replace(c, embeddings=embeddings.name) for c in sweep.configs]
     print(
         f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) ----------"
     )
@@ -320,7 +327,10 @@ def cmd_mlp(args) -> dict:
         dev_d, train_d, test_d = (
             _quick_slice(s, n) for s, n in zip((dev_d, train_d, test_d), (300, 1500, 300))
         )
-    embeddings = glove.load_glove(data_dir=args.data_dir)
+    embeddings = glove.load_glove(data_dir=args.data_dir, name=args.embeddings)
+    if args.embeddings != "6b":  # runs on other vectors go beside those on GloVe 6B, not over them
+        name = glove.EMBEDDINGS[args.embeddings][0]
+        args.out_dir, args.ckpt_dir = args.out_dir / name, args.ckpt_dir / name
     t0 = time.perf_counter()
     datasets = mlp.create_tensor_datasets([dev_d, train_d, test_d], embeddings)
     print(
@@ -522,6 +532,35 @@ MLP_FLAGS = [
             help="keep the runs an interrupted sweep finished and run the rest "
             "(with `all`: the language model's training goes on too)",
         ),
+    ),
+    (
+        ("--embeddings",),
+        dict(
+            choices=["6b", "twitter"],
+            help="word vectors: 6b (GloVe 6B 50d, the default) or twitter (the course's "
+            "glove-twitter-50; results go to OUT_DIR/glove-twitter-50)",
+        ),
+    ),
+]
+DATA_FLAGS = [
+    (
+        ("--embeddings",),
+        dict(choices=["6b", "twitter"], help="twitter: also fetch the course's glove-twitter-50"),
+    ),
+    (
+        ("--full-train",),
+        dict(
+            action="store_true",
+            help="also fetch the whole official WikiText-2 train file (wiki.train.tokens.gz)",
+        ),
+    ),
+    (
+        ("--timeout",),
+        dict(type=_number(float, 0.1), help="seconds to wait to connect and for each read"),
+    ),
+    (
+        ("--keep-downloads",),
+        dict(action="store_true", help="keep the archives in DATA_DIR/.downloads"),
     ),
 ]
 LM_CONFIG_FLAG = (
@@ -764,6 +803,7 @@ DEFAULTS = {
     "debug": False,
     "resume": False,
     "seeds": 3,
+    "embeddings": "6b",
     "sweeps": list(SWEEPS),
     "config": "default",
     "checkpoint": None,
@@ -814,6 +854,11 @@ COMMANDS = {  # name: (help, function, flags)
         "beyond the handout: bags of n-grams, trained embeddings and NB weighting on the IMDB splits",
         cmd_sentiment,
         [MLP_FLAGS[0]],
+    ),
+    "data": (
+        "fetch the data sets that are missing from the data folder, checked (docs/data.md)",
+        download.cmd_data,
+        DATA_FLAGS,
     ),
 }
 
@@ -956,6 +1001,8 @@ EXPECTED_FAULTS = (
     glove.EmbeddingsFormatError,
     utils.TrainingDiverged,
     mlp_lm.CheckpointError,
+    utils.DiskFullError,
+    download.FetchError,
 )
 
 
@@ -983,13 +1030,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     signal.signal(
         signal.SIGINT, signal.default_int_handler
     )  # from here on Ctrl-C is a KeyboardInterrupt
+    terminated = []  # SIGTERM (schedulers, `timeout`) is handled as Ctrl-C is, with exit code 143
+
+    def on_sigterm(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         args.func(args)
     except KeyboardInterrupt:
         if args.debug:
             raise
-        print(f"interrupted: {_interrupted(args)}", file=sys.stderr)
-        return 130
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
+        print(f"{what}: {_interrupted(args)}", file=sys.stderr)
+        return 143 if terminated else 130
     except EXPECTED_FAULTS as err:
         if args.debug:
             raise

@@ -24,6 +24,9 @@ def _fork_init(fn, context) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the pool), so a worker that
     # is still starting cannot swallow it and let the run go on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM, which the parent handles as Ctrl-C (main.main), ends a worker at once: the pool's terminate()
+    # sends it, and the parent alone says what was kept.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _fork_call(item):
@@ -82,10 +85,15 @@ def _interrupt_held():
         yield pressed
         return
     previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    terms: list = []  # a SIGTERM is held too, then delivered again to the handler it was meant for
+    previous_term = signal.signal(signal.SIGTERM, lambda signum, frame: terms.append(signum))
     try:
         yield pressed
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        if terms:
+            signal.raise_signal(signal.SIGTERM)
 
 
 def fork_map(fn: Callable, items: Sequence, workers: int, context=None) -> list:
