@@ -76,8 +76,9 @@ DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 class DiskFullError(OSError):
-    """No space left (ENOSPC, or a quota: EDQUOT) while writing `path`; the message names it, says what is
-    free there and what to do. The file under that name, if any, is the last good one: writes are atomic."""
+    """No space left (ENOSPC, or a quota: EDQUOT) while writing `path`; the message names it, says
+    what is free there and what to do. The file under that name, if any, is the last good one:
+    writes are atomic."""
 
     def __init__(self, path: str | os.PathLike, advice: str | None = None):
         path = Path(path)
@@ -141,8 +142,8 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
             try:
                 torch.save(obj, watched)
             except RuntimeError as err:
-                # torch's zip writer turns the file object's OSError into "unexpected pos N vs M" or
-                # "failed writing file": find the OSError it swallowed, or the disk's state, to name it
+                # torch's zip writer turns the file object's OSError into "unexpected pos N vs M"
+                # or "failed writing file": find the OSError it swallowed, or the disk's state
                 if watched.error is not None:
                     raise watched.error from None
                 if shutil.disk_usage(os.path.dirname(tmp) or ".").free == 0:

@@ -1,19 +1,22 @@
-"""From what the sources publish to the files the package reads (the layout of ../shared/data/README.md).
+"""From what the sources publish to the files the package reads (the layout of
+../shared/data/README.md).
 
-Each converter takes the downloaded files of one source and yields `(relative path, chunks)` pairs, the chunks
-being the file's *decompressed* content as bytes; common/download.py compresses them (gzip, mtime 0) and checks
-them against the pinned SHA-256 while it writes. Nothing here touches the network or writes a file.
+Each converter takes the downloaded files of one source and yields `(relative path, chunks)` pairs,
+the chunks being the file's *decompressed* content as bytes; common/download.py compresses them
+(gzip, mtime 0) and checks them against the pinned SHA-256 while it writes. Nothing here touches the
+network or writes a file.
 
-- `aclimdb_tar`: the Large Movie Review Dataset's tarball (any top folder: `aclImdb/` or fastai's `imdb/`) to
-  `imdb/imdb_{train,test}.csv.gz` (header id,rating,label,text; rows sorted by (label, id); id and rating from
-  the file names `{id}_{rating}.txt`; quoting as Python's csv module writes it, `\\n` line ends) and the README;
+- `aclimdb_tar`: the Large Movie Review Dataset's tarball (any top folder: `aclImdb/` or fastai's
+  `imdb/`) to `imdb/imdb_{train,test}.csv.gz` (header id,rating,label,text; rows sorted by (label,
+  id); id and rating from the file names `{id}_{rating}.txt`; quoting as Python's csv module writes
+  it, `\\n` line ends) and the README;
 - `wikitext_files` / `wikitext_zip`: pytorch/examples' `{train,valid,test}.txt`, or the official
-  `wikitext-2-v1.zip`, to `wikitext-2/wiki.{valid,test}.tokens.gz`, the train prefix the course data uses
-  (`wiki.train.tokens.partial.gz`: everything before the article ` = Condom = `) and, if asked for, the whole
-  official train file (`wiki.train.tokens.gz`);
-- `word2vec_gz` / `glove_zip`: gensim-data's word2vec text (a `count dim` header, then GloVe's lines) or
-  Stanford's zip to GloVe's own text (no header) for 6B 50d, and to word2vec text (header kept) for
-  glove-twitter-50, which common/glove.py reads either way.
+  `wikitext-2-v1.zip`, to `wikitext-2/wiki.{valid,test}.tokens.gz`, the train prefix the course data
+  uses (`wiki.train.tokens.partial.gz`: everything before the article ` = Condom = `) and, if asked
+  for, the whole official train file (`wiki.train.tokens.gz`);
+- `word2vec_gz` / `glove_zip`: gensim-data's word2vec text (a `count dim` header, then GloVe's
+  lines) or Stanford's zip to GloVe's own text (no header) for 6B 50d, and to word2vec text (header
+  kept) for glove-twitter-50, which common/glove.py reads either way.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ Converted = Iterator[tuple[str, Chunks]]
 
 
 class ConversionError(ValueError):
-    """A download does not hold what its converter expects; the message names the file and what is missing."""
+    """A download does not hold what its converter expects; the message names the file and what is
+    missing."""
 
 
 # --------------------------------------------------------------------------- IMDB
@@ -55,7 +59,8 @@ _README = re.compile(r"^(?:\./)?[^/]+/README$")
 
 
 def imdb_csv(rows: Sequence[tuple[int, int, int, str]]) -> bytes:
-    """The CSV of (id, rating, label, text) rows, sorted by (label, id), as ../shared/data holds it."""
+    """The CSV of (id, rating, label, text) rows, sorted by (label, id), as ../shared/data has
+    it."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["id", "rating", "label", "text"])
@@ -65,8 +70,8 @@ def imdb_csv(rows: Sequence[tuple[int, int, int, str]]) -> bytes:
 
 
 def aclimdb_tar(downloads: Sequence[Path], wanted: set[str]) -> Converted:
-    """imdb/imdb_train.csv.gz, imdb/imdb_test.csv.gz and imdb/aclImdb_README.txt from the tarball, read once
-    as a stream (the `unsup` reviews and the bag-of-words files are skipped)."""
+    """imdb/imdb_train.csv.gz, imdb/imdb_test.csv.gz and imdb/aclImdb_README.txt from the tarball,
+    read once as a stream (the `unsup` reviews and the bag-of-words files are skipped)."""
     (archive,) = downloads
     rows: dict[str, list] = {"train": [], "test": []}
     readme = None
@@ -97,7 +102,8 @@ def aclimdb_tar(downloads: Sequence[Path], wanted: set[str]) -> Converted:
 
 # --------------------------------------------------------------------------- WikiText-2
 def wikitext_train_prefix(train: bytes) -> bytes:
-    """The course data's train prefix of the official train file: every article before ` = Condom = `."""
+    """The course data's train prefix of the official train file: every article before the
+    article ` = Condom = `."""
     at = train.find(WIKI_TRAIN_CUT)
     if at < 0:
         raise ConversionError(
@@ -116,7 +122,8 @@ def _wikitext(texts: dict[str, bytes], wanted: set[str]) -> Converted:
 
 
 def wikitext_files(downloads: Sequence[Path], wanted: set[str]) -> Converted:
-    """pytorch/examples' train.txt, valid.txt and test.txt (in that order): the official files, renamed."""
+    """pytorch/examples' train.txt, valid.txt and test.txt (in that order): the official files,
+    renamed."""
     texts = {split: Path(p).read_bytes() for split, p in zip(("train", "valid", "test"), downloads)}
     yield from _wikitext(texts, wanted)
 
@@ -134,18 +141,22 @@ def wikitext_zip(downloads: Sequence[Path], wanted: set[str]) -> Converted:
 
 # --------------------------------------------------------------------------- GloVe
 def _stream(open_binary: Callable[[], io.BufferedIOBase], skip_header: bool) -> Chunks:
-    """The bytes of a file, in chunks, without its first line when `skip_header` (a word2vec `count dim`)."""
+    """The bytes of a file, in chunks, without its first line when `skip_header` (a word2vec `count
+    dim`)."""
     with open_binary() as f:
         if skip_header:
             header = f.readline().split()
             if len(header) != 2 or not all(p.isdigit() for p in header):
-                raise ConversionError(f"expected a word2vec header 'count dim', found {header[:3]!r}")
+                raise ConversionError(
+                    f"expected a word2vec header 'count dim', found {header[:3]!r}"
+                )
         while chunk := f.read(CHUNK):
             yield chunk
 
 
 def word2vec_gz(keep_header: bool) -> Callable[[Sequence[Path], set[str]], Converted]:
-    """gensim-data's NAME.gz (word2vec text): GloVe's text without the header, or with it (`keep_header`)."""
+    """gensim-data's NAME.gz (word2vec text): GloVe's text without the header, or with it
+    (`keep_header`)."""
 
     def convert(downloads: Sequence[Path], wanted: set[str]) -> Converted:
         (archive,) = downloads
@@ -156,8 +167,8 @@ def word2vec_gz(keep_header: bool) -> Callable[[Sequence[Path], set[str]], Conve
 
 
 def glove_zip(member: str, add_header: bool) -> Callable[[Sequence[Path], set[str]], Converted]:
-    """One member of Stanford's GloVe zip: as it is, or with a word2vec header (`add_header`: lines counted
-    in a first pass) so that it is the file gensim-data publishes."""
+    """One member of Stanford's GloVe zip: as it is, or with a word2vec header (`add_header`: lines
+    counted in a first pass) so that it is the file gensim-data publishes."""
 
     def convert(downloads: Sequence[Path], wanted: set[str]) -> Converted:
         (archive,) = downloads

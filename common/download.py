@@ -1,18 +1,21 @@
-"""`python main.py data`: fetch the data sets that are not in the data folder yet, from where the course gets
-them, check every download against its published checksum and every file written against a SHA-256 of its
-decompressed content pinned from ../shared/data, and write atomically (docs/data.md).
+"""`python main.py data`: fetch the data sets that are not in the data folder yet, from where the
+course gets them, check every download against its published checksum and every file written against
+a SHA-256 of its decompressed content pinned from ../shared/data, and write atomically
+(docs/data.md).
 
-- `DATASETS` is the sources table: for each data set the files it gives (`Output`: path, pinned SHA-256,
-  lines) and two sources in the order tried (`Source`: downloads, each with its published checksum, and the
-  converter of common/convert.py that turns them into our files).
-- $HW3_DATA_MIRROR=http://host:port fetches every URL from `<mirror>/<original host>/<original path>`.
+- `DATASETS` is the sources table: for each data set the files it gives (`Output`: path, pinned
+  SHA-256, lines) and two sources in the order tried (`Source`: downloads, each with its published
+  checksum, and the converter of common/convert.py that turns them into our files).
+- $HW3_DATA_MIRROR=http://host:port fetches every URL from `<mirror>/<original host>/<original
+  path>`.
 - Timeouts on connect and on every read; a failure is one line naming the URL and what to do.
-- A download goes to `<data dir>/.downloads/NAME.part` and is renamed only once whole and checked; an
-  interrupted one is continued (an HTTP Range request) when run again, or started over where the server
-  cannot continue it or the continued file fails its checksum. The downloads are removed once converted.
-- $HW3_DATA_SOURCE_DIGESTS names a JSON file {url: "sha256:..."} that replaces the published checksums of
-  those downloads (for archives rebuilt from ../shared/data and served by a local mirror: tools/
-  data_roundtrip.sh). The pinned SHA-256s of the files written are never replaced.
+- A download goes to `<data dir>/.downloads/NAME.part` and is renamed only once whole and checked;
+  an interrupted one is continued (an HTTP Range request) when run again, or started over where the
+  server cannot continue it or the continued file fails its checksum. The downloads are removed once
+  converted.
+- $HW3_DATA_SOURCE_DIGESTS names a JSON file {url: "sha256:..."} that replaces the published
+  checksums of those downloads (for archives rebuilt from ../shared/data and served by a local
+  mirror: tools/ data_roundtrip.sh). The pinned SHA-256s of the files written are never replaced.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ CHUNK = 1 << 20
 
 @dataclasses.dataclass(frozen=True)
 class Download:
-    """One URL, with the checksum its publisher gives ("md5:..." or "sha256:...") and the size in bytes."""
+    """One URL, with the checksum its publisher gives ("md5:..." or "sha256:...") and the size in
+    bytes."""
 
     url: str
     digest: str
@@ -64,8 +68,9 @@ class Source:
 
 @dataclasses.dataclass(frozen=True)
 class Output:
-    """One file we read: its path under the data folder, the SHA-256 and line count of its decompressed
-    content (pinned from ../shared/data; None where no copy was here to pin it from)."""
+    """One file we read: its path under the data folder, the SHA-256 and line count of its
+    decompressed content (pinned from ../shared/data; None where no copy was here to pin it from).
+    """
 
     path: str
     sha256: str | None
@@ -174,7 +179,13 @@ WIKITEXT = DataSet(
 WIKI_TRAIN_FULL = Output(convert.WIKI_TRAIN_FULL, WIKI_TRAIN_SHA256, 36718)
 GLOVE = DataSet(
     "glove",
-    (Output(convert.GLOVE_6B, "d8f717f8dd4b545cb7f418ef9f3d0c3e6e68a6f48b97d32f8b7aae40cb31f96f", 400000),),
+    (
+        Output(
+            convert.GLOVE_6B,
+            "d8f717f8dd4b545cb7f418ef9f3d0c3e6e68a6f48b97d32f8b7aae40cb31f96f",
+            400000,
+        ),
+    ),
     (
         Source(
             "gensim-data's glove-wiki-gigaword-50",
@@ -202,8 +213,8 @@ GLOVE = DataSet(
         ),
     ),
 )
-# The course's own vectors (`--embeddings twitter`): no copy was here to pin the content from, so the
-# download's published MD5 and the line count (a header and 1,193,514 words) are what check it.
+# The course's own vectors (`--embeddings twitter`): no copy was here to pin the content from, so
+# the download's published MD5 and the line count (a header and 1,193,514 words) are what check it.
 TWITTER = DataSet(
     "glove-twitter-50",
     (Output(convert.GLOVE_TWITTER, None, 1193515),),
@@ -230,8 +241,8 @@ TWITTER = DataSet(
 
 
 def datasets_for(full_train: bool = False, twitter: bool = False) -> list[DataSet]:
-    """The data sets `python main.py data` fetches: IMDB, WikiText-2 (with the whole official train file if
-    `full_train`), GloVe 6B 50d, and glove-twitter-50 if `twitter`."""
+    """The data sets `python main.py data` fetches: IMDB, WikiText-2 (with the whole official train
+    file if `full_train`), GloVe 6B 50d, and glove-twitter-50 if `twitter`."""
     wikitext = WIKITEXT
     if full_train:
         wikitext = dataclasses.replace(WIKITEXT, outputs=WIKITEXT.outputs + (WIKI_TRAIN_FULL,))
@@ -258,13 +269,15 @@ def mirrored(url: str, mirror: str | None) -> str:
 
 
 def _request(url: str, headers: dict, timeouts: tuple[float, float], mirror: str | None):
-    """(connection, response) of a GET, following up to 5 redirects (through the mirror, if set, where a
-    redirect names another host). Connect timeout, then the read timeout on the socket."""
+    """(connection, response) of a GET, following up to 5 redirects (through the mirror, if set,
+    where a redirect names another host). Connect timeout, then the read timeout on the socket."""
     for _ in range(6):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _SourceFailed(f"{url}: not an http(s) URL")
-        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        kind = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
         conn = kind(parts.hostname, parts.port, timeout=timeouts[0])
         try:
             conn.connect()
@@ -290,7 +303,10 @@ def _request(url: str, headers: dict, timeouts: tuple[float, float], mirror: str
         if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
             location = urllib.parse.urljoin(url, response.getheader("Location"))
             conn.close()
-            if mirror and urllib.parse.urlsplit(location).netloc != urllib.parse.urlsplit(url).netloc:
+            if (
+                mirror
+                and urllib.parse.urlsplit(location).netloc != urllib.parse.urlsplit(url).netloc
+            ):
                 location = mirrored(location, mirror)
             url = location
             continue
@@ -322,7 +338,8 @@ def _need_space(folder: Path, needed: int, what: str) -> None:
         raise DiskFullError(
             folder,
             f"{what} needs {needed / 1e6:.0f} MB but {free / 1e6:.0f} MB are free there; free "
-            f"{(needed - free) / 1e6:.0f} MB or pass --data-dir (or set {DATA_DIR_ENV}) to a roomier disk",
+            f"{(needed - free) / 1e6:.0f} MB or pass --data-dir (or set {DATA_DIR_ENV}) to a "
+            f"roomier disk",
         )
 
 
@@ -336,10 +353,11 @@ def fetch(
 ) -> Path:
     """Download `download` into `folder` (its name kept) and check its checksum; the path.
 
-    Bytes go to NAME.part, renamed to NAME only when whole and matching. A NAME.part left by an interrupted
-    run is continued with a Range request; where the server answers with the whole file instead, or the
-    continued file fails the checksum, it starts over once. A cut connection leaves the .part for the next
-    run; a checksum mismatch removes it. _SourceFailed naming the URL (or the file and both hashes)."""
+    Bytes go to NAME.part, renamed to NAME only when whole and matching. A NAME.part left by an
+    interrupted run is continued with a Range request; where the server answers with the whole file
+    instead, or the continued file fails the checksum, it starts over once. A cut connection leaves
+    the .part for the next run; a checksum mismatch removes it. _SourceFailed naming the URL (or the
+    file and both hashes)."""
     folder.mkdir(parents=True, exist_ok=True)
     name = Path(urllib.parse.urlsplit(download.url).path).name
     done, part = folder / name, folder / f"{name}.part"
@@ -384,7 +402,8 @@ def fetch(
         part.unlink()
         raise _SourceFailed(
             f"checksum mismatch: {name} from {final_url} has {algorithm.upper()} {got}, expected "
-            f"{expected} (published by {download.published or 'its source'}); the download was removed"
+            f"{expected} (published by {download.published or 'its source'}); "
+            f"the download was removed"
         )
     os.replace(part, done)
     return done
@@ -406,7 +425,8 @@ def _receive(response, part: Path, have: int, total: int | None, url: str, read_
                     ) from None
                 except (http.client.IncompleteRead, OSError, http.client.HTTPException) as err:
                     raise _SourceFailed(
-                        f"{url}: the download was cut after {got + len(getattr(err, 'partial', b'')):,}"
+                        f"{url}: the download was cut after "
+                        f"{got + len(getattr(err, 'partial', b'')):,}"
                         f" of {total or '?':,} bytes; run `python main.py data` again to continue"
                     ) from None
                 if not chunk:
@@ -418,7 +438,8 @@ def _receive(response, part: Path, have: int, total: int | None, url: str, read_
                         raise DiskFullError(
                             part,
                             f"free {((total or got) - got) / 1e6:.0f} MB there (or pass --data-dir "
-                            f"elsewhere) and run `python main.py data` again: it continues the download",
+                            f"elsewhere) and run `python main.py data` again: it continues "
+                            f"the download",
                         ) from None
                     raise
                 got += len(chunk)
@@ -450,9 +471,9 @@ class _Mismatch(Exception):
 
 
 def write_output(root: Path, output: Output, chunks: Iterable[bytes]) -> str:
-    """Write `chunks` (decompressed content) to root/output.path, gzip'd (mtime 0, no name: as `gzip -n`)
-    when it ends in .gz, atomically; the content's SHA-256 and lines checked before the file takes its
-    name. _Mismatch (nothing left under the name) when they differ from the pins."""
+    """Write `chunks` (decompressed content) to root/output.path, gzip'd (mtime 0, no name: as `gzip
+    -n`) when it ends in .gz, atomically; the content's SHA-256 and lines checked before the file
+    takes its name. _Mismatch (nothing left under the name) when they differ from the pins."""
     path = root / output.path
     h, lines = hashlib.sha256(), 0
 
@@ -476,7 +497,9 @@ def write_output(root: Path, output: Output, chunks: Iterable[bytes]) -> str:
                 f"(pinned from {PINNED_SHA256S})"
             )
         if output.lines is not None and lines != output.lines:
-            raise _Mismatch(f"{output.path} as converted has {lines:,} lines, expected {output.lines:,}")
+            raise _Mismatch(
+                f"{output.path} as converted has {lines:,} lines, expected {output.lines:,}"
+            )
 
     _atomic_write(path, write)
     return h.hexdigest()
@@ -513,7 +536,8 @@ def fetch_dataset(
     say: Callable[[str], None] = print,
 ) -> list[str]:
     """Make the files of `dataset` that root lacks, trying its sources in order; the paths written.
-    Files already there are checked against their pins first (FetchError naming one that differs)."""
+    Files already there are checked against their pins first (FetchError naming one that differs).
+    """
     missing = []
     for output in dataset.outputs:
         path = root / output.path
@@ -524,7 +548,8 @@ def fetch_dataset(
             got, _ = content_sha256(path)
             if got != output.sha256:
                 raise FetchError(
-                    f"{path} is there but its content has SHA-256 {got}, not the pinned {output.sha256}; "
+                    f"{path} is there but its content has SHA-256 {got}, "
+                    f"not the pinned {output.sha256}; "
                     f"move it away and run `python main.py data` again to fetch it anew"
                 )
     if not missing:
@@ -556,7 +581,8 @@ def fetch_dataset(
     else:
         where = ", ".join(o.path for o in missing)
         raise FetchError(
-            f"could not fetch {dataset.name}: " + "; ".join(failures)
+            f"could not fetch {dataset.name}: "
+            + "; ".join(failures)
             + f". Try again later, set {MIRROR_ENV}=http://host:port to a mirror, or put {where} "
             f"into {root} by hand (docs/data.md says where each comes from)"
         )
@@ -575,30 +601,43 @@ def fetch_all(
     datasets: Sequence[DataSet] | None = None,
     say: Callable[[str], None] = print,
 ) -> Path:
-    """Every data set (`datasets_for`, or `datasets`) into the data folder (`datafiles.data_dir_choice`)."""
+    """Every data set (`datasets_for`, or `datasets`) into the data folder
+    (`datafiles.data_dir_choice`)."""
     root, source = data_dir_choice(data_dir)
     mirror = os.environ.get(MIRROR_ENV) or None
     timeouts = (
-        (CONNECT_TIMEOUT, READ_TIMEOUT) if timeout is None else (min(timeout, CONNECT_TIMEOUT), timeout)
+        (CONNECT_TIMEOUT, READ_TIMEOUT)
+        if timeout is None
+        else (min(timeout, CONNECT_TIMEOUT), timeout)
     )
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise FetchError(
-            f"cannot make the data folder {root} (from {source}): {err.strerror or err}; pass --data-dir DIR"
+            f"cannot make the data folder {root} (from {source}): {err.strerror or err}; "
+            f"pass --data-dir DIR"
         ) from None
-    say(f"data folder: {root} (from {source})" + (f"; through the mirror {mirror}" if mirror else ""))
+    say(
+        f"data folder: {root} (from {source})"
+        + (f"; through the mirror {mirror}" if mirror else "")
+    )
     if os.environ.get(DIGESTS_ENV):
         say(f"download checksums for the URLs in ${DIGESTS_ENV} are taken from it")
     started = time.perf_counter()
     for dataset in datasets if datasets is not None else datasets_for(full_train, twitter):
         try:
             fetch_dataset(
-                dataset, root, mirror=mirror, timeouts=timeouts, keep_downloads=keep_downloads, say=say
+                dataset,
+                root,
+                mirror=mirror,
+                timeouts=timeouts,
+                keep_downloads=keep_downloads,
+                say=say,
             )
         except PermissionError as err:
             raise FetchError(
-                f"cannot write into {root} ({err.strerror}); pass --data-dir DIR to a folder you can write"
+                f"cannot write into {root} ({err.strerror}); "
+                f"pass --data-dir DIR to a folder you can write"
             ) from None
     say(f"data ready in {root} ({time.perf_counter() - started:.1f} s)")
     return root

@@ -28,7 +28,8 @@ from utils import _atomic_write, atomic_write_json, default_cache_dir
 
 GLOVE_FILE = ("glove", "glove.6B.50d.txt.gz")
 TWITTER_FILE = ("glove", "glove-twitter-50.txt.gz")  # gensim-data's, word2vec header kept
-# `--embeddings NAME`: (what the runs are labelled, the file under the data folder, the command that fetches it)
+# `--embeddings NAME`: (what the runs are labelled, the file under the data folder, the command that
+# fetches it)
 EMBEDDINGS = {
     "6b": ("glove.6B.50d", GLOVE_FILE, "python main.py data"),
     "twitter": ("glove-twitter-50", TWITTER_FILE, "python main.py data --embeddings twitter"),
@@ -334,8 +335,8 @@ def load_glove(
     verbose: bool = True,
     name: str = "6b",
 ) -> WordVectors:
-    """Load GloVe (default: glove.6B.50d in the data directory; `name` "twitter": glove-twitter-50, whose
-    word2vec header `parse_embeddings_text` skips) as WordVectors.
+    """Load GloVe (default: glove.6B.50d in the data directory; `name` "twitter": glove-twitter-50,
+    whose word2vec header `parse_embeddings_text` skips) as WordVectors.
 
     The first load parses the text and writes a binary cache outside the repo (`default_cache_dir()`): the
     words as text, the vectors as .npy, and a JSON file with the SHA-256 of both and the shape. Later loads

@@ -5,11 +5,11 @@ $HW3_DATA_SOURCE_DIGESTS: the round trip of tools/data_roundtrip.sh and tests/da
     python -m tools.data_mirror DATA_DIR MIRROR_ROOT DIGESTS_JSON [--no-glove]
 
 - aclImdb_v1.tar.gz: aclImdb/{train,test}/{pos,neg}/{id}_{rating}.txt from the CSVs, aclImdb/README;
-- pytorch/examples' valid.txt and test.txt as they are; train.txt is the course's prefix followed by a
-  stand-in article ` = Condom = ` (the rest of the official file is not here), so the converter's cut gives
-  the prefix back;
-- gensim-data's glove-wiki-gigaword-50.gz: a `400000 50` header, then the GloVe text (170 MB; --no-glove
-  leaves it out).
+- pytorch/examples' valid.txt and test.txt as they are; train.txt is the course's prefix followed by
+  a stand-in article ` = Condom = ` (the rest of the official file is not here), so the converter's
+  cut gives the prefix back;
+- gensim-data's glove-wiki-gigaword-50.gz: a `400000 50` header, then the GloVe text (170 MB;
+  --no-glove leaves it out).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def mirror_file(root: Path, url: str) -> Path:
 
 
 def imdb_tar(data: Path, out: Path) -> None:
-    """The tarball's layout from imdb/imdb_{train,test}.csv.gz (uncompressed tar inside gzip level 1)."""
+    """The tarball's layout from imdb/imdb_{train,test}.csv.gz (uncompressed tar inside gzip level
+    1)."""
     with gzip.open(out, "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w|") as tar:
 
         def add(name: str, payload: bytes) -> None:
@@ -51,7 +52,9 @@ def imdb_tar(data: Path, out: Path) -> None:
 
         add("README", (data / "imdb" / "aclImdb_README.txt").read_bytes())
         for split in ("train", "test"):
-            with gzip.open(data / "imdb" / f"imdb_{split}.csv.gz", "rt", encoding="utf-8", newline="") as f:
+            with gzip.open(
+                data / "imdb" / f"imdb_{split}.csv.gz", "rt", encoding="utf-8", newline=""
+            ) as f:
                 reader = csv.reader(f)
                 next(reader)
                 for review_id, rating, label, text in reader:

@@ -1,10 +1,11 @@
-"""A mirror on 127.0.0.1 for the data-fetching tests, and small archives in the formats the real sources publish.
+"""A mirror on 127.0.0.1 for the data-fetching tests, and small archives in the formats the real
+sources publish.
 
 `Mirror(files)` serves `files` ({"/host/path": bytes}) the way `$HW3_DATA_MIRROR` expects them
-(`<mirror>/<original host>/<original path>`), answers HTTP Range requests, 404 for anything else, and can cut a
-body halfway (`cut`: the paths whose next answer stops after half its bytes) or send one path's bytes from
-another (a corrupted copy). `silent_server()` accepts connections and never answers. Nothing here opens a
-connection beyond loopback.
+(`<mirror>/<original host>/<original path>`), answers HTTP Range requests, 404 for anything else,
+and can cut a body halfway (`cut`: the paths whose next answer stops after half its bytes) or send
+one path's bytes from another (a corrupted copy). `silent_server()` accepts connections and never
+answers. Nothing here opens a connection beyond loopback.
 """
 
 from __future__ import annotations
@@ -107,16 +108,20 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-# --------------------------------------------------------------------------- archives in the real formats
+# --------------------------------------------------------------------------- archives in the real
+# formats
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mtime = len(data), 0
     tar.addfile(info, io.BytesIO(data))
 
 
-def aclimdb_tar(splits: dict[str, list[tuple[int, int, int, str]]], readme: bytes, top="aclImdb") -> bytes:
-    """A .tar.gz laid out as aclImdb_v1.tar.gz: TOP/{train,test}/{pos,neg}/{id}_{rating}.txt, TOP/README,
-    and some of the files the converter must skip (unsup reviews, the bag-of-words files)."""
+def aclimdb_tar(
+    splits: dict[str, list[tuple[int, int, int, str]]], readme: bytes, top="aclImdb"
+) -> bytes:
+    """A .tar.gz laid out as aclImdb_v1.tar.gz: TOP/{train,test}/{pos,neg}/{id}_{rating}.txt,
+    TOP/README, and some of the files the converter must skip (unsup reviews, the bag-of-words
+    files)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         _add(tar, f"{top}/README", readme)
@@ -125,7 +130,9 @@ def aclimdb_tar(splits: dict[str, list[tuple[int, int, int, str]]], readme: byte
             _add(tar, f"{top}/{split}/labeledBow.feat", b"0 0:1\n")
             for review_id, rating, label, text in reversed(rows):  # not in our order
                 polarity = "pos" if label else "neg"
-                _add(tar, f"{top}/{split}/{polarity}/{review_id}_{rating}.txt", text.encode("utf-8"))
+                _add(
+                    tar, f"{top}/{split}/{polarity}/{review_id}_{rating}.txt", text.encode("utf-8")
+                )
         _add(tar, f"{top}/train/unsup/0_0.txt", b"an unlabelled review")
     return buf.getvalue()
 

@@ -1,4 +1,5 @@
-"""docs/data.md states the sources table of common/download.py: each URL, published checksum and size."""
+"""docs/data.md states the sources table of common/download.py: each URL, published checksum and
+size."""
 
 from __future__ import annotations
 

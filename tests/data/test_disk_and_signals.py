@@ -1,5 +1,6 @@
-"""A full disk is one line naming the path and what to free, and leaves the last good file; SIGTERM is handled
-as Ctrl-C is: one line saying how to resume, the training state kept, exit code 143. Tiny data (conftest.py)."""
+"""A full disk is one line naming the path and what to free, and leaves the last good file; SIGTERM
+is handled as Ctrl-C is: one line saying how to resume, the training state kept, exit code 143. Tiny
+data (conftest.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _full_disk_open(monkeypatch, after_bytes: int = 0):
-    """open() whose files written under a temporary name fail with ENOSPC after `after_bytes` bytes."""
+    """open() whose files written under a temporary name fail with ENOSPC after `after_bytes`
+    bytes."""
     real = builtins.open
 
     class Full:
@@ -87,7 +89,9 @@ def test_another_os_error_is_not_called_a_full_disk(tmp_path, monkeypatch):
 
 
 def _run(code: str, tmp_path: Path, timeout=180) -> subprocess.CompletedProcess:
-    env = dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(REPO)
+    )
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         cwd=tmp_path,
@@ -99,8 +103,8 @@ def _run(code: str, tmp_path: Path, timeout=180) -> subprocess.CompletedProcess:
 
 
 def test_a_full_disk_during_a_quick_lm_run_is_one_line(tiny_data_dir, tmp_path):
-    """torch.save's checkpoint write hits ENOSPC (a patched write: the first checkpoint): exit 2, one line
-    naming the checkpoint and what to free, no traceback, no partial file."""
+    """torch.save's checkpoint write hits ENOSPC (a patched write: the first checkpoint): exit 2,
+    one line naming the checkpoint and what to free, no traceback, no partial file."""
     code = f"""
         import builtins, errno, os, sys
         real = builtins.open
@@ -129,7 +133,8 @@ def test_a_full_disk_during_a_quick_lm_run_is_one_line(tiny_data_dir, tmp_path):
 
 
 def test_a_full_tmpfs_is_one_line(tiny_data_dir, tmp_path):
-    """The issue's probe: the checkpoint folder on a 256 KiB tmpfs (where this test may mount one)."""
+    """The issue's probe: the checkpoint folder on a 256 KiB tmpfs (where this test may mount
+    one)."""
     mount = tmp_path / "small"
     mount.mkdir()
     made = subprocess.run(
@@ -140,9 +145,25 @@ def test_a_full_tmpfs_is_one_line(tiny_data_dir, tmp_path):
     try:
         env = dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache"))
         result = subprocess.run(
-            [sys.executable, str(REPO / "main.py"), "lm", "--quick", "--data-dir", str(tiny_data_dir),
-             "--out-dir", str(tmp_path / "out"), "--ckpt-dir", str(mount), "--embed-dim", "256"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+            [
+                sys.executable,
+                str(REPO / "main.py"),
+                "lm",
+                "--quick",
+                "--data-dir",
+                str(tiny_data_dir),
+                "--out-dir",
+                str(tmp_path / "out"),
+                "--ckpt-dir",
+                str(mount),
+                "--embed-dim",
+                "256",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         left = sorted(p.name for p in mount.iterdir())
     finally:
@@ -163,11 +184,22 @@ def _wait_for(proc, path: Path, timeout=120):
 
 
 @pytest.mark.parametrize(
-    "command, trigger", [("lm", "ck/mlp_lm_quick.state.pt"), ("mlp", "out/mlp_structures.partial.json")]
+    "command, trigger",
+    [("lm", "ck/mlp_lm_quick.state.pt"), ("mlp", "out/mlp_structures.partial.json")],
 )
 def test_sigterm_is_handled_as_ctrl_c_with_exit_code_143(tiny_data_dir, tmp_path, command, trigger):
-    args = [sys.executable, str(REPO / "main.py"), command, "--quick", "--data-dir", str(tiny_data_dir),
-            "--out-dir", str(tmp_path / "out"), "--ckpt-dir", str(tmp_path / "ck")]
+    args = [
+        sys.executable,
+        str(REPO / "main.py"),
+        command,
+        "--quick",
+        "--data-dir",
+        str(tiny_data_dir),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--ckpt-dir",
+        str(tmp_path / "ck"),
+    ]
     env = dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache"))
     proc = subprocess.Popen(
         args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -1,6 +1,7 @@
-"""`python main.py data` against a mirror on 127.0.0.1 (loopback.py) serving small archives in the real formats:
-a good fetch and conversion, a checksum mismatch, a server that never answers, a 404 then the second source, a
-download cut halfway then a rerun. The expected files are written out by hand here, not by the converters."""
+"""`python main.py data` against a mirror on 127.0.0.1 (loopback.py) serving small archives in the
+real formats: a good fetch and conversion, a checksum mismatch, a server that never answers, a 404
+then the second source, a download cut halfway then a rerun. The expected files are written out by
+hand here, not by the converters."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ TRAIN_ROWS = [
     (2, 8, 1, "Fine"),
 ]
 TEST_ROWS = [(0, 2, 0, "Once again, too long."), (0, 10, 1, "Best \"movie\" ever")]
-# What ../shared/data's layout holds for those rows: sorted by (label, id), `\n` line ends, csv quoting.
+# What ../shared/data's layout holds for those rows: sorted by (label, id), `\n` line ends, csv
+# quoting.
 TRAIN_CSV = (
     b"id,rating,label,text\n"
     b'1,3,0,"Dull; the plot, such as it was, went nowhere."\n'
@@ -47,10 +49,17 @@ TRAIN_TXT = (
     b" = Tower = \n \n It stands @-@ tall . \n \n"
     b" = Condom = \n \n A condom is a <unk> . \n \n"
 )
-TRAIN_PREFIX = b" \n = Valkyria = \n \n Senj\xc5\x8d no Valkyria 3 . \n \n = Tower = \n \n It stands @-@ tall . \n \n"
+TRAIN_PREFIX = (
+    b" \n = Valkyria = \n \n Senj\xc5\x8d no Valkyria 3 . \n \n"
+    b" = Tower = \n \n It stands @-@ tall . \n \n"
+)
 VALID_TXT = b" \n = Robert Boulter = \n \n He is an actor . \n \n"
 TEST_TXT = b" \n = Homarus = \n \n A lobster . \n"
-GLOVE_LINES = ["the 0.418 0.24968 -0.41242", ", 0.013441 0.23682 -0.16899", "sandberger 0.429 -0.4 0.1"]
+GLOVE_LINES = [
+    "the 0.418 0.24968 -0.41242",
+    ", 0.013441 0.23682 -0.16899",
+    "sandberger 0.429 -0.4 0.1",
+]
 GLOVE_TXT = b"".join(line.encode() + b"\n" for line in GLOVE_LINES)
 
 
@@ -68,10 +77,13 @@ def archives() -> dict[str, bytes]:
 
 
 def table(files: dict[str, bytes], *, imdb_second: bool = True) -> list[DataSet]:
-    """The real sources table with these archives' checksums, and pins of the files written by hand above."""
+    """The real sources table with these archives' checksums, and pins of the files written by hand
+    above."""
 
     def d(url, published="test"):
-        return Download(url, f"md5:{loopback.md5(files[loopback.mirror_path(url)])}", None, published)
+        return Download(
+            url, f"md5:{loopback.md5(files[loopback.mirror_path(url)])}", None, published
+        )
 
     imdb_sources = [Source("Stanford's tarball", (d(IMDB_URL),), convert.aclimdb_tar)]
     if imdb_second:
@@ -145,7 +157,9 @@ def test_a_good_fetch_writes_our_layout_byte_for_byte(tmp_path, monkeypatch):
         assert content(root / convert.WIKI_TRAIN_PART) == TRAIN_PREFIX
         assert content(root / convert.WIKI_TRAIN_FULL) == TRAIN_TXT
         assert content(root / convert.GLOVE_6B) == GLOVE_TXT
-        for gz in root.rglob("*.gz"):  # as `gzip -n`: no name, mtime 0, so the same content gives the same file
+        for gz in root.rglob(
+            "*.gz"
+        ):  # as `gzip -n`: no name, mtime 0, so the same content gives the same file
             assert gz.read_bytes()[4:8] == b"\0\0\0\0" and gz.read_bytes()[3] & 0x08 == 0
         assert not (root / download.DOWNLOADS).exists()  # the archives are gone once converted
         hosts = {p.split("/")[1] for p, _ in mirror.requests}
@@ -187,7 +201,9 @@ def test_a_converted_file_that_misses_its_pin_is_not_left_under_its_name(tmp_pat
     assert not list((tmp_path / "data" / "imdb").glob(".imdb_train*"))
 
 
-def test_a_server_that_never_answers_is_a_timeout_and_one_line_within_seconds(tmp_path, monkeypatch):
+def test_a_server_that_never_answers_is_a_timeout_and_one_line_within_seconds(
+    tmp_path, monkeypatch
+):
     files = archives()
     with loopback.silent_server() as silent:
         start = time.monotonic()
@@ -257,13 +273,21 @@ def test_every_real_source_has_a_checksum_and_a_second_source():
     for dataset in download.datasets_for(full_train=True, twitter=True):
         assert len(dataset.sources) == 2, dataset.name
         first = dataset.sources[0]
-        assert all(d.digest.split(":")[0] in ("md5", "sha256") and d.url.startswith("http") for d in first.downloads)
+        assert all(
+            d.digest.split(":")[0] in ("md5", "sha256") and d.url.startswith("http")
+            for d in first.downloads
+        )
         if dataset.name != "glove-twitter-50":  # no copy of it was here to pin its content from
             assert all(len(o.sha256) == 64 for o in dataset.outputs)
 
 
 def main_data(tmp_path, *args, env=None, timeout=60):
-    env = dict(os.environ, HW3_DATA_DIR=str(tmp_path / "data"), HW3_CACHE_DIR=str(tmp_path / "cache"), **(env or {}))
+    env = dict(
+        os.environ,
+        HW3_DATA_DIR=str(tmp_path / "data"),
+        HW3_CACHE_DIR=str(tmp_path / "cache"),
+        **(env or {}),
+    )
     env.pop(download.DIGESTS_ENV, None)
     return subprocess.run(
         [sys.executable, str(REPO / "main.py"), *args],
@@ -281,8 +305,12 @@ def test_the_command_line_times_out_in_one_line(tmp_path):
         result = main_data(tmp_path, "data", "--timeout", "0.5", env={download.MIRROR_ENV: silent})
         took = time.monotonic() - start
     lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert lines[0].startswith("error: could not fetch imdb") and "no answer within 0.5 s" in lines[0]
+    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr, (
+        result.stderr
+    )
+    assert (
+        lines[0].startswith("error: could not fetch imdb") and "no answer within 0.5 s" in lines[0]
+    )
     assert took < 30, took
 
 
