@@ -468,7 +468,7 @@ COMMON_FLAGS = [
         dict(
             type=Path,
             help=f"folder with imdb/, glove/, wikitext-2/ (default: "
-            f"${datafiles.DATA_DIR_ENV} or ../shared/data)",
+            f"${datafiles.DATA_DIR_ENV}, else ../shared/data, else ~/.cache/hw3/data)",
         ),
     ),
     (

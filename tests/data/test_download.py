@@ -320,3 +320,19 @@ def test_a_command_without_its_data_names_the_fetch_command(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert "imdb/imdb_train.csv.gz" in lines[0] and "`python main.py data`" in lines[0]
+
+
+def test_without_shared_data_the_folder_is_the_user_cache_folder(tmp_path, monkeypatch):
+    from common import datafiles
+
+    monkeypatch.setattr(datafiles, "DEFAULT_DATA_DIR", tmp_path / "no" / "shared" / "data")
+    monkeypatch.delenv(datafiles.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv("HW3_CACHE_DIR", str(tmp_path / "cache"))
+    folder, source = datafiles.data_dir_choice()
+    assert folder == tmp_path / "cache" / "data" and "../shared/data does not exist" in source
+    with pytest.raises(datafiles.DataNotFoundError) as err:
+        datafiles.resolve_data_dir()
+    assert str(folder) in str(err.value) and "`python main.py data`" in str(err.value)
+    folder.mkdir(parents=True)
+    assert datafiles.resolve_data_dir() == folder
+    assert datafiles.data_dir_choice(tmp_path / "x") == (tmp_path / "x", "--data-dir")
