@@ -1022,6 +1022,8 @@ def _interrupted(args) -> str:
             f"the sweep runs that finished are kept in {args.out_dir}/<sweep>.partial.json; "
             f"`{again.strip()}` runs only the others"
         )
+    if args.command == "data":
+        return "the downloads so far are kept; `python main.py data` again continues them"
     return "nothing was written"
 
 

@@ -27,6 +27,7 @@ import io
 import re
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -142,16 +143,19 @@ def wikitext_zip(downloads: Sequence[Path], wanted: set[str]) -> Converted:
 # --------------------------------------------------------------------------- GloVe
 def _stream(open_binary: Callable[[], io.BufferedIOBase], skip_header: bool) -> Chunks:
     """The bytes of a file, in chunks, without its first line when `skip_header` (a word2vec `count
-    dim`)."""
-    with open_binary() as f:
-        if skip_header:
-            header = f.readline().split()
-            if len(header) != 2 or not all(p.isdigit() for p in header):
-                raise ConversionError(
-                    f"expected a word2vec header 'count dim', found {header[:3]!r}"
-                )
-        while chunk := f.read(CHUNK):
-            yield chunk
+    dim`). A damaged archive is a ConversionError (raised while the caller writes)."""
+    try:
+        with open_binary() as f:
+            if skip_header:
+                header = f.readline().split()
+                if len(header) != 2 or not all(p.isdigit() for p in header):
+                    raise ConversionError(
+                        f"expected a word2vec header 'count dim', found {header[:3]!r}"
+                    )
+            while chunk := f.read(CHUNK):
+                yield chunk
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as err:
+        raise ConversionError(f"the archive cannot be read to its end ({err})") from None
 
 
 def word2vec_gz(keep_header: bool) -> Callable[[Sequence[Path], set[str]], Converted]:
@@ -182,14 +186,17 @@ def glove_zip(member: str, add_header: bool) -> Callable[[Sequence[Path], set[st
             with zf:
                 if add_header:
                     count, dim = 0, 0
-                    with zf.open(member) as f:
-                        for line in f:
-                            count += 1
-                            dim = dim or len(line.split()) - 1
+                    try:
+                        with zf.open(member) as f:
+                            for line in f:
+                                count += 1
+                                dim = dim or len(line.split()) - 1
+                    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as err:
+                        raise ConversionError(
+                            f"{archive}: {member} cannot be read ({err})"
+                        ) from None
                     yield f"{count} {dim}\n".encode()
-                with zf.open(member) as f:
-                    while chunk := f.read(CHUNK):
-                        yield chunk
+                yield from _stream(lambda: zf.open(member), skip_header=False)
 
         for path in sorted(wanted):
             yield path, chunks()

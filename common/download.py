@@ -379,6 +379,9 @@ def fetch(
             else:
                 if response.status == 200:
                     have = 0  # the server sends the whole file: start over
+                elif not (response.getheader("Content-Range") or "").startswith(f"bytes {have}-"):
+                    part.unlink()  # not the bytes asked for: start over, whole
+                    continue
                 length = response.getheader("Content-Length")
                 total = have + int(length) if length and length.isdigit() else download.size
                 _need_space(folder, (total or 0) - have, f"downloading {final_url}")
@@ -405,6 +408,8 @@ def fetch(
             f"{expected} (published by {download.published or 'its source'}); "
             f"the download was removed"
         )
+    if not part.is_file():
+        raise _SourceFailed(f"{url}: the server did not send the bytes asked for; try again later")
     os.replace(part, done)
     return done
 
