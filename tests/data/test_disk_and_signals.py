@@ -221,3 +221,24 @@ def test_sigterm_is_handled_as_ctrl_c_with_exit_code_143(tiny_data_dir, tmp_path
         assert torch.load(kept, weights_only=False) is not None
     else:
         assert json.loads(kept.read_text()) and len(kept.read_bytes()) >= len(state) // 2
+
+
+def test_torch_save_s_runtime_error_for_a_full_disk_is_a_disk_full_error(tmp_path, monkeypatch):
+    """On a full disk torch.save raises "RuntimeError: [enforce fail at inline_container.cc:672] .
+    unexpected pos N vs M" (the issue's probe, and a 64 KiB tmpfs here), not the OSError it was given."""
+    path = tmp_path / "m.pt"
+    utils.atomic_save({"epoch": 1}, path)
+    before = path.read_bytes()
+
+    def torch_save(obj, f):
+        try:
+            f.write(b"PK\x03\x04" + bytes(4096))
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(utils.torch, "save", torch_save)
+    _full_disk_open(monkeypatch, after_bytes=0)
+    with pytest.raises(utils.DiskFullError) as err:
+        utils.atomic_save({"epoch": 2}, path)
+    assert str(path) in str(err.value) and "unexpected pos" not in str(err.value)
+    assert path.read_bytes() == before
