@@ -225,7 +225,8 @@ def test_sigterm_is_handled_as_ctrl_c_with_exit_code_143(tiny_data_dir, tmp_path
 
 def test_torch_save_s_runtime_error_for_a_full_disk_is_a_disk_full_error(tmp_path, monkeypatch):
     """On a full disk torch.save raises "RuntimeError: [enforce fail at inline_container.cc:672] .
-    unexpected pos N vs M" (the issue's probe, and a 64 KiB tmpfs here), not the OSError it was given."""
+    unexpected pos N vs M" (the issue's probe, and a 64 KiB tmpfs here), not the OSError it was
+    given."""
     path = tmp_path / "m.pt"
     utils.atomic_save({"epoch": 1}, path)
     before = path.read_bytes()
