@@ -1038,7 +1038,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         terminated.append(signum)
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+    previous_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         args.func(args)
     except KeyboardInterrupt:
@@ -1052,6 +1052,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:  # a caller of main() (a test) gets its own handler back
+        signal.signal(signal.SIGTERM, previous_sigterm)
     return 0
 
 
