@@ -37,7 +37,7 @@ from typing import Callable, Iterable, Sequence
 
 from common import convert
 from common.datafiles import DATA_DIR_ENV, data_dir_choice
-from utils import DiskFullError, _atomic_write, progress
+from utils import DISK_FULL_ERRNOS, DiskFullError, _atomic_write, progress
 
 MIRROR_ENV = "HW3_DATA_MIRROR"
 DIGESTS_ENV = "HW3_DATA_SOURCE_DIGESTS"
@@ -312,16 +312,6 @@ def _request(url: str, headers: dict, timeouts: tuple[float, float], mirror: str
             continue
         return conn, response, url
     raise _SourceFailed(f"{url}: too many redirects")
-
-
-class _Digest:
-    def __init__(self, digest: str):
-        self.algorithm, _, self.expected = digest.partition(":")
-        self.hash = hashlib.new(self.algorithm) if self.expected else None
-
-    def update(self, data: bytes) -> None:
-        if self.hash is not None:
-            self.hash.update(data)
 
 
 def _file_digest(path: Path, algorithm: str) -> str:
@@ -639,7 +629,13 @@ def fetch_all(
                 keep_downloads=keep_downloads,
                 say=say,
             )
-        except PermissionError as err:
+        except DiskFullError:
+            raise
+        except OSError as err:
+            if err.errno in DISK_FULL_ERRNOS:  # a download's last buffered write, or a folder
+                raise DiskFullError(err.filename or root) from None
+            if not isinstance(err, PermissionError):
+                raise
             raise FetchError(
                 f"cannot write into {root} ({err.strerror}); "
                 f"pass --data-dir DIR to a folder you can write"

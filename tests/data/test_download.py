@@ -336,3 +336,52 @@ def test_without_shared_data_the_folder_is_the_user_cache_folder(tmp_path, monke
     folder.mkdir(parents=True)
     assert datafiles.resolve_data_dir() == folder
     assert datafiles.data_dir_choice(tmp_path / "x") == (tmp_path / "x", "--data-dir")
+
+
+def test_a_full_disk_while_downloading_is_one_line_and_the_rerun_goes_on(tmp_path, monkeypatch):
+    import builtins
+    import errno
+
+    from utils import DiskFullError
+
+    files = archives()
+    datasets = table(files, imdb_second=False)[2:]
+    path = loopback.mirror_path(GLOVE_URL)
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, f):
+            self._f, self._n = f, 0
+
+        def write(self, data):  # the disk takes 20 bytes, then is full
+            room = 20 - self._n
+            self._f.write(data[:room])
+            self._n += min(room, len(data))
+            if len(data) > room:
+                self._f.flush()
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return len(data)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._f.close()
+
+    def fake(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        return Full(f) if str(file).endswith(".part") and mode == "wb" else f
+
+    root = tmp_path / "data"
+    with loopback.Mirror(files) as mirror:
+        monkeypatch.setattr(builtins, "open", fake)
+        with pytest.raises(DiskFullError) as err:
+            run_fetch(root, mirror.url, datasets, monkeypatch)
+        monkeypatch.setattr(builtins, "open", real_open)
+        message = str(err.value)
+        assert "\n" not in message and "glove-wiki-gigaword-50.gz.part" in message
+        assert "continues the download" in message
+        assert not (root / convert.GLOVE_6B).exists()
+        run_fetch(root, mirror.url, datasets, monkeypatch)
+        assert mirror.requests[-1] == (path, "bytes=20-")
+    assert content(root / convert.GLOVE_6B) == GLOVE_TXT
