@@ -1034,7 +1034,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )  # from here on Ctrl-C is a KeyboardInterrupt
     terminated = []  # SIGTERM (schedulers, `timeout`) is handled as Ctrl-C is, with exit code 143
 
-    def on_sigterm(signum, frame):
+    def on_sigterm(signum, frame):  # in a process forked from this one too, as Ctrl-C would be
         terminated.append(signum)
         raise KeyboardInterrupt
 

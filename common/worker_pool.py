@@ -86,7 +86,15 @@ def _interrupt_held():
         return
     previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
     terms: list = []  # a SIGTERM is held too, then delivered again to the handler it was meant for
-    previous_term = signal.signal(signal.SIGTERM, lambda signum, frame: terms.append(signum))
+    parent = os.getpid()
+
+    def hold_sigterm(signum, frame):
+        if os.getpid() != parent:  # a worker forked here that has not reached _fork_init: end it
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+        terms.append(signum)
+
+    previous_term = signal.signal(signal.SIGTERM, hold_sigterm)
     try:
         yield pressed
     finally:

@@ -243,3 +243,21 @@ def test_torch_save_s_runtime_error_for_a_full_disk_is_a_disk_full_error(tmp_pat
         utils.atomic_save({"epoch": 2}, path)
     assert str(path) in str(err.value) and "unexpected pos" not in str(err.value)
     assert path.read_bytes() == before
+
+
+def test_a_worker_still_starting_when_the_pool_ends_does_not_hold_it(tmp_path):
+    """fork_imap holds SIGTERM while it forks; a worker forked then that has not reached its
+    initializer when the pool's terminate() sends SIGTERM must still end (it hung the suite once)."""
+    code = """
+        import multiprocessing, sys, time
+        from common import worker_pool
+        real_init = worker_pool._fork_init
+        def slow_init(fn, context):
+            if multiprocessing.current_process().name.endswith("-2"):
+                time.sleep(2.0)  # a worker slow to start, as on a loaded machine
+            real_init(fn, context)
+        worker_pool._fork_init = slow_init
+        print(list(worker_pool.fork_imap(lambda c, i: i, [0, 1, 2], 2)))
+    """
+    result = _run(code, tmp_path, timeout=30)
+    assert result.returncode == 0 and result.stdout.strip() == "[0, 1, 2]", result.stderr[-2000:]
