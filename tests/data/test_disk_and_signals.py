@@ -247,7 +247,8 @@ def test_torch_save_s_runtime_error_for_a_full_disk_is_a_disk_full_error(tmp_pat
 
 def test_a_worker_still_starting_when_the_pool_ends_does_not_hold_it(tmp_path):
     """fork_imap holds SIGTERM while it forks; a worker forked then that has not reached its
-    initializer when the pool's terminate() sends SIGTERM must still end (it hung the suite once)."""
+    initializer when the pool's terminate() sends SIGTERM must still end (it hung the suite
+    once)."""
     code = """
         import multiprocessing, sys, time
         from common import worker_pool
