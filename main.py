@@ -34,6 +34,10 @@ if (
         _signal.SIGINT,
         lambda *_: (print("interrupted: nothing was written", file=_sys.stderr), _sys.exit(130)),
     )
+    _signal.signal(
+        _signal.SIGTERM,
+        lambda *_: (print("terminated: nothing was written", file=_sys.stderr), _sys.exit(143)),
+    )
 
 import argparse
 import dataclasses
@@ -47,6 +51,7 @@ from typing import Any, Callable, List, Optional, Sequence
 
 
 from common import datafiles
+from common import download
 from common import glove
 from common import reference as reference_run
 import mlp
@@ -170,6 +175,8 @@ def _explore(
     datasets = mlp.as_tensor_datasets((dev_d, train_d, test_d), embeddings)
     if device:
         sweep.configs = [dataclasses.replace(c, device=device) for c in sweep.configs]
+    if getattr(embeddings, "name", None):  # the vectors load_glove loaded, in each run's config
+        sweep.configs = [dataclasses.replace(c, embeddings=embeddings.name) for c in sweep.configs]
     print(
         f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) ----------"
     )
@@ -320,7 +327,10 @@ def cmd_mlp(args) -> dict:
         dev_d, train_d, test_d = (
             _quick_slice(s, n) for s, n in zip((dev_d, train_d, test_d), (300, 1500, 300))
         )
-    embeddings = glove.load_glove(data_dir=args.data_dir)
+    embeddings = glove.load_glove(data_dir=args.data_dir, name=args.embeddings)
+    if args.embeddings != "6b":  # runs on other vectors go beside those on GloVe 6B, not over them
+        name = glove.EMBEDDINGS[args.embeddings][0]
+        args.out_dir, args.ckpt_dir = args.out_dir / name, args.ckpt_dir / name
     t0 = time.perf_counter()
     datasets = mlp.create_tensor_datasets([dev_d, train_d, test_d], embeddings)
     print(
@@ -461,12 +471,12 @@ class Flag:
 
 
 EVERY = ("all", "mlp", "lm", "sample", "cache", "dynamic", "written", "replot", "sentiment",
-         "compare")
+         "compare", "data")
 SWEEPING, LM, SCORING = ("all", "mlp"), ("lm",), ("sample", "cache", "dynamic")
 FIELD = dict(commands=LM)  # a field of the language model's config: `lm` takes it
 FLAGS = [
-    Flag("--data-dir", f"folder with imdb/, glove/, wikitext-2/ (default: ${datafiles.DATA_DIR_ENV} "
-         "or ../shared/data)", EVERY, kwargs=dict(type=Path)),
+    Flag("--data-dir", f"folder with imdb/, glove/, wikitext-2/ (default: ${datafiles.DATA_DIR_ENV}, "
+         "else ../shared/data, else ~/.cache/hw3/data)", EVERY, kwargs=dict(type=Path)),
     Flag("--out-dir", f"where plots and JSON go (default: {DEFAULT_OUT_DIR}/, or {QUICK_OUT_DIR}/ "
          "with --quick)", EVERY, lambda a: QUICK_OUT_DIR if a.quick else DEFAULT_OUT_DIR,
          kwargs=dict(type=Path)),
@@ -484,6 +494,15 @@ FLAGS = [
          "with --quick)", (*SWEEPING, "sentiment"), 3, kwargs=dict(type=_number(int, 1))),
     Flag("--epochs", "epochs per run (default: 20 for the sweeps, the preset's for lm)",
          (*SWEEPING, *LM), {"all": 20, "mlp": 20}, "num_epochs", dict(type=int)),
+    Flag("--embeddings", "word vectors: 6b (GloVe 6B 50d, the default) or twitter (the course's "
+         "glove-twitter-50; sweeps' results go to OUT_DIR/glove-twitter-50; `data` fetches it)",
+         (*SWEEPING, "data"), "6b", kwargs=dict(choices=["6b", "twitter"])),
+    Flag("--full-train", "also fetch the whole official WikiText-2 train file "
+         "(wiki.train.tokens.gz)", ("data",), False, kwargs=dict(action="store_true")),
+    Flag("--timeout", "seconds to wait to connect and for each read", ("data",),
+         kwargs=dict(type=_number(float, 0.1))),
+    Flag("--keep-downloads", "keep the archives in DATA_DIR/.downloads", ("data",), False,
+         kwargs=dict(action="store_true")),
     Flag("--sweeps", "which sweeps of 6.1 to run (default: all: the handout's three and depth_vs_lr, "
          "the control of 6.1.3)", SWEEPING, lambda a: list(SWEEPS),
          kwargs=dict(nargs="+", choices=list(SWEEPS))),
@@ -617,6 +636,8 @@ COMMANDS = {
                          lambda a: None if a.device in (None, "auto", "cpu") else
                          f"--device {a.device}: `sentiment` trains on the CPU (sparse lookups); "
                          f"leave --device out"),
+    "data": Command("fetch the data sets that are missing from the data folder, checked "
+                    "(docs/data.md)", download.cmd_data),
     "compare": Command("print the run in OUT_DIR beside the committed run (reference/) and say what "
                        "reproduced", cmd_compare),
 }
@@ -757,6 +778,8 @@ EXPECTED_FAULTS = (
     utils.TrainingDiverged,
     mlp_lm.CheckpointError,
     reference_run.NothingToCompare,
+    utils.DiskFullError,
+    download.FetchError,
 )
 
 
@@ -776,6 +799,8 @@ def _interrupted(args) -> str:
             f"the sweep runs that finished are kept in {args.out_dir}/<sweep>.partial.json; "
             f"`{again.strip()}` runs only the others"
         )
+    if args.command == "data":
+        return "the downloads so far are kept; `python main.py data` again continues them"
     return "nothing was written"
 
 
@@ -784,18 +809,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     signal.signal(
         signal.SIGINT, signal.default_int_handler
     )  # from here on Ctrl-C is a KeyboardInterrupt
+    terminated = []  # SIGTERM (schedulers, `timeout`) is handled as Ctrl-C is, with exit code 143
+
+    def on_sigterm(signum, frame):  # in a process forked from this one too, as Ctrl-C would be
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         args.func(args)
     except KeyboardInterrupt:
         if args.debug:
             raise
-        print(f"interrupted: {_interrupted(args)}", file=sys.stderr)
-        return 130
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
+        print(f"{what}: {_interrupted(args)}", file=sys.stderr)
+        return 143 if terminated else 130
     except EXPECTED_FAULTS as err:
         if args.debug:
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:  # a caller of main() (a test) gets its own handler back
+        signal.signal(signal.SIGTERM, previous_sigterm)
     return 0
 
 

@@ -15,11 +15,13 @@ common/glove.py, the worker processes in common/worker_pool.py. Nothing here run
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import random
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -45,17 +47,65 @@ def _atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise _disk_full(err, path) from None
     os.close(fd)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it the usual mode
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise _disk_full(err, path) from None
         raise
     return path
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+class DiskFullError(OSError):
+    """No space left (ENOSPC, or a quota: EDQUOT) while writing `path`; the message names it, says
+    what is free there and what to do. The file under that name, if any, is the last good one:
+    writes are atomic."""
+
+    def __init__(self, path: str | os.PathLike, advice: str | None = None):
+        path = Path(path)
+        try:
+            free = f"{shutil.disk_usage(_existing_parent(path)).free / 1e6:.1f} MB free there"
+        except OSError:
+            free = "free space unknown"
+        advice = advice or (
+            "free space on that disk (old checkpoints, runs/quick, the caches in "
+            f"{default_cache_dir()} and ~/.cache/huggingface) or point --out-dir / --ckpt-dir / "
+            "--data-dir elsewhere, then run again (--resume goes on where training stopped)"
+        )
+        super().__init__(
+            errno.ENOSPC,
+            f"no space left on the device writing {path} ({free}); the last good file there is "
+            f"kept; {advice}",
+        )
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def _disk_full(err: OSError, path: Path) -> OSError:
+    """`err` as a DiskFullError naming `path` when it says the disk is full, else `err` itself."""
+    if isinstance(err, DiskFullError) or err.errno not in DISK_FULL_ERRNOS:
+        return err
+    return DiskFullError(path)
 
 
 def _remove_stale_temporaries(path: Path) -> None:
@@ -81,9 +131,40 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
-            torch.save(obj, f)
+            watched = _WatchedFile(f)
+            try:
+                torch.save(obj, watched)
+            except RuntimeError as err:
+                # torch's zip writer turns the file object's OSError into "unexpected pos N vs M"
+                # or "failed writing file": find the OSError it swallowed, or the disk's state
+                if watched.error is not None:
+                    raise watched.error from None
+                if shutil.disk_usage(os.path.dirname(tmp) or ".").free == 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), tmp) from err
+                raise
 
     return _atomic_write(path, write)
+
+
+class _WatchedFile:
+    """A binary file object that keeps the OSError of a failed write (torch.save hides it)."""
+
+    def __init__(self, f):
+        self._f, self.error = f, None
+
+    def write(self, data) -> int:
+        try:
+            return self._f.write(data)
+        except OSError as err:
+            self.error = self.error or err
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._f.flush()
+        except OSError as err:
+            self.error = self.error or err
+            raise
 
 
 def atomic_write_json(obj, path: str | os.PathLike) -> Path:

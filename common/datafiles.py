@@ -28,30 +28,51 @@ class DataNotFoundError(FileNotFoundError):
     """A data file or directory is missing; the message says where we looked and how to point elsewhere."""
 
 
-def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The data directory: `data_dir` if given, else $HW3_DATA_DIR, else ../shared/data beside the repo."""
+FETCH_HINT = "run `python main.py data` to fetch the data sets (docs/data.md)"
+
+
+def user_data_dir() -> Path:
+    """Where `python main.py data` puts the data when no folder is named and ../shared/data does not
+    exist: `default_cache_dir()/data` ($HW3_CACHE_DIR/data, else $XDG_CACHE_HOME/hw3/data, else
+    ~/.cache/hw3/data)."""
+    return default_cache_dir() / "data"
+
+
+def data_dir_choice(data_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """(folder, where the choice came from), existing or not: `data_dir` (--data-dir), else
+    $HW3_DATA_DIR, else ../shared/data beside the repo where it exists, else `user_data_dir()`."""
     if data_dir is not None:
-        path, source = Path(data_dir), "--data-dir"
-    elif os.environ.get(DATA_DIR_ENV):
-        path, source = Path(os.environ[DATA_DIR_ENV]), f"${DATA_DIR_ENV}"
-    else:
-        path, source = DEFAULT_DATA_DIR, "the default"
+        return Path(data_dir), "--data-dir"
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]), f"${DATA_DIR_ENV}"
+    if DEFAULT_DATA_DIR.is_dir():
+        return DEFAULT_DATA_DIR, "the default"
+    return user_data_dir(), "the default, as ../shared/data does not exist"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The data directory (`data_dir_choice`); a one-line DataNotFoundError if it does not exist."""
+    path, source = data_dir_choice(data_dir)
     if not path.is_dir():
         raise DataNotFoundError(
-            f"data directory not found: {path} (from {source}); "
-            f"pass --data-dir DIR or set {DATA_DIR_ENV}=DIR to the folder holding imdb/, glove/ and wikitext-2/"
+            f"data directory not found: {path} (from {source}); {FETCH_HINT}, "
+            f"or pass --data-dir DIR or set {DATA_DIR_ENV}=DIR to the folder holding imdb/, glove/ "
+            f"and wikitext-2/"
         )
     return path
 
 
-def data_path(*parts: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """Path of one data file under the data directory; a one-line DataNotFoundError if it is absent."""
+def data_path(
+    *parts: str, data_dir: str | os.PathLike | None = None, fetch: str = "python main.py data"
+) -> Path:
+    """Path of one data file under the data directory; a one-line DataNotFoundError if it is absent,
+    naming the command that fetches it (`fetch`)."""
     root = resolve_data_dir(data_dir)
     path = root.joinpath(*parts)
     if not path.is_file():
         raise DataNotFoundError(
-            f"data file not found: {path}; pass --data-dir DIR or set {DATA_DIR_ENV}=DIR "
-            f"to a folder that has {'/'.join(parts)} (see ../shared/data/README.md)"
+            f"data file not found: {path}; run `{fetch}` to fetch it, or pass --data-dir DIR or "
+            f"set {DATA_DIR_ENV}=DIR to a folder that has {'/'.join(parts)} (see docs/data.md)"
         )
     return path
 

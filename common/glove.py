@@ -27,6 +27,13 @@ from utils import _atomic_write, atomic_write_json, default_cache_dir
 
 
 GLOVE_FILE = ("glove", "glove.6B.50d.txt.gz")
+TWITTER_FILE = ("glove", "glove-twitter-50.txt.gz")  # gensim-data's, word2vec header kept
+# `--embeddings NAME`: (what the runs are labelled, the file under the data folder, the command that
+# fetches it)
+EMBEDDINGS = {
+    "6b": ("glove.6B.50d", GLOVE_FILE, "python main.py data"),
+    "twitter": ("glove-twitter-50", TWITTER_FILE, "python main.py data --embeddings twitter"),
+}
 
 
 @contextlib.contextmanager
@@ -148,6 +155,7 @@ class WordVectors:
         self.key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
         self.vectors = vectors
         self.vector_size = int(vectors.shape[1])
+        self.name: str | None = None  # what load_glove loaded ("glove.6B.50d", "glove-twitter-50")
 
     def __getitem__(self, word: str) -> np.ndarray:
         return self.vectors[self.key_to_index[word]]
@@ -325,8 +333,10 @@ def load_glove(
     limit: int | None = None,
     cache_dir: str | os.PathLike | None = None,
     verbose: bool = True,
+    name: str = "6b",
 ) -> WordVectors:
-    """Load GloVe (default: glove.6B.50d in the data directory) as WordVectors.
+    """Load GloVe (default: glove.6B.50d in the data directory; `name` "twitter": glove-twitter-50,
+    whose word2vec header `parse_embeddings_text` skips) as WordVectors.
 
     The first load parses the text and writes a binary cache outside the repo (`default_cache_dir()`): the
     words as text, the vectors as .npy, and a JSON file with the SHA-256 of both and the shape. Later loads
@@ -334,7 +344,11 @@ def load_glove(
     swapped) is named in one line on stderr and rebuilt from the text. The cache key covers the file's path,
     size and modification time, so a changed file is parsed anew.
     """
-    path = Path(path) if path is not None else data_path(*GLOVE_FILE, data_dir=data_dir)
+    label = None
+    if path is None:
+        label, parts, fetch = EMBEDDINGS[name]
+        path = data_path(*parts, data_dir=data_dir, fetch=fetch)
+    path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"embeddings file not found: {path}")
     stat = path.stat()
@@ -346,7 +360,9 @@ def load_glove(
     files = (Path(f"{stem}.words.txt"), Path(f"{stem}.vectors.npy"), Path(f"{stem}.sha256.json"))
     if any(f.exists() for f in files):
         try:
-            return _read_glove_cache(*files)
+            table = _read_glove_cache(*files)
+            table.name = label
+            return table
         except _DamagedCache as damage:
             print(
                 f"embeddings cache {damage.path} {damage.problem}; rebuilding it from {path}",
@@ -355,6 +371,7 @@ def load_glove(
     elif verbose:  # on stdout: stderr is for faults, so that a bad file is the one line there
         print(f"parsing {path} once; later runs read the binary cache in {cache}", flush=True)
     table = parse_embeddings_text(path, limit=limit)
+    table.name = label
     try:
         _write_glove_cache(table, *files)
     except OSError as err:  # a read-only home still gets its vectors, just without a cache

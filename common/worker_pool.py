@@ -26,6 +26,9 @@ def _fork_init(fn, context) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the pool), so a worker that
     # is still starting cannot swallow it and let the run go on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM, which the parent handles as Ctrl-C (main.main), ends a worker at once: the pool's
+    # terminate() sends it, and the parent alone says what was kept.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _fork_call(item):
@@ -83,10 +86,23 @@ def _interrupt_held():
         yield pressed
         return
     previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    terms: list = []  # a SIGTERM is held too, then delivered again to the handler it was meant for
+    parent = os.getpid()
+
+    def hold_sigterm(signum, frame):
+        if os.getpid() != parent:  # a worker forked here that has not reached _fork_init: end it
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+        terms.append(signum)
+
+    previous_term = signal.signal(signal.SIGTERM, hold_sigterm)
     try:
         yield pressed
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        if terms:
+            signal.raise_signal(signal.SIGTERM)
 
 
 def fork_map(fn: Callable, items: Sequence, workers: int, context=None) -> list:
