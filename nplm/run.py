@@ -258,10 +258,11 @@ def plot_lm_history(history: dict, config, stem: Path) -> list:
     title = f"MLP language model, {config.name} config" + (
         f" ({', '.join(changed)})" if changed else ""
     )
+    # the train number is the running mean over the epoch's batches, with dropout on; dev is scored after it
+    names = ("train (running mean over the epoch, dropout on)", "dev (after the epoch, dropout off)")
     return [
-        mlp_lm.visualize_epochs(
-            history[f"train_{key}"],
-            history[f"dev_{key}"],
+        utils.plot_curves(
+            dict(zip(names, (list(history[f"train_{key}"]), list(history[f"dev_{key}"])))),
             label,
             stem.with_name(f"{stem.name}_{key}.png"),
             title=f"{title}\n{label}",

@@ -488,7 +488,7 @@ def _constant_init():
 
 
 WRITTEN_QUOTES = [  # (item, text with {} for the number, the number as written/answers.py computes it now)
-    ("1.1", "differing by {}.", lambda: f"{_constant_init()['random_init_spread_after']:.2f}"),
+    ("1.1", "unit 0's ends at {}.", lambda: f"{_constant_init()['random_init_spread_after']:.2f}"),
     (
         "1.2",
         "per-example loop to rounding (below {}).",
@@ -512,10 +512,14 @@ WRITTEN_QUOTES = [  # (item, text with {} for the number, the number as written/
     ("1.7", "to {} at $s = 5$", lambda: sci(written.sigmoid_saturation_grads()[-1]["grad_norm"])),
     (
         "1.8",
-        "is {} without the shortcut",
-        lambda: sci(written.residual_gradient_norms()["plain_first_grad"]),
+        "weight gradient is {} times the last block's without",
+        lambda: sci(written.residual_gradient_norms()["plain_first_over_last"]),
     ),
-    ("1.8", "{} with it", lambda: sci(written.residual_gradient_norms()["residual_first_grad"])),
+    (
+        "1.8",
+        "and {} times it with the shortcut",
+        lambda: f"{written.residual_gradient_norms()['residual_first_over_last']:.1f}",
+    ),
     # a rounding residual depends on the machine's BLAS (5.7e-14 here, 8.5e-14 on an H200): quoted as its bound
     (
         "3.1",
