@@ -132,8 +132,9 @@ def learning_rate_sweep(num_epochs: int = 20) -> Sweep:
 
 
 def depth_vs_lr_sweep(num_epochs: int = 20) -> Sweep:
-    """6.1.3's control: one, two and three hidden layers, each at 0.02 and 0.001 (the one- and three-layer
-    nets' course learning rates; Sigmoid, batch 64), so that depth and learning rate are told apart."""
+    """6.1.3's control: one, two and three hidden layers, each at 0.02 and 0.001 (the one- and
+    three-layer nets' course learning rates; Sigmoid, batch 64), so that depth and learning rate are
+    told apart."""
     cells = [(d, lr) for d in ([512], [512, 512], [512, 512, 512]) for lr in (0.02, 0.001)]
     return Sweep(
         "mlp_depth_vs_lr",
@@ -151,8 +152,8 @@ TANH_LEARNING_RATES = [0.001, 0.002, 0.005, 0.01]
 
 
 def tanh_lr_sweep(num_epochs: int = 20) -> Sweep:
-    """6.1.4's control: Tanh at smaller learning rates than the sweep's 0.02 (tanh' peaks at 1, four times
-    sigmoid's 1/4), one hidden layer of 512, batch 128, as in the activations sweep."""
+    """6.1.4's control: Tanh at smaller learning rates than the sweep's 0.02 (tanh' peaks at 1, four
+    times sigmoid's 1/4), one hidden layer of 512, batch 128, as in the activations sweep."""
     return Sweep(
         "mlp_tanh_lr",
         [
@@ -166,10 +167,15 @@ def tanh_lr_sweep(num_epochs: int = 20) -> Sweep:
 
 
 def depth_probe_sweep(num_epochs: int = 20) -> Sweep:
-    """6.1.3's "why": one, two and three sigmoid layers at 0.02, and one and three at 0.001, trained with
-    common/mlp_probe.py's observers (per-layer gradient norms, saturated units) on."""
-    cells = [([512], 0.02), ([512], 0.001), ([512, 512], 0.02), ([512, 512, 512], 0.02),
-             ([512, 512, 512], 0.001)]
+    """6.1.3's "why": one, two and three sigmoid layers at 0.02, and one and three at 0.001, trained
+    with common/mlp_probe.py's observers (per-layer gradient norms, saturated units) on."""
+    cells = [
+        ([512], 0.02),
+        ([512], 0.001),
+        ([512, 512], 0.02),
+        ([512, 512, 512], 0.02),
+        ([512, 512, 512], 0.001),
+    ]
     return Sweep(
         "mlp_depth_probe",
         [
@@ -381,8 +387,10 @@ def cmd_mlp(args) -> dict:
         if name in EXPLORERS:
             explore = EXPLORERS[name]
         else:  # a sweep without a course-skeleton face
+
             def explore(*splits, num_epochs, **kwargs):
                 return _explore(SWEEPS[name](num_epochs), *splits, **kwargs)
+
         results[name] = explore(
             *datasets,
             embeddings,
@@ -429,8 +437,9 @@ def cmd_sentiment(args) -> dict:
 
 
 def cmd_replot_all(args) -> list:
-    """Redraw every plot of OUT_DIR from its JSON, without training: the language model's (nplm/run.py's
-    replot), the MLP sweeps' (`mlp.plot_sweep`, from OUT_DIR/mlp_*.json) and the sentiment table's."""
+    """Redraw every plot of OUT_DIR from its JSON, without training: the language model's
+    (nplm/run.py's replot), the MLP sweeps' (`mlp.plot_sweep`, from OUT_DIR/mlp_*.json) and the
+    sentiment table's."""
     import json
 
     from sentiment import ngrams as sentiment_ngrams
@@ -445,7 +454,9 @@ def cmd_replot_all(args) -> list:
     table = Path(args.out_dir) / "sentiment_ngrams.json"
     if table.is_file():
         history = json.loads(table.read_text())
-        drawn.append(sentiment_ngrams.plot_rows(history, table.with_name("sentiment_ngrams_dev_acc.png")))
+        drawn.append(
+            sentiment_ngrams.plot_rows(history, table.with_name("sentiment_ngrams_dev_acc.png"))
+        )
     print(f"redrew {len(drawn)} plots in all")
     return drawn
 
@@ -880,7 +891,7 @@ COMMANDS = {  # name: (help, function, flags)
         [],
     ),
     "replot": (
-        "redraw the plots of OUT_DIR from their JSON: the language model's, the MLP sweeps', sentiment's",
+        "redraw the plots of OUT_DIR from their JSON (language model, MLP sweeps, sentiment)",
         cmd_replot_all,
         [],
     ),

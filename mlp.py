@@ -458,10 +458,11 @@ def visualize_configs(
     zoom: bool = True,
     configs: Optional[Sequence] = None,
 ):
-    """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed lists.
-    `zoom` adds a second panel on the range where the curves settle, so one config that spikes or diverges
-    does not flatten the others (utils.curves_figure), with one legend below both panels. With `configs` (one
-    per name), a name that does not state its config's learning rate gets it appended (`config_legend`)."""
+    """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed
+    lists. `zoom` adds a second panel on the range where the curves settle, so one config that
+    spikes or diverges does not flatten the others (utils.curves_figure), with one legend below both
+    panels. With `configs` (one per name), a name that does not state its config's learning rate
+    gets it appended (`config_legend`)."""
     if len(all_config_epoch_stats) != len(config_names):
         raise ValueError(f"{len(all_config_epoch_stats)} configs but {len(config_names)} names")
     if configs is not None:
@@ -691,9 +692,10 @@ def sweep_workers(configs: Sequence, workers: int, name: str = "sweep") -> int:
 def plot_sweep(
     history: dict, out_dir: Union[str, os.PathLike], epoch_plot_prefix: Optional[str] = None
 ) -> List[Path]:
-    """A sweep's plots from its history (`run_sweep`'s dict, or its JSON read back): dev accuracy and loss
-    across configs, `out_dir/all_{name}_{acc,loss}.png`, and with `epoch_plot_prefix` each config's train and
-    dev loss. `python main.py replot` redraws a committed sweep this way, without training."""
+    """A sweep's plots from its history (`run_sweep`'s dict, or its JSON read back): dev accuracy
+    and loss across configs, `out_dir/all_{name}_{acc,loss}.png`, and with `epoch_plot_prefix` each
+    config's train and dev loss. `python main.py replot` redraws a committed sweep this way, without
+    training."""
     out_dir, name, runs, seeds = Path(out_dir), history["sweep"], history["runs"], history["seeds"]
     seed_note = (
         f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"

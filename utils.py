@@ -181,34 +181,29 @@ def zoom_limits(
 
 
 def zoom_outliers(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]]) -> list[str]:
-    """The labels a zoom panel leaves out: those on the far side of a gap between where the curves settle
-    (the median of each mean curve's second half) that is more than 10 times as wide as the spread of the
-    larger group and more than a quarter of the whole plot's range, when they are fewer than half of three
-    or more labels (a net stuck at chance among nets that learn). Otherwise none."""
-    centers = {
-        label: float(np.median(_as_runs(label, v).mean(axis=0)[_as_runs(label, v).shape[1] // 2 :]))
-        for label, v in curves.items()
-    }
-    if len(centers) < 3:
+    """The labels a zoom panel leaves out: those whose settled level (the median of the mean curve's
+    second half) lies farther from the median level of all labels than 5 robust standard deviations
+    of the levels (1.4826 MAD) and than a quarter of the whole plot's range: a net stuck at chance,
+    or whose seeds split between chance and learning, among nets that learn. None with fewer than
+    three labels."""
+    levels = {}
+    for label, values in curves.items():
+        mean = _as_runs(label, values).mean(axis=0)
+        levels[label] = float(np.median(mean[len(mean) // 2 :]))
+    if len(levels) < 3:
         return []
-    order = sorted(centers, key=centers.get)
-    values = [centers[k] for k in order]
-    gaps = np.diff(values)
-    cut = int(np.argmax(gaps)) + 1  # order[:cut] | order[cut:]
-    low_side, high_side = order[:cut], order[cut:]
-    small, large = sorted((low_side, high_side), key=len)
-    if 2 * len(small) >= len(order):
-        return []
-    span = max(centers[k] for k in large) - min(centers[k] for k in large)
+    values = np.asarray(list(levels.values()))
+    center = float(np.median(values))
+    robust = 1.4826 * float(np.median(np.abs(values - center)))
     every = np.concatenate([_as_runs(label, v).ravel() for label, v in curves.items()])
-    wide = gaps[cut - 1] > max(10 * span, 0.25 * float(every.max() - every.min()))
-    return list(small) if wide else []
+    far = max(5 * robust, 0.25 * float(every.max() - every.min()))
+    return [label for label, level in levels.items() if abs(level - center) > far]
 
 
 def seeds_split(runs: np.ndarray, full_range: float) -> bool:
-    """Whether a label's seeds are in different regimes at some epoch (some at chance while one learns, one
-    seed's spike): there the seeds, sorted, have a gap wider than half of the plot's whole range. A mean
-    across such a gap is a value no seed had, so the seeds are drawn too."""
+    """Whether a label's seeds are in different regimes at some epoch (some at chance while one
+    learns, one seed's spike): there the seeds, sorted, have a gap wider than half of the plot's
+    whole range. A mean across such a gap is a value no seed had, so the seeds are drawn too."""
     if runs.shape[0] < 2 or full_range <= 0:
         return False
     gaps = np.diff(np.sort(runs, axis=0), axis=0)
@@ -220,8 +215,9 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
 def series_style(i: int) -> dict:
-    """The i-th series' colour, line style and marker: no two of the first 28 series alike in all three, and
-    neighbours differ in each (a 10-colour cycle alone repeats its colours from the 11th series on)."""
+    """The i-th series' colour, line style and marker: no two of the first 28 series alike in all
+    three, and neighbours differ in each (a 10-colour cycle alone repeats its colours from the 11th
+    series on)."""
     return {
         "color": f"C{i % 10}",
         "ls": LINE_STYLES[i % len(LINE_STYLES)],
@@ -240,14 +236,15 @@ def curves_figure(
 ):
     """The figure behind `plot_curves`, not saved (tests read its lines and limits).
 
-    One line per label, x = 1..E, each in its own colour, line style and marker (`series_style`); a label
-    whose value is a list of runs (seeds x epochs) is drawn as the mean with a pale band from the lowest to
-    the highest run, and, when its seeds are in different regimes (`seeds_split`), with each seed as a thin
-    line and "(thin: each seed)" in its legend entry. `ylim` fixes the y-range (otherwise it fits the data).
-    `zoom` adds a right-hand panel with the mean curves of the second half of the epochs on the y-range of
-    `zoom_limits`, leaving out the labels of `zoom_outliers`; its title says which epochs it shows, what it
-    leaves out and which curves leave its range. With more than four labels, or a zoom panel, the legend
-    sits below the panels (one for the figure), not on the curves.
+    One line per label, x = 1..E, each in its own colour, line style and marker (`series_style`); a
+    label whose value is a list of runs (seeds x epochs) is drawn as the mean with a pale band from
+    the lowest to the highest run or, when its seeds are in different regimes (`seeds_split`), with
+    each seed as a thin line and "(thin: each seed)" in its legend entry. `ylim` fixes the y-range
+    (otherwise it fits the data). `zoom` adds a right-hand panel with the mean curves of the second
+    half of the epochs on the y-range of `zoom_limits`, leaving out the labels of `zoom_outliers`;
+    its title says which epochs it shows, what it leaves out and which curves leave its range. With
+    more than four labels, or a zoom panel, the legend sits below the panels (one for the figure),
+    not on the curves.
     """
     import matplotlib
 
@@ -271,7 +268,7 @@ def curves_figure(
         name = f"{label} (thin: each seed)" if split[label] else label
         (line,) = axes[0].plot(x, mean, markersize=3, lw=1.6, label=name, **style)
         handles.append(line)
-        if runs.shape[0] > 1:
+        if runs.shape[0] > 1 and not split[label]:  # split seeds are drawn themselves
             axes[0].fill_between(
                 x, runs.min(axis=0), runs.max(axis=0), color=style["color"], alpha=0.08, lw=0
             )
@@ -360,13 +357,15 @@ DIFFER_AT = 2.0  # standard errors of the gap: hw3.md's one rule for "differs"
 
 
 def seed_gap(a: Sequence[float], b: Sequence[float]) -> dict:
-    """The one rule by which two configurations' per-seed results `a` and `b` (one number per seed, e.g.
-    best dev accuracies) differ, as hw3.md states it: the gap of their seed means, mean(a) - mean(b), against
-    its standard error sqrt(var(a) / (n_a - 1) + var(b) / (n_b - 1)), var the population variance (ddof 0, the
-    tables' ±) -- the usual sqrt(s_a^2 / n_a + s_b^2 / n_b) with sample variances s^2 (ddof 1).
+    """The one rule by which two configurations' per-seed results `a` and `b` (one number per seed,
+    e.g. best dev accuracies) differ, as hw3.md states it: the gap of their seed means, mean(a) -
+    mean(b), against its standard error sqrt(var(a) / (n_a - 1) + var(b) / (n_b - 1)), var the
+    population variance (ddof 0, the tables' ±) -- the usual sqrt(s_a^2 / n_a + s_b^2 / n_b) with
+    sample variances s^2 (ddof 1).
 
-    Returns {"gap", "se", "differ"}: `differ` is True when |gap| > DIFFER_AT * se (a gap with se 0, every seed
-    alike, differs whenever it is not 0); otherwise the two are "within the seeds' spread"."""
+    Returns {"gap", "se", "differ"}: `differ` is True when |gap| > DIFFER_AT * se (a gap with se 0,
+    every seed alike, differs whenever it is not 0); otherwise the two are "within the seeds'
+    spread"."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) < 2 or len(b) < 2:
         raise ValueError(f"the rule needs at least 2 seeds a side, got {len(a)} and {len(b)}")

@@ -1,21 +1,22 @@
-"""Inside the sentiment MLP while it trains (6.1.3's "why"): per-layer gradient norms and the state of the
-sigmoid units, step by step, for configs of a sweep.
+"""Inside the sentiment MLP while it trains (6.1.3's "why"): per-layer gradient norms and the state
+of the sigmoid units, step by step, for configs of a sweep.
 
-Each run trains exactly as a sweep's run does (`mlp.run_mlp`'s model, Adam, batches and seed, through
-`mlp.train` itself), so its dev accuracies are the sweep's, run for run; only two observers are added:
+Each run trains exactly as a sweep's run does (`mlp.run_mlp`'s model, Adam, batches and seed,
+through `mlp.train` itself), so its dev accuracies are the sweep's, run for run; only two observers
+are added:
 
-- a forward hook on the activation module (one module, applied after every hidden layer) that records, in
-  training mode, for each hidden layer the share of *saturated* units (sigmoid output below `SATURATED` or
-  above 1 - `SATURATED`, where the derivative sigma' = a(1 - a) is below 0.02, under 8 % of its peak 1/4),
-  the mean derivative sigma', and the spread of each unit's output across the batch (its standard
-  deviation over the examples, averaged over the units: 0 when the layer's output no longer depends on the
-  review);
-- an optimizer wrapper that, before each Adam step, records the gradient norm of every layer's weight.
+- a forward hook on the activation module (one module, applied after every hidden layer) that
+  records, in training mode, for each hidden layer the share of *saturated* units (sigmoid output
+  below `SATURATED` or above 1 - `SATURATED`, where the derivative sigma' = a(1 - a) is below 0.02,
+  under 8 % of its peak 1/4), the mean derivative sigma', and the spread of each unit's output
+  across the batch (its standard deviation over the examples, averaged over the units: 0 when the
+  layer's output no longer depends on the review);
+- an optimizer wrapper that, before each Adam step, records the gradient norm of every layer's
+  weight.
 
-`probe_sweep` writes `{out_dir}/{name}.json`: for each config and seed, these numbers averaged over each
-epoch (`epochs`) and, for the first epoch, every `EARLY_EVERY` steps (`early`), with the run's dev accuracy per
-epoch. Nothing here runs at import time; mlp.py's course API is untouched.
-"""
+`probe_sweep` writes `{out_dir}/{name}.json`: for each config and seed, these numbers averaged over
+each epoch (`epochs`) and, for the first epoch, every `EARLY_EVERY` steps (`early`), with the run's
+dev accuracy per epoch. Nothing here runs at import time; mlp.py's course API is untouched. """
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ EARLY_EVERY = 10  # first epoch: one record every this many steps
 
 
 class _Recorder:
-    """Per-step numbers of one run: hidden-layer statistics from the forward hook, gradient norms from the
-    optimizer wrapper; `close_epoch` averages the steps of the epoch."""
+    """Per-step numbers of one run: hidden-layer statistics from the forward hook, gradient norms
+    from the optimizer wrapper; `close_epoch` averages the steps of the epoch."""
 
     def __init__(self, model: mlp.SentimentClassifier):
         self.model = model
@@ -90,7 +91,8 @@ class _Recorder:
 
 
 class _RecordingOptimizer:
-    """The optimizer as mlp.train uses it (zero_grad, step, param_groups), with `before_step` called first."""
+    """The optimizer as mlp.train uses it (zero_grad, step, param_groups), with `before_step` called
+    first."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, recorder: _Recorder):
         self._optimizer, self._recorder = optimizer, recorder
@@ -104,7 +106,8 @@ class _RecordingOptimizer:
 
 
 class _EpochEnd:
-    """The dev loader, which mlp.train iterates once after each epoch's steps: the place to close it."""
+    """The dev loader, which mlp.train iterates once after each epoch's steps: the place to close
+    it."""
 
     def __init__(self, loader, recorder: _Recorder):
         self.loader, self.recorder = loader, recorder
@@ -118,9 +121,12 @@ class _EpochEnd:
 
 
 def probe_run(config: mlp.MLPConfig, datasets: Tuple, embed_dim: int) -> dict:
-    """Train one config as `mlp.run_mlp` does (same seed, model, Adam, batches) with the observers on."""
+    """Train one config as `mlp.run_mlp` does (same seed, model, Adam, batches) with the observers
+    on."""
     if str(config.activation).lower() != "sigmoid" or not config.hidden_dims:
-        raise ValueError("the probe reads sigmoid units: give it Sigmoid configs with hidden layers")
+        raise ValueError(
+            "the probe reads sigmoid units: give it Sigmoid configs with hidden layers"
+        )
     dev, train, _ = datasets
     device = utils.get_device(config.device)
     generator = utils.set_seed(int(config.seed))
@@ -135,11 +141,19 @@ def probe_run(config: mlp.MLPConfig, datasets: Tuple, embed_dim: int) -> dict:
     dev_loader = _EpochEnd(mlp.TensorBatches(dev, 4096, shuffle=False, device=device), recorder)
     with tempfile.TemporaryDirectory() as scratch:
         _, _, dev_loss, dev_acc = mlp.train(
-            model, optimizer, train_loader, dev_loader, config.num_epochs,
+            model,
+            optimizer,
+            train_loader,
+            dev_loader,
+            config.num_epochs,
             os.path.join(scratch, "best.pth"),
         )
-    return {"epochs": recorder.epochs, "early": recorder.early, "dev_acc": dev_acc,
-            "dev_loss": dev_loss}
+    return {
+        "epochs": recorder.epochs,
+        "early": recorder.early,
+        "dev_acc": dev_acc,
+        "dev_loss": dev_loss,
+    }
 
 
 def _probe_job(context, job):
@@ -158,8 +172,8 @@ def probe_sweep(
     out_dir: Union[str, os.PathLike],
     workers: int | None = None,
 ) -> dict:
-    """Every config for every seed with the observers on; `{out_dir}/{name}.json` holds, per config, the
-    per-seed records (see the module's docstring)."""
+    """Every config for every seed with the observers on; `{out_dir}/{name}.json` holds, per config,
+    the per-seed records (see the module's docstring)."""
     embed_dim = int(datasets[1].tensors[0].shape[1])
     jobs = [(lab, dataclasses.replace(c, seed=s)) for c, lab in zip(configs, labels) for s in seeds]
     workers = mlp.sweep_workers(configs, workers or worker_pool.default_workers(), name)

@@ -258,8 +258,11 @@ def plot_lm_history(history: dict, config, stem: Path) -> list:
     title = f"MLP language model, {config.name} config" + (
         f" ({', '.join(changed)})" if changed else ""
     )
-    # the train number is the running mean over the epoch's batches, with dropout on; dev is scored after it
-    names = ("train (running mean over the epoch, dropout on)", "dev (after the epoch, dropout off)")
+    # train: the running mean over the epoch's batches, dropout on; dev: scored after the epoch
+    names = (
+        "train (running mean over the epoch, dropout on)",
+        "dev (after the epoch, dropout off)",
+    )
     return [
         utils.plot_curves(
             dict(zip(names, (list(history[f"train_{key}"]), list(history[f"dev_{key}"])))),

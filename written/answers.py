@@ -246,10 +246,9 @@ def residual_gradient_norms(depth: int = 30, width: int = 16, seed: int = 0) -> 
 
     The loss is sum(h_depth) on a random batch; returns ||dLoss/dW|| of the FIRST layer's weight in
     both networks and their ratio, and in each network the first layer's gradient norm over the last
-    layer's (`*_first_over_last`: how much of the gradient survives the way down, whatever the loss's
-    scale).  With the shortcut the block Jacobian is I + dF/dh, so the gradient has an identity path to the
-    first layer instead of a product of `depth` small factors.
-    """
+    layer's (`*_first_over_last`: how much of the gradient survives the way down, whatever the
+    loss's scale).  With the shortcut the block Jacobian is I + dF/dh, so the gradient has an
+    identity path to the first layer instead of a product of `depth` small factors. """
     g = _gen(seed)
     layers = [nn.Linear(width, width).to(DTYPE) for _ in range(depth)]
     with torch.no_grad():

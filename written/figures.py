@@ -11,14 +11,14 @@ from pathlib import Path
 
 from written import answers as written
 
-JUMP = 0.2  # a change of f' larger than this between two neighbouring grid points is a jump, not a slope
+JUMP = 0.2  # a change of f' larger than this between neighbouring grid points is a jump, no slope
 
 
 def broken_at_jumps(x, y):
-    """(x, y, jumps) with a NaN inserted between two neighbouring points where y jumps by more than JUMP, so
-    that matplotlib draws a jump as a gap, never as a vertical segment; `jumps` lists (x0, value at x0, the
-    limit on the other side) for the markers (a filled dot where the function takes its value, an open
-    circle for the other side's limit)."""
+    """(x, y, jumps) with a NaN inserted between two neighbouring points where y jumps by more than
+    JUMP, so that matplotlib draws a jump as a gap, never as a vertical segment; `jumps` lists (x0,
+    value at x0, the limit on the other side) for the markers (a filled dot where the function takes
+    its value, an open circle for the other side's limit)."""
     import numpy as np
 
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -31,7 +31,8 @@ def broken_at_jumps(x, y):
 
 
 def _draw_derivative(ax, x, dy, **style):
-    """f' as a line broken at its jumps, with a dot for its value there and a circle for the other side."""
+    """f' as a line broken at its jumps, with a dot for its value there and a circle for the other
+    side."""
     xs, ys, jumps = broken_at_jumps(x, dy)
     (line,) = ax.plot(xs, ys, **style)
     for x0, value, other in jumps:
@@ -83,8 +84,8 @@ def figure_activations():
         ax.legend(loc="upper left")
     ax = axes.flat[5]
     ax.set_label("all derivatives")
-    # each derivative its own colour and line style; ReLU' wide and pale under LeakyReLU's dotted line,
-    # which differs from it only by the slope 0.01 for x < 0
+    # each derivative its own colour and line style; ReLU' wide and pale under LeakyReLU's dotted
+    # line, which differs from it only by the slope 0.01 for x < 0
     styles = {
         "sigmoid": dict(ls="-", lw=1.8),
         "tanh": dict(ls="--", lw=1.8),
@@ -97,8 +98,11 @@ def figure_activations():
             ax, x, df(x), label=titles[name].split(" (")[0], color=f"C{c}", **styles[name]
         )
     ax.axhline(0.25, color="k", lw=0.8, ls=":", label="1/4 = max sigmoid'")
-    ax.set_title("all derivatives: sigmoid' <= 1/4, tanh' <= 1\n(dot: the value at 0, circle: the other side)",
-                 fontsize="medium")
+    ax.set_title(
+        "all derivatives: sigmoid' <= 1/4, tanh' <= 1\n"
+        "(dot: the value at 0, circle: the other side)",
+        fontsize="medium",
+    )
     ax.set_xlabel("x")
     ax.set_ylabel("f'(x)")
     ax.grid(alpha=0.3)

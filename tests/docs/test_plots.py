@@ -69,8 +69,9 @@ def test_the_shared_ylim_reaches_the_saved_figure():
 
 
 def test_zoom_panel_is_not_stretched_by_one_spike():
-    """One config's dev loss jumps to 1.6 at one epoch: the left panel shows it, the zoom panel keeps the
-    range where the configs settle (about 0.48-0.52), tells them apart and names the one that leaves it."""
+    """One config's dev loss jumps to 1.6 at one epoch: the left panel shows it, the zoom panel
+    keeps the range where the configs settle (about 0.48-0.52), tells them apart and names the one
+    that leaves it."""
     epochs = 20
     settle = {
         name: list(level + 0.01 * np.cos(np.arange(epochs)))
@@ -92,10 +93,12 @@ def test_zoom_panel_is_not_stretched_by_one_spike():
 
 
 def test_zoom_panel_leaves_out_a_config_at_chance_and_says_so():
-    """depth_vs_lr: three nets settle near 0.76, one stays at 0.50; the zoom panel's range is the three's
-    (not the full panel's) and its title names the one left out."""
+    """depth_vs_lr: three nets settle near 0.76, one stays at 0.50; the zoom panel's range is the
+    three's (not the full panel's) and its title names the one left out."""
     rng = np.random.default_rng(0)
-    curves = {f"net {i}": list(0.76 + 0.005 * i + 0.002 * rng.standard_normal(20)) for i in range(3)}
+    curves = {
+        f"net {i}": list(0.76 + 0.005 * i + 0.002 * rng.standard_normal(20)) for i in range(3)
+    }
     curves["stuck"] = list(0.50 + 0.001 * rng.standard_normal(20))
     fig = utils.curves_figure(curves, "Dev accuracy", zoom=True)
     try:
@@ -105,14 +108,18 @@ def test_zoom_panel_leaves_out_a_config_at_chance_and_says_so():
         assert {line.get_label() for line in zoom.get_lines()} == {"net 0", "net 1", "net 2"}
     finally:
         plt.close(fig)
+    # depth_vs_lr: a mean between chance and the learners (2 of 5 seeds at chance) is left out too
+    curves["split"] = list(0.66 + 0.002 * rng.standard_normal(20))
+    assert sorted(utils.zoom_outliers(curves)) == ["split", "stuck"]
     # five activations within a point of each other: none is left out
     close = {f"act {i}": list(0.76 + 0.002 * i + 0.001 * rng.standard_normal(20)) for i in range(5)}
     assert utils.zoom_outliers(close) == []
 
 
 def test_seeds_in_different_regimes_are_drawn_and_series_differ_in_style():
-    """lr 0.1: two seeds at chance for 10 epochs while one learns; the mean is a value no seed had, so the
-    seeds are drawn as thin lines and the legend says so. Eleven series: no two alike in colour and style."""
+    """lr 0.1: two seeds at chance for 10 epochs while one learns; the mean is a value no seed had,
+    so the seeds are drawn as thin lines and the legend says so. Eleven series: no two alike in
+    colour and style."""
     learn = [0.70 + 0.005 * e for e in range(12)]
     stuck = [0.50] * 6 + learn[6:]
     curves = {"lr=0.1": [stuck, stuck, learn], "lr=0.02": [learn, learn, learn]}
@@ -167,15 +174,12 @@ def test_across_configuration_legends_state_each_learning_rate(tmp_path, monkeyp
     mlp.visualize_configs(
         [[0.6, 0.7]] * 4, sweep.labels, "Accuracy", str(tmp_path / "c.png"), configs=configs
     )
-    assert (
-        seen["legends"][0]
-        == [
-            "no hidden layer, lr 0.025",
-            "512, lr 0.02",
-            "512 -> 512, lr 0.01",
-            "512 -> 512 -> 512, lr 0.001",
-        ]
-    )
+    assert seen["legends"][0] == [
+        "no hidden layer, lr 0.025",
+        "512, lr 0.02",
+        "512 -> 512, lr 0.01",
+        "512 -> 512 -> 512, lr 0.001",
+    ]
     rates = main.SWEEPS["learning_rates"]()
     assert [
         mlp.config_legend(label, {"lr": c.lr}) for label, c in zip(rates.labels, rates.configs)

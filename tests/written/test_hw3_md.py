@@ -456,7 +456,9 @@ def test_findings_embed_the_plots_the_handout_asks_for():
     )
     assert set(_images(BLOCKS["6.1.4"])) == across["activations"]
     assert set(_images(BLOCKS["6.1.5"])) == across["learning_rates"]
-    lm = HW3[HW3.index("### The language model: findings") : HW3.index("## Beyond the handout")]
+    lm = HW3[
+        HW3.index("## 6.2 Programming: the language model") : HW3.index("## Beyond the handout")
+    ]
     assert set(_images(lm)) == {
         "reference/course_model_h200/mlp_lm_course_loss.png",
         "reference/course_model_h200/mlp_lm_course_ppl.png",
@@ -471,7 +473,7 @@ def test_findings_embed_the_plots_the_handout_asks_for():
 def test_beyond_the_handout_comes_after_the_answers():
     beyond = HW3.index("## Beyond the handout")
     assert beyond > HW3.index("#### 6.1.5") and beyond > HW3.index(
-        "### The language model: findings"
+        "## 6.2 Programming: the language model"
     )
     assert not ITEM_HEADING.search(HW3[beyond:])
 

@@ -260,7 +260,10 @@ def test_figure_1_draws_the_closed_forms_and_states_the_limits():
                 if line.get_label().startswith("_"):  # the axes at 0 and the jumps' markers
                     continue
                 steps = np.abs(np.diff(np.asarray(line.get_ydata(), dtype=float)))
-                assert not (steps[np.isfinite(steps)] > 0.5).any(), (ax.get_label(), line.get_label())
+                assert not (steps[np.isfinite(steps)] > 0.5).any(), (
+                    ax.get_label(),
+                    line.get_label(),
+                )
         relu_lines = {line.get_label(): line for line in panels["all derivatives"].get_lines()}
         assert relu_lines["ReLU"].get_linestyle() != relu_lines["LeakyReLU"].get_linestyle()
         assert "x -> -inf: f -> 0, f' -> 0;  x -> +inf: f -> 1, f' -> 0" == written.limits_caption(
