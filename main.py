@@ -88,6 +88,7 @@ class Sweep:
     epoch_plot_prefix: Optional[str] = (
         None  # per-config train/dev loss plots, as the course drew for 6.1.3
     )
+    probe: bool = False  # trained with common/mlp_probe.py's observers: its JSON, no plots
 
 
 def structure_sweep(num_epochs: int = 20) -> Sweep:
@@ -136,9 +137,10 @@ def learning_rate_sweep(num_epochs: int = 20) -> Sweep:
 
 
 def depth_vs_lr_sweep(num_epochs: int = 20) -> Sweep:
-    """6.1.3's control: one and three hidden layers, each at the other's course learning rate as well as its
-    own (0.02 and 0.001; Sigmoid, batch 64), so that depth and learning rate are told apart."""
-    cells = [([512], 0.02), ([512], 0.001), ([512, 512, 512], 0.02), ([512, 512, 512], 0.001)]
+    """6.1.3's control: one, two and three hidden layers, each at 0.02 and 0.001 (the one- and
+    three-layer nets' course learning rates; Sigmoid, batch 64), so that depth and learning rate are
+    told apart."""
+    cells = [(d, lr) for d in ([512], [512, 512], [512, 512, 512]) for lr in (0.02, 0.001)]
     return Sweep(
         "mlp_depth_vs_lr",
         [
@@ -151,12 +153,56 @@ def depth_vs_lr_sweep(num_epochs: int = 20) -> Sweep:
     )
 
 
+TANH_LEARNING_RATES = [0.001, 0.002, 0.005, 0.01]
+
+
+def tanh_lr_sweep(num_epochs: int = 20) -> Sweep:
+    """6.1.4's control: Tanh at smaller learning rates than the sweep's 0.02 (tanh' peaks at 1, four
+    times sigmoid's 1/4), one hidden layer of 512, batch 128, as in the activations sweep."""
+    return Sweep(
+        "mlp_tanh_lr",
+        [
+            MLPConfig(
+                hidden_dims=[512], lr=lr, activation="Tanh", batch_size=128, num_epochs=num_epochs
+            )
+            for lr in TANH_LEARNING_RATES
+        ],
+        [f"Tanh, lr {lr:g}" for lr in TANH_LEARNING_RATES],
+    )
+
+
+def depth_probe_sweep(num_epochs: int = 20) -> Sweep:
+    """6.1.3's "why": one, two and three sigmoid layers at 0.02, and one and three at 0.001, trained
+    with common/mlp_probe.py's observers (per-layer gradient norms, saturated units) on."""
+    cells = [
+        ([512], 0.02),
+        ([512], 0.001),
+        ([512, 512], 0.02),
+        ([512, 512, 512], 0.02),
+        ([512, 512, 512], 0.001),
+    ]
+    return Sweep(
+        "mlp_depth_probe",
+        [
+            MLPConfig(
+                hidden_dims=d, lr=lr, activation="Sigmoid", batch_size=64, num_epochs=num_epochs
+            )
+            for d, lr in cells
+        ],
+        [f"{' -> '.join(map(str, d))}, lr {lr:g}" for d, lr in cells],
+        probe=True,
+    )
+
+
 SWEEPS = {
     "structures": structure_sweep,
     "activations": activation_sweep,
     "learning_rates": learning_rate_sweep,
     "depth_vs_lr": depth_vs_lr_sweep,
+    "tanh_lr": tanh_lr_sweep,
+    "depth_probe": depth_probe_sweep,
 }
+SWEEPS_BY_NAME = {sweep().name: sweep for sweep in SWEEPS.values()}
 
 
 def _explore(
@@ -177,6 +223,13 @@ def _explore(
         sweep.configs = [dataclasses.replace(c, device=device) for c in sweep.configs]
     if getattr(embeddings, "name", None):  # the vectors load_glove loaded, in each run's config
         sweep.configs = [dataclasses.replace(c, embeddings=embeddings.name) for c in sweep.configs]
+    if sweep.probe:
+        from common import mlp_probe
+
+        print(f"---------- probe {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s)")
+        return mlp_probe.probe_sweep(
+            sweep.name, sweep.configs, sweep.labels, datasets, seeds, out_dir
+        )
     print(
         f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) ----------"
     )
@@ -341,7 +394,14 @@ def cmd_mlp(args) -> dict:
     num_epochs = 3 if args.quick else args.epochs
     results = {}
     for name in args.sweeps:
-        results[name] = EXPLORERS[name](
+        if name in EXPLORERS:
+            explore = EXPLORERS[name]
+        else:  # a sweep without a course-skeleton face
+
+            def explore(*splits, num_epochs, **kwargs):
+                return _explore(SWEEPS[name](num_epochs), *splits, **kwargs)
+
+        results[name] = explore(
             *datasets,
             embeddings,
             seeds=seeds,
@@ -403,6 +463,31 @@ def cmd_sentiment(args) -> dict:
 def cmd_compare(args) -> None:
     """Print the run in --out-dir beside the committed run (reference/) and what reproduced."""
     print(reference_run.report(args.out_dir, Path(__file__).resolve().parent / "reference"))
+
+
+def cmd_replot_all(args) -> list:
+    """Redraw every plot of OUT_DIR from its JSON, without training: the language model's
+    (nplm/run.py's replot), the MLP sweeps' (`mlp.plot_sweep`, from OUT_DIR/mlp_*.json) and the
+    sentiment table's."""
+    import json
+
+    from sentiment import ngrams as sentiment_ngrams
+
+    drawn = cmd_replot(args)
+    prefixes = {sweep().name: sweep().epoch_plot_prefix for sweep in SWEEPS.values()}
+    for path in sorted(Path(args.out_dir).glob("mlp_*.json")):
+        history = json.loads(path.read_text())
+        name = history.get("sweep") if isinstance(history, dict) else None
+        if name in prefixes and not SWEEPS_BY_NAME[name]().probe:
+            drawn += mlp.plot_sweep(history, path.parent, prefixes[name])
+    table = Path(args.out_dir) / "sentiment_ngrams.json"
+    if table.is_file():
+        history = json.loads(table.read_text())
+        drawn.append(
+            sentiment_ngrams.plot_rows(history, table.with_name("sentiment_ngrams_dev_acc.png"))
+        )
+    print(f"redrew {len(drawn)} plots in all")
+    return drawn
 
 
 def cmd_all(args) -> None:
@@ -629,8 +714,8 @@ COMMANDS = {
                        or _at_least(0, "--cache-size")(a)),
     "written": Command("check every written answer (sections 1-5) and draw Figures 1 and 2",
                        cmd_written, ("out_dir",)),
-    "replot": Command("redraw the language model's plots from the JSON histories in OUT_DIR",
-                      cmd_replot, ("out_dir",)),
+    "replot": Command("redraw the plots of OUT_DIR from their JSON (language model, MLP sweeps, "
+                      "sentiment)", cmd_replot_all, ("out_dir",)),
     "sentiment": Command("beyond the handout: bags of n-grams, trained embeddings and NB weighting "
                          "on the IMDB splits", cmd_sentiment, ("out_dir",),
                          lambda a: None if a.device in (None, "auto", "cpu") else

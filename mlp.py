@@ -458,10 +458,11 @@ def visualize_configs(
     zoom: bool = True,
     configs: Optional[Sequence] = None,
 ):
-    """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed lists.
-    `zoom` adds a second panel on the range where the curves settle, so one config that spikes or diverges
-    does not flatten the others (utils.curves_figure). Every panel carries the legend. With `configs` (one
-    per name), a name that does not state its config's learning rate gets it appended (`config_legend`)."""
+    """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed
+    lists. `zoom` adds a second panel on the range where the curves settle, so one config that
+    spikes or diverges does not flatten the others (utils.curves_figure), with one legend below both
+    panels. With `configs` (one per name), a name that does not state its config's learning rate
+    gets it appended (`config_legend`)."""
     if len(all_config_epoch_stats) != len(config_names):
         raise ValueError(f"{len(all_config_epoch_stats)} configs but {len(config_names)} names")
     if configs is not None:
@@ -474,9 +475,6 @@ def visualize_configs(
         dict(zip(config_names, all_config_epoch_stats)), metric_name, title=title, zoom=zoom
     )
     try:
-        for ax in fig.axes:
-            if ax.get_legend() is None:
-                ax.legend(fontsize="small")
         return utils.atomic_savefig(fig, save_fig_path)
     finally:
         plt.close(fig)
@@ -691,6 +689,34 @@ def sweep_workers(configs: Sequence, workers: int, name: str = "sweep") -> int:
     return workers
 
 
+def plot_sweep(
+    history: dict, out_dir: Union[str, os.PathLike], epoch_plot_prefix: Optional[str] = None
+) -> List[Path]:
+    """A sweep's plots from its history (`run_sweep`'s dict, or its JSON read back): dev accuracy
+    and loss across configs, `out_dir/all_{name}_{acc,loss}.png`, and with `epoch_plot_prefix` each
+    config's train and dev loss. `python main.py replot` redraws a committed sweep this way, without
+    training."""
+    out_dir, name, runs, seeds = Path(out_dir), history["sweep"], history["runs"], history["seeds"]
+    seed_note = (
+        f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
+    )
+    drawn = []
+    if epoch_plot_prefix:
+        drawn += visualize_sweep_epochs(runs, out_dir, epoch_plot_prefix, seed_note)
+    for key, metric in (("acc", "Dev accuracy"), ("loss", "Dev loss")):
+        drawn.append(
+            visualize_configs(
+                [r[f"dev_{key}"] for r in runs],
+                [r["label"] for r in runs],
+                metric,
+                out_dir / f"all_{name}_{key}.png",
+                title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}",
+                configs=[r["config"] for r in runs],
+            )
+        )
+    return drawn
+
+
 def run_sweep(
     name: str,
     configs: Sequence[MLPConfig],
@@ -743,9 +769,6 @@ def run_sweep(
     partial = out_dir / f"{name}.partial.json"
     workers = sweep_workers(configs, workers or worker_pool.default_workers(), name)
     results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers, partial, resume))
-    seed_note = (
-        f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
-    )
     runs = []
     for config, label in zip(configs, labels):
         per_seed = {k: [] for k in (*RESULT_KEYS, "seconds")}
@@ -765,8 +788,6 @@ def run_sweep(
                 "summary": utils.seed_summary(best_dev, per_seed["test_acc"]),
             }
         )
-    if epoch_plot_prefix:
-        visualize_sweep_epochs(runs, out_dir, epoch_plot_prefix, seed_note)
     history = {
         "sweep": name,
         "seeds": list(seeds),
@@ -775,15 +796,7 @@ def run_sweep(
         "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
         "wall_seconds": time.perf_counter() - started,
     }
-    for key, metric in (("acc", "Dev accuracy"), ("loss", "Dev loss")):
-        visualize_configs(
-            [r[f"dev_{key}"] for r in runs],
-            list(labels),
-            metric,
-            out_dir / f"all_{name}_{key}.png",
-            title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}",
-            configs=[r["config"] for r in runs],
-        )
+    plot_sweep(history, out_dir, epoch_plot_prefix)
     utils.atomic_write_json(history, out_dir / f"{name}.json")
     partial.unlink(missing_ok=True)
     return history

@@ -254,6 +254,51 @@ def zoom_limits(
     return low - margin, high + margin
 
 
+def zoom_outliers(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]]) -> list[str]:
+    """The labels a zoom panel leaves out: those whose settled level (the median of the mean curve's
+    second half) lies farther from the median level of all labels than 5 robust standard deviations
+    of the levels (1.4826 MAD) and than a quarter of the whole plot's range: a net stuck at chance,
+    or whose seeds split between chance and learning, among nets that learn. None with fewer than
+    three labels."""
+    levels = {}
+    for label, values in curves.items():
+        mean = _as_runs(label, values).mean(axis=0)
+        levels[label] = float(np.median(mean[len(mean) // 2 :]))
+    if len(levels) < 3:
+        return []
+    values = np.asarray(list(levels.values()))
+    center = float(np.median(values))
+    robust = 1.4826 * float(np.median(np.abs(values - center)))
+    every = np.concatenate([_as_runs(label, v).ravel() for label, v in curves.items()])
+    far = max(5 * robust, 0.25 * float(every.max() - every.min()))
+    return [label for label, level in levels.items() if abs(level - center) > far]
+
+
+def seeds_split(runs: np.ndarray, full_range: float) -> bool:
+    """Whether a label's seeds are in different regimes at some epoch (some at chance while one
+    learns, one seed's spike): there the seeds, sorted, have a gap wider than half of the plot's
+    whole range. A mean across such a gap is a value no seed had, so the seeds are drawn too."""
+    if runs.shape[0] < 2 or full_range <= 0:
+        return False
+    gaps = np.diff(np.sort(runs, axis=0), axis=0)
+    return bool(gaps.max() > 0.5 * full_range)
+
+
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+
+def series_style(i: int) -> dict:
+    """The i-th series' colour, line style and marker: no two of the first 28 series alike in all
+    three, and neighbours differ in each (a 10-colour cycle alone repeats its colours from the 11th
+    series on)."""
+    return {
+        "color": f"C{i % 10}",
+        "ls": LINE_STYLES[i % len(LINE_STYLES)],
+        "marker": MARKERS[i % len(MARKERS)],
+    }
+
+
 def curves_figure(
     curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]],
     ylabel: str,
@@ -265,10 +310,15 @@ def curves_figure(
 ):
     """The figure behind `plot_curves`, not saved (tests read its lines and limits).
 
-    One line per label, x = 1..E; a label whose value is a list of runs (seeds x epochs) is drawn as the mean
-    with a band from the lowest to the highest run. `ylim` fixes the y-range (otherwise it fits the data).
-    `zoom` adds a right-hand panel with the mean curves on the y-range of `zoom_limits`, so that a curve
-    that spikes or diverges in the left panel does not flatten the others.
+    One line per label, x = 1..E, each in its own colour, line style and marker (`series_style`); a
+    label whose value is a list of runs (seeds x epochs) is drawn as the mean with a pale band from
+    the lowest to the highest run or, when its seeds are in different regimes (`seeds_split`), with
+    each seed as a thin line and "(thin: each seed)" in its legend entry. `ylim` fixes the y-range
+    (otherwise it fits the data). `zoom` adds a right-hand panel with the mean curves of the second
+    half of the epochs on the y-range of `zoom_limits`, leaving out the labels of `zoom_outliers`;
+    its title says which epochs it shows, what it leaves out and which curves leave its range. With
+    more than four labels, or a zoom panel, the legend sits below the panels (one for the figure),
+    not on the curves.
     """
     import matplotlib
 
@@ -276,19 +326,33 @@ def curves_figure(
     import matplotlib.pyplot as plt
 
     data = {label: _as_runs(label, values) for label, values in curves.items()}
+    every = np.concatenate([r.ravel() for r in data.values()])
+    full_range = float(every.max() - every.min())
+    split = {label: seeds_split(runs, full_range) for label, runs in data.items()}
     fig, axes = plt.subplots(
         1, 2 if zoom else 1, figsize=(12, 4.2) if zoom else (6.4, 4.2), squeeze=False
     )
     axes = axes[0]
-    for panel, ax in enumerate(axes):
-        for label, runs in data.items():
-            x = np.arange(1, runs.shape[1] + 1)
-            (line,) = ax.plot(x, runs.mean(axis=0), marker="o", markersize=2.5, label=label)
-            # The zoom panel shows means only: one seed's spike would otherwise paint a band over the rest.
-            if runs.shape[0] > 1 and panel == 0:
-                ax.fill_between(
-                    x, runs.min(axis=0), runs.max(axis=0), color=line.get_color(), alpha=0.15, lw=0
-                )
+    left_out = zoom_outliers(curves) if zoom else []
+    handles = []
+    for i, (label, runs) in enumerate(data.items()):
+        style = series_style(i)
+        x = np.arange(1, runs.shape[1] + 1)
+        mean = runs.mean(axis=0)
+        name = f"{label} (thin: each seed)" if split[label] else label
+        (line,) = axes[0].plot(x, mean, markersize=3, lw=1.6, label=name, **style)
+        handles.append(line)
+        if runs.shape[0] > 1 and not split[label]:  # split seeds are drawn themselves
+            axes[0].fill_between(
+                x, runs.min(axis=0), runs.max(axis=0), color=style["color"], alpha=0.08, lw=0
+            )
+        if split[label]:
+            for seed in runs:
+                axes[0].plot(x, seed, color=style["color"], ls=style["ls"], lw=0.7, alpha=0.6)
+        if zoom and label not in left_out:
+            half = runs.shape[1] // 2
+            axes[1].plot(x[half:], mean[half:], markersize=3, lw=1.6, label=name, **style)
+    for ax in axes:
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -296,12 +360,33 @@ def curves_figure(
     if ylim is not None:
         axes[0].set_ylim(*ylim)
     if zoom:
-        axes[0].set_title("all epochs, full range", fontsize="medium")
-        axes[1].set_ylim(*zoom_limits(curves))
-        axes[1].set_title(
-            "zoom: means only, on where they settle (spikes leave the panel)", fontsize="medium"
+        epochs = max(r.shape[1] for r in data.values())
+        first = epochs // 2 + 1
+        kept = {k: v for k, v in curves.items() if k not in left_out}
+        low, high = zoom_limits(kept)
+        axes[1].set_ylim(low, high)
+        axes[1].set_xlim(first - 0.5, epochs + 0.5)
+        leaving = [
+            label
+            for label in kept
+            if ((m := data[label].mean(axis=0)[first - 1 :]) < low).any() or (m > high).any()
+        ]
+        note = [f"zoom: epochs {first}-{epochs}, means only"]
+        if left_out:
+            note.append(f"not shown: {', '.join(left_out)} (settles far off; see left)")
+        if leaving:
+            note.append(f"leave the range at some epoch: {', '.join(leaving)}")
+        axes[0].set_title("all epochs, full range; band: lowest to highest seed", fontsize="medium")
+        axes[1].set_title("\n".join(note), fontsize="small")
+    if zoom or len(data) > 4:
+        fig.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=min(len(handles), 3 if zoom else 2),
+            fontsize="small",
+            frameon=False,
         )
-        axes[1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     else:
         axes[0].legend(fontsize="small")
     if title:
@@ -340,6 +425,27 @@ def seed_summary(best_dev_acc: Sequence[float], test_acc: Sequence[float]) -> di
         "test_acc_mean": float(np.mean(test_acc)),
         "test_acc_std": float(np.std(test_acc)),
     }
+
+
+DIFFER_AT = 2.0  # standard errors of the gap: hw3.md's one rule for "differs"
+
+
+def seed_gap(a: Sequence[float], b: Sequence[float]) -> dict:
+    """The one rule by which two configurations' per-seed results `a` and `b` (one number per seed,
+    e.g. best dev accuracies) differ, as hw3.md states it: the gap of their seed means, mean(a) -
+    mean(b), against its standard error sqrt(var(a) / (n_a - 1) + var(b) / (n_b - 1)), var the
+    population variance (ddof 0, the tables' ±) -- the usual sqrt(s_a^2 / n_a + s_b^2 / n_b) with
+    sample variances s^2 (ddof 1).
+
+    Returns {"gap", "se", "differ"}: `differ` is True when |gap| > DIFFER_AT * se (a gap with se 0,
+    every seed alike, differs whenever it is not 0); otherwise the two are "within the seeds'
+    spread"."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"the rule needs at least 2 seeds a side, got {len(a)} and {len(b)}")
+    gap = float(a.mean() - b.mean())
+    se = float(np.sqrt(a.var() / (len(a) - 1) + b.var() / (len(b) - 1)))
+    return {"gap": gap, "se": se, "differ": bool(abs(gap) > DIFFER_AT * se and gap != 0.0)}
 
 
 def set_seed(seed: int) -> torch.Generator:

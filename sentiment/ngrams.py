@@ -648,9 +648,6 @@ def plot_rows(history: dict, path: Path) -> Path:
         "Dev accuracy",
         title=f"IMDB, course splits: bags of n-grams and trained embeddings ({note})",
     )
-    fig.axes[0].legend(
-        fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0)
-    )  # off the curves
     try:
         return atomic_savefig(fig, path)
     finally:

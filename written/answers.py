@@ -244,9 +244,10 @@ def residual_gradient_norms(depth: int = 30, width: int = 16, seed: int = 0) -> 
     run once plainly, h <- tanh(L(h)), and once with identity shortcuts, h <- h + tanh(L(h)).
 
     The loss is sum(h_depth) on a random batch; returns ||dLoss/dW|| of the FIRST layer's weight in
-    both networks and their ratio.  With the shortcut the block Jacobian is I + dF/dh, so the
-    gradient has an identity path to the first layer instead of a product of `depth` small factors.
-    """
+    both networks and their ratio, and in each network the first layer's gradient norm over the last
+    layer's (`*_first_over_last`: how much of the gradient survives the way down, whatever the
+    loss's scale).  With the shortcut the block Jacobian is I + dF/dh, so the gradient has an
+    identity path to the first layer instead of a product of `depth` small factors. """
     g = _gen(seed)
     layers = [nn.Linear(width, width).to(DTYPE) for _ in range(depth)]
     with torch.no_grad():
@@ -256,19 +257,21 @@ def residual_gradient_norms(depth: int = 30, width: int = 16, seed: int = 0) -> 
             lin.bias.copy_((torch.rand(width, generator=g, dtype=DTYPE) * 2 - 1) * bound)
     x = torch.randn(8, width, generator=g, dtype=DTYPE)
 
-    def first_layer_grad(residual: bool) -> float:
+    def first_and_last_grad(residual: bool) -> tuple[float, float]:
         h = x
         for lin in layers:
             h = h + torch.tanh(lin(h)) if residual else torch.tanh(lin(h))
-        (grad,) = torch.autograd.grad(h.sum(), layers[0].weight)
-        return grad.norm().item()
+        first, last = torch.autograd.grad(h.sum(), [layers[0].weight, layers[-1].weight])
+        return first.norm().item(), last.norm().item()
 
-    plain, resid = first_layer_grad(False), first_layer_grad(True)
+    (plain, plain_last), (resid, resid_last) = first_and_last_grad(False), first_and_last_grad(True)
     return {
         "depth": depth,
         "plain_first_grad": plain,
         "residual_first_grad": resid,
         "ratio": resid / plain,
+        "plain_first_over_last": plain / plain_last,
+        "residual_first_over_last": resid / resid_last,
     }
 
 
@@ -1102,9 +1105,14 @@ CLAIMS: list[Claim] = [
         "1.8",
         "residual path: the gradient reaching layer 1 of a 30-layer tanh stack",
         residual_gradient_norms,
-        lambda r: r["ratio"] > 1e3,
         lambda r: (
-            f"plain {r['plain_first_grad']:.2e}, residual {r['residual_first_grad']:.2e}, ratio {r['ratio']:.1e}"
+            r["ratio"] > 1e3
+            and r["plain_first_over_last"] < 1e-6
+            and 0.1 < r["residual_first_over_last"] < 10
+        ),
+        lambda r: (
+            f"first/last layer gradient: plain {r['plain_first_over_last']:.1e}, residual "
+            f"{r['residual_first_over_last']:.1f}"
         ),
         "the shortcut gives the gradient an identity path through every block, so it does not vanish with depth.",
     ),

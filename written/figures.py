@@ -11,6 +11,36 @@ from pathlib import Path
 
 from written import answers as written
 
+JUMP = 0.2  # a change of f' larger than this between neighbouring grid points is a jump, no slope
+
+
+def broken_at_jumps(x, y):
+    """(x, y, jumps) with a NaN inserted between two neighbouring points where y jumps by more than
+    JUMP, so that matplotlib draws a jump as a gap, never as a vertical segment; `jumps` lists (x0,
+    value at x0, the limit on the other side) for the markers (a filled dot where the function takes
+    its value, an open circle for the other side's limit)."""
+    import numpy as np
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    at = np.flatnonzero(np.abs(np.diff(y)) > JUMP)
+    jumps = []
+    for i in at:  # the jump lies between x[i] and x[i+1]; the grid point on it is the one at 0
+        k, other = (i, i + 1) if abs(x[i]) <= abs(x[i + 1]) else (i + 1, i)
+        jumps.append((float(x[k]), float(y[k]), float(y[other])))
+    return np.insert(x, at + 1, np.nan), np.insert(y, at + 1, np.nan), jumps
+
+
+def _draw_derivative(ax, x, dy, **style):
+    """f' as a line broken at its jumps, with a dot for its value there and a circle for the other
+    side."""
+    xs, ys, jumps = broken_at_jumps(x, dy)
+    (line,) = ax.plot(xs, ys, **style)
+    for x0, value, other in jumps:
+        color = line.get_color()
+        ax.plot([x0], [value], "o", color=color, ms=5, zorder=5)
+        ax.plot([x0], [other], "o", mfc="white", mec=color, ms=5, zorder=5)
+    return line
+
 
 def figure_activations():
     """Figure 1 as a matplotlib Figure (not saved): one panel per activation with f (solid) and f'
@@ -35,7 +65,7 @@ def figure_activations():
     for ax, (name, (f, df)) in zip(axes.flat, funcs.items()):
         ax.set_label(name)
         ax.plot(x, f(x), label="f(x)", color="C0", lw=2)
-        ax.plot(x, df(x), label="f'(x)", color="C3", lw=2, ls="--")
+        _draw_derivative(ax, x, df(x), label="f'(x)", color="C3", lw=2, ls="--")
         ax.axhline(0, color="0.6", lw=0.8)
         ax.axvline(0, color="0.6", lw=0.8)
         ax.set_title(titles[name])
@@ -54,10 +84,25 @@ def figure_activations():
         ax.legend(loc="upper left")
     ax = axes.flat[5]
     ax.set_label("all derivatives")
+    # each derivative its own colour and line style; ReLU' wide and pale under LeakyReLU's dotted
+    # line, which differs from it only by the slope 0.01 for x < 0
+    styles = {
+        "sigmoid": dict(ls="-", lw=1.8),
+        "tanh": dict(ls="--", lw=1.8),
+        "relu": dict(ls="-", lw=5, alpha=0.45),
+        "leaky_relu": dict(ls=":", lw=2.2),
+        "gelu": dict(ls="-.", lw=1.8),
+    }
     for c, (name, (_, df)) in enumerate(funcs.items()):
-        ax.plot(x, df(x), label=titles[name].split(" (")[0], color=f"C{c}", lw=1.8)
+        _draw_derivative(
+            ax, x, df(x), label=titles[name].split(" (")[0], color=f"C{c}", **styles[name]
+        )
     ax.axhline(0.25, color="k", lw=0.8, ls=":", label="1/4 = max sigmoid'")
-    ax.set_title("all derivatives: sigmoid' <= 1/4, tanh' <= 1")
+    ax.set_title(
+        "all derivatives: sigmoid' <= 1/4, tanh' <= 1\n"
+        "(dot: the value at 0, circle: the other side)",
+        fontsize="medium",
+    )
     ax.set_xlabel("x")
     ax.set_ylabel("f'(x)")
     ax.grid(alpha=0.3)

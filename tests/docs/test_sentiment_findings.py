@@ -163,7 +163,7 @@ def test_the_verdict_on_092_follows_the_json(doc, data):
     says."""
     best = row(data, data["best_row"])["test_acc_mean"]
     reference = row(data, data["reference_row"])["test_acc_mean"]
-    text = squash(doc.read_text())
+    text = squash(section(doc))  # the section's own comparisons (6.1's use the same words)
     reached = (
         best >= 0.92 and best > reference
     )  # the goal: 0.92, above the reference of the same run
@@ -178,6 +178,14 @@ def test_the_verdict_on_092_follows_the_json(doc, data):
             + row(data, data["reference_row"])["test_acc_std"]
         )
         assert abs(best - reference) <= spread
+    if "more than twice the gap's standard error" in text:  # hw3.md's one rule (utils.seed_gap)
+        import utils
+
+        rows = rows_by_label(data)
+        gap = utils.seed_gap(
+            rows[data["best_row"]]["test_acc"], rows[data["reference_row"]]["test_acc"]
+        )
+        assert gap["differ"] and gap["gap"] > 0, gap
     if "more than the two rows' spreads together" in text:
         spread = (
             row(data, data["best_row"])["test_acc_std"]

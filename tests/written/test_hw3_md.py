@@ -454,7 +454,9 @@ def test_findings_embed_the_plots_the_handout_asks_for():
     )
     assert set(_images(BLOCKS["6.1.4"])) == across["activations"]
     assert set(_images(BLOCKS["6.1.5"])) == across["learning_rates"]
-    lm = HW3[HW3.index("### The language model: findings") : HW3.index("## Beyond the handout")]
+    lm = HW3[
+        HW3.index("## 6.2 Programming: the language model") : HW3.index("## Beyond the handout")
+    ]
     assert set(_images(lm)) == {
         "reference/course_model_h200/mlp_lm_course_loss.png",
         "reference/course_model_h200/mlp_lm_course_ppl.png",
@@ -469,7 +471,7 @@ def test_findings_embed_the_plots_the_handout_asks_for():
 def test_beyond_the_handout_comes_after_the_answers():
     beyond = HW3.index("## Beyond the handout")
     assert beyond > HW3.index("#### 6.1.5") and beyond > HW3.index(
-        "### The language model: findings"
+        "## 6.2 Programming: the language model"
     )
     assert not ITEM_HEADING.search(HW3[beyond:])
 
@@ -486,7 +488,7 @@ def _constant_init():
 
 
 WRITTEN_QUOTES = [  # (item, text with {} for the number, the number as written/answers.py computes it now)
-    ("1.1", "differing by {}.", lambda: f"{_constant_init()['random_init_spread_after']:.2f}"),
+    ("1.1", "unit 0's ends at {}.", lambda: f"{_constant_init()['random_init_spread_after']:.2f}"),
     (
         "1.2",
         "per-example loop to rounding (below {}).",
@@ -510,10 +512,14 @@ WRITTEN_QUOTES = [  # (item, text with {} for the number, the number as written/
     ("1.7", "to {} at $s = 5$", lambda: sci(written.sigmoid_saturation_grads()[-1]["grad_norm"])),
     (
         "1.8",
-        "is {} without the shortcut",
-        lambda: sci(written.residual_gradient_norms()["plain_first_grad"]),
+        "weight gradient is {} times the last block's without",
+        lambda: sci(written.residual_gradient_norms()["plain_first_over_last"]),
     ),
-    ("1.8", "{} with it", lambda: sci(written.residual_gradient_norms()["residual_first_grad"])),
+    (
+        "1.8",
+        "and {} times it with the shortcut",
+        lambda: f"{written.residual_gradient_norms()['residual_first_over_last']:.1f}",
+    ),
     # a rounding residual depends on the machine's BLAS (5.7e-14 here, 8.5e-14 on an H200): quoted as its bound
     (
         "3.1",

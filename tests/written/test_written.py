@@ -244,11 +244,29 @@ def test_figure_1_draws_the_closed_forms_and_states_the_limits():
             ax = panels[name]
             lines = {line.get_label(): line for line in ax.get_lines()}
             x = np.asarray(lines["f(x)"].get_xdata(), dtype=float)
-            assert x.min() <= -6 and x.max() >= 6
+            assert np.nanmin(x) <= -6 and np.nanmax(x) >= 6
             np.testing.assert_allclose(lines["f(x)"].get_ydata(), f(x), rtol=1e-12, atol=1e-12)
-            np.testing.assert_allclose(lines["f'(x)"].get_ydata(), df(x), rtol=1e-10, atol=1e-12)
+            dx = np.asarray(lines["f'(x)"].get_xdata(), dtype=float)
+            dy = np.asarray(lines["f'(x)"].get_ydata(), dtype=float)
+            drawn = np.isfinite(dy)
+            assert drawn.sum() == len(x)  # every grid point, the breaks added as NaN
+            np.testing.assert_allclose(dy[drawn], df(dx[drawn]), rtol=1e-10, atol=1e-12)
+            # a jump is a gap: no segment joins two neighbouring points whose values jump
+            steps = np.abs(np.diff(dy))
+            assert not (steps[np.isfinite(steps)] > figures.JUMP).any(), name
             texts = {t.get_gid(): t.get_text() for t in ax.texts}
             assert texts[f"limits:{name}"] == written.limits_caption(name)
+        for ax in fig.axes:  # the all-derivatives panel too: every line is broken at its jumps
+            for line in ax.get_lines():
+                if line.get_label().startswith("_"):  # the axes at 0 and the jumps' markers
+                    continue
+                steps = np.abs(np.diff(np.asarray(line.get_ydata(), dtype=float)))
+                assert not (steps[np.isfinite(steps)] > 0.5).any(), (
+                    ax.get_label(),
+                    line.get_label(),
+                )
+        relu_lines = {line.get_label(): line for line in panels["all derivatives"].get_lines()}
+        assert relu_lines["ReLU"].get_linestyle() != relu_lines["LeakyReLU"].get_linestyle()
         assert "x -> -inf: f -> 0, f' -> 0;  x -> +inf: f -> 1, f' -> 0" == written.limits_caption(
             "sigmoid"
         )
