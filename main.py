@@ -231,7 +231,8 @@ def _explore(
             sweep.name, sweep.configs, sweep.labels, datasets, seeds, out_dir
         )
     print(
-        f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) ----------"
+        f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) "
+        "----------"
     )
     return mlp.run_sweep(
         sweep.name,
@@ -260,7 +261,8 @@ def explore_mlp_structures(
     resume=False,
     device=None,
 ) -> dict:
-    """6.1.3: hidden layers [], [512], [512, 512], [512, 512, 512]. Splits may be raw dicts or TensorDatasets."""
+    """6.1.3: hidden layers [], [512], [512, 512], [512, 512, 512]. Splits may be raw dicts or
+    TensorDatasets."""
     return _explore(
         structure_sweep(num_epochs),
         dev_d,
@@ -344,7 +346,8 @@ def explore_mlp_depth_vs_lr(
     resume=False,
     device=None,
 ) -> dict:
-    """6.1.3's control: one and three hidden layers at lr 0.02 and 0.001 (not in the course skeleton)."""
+    """6.1.3's control: one and three hidden layers at lr 0.02 and 0.001 (not in the course
+    skeleton)."""
     return _explore(
         depth_vs_lr_sweep(num_epochs),
         dev_d,
@@ -420,8 +423,9 @@ def cmd_mlp(args) -> dict:
 
 
 def cmd_written(args) -> list:
-    """`python main.py written`: print every check of sections 1-5 (written/answers.py) with PASS or FAIL
-    and its numbers, draw Figures 1-2 (written/figures.py) into OUT_DIR; SystemExit(1) if a check fails."""
+    """`python main.py written`: print every check of sections 1-5 (written/answers.py) with PASS or
+    FAIL and its numbers, draw Figures 1-2 (written/figures.py) into OUT_DIR; SystemExit(1) if a
+    check fails."""
     results = answers.run_all_checks()
     width = max(len(r.claim) for r in results)
     section = None
@@ -440,8 +444,9 @@ def cmd_written(args) -> list:
 
 
 def cmd_sentiment(args) -> dict:
-    """Beyond the handout (sentiment/ngrams.py): the table of bag-of-n-gram models on the course's IMDB splits,
-    each row over --seeds seeds; plots/sentiment_ngrams.json and _dev_acc.png. Not part of `all` (it takes minutes)."""
+    """Beyond the handout (sentiment/ngrams.py): the table of bag-of-n-gram models on the course's
+    IMDB splits, each row over --seeds seeds; plots/sentiment_ngrams.json and _dev_acc.png. Not part
+    of `all` (it takes minutes)."""
     from sentiment import ngrams as sentiment_ngrams
 
     splits, glove = sentiment_ngrams.load_inputs(args.data_dir, quick=args.quick)
@@ -498,15 +503,20 @@ def cmd_all(args) -> None:
 
 # --------------------------------------------------------------------------- flags
 def _number(kind, low=None, high=None, high_open=False):
-    """An argparse type: a `kind` in [low, high] (or [low, high)); the error says what is expected."""
+    """An argparse type: a `kind` in [low, high] (or [low, high)); the error says what is
+    expected."""
 
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             value = None
-        ok = (value is not None and value == value and (low is None or value >= low)
-              and (high is None or value < high or (value == high and not high_open)))
+        ok = (
+            value is not None
+            and value == value
+            and (low is None or value >= low)
+            and (high is None or value < high or (value == high and not high_open))
+        )
         if not ok:
             what = "a whole number" if kind is int else "a number"
             if high is None:
@@ -521,7 +531,8 @@ def _number(kind, low=None, high=None, high_open=False):
 def _run_name(text: str) -> str:
     if not text or not text.isascii() or not all(c.isalnum() or c in "-_" for c in text):
         raise argparse.ArgumentTypeError(
-            f"must be letters, digits, - and _ (a file name), got {text!r}")
+            f"must be letters, digits, - and _ (a file name), got {text!r}"
+        )
     return text
 
 
@@ -533,16 +544,19 @@ def _on_off(text: str) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Flag:
-    """One command-line flag, declared once: its help, the commands that take it, its default (one value,
-    {command: value} where commands differ, or a function of the parsed flags) and, for the language
-    model's flags, the LMConfig field it sets (LMConfig.validate checks the value, once)."""
+    """One command-line flag, declared once: its help, the commands that take it, its default (one
+    value, {command: value} where commands differ, or a function of the parsed flags) and, for the
+    language model's flags, the LMConfig field it sets (LMConfig.validate checks the value,
+    once)."""
 
     name: str
     help: str
     commands: tuple
     default: Any = None
     field: Optional[str] = None
-    kwargs: dict = dataclasses.field(default_factory=dict)  # argparse's type, choices, nargs, action
+    kwargs: dict = dataclasses.field(
+        default_factory=dict
+    )  # argparse's type, choices, nargs, action
 
     @property
     def dest(self) -> str:
@@ -555,124 +569,375 @@ class Flag:
         return default(args) if callable(default) else default
 
 
-EVERY = ("all", "mlp", "lm", "sample", "cache", "dynamic", "written", "replot", "sentiment",
-         "compare", "data")
+EVERY = (
+    "all",
+    "mlp",
+    "lm",
+    "sample",
+    "cache",
+    "dynamic",
+    "written",
+    "replot",
+    "sentiment",
+    "compare",
+    "data",
+)
 SWEEPING, LM, SCORING = ("all", "mlp"), ("lm",), ("sample", "cache", "dynamic")
 FIELD = dict(commands=LM)  # a field of the language model's config: `lm` takes it
 FLAGS = [
-    Flag("--data-dir", f"folder with imdb/, glove/, wikitext-2/ (default: ${datafiles.DATA_DIR_ENV}, "
-         "else ../shared/data, else ~/.cache/hw3/data)", EVERY, kwargs=dict(type=Path)),
-    Flag("--out-dir", f"where plots and JSON go (default: {DEFAULT_OUT_DIR}/, or {QUICK_OUT_DIR}/ "
-         "with --quick)", EVERY, lambda a: QUICK_OUT_DIR if a.quick else DEFAULT_OUT_DIR,
-         kwargs=dict(type=Path)),
-    Flag("--ckpt-dir", "where checkpoints go (default: checkpoints/, or runs/quick/checkpoints with "
-         "--quick)", EVERY, lambda a: QUICK_OUT_DIR / "checkpoints" if a.quick else Path("checkpoints"),
-         kwargs=dict(type=Path)),
-    Flag("--quick", "small slices and few epochs: a smoke run in under a minute", EVERY, False,
-         kwargs=dict(action="store_true")),
+    Flag(
+        "--data-dir",
+        f"folder with imdb/, glove/, wikitext-2/ (default: ${datafiles.DATA_DIR_ENV}, "
+        "else ../shared/data, else ~/.cache/hw3/data)",
+        EVERY,
+        kwargs=dict(type=Path),
+    ),
+    Flag(
+        "--out-dir",
+        f"where plots and JSON go (default: {DEFAULT_OUT_DIR}/, or {QUICK_OUT_DIR}/ with --quick)",
+        EVERY,
+        lambda a: QUICK_OUT_DIR if a.quick else DEFAULT_OUT_DIR,
+        kwargs=dict(type=Path),
+    ),
+    Flag(
+        "--ckpt-dir",
+        "where checkpoints go (default: checkpoints/, or runs/quick/checkpoints with --quick)",
+        EVERY,
+        lambda a: QUICK_OUT_DIR / "checkpoints" if a.quick else Path("checkpoints"),
+        kwargs=dict(type=Path),
+    ),
+    Flag(
+        "--quick",
+        "small slices and few epochs: a smoke run in under a minute",
+        EVERY,
+        False,
+        kwargs=dict(action="store_true"),
+    ),
     Flag("--seed", "first seed, >= 0 (default 0)", EVERY, 0, kwargs=dict(type=int)),
-    Flag("--device", "auto (CUDA, then MPS, then the CPU: the default), cpu, cuda, cuda:N or mps",
-         EVERY),
-    Flag("--debug", f"show the Python traceback of an error (or set {DEBUG_ENV}=1)", EVERY, False,
-         kwargs=dict(action="store_true")),
-    Flag("--seeds", "seeds per config; plots show the mean and the band across seeds (default 3; 1 "
-         "with --quick)", (*SWEEPING, "sentiment"), 3, kwargs=dict(type=_number(int, 1))),
-    Flag("--epochs", "epochs per run (default: 20 for the sweeps, the preset's for lm)",
-         (*SWEEPING, *LM), {"all": 20, "mlp": 20}, "num_epochs", dict(type=int)),
-    Flag("--embeddings", "word vectors: 6b (GloVe 6B 50d, the default) or twitter (the course's "
-         "glove-twitter-50; sweeps' results go to OUT_DIR/glove-twitter-50; `data` fetches it)",
-         (*SWEEPING, "data"), "6b", kwargs=dict(choices=["6b", "twitter"])),
-    Flag("--full-train", "also fetch the whole official WikiText-2 train file "
-         "(wiki.train.tokens.gz)", ("data",), False, kwargs=dict(action="store_true")),
-    Flag("--timeout", "seconds to wait to connect and for each read", ("data",),
-         kwargs=dict(type=_number(float, 0.1))),
-    Flag("--keep-downloads", "keep the archives in DATA_DIR/.downloads", ("data",), False,
-         kwargs=dict(action="store_true")),
-    Flag("--sweeps", "which sweeps of 6.1 to run (default: all: the handout's three and depth_vs_lr, "
-         "the control of 6.1.3)", SWEEPING, lambda a: list(SWEEPS),
-         kwargs=dict(nargs="+", choices=list(SWEEPS))),
-    Flag("--resume", "go on from an interrupted run: a sweep keeps the runs it finished, the language "
-         "model goes on from its last finished epoch", (*SWEEPING, *LM), False,
-         kwargs=dict(action="store_true")),
-    Flag("--config", "language-model preset: default (< 20 min on 2 cores), long (wider, more "
-         "epochs) or course (the course's model and optimiser, no additions)", (*LM, *SCORING),
-         "default", kwargs=dict(choices=["default", "long", "course"])),
-    Flag("--name", "name the run's files mlp_lm_NAME.* (default: the preset's name); letters, "
-         "digits, - and _", LM, kwargs=dict(type=_run_name)),
-    Flag("--checkpoint", "default: CKPT_DIR/mlp_lm.pt (mlp_lm_long.pt with --config long, "
-         "mlp_lm_quick.pt with --quick)", SCORING, kwargs=dict(type=Path)),
-    Flag("--prompt", "the text to continue (default: the course's prompt)", ("sample",),
-         mlp_lm.COURSE_PROMPT),
-    Flag("--top-p", "sample once with this top_p in [0, 1] (0 is greedy) instead of greedy, 0.3 and "
-         "1.0", ("sample",), kwargs=dict(type=_number(float, 0.0, 1.0))),
-    Flag("--max-len", "tokens to generate (default 30)", ("sample",), 30,
-         kwargs=dict(type=_number(int, 0))),
+    Flag(
+        "--device",
+        "auto (CUDA, then MPS, then the CPU: the default), cpu, cuda, cuda:N or mps",
+        EVERY,
+    ),
+    Flag(
+        "--debug",
+        f"show the Python traceback of an error (or set {DEBUG_ENV}=1)",
+        EVERY,
+        False,
+        kwargs=dict(action="store_true"),
+    ),
+    Flag(
+        "--seeds",
+        "seeds per config; plots show the mean and the band across seeds (default 3; 1 "
+        "with --quick)",
+        (*SWEEPING, "sentiment"),
+        3,
+        kwargs=dict(type=_number(int, 1)),
+    ),
+    Flag(
+        "--epochs",
+        "epochs per run (default: 20 for the sweeps, the preset's for lm)",
+        (*SWEEPING, *LM),
+        {"all": 20, "mlp": 20},
+        "num_epochs",
+        dict(type=int),
+    ),
+    Flag(
+        "--embeddings",
+        "word vectors: 6b (GloVe 6B 50d, the default) or twitter (the course's "
+        "glove-twitter-50; sweeps' results go to OUT_DIR/glove-twitter-50; `data` fetches it)",
+        (*SWEEPING, "data"),
+        "6b",
+        kwargs=dict(choices=["6b", "twitter"]),
+    ),
+    Flag(
+        "--full-train",
+        "also fetch the whole official WikiText-2 train file (wiki.train.tokens.gz)",
+        ("data",),
+        False,
+        kwargs=dict(action="store_true"),
+    ),
+    Flag(
+        "--timeout",
+        "seconds to wait to connect and for each read",
+        ("data",),
+        kwargs=dict(type=_number(float, 0.1)),
+    ),
+    Flag(
+        "--keep-downloads",
+        "keep the archives in DATA_DIR/.downloads",
+        ("data",),
+        False,
+        kwargs=dict(action="store_true"),
+    ),
+    Flag(
+        "--sweeps",
+        "which sweeps of 6.1 to run (default: all: the handout's three and depth_vs_lr, "
+        "the control of 6.1.3)",
+        SWEEPING,
+        lambda a: list(SWEEPS),
+        kwargs=dict(nargs="+", choices=list(SWEEPS)),
+    ),
+    Flag(
+        "--resume",
+        "go on from an interrupted run: a sweep keeps the runs it finished, the language "
+        "model goes on from its last finished epoch",
+        (*SWEEPING, *LM),
+        False,
+        kwargs=dict(action="store_true"),
+    ),
+    Flag(
+        "--config",
+        "language-model preset: default (< 20 min on 2 cores), long (wider, more "
+        "epochs) or course (the course's model and optimiser, no additions)",
+        (*LM, *SCORING),
+        "default",
+        kwargs=dict(choices=["default", "long", "course"]),
+    ),
+    Flag(
+        "--name",
+        "name the run's files mlp_lm_NAME.* (default: the preset's name); letters, digits, - and _",
+        LM,
+        kwargs=dict(type=_run_name),
+    ),
+    Flag(
+        "--checkpoint",
+        "default: CKPT_DIR/mlp_lm.pt (mlp_lm_long.pt with --config long, "
+        "mlp_lm_quick.pt with --quick)",
+        SCORING,
+        kwargs=dict(type=Path),
+    ),
+    Flag(
+        "--prompt",
+        "the text to continue (default: the course's prompt)",
+        ("sample",),
+        mlp_lm.COURSE_PROMPT,
+    ),
+    Flag(
+        "--top-p",
+        "sample once with this top_p in [0, 1] (0 is greedy) instead of greedy, 0.3 and 1.0",
+        ("sample",),
+        kwargs=dict(type=_number(float, 0.0, 1.0)),
+    ),
+    Flag(
+        "--max-len",
+        "tokens to generate (default 30)",
+        ("sample",),
+        30,
+        kwargs=dict(type=_number(int, 0)),
+    ),
     # after training `lm` scores with these (0: off); `cache` and `dynamic` score a saved checkpoint
-    Flag("--cache-size", "past tokens in the continuous cache (lm: 0 is none; cache and dynamic: "
-         "default 2000)", (*LM, "cache", "dynamic"), {"cache": 2000, "dynamic": 2000}, "cache_size",
-         dict(type=int)),
-    Flag("--dynamic-segment", f"dynamic evaluation's tokens between two steps (lm: 0 is none; "
-         f"dynamic: default {DYNAMIC_SEGMENT})", (*LM, "dynamic"), {"dynamic": DYNAMIC_SEGMENT},
-         "dynamic_segment", dict(type=int)),
+    Flag(
+        "--cache-size",
+        "past tokens in the continuous cache (lm: 0 is none; cache and dynamic: default 2000)",
+        (*LM, "cache", "dynamic"),
+        {"cache": 2000, "dynamic": 2000},
+        "cache_size",
+        dict(type=int),
+    ),
+    Flag(
+        "--dynamic-segment",
+        f"dynamic evaluation's tokens between two steps (lm: 0 is none; "
+        f"dynamic: default {DYNAMIC_SEGMENT})",
+        (*LM, "dynamic"),
+        {"dynamic": DYNAMIC_SEGMENT},
+        "dynamic_segment",
+        dict(type=int),
+    ),
     # every other field of the language model a user tunes: unset, the preset's value
-    Flag("--batch-size", "training batch size, split between torchrun's processes", field="batch_size",
-         kwargs=dict(type=int), **FIELD),
-    Flag("--eval-batch-size", "batch size for scoring", field="eval_batch_size",
-         kwargs=dict(type=int), **FIELD),
+    Flag(
+        "--batch-size",
+        "training batch size, split between torchrun's processes",
+        field="batch_size",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
+    Flag(
+        "--eval-batch-size",
+        "batch size for scoring",
+        field="eval_batch_size",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
     Flag("--lr", "peak learning rate", field="lr", kwargs=dict(type=float), **FIELD),
-    Flag("--decay", "ExponentialLR's gamma per batch, in (0, 1], with --schedule exponential (the "
-         "course's)", field="decay", kwargs=dict(type=float), **FIELD),
-    Flag("--optimizer", "adamw or the course's adam", field="optimizer",
-         kwargs=dict(choices=["adam", "adamw"]), **FIELD),
-    Flag("--schedule", "learning-rate schedule after the warmup", field="schedule",
-         kwargs=dict(choices=list(SCHEDULES)), **FIELD),
-    Flag("--warmup-steps", "linear warmup steps", field="warmup_steps", kwargs=dict(type=int),
-         **FIELD),
-    Flag("--weight-decay", "decoupled weight decay", field="weight_decay", kwargs=dict(type=float),
-         **FIELD),
-    Flag("--patience", "stop after this many epochs without a better dev perplexity",
-         field="patience", kwargs=dict(type=int), **FIELD),
+    Flag(
+        "--decay",
+        "ExponentialLR's gamma per batch, in (0, 1], with --schedule exponential (the course's)",
+        field="decay",
+        kwargs=dict(type=float),
+        **FIELD,
+    ),
+    Flag(
+        "--optimizer",
+        "adamw or the course's adam",
+        field="optimizer",
+        kwargs=dict(choices=["adam", "adamw"]),
+        **FIELD,
+    ),
+    Flag(
+        "--schedule",
+        "learning-rate schedule after the warmup",
+        field="schedule",
+        kwargs=dict(choices=list(SCHEDULES)),
+        **FIELD,
+    ),
+    Flag(
+        "--warmup-steps",
+        "linear warmup steps",
+        field="warmup_steps",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
+    Flag(
+        "--weight-decay",
+        "decoupled weight decay",
+        field="weight_decay",
+        kwargs=dict(type=float),
+        **FIELD,
+    ),
+    Flag(
+        "--patience",
+        "stop after this many epochs without a better dev perplexity",
+        field="patience",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
     Flag("--embed-dim", "word embedding size E", field="embed_dim", kwargs=dict(type=int), **FIELD),
     Flag("--hidden-dim", "hidden size H", field="hidden_dim", kwargs=dict(type=int), **FIELD),
-    Flag("--num-blocks", "residual blocks after the first", field="num_blocks",
-         kwargs=dict(type=int), **FIELD),
-    Flag("--window", "words W before the target", field="local_window_size", kwargs=dict(type=int),
-         **FIELD),
-    Flag("--dropout", "dropout rate after each block, in [0, 1)", field="dropout_p",
-         kwargs=dict(type=float), **FIELD),
-    Flag("--output-layer", "adaptive softmax or the course's full softmax", field="output_layer",
-         kwargs=dict(choices=["adaptive", "full"]), **FIELD),
-    Flag("--cutoffs", "the adaptive softmax's cluster bounds", field="cutoffs",
-         kwargs=dict(type=int, nargs="+"), **FIELD),
-    Flag("--div-value", "the adaptive softmax's width ratio per cluster", field="div_value",
-         kwargs=dict(type=float), **FIELD),
-    Flag("--global-window", "far words averaged into a global context (0: none)",
-         field="global_window", kwargs=dict(type=int), **FIELD),
-    Flag("--global-chunks", "equal chunks of the far words, one mean each", field="global_chunks",
-         kwargs=dict(type=int), **FIELD),
-    Flag("--global-dropout", "share of training examples whose far words are hidden, in [0, 1)",
-         field="global_dropout_p", kwargs=dict(type=float), **FIELD),
-    Flag("--tie-embeddings", "output word vectors shared with the input embeddings (on or off)",
-         field="tie_embeddings", kwargs=dict(type=_on_off, metavar="{on,off}"), **FIELD),
-    Flag("--embed-dropout", "share of word types dropped from a batch's input lookups, in [0, 1)",
-         field="embed_dropout_p", kwargs=dict(type=float), **FIELD),
-    Flag("--input-dropout", "dropout on the concatenated context vectors, in [0, 1)",
-         field="input_dropout_p", kwargs=dict(type=float), **FIELD),
-    Flag("--ema-decay", "weight-average decay, in [0, 1) (0: score the last iterate)",
-         field="ema_decay", kwargs=dict(type=float), **FIELD),
-    Flag("--fast", "our kernels and batches, or the course's DataLoader pipeline (on or off)",
-         field="fast", kwargs=dict(type=_on_off, metavar="{on,off}"), **FIELD),
-    Flag("--precision", "bf16: autocast where the device supports it", field="precision",
-         kwargs=dict(choices=["fp32", "bf16"]), **FIELD),
-    Flag("--max-train-tokens", "train on a prefix of this many tokens", field="max_train_tokens",
-         kwargs=dict(type=int), **FIELD),
-    Flag("--max-dev-tokens", "score dev and test prefixes of this many tokens",
-         field="max_dev_tokens", kwargs=dict(type=int), **FIELD),
-    Flag("--min-count", "words seen fewer times in train become <unk>", field="min_count",
-         kwargs=dict(type=int), **FIELD),
+    Flag(
+        "--num-blocks",
+        "residual blocks after the first",
+        field="num_blocks",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
+    Flag(
+        "--window",
+        "words W before the target",
+        field="local_window_size",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
+    Flag(
+        "--dropout",
+        "dropout rate after each block, in [0, 1)",
+        field="dropout_p",
+        kwargs=dict(type=float),
+        **FIELD,
+    ),
+    Flag(
+        "--output-layer",
+        "adaptive softmax or the course's full softmax",
+        field="output_layer",
+        kwargs=dict(choices=["adaptive", "full"]),
+        **FIELD,
+    ),
+    Flag(
+        "--cutoffs",
+        "the adaptive softmax's cluster bounds",
+        field="cutoffs",
+        kwargs=dict(type=int, nargs="+"),
+        **FIELD,
+    ),
+    Flag(
+        "--div-value",
+        "the adaptive softmax's width ratio per cluster",
+        field="div_value",
+        kwargs=dict(type=float),
+        **FIELD,
+    ),
+    Flag(
+        "--global-window",
+        "far words averaged into a global context (0: none)",
+        field="global_window",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
+    Flag(
+        "--global-chunks",
+        "equal chunks of the far words, one mean each",
+        field="global_chunks",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
+    Flag(
+        "--global-dropout",
+        "share of training examples whose far words are hidden, in [0, 1)",
+        field="global_dropout_p",
+        kwargs=dict(type=float),
+        **FIELD,
+    ),
+    Flag(
+        "--tie-embeddings",
+        "output word vectors shared with the input embeddings (on or off)",
+        field="tie_embeddings",
+        kwargs=dict(type=_on_off, metavar="{on,off}"),
+        **FIELD,
+    ),
+    Flag(
+        "--embed-dropout",
+        "share of word types dropped from a batch's input lookups, in [0, 1)",
+        field="embed_dropout_p",
+        kwargs=dict(type=float),
+        **FIELD,
+    ),
+    Flag(
+        "--input-dropout",
+        "dropout on the concatenated context vectors, in [0, 1)",
+        field="input_dropout_p",
+        kwargs=dict(type=float),
+        **FIELD,
+    ),
+    Flag(
+        "--ema-decay",
+        "weight-average decay, in [0, 1) (0: score the last iterate)",
+        field="ema_decay",
+        kwargs=dict(type=float),
+        **FIELD,
+    ),
+    Flag(
+        "--fast",
+        "our kernels and batches, or the course's DataLoader pipeline (on or off)",
+        field="fast",
+        kwargs=dict(type=_on_off, metavar="{on,off}"),
+        **FIELD,
+    ),
+    Flag(
+        "--precision",
+        "bf16: autocast where the device supports it",
+        field="precision",
+        kwargs=dict(choices=["fp32", "bf16"]),
+        **FIELD,
+    ),
+    Flag(
+        "--max-train-tokens",
+        "train on a prefix of this many tokens",
+        field="max_train_tokens",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
+    Flag(
+        "--max-dev-tokens",
+        "score dev and test prefixes of this many tokens",
+        field="max_dev_tokens",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
+    Flag(
+        "--min-count",
+        "words seen fewer times in train become <unk>",
+        field="min_count",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
     Flag("--threads", "torch threads", field="num_threads", kwargs=dict(type=int), **FIELD),
-    Flag("--print-every", "log every this many steps (0: never)", field="print_every",
-         kwargs=dict(type=int), **FIELD),
+    Flag(
+        "--print-every",
+        "log every this many steps (0: never)",
+        field="print_every",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
 ]
 
 
@@ -685,8 +950,8 @@ class Command:
 
 
 def _at_least(low: int, *flags: str):
-    """A command's check that each of `flags` is a whole number >= low (outside `lm`, where LMConfig checks
-    them, a saved checkpoint's scoring takes them)."""
+    """A command's check that each of `flags` is a whole number >= low (outside `lm`, where LMConfig
+    checks them, a saved checkpoint's scoring takes them)."""
 
     def check(args):
         for flag in flags:
@@ -699,32 +964,65 @@ def _at_least(low: int, *flags: str):
 
 
 COMMANDS = {
-    "all": Command("run everything (the default): written checks and figures, the MLP sweeps, the "
-                   "language model", cmd_all, ("out_dir", "ckpt_dir")),
-    "mlp": Command("the three MLP sweeps of section 6.1 (structures, activations, learning rates)",
-                   cmd_mlp, ("out_dir", "ckpt_dir")),
-    "lm": Command("train and score the fixed-window neural language model on WikiText-2", cmd_lm,
-                  ("out_dir", "ckpt_dir")),
+    "all": Command(
+        "run everything (the default): written checks and figures, the MLP sweeps, the "
+        "language model",
+        cmd_all,
+        ("out_dir", "ckpt_dir"),
+    ),
+    "mlp": Command(
+        "the three MLP sweeps of section 6.1 (structures, activations, learning rates)",
+        cmd_mlp,
+        ("out_dir", "ckpt_dir"),
+    ),
+    "lm": Command(
+        "train and score the fixed-window neural language model on WikiText-2",
+        cmd_lm,
+        ("out_dir", "ckpt_dir"),
+    ),
     "sample": Command("generate text from a saved language-model checkpoint", cmd_sample),
-    "cache": Command("score a saved language-model checkpoint with a continuous cache (dev-tuned, "
-                     "then test)", cmd_cache, ("out_dir",), _at_least(1, "--cache-size")),
-    "dynamic": Command("score a saved language-model checkpoint with dynamic evaluation, alone and "
-                       "with the cache", cmd_dynamic, ("out_dir",),
-                       lambda a: _at_least(1, "--dynamic-segment")(a)
-                       or _at_least(0, "--cache-size")(a)),
-    "written": Command("check every written answer (sections 1-5) and draw Figures 1 and 2",
-                       cmd_written, ("out_dir",)),
-    "replot": Command("redraw the plots of OUT_DIR from their JSON (language model, MLP sweeps, "
-                      "sentiment)", cmd_replot_all, ("out_dir",)),
-    "sentiment": Command("beyond the handout: bags of n-grams, trained embeddings and NB weighting "
-                         "on the IMDB splits", cmd_sentiment, ("out_dir",),
-                         lambda a: None if a.device in (None, "auto", "cpu") else
-                         f"--device {a.device}: `sentiment` trains on the CPU (sparse lookups); "
-                         f"leave --device out"),
-    "data": Command("fetch the data sets that are missing from the data folder, checked "
-                    "(docs/data.md)", download.cmd_data),
-    "compare": Command("print the run in OUT_DIR beside the committed run (reference/) and say what "
-                       "reproduced", cmd_compare),
+    "cache": Command(
+        "score a saved language-model checkpoint with a continuous cache (dev-tuned, then test)",
+        cmd_cache,
+        ("out_dir",),
+        _at_least(1, "--cache-size"),
+    ),
+    "dynamic": Command(
+        "score a saved language-model checkpoint with dynamic evaluation, alone and with the cache",
+        cmd_dynamic,
+        ("out_dir",),
+        lambda a: _at_least(1, "--dynamic-segment")(a) or _at_least(0, "--cache-size")(a),
+    ),
+    "written": Command(
+        "check every written answer (sections 1-5) and draw Figures 1 and 2",
+        cmd_written,
+        ("out_dir",),
+    ),
+    "replot": Command(
+        "redraw the plots of OUT_DIR from their JSON (language model, MLP sweeps, sentiment)",
+        cmd_replot_all,
+        ("out_dir",),
+    ),
+    "sentiment": Command(
+        "beyond the handout: bags of n-grams, trained embeddings and NB weighting "
+        "on the IMDB splits",
+        cmd_sentiment,
+        ("out_dir",),
+        lambda a: (
+            None
+            if a.device in (None, "auto", "cpu")
+            else f"--device {a.device}: `sentiment` trains on the CPU (sparse lookups); "
+            f"leave --device out"
+        ),
+    ),
+    "data": Command(
+        "fetch the data sets that are missing from the data folder, checked (docs/data.md)",
+        download.cmd_data,
+    ),
+    "compare": Command(
+        "print the run in OUT_DIR beside the committed run (reference/) and say what reproduced",
+        cmd_compare,
+    ),
 }
 
 
@@ -733,22 +1031,31 @@ def _help(flag: Flag, command: str) -> str:
     if flag.field is None or command != "lm" or isinstance(flag.default, dict):
         return flag.help
     value = getattr(LMRunConfig.preset("default"), flag.field)
-    shown = (("on" if value else "off") if isinstance(value, bool)
-             else " ".join(map(str, value)) if isinstance(value, list)
-             else "none" if value is None else f"{value:g}" if isinstance(value, float) else value)
+    shown = (
+        ("on" if value else "off")
+        if isinstance(value, bool)
+        else " ".join(map(str, value))
+        if isinstance(value, list)
+        else "none"
+        if value is None
+        else f"{value:g}"
+        if isinstance(value, float)
+        else value
+    )
     return f"{flag.help} (default: {shown})"
 
 
 def lm_config(args) -> LMRunConfig:
-    """The language model's config, built once from the flags: a preset with the fields of the flags that
-    were given. A value out of range is refused by LMConfig.validate (a utils.ConfigError naming the
-    field)."""
+    """The language model's config, built once from the flags: a preset with the fields of the flags
+    that were given. A value out of range is refused by LMConfig.validate (a utils.ConfigError
+    naming the field)."""
     overrides = {f.field: getattr(args, f.dest) for f in FLAGS if f.field and f.dest in args.given}
     if args.device:
         overrides["device"] = args.device
     preset = "quick" if args.quick else args.config
-    return LMRunConfig.preset(preset, seed=args.seed, save_path=str(lm_checkpoint(args)),
-                              **overrides)
+    return LMRunConfig.preset(
+        preset, seed=args.seed, save_path=str(lm_checkpoint(args)), **overrides
+    )
 
 
 def _flag_of(field: str) -> str:
@@ -764,12 +1071,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Each command's parser takes the flags that name it. The flags of `all` may also come before the
-    command (or stand alone: `python main.py --quick`); a flag's default is filled in by parse_args, so
-    that one given before the command survives the command's parser."""
-    parser = _Parser(prog="main.py", description=__doc__.split("\n\n")[0],
-                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                     epilog="Run `python main.py COMMAND --help` for the flags of one command.")
+    """Each command's parser takes the flags that name it. The flags of `all` may also come before
+    the command (or stand alone: `python main.py --quick`); a flag's default is filled in by
+    parse_args, so that one given before the command survives the command's parser."""
+    parser = _Parser(
+        prog="main.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `python main.py COMMAND --help` for the flags of one command.",
+    )
     for flag in FLAGS:
         if "all" in flag.commands:
             parser.add_argument(flag.name, default=argparse.SUPPRESS, help=flag.help, **flag.kwargs)
@@ -778,14 +1088,15 @@ def build_parser() -> argparse.ArgumentParser:
         each = sub.add_parser(name, help=command.help, description=command.help)
         for flag in FLAGS:
             if name in flag.commands:
-                each.add_argument(flag.name, default=argparse.SUPPRESS, help=_help(flag, name),
-                                  **flag.kwargs)
+                each.add_argument(
+                    flag.name, default=argparse.SUPPRESS, help=_help(flag, name), **flag.kwargs
+                )
     return parser
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """Parse, reject a flag given before a command that does not take it, fill the defaults, and build the
-    configs: every value is checked here, before any data is read or file written."""
+    """Parse, reject a flag given before a command that does not take it, fill the defaults, and
+    build the configs: every value is checked here, before any data is read or file written."""
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command = args.command or "all"
@@ -793,14 +1104,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args.func = command.func
 
     def fail(message: str):
-        parser.exit(2, f"main.py {args.command}: error: {message} "
-                       f"(see `main.py {args.command} --help`)\n")
+        parser.exit(
+            2, f"main.py {args.command}: error: {message} (see `main.py {args.command} --help`)\n"
+        )
 
     args.given = set(vars(args)) - {"command", "func"}
     stray = sorted(f.name for f in FLAGS if f.dest in args.given and args.command not in f.commands)
     if stray:
         fail(f"{stray[0]} does not apply to `{args.command}`")
-    # every flag's attribute exists, for every command; defaults that depend on other flags come last
+    # every flag's attribute exists, for every command; defaults that depend on other flags come
+    # last
     for flag in sorted(FLAGS, key=lambda f: callable(f.default)):
         if flag.dest not in args.given:
             setattr(args, flag.dest, flag.default_for(args))
@@ -826,11 +1139,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         except ValueError as err:
             fail(f"--device: {err}")
         if utils.process_ranks().world > 1 and not args.lm_config.fast:
-            fail(f"the {args.lm_config.name} config trains in one process (the course's DataLoader "
-                 f"pipeline); run it without torchrun")
+            fail(
+                f"the {args.lm_config.name} config trains in one process (the course's DataLoader "
+                f"pipeline); run it without torchrun"
+            )
         if args.command == "lm" and args.resume and not lm_state(args).is_file():
-            fail(f"--resume: nothing to resume, {lm_state(args)} does not exist; "
-                 f"run without --resume")
+            fail(
+                f"--resume: nothing to resume, {lm_state(args)} does not exist; "
+                f"run without --resume"
+            )
     for dest in command.writes:
         problem = _unwritable(getattr(args, dest))
         if problem:
@@ -842,8 +1159,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def _unwritable(folder: Path) -> Optional[str]:
-    """Why nothing can be written into `folder` (made if missing), or None: a file of that name, a read-only
-    place, a missing parent that cannot be made. Checked by writing, since permission bits do not bind root."""
+    """Why nothing can be written into `folder` (made if missing), or None: a file of that name, a
+    read-only place, a missing parent that cannot be made. Checked by writing, since permission bits
+    do not bind root."""
     if folder.exists() and not folder.is_dir():
         return "it is a file, not a folder"
     try:
@@ -855,7 +1173,8 @@ def _unwritable(folder: Path) -> Optional[str]:
     return None
 
 
-# Faults a user can cause and mend: one line on stderr and exit code 2 (a traceback only with --debug).
+# Faults a user can cause and mend: one line on stderr and exit code 2 (a traceback only with
+# --debug).
 EXPECTED_FAULTS = (
     datafiles.DataNotFoundError,
     datafiles.DataFileError,
@@ -876,7 +1195,8 @@ def _interrupted(args) -> str:
         if not state.is_file():
             return "stopped before the first epoch ended; nothing was kept"
         return (
-            f"the best checkpoint so far is {lm_checkpoint(args)} and the state after the last finished epoch "
+            f"the best checkpoint so far is {lm_checkpoint(args)} and the state after the last "
+            "finished epoch "
             f"is {state}; `{again.strip()}` goes on from there"
         )
     if args.command in ("mlp", "all"):

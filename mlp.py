@@ -1,13 +1,13 @@
 """IMDB sentiment classification with an MLP over averaged GloVe vectors (handout section 6.1).
 
-A review becomes the mean of the 50-d GloVe vectors of its known words (Maas et al. 2011 for the data,
-Pennington et al. 2014 for the vectors); `SentimentClassifier` maps that vector through
+A review becomes the mean of the 50-d GloVe vectors of its known words (Maas et al. 2011 for the
+data, Pennington et al. 2014 for the vectors); `SentimentClassifier` maps that vector through
 `len(hidden_dims) + 1` linear layers to two logits.
 
 The public names and signatures are the course skeleton's, so its tests and `main.py` run unchanged.
-Behind them: featurization runs over all reviews at once, batches are drawn from shuffled index tensors
-(`TensorBatches`), the best checkpoint is written atomically, and `run_sweep` runs any list of configs over
-several seeds and returns (and saves) every number.
+Behind them: featurization runs over all reviews at once, batches are drawn from shuffled index
+tensors (`TensorBatches`), the best checkpoint is written atomically, and `run_sweep` runs any list
+of configs over several seeds and returns (and saves) every number.
 """
 
 from __future__ import annotations
@@ -55,11 +55,12 @@ def load_data_mlp(
 ) -> Tuple[RawSplit, RawSplit, RawSplit]:
     """The course splits of IMDB as dicts of lists (keys `text`, `label`, `id`, `rating`).
 
-    Reads `imdb/imdb_{train,test}.csv.gz` with Hugging Face `datasets` (offline, `datafiles.load_dataset`),
-    shuffles each split with `seed`, and returns dev = shuffled train[:5000], train = shuffled train[5000:25000],
-    test = shuffled test[:10000]. A missing file is a datafiles.DataNotFoundError, a bad one (unreadable, truncated,
-    not gzip, empty, no `text` or `label` column, or a train file of 5,000 rows or fewer, which would leave
-    the train split empty) a datafiles.DataFileError.
+    Reads `imdb/imdb_{train,test}.csv.gz` with Hugging Face `datasets` (offline,
+    `datafiles.load_dataset`), shuffles each split with `seed`, and returns dev = shuffled
+    train[:5000], train = shuffled train[5000:25000], test = shuffled test[:10000]. A missing file
+    is a datafiles.DataNotFoundError, a bad one (unreadable, truncated, not gzip, empty, no `text`
+    or `label` column, or a train file of 5,000 rows or fewer, which would leave the train split
+    empty) a datafiles.DataFileError.
     """
     files = {
         split: datafiles.data_path("imdb", f"imdb_{split}.csv.gz", data_dir=data_dir)
@@ -69,9 +70,12 @@ def load_data_mlp(
     rows = dataset["train"].num_rows
     if rows <= DEV_SIZE:  # the cut below would leave the course's train split empty
         raise datafiles.DataFileError(
-            f"data file {files['train']} has {rows:,} rows, too few for the course's cut (dev: the first "
-            f"{DEV_SIZE:,} after shuffling, train: the rest, up to {TRAIN_END - DEV_SIZE:,}; test: the first "
-            f"{TEST_SIZE:,} of {files['test'].name}), which needs more than {DEV_SIZE:,}; {datafiles.RESTORE_HINT}"
+            f"data file {files['train']} has {rows:,} rows, too few for the course's cut (dev: "
+            "the first "
+            f"{DEV_SIZE:,} after shuffling, train: the rest, up to {TRAIN_END - DEV_SIZE:,}; "
+            "test: the first "
+            f"{TEST_SIZE:,} of {files['test'].name}), which needs more than {DEV_SIZE:,}; "
+            f"{datafiles.RESTORE_HINT}"
         )
     dataset = dataset.shuffle(seed=seed)
     return (
@@ -86,8 +90,9 @@ def featurize_many(
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Average word vectors of many texts at once: `features` (N, D) float32 and `known` (N,) bool.
 
-    Texts are independent, so with `workers` > 1 (default: up to 2 processes for 4,000 texts or more, where
-    the platform can fork) each process featurizes a contiguous share; the result is the same either way.
+    Texts are independent, so with `workers` > 1 (default: up to 2 processes for 4,000 texts or
+    more, where the platform can fork) each process featurizes a contiguous share; the result is the
+    same either way.
     """
     if workers is None:
         workers = (
@@ -117,10 +122,11 @@ def _featurize_texts(texts: Sequence[str], embeddings) -> Tuple[torch.Tensor, to
 def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tensor, torch.Tensor]:
     """The work of _featurize_texts.
 
-    Returns `features` (N, D) float32 and `known` (N,) bool: False where a text has no known word (its row
-    is zero). Each distinct whitespace-delimited piece is tokenized and summed once (`glove.tokenize_pieces`);
-    a text's sum is then the sum of its pieces' sums, gathered with tensor ops. The per-piece Python work is
-    two C-level passes (str.split, and operator.itemgetter over a defaultdict that numbers new pieces).
+    Returns `features` (N, D) float32 and `known` (N,) bool: False where a text has no known word
+    (its row is zero). Each distinct whitespace-delimited piece is tokenized and summed once
+    (`glove.tokenize_pieces`); a text's sum is then the sum of its pieces' sums, gathered with
+    tensor ops. The per-piece Python work is two C-level passes (str.split, and operator.itemgetter
+    over a defaultdict that numbers new pieces).
     """
     if len(texts) == 0:
         return torch.zeros(0, int(embeddings.vector_size)), torch.zeros(0, dtype=torch.bool)
@@ -152,7 +158,8 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
     piece_counts = torch.bincount(owner[known], minlength=len(distinct))  # (U,)
 
     # Per text: the sum over its pieces; text i owns the occurrences after the i-th end marker. The
-    # (texts x pieces) occurrence matrix is sparse CSR, so the sum is one sparse matmul, no (P, D) gather.
+    # (texts x pieces) occurrence matrix is sparse CSR, so the sum is one sparse matmul, no (P, D)
+    # gather.
     occ = torch.from_numpy(occ)
     useful = piece_counts[occ] > 0
     text_of = torch.cumsum(occ == 0, dim=0)[useful]  # (P',) sorted
@@ -172,11 +179,12 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
 
 
 def featurize(sentence: str, embeddings) -> Union[None, torch.FloatTensor]:
-    """The mean vector (D,) of the words of `sentence` that `embeddings` knows, or None if it knows none.
+    """The mean vector (D,) of the words of `sentence` that `embeddings` knows, or None if it knows
+    none.
 
     Lowercases, drops HTML markup, splits words from punctuation as the Penn Treebank tokenizer does
-    (`movie!` -> `movie !`). `embeddings` is a `glove.WordVectors`, a gensim KeyedVectors, or any mapping
-    word -> vector that raises KeyError for unknown words.
+    (`movie!` -> `movie !`). `embeddings` is a `glove.WordVectors`, a gensim KeyedVectors, or any
+    mapping word -> vector that raises KeyError for unknown words.
     """
     if not sentence:
         return None
@@ -193,12 +201,14 @@ def featurize(sentence: str, embeddings) -> Union[None, torch.FloatTensor]:
 
 
 def create_tensor_dataset(raw_data: RawSplit, embeddings) -> TensorDataset:
-    """TensorDataset of (features (N, D) float32, labels (N,) int64), without the texts that have no known word."""
+    """TensorDataset of (features (N, D) float32, labels (N,) int64), without the texts that have no
+    known word."""
     return create_tensor_datasets([raw_data], embeddings)[0]
 
 
 def create_tensor_datasets(raw_splits: Sequence[RawSplit], embeddings) -> List[TensorDataset]:
-    """`create_tensor_dataset` of several splits in one pass (the splits share their tokenizer work)."""
+    """`create_tensor_dataset` of several splits in one pass (the splits share their tokenizer
+    work)."""
     texts, labels = [], []
     for raw in raw_splits:
         if len(raw["text"]) != len(raw["label"]):
@@ -231,8 +241,9 @@ def create_tensor_datasets(raw_splits: Sequence[RawSplit], embeddings) -> List[T
 class TensorBatches:
     """Batches of a TensorDataset drawn by slicing its tensors with a (shuffled) index tensor.
 
-    It is what `DataLoader(dataset, batch_size, shuffle)` yields, without per-example Python work: one
-    `randperm` per epoch and one gather per batch. `generator` fixes the order; `device` moves the tensors once.
+    It is what `DataLoader(dataset, batch_size, shuffle)` yields, without per-example Python work:
+    one `randperm` per epoch and one gather per batch. `generator` fixes the order; `device` moves
+    the tensors once.
     """
 
     def __init__(
@@ -300,8 +311,9 @@ def make_activation(name: str) -> nn.Module:
 class SentimentClassifier(nn.Module):
     """MLP: embed_dim -> hidden_dims[0] -> ... -> hidden_dims[-1] -> num_classes.
 
-    `linears` holds the `len(hidden_dims) + 1` nn.Linear layers; `activation` follows every one but the
-    last; `loss` is the mean cross-entropy of the logits. With `hidden_dims=[]` it is logistic regression.
+    `linears` holds the `len(hidden_dims) + 1` nn.Linear layers; `activation` follows every one but
+    the last; `loss` is the mean cross-entropy of the logits. With `hidden_dims=[]` it is logistic
+    regression.
     """
 
     def __init__(
@@ -337,7 +349,8 @@ def accuracy(logits: torch.FloatTensor, labels: torch.LongTensor) -> torch.Float
 
 # --------------------------------------------------------------------------- training
 def evaluate(model: SentimentClassifier, eval_dataloader: Iterable) -> Tuple[float, float]:
-    """(mean loss per example, accuracy) over `eval_dataloader`, without gradients; restores train/eval mode."""
+    """(mean loss per example, accuracy) over `eval_dataloader`, without gradients; restores
+    train/eval mode."""
     device = next(model.parameters()).device
     loss_sum, correct, count = torch.zeros((), device=device), torch.zeros((), device=device), 0
     with utils.evaluating(model):
@@ -361,8 +374,9 @@ def train(
     save_path: Union[str, os.PathLike, None] = None,
     verbose: bool = False,
 ):
-    """Train for `num_epochs`; after each epoch score the dev set and, when its accuracy is the best so far,
-    save the weights (state_dict) to `save_path` atomically. `verbose` prints one line per epoch.
+    """Train for `num_epochs`; after each epoch score the dev set and, when its accuracy is the best
+    so far, save the weights (state_dict) to `save_path` atomically. `verbose` prints one line per
+    epoch.
 
     Returns (train losses, train accs, dev losses, dev accs), one number per epoch.
     """
@@ -418,7 +432,8 @@ def _train(
             epochs.set_postfix(train_loss=f"{train_loss:.4f}", dev_acc=f"{dev_acc:.4f}")
         if verbose:
             print(
-                f"  epoch {epoch + 1:2d}/{num_epochs}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
+                f"  epoch {epoch + 1:2d}/{num_epochs}: train loss {train_loss:.4f} acc "
+                f"{train_acc:.4f} | "
                 f"dev loss {dev_loss:.4f} acc {dev_acc:.4f}"
             )
     return histories
@@ -438,8 +453,8 @@ def visualize_epochs(
     title: Optional[str] = None,
     ylim: Optional[Tuple[float, float]] = None,
 ):
-    """Train and dev loss per epoch (each a list, or a list of per-seed lists drawn as mean and band).
-    `ylim` fixes the y-range, so that several configs' plots share one scale."""
+    """Train and dev loss per epoch (each a list, or a list of per-seed lists drawn as mean and
+    band). `ylim` fixes the y-range, so that several configs' plots share one scale."""
     return utils.plot_curves(
         {"train": epoch_train_losses, "dev": epoch_dev_losses},
         "Loss",
@@ -481,16 +496,16 @@ def visualize_configs(
 
 
 def config_legend(label: str, config) -> str:
-    """'512 -> 512 -> 512, lr 0.001': a label of an across-configuration plot with its config's learning rate,
-    unless the label already states it ('lr=0.001')."""
+    """'512 -> 512 -> 512, lr 0.001': a label of an across-configuration plot with its config's
+    learning rate, unless the label already states it ('lr=0.001')."""
     lr = f"{config['lr']:g}"
     numbers = "".join(c if c.isdigit() or c in ".e-" else " " for c in label).split()
     return label if lr in numbers else f"{label}, lr {lr}"
 
 
 def config_title(label: str, config) -> str:
-    """'no hidden layer, lr 0.025' or '512 -> 512, lr 0.01, Sigmoid': what a per-config plot shows. The
-    activation is left out when there is no hidden layer, since nothing applies it."""
+    """'no hidden layer, lr 0.025' or '512 -> 512, lr 0.01, Sigmoid': what a per-config plot shows.
+    The activation is left out when there is no hidden layer, since nothing applies it."""
     parts = [label, f"lr {config['lr']:g}"]
     if config["hidden_dims"]:
         parts.append(str(config["activation"]))
@@ -500,8 +515,9 @@ def config_title(label: str, config) -> str:
 def visualize_sweep_epochs(
     runs: Sequence[dict], out_dir: Union[str, os.PathLike], prefix: str, seed_note: str = ""
 ) -> List[Path]:
-    """One train/dev loss plot per run of a sweep (`run_sweep`'s run dicts), all on one y-scale so that
-    the configs can be compared plot against plot; returns the paths, `out_dir/{prefix}_{label}_loss.png`."""
+    """One train/dev loss plot per run of a sweep (`run_sweep`'s run dicts), all on one y-scale so
+    that the configs can be compared plot against plot; returns the paths,
+    `out_dir/{prefix}_{label}_loss.png`."""
     curves = {
         f"{i}{key}": run[key] for i, run in enumerate(runs) for key in ("train_loss", "dev_loss")
     }
@@ -555,7 +571,8 @@ def _option(config, name: str, default):
 
 
 def as_tensor_datasets(splits: Sequence[Union[RawSplit, TensorDataset]], embeddings) -> tuple:
-    """TensorDatasets as given; raw splits ({"text": [...], "label": [...]}) featurized together in one pass."""
+    """TensorDatasets as given; raw splits ({"text": [...], "label": [...]}) featurized together in
+    one pass."""
     raw = [s for s in splits if not isinstance(s, TensorDataset)]
     featurized = iter(create_tensor_datasets(raw, embeddings) if raw else [])
     return tuple(s if isinstance(s, TensorDataset) else next(featurized) for s in splits)
@@ -570,10 +587,10 @@ def run_mlp(
 ):
     """Train one classifier per `config`, reload its best-dev checkpoint and score the test set.
 
-    The splits are TensorDatasets (Spring 2024's driver) or the raw splits of `load_data_mlp` (Spring 2025's),
-    featurized here. `config` needs batch_size, lr, num_epochs, hidden_dims and num_classes; activation
-    (default Sigmoid, the course's), save_path, seed and device are optional.
-    Returns (train losses, train accs, dev losses, dev accs, test loss, test acc).
+    The splits are TensorDatasets (Spring 2024's driver) or the raw splits of `load_data_mlp`
+    (Spring 2025's), featurized here. `config` needs batch_size, lr, num_epochs, hidden_dims and
+    num_classes; activation (default Sigmoid, the course's), save_path, seed and device are
+    optional. Returns (train losses, train accs, dev losses, dev accs, test loss, test acc).
     """
     dev_dataset, train_dataset, test_dataset = as_tensor_datasets(
         (dev_dataset, train_dataset, test_dataset), embeddings
@@ -606,7 +623,8 @@ RESULT_KEYS = ("train_loss", "train_acc", "dev_loss", "dev_acc", "test_loss", "t
 
 
 def _sweep_job(context, job):
-    """One (config, seed) run of a sweep, in a worker process: returns (run_mlp's six results, seconds)."""
+    """One (config, seed) run of a sweep, in a worker process: returns (run_mlp's six results,
+    seconds)."""
     (dev, train_ds, test), embeddings = context
     name, label, config = job
     t0 = time.perf_counter()
@@ -623,8 +641,8 @@ def _job_key(job) -> str:
 
 
 def _finished_jobs(path: Path, jobs: list) -> dict:
-    """The jobs of an interrupted sweep that finished, from its partial file: {key: {config, result, seconds}};
-    a job whose config has changed since is left out (it runs again)."""
+    """The jobs of an interrupted sweep that finished, from its partial file: {key: {config, result,
+    seconds}}; a job whose config has changed since is left out (it runs again)."""
     try:
         saved = json.loads(path.read_text())["jobs"]
     except FileNotFoundError:
@@ -640,9 +658,10 @@ def _finished_jobs(path: Path, jobs: list) -> dict:
 
 
 def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resume: bool) -> list:
-    """The sweep's (config, seed) jobs over `workers` processes, with one progress bar of finished jobs on a
-    terminal (the latest result beside it) and one line per finished job elsewhere. Each finished job is kept
-    in `partial` at once, so an interrupted sweep resumed with `resume` runs only the others."""
+    """The sweep's (config, seed) jobs over `workers` processes, with one progress bar of finished
+    jobs on a terminal (the latest result beside it) and one line per finished job elsewhere. Each
+    finished job is kept in `partial` at once, so an interrupted sweep resumed with `resume` runs
+    only the others."""
     done = _finished_jobs(partial, jobs) if resume else {}
     todo = [job for job in jobs if _job_key(job) not in done]
     bar = utils.progress(
@@ -664,7 +683,10 @@ def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resum
                 "seconds": seconds,
             }
             utils.atomic_write_json({"sweep": name, "jobs": done}, partial)
-            line = f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, test acc {result[5]:.4f}"
+            line = (
+                f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, "
+                f"test acc {result[5]:.4f}"
+            )
             say(f"[{name}] {line} ({seconds:.1f} s)")
             bar.set_postfix_str(line, refresh=False)
             bar.update(1)
@@ -674,14 +696,15 @@ def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resum
 
 
 def sweep_workers(configs: Sequence, workers: int, name: str = "sweep") -> int:
-    """How many processes train a sweep's runs: `workers` forked processes when every run trains on the CPU,
-    else 1, this process, with a line that says so. A GPU run takes a second or two, so running them one
-    after another costs little; and a forked worker could not use CUDA once this process has touched it
-    (even `torch.cuda.is_available()` initialises the driver), nor MPS."""
+    """How many processes train a sweep's runs: `workers` forked processes when every run trains on
+    the CPU, else 1, this process, with a line that says so. A GPU run takes a second or two, so
+    running them one after another costs little; and a forked worker could not use CUDA once this
+    process has touched it (even `torch.cuda.is_available()` initialises the driver), nor MPS."""
     devices = {str(utils.get_device(_option(c, "device", None))) for c in configs}
     if workers > 1 and devices != {"cpu"}:
         print(
-            f"[{name}] runs train on {', '.join(sorted(devices))} one after another in this process "
+            f"[{name}] runs train on {', '.join(sorted(devices))} one after another in this "
+            "process "
             f"(no forked workers on a GPU)",
             flush=True,
         )
@@ -732,16 +755,18 @@ def run_sweep(
 ) -> dict:
     """Run every config for every seed; plot and save the results; return them as a history dict.
 
-    `datasets` is (dev, train, test). Writes `out_dir/all_{name}_acc.png` and `..._loss.png` (dev accuracy and
-    loss across configs, mean and band over seeds), `out_dir/{epoch_plot_prefix}_{label}_loss.png` (train and
-    dev loss) per config when `epoch_plot_prefix` is given, and `out_dir/{name}.json` with every per-epoch
-    number, the test results, the configs and the wall times. Checkpoints go to
-    `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given.
-    The runs are independent and each trains on one thread, so `workers` processes (default: one per core,
-    at most 2) train them side by side; every run seeds itself, so the numbers do not depend on `workers`.
-    Runs on a GPU (or MPS) train one after another in this process instead (`sweep_workers`).
-    Finished runs are kept in `out_dir/{name}.partial.json` until the sweep's JSON is written; `resume` reuses
-    them (a run's numbers depend only on its config and seed, so a resumed sweep ends with the same numbers).
+    `datasets` is (dev, train, test). Writes `out_dir/all_{name}_acc.png` and `..._loss.png` (dev
+    accuracy and loss across configs, mean and band over seeds),
+    `out_dir/{epoch_plot_prefix}_{label}_loss.png` (train and dev loss) per config when
+    `epoch_plot_prefix` is given, and `out_dir/{name}.json` with every per-epoch number, the test
+    results, the configs and the wall times. Checkpoints go to
+    `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given. The runs are independent and
+    each trains on one thread, so `workers` processes (default: one per core, at most 2) train them
+    side by side; every run seeds itself, so the numbers do not depend on `workers`. Runs on a GPU
+    (or MPS) train one after another in this process instead (`sweep_workers`). Finished runs are
+    kept in `out_dir/{name}.partial.json` until the sweep's JSON is written; `resume` reuses them (a
+    run's numbers depend only on its config and seed, so a resumed sweep ends with the same
+    numbers).
     """
     if len(configs) != len(labels):
         raise ValueError(f"{len(configs)} configs but {len(labels)} labels")

@@ -1,20 +1,24 @@
 """A fixed-window neural language model, as homework 3 of CS 601.471/671 builds it, on WikiText-2.
 
-Bengio, Ducharme, Vincent and Jauvin. 2003. *A Neural Probabilistic Language Model.* JMLR 3:1137-1155.
+Bengio, Ducharme, Vincent and Jauvin. 2003. *A Neural Probabilistic Language Model.* JMLR
+3:1137-1155.
 
-The model reads the W words before a position, looks up an embedding for each, concatenates them, and maps
-the result through a tanh layer and residual blocks to a distribution over the next word. The file reads top
-to bottom: the config, the three blocks and the `NPLM` that stacks them, `train` and `evaluate`, generation,
-and the course's two entry points, `run_mlp_lm` and `sample_from_mlp_lm`.
+The model reads the W words before a position, looks up an embedding for each, concatenates them,
+and maps the result through a tanh layer and residual blocks to a distribution over the next word.
+The file reads top to bottom: the config, the three blocks and the `NPLM` that stacks them, `train`
+and `evaluate`, generation, and the course's two entry points, `run_mlp_lm` and
+`sample_from_mlp_lm`.
 
-Given a course config (an EasyDict with the course's fields), these functions build and train the course's
-model the course's way: a full softmax, `nn.Dropout`, a DataLoader over a TensorDataset of windows, Adam and
-ExponentialLR(decay); `train` leaves a plain state_dict at `save_path`. What we add is an opt-in config field,
-off unless set, that enters through a named hook from a module of its own: nplm/output.py (adaptive softmax,
-tied embeddings), nplm/context.py (global context, word-type and input dropout), nplm/average.py (weight average),
-nplm/optim.py (AdamW, schedules), nplm/kernels.py and nplm/corpus.py (fast kernels and batches), nplm/distributed.py
-(torchrun), nplm/bookkeeping.py and nplm/checkpoint.py (early stopping, checkpoints, resume). `python main.py lm`
-(nplm/run.py) turns on the ones that help, and scores the model with nplm/cache.py and nplm/dynamic.py.
+Given a course config (an EasyDict with the course's fields), these functions build and train the
+course's model the course's way: a full softmax, `nn.Dropout`, a DataLoader over a TensorDataset of
+windows, Adam and ExponentialLR(decay); `train` leaves a plain state_dict at `save_path`. What we
+add is an opt-in config field, off unless set, that enters through a named hook from a module of its
+own: nplm/output.py (adaptive softmax, tied embeddings), nplm/context.py (global context, word-type
+and input dropout), nplm/average.py (weight average), nplm/optim.py (AdamW, schedules),
+nplm/kernels.py and nplm/corpus.py (fast kernels and batches), nplm/distributed.py (torchrun),
+nplm/bookkeeping.py and nplm/checkpoint.py (early stopping, checkpoints, resume). `python main.py
+lm` (nplm/run.py) turns on the ones that help, and scores the model with nplm/cache.py and
+nplm/dynamic.py.
 """
 
 from __future__ import annotations
@@ -52,10 +56,11 @@ COURSE_PROMPT = "The best perks of living on the east"
 # --------------------------------------------------------------------------- configuration
 @dataclass
 class LMConfig:
-    """Everything a run needs; attribute access like the course's EasyDict (`as_lm_config` converts one).
+    """Everything a run needs; attribute access like the course's EasyDict (`as_lm_config` converts
+    one).
 
-    The first block of fields is the course's, with the values of its `single_run_mlp_lm`, except lr (the
-    course's 2e-6 leaves the model near its initialisation). The rest are ours, off unless set.
+    The first block of fields is the course's, with the values of its `single_run_mlp_lm`, except lr
+    (the course's 2e-6 leaves the model near its initialisation). The rest are ours, off unless set.
     """
 
     # the course's fields
@@ -102,7 +107,8 @@ class LMConfig:
     device: str = "cpu"  # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N" or "mps"
     precision: str = "fp32"  # or "bf16": bfloat16 autocast for the forward passes
     eval_batch_size: Optional[int] = None  # None: batch_size
-    # after training, nplm/run.py scores the best model (the model never reads these; lm_run.LMRunConfig has the rest)
+    # after training, nplm/run.py scores the best model (the model never reads these;
+    # lm_run.LMRunConfig has the rest)
     cache_size: int = 0  # > 0: with a continuous cache of this many tokens (nplm/cache.py)
     dynamic_segment: int = (
         0  # > 0: with dynamic evaluation in segments of this many tokens (nplm/dynamic.py)
@@ -116,10 +122,11 @@ class LMConfig:
     print_every: int = 100
     name: str = "course"
 
-    # Where and how a run is watched, how its best model is scored: not what it trains (may change on resuming).
+    # Where and how a run is watched, how its best model is scored: not what it trains (may change
+    # on resuming).
     NOT_TRAINED = ("num_threads", "print_every", "device", "cache_size", "dynamic_segment")
-    # Model parts and scoring modes added after runs were saved: a config without them ran without them, even
-    # where its preset has them on now.
+    # Model parts and scoring modes added after runs were saved: a config without them ran without
+    # them, even where its preset has them on now.
     ADDED_OFF = {
         "tie_embeddings": False,
         "embed_dropout_p": 0.0,
@@ -140,17 +147,20 @@ class LMConfig:
 
     @property
     def eval_batch(self) -> int:
-        """The batch size for scoring: eval_batch_size, else batch_size (the course's config has none)."""
+        """The batch size for scoring: eval_batch_size, else batch_size (the course's config has
+        none)."""
         return self.eval_batch_size or self.batch_size
 
     def check(self, name: str, ok: bool, expected: str) -> None:
-        """utils.ConfigError (a ValueError) "LMConfig.name must be expected, got value" unless `ok`."""
+        """utils.ConfigError (a ValueError) "LMConfig.name must be expected, got value" unless
+        `ok`."""
         if not ok:
             raise utils.ConfigError("LMConfig", name, expected, getattr(self, name))
 
     def validate(self) -> None:
-        """ValueError naming the first field out of range; run on construction, before any data is read. The
-        one place where these values are checked: main.py's flags set them and leave the ranges to it."""
+        """ValueError naming the first field out of range; run on construction, before any data is
+        read. The one place where these values are checked: main.py's flags set them and leave the
+        ranges to it."""
         for name, low in (
             *(
                 (n, 1)
@@ -237,8 +247,8 @@ class LMConfig:
 
     @classmethod
     def presets(cls) -> dict:
-        """'course' (the fields above), 'default' (`python main.py lm`: < 20 min on 2 cores), 'long' (wider,
-        more epochs) and 'quick' (a small slice, seconds): the fields each sets."""
+        """'course' (the fields above), 'default' (`python main.py lm`: < 20 min on 2 cores), 'long'
+        (wider, more epochs) and 'quick' (a small slice, seconds): the fields each sets."""
         ours = dict(
             local_window_size=8,
             num_blocks=1,
@@ -302,8 +312,9 @@ class LMConfig:
 
     @classmethod
     def from_dict(cls, saved: dict, **overrides) -> "LMConfig":
-        """The config a run saved (`to_dict`, in its JSON): fields added since come from its preset (off for the
-        model parts of ADDED_OFF), fields since removed are dropped; `overrides` set fields by name."""
+        """The config a run saved (`to_dict`, in its JSON): fields added since come from its preset
+        (off for the model parts of ADDED_OFF), fields since removed are dropped; `overrides` set
+        fields by name."""
         known = {f.name for f in dataclasses.fields(cls)}
         fields = {**cls.ADDED_OFF, **{k: v for k, v in saved.items() if k in known}}
         name = fields.pop("name", "course")
@@ -311,8 +322,8 @@ class LMConfig:
 
 
 def as_lm_config(config) -> LMConfig:
-    """An LMConfig from any attribute-access config (the course's EasyDict, a namespace, an LMConfig):
-    the fields it has, the course's values for the rest. Validated here, once."""
+    """An LMConfig from any attribute-access config (the course's EasyDict, a namespace, an
+    LMConfig): the fields it has, the course's values for the rest. Validated here, once."""
     if isinstance(config, LMConfig):
         return config
     values = {}
@@ -326,9 +337,10 @@ def as_lm_config(config) -> LMConfig:
 
 # --------------------------------------------------------------------------- model
 class NPLMFirstBlock(ContextAdditions, nn.Module):
-    """Embed the W context words and concatenate them (Bengio et al. 2003), then linear, tanh, LayerNorm,
-    dropout: (B, W) ids -> (B, H). The keyword arguments are ours, off by default (nplm/context.py): a global
-    context of the G words before the window (inputs (B, G+W)), word-type and input dropout."""
+    """Embed the W context words and concatenate them (Bengio et al. 2003), then linear, tanh,
+    LayerNorm, dropout: (B, W) ids -> (B, H). The keyword arguments are ours, off by default
+    (nplm/context.py): a global context of the G words before the window (inputs (B, G+W)),
+    word-type and input dropout."""
 
     def __init__(
         self,
@@ -389,9 +401,10 @@ class NPLMBlock(nn.Module):
 
 
 class NPLMFinalBlock(nn.Module):
-    """The course's output layer: a linear map to the vocabulary without bias, then log-softmax: (B, H) -> (B, V).
-    Ours, with `tie_to` (the input `nn.Embedding`): the output word vectors are the input embeddings, reached
-    through a projection (H -> E) when H differs from E (lm_output.TiedOutput)."""
+    """The course's output layer: a linear map to the vocabulary without bias, then log-softmax: (B,
+    H) -> (B, V). Ours, with `tie_to` (the input `nn.Embedding`): the output word vectors are the
+    input embeddings, reached through a projection (H -> E) when H differs from E
+    (lm_output.TiedOutput)."""
 
     def __init__(self, vocab_size, hidden_dim, tie_to=None):
         super().__init__()
@@ -407,7 +420,8 @@ class NPLMFinalBlock(nn.Module):
         return F.log_softmax(self.logits(inputs), dim=-1)  # (B, V)
 
     def nll(self, inputs, targets, reduction="mean"):
-        """-log p(targets) for hidden states (B, H) and targets (B,), without a (B, V) log-softmax tensor."""
+        """-log p(targets) for hidden states (B, H) and targets (B,), without a (B, V) log-softmax
+        tensor."""
         nll = softmax_nll(self.logits(inputs), targets)  # (B,)
         return nll.mean() if reduction == "mean" else nll.sum() if reduction == "sum" else nll
 
@@ -416,8 +430,8 @@ class NPLMFinalBlock(nn.Module):
 
 
 class NPLM(nn.Module):
-    """The first block, `num_blocks` residual blocks each followed by ReLU, and the output layer: (B, W) ids ->
-    (B, V) log-probabilities of the next word (one window (W,) gives (1, V)).
+    """The first block, `num_blocks` residual blocks each followed by ReLU, and the output layer:
+    (B, W) ids -> (B, V) log-probabilities of the next word (one window (W,) gives (1, V)).
 
     The keyword arguments are ours (see `LMConfig`); their defaults give the course's model.
     """
@@ -480,19 +494,22 @@ class NPLM(nn.Module):
         return hidden
 
     def forward(self, inputs, targets=None, reduction="mean"):
-        """(B, V) log-probabilities, as the course's; with `targets`, their NLL instead (`nll`), so that a
-        DistributedDataParallel wrapper sees the training loss computed through its own forward."""
+        """(B, V) log-probabilities, as the course's; with `targets`, their NLL instead (`nll`), so
+        that a DistributedDataParallel wrapper sees the training loss computed through its own
+        forward."""
         if targets is not None:
             return self.nll(inputs, targets, reduction)
         return self.final_layer(self.features(inputs))  # (B, V)
 
     def nll(self, inputs, targets, reduction="mean"):
-        """Negative log-likelihood of the next words `targets` (B,) after `inputs` (B, W): the training loss
-        without a (B, V) tensor of log-probabilities where the output layer can avoid one."""
+        """Negative log-likelihood of the next words `targets` (B,) after `inputs` (B, W): the
+        training loss without a (B, V) tensor of log-probabilities where the output layer can avoid
+        one."""
         return self.final_layer.nll(self.features(inputs), targets, reduction=reduction)
 
 
-# The model's hyper-parameters, read off NPLM's signature: a config and a checkpoint carry these fields.
+# The model's hyper-parameters, read off NPLM's signature: a config and a checkpoint carry these
+# fields.
 MODEL_FIELDS = tuple(inspect.signature(NPLM).parameters)[1:]
 
 
@@ -501,8 +518,9 @@ def model_fields(config) -> dict:
 
 
 def build_model(config, vocab_size: int, device="cpu") -> NPLM:
-    """The NPLM of `config`, built on the CPU (the same initial weights for every device) and moved to `device`.
-    config.fast swaps in lm_kernels' cheaper dropout masks on a CPU; a GPU's own dropout kernel is fused."""
+    """The NPLM of `config`, built on the CPU (the same initial weights for every device) and moved
+    to `device`. config.fast swaps in lm_kernels' cheaper dropout masks on a CPU; a GPU's own
+    dropout kernel is fused."""
     model = NPLM(vocab_size, **model_fields(config))
     if config.fast and torch.device(device).type == "cpu":
         use_bit_dropout(model)
@@ -515,7 +533,8 @@ def count_parameters(model: nn.Module) -> int:
 
 def test_model_forward(model, sample, local_window_size, tokenizer):
     """The course's check on one batch: one row of log-probabilities over the vocabulary per target.
-    Runs in eval mode without gradients (so it draws no dropout mask) and restores the model's mode."""
+    Runs in eval mode without gradients (so it draws no dropout mask) and restores the model's
+    mode."""
     inp, target = sample
     with utils.evaluating(model):
         log_probs = model(inp)  # (B, V)
@@ -539,9 +558,10 @@ def train_step(
     autocast=contextlib.nullcontext(),
     world=1,
 ):
-    """The course's step on one batch: loss, gradient, the optimiser's step, the schedule's step; returns (loss,
-    the batch's summed loss in float64). Ours: the weight average's update, bf16 `autocast`, and under torchrun
-    (`world` > 1) this process's share of the global batch's mean (nplm/distributed.py)."""
+    """The course's step on one batch: loss, gradient, the optimiser's step, the schedule's step;
+    returns (loss, the batch's summed loss in float64). Ours: the weight average's update, bf16
+    `autocast`, and under torchrun (`world` > 1) this process's share of the global batch's mean
+    (nplm/distributed.py)."""
     with autocast:
         loss, batch_sum = distributed.training_loss(
             _batch_loss, model, criterion, inp, target, world
@@ -568,25 +588,49 @@ def train(
     print_every=100,
     options: Optional[TrainOptions] = None,
 ):
-    """Train for num_epochs, stepping the scheduler every batch as the course does; after each epoch score the
-    dev set and save the weights with the best dev perplexity so far at `save_path` (a state_dict,
-    atomically). Returns the history, one value per epoch: it unpacks as the course's (train losses, train
-    perplexities, dev losses, dev perplexities).
+    """Train for num_epochs, stepping the scheduler every batch as the course does; after each epoch
+    score the dev set and save the weights with the best dev perplexity so far at `save_path` (a
+    state_dict, atomically). Returns the history, one value per epoch: it unpacks as the course's
+    (train losses, train perplexities, dev losses, dev perplexities).
 
-    Loaders yield (contexts (B, W), targets (B,)). A NaN or infinite loss raises utils.TrainingDiverged.
-    Ours, off unless `options` (nplm.bookkeeping.TrainOptions) turns them on: early stopping, a weight
-    average, the JSON beside the weights, the training state after every epoch and resuming from it, bf16
-    autocast. A DistributedDataParallel `model` with loaders split by rank trains on the global batch."""
-    return train_run(model, train_dataloader, dev_dataloader, criterion, optimizer, scheduler,
-                     num_epochs, save_path, print_every, options or TrainOptions()).history
+    Loaders yield (contexts (B, W), targets (B,)). A NaN or infinite loss raises
+    utils.TrainingDiverged. Ours, off unless `options` (nplm.bookkeeping.TrainOptions) turns them
+    on: early stopping, a weight average, the JSON beside the weights, the training state after
+    every epoch and resuming from it, bf16 autocast. A DistributedDataParallel `model` with loaders
+    split by rank trains on the global batch."""
+    return train_run(
+        model,
+        train_dataloader,
+        dev_dataloader,
+        criterion,
+        optimizer,
+        scheduler,
+        num_epochs,
+        save_path,
+        print_every,
+        options or TrainOptions(),
+    ).history
 
 
-def train_run(model, train_dataloader, dev_dataloader, criterion, optimizer, scheduler, num_epochs,
-              save_path, print_every, options: TrainOptions) -> TrainingRun:
-    """`train`'s loop; returns the whole run (its history, best weights and epoch, training time)."""
+def train_run(
+    model,
+    train_dataloader,
+    dev_dataloader,
+    criterion,
+    optimizer,
+    scheduler,
+    num_epochs,
+    save_path,
+    print_every,
+    options: TrainOptions,
+) -> TrainingRun:
+    """`train`'s loop; returns the whole run (its history, best weights and epoch, training
+    time)."""
     core = getattr(model, "module", model)  # the NPLM itself, under DistributedDataParallel or not
     device = next(core.parameters()).device
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.precision == "bf16")
+    autocast = torch.autocast(
+        device.type, dtype=torch.bfloat16, enabled=options.precision == "bf16"
+    )
     average = WeightAverage(core, options.ema_decay) if options.ema_decay else None  # ours
     log = options.log
     # ours: the history, the best weights, early stopping, the training state
@@ -627,8 +671,8 @@ def train_run(model, train_dataloader, dev_dataloader, criterion, optimizer, sch
 
 
 def _batch_loss(model, criterion, inp, target, reduction="mean"):
-    """The batch's NLL: criterion(log_probs, target) as the course computes it; the model's own loss (ours) for
-    an adaptive softmax or without a criterion."""
+    """The batch's NLL: criterion(log_probs, target) as the course computes it; the model's own loss
+    (ours) for an adaptive softmax or without a criterion."""
     core = getattr(model, "module", model)  # under DistributedDataParallel
     if criterion is None or isinstance(getattr(core, "final_layer", None), NPLMAdaptiveFinalBlock):
         return model(inp, target, reduction=reduction)
@@ -637,8 +681,9 @@ def _batch_loss(model, criterion, inp, target, reduction="mean"):
 
 
 def evaluate(model, eval_dataloader, criterion):
-    """(mean loss per target token, perplexity = exp(mean loss)), batches weighted by their size, without
-    gradients in eval mode (then the model's mode back). Under torchrun, the processes' sums are added."""
+    """(mean loss per target token, perplexity = exp(mean loss)), batches weighted by their size,
+    without gradients in eval mode (then the model's mode back). Under torchrun, the processes' sums
+    are added."""
     device = next(model.parameters()).device
     total = torch.zeros((), dtype=torch.float64, device=device)
     count = 0
@@ -657,9 +702,9 @@ def evaluate(model, eval_dataloader, criterion):
 
 # --------------------------------------------------------------------------- generation
 def top_p_filter(log_probs: torch.Tensor, top_p: float) -> torch.Tensor:
-    """Nucleus filtering (Holtzman et al. 2020): keep the smallest set of most likely tokens whose probability
-    reaches top_p, set the rest to -inf: (B, V) or (V,) -> the same shape. The most likely token is always
-    kept; top_p >= 1 keeps everything."""
+    """Nucleus filtering (Holtzman et al. 2020): keep the smallest set of most likely tokens whose
+    probability reaches top_p, set the rest to -inf: (B, V) or (V,) -> the same shape. The most
+    likely token is always kept; top_p >= 1 keeps everything."""
     if not 0.0 <= top_p <= 1.0:
         raise ValueError(f"top_p must be in [0, 1], got {top_p}")
     if top_p >= 1.0:
@@ -680,8 +725,8 @@ def generate_text(
 ):
     """Continue `prompt` by max_len tokens; return the text (also printed, as the course does).
 
-    Greedy when top_p is None or 0, else nucleus sampling (seedable with `generator`). Prompts shorter than
-    the window are padded with `<eos>`, as training pads the first windows of a split.
+    Greedy when top_p is None or 0, else nucleus sampling (seedable with `generator`). Prompts
+    shorter than the window are padded with `<eos>`, as training pads the first windows of a split.
     """
     if top_p is not None and (isinstance(top_p, bool) or not 0.0 <= float(top_p) <= 1.0):
         raise ValueError(f"top_p must be None or in [0, 1], got {top_p!r}")
@@ -719,8 +764,8 @@ def generate_text(
 def sample_prompt(
     model, tokenizer, prompt=COURSE_PROMPT, top_ps=(None, 0.0, 0.3, 1.0), max_len=30, seed=42
 ):
-    """{"greedy" or "top_p=P": text} for each top_p, as the course's sample_from_mlp_lm prints them; sampling
-    draws from one generator seeded with `seed`."""
+    """{"greedy" or "top_p=P": text} for each top_p, as the course's sample_from_mlp_lm prints them;
+    sampling draws from one generator seeded with `seed`."""
     gen = torch.Generator().manual_seed(seed)
     samples = {}
     for p in top_ps:
@@ -748,11 +793,13 @@ def visualize_epochs(epoch_train_stats, epoch_dev_stats, stat_name, save_fig_pat
     )
 
 
-# --------------------------------------------------------------------------- the course's entry points
+# --------------------------------------------------------------------------- the course's entry
+# points
 def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=False) -> TrainedLM:
-    """Build the vocabulary, batches, model and optimiser of `config`; train; return the best model and every
-    number. The course's pipeline unless config.fast: a DataLoader over windows, shuffled by torch's seed.
-    `state_path` keeps the training state after every epoch; `resume` continues from it (the same config)."""
+    """Build the vocabulary, batches, model and optimiser of `config`; train; return the best model
+    and every number. The course's pipeline unless config.fast: a DataLoader over windows, shuffled
+    by torch's seed. `state_path` keeps the training state after every epoch; `resume` continues
+    from it (the same config)."""
     config = as_lm_config(config)
     state = load_training_state(state_path) if resume else None
     if state is not None:
@@ -767,7 +814,8 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
     train_stream = encode_stream(train_texts, tokenizer, config.max_train_tokens)  # (T,)
     dev_stream = encode_stream(dev_data, tokenizer, config.max_dev_tokens)  # (T_dev,)
     log(
-        f"vocabulary {tokenizer.vocab_size:,} words (train split only); train {train_stream.numel():,} tokens, "
+        f"vocabulary {tokenizer.vocab_size:,} words (train split only); train "
+        f"{train_stream.numel():,} tokens, "
         f"dev {dev_stream.numel():,} targets"
     )
     model = build_model(config, tokenizer.vocab_size, device)
@@ -803,7 +851,8 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
         )
         sample = tuple(t.to(device) for t in next(iter(train_loader)))
     log(
-        f"{'-' * 10} Create Model: {count_parameters(model):,} parameters, {model.output_layer} softmax {'-' * 10}"
+        f"{'-' * 10} Create Model: {count_parameters(model):,} parameters, "
+        f"{model.output_layer} softmax {'-' * 10}"
     )
     test_model_forward(model, sample, config.local_window_size, tokenizer)
     optimizer, scheduler = make_optimizer(model, config, config.num_epochs * len(train_loader))
@@ -815,11 +864,28 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
     net, threads = distributed.wrap(
         model, device, config.output_layer == "adaptive", config.num_threads, world
     )
-    options = TrainOptions(patience=config.patience, ema_decay=config.ema_decay, checkpoint_meta=meta,
-                           log=log, state_path=state_path, resume=state, precision=config.precision)
+    options = TrainOptions(
+        patience=config.patience,
+        ema_decay=config.ema_decay,
+        checkpoint_meta=meta,
+        log=log,
+        state_path=state_path,
+        resume=state,
+        precision=config.precision,
+    )
     with utils.torch_threads(threads):
-        run = train_run(net, train_loader, dev_loader, nn.NLLLoss(), optimizer, scheduler,
-                        config.num_epochs, config.save_path, config.print_every, options)
+        run = train_run(
+            net,
+            train_loader,
+            dev_loader,
+            nn.NLLLoss(),
+            optimizer,
+            scheduler,
+            config.num_epochs,
+            config.save_path,
+            config.print_every,
+            options,
+        )
     model.load_state_dict(run.best_state)
     model.eval()
     report = fit_report(run, model, tokenizer, config, train_stream, dev_stream, t_start)
@@ -827,14 +893,15 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
 
 
 def load_checkpoint(path, config=None) -> tuple[NPLM, WordTokenizer, dict]:
-    """(model in eval mode, tokenizer, meta) for the checkpoint at `path` (nplm/checkpoint.py's format): the model
-    of `config` when given (as the course's sample_from_mlp_lm builds it), else the one saved beside the weights."""
+    """(model in eval mode, tokenizer, meta) for the checkpoint at `path` (nplm/checkpoint.py's
+    format): the model of `config` when given (as the course's sample_from_mlp_lm builds it), else
+    the one saved beside the weights."""
     return load_model(path, NPLM, None if config is None else model_fields(config))
 
 
 def run_mlp_lm(config, train_data, dev_data):
-    """Train the model of `config` on train_data, keep the best at config.save_path; returns (train losses,
-    train perplexities, dev losses, dev perplexities), one per epoch, as the course does."""
+    """Train the model of `config` on train_data, keep the best at config.save_path; returns (train
+    losses, train perplexities, dev losses, dev perplexities), one per epoch, as the course does."""
     h = fit_mlp_lm(config, train_data, dev_data).report["history"]
     return h["train_loss"], h["train_ppl"], h["dev_loss"], h["dev_ppl"]
 
@@ -842,9 +909,10 @@ def run_mlp_lm(config, train_data, dev_data):
 def sample_from_mlp_lm(
     config, dev_data, prompt=COURSE_PROMPT, top_ps=(None, 0.0, 0.3, 1.0), max_len=30
 ):
-    """Rebuild the model of `config`, load the weights at config.save_path (the vocabulary from the JSON beside
-    them), report dev perplexity when dev_data is given, and print the prompt's continuations: greedy,
-    p = 0.0 (the same as greedy), 0.3 and 1.0. Returns the numbers and the samples."""
+    """Rebuild the model of `config`, load the weights at config.save_path (the vocabulary from the
+    JSON beside them), report dev perplexity when dev_data is given, and print the prompt's
+    continuations: greedy, p = 0.0 (the same as greedy), 0.3 and 1.0. Returns the numbers and the
+    samples."""
     config = as_lm_config(config)
     print(f"{'-' * 10} Load Model Weights {'-' * 10}")
     model, tokenizer, meta = load_checkpoint(config.save_path, config)
@@ -860,7 +928,8 @@ def sample_from_mlp_lm(
         out["dev_loss"], out["dev_ppl"] = evaluate(model, batches, nn.NLLLoss())
         out["dev_targets"] = stream.numel()
         print(
-            f"Dev Perplexity: {out['dev_ppl']:.2f}; Dev Loss: {out['dev_loss']:.4f} ({stream.numel():,} targets)"
+            f"Dev Perplexity: {out['dev_ppl']:.2f}; Dev Loss: {out['dev_loss']:.4f} "
+            f"({stream.numel():,} targets)"
         )
     print(f"{'-' * 10} Sample From the Model {'-' * 10}")
     out["prompt"] = prompt

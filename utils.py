@@ -1,15 +1,18 @@
 """What the sentiment classifier (mlp.py) and the language model (mlp_lm.py) both use.
 
 - Hugging Face `datasets` kept offline (the switches below), and the cache folder outside the repo
-  (`default_cache_dir`) that the data-file checks (common/datafiles.py) and the GloVe cache (common/glove.py) share;
-- atomic writes for checkpoints, JSON and figures (`atomic_save`, `atomic_write_json`, `atomic_savefig`);
+  (`default_cache_dir`) that the data-file checks (common/datafiles.py) and the GloVe cache
+  (common/glove.py) share;
+- atomic writes for checkpoints, JSON and figures (`atomic_save`, `atomic_write_json`,
+  `atomic_savefig`);
 - the one plotting routine behind every `visualize_*` face (`plot_curves`, `curves_figure`);
-- seeding, device choice (under torchrun too: `choose_device`), the torch threads of a block, evaluation in
-  eval mode (`evaluating`), progress bars, and the two faults a run reports in one line (`ConfigError`,
-  `TrainingDiverged`).
+- seeding, device choice (under torchrun too: `choose_device`), the torch threads of a block,
+  evaluation in eval mode (`evaluating`), progress bars, and the two faults a run reports in one
+  line (`ConfigError`, `TrainingDiverged`).
 
-The data files and `datasets` loading live in common/datafiles.py, GloVe and the featurizing tokenizer in
-common/glove.py, the worker processes in common/worker_pool.py. Nothing here runs at import time.
+The data files and `datasets` loading live in common/datafiles.py, GloVe and the featurizing
+tokenizer in common/glove.py, the worker processes in common/worker_pool.py. Nothing here runs at
+import time.
 """
 
 from __future__ import annotations
@@ -39,10 +42,11 @@ REPO_DIR = Path(__file__).resolve().parent
 def _atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     """Run `write(tmp_path)` on a temporary file beside `path`, then rename it over `path`.
 
-    The rename is atomic on POSIX, so a reader (or an interrupted run) sees the old file or the new one,
-    never half of one. A write killed outright (SIGKILL, power loss) leaves its hidden `.{name}.XXXXXXXX.tmp`
-    behind; the next write of the same path removes it. So two processes writing the same path at the same
-    time is not supported: one may remove the other's temporary file and fail.
+    The rename is atomic on POSIX, so a reader (or an interrupted run) sees the old file or the new
+    one, never half of one. A write killed outright (SIGKILL, power loss) leaves its hidden
+    `.{name}.XXXXXXXX.tmp` behind; the next write of the same path removes it. So two processes
+    writing the same path at the same time is not supported: one may remove the other's temporary
+    file and fail.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,8 +113,8 @@ def _disk_full(err: OSError, path: Path) -> OSError:
 
 
 def _remove_stale_temporaries(path: Path) -> None:
-    # Exactly mkstemp's names for this path (8 characters from its alphabet), not those of a longer name
-    # that starts with it ("a.json" must spare ".a.json.bak.xxxxxxxx.tmp").
+    # Exactly mkstemp's names for this path (8 characters from its alphabet), not those of a longer
+    # name that starts with it ("a.json" must spare ".a.json.bak.xxxxxxxx.tmp").
     stale = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
     with os.scandir(path.parent) as entries:
         for entry in entries:
@@ -126,8 +130,9 @@ def _umask() -> int:
 
 
 def atomic_save(obj, path: str | os.PathLike) -> Path:
-    """torch.save, atomically. Saved through a file object: torch names the archive inside after a file *name*,
-    which here would be the random temporary one, so the same weights would give different bytes."""
+    """torch.save, atomically. Saved through a file object: torch names the archive inside after a
+    file *name*, which here would be the random temporary one, so the same weights would give
+    different bytes."""
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
@@ -221,8 +226,8 @@ def _as_runs(label: str, values) -> np.ndarray:
 def curve_limits(
     curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]], pad: float = 0.05
 ) -> tuple[float, float]:
-    """(low, high) that holds every point of every run of `curves`, padded by `pad` of the range: the
-    shared y-scale of plots that are meant to be compared side by side."""
+    """(low, high) that holds every point of every run of `curves`, padded by `pad` of the range:
+    the shared y-scale of plots that are meant to be compared side by side."""
     values = np.concatenate([_as_runs(label, v).ravel() for label, v in curves.items()])
     low, high = float(values.min()), float(values.max())
     margin = pad * (high - low) or 0.05 * max(abs(high), 1e-3)
@@ -232,12 +237,12 @@ def curve_limits(
 def zoom_limits(
     curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]], pad: float = 0.15
 ) -> tuple[float, float]:
-    """A y-range for the part of training where the curves have settled: for each label, its mean curve over
-    the second half of the epochs, from median - 3 MAD to median + 3 MAD (no wider than that half's own
-    range); then the union over labels, padded by `pad` of its width.
+    """A y-range for the part of training where the curves have settled: for each label, its mean
+    curve over the second half of the epochs, from median - 3 MAD to median + 3 MAD (no wider than
+    that half's own range); then the union over labels, padded by `pad` of its width.
 
-    The median and the MAD rather than the min and max, so that one epoch's spike (or a run that diverges)
-    does not stretch the range that the other curves need to be told apart.
+    The median and the MAD rather than the min and max, so that one epoch's spike (or a run that
+    diverges) does not stretch the range that the other curves need to be told apart.
     """
     lows, highs = [], []
     for label, values in curves.items():
@@ -417,8 +422,8 @@ def plot_curves(
 
 # --------------------------------------------------------------------------- runtime
 def seed_summary(best_dev_acc: Sequence[float], test_acc: Sequence[float]) -> dict:
-    """Mean and population standard deviation (ddof 0, as hw3.md and README state) over seeds, the one rule for
-    every table of runs: the sweeps of 6.1 and the sentiment rows beyond it."""
+    """Mean and population standard deviation (ddof 0, as hw3.md and README state) over seeds, the
+    one rule for every table of runs: the sweeps of 6.1 and the sentiment rows beyond it."""
     return {
         "best_dev_acc_mean": float(np.mean(best_dev_acc)),
         "best_dev_acc_std": float(np.std(best_dev_acc)),
@@ -457,8 +462,9 @@ def set_seed(seed: int) -> torch.Generator:
 
 
 def get_device(name: str | None = None) -> torch.device:
-    """The torch device for `name`: 'auto' (or None) picks CUDA, then Apple's MPS, then the CPU; 'cpu', 'cuda',
-    'cuda:N' and 'mps' must exist here. ValueError naming the device and the way out otherwise.
+    """The torch device for `name`: 'auto' (or None) picks CUDA, then Apple's MPS, then the CPU;
+    'cpu', 'cuda', 'cuda:N' and 'mps' must exist here. ValueError naming the device and the way out
+    otherwise.
 
     Under torchrun it is this process's device as `choose_device` decides it from LOCAL_RANK and
     LOCAL_WORLD_SIZE, so that every caller (the command line, the training loop) agrees on it."""
@@ -474,12 +480,16 @@ class Ranks(NamedTuple):
 
 
 def process_ranks() -> Ranks:
-    """This process's place among torchrun's processes, read from the variables torchrun sets (the one
-    place that reads them); (0, 1, 0, 1) for a plain run. A launcher that sets WORLD_SIZE but not
-    LOCAL_WORLD_SIZE counts as one machine."""
+    """This process's place among torchrun's processes, read from the variables torchrun sets (the
+    one place that reads them); (0, 1, 0, 1) for a plain run. A launcher that sets WORLD_SIZE but
+    not LOCAL_WORLD_SIZE counts as one machine."""
     world = int(os.environ.get("WORLD_SIZE", 1))
-    return Ranks(int(os.environ.get("RANK", 0)), world, int(os.environ.get("LOCAL_RANK", 0)),
-                 int(os.environ.get("LOCAL_WORLD_SIZE", world)))
+    return Ranks(
+        int(os.environ.get("RANK", 0)),
+        world,
+        int(os.environ.get("LOCAL_RANK", 0)),
+        int(os.environ.get("LOCAL_WORLD_SIZE", world)),
+    )
 
 
 def choose_device(
@@ -488,14 +498,15 @@ def choose_device(
     local_world_size: int = 1,
     gpu_count: int | None = None,
 ) -> tuple[torch.device, str, str]:
-    """Where one of `local_world_size` processes on this machine runs: (device, torch.distributed backend,
-    a one-line message saying it). `gpu_count` defaults to the CUDA devices present.
+    """Where one of `local_world_size` processes on this machine runs: (device, torch.distributed
+    backend, a one-line message saying it). `gpu_count` defaults to the CUDA devices present.
 
-    One process: 'auto' picks CUDA, then MPS, then the CPU. Several processes (torchrun): each needs a GPU of
-    its own, the one of its local rank, so 'auto' is CUDA with NCCL only when `local_world_size` is at most
-    `gpu_count`, and otherwise the CPU with gloo (a process given a GPU index that is not there would fail
-    in set_device, and two processes on one GPU are not what DistributedDataParallel expects); 'cuda' with
-    more processes than GPUs is refused. ValueError naming the device and the way out."""
+    One process: 'auto' picks CUDA, then MPS, then the CPU. Several processes (torchrun): each needs
+    a GPU of its own, the one of its local rank, so 'auto' is CUDA with NCCL only when
+    `local_world_size` is at most `gpu_count`, and otherwise the CPU with gloo (a process given a
+    GPU index that is not there would fail in set_device, and two processes on one GPU are not what
+    DistributedDataParallel expects); 'cuda' with more processes than GPUs is refused. ValueError
+    naming the device and the way out."""
     mps = getattr(torch.backends, "mps", None)
     n, several = local_world_size, local_world_size > 1
     if requested not in (None, "", "auto"):
@@ -525,8 +536,10 @@ def choose_device(
             return (
                 torch.device("cpu"),
                 "gloo",
-                f"{n} processes on this machine but {gpu_count} GPU(s): each process needs a GPU of its own, "
-                f"so all train on the CPU (gloo); run torchrun with --nproc_per_node {gpu_count} to use the GPUs",
+                f"{n} processes on this machine but {gpu_count} GPU(s): each process needs a "
+                "GPU of its own, "
+                "so all train on the CPU (gloo); run torchrun with --nproc_per_node "
+                f"{gpu_count} to use the GPUs",
             )
         return torch.device("cpu"), "gloo", f"{n} process(es) on this machine run on the CPU (gloo)"
     if device.type == "mps":
@@ -548,7 +561,8 @@ def choose_device(
         )
     if n > gpu_count:
         raise ValueError(
-            f"device {requested!r}: {n} processes on this machine (LOCAL_WORLD_SIZE) but {gpu_count} "
+            f"device {requested!r}: {n} processes on this machine (LOCAL_WORLD_SIZE) but "
+            f"{gpu_count} "
             f"GPU(s), and each process needs one of its own; run torchrun with --nproc_per_node "
             f"{gpu_count} or fewer, or use --device cpu"
         )
@@ -560,8 +574,8 @@ def choose_device(
 
 
 class ConfigError(ValueError):
-    """A config field out of range: "LMConfig.lr must be finite and > 0, got -1.0". `field`, `expected` and
-    `value` let the command line name its flag instead."""
+    """A config field out of range: "LMConfig.lr must be finite and > 0, got -1.0". `field`,
+    `expected` and `value` let the command line name its flag instead."""
 
     def __init__(self, config: str, field: str, expected: str, value):
         super().__init__(f"{config}.{field} must be {expected}, got {value!r}")
@@ -569,15 +583,18 @@ class ConfigError(ValueError):
 
 
 class TrainingDiverged(ArithmeticError):
-    """The training loss became NaN or infinite; the message names the epoch, the step and the learning rate."""
+    """The training loss became NaN or infinite; the message names the epoch, the step and the
+    learning rate."""
 
 
 @contextlib.contextmanager
 def torch_threads(n: int | None):
-    """Run the block with `n` intra-op CPU threads (None: leave as is), then restore the previous number.
+    """Run the block with `n` intra-op CPU threads (None: leave as is), then restore the previous
+    number.
 
-    Small models (the sentiment MLP's 64 x 512 matmuls) gain nothing from a second thread, and when another
-    process holds the other core, OpenMP's waiting threads make every step many times slower.
+    Small models (the sentiment MLP's 64 x 512 matmuls) gain nothing from a second thread, and when
+    another process holds the other core, OpenMP's waiting threads make every step many times
+    slower.
     """
     previous = torch.get_num_threads()
     if n:
@@ -590,8 +607,8 @@ def torch_threads(n: int | None):
 
 @contextlib.contextmanager
 def evaluating(model: torch.nn.Module, grad: bool = False):
-    """Eval mode (no dropout) for the block, and no autograd graph unless `grad`; the model's previous mode is
-    restored after it, even when the block raises."""
+    """Eval mode (no dropout) for the block, and no autograd graph unless `grad`; the model's
+    previous mode is restored after it, even when the block raises."""
     was_training = model.training
     model.eval()
     try:
@@ -612,7 +629,8 @@ def bars_off(off: bool = True) -> bool:
 
 
 def progress(iterable: Iterable | None = None, **kwargs):
-    """tqdm that stays quiet when stderr is not a terminal (CI logs, pipes) and inside fork_map's jobs."""
+    """tqdm that stays quiet when stderr is not a terminal (CI logs, pipes) and inside fork_map's
+    jobs."""
     from tqdm.auto import tqdm
 
     kwargs.setdefault("disable", _bars_off or not sys.stderr.isatty())

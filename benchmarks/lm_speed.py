@@ -1,26 +1,32 @@
-"""Training throughput of the MLP language model: our pipeline against one faithful to the course skeleton.
+"""Training throughput of the MLP language model: our pipeline against one faithful to the course
+skeleton.
 
-Pipelines (same model sizes as mlp_lm.LMConfig.preset("default"), same batch size, same optimizer learning rate,
-same seed):
-- ours:        adaptive softmax (Grave et al. 2017) with its loss computed by adaptive_nll, batches cut
+Pipelines (same model sizes as mlp_lm.LMConfig.preset("default"), same batch size, same optimizer
+learning rate, same seed):
+- ours:        adaptive softmax (Grave et al. 2017) with its loss computed by adaptive_nll, batches
+  cut
                from one token tensor (lm_data.WindowBatches), the global context, tied embeddings,
-               lm_kernels.BitDropout, fused AdamW (lm_kernels.make_adamw) and the weight average, as the default
-               config has them;
-- ours_full:   our model, batches and optimizer, but the course's full softmax, untied (isolates the output layer);
-- course:      the course skeleton: the same window, embedding and hidden sizes without our additions (global
-               context, tied embeddings, weight average), nn.Dropout, full softmax + log_softmax + nn.NLLLoss,
-               DataLoader(TensorDataset, shuffle=True) over preprocess_data's (N, W) windows, torch.optim.Adam.
-Each trains for the same wall-clock budget; tokens/s is the batch size over the median step time (data loading
-included); then each is scored on the whole WikiText-2 validation split (217,646 targets; not timed).
+               lm_kernels.BitDropout, fused AdamW (lm_kernels.make_adamw) and the weight average, as
+               the default config has them;
+- ours_full:   our model, batches and optimizer, but the course's full softmax, untied (isolates the
+  output layer);
+- course:      the course skeleton: the same window, embedding and hidden sizes without our
+  additions (global
+               context, tied embeddings, weight average), nn.Dropout, full softmax + log_softmax +
+               nn.NLLLoss, DataLoader(TensorDataset, shuffle=True) over preprocess_data's (N, W)
+               windows, torch.optim.Adam.
+Each trains for the same wall-clock budget; tokens/s is the batch size over the median step time
+(data loading included); then each is scored on the whole WikiText-2 validation split (217,646
+targets; not timed).
 
 It also counts the matrix-multiply FLOPs of one training token (train_flops_per_token) and sets the
-achieved FLOP rate beside torch.mm on large float32 matrices measured in the same run (each measurement the
-median of several products): before the pipelines and after each one.
-After scoring, ours trains --profile-steps more steps under torch.profiler: the operators that take the time
-that is not a matrix product. Results go to plots/benchmark_lm.json (atomically).
+achieved FLOP rate beside torch.mm on large float32 matrices measured in the same run (each
+measurement the median of several products): before the pipelines and after each one.
+After scoring, ours trains --profile-steps more steps under torch.profiler: the operators that take
+the time that is not a matrix product. Results go to plots/benchmark_lm.json (atomically).
 
-    python -m benchmarks.lm_speed --budget 60    # run it alone: another busy process halves the numbers
-    python -m benchmarks.lm_speed --cutoff-products   # why the default cutoffs are 1022 and 9982, not 1000 and 10000
+    python -m benchmarks.lm_speed --budget 60       # alone: another busy process halves the numbers
+    python -m benchmarks.lm_speed --cutoff-products # why the cutoffs are 1022 and 9982
 """
 
 from __future__ import annotations
@@ -47,13 +53,15 @@ from nplm.kernels import make_adamw, train_flops_per_token
 
 
 def sync(device) -> None:
-    """Wait for the device's queued work, so that a wall-clock time covers it (a no-op on the CPU)."""
+    """Wait for the device's queued work, so that a wall-clock time covers it (a no-op on the
+    CPU)."""
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
 
 
 def mm_gflops(n: int = 2048, repeats: int = 9, device="cpu") -> float:
-    """Median float32 torch.mm rate (GFLOP/s) on n x n matrices (n 8192 on a GPU: 2048 would not fill it)."""
+    """Median float32 torch.mm rate (GFLOP/s) on n x n matrices (n 8192 on a GPU: 2048 would not
+    fill it)."""
     if torch.device(device).type == "cuda":
         n = max(n, 8192)
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
@@ -77,12 +85,13 @@ def cutoff_products(
     tail_share: float = 0.225,
     repeats: int = 41,
 ) -> dict:
-    """Time the adaptive softmax's two largest products, the head and the first tail, for each choice of
-    cutoffs: the head is (batch, hidden) x (hidden, cutoffs[0] + number of tails); the first tail is
-    (tail_share * batch, hidden / div_value) x (hidden / div_value, cutoffs[1] - cutoffs[0]); 0.225 is the share
-    of WikiText-2 training tokens that falls in it. Each product is timed forward alone (`F.linear`) and forward
-    plus its two backward products. The cases are timed in turn, `repeats` rounds, so the machine's drift
-    reaches them all alike. Returns the median ms and GFLOP/s of each."""
+    """Time the adaptive softmax's two largest products, the head and the first tail, for each
+    choice of cutoffs: the head is (batch, hidden) x (hidden, cutoffs[0] + number of tails); the
+    first tail is (tail_share * batch, hidden / div_value) x (hidden / div_value, cutoffs[1] -
+    cutoffs[0]); 0.225 is the share of WikiText-2 training tokens that falls in it. Each product is
+    timed forward alone (`F.linear`) and forward plus its two backward products. The cases are timed
+    in turn, `repeats` rounds, so the machine's drift reaches them all alike. Returns the median ms
+    and GFLOP/s of each."""
     cases = []
     for cut in cutoff_sets:
         name = ",".join(str(c) for c in cut)
@@ -132,8 +141,9 @@ def cutoff_products(
 
 
 def profile_steps(step, loader, steps: int, top: int = 12) -> dict:
-    """Self CPU time per training step of the most expensive operators over `steps` steps (torch.profiler, which
-    adds some overhead of its own), in ms: where the time that is not a matrix product goes."""
+    """Self CPU time per training step of the most expensive operators over `steps` steps
+    (torch.profiler, which adds some overhead of its own), in ms: where the time that is not a
+    matrix product goes."""
     from torch.profiler import ProfilerActivity, profile
 
     it = iter(loader)
@@ -270,7 +280,8 @@ def run_pipeline(
         "profile": profiled,
     }
     print(
-        f"{kind:10s} {result['tokens_per_second_median']:8.0f} tokens/s (median step {med * 1e3:.0f} ms, "
+        f"{kind:10s} {result['tokens_per_second_median']:8.0f} tokens/s (median step "
+        f"{med * 1e3:.0f} ms, "
         f"{len(step_times)} steps, {tokens:,} tokens in {elapsed:.0f} s); dev ppl {dev_ppl:.1f}; "
         f"{result['achieved_gflops']:.1f} GFLOP/s",
         flush=True,
@@ -306,7 +317,8 @@ def main(argv=None) -> dict:
         "--processes",
         type=int,
         default=0,
-        help="instead: time main.py's training step in this many gloo processes of threads/N threads "
+        help="instead: time main.py's training step in this many gloo processes of threads/N "
+        "threads "
         "each against one process of all the threads (torchrun), and write "
         "plots/benchmark_lm_processes.json",
     )
@@ -322,7 +334,8 @@ def main(argv=None) -> dict:
     p.add_argument(
         "--cutoff-products",
         action="store_true",
-        help="only time the head and first-tail products of the old and new default cutoffs and write "
+        help="only time the head and first-tail products of the old and new default cutoffs "
+        "and write "
         "them to plots/benchmark_lm_cutoffs.json (seconds; no data needed)",
     )
     args = p.parse_args(argv)
@@ -350,7 +363,8 @@ def main(argv=None) -> dict:
             print(
                 name,
                 {
-                    part: f"forward {v['forward_gflops']:.1f}, with backward {v['forward_backward_gflops']:.1f} "
+                    part: f"forward {v['forward_gflops']:.1f}, with backward "
+                    f"{v['forward_backward_gflops']:.1f} "
                     f"GFLOP/s"
                     for part, v in parts.items()
                 },
@@ -374,8 +388,9 @@ def main(argv=None) -> dict:
         mm[n] = mm_gflops(device=device)
         print(f"torch.mm 2048x2048 float32 with {n} thread(s): {mm[n]:.1f} GFLOP/s", flush=True)
     torch.set_num_threads(threads)
-    # The machine's mm rate drifts during a run (another tenant, clocks), so it is measured again after each
-    # pipeline; ours is set against the two measurements around its own run, and against the best of all.
+    # The machine's mm rate drifts during a run (another tenant, clocks), so it is measured again
+    # after each pipeline; ours is set against the two measurements around its own run, and against
+    # the best of all.
     mm_runs = [("before", mm[threads])]
     results = {}
     for kind in args.pipelines.split(","):
@@ -442,15 +457,19 @@ def main(argv=None) -> dict:
                 )
                 report[f"dev_ppl_ours_minus_{other}"] = ours["dev_ppl"] - results[other]["dev_ppl"]
         print(
-            f"ours: {ours['achieved_gflops']:.1f} GFLOP/s = {ours['fraction_of_mm_peak']:.0%} of torch.mm around "
-            f"its run ({peak:.1f} GFLOP/s, {threads} thread(s)); {ours['fraction_of_best_mm']:.0%} of the best "
+            f"ours: {ours['achieved_gflops']:.1f} GFLOP/s = {ours['fraction_of_mm_peak']:.0%} "
+            "of torch.mm around "
+            f"its run ({peak:.1f} GFLOP/s, {threads} thread(s)); "
+            f"{ours['fraction_of_best_mm']:.0%} of the best "
             f"torch.mm of the run ({best_mm:.1f})"
         )
         for other in ("course", "ours_full"):
             if other in results:
                 print(
-                    f"throughput ours / {other}: {report[f'throughput_ratio_ours_vs_{other}']:.2f}x; dev ppl "
-                    f"{ours['dev_ppl']:.1f} vs {results[other]['dev_ppl']:.1f} after {args.budget:.0f} s"
+                    f"throughput ours / {other}: "
+                    f"{report[f'throughput_ratio_ours_vs_{other}']:.2f}x; dev ppl "
+                    f"{ours['dev_ppl']:.1f} vs {results[other]['dev_ppl']:.1f} after "
+                    f"{args.budget:.0f} s"
                 )
     utils.atomic_write_json(report, args.out)
     print(f"wrote {args.out}")
@@ -458,8 +477,9 @@ def main(argv=None) -> dict:
 
 
 def processes_worker(args, cfg, threads: int) -> dict:
-    """One side of --processes, run under torchrun: main.py's own training (fit_mlp_lm, DistributedDataParallel
-    when there are several processes) on the first --steps global batches, one epoch; rank 0 writes the rate."""
+    """One side of --processes, run under torchrun: main.py's own training (fit_mlp_lm,
+    DistributedDataParallel when there are several processes) on the first --steps global batches,
+    one epoch; rank 0 writes the rate."""
     import tempfile
 
     rank, world = utils.process_ranks()[:2]
@@ -497,8 +517,9 @@ def processes_worker(args, cfg, threads: int) -> dict:
 
 
 def processes_against_threads(args, threads: int, command: str) -> dict:
-    """N gloo processes of threads/N threads each against 1 process of `threads` threads, alternating, each side
-    measured --repeats times: the cost of the all-reduce where the cores are the same."""
+    """N gloo processes of threads/N threads each against 1 process of `threads` threads,
+    alternating, each side measured --repeats times: the cost of the all-reduce where the cores are
+    the same."""
     import subprocess
     import tempfile
 
@@ -533,7 +554,8 @@ def processes_against_threads(args, threads: int, command: str) -> dict:
                 result = json.loads(out.read_text())
                 rates[name].append(result["tokens_per_second"])
                 print(
-                    f"{name}: {result['tokens_per_second']:,.0f} tokens/s ({result['steps']} steps, "
+                    f"{name}: {result['tokens_per_second']:,.0f} tokens/s ({result['steps']} "
+                    "steps, "
                     f"{result['threads_per_process']} thread(s) each)",
                     flush=True,
                 )
@@ -559,7 +581,8 @@ def processes_against_threads(args, threads: int, command: str) -> dict:
     )
     utils.atomic_write_json(report, out)
     print(
-        f"{args.processes} processes run at {many / one:.2f} times the rate of 1 process; wrote {out}"
+        f"{args.processes} processes run at {many / one:.2f} times the rate of 1 process; "
+        f"wrote {out}"
     )
     return report
 

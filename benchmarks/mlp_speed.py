@@ -1,12 +1,13 @@
-"""Benchmark of the sentiment pipeline's data path: GloVe loading and featurizing the 35,000 course reviews.
+"""Benchmark of the sentiment pipeline's data path: GloVe loading and featurizing the 35,000 course
+reviews.
 
     python -m benchmarks.mlp_speed [--data-dir DIR] [--repeats 3] [--out plots/benchmark_mlp.json]
 
 Reports medians over `--repeats` runs, measured in one process, of:
 - parsing glove.6B.50d.txt.gz (cold, into a fresh cache) and loading it from the binary cache;
 - `create_tensor_datasets` on dev + train + test, as main.py calls it (our batched featurizer);
-- the plain per-review, per-word Python loop (`featurize_reference`) that the course skeleton describes,
-  on the same reviews, and the speed ratio; both must give the same features.
+- the plain per-review, per-word Python loop (`featurize_reference`) that the course skeleton
+  describes, on the same reviews, and the speed ratio; both must give the same features.
 """
 
 from __future__ import annotations

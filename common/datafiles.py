@@ -1,7 +1,8 @@
-"""The data files: where the data lives (`resolve_data_dir`, `data_path`), the checks that read a file through
-once and name it in a one-line error when it is missing, unreadable, truncated or corrupt (`check_data_file`),
-and Hugging Face `datasets` loading, offline, with the same one-line errors (`load_dataset`). Both models read
-their data through here (mlp.load_data_mlp, lm_data.load_data_mlp_lm)."""
+"""The data files: where the data lives (`resolve_data_dir`, `data_path`), the checks that read a
+file through once and name it in a one-line error when it is missing, unreadable, truncated or
+corrupt (`check_data_file`), and Hugging Face `datasets` loading, offline, with the same one-line
+errors (`load_dataset`). Both models read their data through here (mlp.load_data_mlp,
+lm_data.load_data_mlp_lm)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ DEFAULT_DATA_DIR = REPO_DIR.parent / "shared" / "data"
 
 # --------------------------------------------------------------------------- data location
 class DataNotFoundError(FileNotFoundError):
-    """A data file or directory is missing; the message says where we looked and how to point elsewhere."""
+    """A data file or directory is missing; the message says where we looked and how to point
+    elsewhere."""
 
 
 FETCH_HINT = "run `python main.py data` to fetch the data sets (docs/data.md)"
@@ -78,8 +80,8 @@ def data_path(
 
 
 class DataFileError(ValueError):
-    """A data file exists but cannot be used (unreadable, not gzip, truncated, empty, lacking a column); the
-    message names the file, says what is wrong and how to restore it."""
+    """A data file exists but cannot be used (unreadable, not gzip, truncated, empty, lacking a
+    column); the message names the file, says what is wrong and how to restore it."""
 
 
 RESTORE_HINT = "restore it from ../shared/data (see its README.md: SHA256SUMS)"
@@ -105,10 +107,10 @@ OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TEL
 
 
 def _force_offline() -> None:
-    """The package never opens a network connection, and without these switches every load_dataset sends a
-    request (a download-count ping to the Hub) even for local files. `datasets` and `huggingface_hub` read
-    the environment once, when imported: so set it before they are, and turn on the switches of a copy that
-    someone imported earlier."""
+    """The package never opens a network connection, and without these switches every load_dataset
+    sends a request (a download-count ping to the Hub) even for local files. `datasets` and
+    `huggingface_hub` read the environment once, when imported: so set it before they are, and turn
+    on the switches of a copy that someone imported earlier."""
     for switch in OFFLINE_SWITCHES:
         os.environ[switch] = "1"
     for module_name, names in (
@@ -122,7 +124,8 @@ def _force_offline() -> None:
 
 
 def _file_identity(path: Path) -> list:
-    # ctime moves on every change to the file, even one that puts its mtime back (cp -p, touch -r, rsync -a)
+    # ctime moves on every change to the file, even one that puts its mtime back (cp -p, touch -r,
+    # rsync -a)
     st = path.stat()
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
@@ -152,9 +155,9 @@ def _remember_verified(entries: Mapping[str, list]) -> None:
 
 
 def check_data_file(path: str | os.PathLike, columns: Sequence[str] = ()) -> None:
-    """Read the whole file (through gzip for .gz) and raise a one-line DataFileError naming it if it cannot be
-    read, is not gzip, is truncated or corrupt, is not UTF-8, is empty, or (with `columns`, for a CSV) has no
-    data row or a header that lacks one of `columns`."""
+    """Read the whole file (through gzip for .gz) and raise a one-line DataFileError naming it if it
+    cannot be read, is not gzip, is truncated or corrupt, is not UTF-8, is empty, or (with
+    `columns`, for a CSV) has no data row or a header that lacks one of `columns`."""
     path = Path(path)
     compressed = path.suffix == ".gz"
     header, lines, last, offset = None, 0, b"\n", 0
@@ -218,8 +221,9 @@ def check_data_file(path: str | os.PathLike, columns: Sequence[str] = ()) -> Non
 
 
 def check_data_files(paths: Iterable[str | os.PathLike], columns: Sequence[str] = ()) -> None:
-    """`check_data_file` on each path not yet read through unchanged (a record in the cache directory), so
-    that a bad file fails here, before any work, even where `datasets` would serve an old cache of it."""
+    """`check_data_file` on each path not yet read through unchanged (a record in the cache
+    directory), so that a bad file fails here, before any work, even where `datasets` would serve an
+    old cache of it."""
     verified, passed = _read_verified(), {}
     for path in map(Path, paths):
         if not os.access(path, os.R_OK):
@@ -241,8 +245,9 @@ def load_dataset(
     **kwargs,
 ):
     """`datasets.load_dataset(builder, data_files=...)` offline, on local files checked first
-    (`check_data_files`; `columns`: what a CSV's header must name). Any fault is a one-line DataFileError
-    that names the file; if every file reads fine, it names the `datasets` cache instead."""
+    (`check_data_files`; `columns`: what a CSV's header must name). Any fault is a one-line
+    DataFileError that names the file; if every file reads fine, it names the `datasets` cache
+    instead."""
     paths = {split: Path(p) for split, p in data_files.items()}
     check_data_files(paths.values(), columns)
     _force_offline()
@@ -262,7 +267,8 @@ def load_dataset(
                 )  # read anew: name the culprit if one file is at fault
             except DataFileError as bad:
                 raise bad from None
-        root = err  # datasets wraps the parser's error in "An error occurred while generating the dataset"
+        # datasets wraps the parser's error in "An error occurred while generating the dataset"
+        root = err
         for _ in range(10):
             inner = root.__cause__ or root.__context__
             if inner is None:
@@ -271,16 +277,19 @@ def load_dataset(
         summary = (str(root).strip().splitlines() or [""])[0][:200]
         cache = getattr(datasets.config, "HF_DATASETS_CACHE", "~/.cache/huggingface/datasets")
         raise DataFileError(
-            f"could not load {', '.join(map(str, paths.values()))} ({type(root).__name__}: {summary}); the files "
+            f"could not load {', '.join(map(str, paths.values()))} ({type(root).__name__}: "
+            f"{summary}); the files "
             f"are whole, so a row is malformed or the datasets cache {cache} is damaged: restore "
-            f"them from ../shared/data (see its README.md: SHA256SUMS) or delete that cache, and run again"
+            "them from ../shared/data (see its README.md: SHA256SUMS) or delete that cache, "
+            "and run again"
         ) from err
 
 
 @contextlib.contextmanager
 def _datasets_quiet(datasets):
-    """No progress bars ("Generating train split: ...") and no log lines below errors from `datasets` in the
-    block, so that a fault after a first load is the one line on stderr; the caller's settings come back."""
+    """No progress bars ("Generating train split: ...") and no log lines below errors from
+    `datasets` in the block, so that a fault after a first load is the one line on stderr; the
+    caller's settings come back."""
     from datasets.utils import logging as ds_logging
 
     bars_were_off, level = datasets.utils.are_progress_bars_disabled(), ds_logging.get_verbosity()

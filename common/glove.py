@@ -1,7 +1,7 @@
-"""The sentiment classifier's word vectors and tokenizer: a GloVe table with the interface of gensim's KeyedVectors
-(`WordVectors`, `load_glove`; Pennington, Socher and Manning 2014), parsed once and cached in binary outside the
-repo, and a Penn-Treebank-style word tokenizer (`word_tokenize`, `tokenize_many`) standing in for nltk's, that
-mlp.featurize uses."""
+"""The sentiment classifier's word vectors and tokenizer: a GloVe table with the interface of
+gensim's KeyedVectors (`WordVectors`, `load_glove`; Pennington, Socher and Manning 2014), parsed
+once and cached in binary outside the repo, and a Penn-Treebank-style word tokenizer
+(`word_tokenize`, `tokenize_many`) standing in for nltk's, that mlp.featurize uses."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ EMBEDDINGS = {
 
 @contextlib.contextmanager
 def gc_paused():
-    """Pause Python's cyclic garbage collector for a block that builds millions of small lists and strings
-    but no reference cycles: each collection would walk all of them again."""
+    """Pause Python's cyclic garbage collector for a block that builds millions of small lists and
+    strings but no reference cycles: each collection would walk all of them again."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -50,11 +50,11 @@ def gc_paused():
 
 
 # --------------------------------------------------------------------------- tokenizer
-# A regex rendition of the Penn Treebank tokenizer (nltk.tokenize.TreebankWordTokenizer). Every rule looks at
-# most one whitespace-delimited piece at a time (a line end counts as whitespace), so a text's tokens are the
-# concatenation of its pieces' tokens. That lets a corpus be tokenized piece by distinct piece: 35,000 IMDB
-# reviews hold 9 million pieces but only a few hundred thousand distinct ones, and the rules run once over
-# those joined by newlines.
+# A regex rendition of the Penn Treebank tokenizer (nltk.tokenize.TreebankWordTokenizer). Every rule
+# looks at most one whitespace-delimited piece at a time (a line end counts as whitespace), so a
+# text's tokens are the concatenation of its pieces' tokens. That lets a corpus be tokenized piece
+# by distinct piece: 35,000 IMDB reviews hold 9 million pieces but only a few hundred thousand
+# distinct ones, and the rules run once over those joined by newlines.
 _TAG = re.compile(r"</?[A-Za-z][^<>\n\x00]*>")
 
 
@@ -62,8 +62,8 @@ def _spaced(match: re.Match) -> str:
     return f" {match.group()} "
 
 
-# Replacements are constant strings where they can be (re runs those in C) and `_spaced` elsewhere; context
-# sits in look-arounds, so a rule never consumes the character next to what it splits off.
+# Replacements are constant strings where they can be (re runs those in C) and `_spaced` elsewhere;
+# context sits in look-arounds, so a rule never consumes the character next to what it splits off.
 _TREEBANK_RULES: list[tuple[re.Pattern, str | Callable]] = [
     (re.compile(r"(?:^|(?<=[ \t(\[{<]))(?:\"|'')", re.M), " `` "),  # opening quotes
     (re.compile(r"``"), " `` "),
@@ -109,9 +109,11 @@ def split_pieces(texts: Sequence[str], lowercase: bool = True) -> list[list[str]
 
 
 def tokenize_pieces(pieces: Sequence[str]) -> list[list[str]]:
-    """Treebank tokens of each whitespace-free piece: ["don't", 'movie!'] -> [['do', "n't"], ['movie', '!']]."""
+    """Treebank tokens of each whitespace-free piece: ["don't", 'movie!'] -> [['do', "n't"],
+    ['movie', '!']]."""
     tokens = [[p] for p in pieces]
-    # Letters and digits alone stay one token (most pieces), except the few words the last rule splits.
+    # Letters and digits alone stay one token (most pieces), except the few words the last rule
+    # splits.
     todo = [i for i, p in enumerate(pieces) if not p.isalnum() or p.lower() in _SPLIT_WORDS]
     joined = "\n".join([pieces[i] for i in todo])
     for pattern, repl in _TREEBANK_RULES:
@@ -149,7 +151,8 @@ class WordVectors:
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(index_to_key):
             raise ValueError(
-                f"need one row per word: {len(index_to_key)} words, vectors of shape {vectors.shape}"
+                f"need one row per word: {len(index_to_key)} words, vectors of shape "
+                f"{vectors.shape}"
             )
         self.index_to_key = list(index_to_key)
         self.key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
@@ -181,12 +184,13 @@ class EmbeddingsFormatError(ValueError):
 
 
 def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> WordVectors:
-    """Parse a GloVe/word2vec-style text file (optionally .gz): `word v1 ... vD` per line, no header.
+    """Parse a GloVe/word2vec-style text file (optionally .gz): `word v1 ... vD` per line, no
+    header.
 
-    A word2vec header line `count dim` is skipped. Every line must hold the same number of numbers (the count
-    most lines hold) and every number must be finite; the first line that breaks either raises
-    EmbeddingsFormatError naming the file and its 1-based line number. A file that cannot be read through
-    (unreadable, not gzip, truncated, not UTF-8) raises DataFileError.
+    A word2vec header line `count dim` is skipped. Every line must hold the same number of numbers
+    (the count most lines hold) and every number must be finite; the first line that breaks either
+    raises EmbeddingsFormatError naming the file and its 1-based line number. A file that cannot be
+    read through (unreadable, not gzip, truncated, not UTF-8) raises DataFileError.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
@@ -215,8 +219,8 @@ def parse_embeddings_text(path: str | os.PathLike, limit: int | None = None) -> 
         rests.append(rest)
     # Counting separators is ~10x cheaper than splitting every line; only odd lines are split.
     seps = np.fromiter((r.count(" ") for r in rests), dtype=np.int64, count=len(rests))
-    # The dimension is what most lines hold, not what the first line holds, so that a short first line is
-    # the one blamed; on a tie, the count that comes first in the file.
+    # The dimension is what most lines hold, not what the first line holds, so that a short first
+    # line is the one blamed; on a tie, the count that comes first in the file.
     tally = np.bincount(seps)
     usual = seps[np.isin(seps, np.flatnonzero(tally == tally.max())).argmax()]
     dim = len(rests[int(np.argmax(seps == usual))].split())
@@ -255,7 +259,8 @@ class _DamagedCache(Exception):
 
 
 def _read_whole(path: Path) -> bytearray:
-    """The file's bytes in a bytearray, so that an array made over them is writable without a copy."""
+    """The file's bytes in a bytearray, so that an array made over them is writable without a
+    copy."""
     try:
         with open(path, "rb") as f:
             buf = bytearray(os.fstat(f.fileno()).st_size)
@@ -272,8 +277,8 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 
 
 def _read_glove_cache(words_file: Path, vectors_file: Path, check_file: Path) -> WordVectors:
-    """The cached table, after both files match the SHA-256 sums and the shape in `check_file`; _DamagedCache
-    naming the first file that does not."""
+    """The cached table, after both files match the SHA-256 sums and the shape in `check_file`;
+    _DamagedCache naming the first file that does not."""
     if not check_file.is_file():
         raise _DamagedCache(
             check_file, "is missing (an interrupted write, or a cache from before checksums)"
@@ -290,7 +295,8 @@ def _read_glove_cache(words_file: Path, vectors_file: Path, check_file: Path) ->
         if hashlib.sha256(data[file]).hexdigest() != expected:
             raise _DamagedCache(file, f"does not match its SHA-256 in {check_file.name}")
     words = data[words_file].decode("utf-8").split("\n")
-    try:  # the bytes are the ones written, so this only guards against a check file that lies about them
+    # the bytes are the ones written, so this only guards against a check file that lies about them
+    try:
         header = io.BytesIO(bytes(data[vectors_file][:4096]))
         if np.lib.format.read_magic(header) != (1, 0):
             raise ValueError("not a version 1.0 .npy file")
@@ -312,7 +318,8 @@ def _read_glove_cache(words_file: Path, vectors_file: Path, check_file: Path) ->
 def _write_glove_cache(
     table: WordVectors, words_file: Path, vectors_file: Path, check_file: Path
 ) -> None:
-    """Both files, then the check file with their sums: written last, so that it vouches only for whole files."""
+    """Both files, then the check file with their sums: written last, so that it vouches only for
+    whole files."""
     vectors, words = _npy_bytes(table.vectors), "\n".join(table.index_to_key).encode("utf-8")
     for file, data in ((vectors_file, vectors), (words_file, words)):
         _atomic_write(file, lambda tmp, data=data: Path(tmp).write_bytes(data))
@@ -338,11 +345,12 @@ def load_glove(
     """Load GloVe (default: glove.6B.50d in the data directory; `name` "twitter": glove-twitter-50,
     whose word2vec header `parse_embeddings_text` skips) as WordVectors.
 
-    The first load parses the text and writes a binary cache outside the repo (`default_cache_dir()`): the
-    words as text, the vectors as .npy, and a JSON file with the SHA-256 of both and the shape. Later loads
-    read the cache, after checking it against those sums; a cache that fails the check (damaged, cut short,
-    swapped) is named in one line on stderr and rebuilt from the text. The cache key covers the file's path,
-    size and modification time, so a changed file is parsed anew.
+    The first load parses the text and writes a binary cache outside the repo
+    (`default_cache_dir()`): the words as text, the vectors as .npy, and a JSON file with the
+    SHA-256 of both and the shape. Later loads read the cache, after checking it against those sums;
+    a cache that fails the check (damaged, cut short, swapped) is named in one line on stderr and
+    rebuilt from the text. The cache key covers the file's path, size and modification time, so a
+    changed file is parsed anew.
     """
     label = None
     if path is None:

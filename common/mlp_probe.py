@@ -16,7 +16,7 @@ are added:
 
 `probe_sweep` writes `{out_dir}/{name}.json`: for each config and seed, these numbers averaged over
 each epoch (`epochs`) and, for the first epoch, every `EARLY_EVERY` steps (`early`), with the run's
-dev accuracy per epoch. Nothing here runs at import time; mlp.py's course API is untouched. """
+dev accuracy per epoch. Nothing here runs at import time; mlp.py's course API is untouched."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Worker processes for the sentiment half: `fork_map` / `fork_imap` run a function over items in forked workers
-(featurizing reviews, the sweeps' runs), with Ctrl-C and worker failures handled in the parent."""
+"""Worker processes for the sentiment half: `fork_map` / `fork_imap` run a function over items in
+forked workers (featurizing reviews, the sweeps' runs), with Ctrl-C and worker failures handled in
+the parent."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def _fork_init(fn, context) -> None:
     torch.set_num_threads(
         1
     )  # as DataLoader workers do: the processes together already use the cores
-    # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the pool), so a worker that
-    # is still starting cannot swallow it and let the run go on.
+    # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the pool), so a
+    # worker that is still starting cannot swallow it and let the run go on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # SIGTERM, which the parent handles as Ctrl-C (main.main), ends a worker at once: the pool's
     # terminate() sends it, and the parent alone says what was kept.
@@ -37,20 +38,21 @@ def _fork_call(item):
 
 
 def fork_imap(fn: Callable, items: Sequence, workers: int, context=None) -> Iterator:
-    """`fn(context, item)` for each item, yielded in the order of `items` as they finish, from `workers` forked
-    processes (one thread each).
+    """`fn(context, item)` for each item, yielded in the order of `items` as they finish, from
+    `workers` forked processes (one thread each).
 
-    Fork lets the workers share `context` (an embedding table, datasets) with this process instead of
-    receiving a pickled copy; items and results are pickled. Where fork is unavailable (Windows, macOS
-    defaults), inside a worker, once this process has initialised CUDA, or with `workers` <= 1 or a single
-    item, it runs here, in order. Progress
+    Fork lets the workers share `context` (an embedding table, datasets) with this process instead
+    of receiving a pickled copy; items and results are pickled. Where fork is unavailable (Windows,
+    macOS defaults), inside a worker, once this process has initialised CUDA, or with `workers` <= 1
+    or a single item, it runs here, in order. Progress
     bars of the jobs themselves stay off (`progress`), so the caller can show one bar for them all.
     """
     import multiprocessing as mp
 
     workers = min(workers, len(items))
-    # A process that has initialised CUDA does not fork: a child could not use CUDA ("Cannot re-initialize
-    # CUDA in forked subprocess"), so jobs that might (a sweep's runs on a GPU) run here instead.
+    # A process that has initialised CUDA does not fork: a child could not use CUDA ("Cannot
+    # re-initialize CUDA in forked subprocess"), so jobs that might (a sweep's runs on a GPU) run
+    # here instead.
     if (
         workers <= 1
         or "fork" not in mp.get_all_start_methods()
@@ -77,8 +79,9 @@ def fork_imap(fn: Callable, items: Sequence, workers: int, context=None) -> Iter
 
 @contextlib.contextmanager
 def _interrupt_held():
-    """Hold Ctrl-C while the block forks, and yield the list of presses: a KeyboardInterrupt raised inside one
-    of Python's at-fork hooks is printed and dropped ("Exception ignored in ..."), and the run would go on."""
+    """Hold Ctrl-C while the block forks, and yield the list of presses: a KeyboardInterrupt raised
+    inside one of Python's at-fork hooks is printed and dropped ("Exception ignored in ..."), and
+    the run would go on."""
     import threading
 
     pressed: list = []
@@ -106,7 +109,8 @@ def _interrupt_held():
 
 
 def fork_map(fn: Callable, items: Sequence, workers: int, context=None) -> list:
-    """`[fn(context, item) for item in items]` by `fork_imap`: the output does not depend on `workers`."""
+    """`[fn(context, item) for item in items]` by `fork_imap`: the output does not depend on
+    `workers`."""
     return list(fork_imap(fn, items, workers, context))
 
 

@@ -1,5 +1,6 @@
-"""Our weight average for the language model: an exponential moving average of the parameters (Polyak and
-Juditsky 1992), updated after every training step; mlp_lm.train scores and saves it when `ema_decay` > 0."""
+"""Our weight average for the language model: an exponential moving average of the parameters
+(Polyak and Juditsky 1992), updated after every training step; mlp_lm.train scores and saves it when
+`ema_decay` > 0."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import torch.nn as nn
 class WeightAverage:
     """An exponential moving average of the parameters, updated every step.
 
-    The first steps use the smaller decay (1 + t) / (10 + t), so the average does not stay anchored at the
-    random initialisation. `applied()` swaps the average into the model and puts the trained weights back.
+    The first steps use the smaller decay (1 + t) / (10 + t), so the average does not stay anchored
+    at the random initialisation. `applied()` swaps the average into the model and puts the trained
+    weights back.
     """
 
     def __init__(self, model: nn.Module, decay: float):

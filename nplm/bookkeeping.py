@@ -1,7 +1,7 @@
-"""`mlp_lm.train`'s bookkeeping around the course's training step: the per-epoch history, the best dev score and
-its weights (of the weight average when there is one, nplm/average.py), early stopping (`patience`), the checks
-that stop a diverged run, the log lines, the best checkpoint and the training state that a run resumes from
-(nplm/checkpoint.py)."""
+"""`mlp_lm.train`'s bookkeeping around the course's training step: the per-epoch history, the best
+dev score and its weights (of the weight average when there is one, nplm/average.py), early stopping
+(`patience`), the checks that stop a diverged run, the log lines, the best checkpoint and the
+training state that a run resumes from (nplm/checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from nplm.kernels import train_flops_per_token
 
 @dataclass
 class TrainedLM:
-    """What mlp_lm.fit_mlp_lm gives back: the model holding its best weights (eval mode), its tokenizer, its
-    config and the run's numbers (`fit_report`)."""
+    """What mlp_lm.fit_mlp_lm gives back: the model holding its best weights (eval mode), its
+    tokenizer, its config and the run's numbers (`fit_report`)."""
 
     model: "torch.nn.Module"
     tokenizer: object
@@ -33,7 +33,8 @@ class TrainedLM:
 
 @dataclass
 class TrainOptions:
-    """What `mlp_lm.train` takes beyond the course's parameters, all off by default (the course's loop)."""
+    """What `mlp_lm.train` takes beyond the course's parameters, all off by default (the course's
+    loop)."""
 
     patience: Optional[int] = None  # stop after this many epochs without a better dev perplexity
     ema_decay: float = 0.0  # > 0: score and save a weight average (nplm/average.py)
@@ -46,14 +47,17 @@ class TrainOptions:
 
 @dataclass
 class TrainingHistory:
-    """One value per epoch. It unpacks and indexes as the course's 4-tuple (train losses, train perplexities,
-    dev losses, dev perplexities), so `hist[3]` is the dev perplexities as in the course's code."""
+    """One value per epoch. It unpacks and indexes as the course's 4-tuple (train losses, train
+    perplexities, dev losses, dev perplexities), so `hist[3]` is the dev perplexities as in the
+    course's code."""
 
     train_loss: list = field(default_factory=list)
     train_ppl: list = field(default_factory=list)  # exp of the epoch's running mean, dropout on
     dev_loss: list = field(default_factory=list)
     dev_ppl: list = field(default_factory=list)
-    dev_ppl_last_iterate: list = field(default_factory=list)  # with a weight average: the live weights'
+    dev_ppl_last_iterate: list = field(
+        default_factory=list
+    )  # with a weight average: the live weights'
 
     def _course(self) -> tuple:
         return self.train_loss, self.train_ppl, self.dev_loss, self.dev_ppl
@@ -69,13 +73,19 @@ class TrainingHistory:
 
 
 class TrainingRun:
-    """`train`'s bookkeeping around the course's step. It owns the run's state: the history, the best dev score
-    with its epoch and weights, the epochs without improvement, whether it stopped, the training time (summed
-    over resumed sessions) and the epochs after which it was resumed; `state_dict` / `load_state_dict` are
-    what the training-state file holds (nplm/checkpoint.py writes and reads it)."""
+    """`train`'s bookkeeping around the course's step. It owns the run's state: the history, the
+    best dev score with its epoch and weights, the epochs without improvement, whether it stopped,
+    the training time (summed over resumed sessions) and the epochs after which it was resumed;
+    `state_dict` / `load_state_dict` are what the training-state file holds (nplm/checkpoint.py
+    writes and reads it)."""
 
     def __init__(self, core, optimizer, scheduler, average, train_loader, save_path, options):
-        self.core, self.optimizer, self.scheduler, self.average = core, optimizer, scheduler, average
+        self.core, self.optimizer, self.scheduler, self.average = (
+            core,
+            optimizer,
+            scheduler,
+            average,
+        )
         self.save_path, self.options, self.log = save_path, options, options.log
         self.generator = getattr(train_loader, "generator", None)  # WindowBatches' shuffle
         self.writer = getattr(train_loader, "rank", 0) == 0  # only one process writes files
@@ -86,10 +96,12 @@ class TrainingRun:
         self.bad_epochs, self.stopped, self.first_epoch = 0, False, 0
         self.train_seconds, self.resumed_after = 0.0, []
 
-    # ------------------------------------------------------------------ the state a run resumes from
+    # ------------------------------------------------------------------ the state a run resumes
+    # from
     def state_dict(self) -> dict:
-        """Everything needed to go on after the epoch that just ended: the live weights, the optimiser, the
-        schedule, the weight average, the random states and this object's own fields."""
+        """Everything needed to go on after the epoch that just ended: the live weights, the
+        optimiser, the schedule, the weight average, the random states and this object's own
+        fields."""
         cuda = self.device.type == "cuda"
         return {
             "epoch": self.epoch,
@@ -112,8 +124,8 @@ class TrainingRun:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Put a state of `state_dict` back, into this run and the objects it trains; it goes on after the
-        epoch that state ended."""
+        """Put a state of `state_dict` back, into this run and the objects it trains; it goes on
+        after the epoch that state ended."""
         self.core.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None:
@@ -126,13 +138,20 @@ class TrainingRun:
         if self.generator is not None:
             self.generator.set_state(state["loader_rng"])
         history = state["history"]
-        if not isinstance(history, dict):  # a state saved as four lists, before the history had names
-            history = dict(zip(("train_loss", "train_ppl", "dev_loss", "dev_ppl"), history),
-                           dev_ppl_last_iterate=state.get("dev_ppl_last_iterate") or [])
+        if not isinstance(
+            history, dict
+        ):  # a state saved as four lists, before the history had names
+            history = dict(
+                zip(("train_loss", "train_ppl", "dev_loss", "dev_ppl"), history),
+                dev_ppl_last_iterate=state.get("dev_ppl_last_iterate") or [],
+            )
         self.history = TrainingHistory(**{k: list(v) for k, v in history.items()})
         self.best_ppl, self.best_epoch = state["best_ppl"], state["best_epoch"]
         self.best_state, self.bad_epochs, self.stopped = (
-            state["best_state"], state["bad_epochs"], state["stopped"])
+            state["best_state"],
+            state["bad_epochs"],
+            state["stopped"],
+        )
         self.train_seconds = state.get("train_seconds", 0.0)
         self.resumed_after = [*state.get("resumed_after", []), state["epoch"]]
         self.first_epoch = state["epoch"] + 1
@@ -147,10 +166,14 @@ class TrainingRun:
         """Add a step's summed loss; stop a diverged run; log every `print_every` steps."""
         self.loss_sum += batch_sum
         self.n_tokens += n_targets
-        # A CPU checks every step; an accelerator every 100, so that it need not wait for each step's loss.
+        # A CPU checks every step; an accelerator every 100, so that it need not wait for each
+        # step's loss.
         if (self.device.type == "cpu" or idx % 100 == 0) and not torch.isfinite(self.loss_sum):
-            kept = (f"the checkpoint of epoch {self.best_epoch} is kept"
-                    if self.best_epoch is not None else "no checkpoint was kept")
+            kept = (
+                f"the checkpoint of epoch {self.best_epoch} is kept"
+                if self.best_epoch is not None
+                else "no checkpoint was kept"
+            )
             raise utils.TrainingDiverged(
                 f"the training loss became {loss.item()} at epoch {self.epoch}, by step {idx} (lr "
                 f"{self.optimizer.param_groups[0]['lr']:.2e}); {kept}: lower the learning rate, "
@@ -159,13 +182,14 @@ class TrainingRun:
         if print_every and idx % print_every == 0:
             rate = self.n_tokens * self.world / max(time.perf_counter() - self.t0, 1e-9)
             self.log(
-                f"  iter {idx:6d}  loss {loss.item():.4f}  ppl {math.exp(min(loss.item(), 50)):9.2f}  "
+                f"  iter {idx:6d}  loss {loss.item():.4f}  ppl "
+                f"{math.exp(min(loss.item(), 50)):9.2f}  "
                 f"lr {self.optimizer.param_groups[0]['lr']:.2e}  {rate:,.0f} tokens/s"
             )
 
     def epoch_mean(self) -> float:
-        """The epoch's train loss per token (a mean of per-batch perplexities would overstate exp of it, by
-        Jensen's inequality), over every process; recorded in the history."""
+        """The epoch's train loss per token (a mean of per-batch perplexities would overstate exp of
+        it, by Jensen's inequality), over every process; recorded in the history."""
         count = torch.tensor(float(self.n_tokens), dtype=torch.float64, device=self.device)
         totals = torch.stack([self.loss_sum, count])
         distributed.sum_over_processes(totals, self.world)
@@ -180,8 +204,9 @@ class TrainingRun:
         return train_loss
 
     def score_dev(self, score):
-        """(dev loss, dev perplexity, a CPU copy of the weights scored if they beat the best so far): `score()`
-        of the weight average when there is one (the last iterate's perplexity recorded too)."""
+        """(dev loss, dev perplexity, a CPU copy of the weights scored if they beat the best so
+        far): `score()` of the weight average when there is one (the last iterate's perplexity
+        recorded too)."""
         if self.average is not None:
             self.history.dev_ppl_last_iterate.append(score()[1])
         with applied(self.average):
@@ -189,12 +214,14 @@ class TrainingRun:
             # the weights scored, copied (to the CPU): training goes on with the live ones
             best_state = None
             if dev_ppl < self.best_ppl:
-                best_state = {k: v.detach().to("cpu", copy=True)
-                              for k, v in self.core.state_dict().items()}
+                best_state = {
+                    k: v.detach().to("cpu", copy=True) for k, v in self.core.state_dict().items()
+                }
         return dev_loss, dev_ppl, best_state
 
     def end_epoch(self, train_loss, dev_loss, dev_ppl, best_state) -> bool:
-        """Record the dev score, save a better checkpoint, keep the training state; True to stop early."""
+        """Record the dev score, save a better checkpoint, keep the training state; True to stop
+        early."""
         epoch = self.epoch
         if not math.isfinite(dev_loss):
             raise utils.TrainingDiverged(
@@ -205,13 +232,15 @@ class TrainingRun:
         seconds = time.perf_counter() - self.t0
         self.train_seconds += seconds
         self.log(
-            f"Epoch {epoch}: train loss {train_loss:.4f} (ppl {self.history.train_ppl[-1]:.2f}); dev "
+            f"Epoch {epoch}: train loss {train_loss:.4f} (ppl "
+            f"{self.history.train_ppl[-1]:.2f}); dev "
             f"loss {dev_loss:.4f}, dev ppl {dev_ppl:.2f}; {seconds:.0f} s"
         )
         patience = self.options.patience
         if dev_ppl < self.best_ppl:
             self.log(
-                f"{'-' * 10} Epoch {epoch}: best dev perplexity improved from {self.best_ppl:.2f} to "
+                f"{'-' * 10} Epoch {epoch}: best dev perplexity improved from "
+                f"{self.best_ppl:.2f} to "
                 f"{dev_ppl:.2f}, saving the model to {self.save_path} {'-' * 10}"
             )
             self.best_ppl, self.bad_epochs = dev_ppl, 0
@@ -230,10 +259,12 @@ class TrainingRun:
         return self.stopped
 
 
-def fit_report(run: TrainingRun, model, tokenizer, config, train_stream, dev_stream, t_start) -> dict:
-    """The numbers of a `fit_mlp_lm` run: the history, the best epoch, the sizes, the time, the FLOPs. The
-    training time is summed over every session of a resumed run, whose `resumed_after` lists the epochs
-    after which it went on."""
+def fit_report(
+    run: TrainingRun, model, tokenizer, config, train_stream, dev_stream, t_start
+) -> dict:
+    """The numbers of a `fit_mlp_lm` run: the history, the best epoch, the sizes, the time, the
+    FLOPs. The training time is summed over every session of a resumed run, whose `resumed_after`
+    lists the epochs after which it went on."""
     history = asdict(run.history)
     if not history["dev_ppl_last_iterate"]:
         del history["dev_ppl_last_iterate"]
@@ -251,7 +282,9 @@ def fit_report(run: TrainingRun, model, tokenizer, config, train_stream, dev_str
         "train_tokens": train_stream.numel(),
         "dev_targets": dev_stream.numel(),
         "train_seconds": run.train_seconds,
-        "train_tokens_per_second_incl_eval": epochs * train_stream.numel() / max(run.train_seconds, 1e-9),
+        "train_tokens_per_second_incl_eval": epochs
+        * train_stream.numel()
+        / max(run.train_seconds, 1e-9),
         "resumed_after": run.resumed_after,
         "seconds_total": time.perf_counter() - t_start,
         "save_path": str(config.save_path),

@@ -1,8 +1,8 @@
 """A continuous cache for scoring a trained language model (Grave, Joulin and Usunier 2017).
 
 Grave, Joulin and Usunier. 2017. *Improving Neural Language Models with a Continuous Cache.* ICLR.
-Nothing is trained: the model's prediction is mixed with a distribution over the words that followed similar
-hidden states in the recent past of the same stream.
+Nothing is trained: the model's prediction is mixed with a distribution over the words that followed
+similar hidden states in the recent past of the same stream.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ CACHE_LAMBDAS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4]
 
 @torch.no_grad()
 def features_and_log_probs(model, stream: torch.Tensor, pad_id: int, batch_size: int = 4096):
-    """The hidden state before the output layer (T, H) and log p(x_t | context) (T,) for every token x_t of the
-    stream, in stream order. Runs in eval mode and restores the model's previous mode."""
+    """The hidden state before the output layer (T, H) and log p(x_t | context) (T,) for every token
+    x_t of the stream, in stream order. Runs in eval mode and restores the model's previous mode."""
     features, log_probs = [], []
     device = next(model.parameters()).device
     with utils.evaluating(model):
@@ -50,17 +50,19 @@ def _check_cache_args(cache_size, thetas, lambdas) -> None:
 def continuous_cache_nll(
     features, log_probs, stream, cache_size, thetas, lambdas, block: int = 1024
 ):
-    """Mean negative log-likelihood per token of the model mixed with a continuous cache, for every (theta, lambda)
-    of the grid: a float64 tensor (len(thetas), len(lambdas)).
+    """Mean negative log-likelihood per token of the model mixed with a continuous cache, for every
+    (theta, lambda) of the grid: a float64 tensor (len(thetas), len(lambdas)).
 
-    Grave, Joulin and Usunier. 2017. *Improving Neural Language Models with a Continuous Cache.* ICLR.
-    The cache of target t holds the pairs (h_i, x_i) of the `cache_size` tokens before it: the model's hidden
-    state h_i and the word x_i that followed it. p_cache(w) = sum_{i: x_i = w} softmax_i(theta * h_t . h_i), and
-    p(w) = (1 - lambda) p_model(w) + lambda p_cache(w). Only earlier tokens of the stream are used, so it is a
-    proper language model: the score of x_t never sees x_t. Nothing is trained; a long document's repeated
-    names, numbers and rare words, which a fixed window forgets, get their probability back.
+    Grave, Joulin and Usunier. 2017. *Improving Neural Language Models with a Continuous Cache.*
+    ICLR. The cache of target t holds the pairs (h_i, x_i) of the `cache_size` tokens before it: the
+    model's hidden state h_i and the word x_i that followed it. p_cache(w) = sum_{i: x_i = w}
+    softmax_i(theta * h_t . h_i), and p(w) = (1 - lambda) p_model(w) + lambda p_cache(w). Only
+    earlier tokens of the stream are used, so it is a proper language model: the score of x_t never
+    sees x_t. Nothing is trained; a long document's repeated names, numbers and rare words, which a
+    fixed window forgets, get their probability back.
 
-    features (T, H) and log_probs (T,) as `features_and_log_probs` gives them; stream (T,) the token ids.
+    features (T, H) and log_probs (T,) as `features_and_log_probs` gives them; stream (T,) the token
+    ids.
     """
     _check_cache_args(cache_size, thetas, lambdas)
     T = stream.numel()
@@ -119,8 +121,9 @@ def score_with_cache(
     max_tokens: int | None = None,
     log=print,
 ) -> dict:
-    """Choose the cache's theta and lambda on the dev split (the grid's lowest perplexity), then score the test
-    split with them. Returns the model's and the mixture's perplexity on each split and the whole grid."""
+    """Choose the cache's theta and lambda on the dev split (the grid's lowest perplexity), then
+    score the test split with them. Returns the model's and the mixture's perplexity on each split
+    and the whole grid."""
     thetas = list(CACHE_THETAS if thetas is None else thetas)
     lambdas = list(CACHE_LAMBDAS if lambdas is None else lambdas)
     _check_cache_args(cache_size, thetas, lambdas)
@@ -145,7 +148,8 @@ def score_with_cache(
         "targets": stream.numel(),
     }
     log(
-        f"continuous cache of {cache_size} tokens: theta {theta}, lambda {lam} (chosen on dev); dev perplexity "
+        f"continuous cache of {cache_size} tokens: theta {theta}, lambda {lam} (chosen on "
+        "dev); dev perplexity "
         f"{out['dev']['model_ppl']:.2f} -> {out['dev']['cache_ppl']:.2f}"
     )
     if test_data is not None:
@@ -162,7 +166,8 @@ def score_with_cache(
             "targets": stream.numel(),
         }
         log(
-            f"test perplexity {out['test']['model_ppl']:.2f} -> {out['test']['cache_ppl']:.2f} with the same cache"
+            f"test perplexity {out['test']['model_ppl']:.2f} -> {out['test']['cache_ppl']:.2f} "
+            "with the same cache"
         )
     out["seconds"] = time.perf_counter() - t0
     return out

@@ -1,6 +1,6 @@
-"""The language model's files: a checkpoint (a plain state_dict, as the course saves it, with a JSON beside it
-holding the vocabulary, the model's fields, the config and the weights' SHA-256) and the training state that
-`python main.py lm --resume` goes on from.
+"""The language model's files: a checkpoint (a plain state_dict, as the course saves it, with a JSON
+beside it holding the vocabulary, the model's fields, the config and the weights' SHA-256) and the
+training state that `python main.py lm --resume` goes on from.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from nplm.corpus import WordTokenizer
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: missing, unreadable, from another save, or for another model."""
+    """A checkpoint that cannot be used: missing, unreadable, from another save, or for another
+    model."""
 
 
 def meta_path(save_path) -> Path:
-    """The JSON beside a checkpoint: the vocabulary, the config and the epoch (the .pt is a plain state_dict)."""
+    """The JSON beside a checkpoint: the vocabulary, the config and the epoch (the .pt is a plain
+    state_dict)."""
     return Path(f"{save_path}.json")
 
 
@@ -32,9 +34,10 @@ def _sha256(path) -> str:
 
 
 def save_checkpoint(state_dict: dict, save_path, meta: Optional[dict] = None) -> None:
-    """`state_dict` at save_path, as the course saves it (so `model.load_state_dict(torch.load(save_path))`
-    works); with `meta`, also the JSON beside it, which records the weights' SHA-256 so a half-finished save
-    is caught on loading. Both writes are atomic."""
+    """`state_dict` at save_path, as the course saves it (so
+    `model.load_state_dict(torch.load(save_path))` works); with `meta`, also the JSON beside it,
+    which records the weights' SHA-256 so a half-finished save is caught on loading. Both writes are
+    atomic."""
     utils.atomic_save(state_dict, save_path)
     if meta is not None:
         utils.atomic_write_json(
@@ -43,8 +46,8 @@ def save_checkpoint(state_dict: dict, save_path, meta: Optional[dict] = None) ->
 
 
 def load_checkpoint_meta(path) -> tuple[WordTokenizer, dict]:
-    """(tokenizer, meta) from the JSON beside the checkpoint at `path`; CheckpointError when it is missing, is not
-    ours, or belongs to other weights."""
+    """(tokenizer, meta) from the JSON beside the checkpoint at `path`; CheckpointError when it is
+    missing, is not ours, or belongs to other weights."""
     path, meta_file = Path(path), meta_path(path)
     if not path.is_file():
         raise CheckpointError(
@@ -67,9 +70,10 @@ def load_checkpoint_meta(path) -> tuple[WordTokenizer, dict]:
 
 
 def load_model(path, build, wanted: Optional[dict] = None):
-    """(model in eval mode, tokenizer, meta) for the checkpoint at `path`: `build(vocab_size, **fields)` of the
-    model fields saved beside the weights, loaded with them. With `wanted` (the model fields of a config),
-    CheckpointError unless the saved model is that one (a field the checkpoint lacks has its default)."""
+    """(model in eval mode, tokenizer, meta) for the checkpoint at `path`: `build(vocab_size,
+    **fields)` of the model fields saved beside the weights, loaded with them. With `wanted` (the
+    model fields of a config), CheckpointError unless the saved model is that one (a field the
+    checkpoint lacks has its default)."""
     tokenizer, meta = load_checkpoint_meta(path)
     saved = meta["model"]
     differ = config_differences(wanted, {**wanted, **saved}) if wanted is not None else ""
@@ -89,17 +93,18 @@ def load_model(path, build, wanted: Optional[dict] = None):
 
 
 def config_differences(wanted: dict, saved: dict, said: str = "trained with") -> str:
-    """'name=wanted (said saved), ...' for every field of `wanted` whose value `saved` does not share; '' when
-    they agree. The one comparison of a config with the one a checkpoint or a training state was made with."""
+    """'name=wanted (said saved), ...' for every field of `wanted` whose value `saved` does not
+    share; '' when they agree. The one comparison of a config with the one a checkpoint or a
+    training state was made with."""
     return ", ".join(
         f"{k}={v!r} ({said} {saved.get(k)!r})" for k, v in wanted.items() if saved.get(k) != v
     )
 
 
 def check_resumable(config, saved: dict, state_path) -> None:
-    """CheckpointError unless `config` (an mlp_lm.LMConfig) trains what the state at `state_path` was training
-    (its `saved` config). Fields of NOT_TRAINED may differ; a state saved before the fields of ADDED_OFF
-    existed ran without them."""
+    """CheckpointError unless `config` (an mlp_lm.LMConfig) trains what the state at `state_path`
+    was training (its `saved` config). Fields of NOT_TRAINED may differ; a state saved before the
+    fields of ADDED_OFF existed ran without them."""
     trained = {f.name for f in dataclasses.fields(config)} - set(config.NOT_TRAINED)
     differ = config_differences(
         {k: v for k, v in config.to_dict().items() if k in trained},
@@ -111,7 +116,8 @@ def check_resumable(config, saved: dict, state_path) -> None:
 
 
 def load_training_state(state_path) -> dict:
-    """What `train` kept at `state_path` after its last finished epoch; CheckpointError if there is none."""
+    """What `train` kept at `state_path` after its last finished epoch; CheckpointError if there is
+    none."""
     try:
         return torch.load(state_path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

@@ -1,15 +1,16 @@
 """Our additions to the language model's first block: a global context and two input regularisers.
 
-- the global context (Sun and Iyyer 2021, *Revisiting Simple Neural Probabilistic Language Models*): with
-  `global_window` G > 0 the block also reads the G words before its window, inputs (B, G+W) with the far words
-  first, and adds the mean embedding of each of `global_chunks` equal parts of them to the concatenation. A far
-  id of -1 means "no word" (before a generation prompt) and is left out of the mean; for a `global_dropout_p`
-  share of training examples every far word is hidden, so the model also learns to do without them;
-- `embed_dropout_p`: whole word types dropped from the lookups of a training batch (Gal and Ghahramani 2016, as
-  AWD-LSTM does: a dropped word is unknown wherever it occurs in the batch);
+- the global context (Sun and Iyyer 2021, *Revisiting Simple Neural Probabilistic Language Models*):
+  with `global_window` G > 0 the block also reads the G words before its window, inputs (B, G+W)
+  with the far words first, and adds the mean embedding of each of `global_chunks` equal parts of
+  them to the concatenation. A far id of -1 means "no word" (before a generation prompt) and is left
+  out of the mean; for a `global_dropout_p` share of training examples every far word is hidden, so
+  the model also learns to do without them;
+- `embed_dropout_p`: whole word types dropped from the lookups of a training batch (Gal and
+  Ghahramani 2016, as AWD-LSTM does: a dropped word is unknown wherever it occurs in the batch);
 - `input_dropout_p`: dropout on the concatenated context vectors.
-`ContextAdditions` is mixed into mlp_lm.NPLMFirstBlock, whose forward calls its hooks; every one is the
-identity, and draws no random number, when its setting is off (the course's block).
+`ContextAdditions` is mixed into mlp_lm.NPLMFirstBlock, whose forward calls its hooks; every one is
+the identity, and draws no random number, when its setting is off (the course's block).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import torch.nn.functional as F
 
 
 class ContextAdditions:
-    """The first block's hooks for our additions (a mixin of mlp_lm.NPLMFirstBlock, which holds `embeddings`,
-    `local_window_size` and `embed_dim`)."""
+    """The first block's hooks for our additions (a mixin of mlp_lm.NPLMFirstBlock, which holds
+    `embeddings`, `local_window_size` and `embed_dim`)."""
 
     def init_additions(
         self,
@@ -47,20 +48,21 @@ class ContextAdditions:
         self.input_dropout = nn.Dropout(input_dropout_p)
 
     def drop_word_types(self, inputs, embeds):
-        """The window's embeddings (B, W, E) with the word types dropped for this batch zeroed (training with
-        `embed_dropout_p` only; otherwise `embeds` itself)."""
+        """The window's embeddings (B, W, E) with the word types dropped for this batch zeroed
+        (training with `embed_dropout_p` only; otherwise `embeds` itself)."""
         type_scale = self.word_type_scale(inputs.device)  # (V,) or None
         return (
             embeds if type_scale is None else embeds * type_scale[inputs].unsqueeze(-1)
         )  # (B, W, E)
 
     def drop_inputs(self, embeds):
-        """Dropout on the concatenation (B, (W+C)*E); skipped at 0, so that runs without it draw the same random
-        numbers."""
+        """Dropout on the concatenation (B, (W+C)*E); skipped at 0, so that runs without it draw the
+        same random numbers."""
         return self.input_dropout(embeds) if self.input_dropout.p > 0 else embeds
 
     def with_global_context(self, inputs):
-        """(B, G+W) ids, far words first -> the concatenation with the far chunks' means, (B, (W+C)*E)."""
+        """(B, G+W) ids, far words first -> the concatenation with the far chunks' means, (B,
+        (W+C)*E)."""
         inputs = inputs.reshape(-1, self.context_size)  # (B, G+W)
         far, near = (
             inputs[:, : self.global_window],
@@ -69,8 +71,8 @@ class ContextAdditions:
         return self.context_vectors(near, far)  # (B, (W+C)*E)
 
     def word_type_scale(self, device):
-        """Training with `embed_dropout_p` p: a (V,) factor per word type, 0 for dropped types and 1/(1-p) for
-        the rest (inverted dropout), drawn once per batch; None otherwise."""
+        """Training with `embed_dropout_p` p: a (V,) factor per word type, 0 for dropped types and
+        1/(1-p) for the rest (inverted dropout), drawn once per batch; None otherwise."""
         if not (self.training and self.embed_dropout_p > 0):
             return None
         V = self.embeddings.num_embeddings
@@ -78,11 +80,12 @@ class ContextAdditions:
         return keep.to(self.embeddings.weight.dtype) / (1.0 - self.embed_dropout_p)  # (V,)
 
     def context_vectors(self, near, far):
-        """The W local embeddings and the C chunk means, concatenated: (B, W), (B, G) ids -> (B, (W+C)*E).
+        """The W local embeddings and the C chunk means, concatenated: (B, W), (B, G) ids -> (B,
+        (W+C)*E).
 
-        One `embedding_bag` computes both (a bag of one word per local position, a bag of G/C words per chunk,
-        weighted 1/(known words in the chunk)), so the backward fills one (V, E) gradient, not two. Dropped
-        word types (`embed_dropout_p`) get weight 0 in the same bags.
+        One `embedding_bag` computes both (a bag of one word per local position, a bag of G/C words
+        per chunk, weighted 1/(known words in the chunk)), so the backward fills one (V, E)
+        gradient, not two. Dropped word types (`embed_dropout_p`) get weight 0 in the same bags.
         """
         B, W, G, C, E = (
             near.shape[0],
@@ -121,7 +124,8 @@ class ContextAdditions:
         return vectors.reshape(B, (W + C) * E)
 
     def global_context(self, far):
-        """The far part of `context_vectors` alone: (B, G) ids -> (B, C*E), for inspection and tests."""
+        """The far part of `context_vectors` alone: (B, G) ids -> (B, C*E), for inspection and
+        tests."""
         far = far.reshape(-1, self.global_window)  # (B, G)
         near = torch.zeros(
             far.shape[0], self.local_window_size, dtype=far.dtype, device=far.device

@@ -1,9 +1,11 @@
-"""The language model's data: a word-level tokenizer, WikiText-2 read offline, and next-word windows.
+"""The language model's data: a word-level tokenizer, WikiText-2 read offline, and next-word
+windows.
 
-WikiText is pre-tokenized, so a word vocabulary built from the train split (`WordTokenizer`) replaces the
-course's downloaded BERT tokenizer. A split becomes one token stream with one `<eos>` per line, and every token
-of it is a target (the standard WikiText scoring), either as a TensorDataset of windows (`preprocess_data`, the
-course's interface) or cut on the fly out of the stream (`WindowBatches`, our fast path).
+WikiText is pre-tokenized, so a word vocabulary built from the train split (`WordTokenizer`)
+replaces the course's downloaded BERT tokenizer. A split becomes one token stream with one `<eos>`
+per line, and every token of it is a target (the standard WikiText scoring), either as a
+TensorDataset of windows (`preprocess_data`, the course's interface) or cut on the fly out of the
+stream (`WindowBatches`, our fast path).
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ TEST_FILE = "wiki.test.tokens.gz"
 
 
 class WordTokenizer:
-    """A word-level tokenizer with the parts of a Hugging Face tokenizer's interface that the course uses.
+    """A word-level tokenizer with the parts of a Hugging Face tokenizer's interface that the course
+    uses.
 
-    WikiText is pre-tokenized, so `tokenize` splits on whitespace. The vocabulary is built from the training
-    split only (`from_texts`), ordered by frequency (ties: first occurrence), with `<unk>` for unknown words and
-    `<eos>` at the end of every line. `to_dict` / `from_dict` give plain lists, kept in the JSON beside a
-    checkpoint (nplm/checkpoint.py).
+    WikiText is pre-tokenized, so `tokenize` splits on whitespace. The vocabulary is built from the
+    training split only (`from_texts`), ordered by frequency (ties: first occurrence), with `<unk>`
+    for unknown words and `<eos>` at the end of every line. `to_dict` / `from_dict` give plain
+    lists, kept in the JSON beside a checkpoint (nplm/checkpoint.py).
     """
 
     def __init__(self, vocab: Sequence[str], unk_token: str = "<unk>", eos_token: str = "<eos>"):
@@ -52,7 +55,8 @@ class WordTokenizer:
     def from_texts(
         cls, texts: Iterable[str], min_count: int = 1, unk_token="<unk>", eos_token="<eos>"
     ):
-        """Count the words of `texts` (one `<eos>` per line) and keep those seen `min_count` times or more."""
+        """Count the words of `texts` (one `<eos>` per line) and keep those seen `min_count` times
+        or more."""
         counts: Counter = Counter()
         n_lines = 0
         for line in texts:
@@ -93,7 +97,8 @@ class WordTokenizer:
         return [self.ids_to_tokens[int(i)] for i in ids]
 
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
-        """Join with spaces and undo WikiText's split markers: '1 @,@ 000' -> '1,000', 'a @-@ b' -> 'a-b'."""
+        """Join with spaces and undo WikiText's split markers: '1 @,@ 000' -> '1,000', 'a @-@ b' ->
+        'a-b'."""
         text = " ".join(tokens)
         for marker, char in ((" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", ".")):
             text = text.replace(marker, char)
@@ -106,7 +111,8 @@ class WordTokenizer:
         return self.convert_tokens_to_string(self.convert_ids_to_tokens(ids))
 
     def encode_lines(self, lines: Iterable[str]) -> torch.Tensor:
-        """One long id tensor (T,): every line's words followed by one `<eos>`, empty lines included."""
+        """One long id tensor (T,): every line's words followed by one `<eos>`, empty lines
+        included."""
         get, unk, eos = self.vocab.get, self.unk_token_id, self.eos_token_id
         ids: list[int] = []
         for line in lines:
@@ -130,12 +136,14 @@ class WordTokenizer:
 
 
 def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
-    """(train, dev) WikiText-2 splits as Hugging Face datasets with a `text` column, read from the local files.
+    """(train, dev) WikiText-2 splits as Hugging Face datasets with a `text` column, read from the
+    local files.
 
-    `datasets`' "text" builder reads the gzip files offline (`datafiles.load_dataset`; it caches Arrow files under
-    ~/.cache/huggingface). Lines are kept exactly (no line breaks); empty lines are a single space.
-    Raises datafiles.DataNotFoundError when a file is missing and datafiles.DataFileError when one is unreadable,
-    truncated, not gzip or empty. `splits` may add "test".
+    `datasets`' "text" builder reads the gzip files offline (`datafiles.load_dataset`; it caches
+    Arrow files under ~/.cache/huggingface). Lines are kept exactly (no line breaks); empty lines
+    are a single space. Raises datafiles.DataNotFoundError when a file is missing and
+    datafiles.DataFileError when one is unreadable, truncated, not gzip or empty. `splits` may add
+    "test".
     """
     files = {"train": TRAIN_FILE, "validation": VALID_FILE, "test": TEST_FILE}
     data_files = {s: datafiles.data_path(WIKITEXT_DIR, files[s], data_dir=data_dir) for s in splits}
@@ -152,7 +160,8 @@ def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
 
 
 def texts_of(data) -> list[str]:
-    """The lines of a dataset with a 'text' column, a dict with 'text', or a plain list of strings."""
+    """The lines of a dataset with a 'text' column, a dict with 'text', or a plain list of
+    strings."""
     if isinstance(data, str):
         return data.split("\n")
     try:
@@ -162,7 +171,8 @@ def texts_of(data) -> list[str]:
 
 
 def encode_stream(data, tokenizer: WordTokenizer, max_tokens: int | None = None) -> torch.Tensor:
-    """The split's token ids as one stream (T,), one `<eos>` per line (optionally its first max_tokens)."""
+    """The split's token ids as one stream (T,), one `<eos>` per line (optionally its first
+    max_tokens)."""
     stream = tokenizer.encode_lines(texts_of(data))
     return stream[:max_tokens] if max_tokens else stream
 
@@ -172,7 +182,8 @@ def windows_from_stream(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Contexts (T, W) and targets (T,) for every token of the stream, by tensor operations.
 
-    Target t's context is the W tokens before it; the first tokens' contexts are padded with `pad_id`.
+    Target t's context is the W tokens before it; the first tokens' contexts are padded with
+    `pad_id`.
     """
     W = local_window_size
     padded = torch.cat([torch.full((W,), pad_id, dtype=stream.dtype), stream])  # (T + W,)
@@ -181,7 +192,8 @@ def windows_from_stream(
 
 
 def pad_id_of(tokenizer) -> int:
-    """The id that pads contexts before a split's first tokens: the tokenizer's pad token, else its `<eos>`."""
+    """The id that pads contexts before a split's first tokens: the tokenizer's pad token, else its
+    `<eos>`."""
     pad_id = getattr(tokenizer, "pad_token_id", None)
     return (
         tokenizer.convert_tokens_to_ids(getattr(tokenizer, "eos_token", "<eos>"))
@@ -191,12 +203,14 @@ def pad_id_of(tokenizer) -> int:
 
 
 def preprocess_data(data, local_window_size, splitter, tokenizer):
-    """TensorDataset of contexts (N, local_window_size) and next-token targets (N,), N = tokens of the split.
+    """TensorDataset of contexts (N, local_window_size) and next-token targets (N,), N = tokens of
+    the split.
 
-    Standard WikiText scoring: the lines form one token stream with one `<eos>` per line (empty lines too), every
-    token is a target, and the first `local_window_size` targets get contexts padded with `<eos>`. On the
-    WikiText-2 validation split that is 213,886 + 3,760 = 217,646 targets. `splitter` is kept for the course's
-    signature and not used: windows run over the whole stream, across sentence and line boundaries.
+    Standard WikiText scoring: the lines form one token stream with one `<eos>` per line (empty
+    lines too), every token is a target, and the first `local_window_size` targets get contexts
+    padded with `<eos>`. On the WikiText-2 validation split that is 213,886 + 3,760 = 217,646
+    targets. `splitter` is kept for the course's signature and not used: windows run over the whole
+    stream, across sentence and line boundaries.
     """
     pad_id = pad_id_of(tokenizer)
     if hasattr(tokenizer, "encode_lines"):
@@ -211,13 +225,15 @@ def preprocess_data(data, local_window_size, splitter, tokenizer):
 
 
 class WindowBatches:
-    """Batches (contexts (B, W), targets (B,)) cut on the fly out of one token stream; no DataLoader.
+    """Batches (contexts (B, W), targets (B,)) cut on the fly out of one token stream; no
+    DataLoader.
 
-    The stream lives on `device` and batches are cut there with one gather, padded[idx[:, None] + arange(W)].
-    Each pass draws a fresh permutation of the target positions (from `generator`, on the CPU, so every device
-    and every process sees the same order) when `shuffle`. With `world` > 1 processes (torchrun), process `rank`
-    takes its share: of each global batch of `batch_size` when shuffling (every `world`-th position), of the
-    stream's positions when not (a contiguous block), so that every target is scored exactly once.
+    The stream lives on `device` and batches are cut there with one gather, padded[idx[:, None] +
+    arange(W)]. Each pass draws a fresh permutation of the target positions (from `generator`, on
+    the CPU, so every device and every process sees the same order) when `shuffle`. With `world` > 1
+    processes (torchrun), process `rank` takes its share: of each global batch of `batch_size` when
+    shuffling (every `world`-th position), of the stream's positions when not (a contiguous block),
+    so that every target is scored exactly once.
     """
 
     def __init__(

@@ -1,16 +1,18 @@
 """Dynamic evaluation of a trained language model (Krause, Kahembwe, Murray and Renals 2018).
 
 Krause, Kahembwe, Murray and Renals. 2018. *Dynamic Evaluation of Neural Sequence Models.* ICML.
-The stream is scored segment by segment, in order; after a segment is scored, the weights take one gradient
-step on that segment's loss, so that the words, names and topics of the text read so far become likelier in
-what follows. A token is scored before any step has seen it: the score of x_t depends on x_1..x_{t-1} alone,
-which keeps it a language model. The step is SGD with a decay back to the trained weights theta_0:
+The stream is scored segment by segment, in order; after a segment is scored, the weights take one
+gradient step on that segment's loss, so that the words, names and topics of the text read so far
+become likelier in what follows. A token is scored before any step has seen it: the score of x_t
+depends on x_1..x_{t-1} alone, which keeps it a language model. The step is SGD with a decay back to
+the trained weights theta_0:
 
     theta <- theta - lr * grad + decay * (theta_0 - theta)
 
-(Krause et al.'s RMS-normalised rule divides the step by each weight's training-gradient RMS; on this model's
-dev set it scored worse than plain SGD at every step size we tried, so it is not offered.) The trained weights
-are put back at the end; the continuous cache (nplm/cache.py) can read the features the adapted model computed.
+(Krause et al.'s RMS-normalised rule divides the step by each weight's training-gradient RMS; on
+this model's dev set it scored worse than plain SGD at every step size we tried, so it is not
+offered.) The trained weights are put back at the end; the continuous cache (nplm/cache.py) can read
+the features the adapted model computed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import utils
 from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll
 from nplm.corpus import WindowBatches, encode_stream
 
-# the grid `score_dynamic` searches on a dev prefix (lr, decay); the segment length is one value per run
+# the grid `score_dynamic` searches on a dev prefix (lr, decay); the segment length is one value per
+# run
 DYNAMIC_LRS = [0.05, 0.1, 0.2]
 DYNAMIC_DECAYS = [0.002, 0.01]
 DYNAMIC_SEGMENT = 50
@@ -41,7 +44,8 @@ def _check_dynamic_args(lrs, decays, segment_len) -> None:
         raise ValueError(f"dynamic-evaluation decays must be in [0, 1), got {list(decays)}")
     if isinstance(segment_len, bool) or int(segment_len) != segment_len or segment_len < 1:
         raise ValueError(
-            f"the dynamic-evaluation segment length must be a whole number >= 1, got {segment_len!r}"
+            "the dynamic-evaluation segment length must be a whole number >= 1, got "
+            f"{segment_len!r}"
         )
 
 
@@ -58,15 +62,17 @@ def dynamic_eval(
     segment_len: int = DYNAMIC_SEGMENT,
     timing: dict | None = None,
 ):
-    """Score `stream` with dynamic evaluation: (features (T, H), log p(x_t | x_<t) (T,)), in stream order, each
-    as the model stood when x_t was scored (the features feed the continuous cache, as `features_and_log_probs`
-    gives them for the static model). The weights are restored before returning; eval mode throughout, so no
-    dropout: the steps adapt the weights the static model would score with.
+    """Score `stream` with dynamic evaluation: (features (T, H), log p(x_t | x_<t) (T,)), in stream
+    order, each as the model stood when x_t was scored (the features feed the continuous cache, as
+    `features_and_log_probs` gives them for the static model). The weights are restored before
+    returning; eval mode throughout, so no dropout: the steps adapt the weights the static model
+    would score with.
 
-    With a `timing` dict, each segment is also scored as the static model scores it (no gradient, no step),
-    just before its dynamic step, and the two are timed side by side: timing["static_seconds"] and
-    timing["dynamic_seconds"] add up over the segments. Alternating segment by segment, both see the same
-    machine load, so their ratio holds even while another process takes the CPU; the scores are unchanged."""
+    With a `timing` dict, each segment is also scored as the static model scores it (no gradient, no
+    step), just before its dynamic step, and the two are timed side by side:
+    timing["static_seconds"] and timing["dynamic_seconds"] add up over the segments. Alternating
+    segment by segment, both see the same machine load, so their ratio holds even while another
+    process takes the CPU; the scores are unchanged."""
     _check_dynamic_args([lr], [decay], segment_len)
     params = _params(model)
     trained = [p.detach().clone() for p in params]
@@ -124,10 +130,11 @@ def score_dynamic(
 ) -> dict:
     """Dynamic evaluation tuned on dev, then test scored once.
 
-    The (lr, decay) of the grid with the lowest perplexity on the first `tune_tokens` dev tokens is chosen; the
-    whole dev split is then scored with it, and with `cache_size` > 0 the continuous cache's theta and lambda are
-    chosen on that pass's features; test is scored once, alone and with the cache. Returns the grid's scores,
-    the choices, dev and test perplexities, and the cost per token against the static model's."""
+    The (lr, decay) of the grid with the lowest perplexity on the first `tune_tokens` dev tokens is
+    chosen; the whole dev split is then scored with it, and with `cache_size` > 0 the continuous
+    cache's theta and lambda are chosen on that pass's features; test is scored once, alone and with
+    the cache. Returns the grid's scores, the choices, dev and test perplexities, and the cost per
+    token against the static model's."""
     lrs = list(DYNAMIC_LRS if lrs is None else lrs)
     decays = list(DYNAMIC_DECAYS if decays is None else decays)
     thetas = list(CACHE_THETAS if thetas is None else thetas)
@@ -139,7 +146,8 @@ def score_dynamic(
     t0 = time.perf_counter()
     dev = encode_stream(dev_data, tokenizer, max_tokens)
     out = {
-        "method": "dynamic evaluation (Krause et al. 2018): SGD with decay to the trained weights, tuned on dev",
+        "method": "dynamic evaluation (Krause et al. 2018): SGD with decay to the trained "
+        "weights, tuned on dev",
         "segment_len": segment_len,
         "lrs": lrs,
         "decays": decays,
@@ -152,12 +160,14 @@ def score_dynamic(
             {"lr": lr, "decay": decay, "ppl": math.exp(-lp.double().mean().item())}
         )
         log(
-            f"dynamic evaluation lr {lr:g}, decay {decay:g}: perplexity {out['grid_dev_prefix'][-1]['ppl']:.2f} on "
+            f"dynamic evaluation lr {lr:g}, decay {decay:g}: perplexity "
+            f"{out['grid_dev_prefix'][-1]['ppl']:.2f} on "
             f"the first {out['tune_tokens']:,} dev tokens"
         )
     best = min(out["grid_dev_prefix"], key=lambda row: row["ppl"])
     lr, decay = out["lr"], out["decay"] = best["lr"], best["decay"]
-    timing: dict = {}  # the static model's time and dynamic evaluation's, segment by segment, side by side
+    # the static model's time and dynamic evaluation's, segment by segment, side by side
+    timing: dict = {}
     features, lp = dynamic_eval(model, dev, pad, lr, decay, segment_len, timing=timing)
     static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
     out["cost"] = {
@@ -173,7 +183,8 @@ def score_dynamic(
         out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
         out["dev"]["with_cache_ppl"] = math.exp(grid[k, m].item())
     log(
-        f"dynamic evaluation (lr {lr:g}, decay {decay:g}, chosen on dev): dev perplexity {out['dev']['ppl']:.2f}"
+        f"dynamic evaluation (lr {lr:g}, decay {decay:g}, chosen on dev): dev perplexity "
+        f"{out['dev']['ppl']:.2f}"
         + (f", {out['dev']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
         + f"; {out['cost']['ratio']:.1f} times the static model's time per token"
     )

@@ -1,6 +1,7 @@
-"""The training step's fast kernels: cheaper dropout masks, a softmax loss that reuses its exponentials, and
-fused AdamW. Torch only; each computes what the stock op computes (tests compare them in float64). And
-`keep_freed_memory`, which keeps the step's freed buffers mapped (glibc), the same numbers with fewer page faults.
+"""The training step's fast kernels: cheaper dropout masks, a softmax loss that reuses its
+exponentials, and fused AdamW. Torch only; each computes what the stock op computes (tests compare
+them in float64). And `keep_freed_memory`, which keeps the step's freed buffers mapped (glibc), the
+same numbers with fewer page faults.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import torch.nn as nn
 class BitDropout(nn.Dropout):
     """Inverted dropout with a cheaper mask: 16 random bits per element, drawn 64 at a time.
 
-    `nn.Dropout` draws one `bernoulli_` sample per element; filling int64s with random bits and comparing each
-    16-bit quarter to a threshold is cheaper (README: the step's profile). An element is dropped with probability
-    round(p * 2**16) / 2**16 (p = 0.2 gives 0.19999695), and kept ones are scaled by the inverse of the keep
-    rate, so the expectation is unchanged. Eval mode is the identity, as for `nn.Dropout`, and `p` is kept as an
-    attribute, so code that reads `block.dropout.p` works unchanged.
+    `nn.Dropout` draws one `bernoulli_` sample per element; filling int64s with random bits and
+    comparing each 16-bit quarter to a threshold is cheaper (README: the step's profile). An element
+    is dropped with probability round(p * 2**16) / 2**16 (p = 0.2 gives 0.19999695), and kept ones
+    are scaled by the inverse of the keep rate, so the expectation is unchanged. Eval mode is the
+    identity, as for `nn.Dropout`, and `p` is kept as an attribute, so code that reads
+    `block.dropout.p` works unchanged.
     """
 
     def forward(self, inputs):
@@ -39,9 +41,9 @@ class BitDropout(nn.Dropout):
 class _SoftmaxNLL(torch.autograd.Function):
     """-log softmax(logits)[target] per row, with a backward that reuses the forward's exponentials.
 
-    log_softmax + gather computes exp twice (forward and backward), writes a (N, V) log-probability tensor and
-    scatters a zero-filled (N, V) gradient into it; here the forward keeps exp(logits - max) and the backward
-    scales it in place into the softmax gradient, softmax - onehot(target).
+    log_softmax + gather computes exp twice (forward and backward), writes a (N, V) log-probability
+    tensor and scatters a zero-filled (N, V) gradient into it; here the forward keeps exp(logits -
+    max) and the backward scales it in place into the softmax gradient, softmax - onehot(target).
     """
 
     @staticmethod
@@ -64,15 +66,17 @@ class _SoftmaxNLL(torch.autograd.Function):
             )
         ctx.backward_done = True
         exps, sums, target = ctx.saved_tensors
-        # In place: a fresh (N, V) buffer would be as large as the logits, allocated and filled every step.
+        # In place: a fresh (N, V) buffer would be as large as the logits, allocated and filled
+        # every step.
         grad = exps.mul_(grad_nll[:, None] / sums)  # (N, V) softmax * upstream gradient
         grad.scatter_add_(1, target[:, None], -grad_nll[:, None])  # minus the one-hot target
         return grad, None
 
 
 def softmax_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-row negative log-likelihood (N,) of `target` (N,) under softmax(logits (N, V)); cross-entropy with
-    reduction="none", computed with `_SoftmaxNLL` when a gradient is needed and with logsumexp otherwise."""
+    """Per-row negative log-likelihood (N,) of `target` (N,) under softmax(logits (N, V));
+    cross-entropy with reduction="none", computed with `_SoftmaxNLL` when a gradient is needed and
+    with logsumexp otherwise."""
     if logits.dtype in (
         torch.float16,
         torch.bfloat16,
@@ -89,10 +93,11 @@ def adaptive_nll(
     targets: torch.Tensor,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """The NLL of `targets` (N,) given `hidden` (N, H) under `adaptive`'s distribution, as its forward computes
-    it (the head over the shortlist and one token per cluster, a tail only for the targets in its cluster), but
-    with `softmax_nll` in place of log_softmax + gather. Returns the mean, the sum or the (N,) values
-    (reduction "none"); tests compare it with `adaptive(hidden, targets)` in float64.
+    """The NLL of `targets` (N,) given `hidden` (N, H) under `adaptive`'s distribution, as its
+    forward computes it (the head over the shortlist and one token per cluster, a tail only for the
+    targets in its cluster), but with `softmax_nll` in place of log_softmax + gather. Returns the
+    mean, the sum or the (N,) values (reduction "none"); tests compare it with `adaptive(hidden,
+    targets)` in float64.
     """
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
@@ -121,8 +126,8 @@ def adaptive_nll(
 
 
 def make_adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW with the fused kernel (one pass over all parameters), falling back to the multi-tensor kernel where
-    this torch build has no fused one."""
+    """AdamW with the fused kernel (one pass over all parameters), falling back to the multi-tensor
+    kernel where this torch build has no fused one."""
     try:
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):
@@ -130,8 +135,8 @@ def make_adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.
 
 
 def use_bit_dropout(model: nn.Module) -> nn.Module:
-    """Swap every `nn.Dropout` of `model` for a `BitDropout` of the same rate, in place; returns `model`.
-    Dropout has no weights, so state_dicts and checkpoints are the same either way."""
+    """Swap every `nn.Dropout` of `model` for a `BitDropout` of the same rate, in place; returns
+    `model`. Dropout has no weights, so state_dicts and checkpoints are the same either way."""
     for module in list(model.modules()):
         for name, child in module.named_children():
             if type(child) is nn.Dropout:
@@ -140,12 +145,13 @@ def use_bit_dropout(model: nn.Module) -> nn.Module:
 
 
 def train_flops_per_token(model: nn.Module, targets: torch.Tensor | None = None) -> dict:
-    """Matrix-multiply FLOPs of one training token of an NPLM: 2 per multiply-add, times 3 for forward and
-    backward, read off its linear layers.
+    """Matrix-multiply FLOPs of one training token of an NPLM: 2 per multiply-add, times 3 for
+    forward and backward, read off its linear layers.
 
-    Embedding lookups, tanh, LayerNorm and the softmax are left out (O(H) or O(V) per token, not O(H*V)). With an
-    adaptive softmax every token pays for the head and a tail only for the share of `targets` (the training
-    stream) that falls in its cluster; without `targets` every tail is counted in full.
+    Embedding lookups, tanh, LayerNorm and the softmax are left out (O(H) or O(V) per token, not
+    O(H*V)). With an adaptive softmax every token pays for the head and a tail only for the share of
+    `targets` (the training stream) that falls in its cluster; without `targets` every tail is
+    counted in full.
     """
 
     def macs(layer: nn.Module) -> int:  # a tied layer (mlp_lm.TiedOutput, TiedHead) counts its own
@@ -181,15 +187,16 @@ def train_flops_per_token(model: nn.Module, targets: torch.Tensor | None = None)
 
 
 def keep_freed_memory() -> bool:
-    """Make glibc keep freed memory for reuse instead of handing it back to the OS; True if it took effect.
+    """Make glibc keep freed memory for reuse instead of handing it back to the OS; True if it took
+    effect.
 
-    glibc serves an allocation above its mmap threshold (128 KiB at first, rising to at most 32 MiB) with a
-    fresh mapping that it unmaps on free, and it returns the top of the heap to the OS once more than its trim
-    threshold is free. A training step allocates and frees the same large buffers every time (the (2048,
-    32505) logits of a full softmax are 266 MB; the embedding gradients; the tails' log-softmax), so every
-    step page-faults them in anew. Raising both thresholds keeps those pages mapped (README: what it measured).
-    Results are bit for bit the same. Process-wide, so call it from an entry point; a no-op
-    (False) without glibc.
+    glibc serves an allocation above its mmap threshold (128 KiB at first, rising to at most 32 MiB)
+    with a fresh mapping that it unmaps on free, and it returns the top of the heap to the OS once
+    more than its trim threshold is free. A training step allocates and frees the same large buffers
+    every time (the (2048, 32505) logits of a full softmax are 266 MB; the embedding gradients; the
+    tails' log-softmax), so every step page-faults them in anew. Raising both thresholds keeps those
+    pages mapped (README: what it measured). Results are bit for bit the same. Process-wide, so call
+    it from an entry point; a no-op (False) without glibc.
     """
     if not sys.platform.startswith("linux"):
         return False
@@ -198,7 +205,8 @@ def keep_freed_memory() -> bool:
 
         libc = ctypes.CDLL("libc.so.6")
         m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-        # Allocations below 1 GiB come from the heap, and the heap is given back only above 2 GiB free.
+        # Allocations below 1 GiB come from the heap, and the heap is given back only above 2 GiB
+        # free.
         ok = (
             libc.mallopt(m_mmap_threshold, 1 << 30) == 1
             and libc.mallopt(m_trim_threshold, (1 << 31) - 1) == 1

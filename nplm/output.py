@@ -1,13 +1,16 @@
-"""Our output layers for the language model: an adaptive softmax, and word vectors tied to the input embeddings.
+"""Our output layers for the language model: an adaptive softmax, and word vectors tied to the input
+embeddings.
 
-- `NPLMAdaptiveFinalBlock`: an adaptive softmax (Grave, Joulin, Cisse, Grangier and Jegou 2017, *Efficient
-  softmax approximation for GPUs*): a head over the frequent words and one token per cluster of rarer words,
-  each cluster a smaller tail; far cheaper per token than the course's full softmax (README: the benchmark).
-- `TiedOutput`, `TiedHead`, `TiedAdaptiveLogSoftmax`: the output word vectors are the input embeddings (Press
-  and Wolf 2017; Inan, Khosravi and Socher 2017), the adaptive softmax's through one projection per cluster
-  (Baevski and Auli 2019).
-mlp_lm.NPLM builds them from its `output_layer` and `tie_embeddings` arguments; every one keeps the interface
-of the course's `NPLMFinalBlock` (`forward` gives (B, V) log-probabilities, `nll`, `target_log_prob`).
+- `NPLMAdaptiveFinalBlock`: an adaptive softmax (Grave, Joulin, Cisse, Grangier and Jegou 2017,
+  *Efficient softmax approximation for GPUs*): a head over the frequent words and one token per
+  cluster of rarer words, each cluster a smaller tail; far cheaper per token than the course's full
+  softmax (README: the benchmark).
+- `TiedOutput`, `TiedHead`, `TiedAdaptiveLogSoftmax`: the output word vectors are the input
+  embeddings (Press and Wolf 2017; Inan, Khosravi and Socher 2017), the adaptive softmax's through
+  one projection per cluster (Baevski and Auli 2019).
+mlp_lm.NPLM builds them from its `output_layer` and `tie_embeddings` arguments; every one keeps the
+interface of the course's `NPLMFinalBlock` (`forward` gives (B, V) log-probabilities, `nll`,
+`target_log_prob`).
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from nplm.kernels import adaptive_nll
 
 
 class TiedOutput(nn.Module):
-    """Logits over the words lo..hi-1 whose output vectors are rows of an input embedding table: (B, H) ->
-    (B, hi - lo), through a projection H -> E (none when H == E and `project` is False).
+    """Logits over the words lo..hi-1 whose output vectors are rows of an input embedding table: (B,
+    H) -> (B, hi - lo), through a projection H -> E (none when H == E and `project` is False).
 
-    The table is the first block's `nn.Embedding`, held outside this module's registry (its parameter belongs to
-    the first block, once in the state_dict and once in the optimiser) and read at call time, so that moving
-    the model to a device, loading a state_dict or averaging weights reaches it through the first block.
+    The table is the first block's `nn.Embedding`, held outside this module's registry (its
+    parameter belongs to the first block, once in the state_dict and once in the optimiser) and read
+    at call time, so that moving the model to a device, loading a state_dict or averaging weights
+    reaches it through the first block.
     """
 
     def __init__(self, hidden_dim, embedding: nn.Embedding, lo, hi, project=None):
@@ -45,9 +49,9 @@ class TiedOutput(nn.Module):
 
 
 class TiedHead(nn.Module):
-    """The adaptive softmax's head with tied word vectors: the shortlist's logits through `TiedOutput` (a
-    projection, as Baevski and Auli 2019 tie a head), the clusters' tokens through their own small linear map:
-    (B, H) -> (B, shortlist + clusters), the stock head's layout."""
+    """The adaptive softmax's head with tied word vectors: the shortlist's logits through
+    `TiedOutput` (a projection, as Baevski and Auli 2019 tie a head), the clusters' tokens through
+    their own small linear map: (B, H) -> (B, shortlist + clusters), the stock head's layout."""
 
     def __init__(self, hidden_dim, embedding, shortlist_size, n_clusters):
         super().__init__()
@@ -65,11 +69,11 @@ class TiedHead(nn.Module):
 
 
 class TiedAdaptiveLogSoftmax(nn.AdaptiveLogSoftmaxWithLoss):
-    """`nn.AdaptiveLogSoftmaxWithLoss` whose word vectors are the rows of the input embedding table. The head
-    and every tail keep the stock interfaces (`head(x)`, `tail[i](x)` give logits), so the stock `forward`,
-    `log_prob` and `predict`, and lm_kernels.adaptive_nll, work unchanged. A tail projects H -> E and scores
-    its cluster's rows of the table: the untied tail's own shape where its width H / div_value**(i+1) is E
-    (tied directly), a wider projection where it is not."""
+    """`nn.AdaptiveLogSoftmaxWithLoss` whose word vectors are the rows of the input embedding table.
+    The head and every tail keep the stock interfaces (`head(x)`, `tail[i](x)` give logits), so the
+    stock `forward`, `log_prob` and `predict`, and lm_kernels.adaptive_nll, work unchanged. A tail
+    projects H -> E and scores its cluster's rows of the table: the untied tail's own shape where
+    its width H / div_value**(i+1) is E (tied directly), a wider projection where it is not."""
 
     def __init__(self, hidden_dim, vocab_size, cutoffs, div_value, embedding: nn.Embedding):
         super().__init__(hidden_dim, vocab_size, cutoffs, div_value=div_value)
@@ -84,12 +88,13 @@ class TiedAdaptiveLogSoftmax(nn.AdaptiveLogSoftmaxWithLoss):
 
 
 class NPLMAdaptiveFinalBlock(nn.Module):
-    """An adaptive softmax output layer (Grave et al. 2017): a head over the frequent words and one token per
-    cluster of rarer words, each cluster a smaller tail (ids are frequency ranks, as WordTokenizer gives).
+    """An adaptive softmax output layer (Grave et al. 2017): a head over the frequent words and one
+    token per cluster of rarer words, each cluster a smaller tail (ids are frequency ranks, as
+    WordTokenizer gives).
 
-    `forward` gives the full log-probabilities (B, V), for scoring and generation; `nll` evaluates a tail only
-    for the targets that fall in it: the same distribution's exact loss, at a fraction of the cost. With
-    `tie_to`, the word vectors are the input embeddings (`TiedAdaptiveLogSoftmax`).
+    `forward` gives the full log-probabilities (B, V), for scoring and generation; `nll` evaluates a
+    tail only for the targets that fall in it: the same distribution's exact loss, at a fraction of
+    the cost. With `tie_to`, the word vectors are the input embeddings (`TiedAdaptiveLogSoftmax`).
     """
 
     def __init__(self, vocab_size, hidden_dim, cutoffs=(1022, 9982), div_value=4.0, tie_to=None):

@@ -1,12 +1,13 @@
-"""The language model's run, as `python main.py lm` does it: train the model of the config (mlp_lm.fit_mlp_lm),
-plot its loss and perplexity, score the best checkpoint on dev and test, then with a continuous cache (Grave,
-Joulin and Usunier 2017; nplm/cache.py) and dynamic evaluation (Krause et al. 2018; nplm/dynamic.py), sample the
-course's prompt, and write every number to OUT_DIR/<stem>.json; and the commands that reuse a saved run:
-`sample`, `cache`, `dynamic` (a checkpoint) and `replot` (the JSON histories).
+"""The language model's run, as `python main.py lm` does it: train the model of the config
+(mlp_lm.fit_mlp_lm), plot its loss and perplexity, score the best checkpoint on dev and test, then
+with a continuous cache (Grave, Joulin and Usunier 2017; nplm/cache.py) and dynamic evaluation
+(Krause et al. 2018; nplm/dynamic.py), sample the course's prompt, and write every number to
+OUT_DIR/<stem>.json; and the commands that reuse a saved run: `sample`, `cache`, `dynamic` (a
+checkpoint) and `replot` (the JSON histories).
 
-`LMRunConfig` is mlp_lm.LMConfig with the fields of that scoring, which the model never reads; its presets
-turn the scoring on. Each command takes main.py's parsed flags (`args`); one rule (`lm_stem`) names a run's
-files.
+`LMRunConfig` is mlp_lm.LMConfig with the fields of that scoring, which the model never reads; its
+presets turn the scoring on. Each command takes main.py's parsed flags (`args`); one rule
+(`lm_stem`) names a run's files.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ from nplm.dynamic import (
 
 @dataclass
 class LMRunConfig(mlp_lm.LMConfig):
-    """mlp_lm.LMConfig and the grids that scoring after training searches on dev (its switches, `cache_size`
-    and `dynamic_segment`, are LMConfig's: a course config carries them, off)."""
+    """mlp_lm.LMConfig and the grids that scoring after training searches on dev (its switches,
+    `cache_size` and `dynamic_segment`, are LMConfig's: a course config carries them, off)."""
 
     cache_thetas: List[float] = field(default_factory=lambda: list(CACHE_THETAS))
     cache_lambdas: List[float] = field(default_factory=lambda: list(CACHE_LAMBDAS))
@@ -103,8 +104,8 @@ class LMRunConfig(mlp_lm.LMConfig):
 
     @classmethod
     def presets(cls) -> dict:
-        """LMConfig's presets; ours also score the best model with a cache of 2000 tokens and dynamic evaluation,
-        the quick one on a small grid."""
+        """LMConfig's presets; ours also score the best model with a cache of 2000 tokens and
+        dynamic evaluation, the quick one on a small grid."""
         scoring = {"cache_size": 2000, "dynamic_segment": DYNAMIC_SEGMENT}
         quick = {
             **scoring,
@@ -124,8 +125,8 @@ def lm_run_name(args) -> str:
 
 
 def lm_stem(run_name: str) -> str:
-    """The one rule that names a language-model run's files: mlp_lm.pt, .json, _loss.png for the default run,
-    mlp_lm_long.* and mlp_lm_quick.* for the others."""
+    """The one rule that names a language-model run's files: mlp_lm.pt, .json, _loss.png for the
+    default run, mlp_lm_long.* and mlp_lm_quick.* for the others."""
     return "mlp_lm" if run_name == "default" else f"mlp_lm_{run_name}"
 
 
@@ -139,11 +140,13 @@ def lm_state(args) -> Path:
 
 
 def cmd_lm(args) -> Optional[dict]:
-    """Train, keep the best checkpoint, plot loss and perplexity, score the best model on dev and test (and
-    with a continuous cache), sample the course's prompt; all numbers go to OUT_DIR/<stem>.json.
+    """Train, keep the best checkpoint, plot loss and perplexity, score the best model on dev and
+    test (and with a continuous cache), sample the course's prompt; all numbers go to
+    OUT_DIR/<stem>.json.
 
-    Under torchrun (WORLD_SIZE > 1) the processes train together with DistributedDataParallel (gloo on CPUs,
-    NCCL on GPUs), score dev and test together, and rank 0 alone writes and returns the report."""
+    Under torchrun (WORLD_SIZE > 1) the processes train together with DistributedDataParallel (gloo
+    on CPUs, NCCL on GPUs), score dev and test together, and rank 0 alone writes and returns the
+    report."""
     config, stem, out_dir = args.lm_config, lm_stem(lm_run_name(args)), args.out_dir
     rank, world = utils.process_ranks()[:2]
     with distributed.process_group(config.device, rank, world):
@@ -171,7 +174,8 @@ def _train_score_and_report(
     )
     model, tok, h = run.model, run.tokenizer, run.report["history"]
     device = next(model.parameters()).device
-    scores = {}  # the best model on the whole dev and test splits (a quick run cuts them as it cut dev)
+    # the best model on the whole dev and test splits (a quick run cuts them as it cut dev)
+    scores = {}
     for split, data in (("dev", dev_data), ("test", test_data)):
         stream = encode_stream(data, tok, config.max_dev_tokens)
         batches = WindowBatches(
@@ -241,15 +245,16 @@ def _train_score_and_report(
     }
     json_path = utils.atomic_write_json(report, out_dir / f"{stem}.json")
     print(
-        f"best dev perplexity {report['best_dev_ppl']:.2f} (epoch {report['best_epoch']}); wall time "
+        f"best dev perplexity {report['best_dev_ppl']:.2f} (epoch {report['best_epoch']}); "
+        "wall time "
         f"{report['wall_seconds']:.0f} s; wrote {', '.join(map(str, plots))}, {json_path}"
     )
     return report
 
 
 def plot_lm_history(history: dict, config, stem: Path) -> list:
-    """`<stem>_loss.png` and `<stem>_ppl.png`: train and dev per epoch, titled with the preset and the fields
-    that differ from it (so the default, long and ablation runs are told apart)."""
+    """`<stem>_loss.png` and `<stem>_ppl.png`: train and dev per epoch, titled with the preset and
+    the fields that differ from it (so the default, long and ablation runs are told apart)."""
     preset = type(config).preset(config.name).to_dict()
     changed = [
         f"{k}={v}"
@@ -276,7 +281,8 @@ def plot_lm_history(history: dict, config, stem: Path) -> list:
 
 
 def cmd_replot(args) -> list:
-    """Redraw the language model's plots from the histories in OUT_DIR/**/mlp_lm*.json (no training)."""
+    """Redraw the language model's plots from the histories in OUT_DIR/**/mlp_lm*.json (no
+    training)."""
     drawn = []
     for path in sorted(args.out_dir.rglob("mlp_lm*.json")):
         report = json.loads(path.read_text())
@@ -299,7 +305,8 @@ def _device_override(args) -> dict:
 
 
 def cmd_sample(args) -> dict:
-    """Rebuild the saved model, report its dev perplexity if the data is there, print the samples."""
+    """Rebuild the saved model, report its dev perplexity if the data is there, print the
+    samples."""
     path = lm_checkpoint(args)
     config = _saved_lm_config(path, save_path=str(path), seed=args.seed, **_device_override(args))
     try:
@@ -316,8 +323,9 @@ def cmd_sample(args) -> dict:
 
 
 def _score_saved(args, kind: str, score) -> dict:
-    """Load the checkpoint of `args`, score it on dev and test with `score(model, tokenizer, dev, test,
-    max_tokens, config)`, and write OUT_DIR/<checkpoint name>_<kind>.json with the command that made it."""
+    """Load the checkpoint of `args`, score it on dev and test with `score(model, tokenizer, dev,
+    test, max_tokens, config)`, and write OUT_DIR/<checkpoint name>_<kind>.json with the command
+    that made it."""
     path = lm_checkpoint(args)
     config = _saved_lm_config(path, save_path=str(path), **_device_override(args))
     model, tokenizer, meta = mlp_lm.load_checkpoint(path, config)
@@ -348,8 +356,8 @@ def _score_saved(args, kind: str, score) -> dict:
 
 
 def cmd_cache(args) -> dict:
-    """Score a saved checkpoint with a continuous cache: theta and lambda chosen on dev, then test once;
-    writes OUT_DIR/<checkpoint name>_cache.json."""
+    """Score a saved checkpoint with a continuous cache: theta and lambda chosen on dev, then test
+    once; writes OUT_DIR/<checkpoint name>_cache.json."""
     return _score_saved(
         args,
         "cache",
@@ -360,9 +368,9 @@ def cmd_cache(args) -> dict:
 
 
 def cmd_dynamic(args) -> dict:
-    """Score a saved checkpoint with dynamic evaluation, alone and with a continuous cache (--cache-size 0: none):
-    its step size and decay chosen on a dev prefix, the cache's on dev, then test once; writes
-    OUT_DIR/<checkpoint name>_dynamic.json."""
+    """Score a saved checkpoint with dynamic evaluation, alone and with a continuous cache
+    (--cache-size 0: none): its step size and decay chosen on a dev prefix, the cache's on dev, then
+    test once; writes OUT_DIR/<checkpoint name>_dynamic.json."""
     return _score_saved(
         args,
         "dynamic",

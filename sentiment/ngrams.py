@@ -1,24 +1,29 @@
-"""Beyond the handout: how far sentiment classification goes on the course's IMDB splits with bags of n-grams.
+"""Beyond the handout: how far sentiment classification goes on the course's IMDB splits with bags
+of n-grams.
 
-The course's model averages frozen 50-d GloVe vectors, and no MLP on top gets past what that average keeps.
-This module measures what each step past it buys, on the same splits (`mlp.load_data_mlp`):
+The course's model averages frozen 50-d GloVe vectors, and no MLP on top gets past what that average
+keeps. This module measures what each step past it buys, on the same splits (`mlp.load_data_mlp`):
 
-- the mean of *trained* word embeddings, initialised from GloVe or at random, with a linear classifier on top:
-  fastText (Joulin et al. 2017, "Bag of Tricks for Efficient Text Classification");
+- the mean of *trained* word embeddings, initialised from GloVe or at random, with a linear
+  classifier on top: fastText (Joulin et al. 2017, "Bag of Tricks for Efficient Text
+  Classification");
 - + word bigrams, hashed into a fixed number of buckets as fastText does;
-- or the training split's n-grams numbered exactly (no collisions), which lets trigrams in: NBSVM with uni-, bi-
-  and trigrams is Mesnil et al. 2015's strongest linear model;
-- naive-Bayes log-count-ratio weighting of binarized uni+bigram features under a linear classifier: NBSVM
-  (Wang and Manning 2012, "Baselines and Bigrams"), the strong linear reference, here as logistic regression;
-- the NB-weighted linear part and the embedding average in one model, trained jointly (Mesnil et al. 2015,
-  "Ensemble of Generative and Discriminative Techniques for Sentiment Analysis of Movie Reviews", combine them
-  as an ensemble); and word dropout (Iyyer et al. 2015, "Deep Unordered Composition Rivals Syntactic Methods").
+- or the training split's n-grams numbered exactly (no collisions), which lets trigrams in: NBSVM
+  with uni-, bi- and trigrams is Mesnil et al. 2015's strongest linear model;
+- naive-Bayes log-count-ratio weighting of binarized uni+bigram features under a linear classifier:
+  NBSVM (Wang and Manning 2012, "Baselines and Bigrams"), the strong linear reference, here as
+  logistic regression;
+- the NB-weighted linear part and the embedding average in one model, trained jointly (Mesnil et al.
+  2015, "Ensemble of Generative and Discriminative Techniques for Sentiment Analysis of Movie
+  Reviews", combine them as an ensemble); and word dropout (Iyyer et al. 2015, "Deep Unordered
+  Composition Rivals Syntactic Methods").
 
-A review is a bag of feature ids: its distinct known words (ids 0..V-1, the training split's vocabulary) and,
-with bigrams, its distinct adjacent word pairs hashed to V + (a * HASH_MULTIPLIER + b) mod buckets, or, `exact`,
-numbered V, V + 1, ... in the sorted order of the training split's n-grams (others dropped). Every model is
-one `nn.EmbeddingBag` lookup per part, so training never loops over words in Python. `run_sentiment` runs the
-rows (`ROWS`) over seeds, picks each row's epoch on dev, scores test once, and returns and saves the histories.
+A review is a bag of feature ids: its distinct known words (ids 0..V-1, the training split's
+vocabulary) and, with bigrams, its distinct adjacent word pairs hashed to V + (a * HASH_MULTIPLIER +
+b) mod buckets, or, `exact`, numbered V, V + 1, ... in the sorted order of the training split's
+n-grams (others dropped). Every model is one `nn.EmbeddingBag` lookup per part, so training never
+loops over words in Python. `run_sentiment` runs the rows (`ROWS`) over seeds, picks each row's
+epoch on dev, scores test once, and returns and saves the histories.
 """
 
 from __future__ import annotations
@@ -59,7 +64,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 # --------------------------------------------------------------------------- configs: one per row
 @dataclass(frozen=True)
 class BagConfig:
-    """One row of the table. `embed_dim` 0 leaves out the embedding average; `nb` adds the NB-weighted linear part."""
+    """One row of the table. `embed_dim` 0 leaves out the embedding average; `nb` adds the
+    NB-weighted linear part."""
 
     label: str
     embed_dim: int = 50
@@ -75,7 +81,8 @@ class BagConfig:
     )
     nb_alpha: float = 1.0  # the NB ratios' additive smoothing
     word_dropout: float = 0.0  # share of a training review's features dropped at each step
-    tokenizer: str = "treebank"  # treebank (the package's: keeps punctuation and n't) | words (letters and digits)
+    # treebank (the package's: keeps punctuation and n't) | words (letters and digits)
+    tokenizer: str = "treebank"
     epochs: int = 6  # the best epoch on dev is kept
     batch_size: int = 256
     lr: float = 0.01  # Adam for the classifier, sparse Adam for the embeddings
@@ -113,7 +120,8 @@ class BagConfig:
         return self
 
 
-# Each setting below was chosen on dev (one seed, then these rows over three); see FINDINGS_sentiment.md.
+# Each setting below was chosen on dev (one seed, then these rows over three); see
+# FINDINGS_sentiment.md.
 REFERENCE = "NB-weighted LR, uni+bigrams"
 ROWS: List[BagConfig] = [
     BagConfig("trained embeddings (GloVe init)"),
@@ -132,7 +140,8 @@ ROWS: List[BagConfig] = [
 
 # --------------------------------------------------------------------------- data
 def load_inputs(data_dir=None, quick: bool = False):
-    """The course's (dev, train, test) splits (cut to QUICK_SIZES with `quick`) and the GloVe table."""
+    """The course's (dev, train, test) splits (cut to QUICK_SIZES with `quick`) and the GloVe
+    table."""
     splits = load_data_mlp(data_dir=data_dir)
     if quick:
         splits = tuple({k: v[:n] for k, v in s.items()} for s, n in zip(splits, QUICK_SIZES))
@@ -141,7 +150,8 @@ def load_inputs(data_dir=None, quick: bool = False):
 
 # --------------------------------------------------------------------------- features
 def tokenize(texts: Sequence[str], tokenizer: str = "treebank") -> List[List[str]]:
-    """Lowercased tokens of each text: the package's Treebank tokenizer, or runs of letters and digits only."""
+    """Lowercased tokens of each text: the package's Treebank tokenizer, or runs of letters and
+    digits only."""
     if tokenizer == "treebank":
         return tokenize_many(list(texts))
     if tokenizer == "words":
@@ -151,7 +161,8 @@ def tokenize(texts: Sequence[str], tokenizer: str = "treebank") -> List[List[str
 
 def hash_ngrams(words: Sequence[torch.Tensor], buckets: int) -> torch.Tensor:
     """The bucket of each n-gram of word ids (w1, ..., wn), as fastText hashes them: h = w1, then
-    h = (h * HASH_MULTIPLIER + w_k) mod buckets for k = 2..n (int64 throughout, exact for ids and buckets < 2**30)."""
+    h = (h * HASH_MULTIPLIER + w_k) mod buckets for k = 2..n (int64 throughout, exact for ids and
+    buckets < 2**30)."""
     h = words[0].long() % buckets
     for w in words[1:]:
         h = (h * HASH_MULTIPLIER + w.long()) % buckets
@@ -160,7 +171,8 @@ def hash_ngrams(words: Sequence[torch.Tensor], buckets: int) -> torch.Tensor:
 
 @dataclass
 class Bags:
-    """Reviews as bags of feature ids: review i holds ids[offsets[i]:offsets[i + 1]] (distinct, sorted)."""
+    """Reviews as bags of feature ids: review i holds ids[offsets[i]:offsets[i + 1]] (distinct,
+    sorted)."""
 
     ids: torch.Tensor  # (T,) int64
     offsets: torch.Tensor  # (N + 1,) int64
@@ -173,7 +185,8 @@ class Bags:
         return self.offsets[1:] - self.offsets[:-1]
 
     def select(self, rows: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """(ids, offsets) of reviews `rows`, gathered with tensor ops: offsets (B,) as nn.EmbeddingBag takes them."""
+        """(ids, offsets) of reviews `rows`, gathered with tensor ops: offsets (B,) as
+        nn.EmbeddingBag takes them."""
         starts, lens = self.offsets[rows], self.lengths()[rows]
         batch_offsets = torch.cumsum(lens, 0) - lens  # (B,)
         where = torch.arange(int(lens.sum())) + torch.repeat_interleave(
@@ -205,14 +218,15 @@ def featurize_splits(
 ) -> Featurized:
     """Tokenize (dev, train, test) once; the vocabulary is the training split's words.
 
-    Words are numbered with one pass of C-level dict lookups over the joined tokens, training split first, so
-    that a word is in the vocabulary iff its number is below the count of distinct training words; unknown
-    words keep their place as the id V when n-grams are hashed (so "not <unknown>" stays a bigram), then are
-    dropped from the unigrams. With `exact`, the n-grams (n = 2, then 3) of the training split are numbered
-    from V up, each n in the sorted order of its word-id tuples, and an n-gram the training split lacks is dropped
-    (its NB ratio would be the smoothing's alone); `buckets` is then unused.
-    Features are binarized (each distinct once per review), as in NBSVM.
-    `tokens`, if given, are the (dev, train, test) token lists of `tokenize` (so that rows share them).
+    Words are numbered with one pass of C-level dict lookups over the joined tokens, training split
+    first, so that a word is in the vocabulary iff its number is below the count of distinct
+    training words; unknown words keep their place as the id V when n-grams are hashed (so "not
+    <unknown>" stays a bigram), then are dropped from the unigrams. With `exact`, the n-grams (n =
+    2, then 3) of the training split are numbered from V up, each n in the sorted order of its
+    word-id tuples, and an n-gram the training split lacks is dropped (its NB ratio would be the
+    smoothing's alone); `buckets` is then unused. Features are binarized (each distinct once per
+    review), as in NBSVM. `tokens`, if given, are the (dev, train, test) token lists of `tokenize`
+    (so that rows share them).
     """
     t0 = time.perf_counter()
     dev, train, test = splits
@@ -293,8 +307,9 @@ def featurize_splits(
 
 
 def nb_log_count_ratios(bags: Bags, num_features: int, alpha: float = 1.0) -> torch.Tensor:
-    """NBSVM's r = log((p / |p|_1) / (q / |q|_1)), p = alpha + the binarized feature counts of the positive
-    reviews, q the same for the negative ones (Wang and Manning 2012, section 2.1). (num_features,) float32."""
+    """NBSVM's r = log((p / |p|_1) / (q / |q|_1)), p = alpha + the binarized feature counts of the
+    positive reviews, q the same for the negative ones (Wang and Manning 2012, section 2.1).
+    (num_features,) float32."""
     owner = torch.repeat_interleave(torch.arange(len(bags)), bags.lengths())
     positive = bags.labels[owner] == 1
     p = alpha + torch.bincount(bags.ids[positive], minlength=num_features).double()
@@ -306,10 +321,10 @@ def nb_log_count_ratios(bags: Bags, num_features: int, alpha: float = 1.0) -> to
 class BagOfNgrams(nn.Module):
     """logits (B, 2) = W mean(E[features]) + b  [+ the NB part: sum over features of r_f * U[f]].
 
-    The first part is fastText's: the mean of the review's feature embeddings, then a linear layer. The NB
-    part is NBSVM's linear model over binarized features scaled by their log-count ratios r. An empty
-    review (or one of unknown words only) has an empty bag: its mean and its sum are zero, so its logits are
-    the biases, a defined prediction.
+    The first part is fastText's: the mean of the review's feature embeddings, then a linear layer.
+    The NB part is NBSVM's linear model over binarized features scaled by their log-count ratios r.
+    An empty review (or one of unknown words only) has an empty bag: its mean and its sum are zero,
+    so its logits are the biases, a defined prediction.
     """
 
     def __init__(
@@ -362,7 +377,8 @@ class BagOfNgrams(nn.Module):
 def drop_words(
     ids: torch.Tensor, offsets: torch.Tensor, p: float, generator: torch.Generator
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Drop each feature of a batch with probability p (word dropout, Iyyer et al. 2015); a bag may empty."""
+    """Drop each feature of a batch with probability p (word dropout, Iyyer et al. 2015); a bag may
+    empty."""
     keep = torch.rand(len(ids), generator=generator) >= p
     lens = torch.diff(offsets, append=torch.tensor([len(ids)]))
     owner = torch.repeat_interleave(torch.arange(len(offsets)), lens)
@@ -388,7 +404,8 @@ def accuracy(model: BagOfNgrams, bags: Bags) -> float:
 
 
 def glove_rows(vocab: Sequence[str], table) -> Tuple[torch.Tensor, int]:
-    """(len(vocab), D) GloVe vectors of the vocabulary, rows of words GloVe lacks left random; and how many it had."""
+    """(len(vocab), D) GloVe vectors of the vocabulary, rows of words GloVe lacks left random; and
+    how many it had."""
     vectors = torch.as_tensor(np.asarray(table.vectors, dtype=np.float32))
     index = np.fromiter(
         (table.key_to_index.get(w, -1) for w in vocab), dtype=np.int64, count=len(vocab)
@@ -404,7 +421,8 @@ def glove_rows(vocab: Sequence[str], table) -> Tuple[torch.Tensor, int]:
 def train_row(
     config: BagConfig, data: Featurized, seed: int, glove=None, verbose: bool = False
 ) -> dict:
-    """Train one row with one seed: per-epoch train loss and dev accuracy; test accuracy of the best dev epoch."""
+    """Train one row with one seed: per-epoch train loss and dev accuracy; test accuracy of the best
+    dev epoch."""
     t0 = time.perf_counter()
     generator = utils.set_seed(seed)
     ratios = (
@@ -418,7 +436,8 @@ def train_row(
     model = BagOfNgrams(
         data.num_features, config.embed_dim, ratios, init, config.nb_scaled_embeddings
     )
-    # The lookup tables have millions of rows of which a batch touches thousands: sparse gradients, sparse Adam.
+    # The lookup tables have millions of rows of which a batch touches thousands: sparse gradients,
+    # sparse Adam.
     sparse = {model.embed: config.lr, model.nb: config.nb_lr}
     tables = [m.weight for m in sparse if m is not None]
     dense = [p for p in model.parameters() if all(p is not t for t in tables)]
@@ -459,7 +478,8 @@ def train_row(
             best_state = copy.deepcopy(model.state_dict())
         if verbose:
             print(
-                f"  [{config.label}] seed {seed} epoch {epoch}: train loss {history['train_loss'][-1]:.4f}, "
+                f"  [{config.label}] seed {seed} epoch {epoch}: train loss "
+                f"{history['train_loss'][-1]:.4f}, "
                 f"dev acc {history['dev_acc'][-1]:.4f}",
                 flush=True,
             )
@@ -476,8 +496,8 @@ def train_row(
 
 # --------------------------------------------------------------------------- the table
 def course_row(results_dir: Union[str, os.PathLike]) -> Optional[dict]:
-    """Row (a): of the committed 6.1 sweeps in `results_dir`, the config with the best mean dev accuracy (the
-    course's MLP on averaged frozen GloVe); None if the sweeps are not there."""
+    """Row (a): of the committed 6.1 sweeps in `results_dir`, the config with the best mean dev
+    accuracy (the course's MLP on averaged frozen GloVe); None if the sweeps are not there."""
     best = None
     for name in COURSE_SWEEPS:
         path = Path(results_dir) / name
@@ -521,7 +541,8 @@ def summarize(label: str, config: BagConfig, seeds: Sequence[int], runs: Sequenc
 
 
 def quick_rows(rows: Sequence[BagConfig], embed_dim: Optional[int] = None) -> List[BagConfig]:
-    """The rows on a smoke budget: 2 epochs, 2**12 buckets (and embeddings of `embed_dim`, a small table's)."""
+    """The rows on a smoke budget: 2 epochs, 2**12 buckets (and embeddings of `embed_dim`, a small
+    table's)."""
     return [
         dataclasses.replace(
             r,
@@ -534,11 +555,13 @@ def quick_rows(rows: Sequence[BagConfig], embed_dim: Optional[int] = None) -> Li
 
 
 def check_glove(rows: Sequence[BagConfig], glove) -> None:
-    """Rows whose embeddings start from GloVe need vectors of their size: EmbeddingsFormatError if not."""
+    """Rows whose embeddings start from GloVe need vectors of their size: EmbeddingsFormatError if
+    not."""
     for r in rows:
         if r.embed_dim and r.init == "glove" and glove.vector_size != r.embed_dim:
             raise EmbeddingsFormatError(
-                f"row {r.label!r} starts from {r.embed_dim}-d GloVe vectors but the table has {glove.vector_size}-d "
+                f"row {r.label!r} starts from {r.embed_dim}-d GloVe vectors but the table has "
+                f"{glove.vector_size}-d "
                 f"ones; pass --data-dir with glove/glove.6B.{r.embed_dim}d.txt.gz"
             )
 
@@ -555,12 +578,14 @@ def run_sentiment(
     command: str = "",
     verbose: bool = True,
 ) -> dict:
-    """Run every row over `seeds` on (dev, train, test); return the histories, write `out_dir/{stem}.json`
-    (atomically) and `out_dir/{stem}_dev_acc.png` (dev accuracy per epoch, mean and band over seeds).
+    """Run every row over `seeds` on (dev, train, test); return the histories, write
+    `out_dir/{stem}.json` (atomically) and `out_dir/{stem}_dev_acc.png` (dev accuracy per epoch,
+    mean and band over seeds).
 
-    Each row's epoch is chosen on dev and test is scored once, with the weights of that epoch; the best row is
-    the one of highest mean dev accuracy. Rows that share a tokenizer share its tokens, and rows that share
-    (tokenizer, n-grams, buckets) share their bags; the featurization time of each is recorded.
+    Each row's epoch is chosen on dev and test is scored once, with the weights of that epoch; the
+    best row is the one of highest mean dev accuracy. Rows that share a tokenizer share its tokens,
+    and rows that share (tokenizer, n-grams, buckets) share their bags; the featurization time of
+    each is recorded.
     """
     rows = [r.check() for r in rows]
     check_glove(rows, glove)
@@ -590,7 +615,8 @@ def run_sentiment(
                 ] = time.perf_counter() - t0
                 if verbose:
                     print(
-                        f"featurized {sum(map(len, (s['text'] for s in splits)))} reviews ({key[0]} tokens, "
+                        f"featurized {sum(map(len, (s['text'] for s in splits)))} reviews "
+                        f"({key[0]} tokens, "
                         f"up to {key[1]}-grams) in {time.perf_counter() - t0:.1f} s",
                         flush=True,
                     )
@@ -601,7 +627,8 @@ def run_sentiment(
                 runs.append(run)
                 if verbose:
                     print(
-                        f"[{config.label}] seed {seed}: dev {run['best_dev_acc']:.4f} (epoch {run['best_epoch']}),"
+                        f"[{config.label}] seed {seed}: dev {run['best_dev_acc']:.4f} (epoch "
+                        f"{run['best_epoch']}),"
                         f" test {run['test_acc']:.4f}, {run['seconds']:.1f} s",
                         flush=True,
                     )
@@ -626,8 +653,10 @@ def run_sentiment(
     history["json"] = str(atomic_write_json(history, Path(out_dir) / f"{stem}.json"))
     if verbose:
         print(
-            f"best row on dev: {best['label']}: dev {best['summary']['best_dev_acc_mean']:.4f}, test "
-            f"{best['summary']['test_acc_mean']:.4f} +/- {best['summary']['test_acc_std']:.4f}; wrote "
+            f"best row on dev: {best['label']}: dev "
+            f"{best['summary']['best_dev_acc_mean']:.4f}, test "
+            f"{best['summary']['test_acc_mean']:.4f} +/- "
+            f"{best['summary']['test_acc_std']:.4f}; wrote "
             f"{history['json']}, {history['plot']}"
         )
     return history

@@ -1,6 +1,6 @@
-"""Shared fixtures: tiny embeddings and a tiny data directory laid out like ../shared/data. Every test runs
-offline (hermetic.py) and within a time limit (HW3_TEST_TIMEOUT seconds, default 240), so a stuck test fails
-with its name instead of holding the suite."""
+"""Shared fixtures: tiny embeddings and a tiny data directory laid out like ../shared/data. Every
+test runs offline (hermetic.py) and within a time limit (HW3_TEST_TIMEOUT seconds, default 240), so
+a stuck test fails with its name instead of holding the suite."""
 
 from __future__ import annotations
 
@@ -50,13 +50,15 @@ def pytest_sessionfinish(session, exitstatus):
         NETWORK_ATTEMPTS
     ):  # each was refused, but a test that needs the network is a fault of the suite
         print(
-            f"\nerror: tests asked for the network {len(NETWORK_ATTEMPTS)} time(s): {NETWORK_ATTEMPTS[:3]}"
+            f"\nerror: tests asked for the network {len(NETWORK_ATTEMPTS)} time(s): "
+            f"{NETWORK_ATTEMPTS[:3]}"
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 class EasyDict(dict):
-    """What the course's configs are: a dict whose keys are also attributes (the easydict package)."""
+    """What the course's configs are: a dict whose keys are also attributes (the easydict
+    package)."""
 
     def __getattr__(self, name):
         try:
@@ -124,8 +126,9 @@ def tiny_table() -> glove.WordVectors:
 
 @pytest.fixture(scope="session")
 def tiny_data_dir(tmp_path_factory) -> Path:
-    """imdb/ (5,600 train and 600 test rows, so the course's 5,000-row dev slice leaves a train split),
-    glove/ (the tiny table) and wikitext-2/ (a few hundred lines), laid out like ../shared/data."""
+    """imdb/ (5,600 train and 600 test rows, so the course's 5,000-row dev slice leaves a train
+    split), glove/ (the tiny table) and wikitext-2/ (a few hundred lines), laid out like
+    ../shared/data."""
     root = tmp_path_factory.mktemp("data")
     (root / "imdb").mkdir()
     (root / "glove").mkdir()
@@ -149,7 +152,8 @@ def shared_data() -> Path:
 
 
 def separable(n=400, seed=0):
-    """A linearly separable 2-class TensorDataset of 8-d points: the label is the sign of the first feature."""
+    """A linearly separable 2-class TensorDataset of 8-d points: the label is the sign of the first
+    feature."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 8, generator=g)
     return TensorDataset(x, (x[:, 0] > 0).long())

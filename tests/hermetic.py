@@ -1,17 +1,18 @@
-"""No test goes online: a guard that answers every request a library makes at once, without the network.
+"""No test goes online: a guard that answers every request a library makes at once, without the
+network.
 
-`install(attempts)` replaces the `send` of the HTTP clients the Hugging Face libraries ask through (httpx for
-huggingface_hub 1.x, httpx2 for 2.x, requests for 0.x, aiohttp for fsspec's http) and urllib's opener with a
-refusal that notes the URL in `attempts` and raises `NetworkRefused` there, before any name lookup or
-connection: so a library's request fails in microseconds whatever the machine's network and resolver do
-(on a machine where connections hang, a guard at Python's sockets alone left a test waiting over a minute).
-`NetworkRefused` is none of the clients' own error types, so no retry-with-backoff loop of theirs takes it
-for a flaky network and sleeps.
+`install(attempts)` replaces the `send` of the HTTP clients the Hugging Face libraries ask through
+(httpx for huggingface_hub 1.x, httpx2 for 2.x, requests for 0.x, aiohttp for fsspec's http) and
+urllib's opener with a refusal that notes the URL in `attempts` and raises `NetworkRefused` there,
+before any name lookup or connection: so a library's request fails in microseconds whatever the
+machine's network and resolver do (on a machine where connections hang, a guard at Python's sockets
+alone left a test waiting over a minute). `NetworkRefused` is none of the clients' own error types,
+so no retry-with-backoff loop of theirs takes it for a flaky network and sleeps.
 
-Below that, Python's sockets are a backstop: with `sockets="refuse"` a connection or a name lookup for
-anything but this machine (loopback, Unix sockets: torchrun's store, multiprocessing) is refused and noted;
-with `sockets="observe"` it is only noted, then passed on (a test that shows the clients' guard alone
-suffices, on a network simulated to hang).
+Below that, Python's sockets are a backstop: with `sockets="refuse"` a connection or a name lookup
+for anything but this machine (loopback, Unix sockets: torchrun's store, multiprocessing) is refused
+and noted; with `sockets="observe"` it is only noted, then passed on (a test that shows the clients'
+guard alone suffices, on a network simulated to hang).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def _url(args, kwargs) -> str:
 
 
 def install(attempts: list, sockets: str = "refuse") -> None:
-    """Guard this process (see the module's docstring); `attempts` collects ("http" | "socket", what) pairs."""
+    """Guard this process (see the module's docstring); `attempts` collects ("http" | "socket",
+    what) pairs."""
 
     def refuse(*args, **kwargs):
         url = _url(args[1:], kwargs)

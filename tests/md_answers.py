@@ -1,15 +1,17 @@
-"""Reading hw3.md's answers: the blocks of its items, each block's answer line, and the math written there.
+"""Reading hw3.md's answers: the blocks of its items, each block's answer line, and the math written
+there.
 
 Every item of hw3.md opens with one line of the form
 
     **Answer:** RESULT
 
-where RESULT is the boxes ("(a)"), True or False, a sentence, or math between dollar signs: an equation
-chain (`$h_3 = h_2 z = 2e^3 \\approx 40.1711$`), a Jacobian with its shape (`$J = X$, shape $n\\times d$`),
-or weights (`$W_1 = \\begin{bmatrix}1&1\\\\1&1\\end{bmatrix}$`).  `evaluate` turns the small part of LaTeX that
-these answers use into numbers (torch float64), so that a test compares what hw3.md writes, not a copy of it,
-with what the code computes.  Juxtaposition is multiplication (a matrix product between two matrices), every
-symbol is one letter with at most a one-character subscript, and anything it does not know is an error.
+where RESULT is the boxes ("(a)"), True or False, a sentence, or math between dollar signs: an
+equation chain (`$h_3 = h_2 z = 2e^3 \\approx 40.1711$`), a Jacobian with its shape (`$J = X$, shape
+$n\\times d$`), or weights (`$W_1 = \\begin{bmatrix}1&1\\\\1&1\\end{bmatrix}$`).  `evaluate` turns
+the small part of LaTeX that these answers use into numbers (torch float64), so that a test compares
+what hw3.md writes, not a copy of it, with what the code computes.  Juxtaposition is multiplication
+(a matrix product between two matrices), every symbol is one letter with at most a one-character
+subscript, and anything it does not know is an error.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ def shape(text: str, sizes: dict[str, int]) -> tuple[int, ...]:
 
 # ------------------------------------------------------------------------------ evaluating LaTeX
 class V:
-    """A float64 tensor in which `a * b` is a matrix product when both are matrices, and scales otherwise."""
+    """A float64 tensor in which `a * b` is a matrix product when both are matrices, and scales
+    otherwise."""
 
     def __init__(self, value):
         self.t = value.t if isinstance(value, V) else torch.as_tensor(value, dtype=D)
@@ -144,8 +147,8 @@ TOKEN = re.compile(
 
 
 def to_python(latex: str, indexed: frozenset = frozenset()) -> str:
-    """The LaTeX of one side of an equation as a Python expression (see the module docstring).  Symbols in
-    `indexed` are arrays: `X_{ic}` becomes `X[i][c]` and `\\sigma_i` becomes `s[i]`."""
+    """The LaTeX of one side of an equation as a Python expression (see the module docstring).
+    Symbols in `indexed` are arrays: `X_{ic}` becomes `X[i][c]` and `\\sigma_i` becomes `s[i]`."""
     s = latex
     s = re.sub(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", _bmatrix, s)
     s = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", s)
@@ -195,7 +198,8 @@ def evaluate(latex: str, names: dict, indexed: frozenset = frozenset()):
 
 
 def evaluate_indexed(latex: str, indices: str, sizes: dict[str, int], names: dict) -> torch.Tensor:
-    """An entrywise formula over `indices` (e.g. 'iabc'), each letter running over range(sizes[letter])."""
+    """An entrywise formula over `indices` (e.g. 'iabc'), each letter running over
+    range(sizes[letter])."""
     arrays = frozenset(k for k, v in names.items() if isinstance(v, torch.Tensor))
     code = to_python(latex, arrays)
     scope = {

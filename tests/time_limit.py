@@ -1,6 +1,7 @@
-"""A time limit for every test, as a pytest plugin (tests/conftest.py imports its hooks; `-p time_limit` loads
-it elsewhere): a test whose setup, call or teardown runs over HW3_TEST_TIMEOUT seconds (default 240; 0: none)
-fails with its name instead of holding the suite. No dependency: SIGALRM and faulthandler."""
+"""A time limit for every test, as a pytest plugin (tests/conftest.py imports its hooks; `-p
+time_limit` loads it elsewhere): a test whose setup, call or teardown runs over HW3_TEST_TIMEOUT
+seconds (default 240; 0: none) fails with its name instead of holding the suite. No dependency:
+SIGALRM and faulthandler."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ TEST_TIMEOUT = (
 
 @contextlib.contextmanager
 def _time_limit(item, phase: str):
-    """SIGALRM after the limit raises in the test (a subprocess.run it waits on kills its child); should the
-    test be stuck where Python cannot raise, faulthandler prints every thread's stack 30 s later and ends
-    the run (the stack names the test function)."""
+    """SIGALRM after the limit raises in the test (a subprocess.run it waits on kills its child);
+    should the test be stuck where Python cannot raise, faulthandler prints every thread's stack 30
+    s later and ends the run (the stack names the test function)."""
     limit = float(os.environ.get(TEST_TIMEOUT_ENV, TEST_TIMEOUT))
     if (
         limit <= 0
@@ -34,7 +35,8 @@ def _time_limit(item, phase: str):
 
     def expire(signum, frame):
         pytest.fail(
-            f"{item.nodeid} ({phase}) ran over the per-test limit of {limit:g} s (${TEST_TIMEOUT_ENV})"
+            f"{item.nodeid} ({phase}) ran over the per-test limit of {limit:g} s "
+            f"(${TEST_TIMEOUT_ENV})"
         )
 
     previous = signal.signal(signal.SIGALRM, expire)

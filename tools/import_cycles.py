@@ -2,9 +2,9 @@
 
     python tools/import_cycles.py          # prints each cycle; exit code 1 if there is one
 
-Every `import` and `from ... import` of a project module counts, at the top of a file or inside a function
-(a function-level import still ties the two modules together). Tests are left out: they import the package,
-the package never imports them.
+Every `import` and `from ... import` of a project module counts, at the top of a file or inside a
+function (a function-level import still ties the two modules together). Tests are left out: they
+import the package, the package never imports them.
 """
 
 from __future__ import annotations

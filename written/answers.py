@@ -43,8 +43,8 @@ DTYPE = torch.float64
 XOR_X = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 XOR_Y = (0.0, 1.0, 1.0, 0.0)
 
-# Lower bounds that hold for ANY model y = g(u . x) with g monotone (the MSE one: hw3.md, 4.4, step 2):
-# on the XOR points its largest absolute error is >= 1/2 and its mean squared error is >= 1/6.
+# Lower bounds that hold for ANY model y = g(u . x) with g monotone (the MSE one: hw3.md, 4.4, step
+# 2): on the XOR points its largest absolute error is >= 1/2 and its mean squared error is >= 1/6.
 XOR_MONOTONE_MAX_ERR_BOUND = 0.5
 XOR_MONOTONE_MSE_BOUND = 1.0 / 6.0
 
@@ -59,8 +59,8 @@ def xor_data() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 # ============================================================================ 1. concepts
-# mlp.py's activation table, the package's one: each module computes what torch.sigmoid, torch.tanh, torch.relu
-# and F.gelu (exact) compute.
+# mlp.py's activation table, the package's one: each module computes what torch.sigmoid, torch.tanh,
+# torch.relu and F.gelu (exact) compute.
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     name: make_activation(name) for name in ("sigmoid", "tanh", "relu", "gelu")
 }
@@ -149,8 +149,8 @@ def _train(
 def constant_init_mlp_symmetry(
     activation: str = "sigmoid", value: float = 0.0, steps: int = 60, hidden: int = 4, seed: int = 0
 ) -> dict:
-    """Q1.1, Q1.6 (initialisation): an MLP (3 -> hidden -> 1) with every parameter set to `value`, trained
-    with SGD + momentum on a random regression task.
+    """Q1.1, Q1.6 (initialisation): an MLP (3 -> hidden -> 1) with every parameter set to `value`,
+    trained with SGD + momentum on a random regression task.
 
     Returns the spread between hidden units (0 = all identical) before and after training, how far
     W1 moved, the first and last loss, and the spread reached from a random init for contrast.
@@ -213,9 +213,10 @@ def dropout_demo(p: float = 0.5, width: int = 1000, samples: int = 2000, seed: i
 def sigmoid_saturation_grads(
     scales=(0.1, 0.3, 1.0, 2.0, 3.0, 5.0), d: int = 10, k: int = 4, seed: int = 0
 ) -> list[dict]:
-    """Q1.7 (saturation): a layer of k sigmoid units h = sigmoid(W x) with positive inputs x (d,) and
-    positive weights W = s * |N(0, 1)| (k x d).  As the scale s grows the pre-activations grow, the
-    units saturate at 1 and dh/dW = sigmoid'(Wx) x^T collapses (sigmoid' <= 1/4, ~exp(-z) for large z).
+    """Q1.7 (saturation): a layer of k sigmoid units h = sigmoid(W x) with positive inputs x (d,)
+    and positive weights W = s * |N(0, 1)| (k x d).  As the scale s grows the pre-activations grow,
+    the units saturate at 1 and dh/dW = sigmoid'(Wx) x^T collapses (sigmoid' <= 1/4, ~exp(-z) for
+    large z).
 
     Returns one row per scale: the mean pre-activation, mean output and ||d sum(h) / dW||.
     """
@@ -247,7 +248,7 @@ def residual_gradient_norms(depth: int = 30, width: int = 16, seed: int = 0) -> 
     both networks and their ratio, and in each network the first layer's gradient norm over the last
     layer's (`*_first_over_last`: how much of the gradient survives the way down, whatever the
     loss's scale).  With the shortcut the block Jacobian is I + dF/dh, so the gradient has an
-    identity path to the first layer instead of a product of `depth` small factors. """
+    identity path to the first layer instead of a product of `depth` small factors."""
     g = _gen(seed)
     layers = [nn.Linear(width, width).to(DTYPE) for _ in range(depth)]
     with torch.no_grad():
@@ -278,9 +279,9 @@ def residual_gradient_norms(depth: int = 30, width: int = 16, seed: int = 0) -> 
 def layers_need_a_loop(n: int = 6, width: int = 5, depth: int = 3, seed: int = 0) -> dict:
     """Q1.2: what vectorization does and does not remove from forward propagation.
 
-    The loop over the examples of a batch goes away: one matrix product per layer gives what a per-example
-    loop gives (returned: their largest difference).  The loop over layers stays, in `forward` below: layer
-    l needs layer l-1's output.
+    The loop over the examples of a batch goes away: one matrix product per layer gives what a
+    per-example loop gives (returned: their largest difference).  The loop over layers stays, in
+    `forward` below: layer l needs layer l-1's output.
     """
     g = _gen(seed)
     Ws = [torch.randn(width, width, generator=g, dtype=DTYPE) for _ in range(depth)]
@@ -298,10 +299,12 @@ def layers_need_a_loop(n: int = 6, width: int = 5, depth: int = 3, seed: int = 0
 
 
 def forward_cache_backprop(n: int = 4, d: int = 3, k: int = 2, seed: int = 0) -> dict:
-    """Q1.9: a layer a = sigmoid(W x + b) done by hand, the way the course's forward/backward pairs work.
+    """Q1.9: a layer a = sigmoid(W x + b) done by hand, the way the course's forward/backward pairs
+    work.
 
-    The forward pass returns its output and a cache (x, W, a); the backward pass computes the gradients
-    from the incoming gradient and that cache alone.  Returns the largest difference from autograd.
+    The forward pass returns its output and a cache (x, W, a); the backward pass computes the
+    gradients from the incoming gradient and that cache alone.  Returns the largest difference from
+    autograd.
     """
     g = _gen(seed)
     x = torch.randn(n, d, generator=g, dtype=DTYPE)
@@ -334,7 +337,8 @@ def forward_cache_backprop(n: int = 4, d: int = 3, k: int = 2, seed: int = 0) ->
 class ClosedAnswer:
     """A multiple-choice or True/False item of the handout, answered as data so that a test can hold
     hw3.md to it.  `answer` is the tuple of chosen boxes, or True/False.  `check` names the function
-    of this module whose numbers back the reason (None where the reason is an argument, not a number)."""
+    of this module whose numbers back the reason (None where the reason is an argument, not a
+    number)."""
 
     item: str
     options: dict[str, str]
@@ -393,7 +397,8 @@ CLOSED_ANSWERS: dict[str, ClosedAnswer] = {
                 "c": "backward values cached for the forward step",
             },
             ("a",),
-            "backward needs the forward pass's inputs and activations (x, W, a) to form its gradients",
+            "backward needs the forward pass's inputs and activations (x, W, a) to form its "
+            "gradients",
             "forward_cache_backprop",
         ),
         ClosedAnswer(
@@ -450,7 +455,8 @@ JACOBIAN_CONSTANT = 3.0  # the c of item 2.1
 
 
 def jacobian_items() -> list[JacobianItem]:
-    """The handout's items 2.1-2.7, in its convention: (shape of the output) x (shape of the input)."""
+    """The handout's items 2.1-2.7, in its convention: (shape of the output) x (shape of the
+    input)."""
     c = JACOBIAN_CONSTANT
     return [
         JacobianItem(
@@ -555,7 +561,8 @@ LEAKY_SLOPE = 0.01  # nn.LeakyReLU's default, the one 6.1.4 trains with; Figure 
 
 
 def gelu_exact(x: torch.Tensor) -> torch.Tensor:
-    """GELU(x) = x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016; torch's default)."""
+    """GELU(x) = x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016; torch's
+    default)."""
     return x * 0.5 * (1 + torch.erf(x / math.sqrt(2)))
 
 
@@ -577,8 +584,8 @@ def activation_derivatives(slope: float = LEAKY_SLOPE) -> dict[str, tuple[Callab
 
 
 def activation_grid(half_width: int = 6, per_unit: int = 100) -> torch.Tensor:
-    """Float64 grid over [-half_width, half_width] with step 1/per_unit, containing 0 exactly (so the
-    ReLU convention at 0 is tested; torch.linspace would miss it by rounding)."""
+    """Float64 grid over [-half_width, half_width] with step 1/per_unit, containing 0 exactly (so
+    the ReLU convention at 0 is tested; torch.linspace would miss it by rounding)."""
     n = half_width * per_unit
     return torch.arange(-n, n + 1, dtype=DTYPE) / per_unit
 
@@ -595,7 +602,8 @@ def check_activation_derivatives(slope: float = LEAKY_SLOPE) -> dict[str, float]
 
 
 def softmax_jacobian(z: torch.Tensor) -> torch.Tensor:
-    """Closed form of d softmax(z) / dz for z (m,): diag(s) - s s^T, entry [i, j] = s_i (delta_ij - s_j)."""
+    """Closed form of d softmax(z) / dz for z (m,): diag(s) - s s^T, entry [i, j] = s_i (delta_ij -
+    s_j)."""
     s = torch.softmax(z, dim=0)
     return torch.diag(s) - torch.outer(s, s)
 
@@ -620,8 +628,9 @@ def softmax_checks(m: int = 6, seed: int = 0) -> dict:
 
 
 def zero_centred_check() -> dict:
-    """Q1.3, Q3.4: the mean output over a symmetric grid, the value at 0, the output range and the largest
-    derivative of sigmoid and tanh; plus the sign pattern of the weight gradient of the next layer.
+    """Q1.3, Q3.4: the mean output over a symmetric grid, the value at 0, the output range and the
+    largest derivative of sigmoid and tanh; plus the sign pattern of the weight gradient of the next
+    layer.
 
     For a layer a = V h, dL/dV[r, :] = delta_r * h^T: if every h_j > 0 (sigmoid inputs) each row of
     the gradient has a single sign, so all weights of a unit move in the same direction (zig-zag).
@@ -655,10 +664,11 @@ def zero_centred_check() -> dict:
 def linear_layers_collapse(depth: int = 4, width: int = 6, n: int = 200, seed: int = 0) -> dict:
     """Q3.1: without activation functions a stack of linear layers is one linear layer.
 
-    Builds `depth` nn.Linear layers, then the single (W, b) they amount to (W = W_L ... W_1, b folded
-    in), and returns the largest difference between the stack and that one layer.  For contrast, the
-    same stack with tanh between the layers is fitted by least squares with the best single affine map:
-    the fit's residual is far from 0, so the activations add something no linear layer has.
+    Builds `depth` nn.Linear layers, then the single (W, b) they amount to (W = W_L ... W_1, b
+    folded in), and returns the largest difference between the stack and that one layer.  For
+    contrast, the same stack with tanh between the layers is fitted by least squares with the best
+    single affine map: the fit's residual is far from 0, so the activations add something no linear
+    layer has.
     """
     g = _gen(seed)
     with torch.random.fork_rng(devices=[]):  # nn.Linear's own init draws from the global RNG
@@ -687,9 +697,10 @@ def linear_layers_collapse(depth: int = 4, width: int = 6, n: int = 200, seed: i
 
 
 def vanishing_chain(depth: int = 10, points: int = 41) -> dict:
-    """Q3.3: the derivative of phi(phi(...phi(x))) (depth times, unit weights) by autograd, for sigmoid,
-    tanh and ReLU, at inputs x in [-4, 4].  Returns, per activation, the largest |derivative| over the
-    inputs and the derivative at x = 2, and for ReLU the derivative at x < 0 and x > 0 separately (its dead and live sides)."""
+    """Q3.3: the derivative of phi(phi(...phi(x))) (depth times, unit weights) by autograd, for
+    sigmoid, tanh and ReLU, at inputs x in [-4, 4].  Returns, per activation, the largest
+    |derivative| over the inputs and the derivative at x = 2, and for ReLU the derivative at x < 0
+    and x > 0 separately (its dead and live sides)."""
     x = torch.linspace(-4, 4, points, dtype=DTYPE).requires_grad_(True)
     out = {}
     for name in ("sigmoid", "tanh", "relu"):
@@ -783,8 +794,8 @@ XOR_B2 = -1.0
 
 
 def xor_two_layer(W1=XOR_W1, b1=XOR_B1, W2=XOR_W2, b2=XOR_B2) -> dict:
-    """Q4.2: y = W2 ReLU(W1 x + b1) + b2 with the handout's weights; returns hidden values and outputs
-    on the four inputs (4 x 2 and 4,) and the largest error against XOR."""
+    """Q4.2: y = W2 ReLU(W1 x + b1) + b2 with the handout's weights; returns hidden values and
+    outputs on the four inputs (4 x 2 and 4,) and the largest error against XOR."""
     X, y = xor_data()
     W1, b1, W2 = (torch.tensor(v, dtype=DTYPE) for v in (W1, b1, W2))
     h = torch.relu(X @ W1.T + b1)
@@ -806,9 +817,10 @@ def xor_constant_init_training(
     loss: str = "mse",
 ) -> dict:
     """Q4.3 / Q4.4: y = W2 act(W1 x + b1) + b2 with EVERY parameter set to `value`, trained by
-    full-batch SGD on the loss LOSSES[loss] over the four XOR points.  Returns the hidden-unit spread,
-    the largest difference between W1's two input columns (x1 and x2 treated alike), the largest |W1|,
-    |b1|, |W2|, the final b2, the loss history's first/last/lowest values and the final outputs."""
+    full-batch SGD on the loss LOSSES[loss] over the four XOR points.  Returns the hidden-unit
+    spread, the largest difference between W1's two input columns (x1 and x2 treated alike), the
+    largest |W1|, |b1|, |W2|, the final b2, the loss history's first/last/lowest values and the
+    final outputs."""
     X, y = xor_data()
     model = _mlp(2, hidden, 1, activation)
     _constant_init_(model, value)
@@ -940,11 +952,12 @@ def computation_graph_values(x: float = 1.0, y: float = 3.0, z: float = 2.0) -> 
 class Claim:
     """One claim of hw3.md sections 1-5 and its threshold, stated here once.
 
-    `python main.py written` prints each claim with PASS/FAIL and its numbers; tests/written/test_written.py asserts
-    `holds` for every claim; tests/written/test_hw3_md.py holds the answer line of `item` in hw3.md to `result` (the
-    boxes, True/False, or the sentence that hw3.md states).  Items whose result is a shape, an expression,
-    weights or values have no `result` here: the test evaluates what hw3.md writes and compares it with the
-    computation named in ITEM_CHECKS.
+    `python main.py written` prints each claim with PASS/FAIL and its numbers;
+    tests/written/test_written.py asserts `holds` for every claim; tests/written/test_hw3_md.py
+    holds the answer line of `item` in hw3.md to `result` (the boxes, True/False, or the sentence
+    that hw3.md states).  Items whose result is a shape, an expression, weights or values have no
+    `result` here: the test evaluates what hw3.md writes and compares it with the computation named
+    in ITEM_CHECKS.
     """
 
     item: str
@@ -1025,7 +1038,8 @@ def _zero_centred_holds(z) -> bool:
 def _zero_centred_numbers(z) -> str:
     return (
         f"sigmoid mean {z['sigmoid_mean']:.3f}, tanh mean {z['tanh_mean']:.1e}, max sigmoid' "
-        f"{z['sigmoid_max_grad']:.3f}; single-sign gradient rows: sigmoid {z['single_sign_rows_sigmoid']:.2f}, "
+        f"{z['sigmoid_max_grad']:.3f}; single-sign gradient rows: sigmoid "
+        f"{z['single_sign_rows_sigmoid']:.2f}, "
         f"tanh {z['single_sign_rows_tanh']:.2f}"
     )
 
@@ -1057,7 +1071,8 @@ CLAIMS: list[Claim] = [
         layers_need_a_loop,
         lambda r: r["batch_vs_loop"] < 1e-12,
         lambda r: (
-            f"batch vs per-example loop {r['batch_vs_loop']:.1e} ({r['layers']} layers, applied in a loop)"
+            f"batch vs per-example loop {r['batch_vs_loop']:.1e} ({r['layers']} layers, "
+            "applied in a loop)"
         ),
         False,
     ),
@@ -1081,10 +1096,12 @@ CLAIMS: list[Claim] = [
             and abs(r["unscaled_mean"] - (1 - r["p"])) < 0.01
         ),
         lambda r: (
-            f"p={r['p']}: train zeros {r['train_zero_fraction']:.3f}, kept value {r['train_kept_value']:.1f}; "
+            f"p={r['p']}: train zeros {r['train_zero_fraction']:.3f}, kept value "
+            f"{r['train_kept_value']:.1f}; "
             f"E[inverted]={r['inverted_mean']:.4f}, E[unscaled]={r['unscaled_mean']:.4f}"
         ),
-        "on in training (a random mask; kept units scaled by $1/(1-p)$), off in evaluation (the identity).",
+        "on in training (a random mask; kept units scaled by $1/(1-p)$), off in evaluation "
+        "(the identity).",
     ),
     _symmetry_claim(
         "1.6",
@@ -1114,7 +1131,8 @@ CLAIMS: list[Claim] = [
             f"first/last layer gradient: plain {r['plain_first_over_last']:.1e}, residual "
             f"{r['residual_first_over_last']:.1f}"
         ),
-        "the shortcut gives the gradient an identity path through every block, so it does not vanish with depth.",
+        "the shortcut gives the gradient an identity path through every block, so it does not "
+        "vanish with depth.",
     ),
     Claim(
         "1.9",
@@ -1135,8 +1153,10 @@ CLAIMS: list[Claim] = [
             r["linear_stack_vs_one_layer"] < 1e-9 and r["tanh_stack_best_affine_rms_residual"] > 0.1
         ),
         lambda r: (
-            f"stack vs one layer {r['linear_stack_vs_one_layer']:.1e}; tanh stack, best affine fit: RMS "
-            f"residual {r['tanh_stack_best_affine_rms_residual']:.2f} (of RMS {r['tanh_stack_rms']:.2f})"
+            f"stack vs one layer {r['linear_stack_vs_one_layer']:.1e}; tanh stack, best affine "
+            "fit: RMS "
+            f"residual {r['tanh_stack_best_affine_rms_residual']:.2f} (of RMS "
+            f"{r['tanh_stack_rms']:.2f})"
         ),
         "to make the network non-linear; without them any stack of layers is one affine map.",
     ),
@@ -1156,10 +1176,12 @@ CLAIMS: list[Claim] = [
         vanishing_chain,
         _vanishing_holds,
         lambda r: (
-            f"max |d/dx|: sigmoid {r['sigmoid']:.1e} (bound 0.25^{r['depth']} = {0.25 ** r['depth']:.1e}), "
+            f"max |d/dx|: sigmoid {r['sigmoid']:.1e} (bound 0.25^{r['depth']} = "
+            f"{0.25 ** r['depth']:.1e}), "
             f"tanh at x = 2: {r['tanh_at_2']:.1e}, ReLU 1 for x > 0 and 0 for x < 0"
         ),
-        "gradients that shrink geometrically with depth, so early layers barely learn; sigmoid and tanh suffer "
+        "gradients that shrink geometrically with depth, so early layers barely learn; "
+        "sigmoid and tanh suffer "
         "from it, ReLU only on its dead side.",
     ),
     Claim(
@@ -1168,7 +1190,8 @@ CLAIMS: list[Claim] = [
         zero_centred_check,
         _zero_centred_holds,
         _zero_centred_numbers,
-        "with all-positive inputs (sigmoid) the weights into a unit all get gradients of one sign, so descent "
+        "with all-positive inputs (sigmoid) the weights into a unit all get gradients of one "
+        "sign, so descent "
         "zig-zags; zero-centred inputs (tanh) avoid it.",
     ),
     Claim(
@@ -1182,7 +1205,8 @@ CLAIMS: list[Claim] = [
             and s["max_abs_row_sum"] < 1e-12
         ),
         lambda s: (
-            f"err {s['max_abs_err']:.1e}, asymmetry {s['asymmetry']:.1e}, row sums {s['max_abs_row_sum']:.1e}"
+            f"err {s['max_abs_err']:.1e}, asymmetry {s['asymmetry']:.1e}, row sums "
+            f"{s['max_abs_row_sum']:.1e}"
         ),
     ),
     # 4. XOR
@@ -1196,8 +1220,10 @@ CLAIMS: list[Claim] = [
             and r["gd_best_mse"] >= XOR_MONOTONE_MSE_BOUND - 1e-9
         ),
         lambda r: (
-            f"grid of {r['grid_points']}: best max error {r['grid_best_max_abs_err']:.3f}, best MSE "
-            f"{r['grid_best_mse']:.4f}; GD from {r['gd_inits']} inits: best MSE {r['gd_best_mse']:.4f} "
+            f"grid of {r['grid_points']}: best max error {r['grid_best_max_abs_err']:.3f}, "
+            "best MSE "
+            f"{r['grid_best_mse']:.4f}; GD from {r['gd_inits']} inits: best MSE "
+            f"{r['gd_best_mse']:.4f} "
             f"(bound 1/6 = {1 / 6:.4f})"
         ),
         "No.",
@@ -1242,7 +1268,8 @@ CLAIMS: list[Claim] = [
         functools.partial(xor_constant_init_training, "gelu", 0.5, steps=2000),
         lambda r: r["spread"] == 0 and r["loss_last"] < 1e-3,
         lambda r: (
-            f"spread {r['spread']}, final loss {r['loss_last']:.1e}, outputs {[round(o, 3) for o in r['outputs']]}"
+            f"spread {r['spread']}, final loss {r['loss_last']:.1e}, outputs "
+            f"{[round(o, 3) for o in r['outputs']]}"
         ),
         ANSWER_4_4,
     ),
@@ -1257,7 +1284,8 @@ CLAIMS: list[Claim] = [
     # 5. computation graph
     Claim(
         "5.2",
-        "forward h1 = 0, h2 = e^3, h3 = 2e^3, f = 2e^3; backward df/dx = 1, df/dy = 2e^3, df/dz = e^3 "
+        "forward h1 = 0, h2 = e^3, h3 = 2e^3, f = 2e^3; backward df/dx = 1, df/dy = 2e^3, "
+        "df/dz = e^3 "
         "(hand chain rule = autograd)",
         computation_graph_values,
         _graph_holds,

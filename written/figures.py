@@ -1,7 +1,7 @@
 """Figures 1 and 2 of hw3.md (sections 3.2 and 5.1), drawn from what written/answers.py computes.
 
-`python main.py written` calls `make_figures(out_dir)` after printing the checks.  matplotlib is imported inside
-the functions, so importing this module draws nothing and needs no display.
+`python main.py written` calls `make_figures(out_dir)` after printing the checks.  matplotlib is
+imported inside the functions, so importing this module draws nothing and needs no display.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ def _draw_derivative(ax, x, dy, **style):
 def figure_activations():
     """Figure 1 as a matplotlib Figure (not saved): one panel per activation with f (solid) and f'
     (dashed) drawn from the closed forms of `activation_derivatives`, its limits as x -> -inf and
-    x -> +inf written under the panel (written.ACTIVATION_LIMITS), and a last panel with every derivative.
-    Each activation's panel carries the activation's name as its Axes label, for tests to find it."""
+    x -> +inf written under the panel (written.ACTIVATION_LIMITS), and a last panel with every
+    derivative. Each activation's panel carries the activation's name as its Axes label, for tests
+    to find it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,7 +109,8 @@ def figure_activations():
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8)
     fig.suptitle(
-        "Figure 1. Activation functions (solid) and their derivatives (dashed), from the closed forms"
+        "Figure 1. Activation functions (solid) and their derivatives (dashed), from the "
+        "closed forms"
     )
     fig.tight_layout()
     return fig
@@ -127,7 +129,8 @@ def _save(fig, path: Path) -> Path:
 def figure_computation_graph():
     """Figure 2 as a matplotlib Figure (not saved): the nodes x, y, z, h1, h2, h3, f of
     f = ln x + exp(y) z with their forward values and gradients df/dnode, and each edge's local
-    derivative.  The texts carry gids ('label:h1', 'value:h1', 'grad:h1', 'edge:h2->h3') for tests."""
+    derivative.  The texts carry gids ('label:h1', 'value:h1', 'grad:h1', 'edge:h2->h3') for
+    tests."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -247,7 +250,8 @@ def figure_computation_graph():
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(
-        "Figure 2. Computation graph of f(x, y, z) = ln x + exp(y) z: forward values and backward gradients"
+        "Figure 2. Computation graph of f(x, y, z) = ln x + exp(y) z: forward values and "
+        "backward gradients"
     )
     fig.tight_layout()
     return fig

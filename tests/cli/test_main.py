@@ -1,4 +1,5 @@
-"""main.py: the command line, the sweeps as data, and a `--quick` smoke run of everything on tiny data."""
+"""main.py: the command line, the sweeps as data, and a `--quick` smoke run of everything on tiny
+data."""
 
 from __future__ import annotations
 
@@ -249,8 +250,8 @@ def test_lm_with_the_new_model_parts_then_dynamic_on_its_checkpoint(tiny_data_di
 
 
 def test_lm_with_the_course_config_trains_scores_and_resumes_into_scoring(tiny_data_dir, tmp_path):
-    """The course's config has no eval_batch_size of its own (scoring uses its batch_size); a run whose training
-    finished resumes straight into scoring, with scoring fields of its own."""
+    """The course's config has no eval_batch_size of its own (scoring uses its batch_size); a run
+    whose training finished resumes straight into scoring, with scoring fields of its own."""
     common = [
         "--config",
         "course",
@@ -280,8 +281,8 @@ def test_lm_with_the_course_config_trains_scores_and_resumes_into_scoring(tiny_d
 
 
 def test_a_state_saved_before_the_new_model_fields_resumes(tiny_data_dir, tmp_path):
-    """A training state written before tie_embeddings and the two dropouts existed ran without them: resuming
-    it with a config that has them off is the same config."""
+    """A training state written before tie_embeddings and the two dropouts existed ran without them:
+    resuming it with a config that has them off is the same config."""
     common = [
         "--quick",
         "--data-dir",
@@ -416,8 +417,8 @@ def _other_value(config, field):
 
 
 def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_value():
-    """Each flag of main.FLAGS that names an LMConfig field reaches that field, is listed by `lm --help`, and a value out of range
-    is refused once, by LMConfig.validate, with the flag named."""
+    """Each flag of main.FLAGS that names an LMConfig field reaches that field, is listed by `lm
+    --help`, and a value out of range is refused once, by LMConfig.validate, with the flag named."""
     renamed = {
         "--epochs": "num_epochs",
         "--window": "local_window_size",

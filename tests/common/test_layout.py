@@ -1,5 +1,6 @@
-"""The shape a newcomer meets: the homework's modules at the top, everything else in folders, no import
-cycles among the project's modules (tools/import_cycles.py, which this checks on a cycle made for it)."""
+"""The shape a newcomer meets: the homework's modules at the top, everything else in folders, no
+import cycles among the project's modules (tools/import_cycles.py, which this checks on a cycle made
+for it)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _cycles_tool():
-    spec = importlib.util.spec_from_file_location("import_cycles", REPO / "tools" / "import_cycles.py")
+    spec = importlib.util.spec_from_file_location(
+        "import_cycles", REPO / "tools" / "import_cycles.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

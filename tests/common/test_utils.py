@@ -1,4 +1,5 @@
-"""utils.py: data location, the GloVe table and its cache, the tokenizer, atomic writes, plotting."""
+"""utils.py: data location, the GloVe table and its cache, the tokenizer, atomic writes,
+plotting."""
 
 from __future__ import annotations
 
@@ -245,8 +246,8 @@ def test_tokenize_many_lowercases_and_keeps_texts_apart():
 
 
 def test_tokenizing_piece_by_piece_equals_tokenizing_whole_texts():
-    """tokenize_many tokenizes distinct whitespace-delimited pieces; no rule may look across whitespace,
-    so running the rules over whole texts must give the same tokens."""
+    """tokenize_many tokenizes distinct whitespace-delimited pieces; no rule may look across
+    whitespace, so running the rules over whole texts must give the same tokens."""
     rng = random.Random(0)
     alphabet = "abcdeXYZ019'\".,!?;:-()[]<>&$@` \t"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(2000)]
@@ -421,7 +422,8 @@ def test_ctrl_c_while_fork_map_starts_its_workers_is_not_lost(monkeypatch):
         return real_pool(self, *args, **kwargs)
 
     monkeypatch.setattr(mpc.ForkContext, "Pool", pool_pressed_midway)
-    # the fork path is the one under test: a pytest process that ran a CUDA test earlier would not fork
+    # the fork path is the one under test: a pytest process that ran a CUDA test earlier would not
+    # fork
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
     with pytest.raises(KeyboardInterrupt):
         worker_pool.fork_map(_square, [1, 2, 3], workers=2)

@@ -1,8 +1,9 @@
-"""The package driven the way the course's own main.py drives it: EasyDict configs with the course's fields only,
-keyword calls with the skeleton's parameter names, and the save/load round trip of a plain state_dict.
+"""The package driven the way the course's own main.py drives it: EasyDict configs with the course's
+fields only, keyword calls with the skeleton's parameter names, and the save/load round trip of a
+plain state_dict.
 
-The only substitutions are the offline ones the course cannot avoid here: our WordTokenizer for bert-base-cased
-and the local data files. Everything runs on the tiny data directory of conftest.py.
+The only substitutions are the offline ones the course cannot avoid here: our WordTokenizer for
+bert-base-cased and the local data files. Everything runs on the tiny data directory of conftest.py.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def test_course_functions_keep_the_skeletons_parameter_names(name):
 
 @pytest.fixture
 def course_run(tiny_data_dir, tmp_path, monkeypatch):
-    """The course's `single_run_mlp_lm`, with spies on the optimiser, the scheduler and the data loader."""
+    """The course's `single_run_mlp_lm`, with spies on the optimiser, the scheduler and the data
+    loader."""
     monkeypatch.setenv(datafiles.DATA_DIR_ENV, str(tiny_data_dir))
     made = {}
     real_adam, real_exp, real_loader = (
@@ -134,14 +136,16 @@ def test_course_single_run_trains_the_course_model_the_course_way(course_run, tm
             save_fig_path=tmp_path / f"mlp_lm_{stat}.png",
         )
         assert path.read_bytes()[:4] == b"\x89PNG"
-    # Adam at the config's lr, ExponentialLR(gamma=decay) stepped once per batch, a DataLoader of windows
+    # Adam at the config's lr, ExponentialLR(gamma=decay) stepped once per batch, a DataLoader of
+    # windows
     optimizer, scheduler = made["optimizer"], made["scheduler"]
     assert type(optimizer) is ADAM and scheduler.gamma == config.decay
     train_loader = made["loaders"][0]
     assert isinstance(train_loader, DataLoader) and train_loader.batch_size == config.batch_size
     steps = config.num_epochs * len(train_loader)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(config.lr * config.decay**steps)
-    # what train left at save_path is a plain state_dict of the course's model: full softmax, window 6
+    # what train left at save_path is a plain state_dict of the course's model: full softmax, window
+    # 6
     state = torch.load(config.save_path)
     vocab_size = state["final_layer.linear.weight"].shape[0]
     model = mlp_lm.NPLM(

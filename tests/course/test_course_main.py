@@ -1,5 +1,5 @@
-"""main.py's course face: the explore_* functions keep the skeleton's signatures, take the raw splits as the
-course passes them, and run the handout's sweeps."""
+"""main.py's course face: the explore_* functions keep the skeleton's signatures, take the raw
+splits as the course passes them, and run the handout's sweeps."""
 
 from __future__ import annotations
 import inspect

@@ -1,6 +1,6 @@
-"""mlp.py's course face: the skeleton's names and signatures, SentimentClassifier built from hidden widths, the
-config's access, train's checkpoint and per-epoch numbers, run_mlp's six results, the visualize_* figures and
-the course's IMDB splits."""
+"""mlp.py's course face: the skeleton's names and signatures, SentimentClassifier built from hidden
+widths, the config's access, train's checkpoint and per-epoch numbers, run_mlp's six results, the
+visualize_* figures and the course's IMDB splits."""
 
 from __future__ import annotations
 import dataclasses
@@ -144,5 +144,6 @@ def test_course_splits_of_imdb(shared_data):
     )  # shuffled, not sorted
     again = mlp.load_data_mlp(data_dir=shared_data)[0]
     assert again["text"][:5] == dev["text"][:5]  # a fixed seed: the same splits every run
-    # dev and train are disjoint slices of the official train split (by (label, id); texts repeat in IMDB)
+    # dev and train are disjoint slices of the official train split (by (label, id); texts repeat in
+    # IMDB)
     assert not set(zip(dev["label"], dev["id"])) & set(zip(train["label"], train["id"]))

@@ -3,18 +3,21 @@
 
 How it works, and how to extend it:
 
-- QUOTES lists phrases with one number each: (document, phrase with {} where the number goes, where the number
-  comes from, format).  The source is a JSON path, "mlp_lm.json:best_checkpoint_scores.dev.ppl", or a
-  function of the loaded JSON files for numbers derived from them (ratios, minima of curves).  The test fills in
-  the value from the JSON and looks for the phrase in the document (whitespace-insensitive).  When a run is
-  redone, only the documents change: the phrases stay and the values come from the new JSON.
-- The 6.1 result tables (rows with "±") are read cell by cell and compared with the sweeps' summaries in order.
-- CLAIMS are statements about the curves that a sentence of hw3.md makes ("falls at every epoch"), as
-  predicates on the JSON.
+- QUOTES lists phrases with one number each: (document, phrase with {} where the number goes, where
+  the number comes from, format).  The source is a JSON path,
+  "mlp_lm.json:best_checkpoint_scores.dev.ppl", or a function of the loaded JSON files for numbers
+  derived from them (ratios, minima of curves).  The test fills in the value from the JSON and looks
+  for the phrase in the document (whitespace-insensitive).  When a run is redone, only the documents
+  change: the phrases stay and the values come from the new JSON.
+- The 6.1 result tables (rows with "±") are read cell by cell and compared with the sweeps'
+  summaries in order.
+- CLAIMS are statements about the curves that a sentence of hw3.md makes ("falls at every epoch"),
+  as predicates on the JSON.
 - The coverage check: in the results part of hw3.md (from section 6.1 on), and in the whole of
   README.md and of every page of docs/, every number must be covered by a quote, a table cell or an
-  entry of NOT_FROM_RESULTS, the numbers that are settings, citations or history rather than results.  A new number in those parts fails until
-  it is added to one of them.  Text in backticks, link targets and math are not scanned.
+  entry of NOT_FROM_RESULTS, the numbers that are settings, citations or history rather than
+  results.  A new number in those parts fails until it is added to one of them.  Text in backticks,
+  link targets and math are not scanned.
 """
 
 from __future__ import annotations
@@ -88,7 +91,8 @@ BENCH, LM, LONG, ABL = (
     "ablation_no_global_context/mlp_lm.json",
 )
 OURS, FULL, COURSE = (f"{BENCH}:pipelines.{p}" for p in ("ours", "ours_full", "course"))
-# the ablation's runs (README and hw3.md: "How far a fixed-window model goes") and the tied model's benchmark
+# the ablation's runs (README and hw3.md: "How far a fixed-window model goes") and the tied model's
+# benchmark
 UNTIED, UNTIED_ED, TIED_ED, COURSE_LM, SEED1, INPUT_D = (
     "mlp_lm_untied.json",
     "mlp_lm_embdrop.json",
@@ -98,7 +102,8 @@ UNTIED, UNTIED_ED, TIED_ED, COURSE_LM, SEED1, INPUT_D = (
     "mlp_lm_inputdrop.json",
 )
 BT = "benchmark_lm_tied.json"
-GPU = "course_model_h200/mlp_lm_course.json"  # the course's model, full softmax, one H200 (README beside it)
+# the course's model, full softmax, one H200 (README beside it)
+GPU = "course_model_h200/mlp_lm_course.json"
 D = "mlp_depth_vs_lr"  # the control of 6.1.3
 OURS_T, COURSE_T = (f"{BT}:pipelines.{p}" for p in ("ours", "course"))
 # H: hw3.md; R: README.md and the pages of docs/, one group: a phrase quoted in R may stand in any
@@ -737,8 +742,9 @@ def test_readme_and_docs_quotes_match_the_json(quote):
     assert quote.text() in text_of(R)
 
 
-# The sentiment section beyond the handout quotes reference/sentiment_ngrams.json, not the sweeps: its numbers are
-# checked, cell by cell and phrase by phrase, by tests/docs/test_sentiment_findings.py, and left out here.
+# The sentiment section beyond the handout quotes reference/sentiment_ngrams.json, not the sweeps:
+# its numbers are checked, cell by cell and phrase by phrase, by
+# tests/docs/test_sentiment_findings.py, and left out here.
 SENTIMENT_HEADINGS = (
     "### How far the sentiment classifier goes",
     "## Sentiment beyond the handout",
@@ -755,7 +761,8 @@ def without_sentiment_section(text: str) -> str:
 
 
 def result_rows(doc: str) -> list[list[str]]:
-    """The cells of every table row with a '±' in it, in document order (the sentiment section's aside)."""
+    """The cells of every table row with a '±' in it, in document order (the sentiment section's
+    aside)."""
     return [
         [c.strip() for c in line.strip().strip("|").split("|")]
         for line in without_sentiment_section((REPO / doc).read_text()).splitlines()
@@ -814,7 +821,8 @@ def test_result_tables_match_the_sweeps(doc):
         assert f"{r['config']['lr']:g}" in name or r["label"] in name, (name, r["label"])
 
 
-ABLATION_COLUMNS = (  # the ablation table's number columns, after the row's name: where each comes from
+# the ablation table's number columns, after the row's name: where each comes from
+ABLATION_COLUMNS = (
     ("best_checkpoint_scores", "dev", "ppl"),
     ("best_checkpoint_scores", "test", "ppl"),
     ("cache", "dev", "cache_ppl"),
@@ -827,7 +835,8 @@ ABLATION_COLUMNS = (  # the ablation table's number columns, after the row's nam
 
 
 def ablation_rows(doc: str) -> list[list[str]]:
-    """The cells of every row of the ablation table: a table row whose last cell names result files."""
+    """The cells of every row of the ablation table: a table row whose last cell names result
+    files."""
     return [
         [c.strip() for c in line.strip().strip("|").split("|")]
         for line in (REPO / doc).read_text().splitlines()
@@ -846,9 +855,10 @@ def is_ablation_row(line: str) -> bool:
 
 
 def ablation_value(files: list[str], section: str, split: str, key: str):
-    """The number from the first of the row's files that has it: a training run's JSON holds its network's
-    scores, its cache's and, when it scored one, its dynamic evaluation's; `python main.py dynamic` writes a
-    dynamic evaluation alone (with its own cache numbers under "dev" and "test")."""
+    """The number from the first of the row's files that has it: a training run's JSON holds its
+    network's scores, its cache's and, when it scored one, its dynamic evaluation's; `python main.py
+    dynamic` writes a dynamic evaluation alone (with its own cache numbers under "dev" and
+    "test")."""
     for name in files:
         report = load(name)
         if section == "best_checkpoint_scores":
@@ -866,7 +876,8 @@ def ablation_value(files: list[str], section: str, split: str, key: str):
 
 @pytest.mark.parametrize("doc", [H, RESULTS_PAGE])
 def test_ablation_table_matches_the_json(doc):
-    """Each number of the ablation table is its files' number, to one decimal; "-" where none scored it."""
+    """Each number of the ablation table is its files' number, to one decimal; "-" where none scored
+    it."""
     rows = ablation_rows(doc)
     assert len(rows) >= 6, rows
     for cells in rows:
@@ -901,8 +912,8 @@ def test_results_epoch_table_is_the_default_runs_history():
 
 
 def test_hw3_md_samples_are_the_runs_samples():
-    """The samples of the language model's findings are the course model's run's, greedy and top-p 0.3, 1.0;
-    top-p 0, which hw3.md says gives the greedy text, does."""
+    """The samples of the language model's findings are the course model's run's, greedy and top-p
+    0.3, 1.0; top-p 0, which hw3.md says gives the greedy text, does."""
     doc = (REPO / H).read_text()
     for name, key in (("greedy", "greedy"), ("top-p 0.3", "top_p=0.3"), ("top-p 1.0", "top_p=1.0")):
         assert f"- {name}: `{load(GPU)['samples'][key]}`" in doc, name
@@ -928,7 +939,8 @@ def curves(sweep: str, key: str) -> dict[str, np.ndarray]:
 
 
 def same_runs(a: tuple[str, str], b: tuple[str, str]) -> bool:
-    """Two configs of two sweeps trained alike: every per-epoch number and test accuracy equal, seed by seed."""
+    """Two configs of two sweeps trained alike: every per-epoch number and test accuracy equal, seed
+    by seed."""
     ra, rb = run(*a), run(*b)
     return (
         all(ra[k] == rb[k] for k in ("train_loss", "dev_loss", "dev_acc", "test_acc"))
@@ -958,29 +970,24 @@ CLAIMS = {  # a sentence of hw3.md or README -> what it says, as a predicate on 
     "6.1.3: two layers end with the lowest mean dev loss at epoch 20": lambda: (
         min(curves(S, "dev_loss").items(), key=lambda kv: kv[1][-1])[0] == "512 -> 512"
     ),
-    "6.1.3 control: at 0.001 one, two, three layers are within the spread": lambda: (
-        all(
-            verdict((D, a), (D, b)) == "within"
-            for a, b in [
-                ("512, lr 0.001", "512 -> 512, lr 0.001"),
-                ("512, lr 0.001", "512 -> 512 -> 512, lr 0.001"),
-                ("512 -> 512, lr 0.001", "512 -> 512 -> 512, lr 0.001"),
-            ]
-        )
+    "6.1.3 control: at 0.001 one, two, three layers are within the spread": lambda: all(
+        verdict((D, a), (D, b)) == "within"
+        for a, b in [
+            ("512, lr 0.001", "512 -> 512, lr 0.001"),
+            ("512, lr 0.001", "512 -> 512 -> 512, lr 0.001"),
+            ("512 -> 512, lr 0.001", "512 -> 512 -> 512, lr 0.001"),
+        ]
     ),
     "6.1.3 control: at 0.02 three layers stay at chance, two in some seeds": lambda: (
         all(max(seed) < 0.51 for seed in run(D, "512 -> 512 -> 512, lr 0.02")["dev_acc"])
         and 0 < at_chance(D, "512 -> 512, lr 0.02") < len(run(D, "512 -> 512, lr 0.02")["seeds"])
         and at_chance(D, "512, lr 0.02") == 0
     ),
-    "6.1.3 control: its configurations that repeat a sweep's give the same numbers, run for run": lambda: (
-        all(same_runs((D, a), b) for a, b in CONTROL_REPEATS)
-    ),
-    "6.1.4: Tanh's train loss at epoch 20 is above all four others' (it fits the training set less well)": lambda: (
-        all(
-            at_epoch(A, "Tanh", "train_loss", 20)() > at_epoch(A, x, "train_loss", 20)()
-            for x in FOUR
-        )
+    "6.1.3 control: its configurations that repeat a sweep's give the same numbers, run for "
+    "run": lambda: all(same_runs((D, a), b) for a, b in CONTROL_REPEATS),
+    "6.1.4: Tanh's train loss at epoch 20 is above all four others' (it fits the training set "
+    "less well)": lambda: all(
+        at_epoch(A, "Tanh", "train_loss", 20)() > at_epoch(A, x, "train_loss", 20)() for x in FOUR
     ),
     "6.1.5: at 1e-4 the dev loss falls at every epoch, seeds peak at 19-20": lambda: (
         all((np.diff(seed) < 0).all() for seed in run(L, "lr=0.0001")["dev_loss"])
@@ -998,12 +1005,14 @@ CLAIMS = {  # a sentence of hw3.md or README -> what it says, as a predicate on 
         sum(max(seed) > 1 for seed in run(L, "lr=0.05")["dev_loss"]) == 1
         and all(seed[-1] < 0.6 for seed in run(L, "lr=0.05")["dev_loss"])
     ),
-    "LM: the course's model overfits after its best epoch: validation rises while train perplexity falls": lambda: (
+    "LM: the course's model overfits after its best epoch: validation rises while train "
+    "perplexity falls": lambda: (
         lookup(f"{GPU}:best_epoch") < len(lookup(f"{GPU}:history.dev_ppl"))
         and lookup(f"{GPU}:history.dev_ppl")[-1] > lookup(f"{GPU}:best_dev_ppl")
         and lookup(f"{GPU}:history.train_ppl")[-1] < lookup(f"{GPU}:history.train_ppl")[-2]
     ),
-    "LM: the adaptive softmax run and the full-softmax run differ only in the output layer (and the machine)": lambda: (
+    "LM: the adaptive softmax run and the full-softmax run differ only in the output layer "
+    "(and the machine)": lambda: (
         {
             k
             for k in lookup(f"{GPU}:config")
@@ -1011,9 +1020,8 @@ CLAIMS = {  # a sentence of hw3.md or README -> what it says, as a predicate on 
         }
         <= {"output_layer", "device", "save_path", "cache_size", "dynamic_segment"}
     ),
-    "LM: each ablation comparison changes one thing: tied vs untied, no global context, dropouts, seed": lambda: (
-        all(changed(a, b) <= allowed for a, b, allowed in ONE_CHANGE)
-    ),
+    "LM: each ablation comparison changes one thing: tied vs untied, no global context, "
+    "dropouts, seed": lambda: all(changed(a, b) <= allowed for a, b, allowed in ONE_CHANGE),
     "LM: tied beats untied, the global context helps, word-type dropout hurts both": lambda: (
         lookup(f"{LM}:best_dev_ppl")
         < lookup(f"{UNTIED}:best_dev_ppl")
@@ -1038,7 +1046,8 @@ CLAIMS = {  # a sentence of hw3.md or README -> what it says, as a predicate on 
             )
         )
     ),
-    "LM: the cache and dynamic evaluation each help, both help most, and together gain less than their sum": lambda: (
+    "LM: the cache and dynamic evaluation each help, both help most, and together gain less "
+    "than their sum": lambda: (
         (alone := lookup(f"{LM}:best_dev_ppl"))
         > lookup(f"{LM}:cache.dev.cache_ppl")
         > lookup(f"{LM}:dynamic.dev.with_cache_ppl")
@@ -1077,7 +1086,8 @@ CLAIMS = {  # a sentence of hw3.md or README -> what it says, as a predicate on 
 }
 
 RUN_FIELDS = {"save_path", "seed", "name", "device", "num_threads", "cache_size", "dynamic_segment"}
-ONE_CHANGE = [  # (run, the run it is compared with, the config fields allowed to differ besides RUN_FIELDS)
+# (run, the run it is compared with, the config fields allowed to differ besides RUN_FIELDS)
+ONE_CHANGE = [
     (LM, UNTIED, {"tie_embeddings"}),
     (ABL, UNTIED, {"global_window"}),
     (UNTIED_ED, UNTIED, {"embed_dropout_p"}),
@@ -1088,15 +1098,17 @@ ONE_CHANGE = [  # (run, the run it is compared with, the config fields allowed t
 
 
 def changed(a: str, b: str) -> set[str]:
-    """The config fields that both runs record and that differ (a field added to the code after the older run
-    was made is missing from its JSON; those runs predate the field and ran without it)."""
+    """The config fields that both runs record and that differ (a field added to the code after the
+    older run was made is missing from its JSON; those runs predate the field and ran without
+    it)."""
     ca, cb = lookup(f"{a}:config"), lookup(f"{b}:config")
     return {k for k in set(ca) & set(cb) if ca[k] != cb[k]} - RUN_FIELDS
 
 
 @pytest.mark.parametrize("item", ["6.1.3", "6.1.4", "6.1.5"])
 def test_findings_follow_from_the_data(item):
-    """The answer line of 6.1.3-6.1.5, read from hw3.md, against the verdict the sweeps' data give."""
+    """The answer line of 6.1.3-6.1.5, read from hw3.md, against the verdict the sweeps' data
+    give."""
     from md_answers import answer_line, item_blocks
 
     line = answer_line(item_blocks((REPO / H).read_text())[item])
@@ -1143,9 +1155,7 @@ def test_findings_follow_from_the_data(item):
         assert all(
             verdict((L, lead), (L, x)) == "above" for x in runs.values() if x not in (lead, close)
         )
-        assert CLAIMS[
-            "6.1.5: at 1e-4 the dev loss falls at every epoch, seeds peak at 19-20"
-        ]()
+        assert CLAIMS["6.1.5: at 1e-4 the dev loss falls at every epoch, seeds peak at 19-20"]()
         assert CLAIMS[
             "6.1.5: at 0.05 one seed's dev loss leaps above 1 at one epoch, then recovers"
         ]()
@@ -1291,11 +1301,13 @@ def test_claims_about_the_curves_hold(claim):
 
 
 # ------------------------------------------------------------------------------ coverage
-# Numbers in the results parts that are not read from a result file: settings of the runs (checked against
-# the JSON where they are in it), citations, history from earlier runs, and counts of things in the text.
+# Numbers in the results parts that are not read from a result file: settings of the runs (checked
+# against the JSON where they are in it), citations, history from earlier runs, and counts of things
+# in the text.
 NOT_FROM_RESULTS = {
     H: [
-        # settings of the runs: seeds, epochs, learning rates, sizes, top-p values, thresholds the text states
+        # settings of the runs: seeds, epochs, learning rates, sizes, top-p values, thresholds the
+        # text states
         "seeds 0-2",
         "seeds 0, 1 and 2",
         "epoch 20",
@@ -1450,9 +1462,11 @@ NOT_FROM_RESULTS = {
         "(0.77-0.79)",
         "0.01-0.02 below",
         "only 88 %",
-        # an earlier 1-seed run, whose JSON was overwritten by the 3-seed run (not kept in reference/)
+        # an earlier 1-seed run, whose JSON was overwritten by the 3-seed run (not kept in
+        # reference/)
         "| 109 s | 58 s | 17 s | 29 s |",
-        # printed by the 3-seed run (data loading included), not stored; CLAIMS checks it against the JSON
+        # printed by the 3-seed run (data loading included), not stored; CLAIMS checks it against
+        # the JSON
         "| 178 s |",
         # measured on the data, not stored in a result file
         "9 million pieces, 0.3 million distinct",
@@ -1460,7 +1474,8 @@ NOT_FROM_RESULTS = {
         # the derivation of BitDropout's rate, checked by tests/lm/test_mlp_lm.py
         "(0.19999695",
         "within 3e-6",
-        # history: earlier benchmark runs, at the commits named in the text (their JSON is in git history)
+        # history: earlier benchmark runs, at the commits named in the text (their JSON is in git
+        # history)
         "took 268 ms",
         "from 103 to 191 GFLOP/s",
         "gave 46 % to 63 %",

@@ -1,6 +1,6 @@
-"""The sweeps' plots as a student reads them: per-configuration titles that name the configuration and its
-learning rate, one y-scale for the per-configuration loss plots, and across-configuration plots whose zoom
-panel is not stretched by one configuration's spike."""
+"""The sweeps' plots as a student reads them: per-configuration titles that name the configuration
+and its learning rate, one y-scale for the per-configuration loss plots, and across-configuration
+plots whose zoom panel is not stretched by one configuration's spike."""
 
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ def test_structure_sweep_labels_say_no_hidden_layer():
 
 
 def test_per_config_plots_share_one_scale_and_name_config_and_lr(tmp_path, monkeypatch):
-    """Every per-configuration plot gets the same y-limits, and they hold every seed's point of every
-    configuration; the title names the configuration, its learning rate and (with hidden layers) its
-    activation."""
+    """Every per-configuration plot gets the same y-limits, and they hold every seed's point of
+    every configuration; the title names the configuration, its learning rate and (with hidden
+    layers) its activation."""
     runs = [
         fake_run(
             "no hidden layer", [], 0.025, [[0.6, 0.5], [0.62, 0.51]], [[0.55, 0.52], [0.56, 0.5]]
@@ -166,8 +166,9 @@ def test_visualize_configs_draws_the_zoom_panel_with_one_legend_below(tmp_path, 
 
 
 def test_across_configuration_legends_state_each_learning_rate(tmp_path, monkeypatch):
-    """The structures sweep's labels do not name the learning rate, so the legend adds it (the three-layer
-    net's 0.001 must be visible); labels that state it already ('lr=0.001') are left alone."""
+    """The structures sweep's labels do not name the learning rate, so the legend adds it (the
+    three-layer net's 0.001 must be visible); labels that state it already ('lr=0.001') are left
+    alone."""
     seen = _saved_figure(monkeypatch)
     sweep = main.SWEEPS["structures"]()
     configs = [{"lr": c.lr} for c in sweep.configs]

@@ -22,7 +22,8 @@ DOCS = [REPO / "docs" / "results.md", REPO / "hw3.md"]
 TABLE_DOCS = [REPO / "hw3.md"]  # the documents with the table and the verdict on 0.92
 # Each document's sentiment section: from its heading to the next "## " heading.
 HEADINGS = ("## Sentiment beyond the handout", "### How far the sentiment classifier goes")
-# Numbers in the section that are not results: years of citations, sizes of the splits and the data, settings.
+# Numbers in the section that are not results: years of citations, sizes of the splits and the data,
+# settings.
 NOT_RESULTS = (
     "2011",
     "2012",
@@ -62,7 +63,9 @@ def row(data: dict, label: str) -> dict:
     return rows_by_label(data)[label]["summary"]
 
 
-QUOTES = [  # (phrase with {} for the number, the number from the JSON, its format): each in one of DOCS at least
+# (phrase with {} for the number, the number from the JSON, its format): each in one of DOCS at
+# least
+QUOTES = [
     (
         "best on dev: NB LR, exact uni+bi+trigrams, test {}",
         lambda d: row(d, d["best_row"])["test_acc_mean"],

@@ -1,6 +1,6 @@
-"""Where the language model trains: the device choice, bf16 autocast, and torchrun with DistributedDataParallel
-(2 gloo processes on the CPU, checked against one process with the same global batch). Tests that need a GPU
-skip with a reason on machines without one."""
+"""Where the language model trains: the device choice, bf16 autocast, and torchrun with
+DistributedDataParallel (2 gloo processes on the CPU, checked against one process with the same
+global batch). Tests that need a GPU skip with a reason on machines without one."""
 
 from __future__ import annotations
 
@@ -107,8 +107,9 @@ def _lm(args, cwd, env_extra=None):
 def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_global_batch(
     tiny_data_dir, tmp_path, machine
 ):
-    """On a CPU machine, and on a simulated machine with one GPU (tests/gpu_sim): two processes cannot each
-    have a GPU there, so both train on the CPU with gloo (before this was handled, rank 1 asked for GPU 1 and crashed)."""
+    """On a CPU machine, and on a simulated machine with one GPU (tests/gpu_sim): two processes
+    cannot each have a GPU there, so both train on the CPU with gloo (before this was handled, rank
+    1 asked for GPU 1 and crashed)."""
     common = [
         "lm",
         "--quick",

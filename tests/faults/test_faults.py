@@ -1,6 +1,7 @@
-"""The fault matrix of the command line: every expected fault is one line on stderr with a non-zero exit code,
-found before any work, and leaves earlier results as they were; Ctrl-C keeps what finished, and --resume goes
-on from there to the numbers of an uninterrupted run. Tiny data only (conftest.py)."""
+"""The fault matrix of the command line: every expected fault is one line on stderr with a non-zero
+exit code, found before any work, and leaves earlier results as they were; Ctrl-C keeps what
+finished, and --resume goes on from there to the numbers of an uninterrupted run. Tiny data only
+(conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Issue 13, the data side: no network, and every bad data file is one line that names it, before any work."""
+"""Issue 13, the data side: no network, and every bad data file is one line that names it, before
+any work."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ NETWORK_GUARD = textwrap.dedent("""
     if os.environ.get("HANG_NETWORK"):  # a machine whose connections and name lookups never answer
         def hang(*args, **kwargs):
             time.sleep(600)
-        socket.socket.connect = socket.socket.connect_ex = socket.getaddrinfo = socket.create_connection = hang
+        socket.socket.connect = socket.socket.connect_ex = hang
+        socket.getaddrinfo = socket.create_connection = hang
     import hermetic
     attempts = []
     hermetic.install(attempts, sockets="observe" if os.environ.get("HANG_NETWORK") else "refuse")
@@ -93,8 +95,8 @@ def test_loaders_open_no_network_connection(data_dir, tmp_path):
         from nplm import corpus as lm_data
         dev, train, test = mlp.load_data_mlp(data_dir=data_dir)
         splits = lm_data.load_data_mlp_lm(data_dir=data_dir, splits=("train", "validation", "test"))
-        print(json.dumps({"attempts": attempts, "imdb": [len(dev["text"]), len(train["text"]), len(test["text"])],
-                          "wiki": [len(s) for s in splits]}))
+        imdb = [len(dev["text"]), len(train["text"]), len(test["text"])]
+        print(json.dumps({"attempts": attempts, "imdb": imdb, "wiki": [len(s) for s in splits]}))
     """,
         data_dir,
         tmp_path,
@@ -107,16 +109,18 @@ def test_loaders_open_no_network_connection(data_dir, tmp_path):
 def test_the_guard_sees_datasets_go_online_and_utils_turns_an_earlier_import_offline(
     data_dir, tmp_path, network
 ):
-    """`datasets` imported before our loaders ran (online switches) does try the network, so the guard above can fail;
-    and datafiles.load_dataset still keeps that already-imported `datasets` offline. The guard answers at the HTTP
-    client `datasets` asks through, so no request reaches a socket: on a machine whose connections and name
-    lookups hang ("hanging": Python's sockets made to wait 600 s, the guard only watching them) the test
-    still takes seconds (a guard at the sockets alone would wait over a minute there)."""
+    """`datasets` imported before our loaders ran (online switches) does try the network, so the
+    guard above can fail; and datafiles.load_dataset still keeps that already-imported `datasets`
+    offline. The guard answers at the HTTP client `datasets` asks through, so no request reaches a
+    socket: on a machine whose connections and name lookups hang ("hanging": Python's sockets made
+    to wait 600 s, the guard only watching them) the test still takes seconds (a guard at the
+    sockets alone would wait over a minute there)."""
     started = time.perf_counter()
     out = run_guarded(
         """
         import datasets
-        datasets.load_dataset("text", data_files={"train": os.path.join(data_dir, "wikitext-2", "wiki.test.tokens.gz")})
+        test_file = os.path.join(data_dir, "wikitext-2", "wiki.test.tokens.gz")
+        datasets.load_dataset("text", data_files={"train": test_file})
         online = list(attempts)
         import mlp
         mlp.load_data_mlp(data_dir=data_dir)
@@ -249,9 +253,10 @@ def test_a_file_that_is_not_utf8_is_one_line(data_dir):
 def test_a_file_corrupted_after_a_good_load_is_caught_though_its_size_and_mtime_are_kept(
     data_dir, kind, parts
 ):
-    """`datasets` keys its Arrow cache by path and mtime, and our record of verified files would skip the
-    read: a file damaged in place with its mtime put back (cp -p, rsync -a) must still fail, not load the old
-    cache. Bytes in the middle of the deflate stream are flipped, so the size stays and the CRC breaks."""
+    """`datasets` keys its Arrow cache by path and mtime, and our record of verified files would
+    skip the read: a file damaged in place with its mtime put back (cp -p, rsync -a) must still
+    fail, not load the old cache. Bytes in the middle of the deflate stream are flipped, so the size
+    stays and the CRC breaks."""
     path = data_dir.joinpath(*parts)
     good = load(kind, data_dir)
     assert len(good[0]) > 0
@@ -288,7 +293,8 @@ def test_a_good_file_is_read_through_once_then_trusted_until_it_changes(data_dir
 
 
 def test_a_fault_only_datasets_sees_is_one_line_naming_the_files_and_its_cache(data_dir):
-    """A row the CSV parser rejects: the files are whole gzip and UTF-8, so both they and the cache are named."""
+    """A row the CSV parser rejects: the files are whole gzip and UTF-8, so both they and the cache
+    are named."""
     path = data_dir.joinpath(*IMDB_TRAIN)
     path.write_bytes(
         gzip.compress(gzip.decompress(path.read_bytes()) + b'9,8,1,"fine",extra,fields\n')
@@ -304,8 +310,8 @@ def test_a_fault_only_datasets_sees_is_one_line_naming_the_files_and_its_cache(d
 def test_when_datasets_fails_on_a_file_the_check_skipped_the_culprit_is_named(
     data_dir, monkeypatch, kind, parts
 ):
-    """The file changes between the check and the load (or the record of a good read is wrong): the error
-    `datasets` raises is replaced by the one line that names the file."""
+    """The file changes between the check and the load (or the record of a good read is wrong): the
+    error `datasets` raises is replaced by the one line that names the file."""
     monkeypatch.setattr(datafiles, "check_data_files", lambda *args, **kwargs: None)
     path = data_dir.joinpath(*parts)
     truncate(path)
@@ -332,7 +338,8 @@ def test_an_unreadable_glove_file_is_one_line_naming_it(data_dir, tmp_path, monk
     assert_one_line_naming(err, path, "cannot be read (permission denied)")
 
 
-# --------------------------------------------------------------------------- quiet loaders, small files
+# --------------------------------------------------------------------------- quiet loaders, small
+# files
 def test_a_first_load_prints_no_progress_lines_and_leaves_the_settings_as_they_were(
     data_dir, capfd
 ):
@@ -364,7 +371,8 @@ def test_an_imdb_file_too_small_for_the_courses_cut_is_one_line_with_the_counts(
 
 
 def test_a_nan_in_the_glove_file_is_exactly_one_line_on_stderr(data_dir, tmp_path):
-    """Through the command line, on a first load of IMDB (no cache of it yet), where a loader that is not kept quiet prints four lines."""
+    """Through the command line, on a first load of IMDB (no cache of it yet), where a loader that
+    is not kept quiet prints four lines."""
     path = data_dir.joinpath(*glove.GLOVE_FILE)
     lines = gzip.decompress(path.read_bytes()).decode().splitlines()
     words = lines[3].split()

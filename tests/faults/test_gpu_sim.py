@@ -1,10 +1,11 @@
 """Issue 19: where each process trains on a machine with GPUs, checked on a CPU.
 
-A simulated GPU machine (tests/gpu_sim/sitecustomize.py on a subprocess's PYTHONPATH) makes torch answer as a
-machine with 1 or 2 GPUs would, notes every set_device, process group and first use of CUDA, and stops before
-anything would really touch CUDA. So CI, which has no GPU, sees the device and backend each rank of torchrun
-chooses, the refusal of `--device cuda` with more processes than GPUs, and that a sweep's runs on a GPU never
-use CUDA from a forked worker. The tests that need a real GPU skip with a reason on machines without one.
+A simulated GPU machine (tests/gpu_sim/sitecustomize.py on a subprocess's PYTHONPATH) makes torch
+answer as a machine with 1 or 2 GPUs would, notes every set_device, process group and first use of
+CUDA, and stops before anything would really touch CUDA. So CI, which has no GPU, sees the device
+and backend each rank of torchrun chooses, the refusal of `--device cuda` with more processes than
+GPUs, and that a sweep's runs on a GPU never use CUDA from a forked worker. The tests that need a
+real GPU skip with a reason on machines without one.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ TIMEOUT = (
 
 
 def simulated(tmp_path: Path, gpus: int, stop_at_init: bool = False, **extra) -> dict:
-    """The environment of a process on a simulated machine with `gpus` GPUs; notes go to tmp_path/sim.jsonl."""
+    """The environment of a process on a simulated machine with `gpus` GPUs; notes go to
+    tmp_path/sim.jsonl."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -88,7 +90,8 @@ def torchrun(nproc: int, args: list, tmp_path: Path, env: dict):
     )
 
 
-# --------------------------------------------------------------------------- the decision, in this process
+# --------------------------------------------------------------------------- the decision, in this
+# process
 @pytest.mark.parametrize(
     "requested, local_rank, nproc, gpus, device, backend",
     [
@@ -150,7 +153,8 @@ def test_get_device_reads_torchruns_local_ranks(monkeypatch):
         utils.get_device("cuda")
 
 
-# --------------------------------------------------------------------------- torchrun on simulated machines
+# --------------------------------------------------------------------------- torchrun on simulated
+# machines
 @pytest.mark.parametrize(
     "gpus, nproc, expected",
     [
@@ -162,7 +166,8 @@ def test_get_device_reads_torchruns_local_ranks(monkeypatch):
 def test_each_torchrun_rank_chooses_its_device_and_backend(
     tiny_data_dir, tmp_path, gpus, nproc, expected
 ):
-    """The processes stop at init_process_group (HW3_SIM_STOP_AT_INIT): what is checked is the choice."""
+    """The processes stop at init_process_group (HW3_SIM_STOP_AT_INIT): what is checked is the
+    choice."""
     result = torchrun(
         nproc,
         ["lm", "--quick", "--data-dir", str(tiny_data_dir), "--out-dir", "o", "--ckpt-dir", "o"],
@@ -185,7 +190,8 @@ def test_each_torchrun_rank_chooses_its_device_and_backend(
 def test_device_cuda_with_more_local_processes_than_gpus_is_one_line_before_any_data(
     tmp_path, gpus, nproc
 ):
-    """As torchrun starts the last process of the machine (its environment), without the launcher's own report."""
+    """As torchrun starts the last process of the machine (its environment), without the launcher's
+    own report."""
     env = simulated(
         tmp_path,
         gpus,
@@ -227,12 +233,14 @@ def test_device_cuda_with_more_local_processes_than_gpus_is_one_line_before_any_
     )  # refused before data, set_device or a group
 
 
-# --------------------------------------------------------------------------- the sweeps on a simulated GPU machine
+# --------------------------------------------------------------------------- the sweeps on a
+# simulated GPU machine
 @pytest.mark.parametrize("flags", [[], ["--device", "cuda"]])
 def test_sweep_runs_on_a_gpu_machine_use_cuda_in_this_process_not_in_forked_workers(
     tiny_data_dir, tmp_path, flags
 ):
-    """The simulation stops the run at CUDA's first use; what matters is where that use came from."""
+    """The simulation stops the run at CUDA's first use; what matters is where that use came
+    from."""
     result = subprocess.run(
         [
             sys.executable,

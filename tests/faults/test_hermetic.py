@@ -1,5 +1,6 @@
-"""Issue 19: the suite is hermetic. No test reaches the network (hermetic.py answers at the HTTP clients and
-at Python's sockets), and a stuck test fails with its name within the per-test limit (time_limit.py)."""
+"""Issue 19: the suite is hermetic. No test reaches the network (hermetic.py answers at the HTTP
+clients and at Python's sockets), and a stuck test fails with its name within the per-test limit
+(time_limit.py)."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ def test_a_stuck_test_fails_with_its_name_within_the_limit(tmp_path):
     assert time.perf_counter() - started < 30
     assert result.returncode == 1, result.stdout[-2000:]
     assert (
-        "test_stuck.py::test_waits_on_something_that_never_comes (call) ran over the per-test limit of 2 s"
-        in result.stdout
+        "test_stuck.py::test_waits_on_something_that_never_comes (call) ran over the per-test "
+        "limit of 2 s" in result.stdout
     )
     assert "1 failed, 1 passed" in result.stdout

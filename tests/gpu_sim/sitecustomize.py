@@ -1,17 +1,19 @@
 """A simulated GPU machine for tests on a CPU: put this folder on a subprocess's PYTHONPATH with
-HW3_SIM_GPUS=N, and torch answers as a machine with N CUDA devices would (`torch.cuda.is_available()`,
-`device_count()`), while nothing really touches CUDA:
+HW3_SIM_GPUS=N, and torch answers as a machine with N CUDA devices would
+(`torch.cuda.is_available()`, `device_count()`), while nothing really touches CUDA:
 
-- `torch.cuda.set_device(i)` with i >= N fails as a real one does ("invalid device ordinal"); else it is noted;
-- CUDA's first real use (`torch.cuda._lazy_init`: a tensor or a module moved to a GPU) is noted, with whether
-  this process was forked from the one that started, and then fails with "simulated GPU machine";
-- `torch.distributed.init_process_group` is noted with its backend; an NCCL group cannot be made on a CPU, so
-  the process ends there (exit code 0) once it has been noted, as every process does with HW3_SIM_STOP_AT_INIT=1
-  (a test of the choice alone, without the training that would follow).
+- `torch.cuda.set_device(i)` with i >= N fails as a real one does ("invalid device ordinal"); else
+  it is noted;
+- CUDA's first real use (`torch.cuda._lazy_init`: a tensor or a module moved to a GPU) is noted,
+  with whether this process was forked from the one that started, and then fails with "simulated GPU
+  machine";
+- `torch.distributed.init_process_group` is noted with its backend; an NCCL group cannot be made on
+  a CPU, so the process ends there (exit code 0) once it has been noted, as every process does with
+  HW3_SIM_STOP_AT_INIT=1 (a test of the choice alone, without the training that would follow).
 
-Notes are JSON lines appended to $HW3_SIM_LOG: {"event", "pid", "forked", "rank", "local_rank", ...}.
-Python imports `sitecustomize` at start-up from the path, so every process of a run (torchrun's workers too)
-is simulated alike.
+Notes are JSON lines appended to $HW3_SIM_LOG: {"event", "pid", "forked", "rank", "local_rank",
+...}. Python imports `sitecustomize` at start-up from the path, so every process of a run
+(torchrun's workers too) is simulated alike.
 """
 
 import json

@@ -1,5 +1,5 @@
-"""Tests of nplm/cache.py alone: the continuous cache against a one-target-at-a-time float64 reference, and
-that it only looks back."""
+"""Tests of nplm/cache.py alone: the continuous cache against a one-target-at-a-time float64
+reference, and that it only looks back."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from nplm import corpus as D
 
 
 class _Bigram(nn.Module):
-    """A stand-in language model with the interface lm_cache uses (context_size, features, final_layer)."""
+    """A stand-in language model with the interface lm_cache uses (context_size, features,
+    final_layer)."""
 
     def __init__(self, vocab_size=20, hidden=8, seed=0):
         super().__init__()

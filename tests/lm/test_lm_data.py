@@ -1,4 +1,5 @@
-"""Tests of nplm/corpus.py alone: the word tokenizer, the token stream, windows and the target-count rule."""
+"""Tests of nplm/corpus.py alone: the word tokenizer, the token stream, windows and the target-count
+rule."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Tests of nplm/dynamic.py: dynamic evaluation scores every token before any step has seen it, takes the SGD
-step it says it takes, restores the trained weights, and is tuned on dev before test is scored once."""
+"""Tests of nplm/dynamic.py: dynamic evaluation scores every token before any step has seen it,
+takes the SGD step it says it takes, restores the trained weights, and is tuned on dev before test
+is scored once."""
 
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def test_the_first_segment_is_the_static_model_and_weights_are_restored():
 
 
 def test_each_step_is_sgd_with_decay_to_the_trained_weights():
-    """The second segment's scores equal a hand-made SGD step on the first's mean NLL, then the decay."""
+    """The second segment's scores equal a hand-made SGD step on the first's mean NLL, then the
+    decay."""
     model, stream = small_model(output_layer="full"), random_stream(20)
     lr, decay, S = 0.7, 0.2, 10
     _, lp = D.dynamic_eval(model, stream, 0, lr=lr, decay=decay, segment_len=S)

@@ -1,5 +1,5 @@
-"""Tests of nplm/kernels.py alone, against the stock ops in float64: BitDropout, softmax_nll, adaptive_nll,
-use_bit_dropout and the FLOP count."""
+"""Tests of nplm/kernels.py alone, against the stock ops in float64: BitDropout, softmax_nll,
+adaptive_nll, use_bit_dropout and the FLOP count."""
 
 from __future__ import annotations
 
@@ -87,7 +87,8 @@ def test_adaptive_nll_matches_the_modules_own_loss_in_float64(targets):
 
 
 class _TinyNPLM(nn.Module):
-    """The parts of an NPLM that use_bit_dropout and train_flops_per_token read, without importing mlp_lm."""
+    """The parts of an NPLM that use_bit_dropout and train_flops_per_token read, without importing
+    mlp_lm."""
 
     def __init__(self, W=3, E=4, H=8, V=100, blocks=2, output_layer="full", cutoffs=(10, 50)):
         super().__init__()

@@ -1,6 +1,6 @@
-"""Tests of the beyond-the-course model parts of mlp_lm.py: tied output embeddings (full and adaptive softmax)
-and the two input regularisers (word-type embedding dropout, input dropout), each against a direct float64
-computation from the embedding table."""
+"""Tests of the beyond-the-course model parts of mlp_lm.py: tied output embeddings (full and
+adaptive softmax) and the two input regularisers (word-type embedding dropout, input dropout), each
+against a direct float64 computation from the embedding table."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def tied_model(output_layer="adaptive", seed=0, **kw):
 
 
 def reference_log_probs(model, x):
-    """log p(w | x) for every word, written out from the embedding table in float64 (Grave et al. 2017's
-    two-level factorisation, every word vector a row of the input table)."""
+    """log p(w | x) for every word, written out from the embedding table in float64 (Grave et al.
+    2017's two-level factorisation, every word vector a row of the input table)."""
     emb = model.first_layer.embeddings.weight  # (V, E)
     h = model.features(x)  # (B, H)
     if model.output_layer == "full":
@@ -79,7 +79,8 @@ def test_tied_output_is_the_input_table_and_the_loss_matches_a_direct_computatio
         output_layer == "adaptive"
     ):  # the first tail's projection has the untied tail's shape (E = H / 4)
         assert tuple(model.final_layer.adaptive.tail[0].proj.weight.shape) == (E, H)
-    # the output side trains the input table: a row of a word that is a target but never in a context moves
+    # the output side trains the input table: a row of a word that is a target but never in a
+    # context moves
     x, y = torch.zeros(4, W, dtype=torch.long), torch.full((4,), 20)
     model.train().nll(x, y).backward()
     assert model.first_layer.embeddings.weight.grad[20].abs().sum() > 0

@@ -1,8 +1,9 @@
-"""Tests of mlp_lm.py: blocks against hand-built references, windows and the target-count rule, perplexity,
-generation, checkpoints, bad inputs and an end-to-end quick run on a tiny synthetic WikiText directory.
+"""Tests of mlp_lm.py: blocks against hand-built references, windows and the target-count rule,
+perplexity, generation, checkpoints, bad inputs and an end-to-end quick run on a tiny synthetic
+WikiText directory.
 
-Fast (seconds) and independent of ../shared/data, except the one test that checks the 217,646 targets of the
-real WikiText-2 validation split, which is skipped when that file is absent.
+Fast (seconds) and independent of ../shared/data, except the one test that checks the 217,646
+targets of the real WikiText-2 validation split, which is skipped when that file is absent.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def test_block_is_linear_tanh_residual_then_layernorm():
         block.layer_norm.bias.double(),
     )
     torch.testing.assert_close(block.double()(x), ref)
-    # The other order (LayerNorm inside the residual) gives a different answer, so the test can tell them apart.
+    # The other order (LayerNorm inside the residual) gives a different answer, so the test can tell
+    # them apart.
     wrong = x + F.layer_norm(
         torch.tanh(x @ block.linear.weight.T + block.linear.bias),
         (7,),

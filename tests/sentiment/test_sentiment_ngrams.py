@@ -1,5 +1,6 @@
-"""sentiment/ngrams.py: the pieces against float64 references written from the formulas, a seeded run that
-reproduces itself, reviews with nothing known, bad arguments, and `python main.py sentiment --quick`."""
+"""sentiment/ngrams.py: the pieces against float64 references written from the formulas, a seeded
+run that reproduces itself, reviews with nothing known, bad arguments, and `python main.py sentiment
+--quick`."""
 
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ def reference_tokens_and_vocab(splits):
 
 
 def reference_bags(splits, ngrams, buckets):
-    """The bags, one review and one word at a time, from the definitions in featurize_splits' docstring."""
+    """The bags, one review and one word at a time, from the definitions in featurize_splits'
+    docstring."""
     tokens, vocab = reference_tokens_and_vocab(splits)
     out = []
     for split_tokens in tokens:
@@ -99,8 +101,9 @@ def test_featurized_bags_match_a_word_by_word_reference(ngrams, buckets):
 
 
 def exact_reference_bags(splits, ngrams):
-    """Exact n-gram bags, one review and one word at a time: the training split's n-gram tuples, sorted, numbered
-    from V up (bigrams, then trigrams); an n-gram the training split lacks is dropped."""
+    """Exact n-gram bags, one review and one word at a time: the training split's n-gram tuples,
+    sorted, numbered from V up (bigrams, then trigrams); an n-gram the training split lacks is
+    dropped."""
     tokens, vocab = reference_tokens_and_vocab(splits)
     ids_of = lambda toks: [vocab.get(w, len(vocab)) for w in toks]  # noqa: E731
     number, start = {}, len(vocab)
@@ -136,7 +139,8 @@ def test_exact_ngram_bags_match_a_word_by_word_reference(ngrams):
     splits = tiny_splits()
     splits[0]["text"][0] = "Unseenword great. Don't!"  # a dev word the training split lacks
     splits[2]["text"][1] = "great great great"  # an n-gram only the test split has
-    # every training word before an unknown one: in base V, not V + 1, (x, unknown) would be (x + 1, first word)
+    # every training word before an unknown one: in base V, not V + 1, (x, unknown) would be (x + 1,
+    # first word)
     words = dict.fromkeys(w for t in sn.tokenize(splits[1]["text"]) for w in t)
     splits[0]["text"][1] = " ".join(f"{w} qqunseen" for w in words)
     data = sn.featurize_splits(splits, ngrams=ngrams, buckets=7, exact=True)

@@ -1,8 +1,9 @@
-"""hw3.md as an answer sheet: every item of the handout under its own number and in order, each opening with
-its result on an `**Answer:** ...` line, and that result, read from hw3.md itself, against what the code
-computes (`test_answer`, one case per item, named by it).  The numbers quoted after the answers are recomputed
-here too; those of the findings (6.1 and the language model) are checked against reference/*.json in
-tests/docs/test_numbers.py, which also holds the answers of 6.1.3-6.1.5 to the sweeps' data.
+"""hw3.md as an answer sheet: every item of the handout under its own number and in order, each
+opening with its result on an `**Answer:** ...` line, and that result, read from hw3.md itself,
+against what the code computes (`test_answer`, one case per item, named by it).  The numbers quoted
+after the answers are recomputed here too; those of the findings (6.1 and the language model) are
+checked against reference/*.json in tests/docs/test_numbers.py, which also holds the answers of
+6.1.3-6.1.5 to the sweeps' data.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ HW3 = (REPO / "hw3.md").read_text()
 QUESTIONS = REPO.parent / "shared" / "handout" / "questions.md"
 D = torch.float64
 
-# The handout's items in order, as questions.md numbers them (kept here too, so that the check still runs
-# where ../shared is not checked out; test_questions_md_lists_these_items holds the two together).
+# The handout's items in order, as questions.md numbers them (kept here too, so that the check still
+# runs where ../shared is not checked out; test_questions_md_lists_these_items holds the two
+# together).
 HANDOUT_ITEMS = (
     [f"1.{i}" for i in range(1, 11)]
     + [f"2.{i}" for i in range(1, 8)]
@@ -46,7 +48,8 @@ HANDOUT_ITEMS = (
     + ["6.1.2", "6.1.3", "6.1.4", "6.1.5"]
 )
 
-# The right boxes, written down independently of written/answers.py: changing either, or hw3.md, fails.
+# The right boxes, written down independently of written/answers.py: changing either, or hw3.md,
+# fails.
 RIGHT_ANSWERS = {
     "1.1": ("a",),
     "1.2": False,
@@ -65,7 +68,8 @@ def sentences(paragraph: str) -> int:
 
 
 def body_paragraphs(block: str) -> list[str]:
-    """The paragraphs after the answer line, whitespace collapsed (tables, images and lists left out)."""
+    """The paragraphs after the answer line, whitespace collapsed (tables, images and lists left
+    out)."""
     line = answer_line(block)
     body = block[block.index(line) + len(line) :]
     return [
@@ -75,7 +79,8 @@ def body_paragraphs(block: str) -> list[str]:
     ]
 
 
-# ------------------------------------------------------------------------------ numbering and coverage
+# ------------------------------------------------------------------------------ numbering and
+# coverage
 def test_questions_md_lists_these_items():
     if not QUESTIONS.is_file():
         pytest.skip(f"{QUESTIONS} is not here; HANDOUT_ITEMS is checked against hw3.md anyway")
@@ -84,8 +89,8 @@ def test_questions_md_lists_these_items():
 
 
 def test_every_handout_item_is_answered_in_order():
-    """Every item of the handout appears once, under its own number, in the handout's order, nothing else is
-    numbered as an item, and each opens with its answer line."""
+    """Every item of the handout appears once, under its own number, in the handout's order, nothing
+    else is numbered as an item, and each opens with its answer line."""
     assert ITEM_HEADING.findall(HW3) == HANDOUT_ITEMS
     for item, block in BLOCKS.items():
         assert answer_line(block), item
@@ -111,7 +116,8 @@ def test_handout_slips_are_pointed_out():
 
 
 def test_lengths():
-    """Sections 1-6 (everything before "Beyond the handout") at most 3,500 words, the file at most 5,000."""
+    """Sections 1-6 (everything before "Beyond the handout") at most 3,500 words, the file at most
+    5,000."""
     before = HW3[: HW3.index("## Beyond the handout")]
     assert len(before.split()) <= 3500 and len(HW3.split()) <= 5000
 
@@ -138,7 +144,8 @@ def _table_items(label: str) -> list[str]:
 
 
 def test_every_item_has_a_row_of_tests_that_exist():
-    """The table at the end names tests for every item, and each test named anywhere in hw3.md exists."""
+    """The table at the end names tests for every item, and each test named anywhere in hw3.md
+    exists."""
     table = HW3[HW3.index("## Which test checks which answer") :]
     rows = [
         [c.strip() for c in line.strip().strip("|").split("|")]
@@ -156,7 +163,8 @@ def test_every_item_has_a_row_of_tests_that_exist():
         assert name in functions[path], f"{path}::{name} does not exist"
 
 
-# ------------------------------------------------------------------------------ each answer, read and checked
+# ------------------------------------------------------------------------------ each answer, read
+# and checked
 _COMPUTED: dict[int, object] = {}
 
 
@@ -171,7 +179,8 @@ def claims_of(item: str) -> list[written.Claim]:
 
 
 def check_closed(item: str, block: str):
-    """Boxes or True/False: the right ones, and those that written/answers.py's claims for the item state and back."""
+    """Boxes or True/False: the right ones, and those that written/answers.py's claims for the item
+    state and back."""
     line = answer_line(block)
     stated = closed(line)
     assert stated == RIGHT_ANSWERS[item], (
@@ -183,7 +192,8 @@ def check_closed(item: str, block: str):
 
 
 def check_sentence(item: str, block: str):
-    """A result in words: the one written/answers.py states for the item, whose computation backs it."""
+    """A result in words: the one written/answers.py states for the item, whose computation backs
+    it."""
     line = answer_line(block)
     claims = [c for c in claims_of(item) if c.result is not None]
     assert claims, f"written/answers.py states no result for {item}"
@@ -198,7 +208,8 @@ JACOBIAN_PROBLEMS = [dict(n=5, d=3, k=4, i=2, seed=0), dict(n=3, d=6, k=2, i=0, 
 
 
 def check_jacobian(item: str, block: str):
-    """'$J = EXPR$, shape $SHAPE$': EXPR evaluated on two problems whose n, d, k differ, against autograd."""
+    """'$J = EXPR$, shape $SHAPE$': EXPR evaluated on two problems whose n, d, k differ, against
+    autograd."""
     line = answer_line(block)
     match = re.fullmatch(r"\$(J(?:_\{(\w+),(\w+)\})?) = (.+)\$, shape \$(.+)\$\.?", line)
     assert match, f"{item}: not '$J = ...$, shape $...$': {line!r}"
@@ -236,7 +247,8 @@ def check_jacobian(item: str, block: str):
 
 
 def check_activation_table(item: str, block: str):
-    """3.2's table: the limits written for sigmoid, ReLU and tanh against the closed forms at x = -+40."""
+    """3.2's table: the limits written for sigmoid, ReLU and tanh against the closed forms at x =
+    -+40."""
     rows = {
         cells[0]: cells
         for cells in (
@@ -265,7 +277,8 @@ def check_activation_table(item: str, block: str):
 
 
 def check_softmax(item: str, block: str):
-    """3.5 entrywise, 3.6 as matrices: the stated right-hand side against autograd's Jacobian of softmax."""
+    """3.5 entrywise, 3.6 as matrices: the stated right-hand side against autograd's Jacobian of
+    softmax."""
     line = answer_line(block)
     lhs, (rhs,) = chain(line.strip(".").strip("$"))
     for seed in (0, 1):
@@ -309,8 +322,9 @@ def _node(name: str) -> str:
 
 
 def check_graph(item: str, block: str):
-    """5.1-5.4: every '$name = ... = value$' of the line, each side evaluated at (1, 3, 2), against the
-    values of written.computation_graph_values (whose chain rule equals autograd's: test_written)."""
+    """5.1-5.4: every '$name = ... = value$' of the line, each side evaluated at (1, 3, 2), against
+    the values of written.computation_graph_values (whose chain rule equals autograd's:
+    test_written)."""
     line = answer_line(block)
     v = written.computation_graph_values()
     known = {**v["forward"], **v["local"], **v["chain"]}
@@ -332,7 +346,8 @@ def check_graph(item: str, block: str):
 
 
 def check_classifier(item: str, block: str):
-    """6.1.2: the number of layers as written, evaluated for three hidden_dims, against the built model."""
+    """6.1.2: the number of layers as written, evaluated for three hidden_dims, against the built
+    model."""
     line = answer_line(block)
     match = re.match(r"`(.+?)` linear layers in an `nn.ModuleList`", line)
     assert match, line
@@ -361,7 +376,8 @@ CHECKS = {
 
 
 def test_every_item_up_to_6_1_2_has_a_check():
-    """6.1.3-6.1.5 are held to the sweeps' data in tests/docs/test_numbers.py::test_findings_follow_from_the_data."""
+    """6.1.3-6.1.5 are held to the sweeps' data in
+    tests/docs/test_numbers.py::test_findings_follow_from_the_data."""
     assert list(CHECKS) != [] and set(CHECKS) == set(HANDOUT_ITEMS) - {"6.1.3", "6.1.4", "6.1.5"}
 
 
@@ -403,8 +419,8 @@ EDITS = [  # (item, an edit of its answer in hw3.md): each alone must fail that 
     "item, old, new", EDITS, ids=[f"{item}: {old[:20]} -> {new[:20]}" for item, old, new in EDITS]
 )
 def test_an_edited_answer_fails_its_item(item, old, new):
-    """Deliberate mistakes: the edit, made to hw3.md's text of the item (in memory), fails test_answer's check
-    for that item; the unedited text passes it (test_answer)."""
+    """Deliberate mistakes: the edit, made to hw3.md's text of the item (in memory), fails
+    test_answer's check for that item; the unedited text passes it (test_answer)."""
     block = BLOCKS[item]
     assert block.count(old) == 1, (item, old)
     with pytest.raises(AssertionError):
@@ -435,9 +451,10 @@ def _images(block: str) -> list[str]:
 
 
 def test_findings_embed_the_plots_the_handout_asks_for():
-    """6.1.3: the 4 per-configuration loss plots, the 2 across-configuration plots and the control's accuracy;
-    6.1.4 and 6.1.5: 2 each; the language model: the course model's loss and perplexity.  Each is a committed
-    file that `python main.py` (or `replot`) draws (its name follows from the sweeps' definitions in main.py)."""
+    """6.1.3: the 4 per-configuration loss plots, the 2 across-configuration plots and the control's
+    accuracy; 6.1.4 and 6.1.5: 2 each; the language model: the course model's loss and perplexity.
+    Each is a committed file that `python main.py` (or `replot`) draws (its name follows from the
+    sweeps' definitions in main.py)."""
     structures = main.SWEEPS["structures"]()
     per_config = {
         f"reference/{structures.epoch_plot_prefix}_{mlp.safe_name(label)}_loss.png"
@@ -476,7 +493,8 @@ def test_beyond_the_handout_comes_after_the_answers():
     assert not ITEM_HEADING.search(HW3[beyond:])
 
 
-# ------------------------------------------------------------------------------ numbers of the written part
+# ------------------------------------------------------------------------------ numbers of the
+# written part
 def sci(x: float) -> str:
     """1 significant decimal in e-notation as hw3.md writes it: 7.2e-7, 2.1e2."""
     mantissa, exponent = f"{x:.1e}".split("e")
@@ -487,7 +505,8 @@ def _constant_init():
     return written.constant_init_mlp_symmetry("sigmoid", 0.0)
 
 
-WRITTEN_QUOTES = [  # (item, text with {} for the number, the number as written/answers.py computes it now)
+# (item, text with {} for the number, the number as written/answers.py computes it now)
+WRITTEN_QUOTES = [
     ("1.1", "unit 0's ends at {}.", lambda: f"{_constant_init()['random_init_spread_after']:.2f}"),
     (
         "1.2",
@@ -520,7 +539,8 @@ WRITTEN_QUOTES = [  # (item, text with {} for the number, the number as written/
         "and {} times it with the shortcut",
         lambda: f"{written.residual_gradient_norms()['residual_first_over_last']:.1f}",
     ),
-    # a rounding residual depends on the machine's BLAS (5.7e-14 here, 8.5e-14 on an H200): quoted as its bound
+    # a rounding residual depends on the machine's BLAS (5.7e-14 here, 8.5e-14 on an H200): quoted
+    # as its bound
     (
         "3.1",
         "product to rounding (below {});",

@@ -1,7 +1,8 @@
-"""Tests for written/answers.py: every answer of hw3.md sections 1-5 against an independent reference.
+"""Tests for written/answers.py: every answer of hw3.md sections 1-5 against an independent
+reference.
 
-The reference is computed HERE, not taken from written/answers.py: torch.autograd in float64 for every
-closed form, central differences where a second opinion is cheap, numpy closed forms for the
+The reference is computed HERE, not taken from written/answers.py: torch.autograd in float64 for
+every closed form, central differences where a second opinion is cheap, numpy closed forms for the
 figures, or a direct count.  The "rejects_*" tests feed known-wrong answers to the same checks and
 expect them to fail.  tests/written/test_hw3_md.py holds hw3.md to these answers item by item.
 """
@@ -168,7 +169,8 @@ def test_softmax_jacobian(seed):
 
 
 def test_sigmoid_is_not_zero_centred_but_tanh_is():
-    """1.3 and 3.4 beyond their claim (test_claim): the mean over the grid against numpy's sigmoid and tanh."""
+    """1.3 and 3.4 beyond their claim (test_claim): the mean over the grid against numpy's sigmoid
+    and tanh."""
     import numpy as np
 
     z = written.zero_centred_check()
@@ -180,8 +182,9 @@ def test_sigmoid_is_not_zero_centred_but_tanh_is():
 
 
 def test_vanishing_chain():
-    """3.3: through 10 sigmoid layers the derivative is a product of 10 factors <= 1/4; ReLU's is 1 on
-    its live side and exactly 0 on its dead side.  Reference: the product of closed-form derivatives."""
+    """3.3: through 10 sigmoid layers the derivative is a product of 10 factors <= 1/4; ReLU's is 1
+    on its live side and exactly 0 on its dead side.  Reference: the product of closed-form
+    derivatives."""
     r = written.vanishing_chain(depth=10)
     h, prod = 2.0, 1.0
     for _ in range(10):
@@ -204,7 +207,8 @@ def test_vanishing_chain():
 
 @pytest.mark.parametrize("name", list(written.ACTIVATION_LIMITS))
 def test_activation_limits(name):
-    """The limits Figure 1 states, against the closed forms at x = -+40 (finite limits) or their growth."""
+    """The limits Figure 1 states, against the closed forms at x = -+40 (finite limits) or their
+    growth."""
     f, df = written.activation_derivatives()[name]
     far = torch.tensor([-40.0, 40.0], dtype=D)
     for fn, (low, high) in (
@@ -332,8 +336,8 @@ def test_constant_init_units_stay_identical(activation, value):
 
 
 def test_dropout_train_vs_eval():
-    """1.5 beyond its claim (test_claim): the global RNG is left alone, and kept units are scaled by exactly
-    1/(1-p) with about p of them dropped."""
+    """1.5 beyond its claim (test_claim): the global RNG is left alone, and kept units are scaled by
+    exactly 1/(1-p) with about p of them dropped."""
     state = torch.random.get_rng_state()
     r = written.dropout_demo(p=0.5)
     assert torch.equal(state, torch.random.get_rng_state())  # forked RNG: no global side effect
@@ -360,8 +364,8 @@ def test_residual_connection_carries_gradient_to_first_layer():
 
 
 def test_backward_uses_the_forward_cache():
-    """1.9 (a): the backward pass reads only the forward pass's cache (x, W, a); the claim of written/answers.py that
-    its gradients equal autograd's is asserted by test_claim."""
+    """1.9 (a): the backward pass reads only the forward pass's cache (x, W, a); the claim of
+    written/answers.py that its gradients equal autograd's is asserted by test_claim."""
     assert written.forward_cache_backprop()["cache"] == ("x", "W", "a")
 
 
@@ -405,8 +409,8 @@ def test_xor_two_layer_network_is_exact():
 
 @pytest.mark.parametrize("loss", list(written.LOSSES))
 def test_xor_zero_init_never_learns(loss):
-    """4.3 for several differentiable losses: W1, b1 and W2 never leave 0, only b2 moves, so the four
-    inputs get one and the same prediction."""
+    """4.3 for several differentiable losses: W1, b1 and W2 never leave 0, only b2 moves, so the
+    four inputs get one and the same prediction."""
     r = written.xor_constant_init_training("relu", 0.0, steps=300, loss=loss)
     assert r["max_abs_W1"] == 0.0 and r["max_abs_b1"] == 0.0 and r["max_abs_W2"] == 0.0
     assert len(set(r["outputs"])) == 1 and r["outputs"][0] == r["b2"]
@@ -417,8 +421,8 @@ def test_xor_zero_init_never_learns(loss):
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
 @pytest.mark.parametrize("value", [0.5, -0.3])
 def test_xor_constant_init_units_stay_identical(activation, value):
-    """4.4 with a monotone activation: the units stay copies, x1 and x2 stay treated alike, and the loss
-    never goes below the 1/6 of the lemma in hw3.md."""
+    """4.4 with a monotone activation: the units stay copies, x1 and x2 stay treated alike, and the
+    loss never goes below the 1/6 of the lemma in hw3.md."""
     r = written.xor_constant_init_training(activation, value, steps=300)
     assert r["spread"] <= 1e-12 and r["column_spread"] <= 1e-12
     assert r["loss_min"] >= written.XOR_MONOTONE_MSE_BOUND - 1e-9
@@ -440,7 +444,8 @@ def test_xor_identical_gelu_units_can_fit():
     assert (written.gelu_exact(x).diff() < 0).any()  # GELU decreases somewhere: not monotone
 
 
-# ------------------------------------------------------------------------------ 5. computation graph
+# ------------------------------------------------------------------------------ 5. computation
+# graph
 def test_computation_graph_forward_and_backward():
     """5.2-5.4 against autograd in float64 (computed here): a chain with dh3/dh2 = 1 in place of z
     would give e^3 for df/dy, not 2e^3, and fail."""
@@ -473,7 +478,8 @@ def test_computation_graph_forward_and_backward():
     "claim", written.CLAIMS, ids=[f"{c.item} {c.statement[:40]}" for c in written.CLAIMS]
 )
 def test_claim(claim):
-    """Every claim of written/answers.py holds by its own threshold (stated once, in written.CLAIMS)."""
+    """Every claim of written/answers.py holds by its own threshold (stated once, in
+    written.CLAIMS)."""
     value = claim.compute()
     assert claim.holds(value), (claim.item, claim.statement, claim.numbers(value))
 
@@ -491,8 +497,9 @@ def test_claims_cover_sections_1_to_5_and_print_as_checks(monkeypatch):
 
 
 def test_main_prints_report_and_draws_both_figures(tmp_path, capsys, monkeypatch):
-    """`python main.py written`'s plumbing (the checks themselves are tested above): every result is printed with
-    PASS/FAIL, both figures are written atomically, and a failed check exits with status 1."""
+    """`python main.py written`'s plumbing (the checks themselves are tested above): every result is
+    printed with PASS/FAIL, both figures are written atomically, and a failed check exits with
+    status 1."""
     ok = written.CheckResult("1", "a true claim", True, "numbers 1")
     monkeypatch.setattr(written, "run_all_checks", lambda: [ok])
     assert main.cmd_written(types.SimpleNamespace(out_dir=tmp_path)) == [ok]
