@@ -16,10 +16,10 @@ class BitDropout(nn.Dropout):
     """Inverted dropout with a cheaper mask: 16 random bits per element, drawn 64 at a time.
 
     `nn.Dropout` draws one `bernoulli_` sample per element; filling int64s with random bits and
-    comparing each 16-bit quarter to a threshold is cheaper (README: the step's profile). An element
-    is dropped with probability round(p * 2**16) / 2**16 (p = 0.2 gives 0.19999695), and kept ones
-    are scaled by the inverse of the keep rate, so the expectation is unchanged. Eval mode is the
-    identity, as for `nn.Dropout`, and `p` is kept as an attribute, so code that reads
+    comparing each 16-bit quarter to a threshold is cheaper (docs/results.md: the step's profile).
+    An element is dropped with probability round(p * 2**16) / 2**16 (p = 0.2 gives 0.19999695), and
+    kept ones are scaled by the inverse of the keep rate, so the expectation is unchanged. Eval mode
+    is the identity, as for `nn.Dropout`, and `p` is kept as an attribute, so code that reads
     `block.dropout.p` works unchanged.
     """
 
@@ -195,8 +195,8 @@ def keep_freed_memory() -> bool:
     more than its trim threshold is free. A training step allocates and frees the same large buffers
     every time (the (2048, 32505) logits of a full softmax are 266 MB; the embedding gradients; the
     tails' log-softmax), so every step page-faults them in anew. Raising both thresholds keeps those
-    pages mapped (README: what it measured). Results are bit for bit the same. Process-wide, so call
-    it from an entry point; a no-op (False) without glibc.
+    pages mapped (docs/results.md: what it measured). Results are bit for bit the same.
+    Process-wide, so call it from an entry point; a no-op (False) without glibc.
     """
     if not sys.platform.startswith("linux"):
         return False

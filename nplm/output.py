@@ -4,7 +4,7 @@ embeddings.
 - `NPLMAdaptiveFinalBlock`: an adaptive softmax (Grave, Joulin, Cisse, Grangier and Jegou 2017,
   *Efficient softmax approximation for GPUs*): a head over the frequent words and one token per
   cluster of rarer words, each cluster a smaller tail; far cheaper per token than the course's full
-  softmax (README: the benchmark).
+  softmax (docs/results.md: the benchmark).
 - `TiedOutput`, `TiedHead`, `TiedAdaptiveLogSoftmax`: the output word vectors are the input
   embeddings (Press and Wolf 2017; Inan, Khosravi and Socher 2017), the adaptive softmax's through
   one projection per cluster (Baevski and Auli 2019).
