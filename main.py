@@ -652,8 +652,9 @@ FLAGS = [
     ),
     Flag(
         "--full-train",
-        "also fetch the whole official WikiText-2 train file (wiki.train.tokens.gz)",
-        ("data",),
+        "the whole official WikiText-2 train file (wiki.train.tokens.gz): `data` fetches it too, "
+        "`lm` trains on it (its files and numbers named *_fulltrain)",
+        ("data", *LM),
         False,
         kwargs=dict(action="store_true"),
     ),

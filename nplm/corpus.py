@@ -20,7 +20,10 @@ from torch.utils.data import TensorDataset
 from common import datafiles
 
 WIKITEXT_DIR = "wikitext-2"
-TRAIN_FILE = "wiki.train.tokens.partial.gz"
+TRAIN_FILE = "wiki.train.tokens.partial.gz"  # the first 87.8 % (../shared/data/README.md)
+FULL_TRAIN_FILE = (
+    "wiki.train.tokens.gz"  # the whole official file (`python main.py data --full-train`)
+)
 VALID_FILE = "wiki.valid.tokens.gz"
 TEST_FILE = "wiki.test.tokens.gz"
 
@@ -135,7 +138,7 @@ class WordTokenizer:
         return f"WordTokenizer(vocab_size={self.vocab_size}, unk_token={self.unk_token!r})"
 
 
-def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
+def load_data_mlp_lm(data_dir=None, splits=("train", "validation"), full_train=False):
     """(train, dev) WikiText-2 splits as Hugging Face datasets with a `text` column, read from the
     local files.
 
@@ -143,9 +146,13 @@ def load_data_mlp_lm(data_dir=None, splits=("train", "validation")):
     Arrow files under ~/.cache/huggingface). Lines are kept exactly (no line breaks); empty lines
     are a single space. Raises datafiles.DataNotFoundError when a file is missing and
     datafiles.DataFileError when one is unreadable, truncated, not gzip or empty. `splits` may add
-    "test".
+    "test". `full_train` (ours): the whole official train file instead of its 87.8 % prefix.
     """
-    files = {"train": TRAIN_FILE, "validation": VALID_FILE, "test": TEST_FILE}
+    files = {
+        "train": FULL_TRAIN_FILE if full_train else TRAIN_FILE,
+        "validation": VALID_FILE,
+        "test": TEST_FILE,
+    }
     data_files = {s: datafiles.data_path(WIKITEXT_DIR, files[s], data_dir=data_dir) for s in splits}
     datafiles.check_data_files(
         data_files.values()

@@ -31,7 +31,7 @@ from nplm import kernels as lm_kernels
 import mlp_lm
 import utils
 from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
-from nplm.corpus import WindowBatches, encode_stream
+from nplm.corpus import FULL_TRAIN_FILE, TRAIN_FILE, WindowBatches, encode_stream
 from nplm.checkpoint import load_checkpoint_meta
 from nplm.dynamic import (
     DYNAMIC_DECAYS,
@@ -120,8 +120,10 @@ class LMRunConfig(mlp_lm.LMConfig):
 
 
 def lm_run_name(args) -> str:
-    """The run's name: --name, else the preset's ("quick" with --quick)."""
-    return getattr(args, "name", None) or ("quick" if args.quick else args.config)
+    """The run's name: --name, else the preset's ("quick" with --quick); "_fulltrain" after it when
+    it trains on the whole official train file, so that its files and numbers stand apart."""
+    name = getattr(args, "name", None) or ("quick" if args.quick else args.config)
+    return f"{name}_fulltrain" if getattr(args, "full_train", False) else name
 
 
 def lm_stem(run_name: str) -> str:
@@ -162,8 +164,9 @@ def _train_score_and_report(
     args, config, stem: str, out_dir: Path, rank: int, world: int
 ) -> Optional[dict]:
     t0 = time.perf_counter()
+    full_train = getattr(args, "full_train", False)
     train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(
-        args.data_dir, splits=("train", "validation", "test")
+        args.data_dir, splits=("train", "validation", "test"), full_train=full_train
     )
     run = mlp_lm.fit_mlp_lm(
         config,
@@ -231,6 +234,8 @@ def _train_score_and_report(
     }
     report = {
         "config": config.to_dict(),
+        # what it trained on: the prefix that ../shared/data holds (the default), or the whole file
+        "train_file": FULL_TRAIN_FILE if full_train else TRAIN_FILE,
         **run.report,
         "checkpoint": checkpoint,
         "best_checkpoint_scores": scores,
