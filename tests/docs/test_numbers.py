@@ -1565,7 +1565,7 @@ NOT_FROM_RESULTS = {
         # official train file's bytes; glove-twitter-50's line count, pinned in common/download.py)
         "the 87.8 % prefix",
         "(a header and 1,193,514 words)",
-        # README.md: the data command's downloads in all (docs/data.md gives each), a data set's name
+        # README.md: the data command's downloads in all (docs/data.md gives each); a data set
         "It fetches about 170 MB",
         "gensim-data's GloVe 6B 50d",
     ],
