@@ -1190,7 +1190,7 @@ EXPECTED_FAULTS = (
 
 def _interrupted(args) -> str:
     """What an interrupted command kept, and how to go on."""
-    again = "python main.py " + " ".join(a for a in args.argv if a != "--resume") + " --resume"
+    again = " ".join(["python main.py", *(a for a in args.argv if a != "--resume"), "--resume"])
     if args.command == "lm" or (args.command == "all" and lm_state(args).is_file()):
         state = lm_state(args)
         if not state.is_file():
