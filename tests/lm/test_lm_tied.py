@@ -14,6 +14,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from nplm import kernels as K  # noqa: E402
 import mlp_lm as M  # noqa: E402
+from nplm.checkpoint import save_checkpoint  # noqa: E402
 
 V, E, W, H = (
     30,
@@ -135,7 +136,7 @@ def test_tied_model_round_trips_through_a_checkpoint_and_a_device_move(tmp_path)
     )
     model = M.build_model(cfg, V).eval()
     path = tmp_path / "tied.pt"
-    M.save_checkpoint(
+    save_checkpoint(
         model.state_dict(), path, {"tokenizer": tok.to_dict(), "model": M.model_fields(cfg)}
     )
     loaded, _, _ = M.load_checkpoint(path)
