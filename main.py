@@ -862,6 +862,13 @@ FLAGS = [
         **FIELD,
     ),
     Flag(
+        "--global-pool",
+        "how each chunk of far words is pooled: mean, or kernel (a learned weight per position)",
+        field="global_pool",
+        kwargs=dict(choices=("mean", "kernel")),
+        **FIELD,
+    ),
+    Flag(
         "--global-dropout",
         "share of training examples whose far words are hidden, in [0, 1)",
         field="global_dropout_p",

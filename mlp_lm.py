@@ -82,6 +82,7 @@ class LMConfig:
         0  # far words before the window whose mean embedding is added (Sun and Iyyer 2021)
     )
     global_chunks: int = 1  # ... cut into this many equal chunks, one mean each
+    global_pool: str = "mean"  # "mean", or "kernel": a learned weight per far position
     global_dropout_p: float = 0.0  # share of training examples whose far words are hidden
     tie_embeddings: bool = (
         False  # output word vectors are the input embeddings (Press and Wolf 2017)
@@ -132,6 +133,7 @@ class LMConfig:
         "embed_dropout_p": 0.0,
         "input_dropout_p": 0.0,
         "dynamic_segment": 0,
+        "global_pool": "mean",
     }
     OPTIONAL = (
         "patience",
@@ -223,6 +225,7 @@ class LMConfig:
             ("output_layer", ("full", "adaptive")),
             ("optimizer", ("adam", "adamw")),
             ("precision", ("fp32", "bf16")),
+            ("global_pool", ("mean", "kernel")),
         ):
             self.check(name, getattr(self, name) in choices, " or ".join(map(repr, choices)))
         self.check("schedule", self.schedule in SCHEDULES, f"one of {sorted(SCHEDULES)}")
@@ -354,6 +357,7 @@ class NPLMFirstBlock(ContextAdditions, nn.Module):
         global_dropout_p=0.0,
         embed_dropout_p=0.0,
         input_dropout_p=0.0,
+        global_pool="mean",
     ):
         super().__init__()
         self.local_window_size = local_window_size
@@ -366,6 +370,7 @@ class NPLMFirstBlock(ContextAdditions, nn.Module):
             global_dropout_p,
             embed_dropout_p,
             input_dropout_p,
+            global_pool,
         )  # ours: sets context_size and global_chunks (0 without a global context)
         self.linear = nn.Linear((local_window_size + self.global_chunks) * embed_dim, hidden_dim)
         self.layer_norm = nn.LayerNorm(hidden_dim)
@@ -454,6 +459,7 @@ class NPLM(nn.Module):
         tie_embeddings=False,
         embed_dropout_p=0.0,
         input_dropout_p=0.0,
+        global_pool="mean",
     ):
         super().__init__()
         self.first_layer = NPLMFirstBlock(
@@ -467,6 +473,7 @@ class NPLM(nn.Module):
             global_dropout_p,
             embed_dropout_p,
             input_dropout_p,
+            global_pool,
         )
         self.intermediate_layers = nn.ModuleList(
             [NPLMBlock(hidden_dim, dropout_p) for _ in range(num_blocks)]

@@ -6,6 +6,9 @@
   them to the concatenation. A far id of -1 means "no word" (before a generation prompt) and is left
   out of the mean; for a `global_dropout_p` share of training examples every far word is hidden, so
   the model also learns to do without them;
+- `global_pool` "kernel" (Sun and Iyyer's learned pooling of the far words, in its cheapest form):
+  each chunk's mean becomes a weighted sum with one learned weight per far position, a 1-D kernel
+  of length G/C per chunk, starting at the mean (all ones);
 - `embed_dropout_p`: whole word types dropped from the lookups of a training batch (Gal and
   Ghahramani 2016, as AWD-LSTM does: a dropped word is unknown wherever it occurs in the batch);
 - `input_dropout_p`: dropout on the concatenated context vectors.
@@ -32,6 +35,7 @@ class ContextAdditions:
         global_dropout_p,
         embed_dropout_p,
         input_dropout_p,
+        global_pool="mean",
     ) -> None:
         if global_window < 0 or (
             global_window and (global_chunks < 1 or global_window % global_chunks)
@@ -40,8 +44,15 @@ class ContextAdditions:
                 f"global_window ({global_window}) must be >= 0 and split into global_chunks "
                 f"({global_chunks}) equal parts"
             )
+        if global_pool not in ("mean", "kernel"):
+            raise ValueError(f"global_pool must be 'mean' or 'kernel', not {global_pool!r}")
         self.global_window = global_window
         self.global_chunks = global_chunks if global_window else 0
+        if global_window and global_pool == "kernel":
+            # (C, G/C) factors on the mean's weights; registered only when used, so that the
+            # course's and the mean-pooled models keep their state_dicts
+            chunk = global_window // global_chunks
+            self.global_kernel = nn.Parameter(torch.ones(global_chunks, chunk))
         self.global_dropout_p = global_dropout_p
         self.embed_dropout_p = embed_dropout_p
         self.context_size = global_window + local_window_size  # token ids read per prediction
@@ -99,6 +110,9 @@ class ContextAdditions:
         far_weights = known.to(dtype) / known.sum(2, keepdim=True).clamp(
             min=1
         )  # (B, C, G/C); no word -> zeros
+        kernel = getattr(self, "global_kernel", None)  # (C, G/C) with global_pool "kernel"
+        if kernel is not None:
+            far_weights = far_weights * kernel  # (B, C, G/C): a learned average
         if self.training and self.global_dropout_p > 0:
             keep = torch.rand(B, 1, 1, device=far.device) >= self.global_dropout_p  # (B, 1, 1)
             far_weights = (
