@@ -737,6 +737,13 @@ FLAGS = [
         dict(type=int),
     ),
     Flag(
+        "--ngram-order",
+        "order of the Kneser-Ney n-gram model mixed with the network when scoring (lm: 0 is none)",
+        field="ngram_order",
+        kwargs=dict(type=int),
+        **FIELD,
+    ),
+    Flag(
         "--dynamic-segment",
         f"dynamic evaluation's tokens between two steps (lm: 0 is none; "
         f"dynamic: default {DYNAMIC_SEGMENT})",

@@ -26,6 +26,7 @@ import torch
 import utils
 from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll
 from nplm.corpus import WindowBatches, encode_stream
+from nplm.ngram import NGRAM_MUS, add_cache, mix_log_probs, score_mixture
 
 # the grid `score_dynamic` searches on a dev prefix (lr, decay); the segment length is one value per
 # run
@@ -126,6 +127,8 @@ def score_dynamic(
     thetas=None,
     lambdas=None,
     max_tokens=None,
+    ngram=None,
+    mus=None,
     log=print,
 ) -> dict:
     """Dynamic evaluation tuned on dev, then test scored once.
@@ -134,7 +137,9 @@ def score_dynamic(
     chosen; the whole dev split is then scored with it, and with `cache_size` > 0 the continuous
     cache's theta and lambda are chosen on that pass's features; test is scored once, alone and with
     the cache. Returns the grid's scores, the choices, dev and test perplexities, and the cost per
-    token against the static model's."""
+    token against the static model's. With a counted `ngram` (nplm/ngram.KneserNey), the adapted
+    model is also mixed with it (mu chosen on dev from `mus`), alone and under the cache:
+    out["ngram"]."""
     lrs = list(DYNAMIC_LRS if lrs is None else lrs)
     decays = list(DYNAMIC_DECAYS if decays is None else decays)
     thetas = list(CACHE_THETAS if thetas is None else thetas)
@@ -169,6 +174,7 @@ def score_dynamic(
     # the static model's time and dynamic evaluation's, segment by segment, side by side
     timing: dict = {}
     features, lp = dynamic_eval(model, dev, pad, lr, decay, segment_len, timing=timing)
+    passes = {"dev": {"stream": dev, "features": features, "model": lp}}
     static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
     out["cost"] = {
         "static_us_per_token": 1e6 * static_seconds / dev.numel(),
@@ -191,6 +197,7 @@ def score_dynamic(
     if test_data is not None:
         test = encode_stream(test_data, tokenizer, max_tokens)
         features, lp = dynamic_eval(model, test, pad, lr, decay, segment_len)
+        passes["test"] = {"stream": test, "features": features, "model": lp}
         out["test"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": test.numel()}
         if cache_size:
             c = out["cache"]
@@ -202,7 +209,30 @@ def score_dynamic(
             f"dynamic evaluation: test perplexity {out['test']['ppl']:.2f}"
             + (f", {out['test']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
         )
+    if ngram is not None:
+        out["ngram"] = _with_ngram(ngram, passes, mus, cache_size, thetas, lambdas, log)
     out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def _with_ngram(ngram, passes: dict, mus, cache_size, thetas, lambdas, log) -> dict:
+    """The adapted model's per-token scores `passes` mixed with the n-gram model, then the cache."""
+    for split in passes.values():
+        split["ngram"] = ngram.target_log_probs(split["stream"])
+    test = passes.get("test", {})
+    out = score_mixture(
+        passes["dev"]["model"],
+        passes["dev"]["ngram"],
+        test.get("model"),
+        test.get("ngram"),
+        mus=NGRAM_MUS if mus is None else mus,
+        ngram=ngram,
+        log=log,
+    )
+    if cache_size:
+        for split in passes.values():
+            split["mixed"] = mix_log_probs(split["model"], split["ngram"], out["mu"])
+        add_cache(out, passes, cache_size, thetas, lambdas, log)
     return out
 
 

@@ -57,7 +57,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from nplm.cache import features_and_log_probs
+from nplm.cache import continuous_cache_nll, features_and_log_probs
 from nplm.corpus import encode_stream, pad_id_of
 
 MIN_ORDER, MAX_ORDER = 2, 5
@@ -398,6 +398,40 @@ def score_mixture(
     return out
 
 
+def add_cache(out: dict, per_token: dict, cache_size: int, thetas, lambdas, log=print) -> dict:
+    """The continuous cache on top of the mixture that `out` (score_mixture's dict) chose: theta
+    and lambda chosen on dev, test scored once with them. per_token[split] = {stream, features,
+    mixed}; adds out["cache"] = {cache_size, theta, lambda} and out[split]["mix_cache_ppl"]."""
+    thetas, lambdas = list(thetas), list(lambdas)
+    dev = per_token["dev"]
+    grid = continuous_cache_nll(
+        dev["features"], dev["mixed"], dev["stream"], cache_size, thetas, lambdas
+    )  # (K, M)
+    k, m = divmod(int(torch.argmin(grid)), len(lambdas))
+    out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
+    out["dev"]["mix_cache_ppl"] = math.exp(grid[k, m].item())
+    if "test" in per_token:
+        test = per_token["test"]
+        nll = continuous_cache_nll(
+            test["features"], test["mixed"], test["stream"], cache_size, [thetas[k]], [lambdas[m]]
+        )[0, 0].item()
+        out["test"]["mix_cache_ppl"] = math.exp(nll)
+    log(
+        f"+ continuous cache (theta {thetas[k]}, lambda {lambdas[m]}, chosen on dev): dev "
+        f"perplexity {out['dev']['mix_cache_ppl']:.2f}"
+        + (f", test {out['test']['mix_cache_ppl']:.2f}" if "test" in per_token else "")
+    )
+    return out
+
+
+def count_ngram(tokenizer, train_data, order: int = 3, max_train_tokens=None, log=print):
+    """The `order`-gram model of train_data's stream, contexts padded as the network pads them."""
+    train = encode_stream(train_data, tokenizer, max_train_tokens)
+    ngram = KneserNey(train, tokenizer.vocab_size, order, pad_id=pad_id_of(tokenizer))
+    log(f"{ngram!r} counted from {train.numel():,} train tokens in {ngram.count_seconds:.1f} s")
+    return ngram
+
+
 def score_with_ngram(
     model,
     tokenizer,
@@ -411,6 +445,7 @@ def score_with_ngram(
     max_tokens: int | None = None,
     return_log_probs: bool = False,
     log=print,
+    ngram: KneserNey | None = None,
 ):
     """Count a `order`-gram Kneser-Ney model from train_data's stream (the network's vocabulary,
     contexts padded as the network pads them), score dev (and test) with it and with the network
@@ -418,14 +453,14 @@ def score_with_ngram(
 
     With return_log_probs: (dict, per_token), per_token[split] = {stream, features, model, ngram,
     mixed} (mixed with the chosen mu), e.g. for continuous_cache_nll(features, mixed, stream, ...).
+    A counted `ngram` is used as it is (train_data, order and max_train_tokens are then not read).
     """
     t0 = time.perf_counter()
     order = _check_order(order)
     mus = _check_mus(NGRAM_MUS if mus is None else mus)
     pad = pad_id_of(tokenizer)
-    train = encode_stream(train_data, tokenizer, max_train_tokens)
-    ngram = KneserNey(train, tokenizer.vocab_size, order, pad_id=pad)
-    log(f"{ngram!r} counted from {train.numel():,} train tokens in {ngram.count_seconds:.1f} s")
+    if ngram is None:
+        ngram = count_ngram(tokenizer, train_data, order, max_train_tokens, log)
     per_token = {}
     for name, data in (("dev", dev_data), ("test", test_data)):
         if data is None:

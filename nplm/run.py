@@ -33,6 +33,7 @@ import utils
 from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
 from nplm.corpus import FULL_TRAIN_FILE, TRAIN_FILE, WindowBatches, encode_stream
 from nplm.checkpoint import load_checkpoint_meta
+from nplm.ngram import NGRAM_MUS, add_cache, count_ngram, score_with_ngram
 from nplm.dynamic import (
     DYNAMIC_DECAYS,
     DYNAMIC_LRS,
@@ -54,6 +55,9 @@ class LMRunConfig(mlp_lm.LMConfig):
     dynamic_tune_tokens: int = (
         DYNAMIC_TUNE_TOKENS  # the dev prefix the dynamic-evaluation grid is searched on
     )
+    # > 0: also mix the network with an interpolated Kneser-Ney model of this order (nplm/ngram.py)
+    ngram_order: int = 0
+    ngram_mus: List[float] = field(default_factory=lambda: list(NGRAM_MUS))
 
     NOT_TRAINED = mlp_lm.LMConfig.NOT_TRAINED + (
         "cache_thetas",
@@ -61,6 +65,8 @@ class LMRunConfig(mlp_lm.LMConfig):
         "dynamic_lrs",
         "dynamic_decays",
         "dynamic_tune_tokens",
+        "ngram_order",
+        "ngram_mus",
     )
 
     def __post_init__(self):
@@ -70,6 +76,7 @@ class LMRunConfig(mlp_lm.LMConfig):
             list(self.dynamic_lrs),
             list(self.dynamic_decays),
         )
+        self.ngram_mus = list(self.ngram_mus)
         super().__post_init__()
 
     def validate(self) -> None:
@@ -97,6 +104,17 @@ class LMRunConfig(mlp_lm.LMConfig):
             "finite and > 0",
         )
         self.check(
+            "ngram_order",
+            self.ngram_order == 0
+            or (not isinstance(self.ngram_order, bool) and self.ngram_order in range(2, 6)),
+            "0 (none) or a whole number from 2 to 5",
+        )
+        self.check(
+            "ngram_mus",
+            len(self.ngram_mus) > 0 and all(0 <= x < 1 for x in self.ngram_mus),
+            "in [0, 1)",
+        )
+        self.check(
             "dynamic_decays",
             len(self.dynamic_decays) > 0 and all(0 <= x < 1 for x in self.dynamic_decays),
             "in [0, 1)",
@@ -106,7 +124,7 @@ class LMRunConfig(mlp_lm.LMConfig):
     def presets(cls) -> dict:
         """LMConfig's presets; ours also score the best model with a cache of 2000 tokens and
         dynamic evaluation, the quick one on a small grid."""
-        scoring = {"cache_size": 2000, "dynamic_segment": DYNAMIC_SEGMENT}
+        scoring = {"cache_size": 2000, "dynamic_segment": DYNAMIC_SEGMENT, "ngram_order": 5}
         quick = {
             **scoring,
             "dynamic_lrs": [0.1],
@@ -209,6 +227,24 @@ def _train_score_and_report(
             config.eval_batch,
             max_tokens=config.max_dev_tokens,
         )
+    ngram, ngram_scores = None, None
+    if config.ngram_order:
+        ngram = count_ngram(tok, train_data, config.ngram_order, config.max_train_tokens)
+        ngram_scores, per_token = score_with_ngram(
+            model,
+            tok,
+            None,
+            dev_data,
+            test_data,
+            mus=config.ngram_mus,
+            batch_size=config.eval_batch,
+            max_tokens=config.max_dev_tokens,
+            return_log_probs=True,
+            ngram=ngram,
+        )
+        if config.cache_size:
+            grids = config.cache_thetas, config.cache_lambdas
+            add_cache(ngram_scores, per_token, config.cache_size, *grids)
     dynamic = None
     if config.dynamic_segment:
         dynamic = score_dynamic(
@@ -224,6 +260,8 @@ def _train_score_and_report(
             thetas=config.cache_thetas,
             lambdas=config.cache_lambdas,
             max_tokens=config.max_dev_tokens,
+            ngram=ngram,
+            mus=config.ngram_mus,
         )
     samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
     _, meta = load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
@@ -240,6 +278,7 @@ def _train_score_and_report(
         "checkpoint": checkpoint,
         "best_checkpoint_scores": scores,
         "cache": cache,
+        "ngram": ngram_scores,
         "dynamic": dynamic,
         "samples": samples,
         "prompt": mlp_lm.COURSE_PROMPT,
