@@ -6,6 +6,7 @@
     python main.py sample        # sample from a saved language-model checkpoint
     python main.py cache         # score a checkpoint with a continuous cache (Grave et al. 2017)
     python main.py dynamic       # ... with dynamic evaluation (Krause et al. 2018), and the cache
+    python main.py lstm          # a small LSTM language model, a wall-clock budget (nplm/lstm.py)
     python main.py written       # check every written answer (sections 1-5), draw Figures 1-2
     python main.py sentiment     # beyond the handout: bags of n-grams, NB weighting (IMDB)
     python main.py ... --quick   # the same on small slices, in seconds (into runs/quick)
@@ -58,6 +59,7 @@ import mlp
 import mlp_lm
 import utils
 from nplm.dynamic import DYNAMIC_SEGMENT
+from nplm.lstm import LSTMConfig, cmd_lstm, lstm_stem
 from nplm.optim import SCHEDULES
 from nplm.run import (
     LMRunConfig,
@@ -581,9 +583,12 @@ EVERY = (
     "sentiment",
     "compare",
     "data",
+    "lstm",
 )
 SWEEPING, LM, SCORING = ("all", "mlp"), ("lm",), ("sample", "cache", "dynamic")
+LSTM = ("lstm",)
 FIELD = dict(commands=LM)  # a field of the language model's config: `lm` takes it
+BOTH = dict(commands=(*LM, *LSTM))  # ... that `lstm` takes too, for its own config (LSTM_FIELDS)
 FLAGS = [
     Flag(
         "--data-dir",
@@ -697,8 +702,9 @@ FLAGS = [
     ),
     Flag(
         "--name",
-        "name the run's files mlp_lm_NAME.* (default: the preset's name); letters, digits, - and _",
-        LM,
+        "name the run's files mlp_lm_NAME.* (lstm: lstm_lm_NAME.*; default: the preset's name); "
+        "letters, digits, - and _",
+        (*LM, *LSTM),
         kwargs=dict(type=_run_name),
     ),
     Flag(
@@ -730,8 +736,8 @@ FLAGS = [
     # after training `lm` scores with these (0: off); `cache` and `dynamic` score a saved checkpoint
     Flag(
         "--cache-size",
-        "past tokens in the continuous cache (lm: 0 is none; cache and dynamic: default 2000)",
-        (*LM, "cache", "dynamic"),
+        "past tokens in the continuous cache (lm, lstm: 0 is none; cache, dynamic: default 2000)",
+        (*LM, "cache", "dynamic", *LSTM),
         {"cache": 2000, "dynamic": 2000},
         "cache_size",
         dict(type=int),
@@ -745,9 +751,9 @@ FLAGS = [
     ),
     Flag(
         "--dynamic-segment",
-        f"dynamic evaluation's tokens between two steps (lm: 0 is none; "
+        f"dynamic evaluation's tokens between two steps (lm, lstm: 0 is none; "
         f"dynamic: default {DYNAMIC_SEGMENT})",
-        (*LM, "dynamic"),
+        (*LM, "dynamic", *LSTM),
         {"dynamic": DYNAMIC_SEGMENT},
         "dynamic_segment",
         dict(type=int),
@@ -758,16 +764,16 @@ FLAGS = [
         "training batch size, split between torchrun's processes",
         field="batch_size",
         kwargs=dict(type=int),
-        **FIELD,
+        **BOTH,
     ),
     Flag(
         "--eval-batch-size",
         "batch size for scoring",
         field="eval_batch_size",
         kwargs=dict(type=int),
-        **FIELD,
+        **BOTH,
     ),
-    Flag("--lr", "peak learning rate", field="lr", kwargs=dict(type=float), **FIELD),
+    Flag("--lr", "peak learning rate", field="lr", kwargs=dict(type=float), **BOTH),
     Flag(
         "--decay",
         "ExponentialLR's gamma per batch, in (0, 1], with --schedule exponential (the course's)",
@@ -810,8 +816,8 @@ FLAGS = [
         kwargs=dict(type=int),
         **FIELD,
     ),
-    Flag("--embed-dim", "word embedding size E", field="embed_dim", kwargs=dict(type=int), **FIELD),
-    Flag("--hidden-dim", "hidden size H", field="hidden_dim", kwargs=dict(type=int), **FIELD),
+    Flag("--embed-dim", "word embedding size E", field="embed_dim", kwargs=dict(type=int), **BOTH),
+    Flag("--hidden-dim", "hidden size H", field="hidden_dim", kwargs=dict(type=int), **BOTH),
     Flag(
         "--num-blocks",
         "residual blocks after the first",
@@ -831,7 +837,7 @@ FLAGS = [
         "dropout rate after each block, in [0, 1)",
         field="dropout_p",
         kwargs=dict(type=float),
-        **FIELD,
+        **BOTH,
     ),
     Flag(
         "--output-layer",
@@ -929,14 +935,14 @@ FLAGS = [
         "train on a prefix of this many tokens",
         field="max_train_tokens",
         kwargs=dict(type=int),
-        **FIELD,
+        **BOTH,
     ),
     Flag(
         "--max-dev-tokens",
         "score dev and test prefixes of this many tokens",
         field="max_dev_tokens",
         kwargs=dict(type=int),
-        **FIELD,
+        **BOTH,
     ),
     Flag(
         "--min-count",
@@ -945,15 +951,47 @@ FLAGS = [
         kwargs=dict(type=int),
         **FIELD,
     ),
-    Flag("--threads", "torch threads", field="num_threads", kwargs=dict(type=int), **FIELD),
+    Flag("--threads", "torch threads", field="num_threads", kwargs=dict(type=int), **BOTH),
     Flag(
         "--print-every",
         "log every this many steps (0: never)",
         field="print_every",
         kwargs=dict(type=int),
-        **FIELD,
+        **BOTH,
+    ),
+    # the LSTM's own (nplm/lstm.py's LSTMConfig checks their values)
+    Flag(
+        "--budget",
+        "seconds of training (the steps alone; dev scoring is timed apart), the learning-rate "
+        "schedule spread over them (default 900; 5 with --quick)",
+        LSTM,
+        kwargs=dict(type=float, metavar="SECONDS"),
+    ),
+    Flag(
+        "--bptt",
+        "steps of truncated backpropagation through time (default 35)",
+        LSTM,
+        kwargs=dict(type=int),
     ),
 ]
+# the flags that set a field of the LSTM's config, by their dest; unset, the config's value
+LSTM_FIELDS = {
+    "budget": "budget_seconds",
+    "bptt": "bptt",
+    "batch_size": "batch_size",
+    "eval_batch_size": "eval_batch_size",
+    "lr": "lr",
+    "embed_dim": "embed_dim",
+    "hidden_dim": "hidden_dim",
+    "dropout": "dropout_p",
+    "max_train_tokens": "max_train_tokens",
+    "max_dev_tokens": "max_dev_tokens",
+    "threads": "num_threads",
+    "print_every": "print_every",
+    "cache_size": "cache_size",
+    "dynamic_segment": "dynamic_segment",
+    "device": "device",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1030,6 +1068,11 @@ COMMANDS = {
             f"leave --device out"
         ),
     ),
+    "lstm": Command(
+        "train a small LSTM language model for a wall-clock budget and score it as `lm` does",
+        cmd_lstm,
+        ("out_dir", "ckpt_dir"),
+    ),
     "data": Command(
         "fetch the data sets that are missing from the data folder, checked (docs/data.md)",
         download.cmd_data,
@@ -1042,7 +1085,11 @@ COMMANDS = {
 
 
 def _help(flag: Flag, command: str) -> str:
-    """The flag's help, ending with the default preset's value for a language-model field."""
+    """The flag's help, ending with the default preset's value for a language-model field (the
+    LSTM's default config's for `lstm`)."""
+    if command == "lstm" and flag.dest in LSTM_FIELDS and flag.dest not in ("budget", "bptt"):
+        value = getattr(LSTMConfig(), LSTM_FIELDS[flag.dest])
+        return f"{flag.help} (lstm default: {'none' if value is None else value})"
     if flag.field is None or command != "lm" or isinstance(flag.default, dict):
         return flag.help
     value = getattr(LMRunConfig.preset("default"), flag.field)
@@ -1076,6 +1123,25 @@ def lm_config(args) -> LMRunConfig:
 def _flag_of(field: str) -> str:
     """The flag that sets a config field (the field's name when no flag does)."""
     return {f.field or f.dest: f.name for f in FLAGS}.get(field, field)
+
+
+def lstm_config(args) -> LSTMConfig:
+    """The LSTM's config, built once from the flags: the default (or --quick) config with the
+    fields of the flags given (LSTM_FIELDS); a value out of range is refused by
+    LSTMConfig.validate."""
+    overrides = {
+        field: getattr(args, dest) for dest, field in LSTM_FIELDS.items() if dest in args.given
+    }
+    name = args.name or ("quick" if args.quick else "default")
+    save_path = str(args.ckpt_dir / f"{lstm_stem(name)}.pt")
+    build = LSTMConfig.quick if args.quick else LSTMConfig
+    return build(**{"seed": args.seed, "save_path": save_path, "name": name, **overrides})
+
+
+def _lstm_flag_of(field: str) -> str:
+    return {v: "--" + k.replace("_", "-") for k, v in LSTM_FIELDS.items()}.get(
+        field, "--" + field.replace("_", "-")
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -1146,8 +1212,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             args.lm_config = lm_config(args)
         elif args.command == "sample":
             LMRunConfig(seed=args.seed)
+        elif args.command == "lstm":
+            args.lstm_config = lstm_config(args)
     except utils.ConfigError as err:
-        fail(f"{_flag_of(err.field)}: must be {err.expected}, got {str(err.value)!r}")
+        flag = (_lstm_flag_of if args.command == "lstm" else _flag_of)(err.field)
+        fail(f"{flag}: must be {err.expected}, got {str(err.value)!r}")
     if args.command in ("lm", "all"):
         try:  # the preset's device too, as this process under torchrun would take it
             utils.get_device(args.lm_config.device)
@@ -1218,6 +1287,11 @@ def _interrupted(args) -> str:
         return (
             f"the sweep runs that finished are kept in {args.out_dir}/<sweep>.partial.json; "
             f"`{again.strip()}` runs only the others"
+        )
+    if args.command == "lstm":
+        return (
+            f"the best checkpoint so far (if dev was scored) is {args.lstm_config.save_path}; "
+            "no JSON was written"
         )
     if args.command == "data":
         return "the downloads so far are kept; `python main.py data` again continues them"

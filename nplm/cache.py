@@ -120,10 +120,14 @@ def score_with_cache(
     batch_size: int = 4096,
     max_tokens: int | None = None,
     log=print,
+    features_of=None,
 ) -> dict:
     """Choose the cache's theta and lambda on the dev split (the grid's lowest perplexity), then
     score the test split with them. Returns the model's and the mixture's perplexity on each split
-    and the whole grid."""
+    and the whole grid. `features_of(model, stream, pad_id, batch_size)` gives the features and log
+    probabilities of a stream: `features_and_log_probs` for the fixed-window model, nplm/lstm.py's
+    `score_stream` for the LSTM (None: `features_and_log_probs`, looked up when called)."""
+    features_of = features_and_log_probs if features_of is None else features_of
     thetas = list(CACHE_THETAS if thetas is None else thetas)
     lambdas = list(CACHE_LAMBDAS if lambdas is None else lambdas)
     _check_cache_args(cache_size, thetas, lambdas)
@@ -135,7 +139,7 @@ def score_with_cache(
         "lambdas": lambdas,
     }
     stream = encode_stream(dev_data, tokenizer, max_tokens)
-    features, log_probs = features_and_log_probs(model, stream, tokenizer.pad_token_id, batch_size)
+    features, log_probs = features_of(model, stream, tokenizer.pad_token_id, batch_size)
     grid = continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambdas)  # (K, M)
     k, m = divmod(int(torch.argmin(grid)), len(lambdas))
     theta, lam = thetas[k], lambdas[m]
@@ -154,9 +158,7 @@ def score_with_cache(
     )
     if test_data is not None:
         stream = encode_stream(test_data, tokenizer, max_tokens)
-        features, log_probs = features_and_log_probs(
-            model, stream, tokenizer.pad_token_id, batch_size
-        )
+        features, log_probs = features_of(model, stream, tokenizer.pad_token_id, batch_size)
         nll = continuous_cache_nll(features, log_probs, stream, cache_size, [theta], [lam])[
             0, 0
         ].item()

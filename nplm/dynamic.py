@@ -17,6 +17,7 @@ the features the adapted model computed.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import time
@@ -36,7 +37,7 @@ DYNAMIC_SEGMENT = 50
 DYNAMIC_TUNE_TOKENS = 50_000
 
 
-def _check_dynamic_args(lrs, decays, segment_len) -> None:
+def check_dynamic_args(lrs, decays, segment_len) -> None:
     if not len(lrs) or any(not math.isfinite(lr) or lr <= 0 for lr in lrs):
         raise ValueError(
             f"dynamic-evaluation learning rates must be finite and > 0, got {list(lrs)}"
@@ -50,8 +51,32 @@ def _check_dynamic_args(lrs, decays, segment_len) -> None:
         )
 
 
-def _params(model):
+def trainable_params(model) -> list:
+    """The weights that dynamic evaluation adapts: every parameter that takes a gradient."""
     return [p for p in model.parameters() if p.requires_grad]
+
+
+@contextlib.contextmanager
+def restoring(params):
+    """Yield copies of `params` (the trained weights theta_0) and put them back when the block ends,
+    even when it raises."""
+    trained = [p.detach().clone() for p in params]
+    try:
+        yield trained
+    finally:
+        with torch.no_grad():
+            for p, w in zip(params, trained):
+                p.copy_(w)
+
+
+@torch.no_grad()
+def sgd_step_with_decay(params, grads, trained, lr: float, decay: float) -> None:
+    """theta <- theta - lr * grad + decay * (theta_0 - theta), in place; a parameter the loss did
+    not reach (grad None) only decays."""
+    used = [(p, g) for p, g in zip(params, grads) if g is not None]
+    torch._foreach_add_([p for p, _ in used], [g for _, g in used], alpha=-lr)
+    if decay > 0:  # theta += decay * (theta_0 - theta)
+        torch._foreach_lerp_(params, trained, decay)
 
 
 def dynamic_eval(
@@ -74,42 +99,33 @@ def dynamic_eval(
     timing["static_seconds"] and timing["dynamic_seconds"] add up over the segments. Alternating
     segment by segment, both see the same machine load, so their ratio holds even while another
     process takes the CPU; the scores are unchanged."""
-    _check_dynamic_args([lr], [decay], segment_len)
-    params = _params(model)
-    trained = [p.detach().clone() for p in params]
+    check_dynamic_args([lr], [decay], segment_len)
+    params = trainable_params(model)
     device = params[0].device
     features, log_probs = [], []
     if timing is not None:
         timing.update(static_seconds=0.0, dynamic_seconds=0.0)
-    try:
-        with utils.evaluating(model, grad=True):  # no dropout, and the gradients of the steps
-            for inputs, targets in WindowBatches(
-                stream, model.context_size, pad_id, segment_len, device=device
-            ):
-                if timing is not None:
-                    t = _synced_clock(device)
-                    with torch.no_grad():
-                        model.nll(inputs, targets)  # the static model's work on this segment
-                    t_static = _synced_clock(device)
-                    timing["static_seconds"] += t_static - t
-                hidden = model.features(inputs)  # (S, H)
-                nll = model.final_layer.nll(
-                    hidden, targets, reduction="none"
-                )  # (S,): scored before the step below
-                features.append(hidden.detach())
-                log_probs.append(-nll.detach())
-                grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
+    with restoring(params) as trained, utils.evaluating(model, grad=True):
+        # eval mode: no dropout, and the gradients of the steps
+        for inputs, targets in WindowBatches(
+            stream, model.context_size, pad_id, segment_len, device=device
+        ):
+            if timing is not None:
+                t = synced_clock(device)
                 with torch.no_grad():
-                    used = [(p, g) for p, g in zip(params, grads) if g is not None]
-                    torch._foreach_add_([p for p, _ in used], [g for _, g in used], alpha=-lr)
-                    if decay > 0:  # theta += decay * (theta_0 - theta)
-                        torch._foreach_lerp_(params, trained, decay)
-                if timing is not None:
-                    timing["dynamic_seconds"] += _synced_clock(device) - t_static
-    finally:
-        with torch.no_grad():
-            for p, w in zip(params, trained):
-                p.copy_(w)
+                    model.nll(inputs, targets)  # the static model's work on this segment
+                t_static = synced_clock(device)
+                timing["static_seconds"] += t_static - t
+            hidden = model.features(inputs)  # (S, H)
+            nll = model.final_layer.nll(
+                hidden, targets, reduction="none"
+            )  # (S,): scored before the step below
+            features.append(hidden.detach())
+            log_probs.append(-nll.detach())
+            grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
+            sgd_step_with_decay(params, grads, trained, lr, decay)
+            if timing is not None:
+                timing["dynamic_seconds"] += synced_clock(device) - t_static
     return torch.cat(features), torch.cat(log_probs)  # (T, H), (T,)
 
 
@@ -130,6 +146,7 @@ def score_dynamic(
     ngram=None,
     mus=None,
     log=print,
+    evaluate=None,
 ) -> dict:
     """Dynamic evaluation tuned on dev, then test scored once.
 
@@ -137,14 +154,17 @@ def score_dynamic(
     chosen; the whole dev split is then scored with it, and with `cache_size` > 0 the continuous
     cache's theta and lambda are chosen on that pass's features; test is scored once, alone and with
     the cache. Returns the grid's scores, the choices, dev and test perplexities, and the cost per
-    token against the static model's. With a counted `ngram` (nplm/ngram.KneserNey), the adapted
-    model is also mixed with it (mu chosen on dev from `mus`), alone and under the cache:
-    out["ngram"]."""
+    token against the static model's. `evaluate` is the pass that scores a stream, with
+    `dynamic_eval`'s signature: `dynamic_eval` for the fixed-window model, nplm/lstm.py's
+    `lstm_dynamic_eval` for the LSTM (None: `dynamic_eval`, looked up when called). With a counted
+    `ngram` (nplm/ngram.KneserNey), the adapted model is also mixed with it (mu chosen on dev from
+    `mus`), alone and under the cache: out["ngram"]."""
+    evaluate = dynamic_eval if evaluate is None else evaluate
     lrs = list(DYNAMIC_LRS if lrs is None else lrs)
     decays = list(DYNAMIC_DECAYS if decays is None else decays)
     thetas = list(CACHE_THETAS if thetas is None else thetas)
     lambdas = list(CACHE_LAMBDAS if lambdas is None else lambdas)
-    _check_dynamic_args(lrs, decays, segment_len)
+    check_dynamic_args(lrs, decays, segment_len)
     if isinstance(tune_tokens, bool) or int(tune_tokens) != tune_tokens or tune_tokens < 1:
         raise ValueError(f"tune_tokens must be a whole number >= 1, got {tune_tokens!r}")
     pad = tokenizer.pad_token_id
@@ -160,7 +180,7 @@ def score_dynamic(
         "grid_dev_prefix": [],
     }
     for lr, decay in itertools.product(lrs, decays):
-        _, lp = dynamic_eval(model, dev[:tune_tokens], pad, lr, decay, segment_len)
+        _, lp = evaluate(model, dev[:tune_tokens], pad, lr, decay, segment_len)
         out["grid_dev_prefix"].append(
             {"lr": lr, "decay": decay, "ppl": math.exp(-lp.double().mean().item())}
         )
@@ -173,7 +193,7 @@ def score_dynamic(
     lr, decay = out["lr"], out["decay"] = best["lr"], best["decay"]
     # the static model's time and dynamic evaluation's, segment by segment, side by side
     timing: dict = {}
-    features, lp = dynamic_eval(model, dev, pad, lr, decay, segment_len, timing=timing)
+    features, lp = evaluate(model, dev, pad, lr, decay, segment_len, timing=timing)
     passes = {"dev": {"stream": dev, "features": features, "model": lp}}
     static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
     out["cost"] = {
@@ -196,7 +216,7 @@ def score_dynamic(
     )
     if test_data is not None:
         test = encode_stream(test_data, tokenizer, max_tokens)
-        features, lp = dynamic_eval(model, test, pad, lr, decay, segment_len)
+        features, lp = evaluate(model, test, pad, lr, decay, segment_len)
         passes["test"] = {"stream": test, "features": features, "model": lp}
         out["test"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": test.numel()}
         if cache_size:
@@ -236,7 +256,7 @@ def _with_ngram(ngram, passes: dict, mus, cache_size, thetas, lambdas, log) -> d
     return out
 
 
-def _synced_clock(device: torch.device) -> float:
+def synced_clock(device: torch.device) -> float:
     """time.perf_counter() once the device's queued work is done (a GPU runs asynchronously)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)

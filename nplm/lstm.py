@@ -1,0 +1,687 @@
+"""A small LSTM language model beside the fixed-window one: `python main.py lstm`.
+
+Zaremba, Sutskever and Vinyals. 2014. *Recurrent Neural Network Regularization.* arXiv:1409.2329.
+The model has the shape of pytorch/examples' word_language_model small model (2 layers of 200
+units, embeddings of 200, dropout 0.2, truncated backpropagation through time over 35 steps,
+gradients clipped at 0.25), its output word vectors tied to the input embeddings (Press and Wolf
+2017, *Using the Output Embedding to Improve Language Models*) through our adaptive softmax
+(nplm/output.py). It trains for a fixed wall-clock budget on our vocabulary and is scored as the
+fixed-window model is: every token of a split and one `<eos>` per line is a target, perplexity =
+exp(mean NLL per target), alone, with the continuous cache (nplm/cache.py), with dynamic evaluation
+(nplm/dynamic.py), and with both.
+
+The file reads top to bottom: the config, the model, the training (batchify, TBPTT chunks, the
+wall-clock schedule), the scoring (one pass over a stream, dynamic evaluation), and the command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+import torch.nn as nn
+
+import utils
+from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
+from nplm.checkpoint import load_checkpoint_meta, load_model, save_checkpoint
+from nplm.corpus import TRAIN_FILE, WordTokenizer, encode_stream, load_data_mlp_lm, texts_of
+from nplm.dynamic import (
+    DYNAMIC_DECAYS,
+    DYNAMIC_LRS,
+    DYNAMIC_SEGMENT,
+    DYNAMIC_TUNE_TOKENS,
+    check_dynamic_args,
+    restoring,
+    score_dynamic,
+    sgd_step_with_decay,
+    synced_clock,
+    trainable_params,
+)
+from nplm.kernels import make_adamw
+from nplm.output import NPLMAdaptiveFinalBlock
+
+TRAIN_LOSS_NOTE = (
+    "train_loss and train_ppl: the running mean over the chunks trained since the previous "
+    "evaluation, dropout on; dev_loss and dev_ppl: the whole dev stream, dropout off"
+)
+BUDGET_NOTE = (
+    "budget_seconds counts the training steps only (forward, backward, clipping, the optimiser); "
+    "dev scoring during training is timed apart (eval_seconds)"
+)
+
+
+# --------------------------------------------------------------------------- configuration
+@dataclass
+class LSTMConfig:
+    """Everything an LSTM run needs, as plain attributes; the defaults are `python main.py lstm`'s
+    (pytorch/examples' small model, on our vocabulary), `quick` a seconds-long smoke run."""
+
+    # the model
+    embed_dim: int = 200
+    hidden_dim: int = 200
+    num_layers: int = 2
+    dropout_p: float = 0.2
+    cutoffs: List[int] = field(default_factory=lambda: [1022, 9982])  # adaptive softmax clusters
+    div_value: float = 4.0
+    # the training: TBPTT over `batch_size` contiguous columns, for `budget_seconds` of training
+    bptt: int = 35
+    batch_size: int = 32  # columns of the train stream (one chunk is bptt x batch_size tokens)
+    lr: float = 2e-3  # AdamW's peak learning rate
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.02  # linear warmup over this share of the budget, then a cosine
+    grad_clip: float = 0.25  # max gradient norm (0: none), as pytorch/examples
+    budget_seconds: float = 900.0
+    max_steps: Optional[int] = None  # also stop after this many steps (the schedule follows
+    # whichever of the two ends first: a step budget makes a run repeat exactly)
+    max_train_tokens: Optional[int] = None  # a prefix of the training stream (quick runs)
+    max_dev_tokens: Optional[int] = None  # dev and test prefixes (quick runs)
+    min_count: int = 1
+    # the scoring
+    eval_batch_size: int = 10  # columns when scoring a stream (each starts from <eos>)
+    cache_size: int = 2000  # 0: no continuous cache
+    cache_thetas: List[float] = field(default_factory=lambda: list(CACHE_THETAS))
+    cache_lambdas: List[float] = field(default_factory=lambda: list(CACHE_LAMBDAS))
+    dynamic_segment: int = DYNAMIC_SEGMENT  # 0: no dynamic evaluation
+    dynamic_lrs: List[float] = field(default_factory=lambda: list(DYNAMIC_LRS))
+    dynamic_decays: List[float] = field(default_factory=lambda: list(DYNAMIC_DECAYS))
+    dynamic_tune_tokens: int = DYNAMIC_TUNE_TOKENS
+    # bookkeeping
+    seed: int = 0
+    num_threads: Optional[int] = 2
+    device: str = "auto"
+    print_every: int = 200
+    save_path: str = "checkpoints/lstm_lm.pt"
+    name: str = "default"
+
+    OPTIONAL = ("max_steps", "max_train_tokens", "max_dev_tokens", "num_threads")
+    QUICK = dict(
+        embed_dim=64,
+        hidden_dim=64,
+        batch_size=16,
+        bptt=20,
+        budget_seconds=5.0,
+        max_train_tokens=60_000,
+        max_dev_tokens=4_000,
+        cache_size=500,
+        dynamic_lrs=[0.1],
+        dynamic_decays=[0.002],
+        dynamic_tune_tokens=1_000,
+        print_every=50,
+    )
+
+    def __post_init__(self):
+        for name in ("cutoffs", "cache_thetas", "cache_lambdas", "dynamic_lrs", "dynamic_decays"):
+            setattr(self, name, list(getattr(self, name)))
+        self.validate()
+
+    @classmethod
+    def quick(cls, **overrides) -> "LSTMConfig":
+        return cls(**{**cls.QUICK, "name": "quick", **overrides})
+
+    def check(self, name: str, ok: bool, expected: str) -> None:
+        if not ok:
+            raise utils.ConfigError("LSTMConfig", name, expected, getattr(self, name))
+
+    def validate(self) -> None:
+        """utils.ConfigError naming the first field out of range; before any data is read."""
+        whole = (
+            ("embed_dim", 1),
+            ("hidden_dim", 1),
+            ("num_layers", 1),
+            ("bptt", 1),
+            ("batch_size", 1),
+            ("eval_batch_size", 1),
+            ("min_count", 1),
+            ("max_steps", 1),
+            ("max_train_tokens", 2),
+            ("max_dev_tokens", 1),
+            ("num_threads", 1),
+            ("dynamic_tune_tokens", 1),
+            ("cache_size", 0),
+            ("dynamic_segment", 0),
+            ("print_every", 0),
+            ("seed", 0),
+        )
+        for name, low in whole:
+            v = getattr(self, name)
+            optional = name in self.OPTIONAL
+            self.check(
+                name,
+                (optional and v is None)
+                or (isinstance(v, int) and not isinstance(v, bool) and v >= low),
+                f"a whole number >= {low}" + (" or None" if optional else ""),
+            )
+        for name in ("budget_seconds", "lr", "div_value"):
+            v = getattr(self, name)
+            self.check(
+                name, isinstance(v, (int, float)) and math.isfinite(v) and v > 0, "finite and > 0"
+            )
+        for name in ("weight_decay", "grad_clip"):
+            v = getattr(self, name)
+            self.check(name, math.isfinite(v) and v >= 0, "finite and >= 0")
+        for name in ("dropout_p", "warmup_fraction"):
+            self.check(name, 0.0 <= getattr(self, name) < 1.0, "in [0, 1)")
+        self.check(
+            "cutoffs",
+            all(isinstance(c, int) and c > 0 for c in self.cutoffs)
+            and self.cutoffs == sorted(set(self.cutoffs)),
+            "increasing whole numbers > 0",
+        )
+        self.check(
+            "cache_thetas",
+            bool(self.cache_thetas) and all(math.isfinite(t) and t >= 0 for t in self.cache_thetas),
+            "finite and >= 0",
+        )
+        self.check(
+            "cache_lambdas",
+            bool(self.cache_lambdas) and all(0 <= x < 1 for x in self.cache_lambdas),
+            "in [0, 1)",
+        )
+        self.check(
+            "dynamic_lrs",
+            bool(self.dynamic_lrs) and all(math.isfinite(x) and x > 0 for x in self.dynamic_lrs),
+            "finite and > 0",
+        )
+        self.check(
+            "dynamic_decays",
+            bool(self.dynamic_decays) and all(0 <= x < 1 for x in self.dynamic_decays),
+            "in [0, 1)",
+        )
+        self.check("device", isinstance(self.device, str) and self.device != "", "a device name")
+        self.check("save_path", bool(str(self.save_path)), "a file path")
+
+    def model_fields(self) -> dict:
+        """The arguments of `LSTMLM` after the vocabulary size: what a checkpoint rebuilds."""
+        return dict(
+            embed_dim=self.embed_dim,
+            hidden_dim=self.hidden_dim,
+            num_layers=self.num_layers,
+            dropout_p=self.dropout_p,
+            cutoffs=list(self.cutoffs),
+            div_value=self.div_value,
+        )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------- model
+class LSTMLM(nn.Module):
+    """Embedding (V, E), dropout, a stacked `nn.LSTM(E, H, num_layers, dropout=p)`, dropout, and an
+    adaptive softmax whose word vectors are the input embeddings (Press and Wolf 2017; through one
+    projection H -> E per cluster, so H need not equal E; nplm/output.py). Time-major, as
+    pytorch/examples' RNNModel: inputs (T, B) of token ids, state (h, c) each (num_layers, B, H).
+
+    `final_layer` has the fixed-window model's interface (`nll`, `target_log_prob`, `forward`), so
+    nplm/cache.py and nplm/dynamic.py read this model's features as they read the NPLM's."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int = 200,
+        hidden_dim: int = 200,
+        num_layers: int = 2,
+        dropout_p: float = 0.2,
+        cutoffs=(1022, 9982),
+        div_value: float = 4.0,
+    ):
+        super().__init__()
+        self.hidden_dim, self.num_layers = hidden_dim, num_layers
+        self.embedding = nn.Embedding(vocab_size, embed_dim)
+        self.drop = nn.Dropout(dropout_p)
+        self.lstm = nn.LSTM(
+            embed_dim, hidden_dim, num_layers, dropout=dropout_p if num_layers > 1 else 0.0
+        )
+        self.final_layer = NPLMAdaptiveFinalBlock(
+            vocab_size, hidden_dim, cutoffs, div_value, tie_to=self.embedding
+        )
+        # pytorch/examples: the (tied) word vectors uniform in +-0.1; the LSTM keeps torch's init
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+
+    def initial_state(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zeros (h, c), each (num_layers, B, H), on the model's device and dtype."""
+        w = self.embedding.weight
+        shape = (self.num_layers, batch_size, self.hidden_dim)
+        return w.new_zeros(shape), w.new_zeros(shape)
+
+    def features(self, inputs: torch.Tensor, state=None):
+        """(hidden (T, B, H), new state) for inputs (T, B): the last layer's output after dropout,
+        the vector the output layer reads and the continuous cache compares."""
+        x = self.drop(self.embedding(inputs))  # (T, B, E)
+        out, state = self.lstm(x, state)  # (T, B, H); state: (L, B, H) twice
+        return self.drop(out), state
+
+    def nll(self, inputs: torch.Tensor, targets: torch.Tensor, state=None, reduction="mean"):
+        """(negative log-likelihood of targets (T, B), new state): the mean over the T * B targets,
+        or (T * B,) in time-major order with reduction="none"."""
+        hidden, state = self.features(inputs, state)  # (T, B, H)
+        flat = hidden.reshape(-1, self.hidden_dim)  # (T * B, H)
+        return self.final_layer.nll(flat, targets.reshape(-1), reduction=reduction), state
+
+
+def build_lstm(vocab_size: int, **fields) -> LSTMLM:
+    """The model of a checkpoint's saved fields (nplm.checkpoint.load_model's `build`)."""
+    return LSTMLM(vocab_size, **fields)
+
+
+def detach_state(state):
+    """The state cut from the graph of the chunk that made it: TBPTT's truncation."""
+    return None if state is None else tuple(s.detach() for s in state)
+
+
+# --------------------------------------------------------------------------- training
+def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """The stream (T,) cut into `batch_size` contiguous columns: (L, B), L = T // B; column b is
+    stream[b * L : (b + 1) * L] (the last T - L * B tokens are dropped, as pytorch/examples)."""
+    L = stream.numel() // batch_size
+    if L < 2:
+        raise ValueError(
+            f"a stream of {stream.numel()} tokens is too short for {batch_size} columns of 2 "
+            "tokens or more; lower the batch size"
+        )
+    return stream[: L * batch_size].view(batch_size, L).t().contiguous()  # (L, B)
+
+
+def tbptt_chunks(data: torch.Tensor, bptt: int):
+    """(inputs (t, B), targets (t, B)) for consecutive chunks of `bptt` steps of data (L, B), t <=
+    bptt: the targets are the inputs one step on, so the chunks together predict data[1:]."""
+    L = data.shape[0]
+    for i in range(0, L - 1, bptt):
+        t = min(bptt, L - 1 - i)
+        yield data[i : i + t], data[i + 1 : i + 1 + t]
+
+
+def train_chunk(model, optimizer, inputs, targets, state, grad_clip: float):
+    """One TBPTT step from `state` (detached here): the chunk's mean NLL, backward, clipping, the
+    optimiser's step. Returns (loss, the state at the chunk's end, for the next chunk)."""
+    loss, state = model.nll(inputs, targets, detach_state(state))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return loss.detach(), state
+
+
+def lr_factor(fraction: float, warmup_fraction: float) -> float:
+    """The learning rate's share of its peak when `fraction` of the budget is spent: a linear
+    warmup, then a cosine to 5 % (as nplm/optim.py's cosine)."""
+    if fraction < warmup_fraction:
+        return (fraction + 1e-3) / (warmup_fraction + 1e-3)
+    progress = min(1.0, (fraction - warmup_fraction) / max(1e-9, 1.0 - warmup_fraction))
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class Budget:
+    """How much of the run is spent: the training seconds over `seconds`, or the steps over
+    `max_steps`, whichever is further on (1.0: stop)."""
+
+    def __init__(self, seconds: float, max_steps: Optional[int] = None):
+        self.seconds, self.max_steps = seconds, max_steps
+        self.train_seconds, self.steps = 0.0, 0
+
+    def fraction(self) -> float:
+        spent = self.train_seconds / self.seconds
+        if self.max_steps:
+            spent = max(spent, self.steps / self.max_steps)
+        return min(1.0, spent)
+
+
+def train_lstm(
+    model: LSTMLM,
+    config: LSTMConfig,
+    train_stream: torch.Tensor,
+    dev_stream: torch.Tensor,
+    pad_id: int,
+    on_best=None,
+    log=print,
+) -> dict:
+    """Train with TBPTT until the budget is spent: the state is carried from chunk to chunk
+    (detached), reset to zeros at each epoch's start; AdamW on the wall-clock schedule
+    (`lr_factor` of the budget's spent fraction). Dev is scored after each epoch and when the budget
+    ends; the best weights are loaded back at the end (`on_best(model, record)` is called at each
+    new best: the command saves the checkpoint). Returns the history and the times."""
+    device = next(model.parameters()).device
+    data = batchify(train_stream, config.batch_size).to(device)  # (L, B)
+    optimizer = make_adamw(model, config.lr, config.weight_decay)
+    budget = Budget(config.budget_seconds, config.max_steps)
+    history: dict = {
+        k: []
+        for k in (
+            "epoch",
+            "step",
+            "train_loss",
+            "train_ppl",
+            "dev_loss",
+            "dev_ppl",
+            "train_seconds",
+            "elapsed_seconds",
+            "lr",
+        )
+    }
+    best = {"dev_ppl": math.inf, "state": None, "step": 0, "epoch": 0}
+    eval_seconds, t0, epoch = 0.0, time.perf_counter(), 0
+    chunks_per_epoch = math.ceil((data.shape[0] - 1) / config.bptt)
+    log(
+        f"training {sum(p.numel() for p in model.parameters()):,} parameters for "
+        f"{config.budget_seconds:g} s: {data.shape[1]} columns of {data.shape[0]:,} tokens, "
+        f"{chunks_per_epoch:,} chunks of {config.bptt} per epoch"
+    )
+    while budget.fraction() < 1.0:
+        epoch += 1
+        model.train()
+        state, loss_sum, n_chunks = model.initial_state(data.shape[1]), 0.0, 0
+        for inputs, targets in tbptt_chunks(data, config.bptt):
+            fraction = budget.fraction()
+            if fraction >= 1.0:
+                break
+            lr = config.lr * lr_factor(fraction, config.warmup_fraction)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            t = synced_clock(device)
+            loss, state = train_chunk(model, optimizer, inputs, targets, state, config.grad_clip)
+            loss = loss.item()
+            budget.train_seconds += synced_clock(device) - t
+            budget.steps += 1
+            if not math.isfinite(loss):
+                raise utils.TrainingDiverged(
+                    f"the LSTM's training loss is {loss} at epoch {epoch}, step {budget.steps} "
+                    f"(lr {lr:.3g}); lower --lr or raise the clipping"
+                )
+            loss_sum, n_chunks = loss_sum + loss, n_chunks + 1
+            if config.print_every and budget.steps % config.print_every == 0:
+                log(
+                    f"epoch {epoch} step {budget.steps:,}: loss {loss_sum / n_chunks:.3f}, lr "
+                    f"{lr:.2e}, {budget.train_seconds:.0f} of {config.budget_seconds:g} s"
+                )
+        if n_chunks == 0:
+            break
+        t = time.perf_counter()
+        _, log_probs = score_stream(model, dev_stream, pad_id, config.eval_batch_size)
+        dev_loss = -log_probs.double().mean().item()
+        eval_seconds += time.perf_counter() - t
+        record = dict(
+            epoch=epoch,
+            step=budget.steps,
+            train_loss=loss_sum / n_chunks,
+            train_ppl=math.exp(loss_sum / n_chunks),
+            dev_loss=dev_loss,
+            dev_ppl=math.exp(dev_loss),
+            train_seconds=budget.train_seconds,
+            elapsed_seconds=time.perf_counter() - t0,
+            lr=lr,
+        )
+        for k, v in record.items():
+            history[k].append(v)
+        ended = "the budget's end" if budget.fraction() >= 1.0 else f"epoch {epoch}"
+        log(
+            f"after {ended} (step {budget.steps:,}, {budget.train_seconds:.0f} s): train loss "
+            f"{record['train_loss']:.3f}, dev perplexity {record['dev_ppl']:.2f}"
+        )
+        if best["state"] is None or record["dev_ppl"] < best["dev_ppl"]:
+            best.update(
+                dev_ppl=record["dev_ppl"],
+                step=budget.steps,
+                epoch=epoch,
+                state={k: v.detach().clone() for k, v in model.state_dict().items()},
+            )
+            if on_best is not None:
+                on_best(model, record)
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+    model.eval()
+    tokens = budget.steps * config.bptt * config.batch_size
+    return {
+        "history": history,
+        "history_note": TRAIN_LOSS_NOTE,
+        "budget_note": BUDGET_NOTE,
+        "best_dev_ppl": best["dev_ppl"],
+        "best_step": best["step"],
+        "best_epoch": best["epoch"],
+        "steps": budget.steps,
+        "epochs_started": epoch,
+        "chunks_per_epoch": chunks_per_epoch,
+        "train_seconds": budget.train_seconds,
+        "train_tokens_seen": tokens,
+        "train_tokens_per_second": tokens / max(budget.train_seconds, 1e-9),
+        "eval_seconds": eval_seconds,
+        "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+    }
+
+
+# --------------------------------------------------------------------------- scoring
+@torch.no_grad()
+def score_stream(
+    model: LSTMLM, stream: torch.Tensor, pad_id: int, batch_size: int = 10, chunk_len: int = 512
+):
+    """(features (T, H), log p(x_t | x_<t) (T,)), in stream order, for every token of the stream
+    scored exactly once: the stream is cut into `batch_size` contiguous columns of ceil(T / B)
+    tokens (the last padded at its end, where no earlier score can see it), each read from a
+    `pad_id` (<eos>) input with the state carried through the column, `chunk_len` steps at a time.
+    With batch_size 1 it is one pass over the whole stream. The same signature and outputs as
+    nplm/cache.py's `features_and_log_probs`, so the continuous cache reads it unchanged. Eval mode;
+    the model's previous mode is restored."""
+    T = stream.numel()
+    device = next(model.parameters()).device
+    B = max(1, min(batch_size, T))
+    L = math.ceil(T / B)
+    padded = torch.full((B * L,), pad_id, dtype=torch.long, device=device)
+    padded[:T] = stream.to(device)
+    targets = padded.view(B, L).t()  # (L, B): column b is stream[b * L : (b + 1) * L]
+    inputs = torch.cat([targets.new_full((1, B), pad_id), targets[:-1]])  # (L, B)
+    features, log_probs, state = [], [], None
+    with utils.evaluating(model):
+        for i in range(0, L, chunk_len):
+            hidden, state = model.features(inputs[i : i + chunk_len], state)  # (t, B, H)
+            t = hidden.shape[0]
+            lp = model.final_layer.target_log_prob(
+                hidden.reshape(-1, model.hidden_dim), targets[i : i + t].reshape(-1)
+            )  # (t * B,)
+            features.append(hidden)
+            log_probs.append(lp.view(t, B))
+    features_t = torch.cat(features).transpose(0, 1).reshape(B * L, -1)[:T]  # (T, H)
+    log_probs_t = torch.cat(log_probs).t().reshape(-1)[:T]  # (T,)
+    return features_t, log_probs_t
+
+
+def lstm_dynamic_eval(
+    model: LSTMLM,
+    stream: torch.Tensor,
+    pad_id: int,
+    lr: float,
+    decay: float = 0.0,
+    segment_len: int = DYNAMIC_SEGMENT,
+    timing: dict | None = None,
+):
+    """Dynamic evaluation of the LSTM (Krause, Kahembwe, Murray and Renals 2018): the stream is
+    read in one column, `segment_len` tokens at a time, the state carried (detached) from segment to
+    segment; each segment is scored, then the weights take one SGD step on its mean NLL with a decay
+    to the trained weights (nplm/dynamic.py's `sgd_step_with_decay`). A token is scored before any
+    step has seen it. Returns (features (T, H), log p (T,)) in stream order, as
+    nplm/dynamic.py's `dynamic_eval` does (its signature: `score_dynamic(evaluate=...)` takes it);
+    the weights and the mode are restored."""
+    check_dynamic_args([lr], [decay], segment_len)
+    params = trainable_params(model)
+    device = params[0].device
+    column = stream.long().to(device)  # (T,)
+    inputs_all = torch.cat([column.new_full((1,), pad_id), column[:-1]])  # (T,)
+    features, log_probs, state = [], [], None
+    if timing is not None:
+        timing.update(static_seconds=0.0, dynamic_seconds=0.0)
+    with restoring(params) as trained, utils.evaluating(model, grad=True):
+        for start in range(0, column.numel(), segment_len):
+            inputs = inputs_all[start : start + segment_len].view(-1, 1)  # (S, 1)
+            targets = column[start : start + segment_len]  # (S,)
+            if timing is not None:
+                t = synced_clock(device)
+                with torch.no_grad():
+                    model.nll(inputs, targets, state)  # the static model's work on this segment
+                t_static = synced_clock(device)
+                timing["static_seconds"] += t_static - t
+            hidden, new_state = model.features(inputs, state)  # (S, 1, H)
+            hidden = hidden.view(-1, model.hidden_dim)  # (S, H)
+            nll = model.final_layer.nll(hidden, targets, reduction="none")  # (S,): before the step
+            features.append(hidden.detach())
+            log_probs.append(-nll.detach())
+            grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
+            sgd_step_with_decay(params, grads, trained, lr, decay)
+            state = detach_state(new_state)
+            if timing is not None:
+                timing["dynamic_seconds"] += synced_clock(device) - t_static
+    return torch.cat(features), torch.cat(log_probs)  # (T, H), (T,)
+
+
+def score_splits(model, tokenizer, splits: dict, config: LSTMConfig) -> dict:
+    """{split: {loss, ppl, targets, seconds}}: each split's stream scored once (`score_stream`)."""
+    out = {}
+    for split, data in splits.items():
+        t = time.perf_counter()
+        stream = encode_stream(data, tokenizer, config.max_dev_tokens)
+        _, lp = score_stream(model, stream, tokenizer.pad_token_id, config.eval_batch_size)
+        loss = -lp.double().mean().item()
+        out[split] = {
+            "loss": loss,
+            "ppl": math.exp(loss),
+            "targets": stream.numel(),
+            "seconds": time.perf_counter() - t,
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- the command
+def lstm_stem(name: Optional[str]) -> str:
+    """lstm_lm for the default run, lstm_lm_NAME otherwise (--name, or quick with --quick)."""
+    return "lstm_lm" if name in (None, "default") else f"lstm_lm_{name}"
+
+
+def load_lstm_checkpoint(path) -> tuple[LSTMLM, WordTokenizer, dict]:
+    """(model in eval mode, tokenizer, meta) of a checkpoint `cmd_lstm` saved: the model rebuilt
+    from the fields saved beside its weights alone."""
+    return load_model(path, build_lstm)
+
+
+def cmd_lstm(args) -> dict:
+    """Train the LSTM of `args.lstm_config` for its budget, keep the best checkpoint, score dev and
+    test alone, with the cache, with dynamic evaluation and with both; write
+    OUT_DIR/lstm_lm[_NAME].json atomically."""
+    config: LSTMConfig = args.lstm_config
+    with utils.torch_threads(config.num_threads):
+        return _train_score_and_report(args, config)
+
+
+def _train_score_and_report(args, config: LSTMConfig) -> dict:
+    t0 = time.perf_counter()
+    train_data, dev_data, test_data = load_data_mlp_lm(
+        args.data_dir, splits=("train", "validation", "test")
+    )
+    utils.set_seed(config.seed)  # the initial weights and the dropout masks
+    device = utils.get_device(config.device)
+    train_texts = texts_of(train_data)
+    tokenizer = WordTokenizer.from_texts(train_texts, min_count=config.min_count)
+    train_stream = encode_stream(train_texts, tokenizer, config.max_train_tokens)  # (T,)
+    dev_stream = encode_stream(dev_data, tokenizer, config.max_dev_tokens)  # (T_dev,)
+    print(
+        f"vocabulary {tokenizer.vocab_size:,} words (train split only); train "
+        f"{train_stream.numel():,} tokens, dev {dev_stream.numel():,} targets"
+    )
+    model = LSTMLM(tokenizer.vocab_size, **config.model_fields()).to(device)
+    meta = {
+        "kind": "lstm",
+        "tokenizer": tokenizer.to_dict(),
+        "model": config.model_fields(),
+        "config": config.to_dict(),
+    }
+
+    def save_best(model, record):
+        save_checkpoint(
+            model.state_dict(),
+            config.save_path,
+            {
+                **meta,
+                "epoch": record["epoch"],
+                "step": record["step"],
+                "dev_ppl": record["dev_ppl"],
+            },
+        )
+
+    pad = tokenizer.pad_token_id
+    report = train_lstm(model, config, train_stream, dev_stream, pad, on_best=save_best)
+    splits = {"dev": dev_data, "test": test_data}
+    scoring: dict = {}
+    t = time.perf_counter()
+    scores = score_splits(model, tokenizer, splits, config)
+    scoring["static"] = time.perf_counter() - t
+    for split, s in scores.items():
+        print(f"best checkpoint: {split} perplexity {s['ppl']:.2f} over {s['targets']:,} targets")
+    cache = dynamic = None
+    if config.cache_size:
+        t = time.perf_counter()
+        cache = score_with_cache(
+            model,
+            tokenizer,
+            dev_data,
+            test_data,
+            config.cache_size,
+            config.cache_thetas,
+            config.cache_lambdas,
+            config.eval_batch_size,
+            max_tokens=config.max_dev_tokens,
+            features_of=score_stream,
+        )
+        scoring["cache"] = time.perf_counter() - t
+    if config.dynamic_segment:
+        t = time.perf_counter()
+        dynamic = score_dynamic(
+            model,
+            tokenizer,
+            dev_data,
+            test_data,
+            lrs=config.dynamic_lrs,
+            decays=config.dynamic_decays,
+            segment_len=config.dynamic_segment,
+            tune_tokens=config.dynamic_tune_tokens,
+            cache_size=config.cache_size,
+            thetas=config.cache_thetas,
+            lambdas=config.cache_lambdas,
+            max_tokens=config.max_dev_tokens,
+            evaluate=lstm_dynamic_eval,
+        )
+        scoring["dynamic"] = time.perf_counter() - t
+    _, saved = load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
+    report = {
+        "model": "LSTM language model (pytorch/examples word_language_model small, tied)",
+        "config": config.to_dict(),
+        "train_file": TRAIN_FILE,
+        "vocab_size": tokenizer.vocab_size,
+        "train_tokens": train_stream.numel(),
+        "dev_targets": dev_stream.numel(),
+        **report,
+        "checkpoint": {
+            "path": str(config.save_path),
+            "epoch": saved["epoch"],
+            "step": saved["step"],
+            "weights_sha256": saved["weights_sha256"],
+        },
+        "best_checkpoint_scores": scores,
+        "cache": cache,
+        "dynamic": dynamic,
+        "scoring_seconds": scoring,
+        "device": str(device),
+        "wall_seconds": time.perf_counter() - t0,
+        "torch_threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
+    }
+    json_path = Path(args.out_dir) / f"{lstm_stem(config.name)}.json"
+    utils.atomic_write_json(report, json_path)
+    print(
+        f"LSTM: best dev perplexity {report['best_dev_ppl']:.2f} after "
+        f"{report['train_seconds']:.0f} s of training "
+        f"({report['train_tokens_per_second']:,.0f} tokens/s); wall time "
+        f"{report['wall_seconds']:.0f} s; wrote {json_path}"
+    )
+    return report
