@@ -53,6 +53,10 @@ def lookup(path: str):
     return value
 
 
+def _kernel(field: str):
+    return lookup(f"mlp_lm_kernel256.json:config.{field}")
+
+
 def run(sweep: str, label: str) -> dict:
     return next(r for r in load(f"{sweep}.json")["runs"] if r["label"] == label)
 
@@ -514,6 +518,16 @@ QUOTES += [
             ),
             ".1f",
         ),
+        # the kernel-pooled global context of 256 words
+        ("the {} words before the window", "mlp_lm_kernel256.json:config.global_window", "d"),
+        ("in {} chunks of 64", "mlp_lm_kernel256.json:config.global_chunks", "d"),
+        ("chunks of {}, each chunk", lambda: _kernel("global_window") // _kernel("global_chunks"), "d"),
+        ("It reaches {} on validation at epoch 3", "mlp_lm_kernel256.json:best_dev_ppl", ".1f"),
+        ("at epoch {}, against 157.3", "mlp_lm_kernel256.json:best_epoch", "d"),
+        ("against {} for the default,", f"{LM}:best_dev_ppl", ".1f"),
+        ("and {} with the cache. It", "mlp_lm_kernel256.json:cache.dev.cache_ppl", ".1f"),
+        ("training took {} s for 4", "mlp_lm_kernel256.json:train_seconds", ",.0f"),
+        ("s for {} epochs, past", "mlp_lm_kernel256.json:epochs_run", "d"),
         # the long run and the run without the global context (the untied model of commit 1dc7ba9)
         ("a weight average of {}, lr", f"{LONG}:config.ema_decay", "g"),
         ("network reaches {} on validation", f"{LONG}:best_dev_ppl", ".1f"),
@@ -1394,6 +1408,7 @@ NOT_FROM_RESULTS = {
     ],
     R: [
         # README: the homework's and the handout's numbering, the set-up's steps, a citation
+        "past a 15-minute",
         "homework 3",
         "601.471/671",
         "**6.1, sentiment",
