@@ -518,6 +518,18 @@ QUOTES += [
             ),
             ".1f",
         ),
+        # the LSTM of our own
+        ("{} layers of 200, embeddings", "lstm_lm.json:config.num_layers", "d"),
+        ("layers of {}, embeddings", "lstm_lm.json:config.hidden_dim", "d"),
+        ("backpropagation over {} tokens", "lstm_lm.json:config.bptt", "d"),
+        ("tokens in {} columns", "lstm_lm.json:config.batch_size", "d"),
+        ("In its {} s of training", "lstm_lm.json:config.budget_seconds", ".0f"),
+        ("on the same 2 cores ({} tokens/s)", "lstm_lm.json:train_tokens_per_second", ",.0f"),
+        ("it reached {} on validation", "lstm_lm.json:best_dev_ppl", ".1f"),
+        ("validation at epoch {} and", "lstm_lm.json:best_epoch", "d"),
+        ("and {} on test, better", "lstm_lm.json:best_checkpoint_scores.test.ppl", ".1f"),
+        ("with the cache, {} on", "lstm_lm.json:cache.dev.cache_ppl", ".1f"),
+        ("kernel-pooled row reaches {}.", "mlp_lm_kernel256.json:cache.dev.cache_ppl", ".1f"),
         # the kernel-pooled global context of 256 words
         ("the {} words before the window", "mlp_lm_kernel256.json:config.global_window", "d"),
         ("in {} chunks of 64", "mlp_lm_kernel256.json:config.global_chunks", "d"),
@@ -880,7 +892,7 @@ def is_ablation_row(line: str) -> bool:
     return (
         line.startswith("|")
         and len(cells) in (1 + len(ABLATION_COLUMNS) + 1, 2 + len(ABLATION_COLUMNS) + 1)
-        and bool(re.search(r"`reference/[\w/-]*mlp_lm[\w-]*\.json`", cells[-1]))
+        and bool(re.search(r"`reference/[\w/-]*(mlp|lstm)_lm[\w-]*\.json`", cells[-1]))
     )
 
 
