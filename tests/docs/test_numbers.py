@@ -89,6 +89,7 @@ class Quote(NamedTuple):
 
 
 S, A, L = "mlp_structures", "mlp_activations", "mlp_learning_rates"
+K = "mlp_lm_kernel256_e3.json"  # the kernel-pooled context in 3 epochs, scored every way
 BENCH, LM, LONG, ABL = (
     "benchmark_lm.json",
     "mlp_lm.json",
@@ -352,7 +353,7 @@ QUOTES = [
         ("to {}): a sign of overfitting", f"{GPU}:history.train_ppl.4", ".1f"),
         ("its {} M training tokens", lambda: lookup(f"{GPU}:train_tokens") / 1e6, ".2f"),
         # ---- beyond: the language model
-        ("2 CPU cores): {} to", f"{GPU}:best_dev_ppl", ".1f"),
+        ("softmax on a GPU): {} to", f"{GPU}:best_dev_ppl", ".1f"),
         ("267.1 to {} on validation;", f"{COURSE_LM}:best_dev_ppl", ".1f"),
         (
             "token costs {} MFLOP instead",
@@ -384,6 +385,13 @@ QUOTES = [
         ("to **{}**, with", f"{LM}:best_dev_ppl", ".1f"),
         ("with {} parameters instead", f"{LM}:parameters", ",d"),
         ("parameters instead of {}.", f"{UNTIED}:parameters", ",d"),
+        ("over {} far words give", "mlp_lm_kernel256.json:config.global_window", "d"),
+        ("words give {} in", "mlp_lm_kernel256.json:best_dev_ppl", ".1f"),
+        ("150.0 in {} s; an", "mlp_lm_kernel256.json:train_seconds", ",.0f"),
+        ("LSTM given {} s:", "lstm_lm.json:config.budget_seconds", ".0f"),
+        ("900 s: {} alone", "lstm_lm.json:best_dev_ppl", ".1f"),
+        ("alone, {} with the cache (kernels", "lstm_lm.json:cache.dev.cache_ppl", ".1f"),
+        ("(kernels: {}).", "mlp_lm_kernel256.json:cache.dev.cache_ppl", ".1f"),
     ]
 ]
 QUOTES = [q for q in QUOTES if q.source is not None]
@@ -518,6 +526,23 @@ QUOTES += [
             ),
             ".1f",
         ),
+        # the kernel-pooled context in 3 epochs, scored every way
+        ("in {} epochs** trained", f"{K}:config.num_epochs", "d"),
+        ("trained in {} s, within", f"{K}:train_seconds", ".0f"),
+        ("command took {} s (24.3", f"{K}:wall_seconds", ",.0f"),
+        ("s ({} min). Its network", lambda: lookup(f"{K}:wall_seconds") / 60, ".1f"),
+        ("Its network, {} on validation", f"{K}:best_dev_ppl", ".1f"),
+        ("default's in {} epochs", f"{LM}:config.num_epochs", "d"),
+        ("with a {}-gram Kneser-Ney", f"{K}:ngram.order", "d"),
+        ("(mu {}, chosen", f"{K}:ngram.mu", "g"),
+        ("it scores {} on validation and", f"{K}:ngram.dev.mix_ppl", ".1f"),
+        ("validation and {} on test; with the cache", f"{K}:ngram.test.mix_ppl", ".1f"),
+        ("as well, {} and", f"{K}:ngram.dev.mix_cache_ppl", ".1f"),
+        ("and {}. After dynamic", f"{K}:ngram.test.mix_cache_ppl", ".1f"),
+        ("mixture (mu {}) and", f"{K}:dynamic.ngram.mu", "g"),
+        ("take it to {} on validation", f"{K}:dynamic.ngram.dev.mix_cache_ppl", ".1f"),
+        ("and **{} on test**, the lowest", f"{K}:dynamic.ngram.test.mix_cache_ppl", ".1f"),
+        ("n-gram model alone scores {} on", f"{K}:ngram.dev.ngram_ppl", ".1f"),
         # the LSTM of our own
         ("{} layers of 200, embeddings", "lstm_lm.json:config.num_layers", "d"),
         ("layers of {}, embeddings", "lstm_lm.json:config.hidden_dim", "d"),
@@ -533,7 +558,11 @@ QUOTES += [
         # the kernel-pooled global context of 256 words
         ("the {} words before the window", "mlp_lm_kernel256.json:config.global_window", "d"),
         ("in {} chunks of 64", "mlp_lm_kernel256.json:config.global_chunks", "d"),
-        ("chunks of {}, each chunk", lambda: _kernel("global_window") // _kernel("global_chunks"), "d"),
+        (
+            "chunks of {}, each chunk",
+            lambda: _kernel("global_window") // _kernel("global_chunks"),
+            "d",
+        ),
         ("It reaches {} on validation at epoch 3", "mlp_lm_kernel256.json:best_dev_ppl", ".1f"),
         ("at epoch {}, against 157.3", "mlp_lm_kernel256.json:best_epoch", "d"),
         ("against {} for the default,", f"{LM}:best_dev_ppl", ".1f"),
@@ -1405,6 +1434,7 @@ NOT_FROM_RESULTS = {
         "(none after 10 steps,",
         # citations and published numbers, with their sources (issue numbers, years)
         "Usunier 2017",
+        "(Grave et al. 2017)",
         "Krause et al. 2018",
         "Socher 2018",
         "| 2-layer LSTM, 650 units, tied, 40 epochs | 86.68 |",
@@ -1421,6 +1451,10 @@ NOT_FROM_RESULTS = {
     R: [
         # README: the homework's and the handout's numbering, the set-up's steps, a citation
         "past a 15-minute",
+        "(Chen and Goodman 1999)",
+        "sum to 1 over",
+        "within a 15-minute",
+        "within 15 minutes of training",
         "homework 3",
         "601.471/671",
         "**6.1, sentiment",
