@@ -401,12 +401,15 @@ def _other_value(config, field):
         return ["500", "5000"], [500, 5000]
     if isinstance(value, bool):
         return ["off" if value else "on"], not value
-    if field in ("output_layer", "optimizer", "schedule", "precision"):
+    if field == "ngram_order":  # 2 to 5, or 0
+        return [str(value - 1)], value - 1
+    if field in ("output_layer", "optimizer", "schedule", "precision", "global_pool"):
         other = {
             "output_layer": "full",
             "optimizer": "adam",
             "schedule": "linear",
             "precision": "bf16",
+            "global_pool": "kernel",
         }[field]
         return [other], other
     if field.endswith("_p") or field in ("ema_decay", "decay"):
