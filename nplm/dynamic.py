@@ -27,7 +27,7 @@ import torch
 import utils
 from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll
 from nplm.corpus import WindowBatches, encode_stream
-from nplm.ngram import NGRAM_MUS, add_cache, mix_log_probs, score_mixture
+from nplm.ngram import mix_passes
 
 # the grid `score_dynamic` searches on a dev prefix (lr, decay); the segment length is one value per
 # run
@@ -230,30 +230,25 @@ def score_dynamic(
             + (f", {out['test']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
         )
     if ngram is not None:
-        out["ngram"] = _with_ngram(ngram, passes, mus, cache_size, thetas, lambdas, log)
+        out["ngram"] = mix_passes(ngram, passes, mus, cache_size, thetas, lambdas, log)
     out["seconds"] = time.perf_counter() - t0
     return out
 
 
-def _with_ngram(ngram, passes: dict, mus, cache_size, thetas, lambdas, log) -> dict:
-    """The adapted model's per-token scores `passes` mixed with the n-gram model, then the cache."""
-    for split in passes.values():
-        split["ngram"] = ngram.target_log_probs(split["stream"])
-    test = passes.get("test", {})
-    out = score_mixture(
-        passes["dev"]["model"],
-        passes["dev"]["ngram"],
-        test.get("model"),
-        test.get("ngram"),
-        mus=NGRAM_MUS if mus is None else mus,
-        ngram=ngram,
-        log=log,
+def score_dynamic_as(config, model, tokenizer, dev_data, test_data=None, **overrides) -> dict:
+    """`score_dynamic` with the grids and sizes of a run's config (nplm/run.LMRunConfig or
+    nplm/lstm.LSTMConfig); `overrides` replace any of its keyword arguments."""
+    kwargs = dict(
+        lrs=config.dynamic_lrs,
+        decays=config.dynamic_decays,
+        segment_len=config.dynamic_segment,
+        tune_tokens=config.dynamic_tune_tokens,
+        cache_size=config.cache_size,
+        thetas=config.cache_thetas,
+        lambdas=config.cache_lambdas,
+        max_tokens=config.max_dev_tokens,
     )
-    if cache_size:
-        for split in passes.values():
-            split["mixed"] = mix_log_probs(split["model"], split["ngram"], out["mu"])
-        add_cache(out, passes, cache_size, thetas, lambdas, log)
-    return out
+    return score_dynamic(model, tokenizer, dev_data, test_data, **{**kwargs, **overrides})
 
 
 def synced_clock(device: torch.device) -> float:

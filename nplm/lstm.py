@@ -37,7 +37,7 @@ from nplm.dynamic import (
     DYNAMIC_TUNE_TOKENS,
     check_dynamic_args,
     restoring,
-    score_dynamic,
+    score_dynamic_as,
     sgd_step_with_decay,
     synced_clock,
     trainable_params,
@@ -636,20 +636,8 @@ def _train_score_and_report(args, config: LSTMConfig) -> dict:
         scoring["cache"] = time.perf_counter() - t
     if config.dynamic_segment:
         t = time.perf_counter()
-        dynamic = score_dynamic(
-            model,
-            tokenizer,
-            dev_data,
-            test_data,
-            lrs=config.dynamic_lrs,
-            decays=config.dynamic_decays,
-            segment_len=config.dynamic_segment,
-            tune_tokens=config.dynamic_tune_tokens,
-            cache_size=config.cache_size,
-            thetas=config.cache_thetas,
-            lambdas=config.cache_lambdas,
-            max_tokens=config.max_dev_tokens,
-            evaluate=lstm_dynamic_eval,
+        dynamic = score_dynamic_as(
+            config, model, tokenizer, dev_data, test_data, evaluate=lstm_dynamic_eval
         )
         scoring["dynamic"] = time.perf_counter() - t
     _, saved = load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes

@@ -57,7 +57,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from nplm.cache import continuous_cache_nll, features_and_log_probs
+from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll, features_and_log_probs
 from nplm.corpus import encode_stream, pad_id_of
 
 MIN_ORDER, MAX_ORDER = 2, 5
@@ -446,6 +446,9 @@ def score_with_ngram(
     return_log_probs: bool = False,
     log=print,
     ngram: KneserNey | None = None,
+    cache_size: int = 0,
+    thetas=None,
+    lambdas=None,
 ):
     """Count a `order`-gram Kneser-Ney model from train_data's stream (the network's vocabulary,
     contexts padded as the network pads them), score dev (and test) with it and with the network
@@ -454,6 +457,7 @@ def score_with_ngram(
     With return_log_probs: (dict, per_token), per_token[split] = {stream, features, model, ngram,
     mixed} (mixed with the chosen mu), e.g. for continuous_cache_nll(features, mixed, stream, ...).
     A counted `ngram` is used as it is (train_data, order and max_train_tokens are then not read).
+    With `cache_size` > 0 the cache is also put over the mixture (`mix_passes`).
     """
     t0 = time.perf_counter()
     order = _check_order(order)
@@ -471,22 +475,34 @@ def score_with_ngram(
             "stream": stream,
             "features": features,
             "model": model_lp.cpu().double(),
-            "ngram": ngram.target_log_probs(stream),
         }
-    test = per_token.get("test", {})
+    out = mix_passes(ngram, per_token, mus, cache_size, thetas, lambdas, log)
+    out["count_seconds"] = ngram.count_seconds
+    out["seconds"] = time.perf_counter() - t0
+    return (out, per_token) if return_log_probs else out
+
+
+def mix_passes(ngram, passes: dict, mus=None, cache_size=0, thetas=None, lambdas=None, log=print):
+    """A model's per-token scores, passes[split] = {stream, features, model} (dev, and test if
+    there), mixed with the n-gram model (`score_mixture`: mu chosen on dev), then with
+    `cache_size` > 0 the cache over the mixture (`add_cache`). Adds passes[split]["ngram"] and
+    ["mixed"]; returns score_mixture's dict."""
+    for split in passes.values():
+        split["ngram"] = ngram.target_log_probs(split["stream"])
+    test = passes.get("test", {})
     out = score_mixture(
-        per_token["dev"]["model"],
-        per_token["dev"]["ngram"],
+        passes["dev"]["model"],
+        passes["dev"]["ngram"],
         test.get("model"),
         test.get("ngram"),
         mus=mus,
         ngram=ngram,
         log=log,
     )
-    out["count_seconds"] = ngram.count_seconds
-    out["seconds"] = time.perf_counter() - t0
-    if not return_log_probs:
-        return out
-    for split in per_token.values():
+    for split in passes.values():
         split["mixed"] = mix_log_probs(split["model"], split["ngram"], out["mu"])
-    return out, per_token
+    if cache_size:
+        thetas = CACHE_THETAS if thetas is None else thetas
+        lambdas = CACHE_LAMBDAS if lambdas is None else lambdas
+        add_cache(out, passes, cache_size, thetas, lambdas, log=log)
+    return out

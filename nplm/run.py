@@ -33,13 +33,13 @@ import utils
 from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
 from nplm.corpus import FULL_TRAIN_FILE, TRAIN_FILE, WindowBatches, encode_stream
 from nplm.checkpoint import load_checkpoint_meta
-from nplm.ngram import NGRAM_MUS, add_cache, count_ngram, score_with_ngram
+from nplm.ngram import NGRAM_MUS, count_ngram, score_with_ngram
 from nplm.dynamic import (
     DYNAMIC_DECAYS,
     DYNAMIC_LRS,
     DYNAMIC_SEGMENT,
     DYNAMIC_TUNE_TOKENS,
-    score_dynamic,
+    score_dynamic_as,
 )
 
 
@@ -230,7 +230,7 @@ def _train_score_and_report(
     ngram, ngram_scores = None, None
     if config.ngram_order:
         ngram = count_ngram(tok, train_data, config.ngram_order, config.max_train_tokens)
-        ngram_scores, per_token = score_with_ngram(
+        ngram_scores = score_with_ngram(
             model,
             tok,
             None,
@@ -239,29 +239,15 @@ def _train_score_and_report(
             mus=config.ngram_mus,
             batch_size=config.eval_batch,
             max_tokens=config.max_dev_tokens,
-            return_log_probs=True,
             ngram=ngram,
-        )
-        if config.cache_size:
-            grids = config.cache_thetas, config.cache_lambdas
-            add_cache(ngram_scores, per_token, config.cache_size, *grids)
-    dynamic = None
-    if config.dynamic_segment:
-        dynamic = score_dynamic(
-            model,
-            tok,
-            dev_data,
-            test_data,
-            lrs=config.dynamic_lrs,
-            decays=config.dynamic_decays,
-            segment_len=config.dynamic_segment,
-            tune_tokens=config.dynamic_tune_tokens,
             cache_size=config.cache_size,
             thetas=config.cache_thetas,
             lambdas=config.cache_lambdas,
-            max_tokens=config.max_dev_tokens,
-            ngram=ngram,
-            mus=config.ngram_mus,
+        )
+    dynamic = None
+    if config.dynamic_segment:
+        dynamic = score_dynamic_as(
+            config, model, tok, dev_data, test_data, ngram=ngram, mus=config.ngram_mus
         )
     samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
     _, meta = load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
@@ -418,18 +404,14 @@ def cmd_dynamic(args) -> dict:
     return _score_saved(
         args,
         "dynamic",
-        lambda model, tok, dev, test, max_tokens, config: score_dynamic(
+        lambda model, tok, dev, test, max_tokens, config: score_dynamic_as(
+            config,
             model,
             tok,
             dev,
             test,
-            lrs=config.dynamic_lrs,
-            decays=config.dynamic_decays,
             segment_len=args.dynamic_segment,
-            tune_tokens=config.dynamic_tune_tokens,
             cache_size=args.cache_size,
-            thetas=config.cache_thetas,
-            lambdas=config.cache_lambdas,
             max_tokens=max_tokens,
         ),
     )
