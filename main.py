@@ -744,10 +744,11 @@ FLAGS = [
     ),
     Flag(
         "--ngram-order",
-        "order of the Kneser-Ney n-gram model mixed with the network when scoring (lm: 0 is none)",
+        "order of the Kneser-Ney n-gram model mixed with the network when scoring "
+        "(lm, lstm: 0 is none)",
         field="ngram_order",
         kwargs=dict(type=int),
-        **FIELD,
+        **BOTH,
     ),
     Flag(
         "--dynamic-segment",
@@ -990,6 +991,7 @@ LSTM_FIELDS = {
     "print_every": "print_every",
     "cache_size": "cache_size",
     "dynamic_segment": "dynamic_segment",
+    "ngram_order": "ngram_order",
     "device": "device",
 }
 

@@ -7,8 +7,8 @@ gradients clipped at 0.25), its output word vectors tied to the input embeddings
 2017, *Using the Output Embedding to Improve Language Models*) through our adaptive softmax
 (nplm/output.py). It trains for a fixed wall-clock budget on our vocabulary and is scored as the
 fixed-window model is: every token of a split and one `<eos>` per line is a target, perplexity =
-exp(mean NLL per target), alone, with the continuous cache (nplm/cache.py), with dynamic evaluation
-(nplm/dynamic.py), and with both.
+exp(mean NLL per target), alone, with the continuous cache (nplm/cache.py), mixed with a Kneser-Ney
+n-gram model (nplm/ngram.py), with dynamic evaluation (nplm/dynamic.py), and with these together.
 
 The file reads top to bottom: the config, the model, the training (batchify, TBPTT chunks, the
 wall-clock schedule), the scoring (one pass over a stream, dynamic evaluation), and the command.
@@ -43,6 +43,7 @@ from nplm.dynamic import (
     trainable_params,
 )
 from nplm.kernels import make_adamw
+from nplm.ngram import NGRAM_MUS, count_ngram, score_with_ngram
 from nplm.output import NPLMAdaptiveFinalBlock
 
 TRAIN_LOSS_NOTE = (
@@ -90,6 +91,8 @@ class LSTMConfig:
     dynamic_lrs: List[float] = field(default_factory=lambda: list(DYNAMIC_LRS))
     dynamic_decays: List[float] = field(default_factory=lambda: list(DYNAMIC_DECAYS))
     dynamic_tune_tokens: int = DYNAMIC_TUNE_TOKENS
+    ngram_order: int = 5  # 0: no Kneser-Ney mixture (nplm/ngram.py), as `lm`'s default preset
+    ngram_mus: List[float] = field(default_factory=lambda: list(NGRAM_MUS))
     # bookkeeping
     seed: int = 0
     num_threads: Optional[int] = 2
@@ -115,7 +118,8 @@ class LSTMConfig:
     )
 
     def __post_init__(self):
-        for name in ("cutoffs", "cache_thetas", "cache_lambdas", "dynamic_lrs", "dynamic_decays"):
+        lists = ("cutoffs", "cache_thetas", "cache_lambdas", "dynamic_lrs", "dynamic_decays")
+        for name in (*lists, "ngram_mus"):
             setattr(self, name, list(getattr(self, name)))
         self.validate()
 
@@ -190,6 +194,17 @@ class LSTMConfig:
         self.check(
             "dynamic_decays",
             bool(self.dynamic_decays) and all(0 <= x < 1 for x in self.dynamic_decays),
+            "in [0, 1)",
+        )
+        self.check(
+            "ngram_order",
+            self.ngram_order == 0
+            or (not isinstance(self.ngram_order, bool) and self.ngram_order in range(2, 6)),
+            "0 (none) or a whole number from 2 to 5",
+        )
+        self.check(
+            "ngram_mus",
+            bool(self.ngram_mus) and all(0 <= x < 1 for x in self.ngram_mus),
             "in [0, 1)",
         )
         self.check("device", isinstance(self.device, str) and self.device != "", "a device name")
@@ -567,7 +582,7 @@ def load_lstm_checkpoint(path) -> tuple[LSTMLM, WordTokenizer, dict]:
 
 def cmd_lstm(args) -> dict:
     """Train the LSTM of `args.lstm_config` for its budget, keep the best checkpoint, score dev and
-    test alone, with the cache, with dynamic evaluation and with both; write
+    test alone, with the cache, with the n-gram mixture, with dynamic evaluation and together; write
     OUT_DIR/lstm_lm[_NAME].json atomically."""
     config: LSTMConfig = args.lstm_config
     with utils.torch_threads(config.num_threads):
@@ -634,10 +649,37 @@ def _train_score_and_report(args, config: LSTMConfig) -> dict:
             features_of=score_stream,
         )
         scoring["cache"] = time.perf_counter() - t
+    ngram = ngram_scores = None
+    if config.ngram_order:
+        t = time.perf_counter()
+        ngram = count_ngram(tokenizer, train_data, config.ngram_order, config.max_train_tokens)
+        ngram_scores = score_with_ngram(
+            model,
+            tokenizer,
+            None,
+            dev_data,
+            test_data,
+            mus=config.ngram_mus,
+            batch_size=config.eval_batch_size,
+            max_tokens=config.max_dev_tokens,
+            ngram=ngram,
+            cache_size=config.cache_size,
+            thetas=config.cache_thetas,
+            lambdas=config.cache_lambdas,
+            features_of=score_stream,
+        )
+        scoring["ngram"] = time.perf_counter() - t
     if config.dynamic_segment:
         t = time.perf_counter()
         dynamic = score_dynamic_as(
-            config, model, tokenizer, dev_data, test_data, evaluate=lstm_dynamic_eval
+            config,
+            model,
+            tokenizer,
+            dev_data,
+            test_data,
+            evaluate=lstm_dynamic_eval,
+            ngram=ngram,
+            mus=config.ngram_mus,
         )
         scoring["dynamic"] = time.perf_counter() - t
     _, saved = load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
@@ -657,6 +699,7 @@ def _train_score_and_report(args, config: LSTMConfig) -> dict:
         },
         "best_checkpoint_scores": scores,
         "cache": cache,
+        "ngram": ngram_scores,
         "dynamic": dynamic,
         "scoring_seconds": scoring,
         "device": str(device),

@@ -449,6 +449,7 @@ def score_with_ngram(
     cache_size: int = 0,
     thetas=None,
     lambdas=None,
+    features_of=None,
 ):
     """Count a `order`-gram Kneser-Ney model from train_data's stream (the network's vocabulary,
     contexts padded as the network pads them), score dev (and test) with it and with the network
@@ -458,7 +459,10 @@ def score_with_ngram(
     mixed} (mixed with the chosen mu), e.g. for continuous_cache_nll(features, mixed, stream, ...).
     A counted `ngram` is used as it is (train_data, order and max_train_tokens are then not read).
     With `cache_size` > 0 the cache is also put over the mixture (`mix_passes`).
+    `features_of(model, stream, pad_id, batch_size)` gives the network's features and log
+    probabilities (None: `features_and_log_probs`; nplm/lstm.py's `score_stream` for the LSTM).
     """
+    features_of = features_and_log_probs if features_of is None else features_of
     t0 = time.perf_counter()
     order = _check_order(order)
     mus = _check_mus(NGRAM_MUS if mus is None else mus)
@@ -470,7 +474,7 @@ def score_with_ngram(
         if data is None:
             continue
         stream = encode_stream(data, tokenizer, max_tokens)
-        features, model_lp = features_and_log_probs(model, stream, pad, batch_size)
+        features, model_lp = features_of(model, stream, pad, batch_size)
         per_token[name] = {
             "stream": stream,
             "features": features,

@@ -198,17 +198,26 @@ def test_lstm_quick_writes_its_json_and_a_checkpoint_that_rebuilds_its_model(
     out, ck = tmp_path / "out", tmp_path / "ck"
     argv = ["lstm", "--quick", "--data-dir", str(tiny_data_dir), "--out-dir", str(out),
             "--ckpt-dir", str(ck), "--budget", "1", "--cache-size", "20",
-            "--dynamic-segment", "10", "--threads", "1", "--name", "t"]  # fmt: skip
+            "--dynamic-segment", "10", "--ngram-order", "3", "--threads", "1",
+            "--name", "t"]  # fmt: skip
     assert main.main(argv) == 0
     report = json.loads((out / "lstm_lm_t.json").read_text())
     for key in ("config", "history", "history_note", "train_seconds", "eval_seconds",
                 "scoring_seconds", "wall_seconds", "torch_threads", "torch_version",
-                "best_checkpoint_scores", "cache", "dynamic", "checkpoint",
+                "best_checkpoint_scores", "cache", "ngram", "dynamic", "checkpoint",
                 "train_tokens_per_second"):  # fmt: skip
         assert key in report, key
     assert report["config"]["budget_seconds"] == 1.0 and report["config"]["name"] == "t"
     assert report["cache"]["test"]["cache_ppl"] > 0 and report["dynamic"]["test"]["with_cache_ppl"]
-    assert set(report["scoring_seconds"]) == {"static", "cache", "dynamic"}
+    assert set(report["scoring_seconds"]) == {"static", "cache", "ngram", "dynamic"}
+    # the mixture reads the same network pass as the static score; mu 0 is in the grid, so on dev
+    # the chosen mixture is never worse than the network alone
+    ngram = report["ngram"]
+    assert ngram["dev"]["model_ppl"] == pytest.approx(
+        report["best_checkpoint_scores"]["dev"]["ppl"], rel=1e-6
+    )
+    assert ngram["dev"]["mix_ppl"] <= ngram["dev"]["model_ppl"] * (1 + 1e-9)
+    assert ngram["test"]["mix_cache_ppl"] > 0 and report["dynamic"]["ngram"]["test"]["mix_ppl"] > 0
     model, tok, meta = L.load_lstm_checkpoint(ck / "lstm_lm_t.pt")
     assert meta["kind"] == "lstm" and not model.training
     (dev,) = main.mlp_lm.load_data_mlp_lm(tiny_data_dir, splits=("validation",))
@@ -229,6 +238,8 @@ def test_lstm_quick_writes_its_json_and_a_checkpoint_that_rebuilds_its_model(
         (["--batch-size", "0"], "--batch-size: must be a whole number >= 1, got '0'"),
         (["--dropout", "1"], "--dropout: must be in [0, 1), got '1.0'"),
         (["--cache-size", "-1"], "--cache-size: must be a whole number >= 0, got '-1'"),
+        (["--ngram-order", "1"], "--ngram-order: must be 0 (none) or a whole number from 2 to 5, "
+                                 "got '1'"),  # fmt: skip
     ],
 )
 def test_a_bad_value_is_one_line_before_any_data_is_read(flags, message, tmp_path, monkeypatch,
