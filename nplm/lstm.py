@@ -43,7 +43,7 @@ from nplm.dynamic import (
     trainable_params,
 )
 from nplm.kernels import make_adamw
-from nplm.ngram import NGRAM_MUS, count_ngram, score_with_ngram
+from nplm.ngram import NGRAM_MUS, check_ngram_fields, count_ngram, score_with_ngram
 from nplm.output import NPLMAdaptiveFinalBlock
 
 TRAIN_LOSS_NOTE = (
@@ -196,17 +196,7 @@ class LSTMConfig:
             bool(self.dynamic_decays) and all(0 <= x < 1 for x in self.dynamic_decays),
             "in [0, 1)",
         )
-        self.check(
-            "ngram_order",
-            self.ngram_order == 0
-            or (not isinstance(self.ngram_order, bool) and self.ngram_order in range(2, 6)),
-            "0 (none) or a whole number from 2 to 5",
-        )
-        self.check(
-            "ngram_mus",
-            bool(self.ngram_mus) and all(0 <= x < 1 for x in self.ngram_mus),
-            "in [0, 1)",
-        )
+        check_ngram_fields(self)
         self.check("device", isinstance(self.device, str) and self.device != "", "a device name")
         self.check("save_path", bool(str(self.save_path)), "a file path")
 

@@ -65,6 +65,19 @@ NGRAM_MUS = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5]
 
 
 # --------------------------------------------------------------------------- argument checks
+def check_ngram_fields(config) -> None:
+    """A run's ngram_order (0: none, else MIN_ORDER..MAX_ORDER) and ngram_mus (each in [0, 1)),
+    refused through the config's own `check` (nplm/run.LMRunConfig, nplm/lstm.LSTMConfig)."""
+    order = config.ngram_order
+    config.check(
+        "ngram_order",
+        order == 0 or (not isinstance(order, bool) and order in range(MIN_ORDER, MAX_ORDER + 1)),
+        f"0 (none) or a whole number from {MIN_ORDER} to {MAX_ORDER}",
+    )
+    mus = config.ngram_mus
+    config.check("ngram_mus", len(mus) > 0 and all(0 <= x < 1 for x in mus), "in [0, 1)")
+
+
 def _check_order(order) -> int:
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)):
         raise ValueError(f"the n-gram order must be a whole number in 2..5, got {order!r}")

@@ -33,7 +33,7 @@ import utils
 from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
 from nplm.corpus import FULL_TRAIN_FILE, TRAIN_FILE, WindowBatches, encode_stream
 from nplm.checkpoint import load_checkpoint_meta
-from nplm.ngram import NGRAM_MUS, count_ngram, score_with_ngram
+from nplm.ngram import NGRAM_MUS, check_ngram_fields, count_ngram, score_with_ngram
 from nplm.dynamic import (
     DYNAMIC_DECAYS,
     DYNAMIC_LRS,
@@ -103,17 +103,7 @@ class LMRunConfig(mlp_lm.LMConfig):
             len(self.dynamic_lrs) > 0 and all(math.isfinite(x) and x > 0 for x in self.dynamic_lrs),
             "finite and > 0",
         )
-        self.check(
-            "ngram_order",
-            self.ngram_order == 0
-            or (not isinstance(self.ngram_order, bool) and self.ngram_order in range(2, 6)),
-            "0 (none) or a whole number from 2 to 5",
-        )
-        self.check(
-            "ngram_mus",
-            len(self.ngram_mus) > 0 and all(0 <= x < 1 for x in self.ngram_mus),
-            "in [0, 1)",
-        )
+        check_ngram_fields(self)
         self.check(
             "dynamic_decays",
             len(self.dynamic_decays) > 0 and all(0 <= x < 1 for x in self.dynamic_decays),
