@@ -17,6 +17,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,6 +285,7 @@ def plot_lm_history(history: dict, config, stem: Path) -> list:
     title = f"MLP language model, {config.name} config" + (
         f" ({', '.join(changed)})" if changed else ""
     )
+    title = textwrap.fill(title, 80)  # a long list of fields would squeeze the axes
     # train: the running mean over the epoch's batches, dropout on; dev: scored after the epoch
     names = (
         "train (running mean over the epoch, dropout on)",
