@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import mlp
 from common import glove
+from common.featurize import featurize_many
 from conftest import review, separable
 
 
@@ -56,7 +57,7 @@ def test_featurize_many_matches_featurize_one_by_one(tiny_table):
         "a\nb",
         "x\x00y movie",
     ]
-    features, known = mlp.featurize_many(texts, tiny_table)
+    features, known = featurize_many(texts, tiny_table)
     assert features.shape == (len(texts), 8)
     for i, text in enumerate(texts):
         expected = numpy_mean_of_known(text, tiny_table)
@@ -256,8 +257,8 @@ def test_featurize_many_in_two_processes_gives_the_same_features(tiny_table):
     rng = random.Random(2)
     texts = [review(rng, i % 2) for i in range(101)] + ["zebra"]
     serial, parallel = (
-        mlp.featurize_many(texts, tiny_table, workers=1),
-        mlp.featurize_many(texts, tiny_table, 2),
+        featurize_many(texts, tiny_table, workers=1),
+        featurize_many(texts, tiny_table, 2),
     )
     assert torch.equal(serial[0], parallel[0]) and torch.equal(serial[1], parallel[1])
 
