@@ -90,7 +90,7 @@ class Sweep:
     epoch_plot_prefix: Optional[str] = (
         None  # per-config train/dev loss plots, as the course drew for 6.1.3
     )
-    probe: bool = False  # trained with common/mlp_probe.py's observers: its JSON, no plots
+    probe: bool = False  # trained with sweeps/probe.py's observers: its JSON, no plots
 
 
 def structure_sweep(num_epochs: int = 20) -> Sweep:
@@ -175,7 +175,7 @@ def tanh_lr_sweep(num_epochs: int = 20) -> Sweep:
 
 def depth_probe_sweep(num_epochs: int = 20) -> Sweep:
     """6.1.3's "why": one, two and three sigmoid layers at 0.02, and one and three at 0.001, trained
-    with common/mlp_probe.py's observers (per-layer gradient norms, saturated units) on."""
+    with sweeps/probe.py's observers (per-layer gradient norms, saturated units) on."""
     cells = [
         ([512], 0.02),
         ([512], 0.001),
@@ -226,7 +226,7 @@ def _explore(
     if getattr(embeddings, "name", None):  # the vectors load_glove loaded, in each run's config
         sweep.configs = [dataclasses.replace(c, embeddings=embeddings.name) for c in sweep.configs]
     if sweep.probe:
-        from common import mlp_probe
+        from sweeps import probe as mlp_probe
 
         print(f"---------- probe {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s)")
         return mlp_probe.probe_sweep(
