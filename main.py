@@ -11,8 +11,9 @@
     python main.py sentiment     # beyond the handout: bags of n-grams, NB weighting (IMDB)
     python main.py ... --quick   # the same on small slices, in seconds (into runs/quick)
 
-The sweeps are data (`SWEEPS`): each is a list of configs and labels handed to `mlp.run_sweep`,
-which runs them over the seeds, plots the curves and writes a JSON of every number.
+The sweeps are data (`SWEEPS`): each is a list of configs and labels handed to
+`sweeps.run.run_sweep`, which runs them over the seeds, plots the curves and writes a JSON of every
+number.
 `explore_mlp_structures`, `explore_mlp_activations` and `explore_mlp_learning_rates` keep the course
 skeleton's signatures. The language model's commands (lm, sample, cache, dynamic, replot) are
 nplm/run.py's.
@@ -72,6 +73,7 @@ from nplm.run import (
     lm_state,
 )
 from mlp import ACTIVATION_NAMES, MLPConfig, RawSplit, load_data_mlp
+from sweeps import run as sweep_run
 from written import answers, figures
 
 DEFAULT_OUT_DIR = Path("plots")
@@ -236,7 +238,7 @@ def _explore(
         f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) "
         "----------"
     )
-    return mlp.run_sweep(
+    return sweep_run.run_sweep(
         sweep.name,
         sweep.configs,
         sweep.labels,
@@ -474,8 +476,8 @@ def cmd_compare(args) -> None:
 
 def cmd_replot_all(args) -> list:
     """Redraw every plot of OUT_DIR from its JSON, without training: the language model's
-    (nplm/run.py's replot), the MLP sweeps' (`mlp.plot_sweep`, from OUT_DIR/mlp_*.json) and the
-    sentiment table's."""
+    (nplm/run.py's replot), the MLP sweeps' (`sweeps.run.plot_sweep`, from OUT_DIR/mlp_*.json) and
+    the sentiment table's."""
     import json
 
     from sentiment import ngrams as sentiment_ngrams
@@ -486,7 +488,7 @@ def cmd_replot_all(args) -> list:
         history = json.loads(path.read_text())
         name = history.get("sweep") if isinstance(history, dict) else None
         if name in prefixes and not SWEEPS_BY_NAME[name]().probe:
-            drawn += mlp.plot_sweep(history, path.parent, prefixes[name])
+            drawn += sweep_run.plot_sweep(history, path.parent, prefixes[name])
     table = Path(args.out_dir) / "sentiment_ngrams.json"
     if table.is_file():
         history = json.loads(table.read_text())

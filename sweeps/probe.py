@@ -33,6 +33,7 @@ import torch
 import mlp
 import utils
 from common import worker_pool
+from sweeps import run as sweep_run
 
 SATURATED = 0.02  # a sigmoid output within this of 0 or 1 counts as saturated (sigma' < 0.0196)
 EARLY_EVERY = 10  # first epoch: one record every this many steps
@@ -176,7 +177,7 @@ def probe_sweep(
     the per-seed records (see the module's docstring)."""
     embed_dim = int(datasets[1].tensors[0].shape[1])
     jobs = [(lab, dataclasses.replace(c, seed=s)) for c, lab in zip(configs, labels) for s in seeds]
-    workers = mlp.sweep_workers(configs, workers or worker_pool.default_workers(), name)
+    workers = sweep_run.sweep_workers(configs, workers or worker_pool.default_workers(), name)
     started = time.perf_counter()
     results = iter(worker_pool.fork_map(_probe_job, jobs, workers, (datasets, embed_dim)))
     runs = []

@@ -12,6 +12,7 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import mlp
+from sweeps import run as sweep_run
 from common import glove
 from common.featurize import featurize_many
 from conftest import review, separable
@@ -191,7 +192,7 @@ def test_run_sweep_returns_and_saves_every_number(tiny_table, tmp_path):
     configs = [
         mlp.MLPConfig(hidden_dims=d, lr=0.01, num_epochs=2, batch_size=32) for d in ([], [8, 8])
     ]
-    history = mlp.run_sweep(
+    history = sweep_run.run_sweep(
         "mlp_structures",
         configs,
         ["None", "8 -> 8"],
@@ -237,7 +238,7 @@ def test_sweep_numbers_do_not_depend_on_the_number_of_worker_processes(tiny_tabl
         for a in ("ReLU", "Tanh")
     ]
     one, two = (
-        mlp.run_sweep(
+        sweep_run.run_sweep(
             "s",
             configs,
             ["relu", "tanh"],
@@ -248,8 +249,8 @@ def test_sweep_numbers_do_not_depend_on_the_number_of_worker_processes(tiny_tabl
         )["runs"]
         for w in (1, 2)
     )
-    assert [{k: r[k] for k in mlp.RESULT_KEYS} for r in one] == [
-        {k: r[k] for k in mlp.RESULT_KEYS} for r in two
+    assert [{k: r[k] for k in sweep_run.RESULT_KEYS} for r in one] == [
+        {k: r[k] for k in sweep_run.RESULT_KEYS} for r in two
     ]
 
 
@@ -282,7 +283,7 @@ def test_a_sweep_on_a_terminal_draws_one_bar_of_finished_runs(tiny_table, tmp_pa
     configs = [mlp.MLPConfig(hidden_dims=[4], lr=0.01, num_epochs=2, batch_size=16)]
     screen = Terminal()
     monkeypatch.setattr(sys, "stderr", screen)
-    mlp.run_sweep(
+    sweep_run.run_sweep(
         "onebar",
         configs,
         ["a"],
