@@ -4,10 +4,11 @@ A review becomes the mean of the 50-d GloVe vectors of its known words (Maas et 
 data, Pennington et al. 2014 for the vectors); `SentimentClassifier` maps that vector through
 `len(hidden_dims) + 1` linear layers to two logits.
 
-The public names and signatures are the course skeleton's, so its tests and `main.py` run unchanged.
-Behind them: featurization runs over all reviews at once, batches are drawn from shuffled index
-tensors (`TensorBatches`), the best checkpoint is written atomically, and `run_sweep` runs any list
-of configs over several seeds and returns (and saves) every number.
+The public names and signatures are the course skeleton's, in the skeleton's order, so its tests
+and `main.py` run unchanged. Behind them: featurization runs over all reviews at once
+(common/featurize.py), batches are drawn from shuffled index tensors (`TensorBatches`), and the best
+checkpoint is written atomically. The sweeps over configs and seeds stand above this file, in
+sweeps/; main.py draws their plots with `visualize_epochs` and `visualize_configs`.
 """
 
 from __future__ import annotations
@@ -29,13 +30,11 @@ import utils
 from common.featurize import featurize_many
 
 RawSplit = Dict[str, List[Union[int, str]]]
-SHUFFLE_SEED = (
-    42  # the order of the course splits: fixed, so every run sees the same dev/train/test
-)
+# the order of the course splits: fixed, so every run sees the same dev/train/test
+SHUFFLE_SEED = 42
 DEV_SIZE, TRAIN_END, TEST_SIZE = 5_000, 25_000, 10_000  # the course's cut of the shuffled splits
-CPU_THREADS = (
-    1  # one intra-op thread trains this small MLP fastest on a CPU (see utils.torch_threads)
-)
+# one intra-op thread trains this small MLP fastest on a CPU (see utils.torch_threads)
+CPU_THREADS = 1
 
 
 # --------------------------------------------------------------------------- data
@@ -121,9 +120,8 @@ def create_tensor_datasets(raw_splits: Sequence[RawSplit], embeddings) -> List[T
             for a, b, y in zip(ends[:-1], ends[1:], labels)
         ]
     datasets = []
-    for split_texts, split_labels in zip(
-        texts, labels
-    ):  # any word -> vector mapping, one word at a time
+    # any word -> vector mapping, one word at a time
+    for split_texts, split_labels in zip(texts, labels):
         rows = [(featurize(t, embeddings), y) for t, y in zip(split_texts, split_labels.tolist())]
         rows = [(x, y) for x, y in rows if x is not None]
         datasets.append(
@@ -268,73 +266,56 @@ def train(
     dev_dataloader: Iterable,
     num_epochs: int,
     save_path: Union[str, os.PathLike, None] = None,
-    verbose: bool = False,
 ):
     """Train for `num_epochs`; after each epoch score the dev set and, when its accuracy is the best
-    so far, save the weights (state_dict) to `save_path` atomically. `verbose` prints one line per
-    epoch.
+    so far, save the weights (state_dict) to `save_path` atomically. The bar of epochs shows the
+    latest train loss and dev accuracy.
 
     Returns (train losses, train accs, dev losses, dev accs), one number per epoch.
     """
     device = next(model.parameters()).device
-    with utils.torch_threads(CPU_THREADS if device.type == "cpu" else None):
-        return _train(
-            model,
-            optimizer,
-            train_dataloader,
-            dev_dataloader,
-            num_epochs,
-            save_path,
-            verbose,
-            device,
-        )
-
-
-def _train(
-    model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_path, verbose, device
-):
     histories: Tuple[List[float], List[float], List[float], List[float]] = ([], [], [], [])
     best_acc = -1.0
     epochs = utils.progress(range(num_epochs), desc="epochs")
-    for epoch in epochs:
-        model.train()
-        loss_sum, correct, count = torch.zeros((), device=device), torch.zeros((), device=device), 0
-        for inp, labels in train_dataloader:
-            inp, labels = inp.to(device), labels.to(device)
-            optimizer.zero_grad(set_to_none=True)
-            logits = model(inp)  # (B, C)
-            loss = model.loss(logits, labels)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * len(labels)
-            correct += accuracy(logits.detach(), labels).sum()
-            count += len(labels)
-        train_loss, train_acc = loss_sum.item() / count, correct.item() / count
-        if not math.isfinite(
-            train_loss
-        ):  # stop here rather than train on and write nulls into the results
-            raise utils.TrainingDiverged(
-                f"the training loss became {train_loss} in epoch {epoch + 1} (lr "
-                f"{optimizer.param_groups[0]['lr']:g}); lower the learning rate"
-            )
-        dev_loss, dev_acc = evaluate(model, dev_dataloader)
-        for history, value in zip(histories, (train_loss, train_acc, dev_loss, dev_acc)):
-            history.append(value)
-        if dev_acc > best_acc:
-            best_acc = dev_acc
-            if save_path:
-                utils.atomic_save(model.state_dict(), save_path)
-        if hasattr(epochs, "set_postfix"):
-            epochs.set_postfix(train_loss=f"{train_loss:.4f}", dev_acc=f"{dev_acc:.4f}")
-        if verbose:
-            print(
-                f"  epoch {epoch + 1:2d}/{num_epochs}: train loss {train_loss:.4f} acc "
-                f"{train_acc:.4f} | "
-                f"dev loss {dev_loss:.4f} acc {dev_acc:.4f}"
-            )
+    with utils.torch_threads(CPU_THREADS if device.type == "cpu" else None):
+        for epoch in epochs:
+            train_loss, train_acc = _train_epoch(model, optimizer, train_dataloader, device)
+            # stop here rather than train on and write nulls into the results
+            if not math.isfinite(train_loss):
+                raise utils.TrainingDiverged(
+                    f"the training loss became {train_loss} in epoch {epoch + 1} (lr "
+                    f"{optimizer.param_groups[0]['lr']:g}); lower the learning rate"
+                )
+            dev_loss, dev_acc = evaluate(model, dev_dataloader)
+            for history, value in zip(histories, (train_loss, train_acc, dev_loss, dev_acc)):
+                history.append(value)
+            if dev_acc > best_acc:
+                best_acc = dev_acc
+                if save_path:
+                    utils.atomic_save(model.state_dict(), save_path)
+            if hasattr(epochs, "set_postfix"):
+                epochs.set_postfix(train_loss=f"{train_loss:.4f}", dev_acc=f"{dev_acc:.4f}")
     return histories
 
 
+def _train_epoch(model, optimizer, train_dataloader: Iterable, device) -> Tuple[float, float]:
+    """One pass over the training batches: (mean loss per example, accuracy)."""
+    model.train()
+    loss_sum, correct, count = torch.zeros((), device=device), torch.zeros((), device=device), 0
+    for inp, labels in train_dataloader:
+        inp, labels = inp.to(device), labels.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(inp)  # (B, C)
+        loss = model.loss(logits, labels)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach() * len(labels)
+        correct += accuracy(logits.detach(), labels).sum()
+        count += len(labels)
+    return loss_sum.item() / count, correct.item() / count
+
+
+# --------------------------------------------------------------------------- plots
 def visualize_epochs(
     epoch_train_losses: List[float],
     epoch_dev_losses: List[float],
@@ -359,12 +340,11 @@ def visualize_configs(
     metric_name: str,
     save_fig_path: str,
     title: Optional[str] = None,
-    zoom: bool = True,
     configs: Optional[Sequence] = None,
 ):
     """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed
-    lists. `zoom` adds a second panel on the range where the curves settle, so one config that
-    spikes or diverges does not flatten the others (utils.curves_figure), with one legend below both
+    lists. A second panel zooms on the range where the curves settle, so one config that spikes or
+    diverges does not flatten the others (utils.curves_figure), with one legend below both
     panels. With `configs` (one per name), a name that does not state its config's learning rate
     gets it appended (`config_legend`)."""
     if len(all_config_epoch_stats) != len(config_names):
@@ -376,7 +356,7 @@ def visualize_configs(
     import matplotlib.pyplot as plt
 
     fig = utils.curves_figure(
-        dict(zip(config_names, all_config_epoch_stats)), metric_name, title=title, zoom=zoom
+        dict(zip(config_names, all_config_epoch_stats)), metric_name, title=title, zoom=True
     )
     try:
         return utils.atomic_savefig(fig, save_fig_path)
@@ -408,9 +388,8 @@ class MLPConfig:
     embeddings: str = "glove.6B.50d"
     device: Optional[str] = None
 
-    def __post_init__(
-        self,
-    ):  # the one check of these values (main.py's flags leave the ranges to it)
+    # the one check of these values (main.py's flags leave the ranges to it)
+    def __post_init__(self):
         for name, low in (("batch_size", 1), ("num_epochs", 1), ("num_classes", 1), ("seed", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:

@@ -1,5 +1,8 @@
 """6.1's sweeps: every config of a sweep over several seeds, in worker processes, with the finished
-runs kept so that an interrupted sweep resumes; the history of every number, saved as JSON."""
+runs kept so that an interrupted sweep resumes; the history of every number, saved as JSON.
+
+A sweep is data (`Sweep`: configs and their labels); how it runs is a second object (`SweepRun`:
+seeds, folders, device, workers, resume). main.py defines the sweeps and draws their plots."""
 
 from __future__ import annotations
 
@@ -19,41 +22,49 @@ from common import worker_pool
 import mlp
 
 
+@dataclasses.dataclass
+class Sweep:
+    """One experiment of section 6.1: configs with their plot labels, and what to plot."""
+
+    # file stem: plots/all_{name}_acc.png, plots/{name}.json
+    name: str
+    configs: List[mlp.MLPConfig]
+    labels: List[str]
+    # per-config train/dev loss plots, {prefix}_{label}_loss.png, as the course draws them
+    epoch_plot_prefix: Optional[str] = None
+    # trained with sweeps/probe.py's observers: its JSON, no plots
+    probe: bool = False
+
+
+@dataclasses.dataclass
+class SweepRun:
+    """How a sweep runs: its seeds; where its JSON (and partial file) and checkpoints go; the
+    device of every run (None: each config's own); worker processes (None: `default_workers`);
+    and whether the runs an interrupted sweep finished are kept (`resume`)."""
+
+    seeds: Sequence[int] = (0,)
+    out_dir: Union[str, os.PathLike] = "plots"
+    ckpt_dir: Union[str, os.PathLike, None] = None
+    device: Optional[str] = None
+    workers: Optional[int] = None
+    resume: bool = False
+
+
+def sweep_configs(sweep: Sweep, run: SweepRun, embeddings=None) -> List[mlp.MLPConfig]:
+    """The sweep's configs as they run: on `run.device` when it is given, and naming the vectors
+    that `glove.load_glove` loaded (their `name`), so that each run's saved config says both."""
+    configs = list(sweep.configs)
+    if run.device:
+        configs = [dataclasses.replace(c, device=run.device) for c in configs]
+    if getattr(embeddings, "name", None):
+        configs = [dataclasses.replace(c, embeddings=embeddings.name) for c in configs]
+    return configs
+
+
 def safe_name(text: str) -> str:
     """A file-name-safe slug: '512 -> 512' -> '512-512', 'None' stays, '0.001' stays."""
     slug = re.sub(r"[^A-Za-z0-9._]+", "-", str(text)).strip("-.")
     return slug or "none"
-
-
-def config_title(label: str, config) -> str:
-    """'no hidden layer, lr 0.025' or '512 -> 512, lr 0.01, Sigmoid': what a per-config plot shows.
-    The activation is left out when there is no hidden layer, since nothing applies it."""
-    parts = [label, f"lr {config['lr']:g}"]
-    if config["hidden_dims"]:
-        parts.append(str(config["activation"]))
-    return ", ".join(parts)
-
-
-def visualize_sweep_epochs(
-    runs: Sequence[dict], out_dir: Union[str, os.PathLike], prefix: str, seed_note: str = ""
-) -> List[Path]:
-    """One train/dev loss plot per run of a sweep (`run_sweep`'s run dicts), all on one y-scale so
-    that the configs can be compared plot against plot; returns the paths,
-    `out_dir/{prefix}_{label}_loss.png`."""
-    curves = {
-        f"{i}{key}": run[key] for i, run in enumerate(runs) for key in ("train_loss", "dev_loss")
-    }
-    ylim = utils.curve_limits(curves)
-    return [
-        mlp.visualize_epochs(
-            run["train_loss"],
-            run["dev_loss"],
-            Path(out_dir) / f"{prefix}_{safe_name(run['label'])}_loss.png",
-            title=f"{config_title(run['label'], run['config'])}: train and dev loss{seed_note}",
-            ylim=ylim,
-        )
-        for run in runs
-    ]
 
 
 RESULT_KEYS = ("train_loss", "train_acc", "dev_loss", "dev_acc", "test_loss", "test_acc")
@@ -137,79 +148,40 @@ def sweep_workers(configs: Sequence, workers: int, name: str = "sweep") -> int:
     the CPU, else 1, this process, with a line that says so. A GPU run takes a second or two, so
     running them one after another costs little; and a forked worker could not use CUDA once this
     process has touched it (even `torch.cuda.is_available()` initialises the driver), nor MPS."""
-    devices = {str(utils.get_device(mlp._option(c, "device", None))) for c in configs}
+    devices = {str(utils.get_device(getattr(c, "device", None))) for c in configs}
     if workers > 1 and devices != {"cpu"}:
         print(
             f"[{name}] runs train on {', '.join(sorted(devices))} one after another in this "
-            "process "
-            f"(no forked workers on a GPU)",
+            "process (no forked workers on a GPU)",
             flush=True,
         )
         return 1
     return workers
 
 
-def plot_sweep(
-    history: dict, out_dir: Union[str, os.PathLike], epoch_plot_prefix: Optional[str] = None
-) -> List[Path]:
-    """A sweep's plots from its history (`run_sweep`'s dict, or its JSON read back): dev accuracy
-    and loss across configs, `out_dir/all_{name}_{acc,loss}.png`, and with `epoch_plot_prefix` each
-    config's train and dev loss. `python main.py replot` redraws a committed sweep this way, without
-    training."""
-    out_dir, name, runs, seeds = Path(out_dir), history["sweep"], history["runs"], history["seeds"]
-    seed_note = (
-        f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
-    )
-    drawn = []
-    if epoch_plot_prefix:
-        drawn += visualize_sweep_epochs(runs, out_dir, epoch_plot_prefix, seed_note)
-    for key, metric in (("acc", "Dev accuracy"), ("loss", "Dev loss")):
-        drawn.append(
-            mlp.visualize_configs(
-                [r[f"dev_{key}"] for r in runs],
-                [r["label"] for r in runs],
-                metric,
-                out_dir / f"all_{name}_{key}.png",
-                title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}",
-                configs=[r["config"] for r in runs],
-            )
-        )
-    return drawn
-
-
 def run_sweep(
-    name: str,
-    configs: Sequence[mlp.MLPConfig],
-    labels: Sequence[str],
-    datasets: Tuple[TensorDataset, ...],
-    seeds: Sequence[int],
-    out_dir: Union[str, os.PathLike],
-    epoch_plot_prefix: Optional[str] = None,
-    ckpt_dir: Union[str, os.PathLike, None] = None,
-    embeddings=None,
-    workers: Optional[int] = None,
-    resume: bool = False,
+    sweep: Sweep, datasets: Tuple[TensorDataset, ...], run: SweepRun, embeddings=None
 ) -> dict:
-    """Run every config for every seed; plot and save the results; return them as a history dict.
+    """Run every config of `sweep` for every seed of `run`; save the results and return them as a
+    history dict (main.py draws its plots from it).
 
-    `datasets` is (dev, train, test). Writes `out_dir/all_{name}_acc.png` and `..._loss.png` (dev
-    accuracy and loss across configs, mean and band over seeds),
-    `out_dir/{epoch_plot_prefix}_{label}_loss.png` (train and dev loss) per config when
-    `epoch_plot_prefix` is given, and `out_dir/{name}.json` with every per-epoch number, the test
-    results, the configs and the wall times. Checkpoints go to
-    `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given. The runs are independent and
-    each trains on one thread, so `workers` processes (default: one per core, at most 2) train them
-    side by side; every run seeds itself, so the numbers do not depend on `workers`. Runs on a GPU
-    (or MPS) train one after another in this process instead (`sweep_workers`). Finished runs are
-    kept in `out_dir/{name}.partial.json` until the sweep's JSON is written; `resume` reuses them (a
-    run's numbers depend only on its config and seed, so a resumed sweep ends with the same
-    numbers).
+    `datasets` is (dev, train, test). Writes `out_dir/{name}.json` with every per-epoch number, the
+    test results, the configs and the wall times. Checkpoints go to
+    `ckpt_dir/{name}_{label}_seed{seed}.pth` when `run.ckpt_dir` is given. The runs are independent
+    and each trains on one thread, so `run.workers` processes (default: one per core, at most 2)
+    train them side by side; every run seeds itself, so the numbers do not depend on the workers.
+    Runs on a GPU (or MPS) train one after another in this process instead (`sweep_workers`).
+    Finished runs are kept in `out_dir/{name}.partial.json` until the sweep's JSON is written;
+    `run.resume` reuses them (a run's numbers depend only on its config and seed, so a resumed sweep
+    ends with the same numbers).
     """
+    name, labels, seeds, ckpt_dir = sweep.name, sweep.labels, run.seeds, run.ckpt_dir
+    configs = sweep_configs(sweep, run, embeddings)
     if len(configs) != len(labels):
         raise ValueError(f"{len(configs)} configs but {len(labels)} labels")
     if not seeds:
         raise ValueError("need at least one seed")
-    out_dir = Path(out_dir)
+    out_dir = Path(run.out_dir)
     started = time.perf_counter()
     jobs = [
         (
@@ -229,8 +201,8 @@ def run_sweep(
         for seed in seeds
     ]
     partial = out_dir / f"{name}.partial.json"
-    workers = sweep_workers(configs, workers or worker_pool.default_workers(), name)
-    results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers, partial, resume))
+    workers = sweep_workers(configs, run.workers or worker_pool.default_workers(), name)
+    results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers, partial, run.resume))
     runs = []
     for config, label in zip(configs, labels):
         per_seed = {k: [] for k in (*RESULT_KEYS, "seconds")}
@@ -258,7 +230,6 @@ def run_sweep(
         "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
         "wall_seconds": time.perf_counter() - started,
     }
-    plot_sweep(history, out_dir, epoch_plot_prefix)
     utils.atomic_write_json(history, out_dir / f"{name}.json")
     partial.unlink(missing_ok=True)
     return history

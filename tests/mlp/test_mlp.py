@@ -11,8 +11,10 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
+import main
 import mlp
 from sweeps import run as sweep_run
+from sweeps.run import Sweep, SweepRun
 from common import glove
 from common.featurize import featurize_many
 from conftest import review, separable
@@ -192,15 +194,10 @@ def test_run_sweep_returns_and_saves_every_number(tiny_table, tmp_path):
     configs = [
         mlp.MLPConfig(hidden_dims=d, lr=0.01, num_epochs=2, batch_size=32) for d in ([], [8, 8])
     ]
-    history = sweep_run.run_sweep(
-        "mlp_structures",
-        configs,
-        ["None", "8 -> 8"],
-        datasets,
-        seeds=[0, 1],
-        out_dir=tmp_path,
-        epoch_plot_prefix="mlp_structure",
-        ckpt_dir=tmp_path / "ckpt",
+    sweep = Sweep("mlp_structures", configs, ["None", "8 -> 8"], epoch_plot_prefix="mlp_structure")
+    # main.explore: the sweep's run (sweeps/run.py) and its plots (main.plot_sweep)
+    history = main.explore(
+        sweep, datasets, None, SweepRun(seeds=[0, 1], out_dir=tmp_path, ckpt_dir=tmp_path / "ckpt")
     )
     names = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
     assert names == [
@@ -239,13 +236,9 @@ def test_sweep_numbers_do_not_depend_on_the_number_of_worker_processes(tiny_tabl
     ]
     one, two = (
         sweep_run.run_sweep(
-            "s",
-            configs,
-            ["relu", "tanh"],
+            Sweep("s", configs, ["relu", "tanh"]),
             datasets,
-            seeds=[0, 1],
-            out_dir=tmp_path / str(w),
-            workers=w,
+            SweepRun(seeds=[0, 1], out_dir=tmp_path / str(w), workers=w),
         )["runs"]
         for w in (1, 2)
     )
@@ -284,13 +277,9 @@ def test_a_sweep_on_a_terminal_draws_one_bar_of_finished_runs(tiny_table, tmp_pa
     screen = Terminal()
     monkeypatch.setattr(sys, "stderr", screen)
     sweep_run.run_sweep(
-        "onebar",
-        configs,
-        ["a"],
+        Sweep("onebar", configs, ["a"]),
         (make(20), make(40), make(20)),
-        seeds=[0, 1],
-        out_dir=tmp_path,
-        workers=1,
+        SweepRun(seeds=[0, 1], out_dir=tmp_path, workers=1),
     )
     drawn = screen.getvalue()
     assert "onebar" in drawn and "2/2" in drawn and "a seed 1: best dev acc" in drawn
