@@ -33,6 +33,7 @@ import torch
 import mlp
 import utils
 from common import worker_pool
+from common.batches import TensorBatches
 from sweeps.run import Sweep, SweepRun, sweep_configs, sweep_workers
 
 SATURATED = 0.02  # a sigmoid output within this of 0 or 1 counts as saturated (sigma' < 0.0196)
@@ -136,10 +137,10 @@ def probe_run(config: mlp.MLPConfig, datasets: Tuple, embed_dim: int) -> dict:
     ).to(device)
     recorder = _Recorder(model)
     optimizer = _RecordingOptimizer(torch.optim.Adam(model.parameters(), lr=config.lr), recorder)
-    train_loader = mlp.TensorBatches(
+    train_loader = TensorBatches(
         train, config.batch_size, shuffle=True, generator=generator, device=device
     )
-    dev_loader = _EpochEnd(mlp.TensorBatches(dev, 4096, shuffle=False, device=device), recorder)
+    dev_loader = _EpochEnd(TensorBatches(dev, 4096, shuffle=False, device=device), recorder)
     with tempfile.TemporaryDirectory() as scratch:
         _, _, dev_loss, dev_acc = mlp.train(
             model,
