@@ -6,8 +6,8 @@ data, Pennington et al. 2014 for the vectors); `SentimentClassifier` maps that v
 
 The public names and signatures are the course skeleton's, in the skeleton's order, so its tests
 and `main.py` run unchanged. Behind them: featurization runs over all reviews at once
-(common/featurize.py), batches are drawn from shuffled index tensors (`TensorBatches`), and the best
-checkpoint is written atomically. The sweeps over configs and seeds stand above this file, in
+(common/featurize.py), batches are drawn from shuffled index tensors (common/batches.py), and the
+best checkpoint is written atomically. The sweeps over configs and seeds stand above this file, in
 sweeps/; main.py draws their plots with `visualize_epochs` and `visualize_configs`.
 """
 
