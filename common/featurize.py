@@ -31,9 +31,8 @@ def featurize_many(
     same either way.
     """
     if workers is None:
-        workers = (
-            worker_pool.default_workers() if len(texts) >= 4_000 else 1
-        )  # below that, forking costs more
+        # below 4,000 texts, forking costs more than it saves
+        workers = worker_pool.default_workers() if len(texts) >= 4_000 else 1
     bounds = np.linspace(0, len(texts), max(1, min(workers, len(texts))) + 1).astype(int)
     shares = [list(texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
     parts = worker_pool.fork_map(_featurize_share, shares, workers, context=embeddings)
@@ -72,9 +71,8 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
     number_of = defaultdict(count().__next__)
     number_of[_TEXT_END]  # piece 0 ends a text
     numbers = itemgetter(*pieces)(number_of) if len(pieces) > 1 else [number_of[p] for p in pieces]
-    occ = np.fromiter(
-        numbers, dtype=np.int64, count=len(pieces)
-    )  # (P,) piece number of each occurrence
+    # (P,) piece number of each occurrence
+    occ = np.fromiter(numbers, dtype=np.int64, count=len(pieces))
     distinct = list(number_of)
     vectors = torch.as_tensor(np.asarray(embeddings.vectors, dtype=np.float32))  # (V, D)
     get = embeddings.key_to_index.get
@@ -83,14 +81,14 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
     token_lists = glove.tokenize_pieces(distinct)
     token_lists[0] = []
     n_tokens = torch.tensor([len(toks) for toks in token_lists], dtype=torch.long)  # (U,)
-    token_ids = torch.tensor(
-        [get(t, -1) for toks in token_lists for t in toks], dtype=torch.long
-    )  # (T,)
+    # (T,)
+    token_ids = torch.tensor([get(t, -1) for toks in token_lists for t in toks], dtype=torch.long)
     owner = torch.repeat_interleave(torch.arange(len(distinct)), n_tokens)  # (T,)
     known = token_ids >= 0
+    # (U, D)
     piece_sums = torch.zeros(len(distinct), vectors.shape[1]).index_add_(
         0, owner[known], vectors[token_ids[known]]
-    )  # (U, D)
+    )
     piece_counts = torch.bincount(owner[known], minlength=len(distinct))  # (U,)
 
     # Per text: the sum over its pieces; text i owns the occurrences after the i-th end marker. The
@@ -108,7 +106,6 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
             crow, occ, torch.ones(len(occ)), size=(len(texts), len(distinct))
         )
         sums = occurrences @ piece_sums  # (N, D)
-    counts = torch.zeros(len(texts), dtype=torch.long).index_add_(
-        0, text_of, piece_counts[occ]
-    )  # (N,)
+    # (N,)
+    counts = torch.zeros(len(texts), dtype=torch.long).index_add_(0, text_of, piece_counts[occ])
     return sums / counts.clamp(min=1).unsqueeze(1).to(sums.dtype), counts > 0
