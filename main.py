@@ -11,11 +11,13 @@
     python main.py sentiment     # beyond the handout: bags of n-grams, NB weighting (IMDB)
     python main.py ... --quick   # the same on small slices, in seconds (into runs/quick)
 
-The sweeps are data (`SWEEPS`): each is a list of configs and labels handed to `mlp.run_sweep`,
-which runs them over the seeds, plots the curves and writes a JSON of every number.
-`explore_mlp_structures`, `explore_mlp_activations` and `explore_mlp_learning_rates` keep the course
-skeleton's signatures. The language model's commands (lm, sample, cache, dynamic, replot) are
-nplm/run.py's.
+The sweeps are data (`SWEEPS`): each is a `Sweep`, a list of configs and labels, run by one
+`explore_*` function per sweep, as in the course's main.py: `sweeps.run.run_sweep` runs it over the
+seeds and writes a JSON of every number, then `plot_sweep` draws its plots with mlp.py's
+`visualize_epochs` (one train/dev loss plot per configuration of the handout's three sweeps) and
+`visualize_configs` (dev accuracy and loss across configurations). `explore_mlp_structures`,
+`explore_mlp_activations` and `explore_mlp_learning_rates` keep the course skeleton's signatures.
+The language model's commands (lm, sample, cache, dynamic, replot) are nplm/run.py's.
 
 Every flag is declared once, in `FLAGS` (its help, the commands that take it, its default, the
 LMConfig field it sets), and every command in `COMMANDS`; `parse_args` checks every value before any
@@ -25,9 +27,8 @@ flags given.
 
 from __future__ import annotations
 
-if (
-    __name__ == "__main__"
-):  # Ctrl-C while the libraries below load: one line, not an import traceback
+# Ctrl-C while the libraries below load: one line, not an import traceback
+if __name__ == "__main__":
     import signal as _signal
     import sys as _sys
 
@@ -72,39 +73,33 @@ from nplm.run import (
     lm_state,
 )
 from mlp import ACTIVATION_NAMES, MLPConfig, RawSplit, load_data_mlp
+from sweeps import probe
+from sweeps.run import Sweep, SweepRun, run_sweep, safe_name
 from written import answers, figures
 
 DEFAULT_OUT_DIR = Path("plots")
 DEBUG_ENV = "HW3_DEBUG"
 QUICK_OUT_DIR = Path("runs") / "quick"
 LEARNING_RATES = [0.0001, 0.001, 0.005, 0.02, 0.05, 0.1]
+TANH_LEARNING_RATES = [0.001, 0.002, 0.005, 0.01]
 
 
-@dataclasses.dataclass
-class Sweep:
-    """One experiment of section 6.1: configs with their plot labels, and what to plot."""
+def _configs(cells, num_epochs: int, **fixed) -> List[MLPConfig]:
+    """One MLPConfig per cell (a dict of the fields that vary), with the fields all cells share."""
+    return [MLPConfig(**cell, **fixed, num_epochs=num_epochs) for cell in cells]
 
-    name: str  # file stem: plots/all_{name}_acc.png, plots/{name}.json
-    configs: List[MLPConfig]
-    labels: List[str]
-    epoch_plot_prefix: Optional[str] = (
-        None  # per-config train/dev loss plots, as the course drew for 6.1.3
-    )
-    probe: bool = False  # trained with common/mlp_probe.py's observers: its JSON, no plots
+
+def _depth_lr_labels(cells) -> List[str]:
+    return [f"{' -> '.join(map(str, c['hidden_dims']))}, lr {c['lr']:g}" for c in cells]
 
 
 def structure_sweep(num_epochs: int = 20) -> Sweep:
     """6.1.3: depth, with the course's learning rate for each depth (Sigmoid, batch 64)."""
     dims = [[], [512], [512, 512], [512, 512, 512]]
-    lrs = [0.025, 0.02, 0.01, 0.001]
+    cells = [dict(hidden_dims=d, lr=lr) for d, lr in zip(dims, [0.025, 0.02, 0.01, 0.001])]
     return Sweep(
         "mlp_structures",
-        [
-            MLPConfig(
-                hidden_dims=d, lr=lr, activation="Sigmoid", batch_size=64, num_epochs=num_epochs
-            )
-            for d, lr in zip(dims, lrs)
-        ],
+        _configs(cells, num_epochs, activation="Sigmoid", batch_size=64),
         [" -> ".join(map(str, d)) or "no hidden layer" for d in dims],
         epoch_plot_prefix="mlp_structure",
     )
@@ -112,29 +107,23 @@ def structure_sweep(num_epochs: int = 20) -> Sweep:
 
 def activation_sweep(num_epochs: int = 20) -> Sweep:
     """6.1.4: activation functions, one hidden layer of 512, lr 0.02, batch 128."""
+    cells = [dict(activation=a) for a in ACTIVATION_NAMES]
     return Sweep(
         "mlp_activations",
-        [
-            MLPConfig(
-                hidden_dims=[512], lr=0.02, activation=a, batch_size=128, num_epochs=num_epochs
-            )
-            for a in ACTIVATION_NAMES
-        ],
+        _configs(cells, num_epochs, hidden_dims=[512], lr=0.02, batch_size=128),
         list(ACTIVATION_NAMES),
+        epoch_plot_prefix="mlp_activation",
     )
 
 
 def learning_rate_sweep(num_epochs: int = 20) -> Sweep:
     """6.1.5: learning rates from 1e-4 to 1e-1, one hidden layer of 512, Sigmoid, batch 64."""
+    cells = [dict(lr=lr) for lr in LEARNING_RATES]
     return Sweep(
         "mlp_learning_rates",
-        [
-            MLPConfig(
-                hidden_dims=[512], lr=lr, activation="Sigmoid", batch_size=64, num_epochs=num_epochs
-            )
-            for lr in LEARNING_RATES
-        ],
+        _configs(cells, num_epochs, hidden_dims=[512], activation="Sigmoid", batch_size=64),
         [f"lr={lr:g}" for lr in LEARNING_RATES],
+        epoch_plot_prefix="mlp_learning_rate",
     )
 
 
@@ -142,56 +131,36 @@ def depth_vs_lr_sweep(num_epochs: int = 20) -> Sweep:
     """6.1.3's control: one, two and three hidden layers, each at 0.02 and 0.001 (the one- and
     three-layer nets' course learning rates; Sigmoid, batch 64), so that depth and learning rate are
     told apart."""
-    cells = [(d, lr) for d in ([512], [512, 512], [512, 512, 512]) for lr in (0.02, 0.001)]
+    depths = ([512], [512, 512], [512, 512, 512])
+    cells = [dict(hidden_dims=d, lr=lr) for d in depths for lr in (0.02, 0.001)]
     return Sweep(
         "mlp_depth_vs_lr",
-        [
-            MLPConfig(
-                hidden_dims=d, lr=lr, activation="Sigmoid", batch_size=64, num_epochs=num_epochs
-            )
-            for d, lr in cells
-        ],
-        [f"{' -> '.join(map(str, d))}, lr {lr:g}" for d, lr in cells],
+        _configs(cells, num_epochs, activation="Sigmoid", batch_size=64),
+        _depth_lr_labels(cells),
     )
-
-
-TANH_LEARNING_RATES = [0.001, 0.002, 0.005, 0.01]
 
 
 def tanh_lr_sweep(num_epochs: int = 20) -> Sweep:
     """6.1.4's control: Tanh at smaller learning rates than the sweep's 0.02 (tanh' peaks at 1, four
     times sigmoid's 1/4), one hidden layer of 512, batch 128, as in the activations sweep."""
+    cells = [dict(lr=lr) for lr in TANH_LEARNING_RATES]
     return Sweep(
         "mlp_tanh_lr",
-        [
-            MLPConfig(
-                hidden_dims=[512], lr=lr, activation="Tanh", batch_size=128, num_epochs=num_epochs
-            )
-            for lr in TANH_LEARNING_RATES
-        ],
+        _configs(cells, num_epochs, hidden_dims=[512], activation="Tanh", batch_size=128),
         [f"Tanh, lr {lr:g}" for lr in TANH_LEARNING_RATES],
     )
 
 
 def depth_probe_sweep(num_epochs: int = 20) -> Sweep:
     """6.1.3's "why": one, two and three sigmoid layers at 0.02, and one and three at 0.001, trained
-    with common/mlp_probe.py's observers (per-layer gradient norms, saturated units) on."""
-    cells = [
-        ([512], 0.02),
-        ([512], 0.001),
-        ([512, 512], 0.02),
-        ([512, 512, 512], 0.02),
-        ([512, 512, 512], 0.001),
-    ]
+    with sweeps/probe.py's observers (per-layer gradient norms, saturated units) on."""
+    shapes = [([512], 0.02), ([512], 0.001), ([512, 512], 0.02)]
+    shapes += [([512, 512, 512], 0.02), ([512, 512, 512], 0.001)]
+    cells = [dict(hidden_dims=d, lr=lr) for d, lr in shapes]
     return Sweep(
         "mlp_depth_probe",
-        [
-            MLPConfig(
-                hidden_dims=d, lr=lr, activation="Sigmoid", batch_size=64, num_epochs=num_epochs
-            )
-            for d, lr in cells
-        ],
-        [f"{' -> '.join(map(str, d))}, lr {lr:g}" for d, lr in cells],
+        _configs(cells, num_epochs, activation="Sigmoid", batch_size=64),
+        _depth_lr_labels(cells),
         probe=True,
     )
 
@@ -207,161 +176,116 @@ SWEEPS = {
 SWEEPS_BY_NAME = {sweep().name: sweep for sweep in SWEEPS.values()}
 
 
-def _explore(
-    sweep: Sweep,
-    dev_d,
-    train_d,
-    test_d,
-    embeddings,
-    seeds: Sequence[int],
-    out_dir,
-    ckpt_dir,
-    resume: bool,
-    device: Optional[str],
-) -> dict:
-    """Featurize (unless given TensorDatasets), then run the sweep and save its plots and JSON."""
-    datasets = mlp.as_tensor_datasets((dev_d, train_d, test_d), embeddings)
-    if device:
-        sweep.configs = [dataclasses.replace(c, device=device) for c in sweep.configs]
-    if getattr(embeddings, "name", None):  # the vectors load_glove loaded, in each run's config
-        sweep.configs = [dataclasses.replace(c, embeddings=embeddings.name) for c in sweep.configs]
-    if sweep.probe:
-        from common import mlp_probe
+# --------------------------------------------------------------------------- plots
+def config_title(label: str, config) -> str:
+    """'no hidden layer, lr 0.025' or '512 -> 512, lr 0.01, Sigmoid': what a per-config plot shows.
+    The learning rate is added unless the label states it (`mlp.config_legend`), the activation
+    unless the label names it or there is no hidden layer (nothing applies it then)."""
+    title = mlp.config_legend(label, config)
+    activation = str(config["activation"])
+    return f"{title}, {activation}" if config["hidden_dims"] and activation not in label else title
 
-        print(f"---------- probe {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s)")
-        return mlp_probe.probe_sweep(
-            sweep.name, sweep.configs, sweep.labels, datasets, seeds, out_dir
+
+def visualize_sweep_epochs(
+    runs: Sequence[dict], out_dir: Path, prefix: str, seed_note: str = ""
+) -> List[Path]:
+    """One train/dev loss plot per run of a sweep (`mlp.visualize_epochs`), all on one y-scale so
+    that the configs can be compared plot against plot; returns the paths,
+    `out_dir/{prefix}_{label}_loss.png`."""
+    curves = {
+        f"{i}{key}": run[key] for i, run in enumerate(runs) for key in ("train_loss", "dev_loss")
+    }
+    ylim = utils.curve_limits(curves)
+    return [
+        mlp.visualize_epochs(
+            run["train_loss"],
+            run["dev_loss"],
+            Path(out_dir) / f"{prefix}_{safe_name(run['label'])}_loss.png",
+            title=f"{config_title(run['label'], run['config'])}: train and dev loss{seed_note}",
+            ylim=ylim,
         )
-    print(
-        f"---------- sweep {sweep.name}: {len(sweep.configs)} configs x {len(seeds)} seed(s) "
-        "----------"
+        for run in runs
+    ]
+
+
+def plot_sweep(history: dict, out_dir, epoch_plot_prefix: Optional[str] = None) -> List[Path]:
+    """A sweep's plots, as the course's main.py draws them, from its history (`run_sweep`'s dict, or
+    its JSON read back): with `epoch_plot_prefix` each config's train and dev loss
+    (`visualize_sweep_epochs`), then dev accuracy and loss across configs
+    (`mlp.visualize_configs`), `out_dir/all_{name}_{acc,loss}.png`. `python main.py replot` redraws
+    a committed sweep this way, without training."""
+    out_dir, name, runs, seeds = Path(out_dir), history["sweep"], history["runs"], history["seeds"]
+    seed_note = (
+        f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
     )
-    return mlp.run_sweep(
-        sweep.name,
-        sweep.configs,
-        sweep.labels,
-        datasets,
-        seeds=seeds,
-        out_dir=out_dir,
-        epoch_plot_prefix=sweep.epoch_plot_prefix,
-        ckpt_dir=ckpt_dir,
-        embeddings=embeddings,
-        resume=resume,
-    )
+    drawn = []
+    if epoch_plot_prefix:
+        drawn += visualize_sweep_epochs(runs, out_dir, epoch_plot_prefix, seed_note)
+    for key, metric in (("acc", "Dev accuracy"), ("loss", "Dev loss")):
+        drawn.append(
+            mlp.visualize_configs(
+                [r[f"dev_{key}"] for r in runs],
+                [r["label"] for r in runs],
+                metric,
+                out_dir / f"all_{name}_{key}.png",
+                title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}",
+                configs=[r["config"] for r in runs],
+            )
+        )
+    return drawn
 
 
-def explore_mlp_structures(
-    dev_d,
-    train_d,
-    test_d,
-    embeddings,
-    *,
-    seeds: Sequence[int] = (0,),
-    num_epochs: int = 20,
-    out_dir=DEFAULT_OUT_DIR,
-    ckpt_dir=None,
-    resume=False,
-    device=None,
-) -> dict:
-    """6.1.3: hidden layers [], [512], [512, 512], [512, 512, 512]. Splits may be raw dicts or
-    TensorDatasets."""
-    return _explore(
-        structure_sweep(num_epochs),
-        dev_d,
-        train_d,
-        test_d,
-        embeddings,
-        seeds,
-        out_dir,
-        ckpt_dir,
-        resume,
-        device,
-    )
+# --------------------------------------------------------------------------- the MLP sweeps
+def explore(sweep: Sweep, splits: Sequence, embeddings, run: SweepRun) -> dict:
+    """Featurize the (dev, train, test) splits (unless given TensorDatasets), run the sweep, which
+    saves its JSON, and draw its plots (`plot_sweep`); a probe sweep saves its JSON only."""
+    datasets = mlp.as_tensor_datasets(splits, embeddings)
+    counts = f"{len(sweep.configs)} configs x {len(run.seeds)} seed(s)"
+    if sweep.probe:
+        print(f"---------- probe {sweep.name}: {counts}")
+        return probe.probe_sweep(sweep, datasets, run, embeddings)
+    print(f"---------- sweep {sweep.name}: {counts} ----------")
+    history = run_sweep(sweep, datasets, run, embeddings)
+    plot_sweep(history, run.out_dir, sweep.epoch_plot_prefix)
+    return history
 
 
-def explore_mlp_activations(
-    dev_d,
-    train_d,
-    test_d,
-    embeddings,
-    *,
-    seeds: Sequence[int] = (0,),
-    num_epochs: int = 20,
-    out_dir=DEFAULT_OUT_DIR,
-    ckpt_dir=None,
-    resume=False,
-    device=None,
-) -> dict:
-    """6.1.4: Sigmoid, Tanh, ReLU, GeLU and LeakyReLU. Splits may be raw dicts or TensorDatasets."""
-    return _explore(
-        activation_sweep(num_epochs),
-        dev_d,
-        train_d,
-        test_d,
-        embeddings,
-        seeds,
-        out_dir,
-        ckpt_dir,
-        resume,
-        device,
-    )
+# The course's explore_* functions: the splits may be raw dicts or TensorDatasets; `settings` are
+# SweepRun's fields (seeds, out_dir, ckpt_dir, device, workers, resume).
+def explore_mlp_structures(dev_d, train_d, test_d, embeddings, *, num_epochs=20, **settings):
+    """6.1.3: hidden layers [], [512], [512, 512], [512, 512, 512]."""
+    sweep = structure_sweep(num_epochs)
+    return explore(sweep, (dev_d, train_d, test_d), embeddings, SweepRun(**settings))
 
 
-def explore_mlp_learning_rates(
-    dev_d,
-    train_d,
-    test_d,
-    embeddings,
-    *,
-    seeds: Sequence[int] = (0,),
-    num_epochs: int = 20,
-    out_dir=DEFAULT_OUT_DIR,
-    ckpt_dir=None,
-    resume=False,
-    device=None,
-) -> dict:
-    """6.1.5: learning rates 1e-4 ... 1e-1. Splits may be raw dicts or TensorDatasets."""
-    return _explore(
-        learning_rate_sweep(num_epochs),
-        dev_d,
-        train_d,
-        test_d,
-        embeddings,
-        seeds,
-        out_dir,
-        ckpt_dir,
-        resume,
-        device,
-    )
+def explore_mlp_activations(dev_d, train_d, test_d, embeddings, *, num_epochs=20, **settings):
+    """6.1.4: Sigmoid, Tanh, ReLU, GeLU and LeakyReLU."""
+    sweep = activation_sweep(num_epochs)
+    return explore(sweep, (dev_d, train_d, test_d), embeddings, SweepRun(**settings))
 
 
-def explore_mlp_depth_vs_lr(
-    dev_d,
-    train_d,
-    test_d,
-    embeddings,
-    *,
-    seeds: Sequence[int] = (0,),
-    num_epochs: int = 20,
-    out_dir=DEFAULT_OUT_DIR,
-    ckpt_dir=None,
-    resume=False,
-    device=None,
-) -> dict:
-    """6.1.3's control: one and three hidden layers at lr 0.02 and 0.001 (not in the course
-    skeleton)."""
-    return _explore(
-        depth_vs_lr_sweep(num_epochs),
-        dev_d,
-        train_d,
-        test_d,
-        embeddings,
-        seeds,
-        out_dir,
-        ckpt_dir,
-        resume,
-        device,
-    )
+def explore_mlp_learning_rates(dev_d, train_d, test_d, embeddings, *, num_epochs=20, **settings):
+    """6.1.5: learning rates 1e-4 ... 1e-1."""
+    sweep = learning_rate_sweep(num_epochs)
+    return explore(sweep, (dev_d, train_d, test_d), embeddings, SweepRun(**settings))
+
+
+def explore_mlp_depth_vs_lr(dev_d, train_d, test_d, embeddings, *, num_epochs=20, **settings):
+    """6.1.3's control: one, two and three hidden layers at lr 0.02 and 0.001."""
+    sweep = depth_vs_lr_sweep(num_epochs)
+    return explore(sweep, (dev_d, train_d, test_d), embeddings, SweepRun(**settings))
+
+
+def explore_mlp_tanh_lr(dev_d, train_d, test_d, embeddings, *, num_epochs=20, **settings):
+    """6.1.4's control: Tanh at learning rates 0.001 ... 0.01."""
+    sweep = tanh_lr_sweep(num_epochs)
+    return explore(sweep, (dev_d, train_d, test_d), embeddings, SweepRun(**settings))
+
+
+def explore_mlp_depth_probe(dev_d, train_d, test_d, embeddings, *, num_epochs=20, **settings):
+    """6.1.3's "why": gradient norms and saturated units of sigmoid nets of one to three layers."""
+    sweep = depth_probe_sweep(num_epochs)
+    return explore(sweep, (dev_d, train_d, test_d), embeddings, SweepRun(**settings))
 
 
 EXPLORERS = {
@@ -369,10 +293,11 @@ EXPLORERS = {
     "activations": explore_mlp_activations,
     "learning_rates": explore_mlp_learning_rates,
     "depth_vs_lr": explore_mlp_depth_vs_lr,
+    "tanh_lr": explore_mlp_tanh_lr,
+    "depth_probe": explore_mlp_depth_probe,
 }
 
 
-# --------------------------------------------------------------------------- the MLP sweeps
 def _quick_slice(split: RawSplit, n: int) -> RawSplit:
     return {k: v[:n] for k, v in split.items()}
 
@@ -386,7 +311,8 @@ def cmd_mlp(args) -> dict:
             _quick_slice(s, n) for s, n in zip((dev_d, train_d, test_d), (300, 1500, 300))
         )
     embeddings = glove.load_glove(data_dir=args.data_dir, name=args.embeddings)
-    if args.embeddings != "6b":  # runs on other vectors go beside those on GloVe 6B, not over them
+    # runs on other vectors go beside those on GloVe 6B, not over them
+    if args.embeddings != "6b":
         name = glove.EMBEDDINGS[args.embeddings][0]
         args.out_dir, args.ckpt_dir = args.out_dir / name, args.ckpt_dir / name
     t0 = time.perf_counter()
@@ -395,27 +321,12 @@ def cmd_mlp(args) -> dict:
         f"featurized {sum(len(d['text']) for d in (dev_d, train_d, test_d))} reviews in "
         f"{time.perf_counter() - t0:.1f} s (data loading took {t0 - started:.1f} s)"
     )
-    seeds = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
-    num_epochs = 3 if args.quick else args.epochs
+    settings = dict(out_dir=args.out_dir, ckpt_dir=args.ckpt_dir, device=args.device)
+    settings.update(resume=args.resume, num_epochs=3 if args.quick else args.epochs)
+    settings["seeds"] = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
     results = {}
     for name in args.sweeps:
-        if name in EXPLORERS:
-            explore = EXPLORERS[name]
-        else:  # a sweep without a course-skeleton face
-
-            def explore(*splits, num_epochs, **kwargs):
-                return _explore(SWEEPS[name](num_epochs), *splits, **kwargs)
-
-        results[name] = explore(
-            *datasets,
-            embeddings,
-            seeds=seeds,
-            num_epochs=num_epochs,
-            out_dir=args.out_dir,
-            ckpt_dir=args.ckpt_dir,
-            resume=args.resume,
-            device=args.device,
-        )
+        results[name] = EXPLORERS[name](*datasets, embeddings, **settings)
         print(f"sweep {name} took {results[name]['wall_seconds']:.1f} s")
     print(
         f"MLP sweeps done in {time.perf_counter() - started:.1f} s (data loading included); "
@@ -474,7 +385,7 @@ def cmd_compare(args) -> None:
 
 def cmd_replot_all(args) -> list:
     """Redraw every plot of OUT_DIR from its JSON, without training: the language model's
-    (nplm/run.py's replot), the MLP sweeps' (`mlp.plot_sweep`, from OUT_DIR/mlp_*.json) and the
+    (nplm/run.py's replot), the MLP sweeps' (`plot_sweep`, from OUT_DIR/mlp_*.json) and the
     sentiment table's."""
     import json
 
@@ -486,7 +397,7 @@ def cmd_replot_all(args) -> list:
         history = json.loads(path.read_text())
         name = history.get("sweep") if isinstance(history, dict) else None
         if name in prefixes and not SWEEPS_BY_NAME[name]().probe:
-            drawn += mlp.plot_sweep(history, path.parent, prefixes[name])
+            drawn += plot_sweep(history, path.parent, prefixes[name])
     table = Path(args.out_dir) / "sentiment_ngrams.json"
     if table.is_file():
         history = json.loads(table.read_text())
