@@ -140,9 +140,7 @@ def setting(default, help: str, **declaration) -> Any:
 def settings_of(config) -> dict[str, Setting]:
     """{field name: Setting} of a config dataclass (or instance), in the order of its fields."""
     return {
-        f.name: f.metadata["setting"]
-        for f in dataclasses.fields(config)
-        if "setting" in f.metadata
+        f.name: f.metadata["setting"] for f in dataclasses.fields(config) if "setting" in f.metadata
     }
 
 
