@@ -115,7 +115,8 @@ def test_flags_before_the_command_mean_what_they_mean_after_it(tmp_path):
         and before.out_dir == cli_flags.QUICK_OUT_DIR
     )
     default = main.parse_args([])
-    assert main.RUNS[default.command] is main.cmd_all and default.seeds == 3 and default.epochs == 20
+    assert main.RUNS[default.command] is main.cmd_all
+    assert default.seeds == 3 and default.epochs == 20
     assert default.lm_config.num_epochs == 4  # the sweeps' --epochs is not the language model's
 
 
