@@ -1,7 +1,7 @@
 """Homework 3: `python main.py` runs every experiment and writes plots and JSON in plots/.
 
     python main.py               # everything: written checks, MLP sweeps, the language model
-    python main.py mlp           # the sweeps of 6.1 and 6.1.3's control (or: --sweeps NAME ...)
+    python main.py mlp           # the six sweeps of 6.1 (or: --sweeps NAME ...)
     python main.py lm            # train and score the fixed-window language model (mlp_lm.py)
     python main.py sample        # sample from a saved language-model checkpoint
     python main.py cache         # score a checkpoint with a continuous cache (Grave et al. 2017)

@@ -37,7 +37,8 @@ COMMANDS = {
         ("out_dir", "ckpt_dir"),
     ),
     "mlp": Command(
-        "the three MLP sweeps of section 6.1 (structures, activations, learning rates)",
+        "the six MLP sweeps of section 6.1: the handout's three (structures, activations, learning "
+        "rates) and the controls of 6.1.3 (depth_vs_lr, depth_probe) and 6.1.4 (tanh_lr)",
         ("out_dir", "ckpt_dir"),
     ),
     "lm": Command(

@@ -200,8 +200,8 @@ FLAGS = [
     ),
     Flag(
         "--sweeps",
-        "which sweeps of 6.1 to run (default: all: the handout's three and depth_vs_lr, "
-        "the control of 6.1.3)",
+        "which sweeps of 6.1 to run (default: all six: the handout's three and the controls of "
+        "6.1.3 and 6.1.4)",
         SWEEPING,
         lambda a: list(SWEEP_NAMES),
         kwargs=dict(nargs="+", choices=list(SWEEP_NAMES)),
