@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from common import datafiles
+from common.settings import Setting
 import mlp_lm
 from nplm.dynamic import DYNAMIC_SEGMENT
 from nplm.optim import SCHEDULES
@@ -27,29 +28,9 @@ SWEEP_NAMES = (
 
 
 def _number(kind, low=None, high=None, high_open=False):
-    """An argparse type: a `kind` in [low, high] (or [low, high)); the error says what is
+    """An argparse type: a finite `kind` in [low, high] (or [low, high)); the error says what is
     expected."""
-
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        ok = (
-            value is not None
-            and value == value
-            and (low is None or value >= low)
-            and (high is None or value < high or (value == high and not high_open))
-        )
-        if not ok:
-            what = "a whole number" if kind is int else "a number"
-            if high is None:
-                raise argparse.ArgumentTypeError(f"must be {what} >= {low:g}, got {text!r}")
-            bound = ")" if high_open else "]"
-            raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}{bound}, got {text!r}")
-        return value
-
-    return parse
+    return Setting("", kind=kind, low=low, high=high, open_high=high_open).parse
 
 
 def _run_name(text: str) -> str:
