@@ -5,7 +5,6 @@ finished, and --resume goes on from there to the numbers of an uninterrupted run
 
 from __future__ import annotations
 
-import dataclasses
 
 import hashlib
 import json
@@ -270,7 +269,7 @@ def test_a_diverging_sweep_run_is_one_line_naming_the_run(
         sweep_run.run_sweep(Sweep("s", configs, ["big"]), datasets, run)
     assert not (tmp_path / "s.json").exists()  # no JSON full of nulls
     sweep = lambda args: sweep_run.run_sweep(Sweep("s", configs, ["big"]), datasets, run)  # noqa: E731
-    monkeypatch.setitem(main.COMMANDS, "mlp", dataclasses.replace(main.COMMANDS["mlp"], func=sweep))
+    monkeypatch.setitem(main.RUNS, "mlp", sweep)
     assert main.main(["mlp", "--out-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: sweep s, big, seed 0")
