@@ -13,18 +13,11 @@ from common.settings import Setting
 import mlp_lm
 from nplm.dynamic import DYNAMIC_SEGMENT
 from nplm.optim import SCHEDULES
+from sweeps.definitions import SWEEPS
 
 DEFAULT_OUT_DIR = Path("plots")
 DEBUG_ENV = "HW3_DEBUG"
 QUICK_OUT_DIR = Path("runs") / "quick"
-SWEEP_NAMES = (
-    "structures",
-    "activations",
-    "learning_rates",
-    "depth_vs_lr",
-    "tanh_lr",
-    "depth_probe",
-)
 
 
 def _number(kind, low=None, high=None, high_open=False):
@@ -184,8 +177,8 @@ FLAGS = [
         "which sweeps of 6.1 to run (default: all six: the handout's three and the controls of "
         "6.1.3 and 6.1.4)",
         SWEEPING,
-        lambda a: list(SWEEP_NAMES),
-        kwargs=dict(nargs="+", choices=list(SWEEP_NAMES)),
+        lambda a: list(SWEEPS),
+        kwargs=dict(nargs="+", choices=list(SWEEPS)),
     ),
     Flag(
         "--resume",
