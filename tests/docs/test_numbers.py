@@ -2,7 +2,7 @@
 (reference/*.json, the committed runs: what a user's own run writes to plots/ is never read).
 
 The record of where each number comes from is data, in tab-separated tables next to this file, each
-explained in its header:
+explained in its header (numbers.tsv's says how to add a row for a new sentence):
 - numbers.tsv: document, phrase (the text around the number, {} where it stands), source (a path
   into reference/*.json, or a small fixed vocabulary of operations on paths, evaluate() below) and
   format (render()).  The test fills the value into the phrase and looks for it in the document.
@@ -90,7 +90,7 @@ def split_top(text: str, sep: str) -> list[str]:
 
 
 def walk(value, keys: list[str]):
-    """Follow a path's keys into the loaded JSON (SOURCES)."""
+    """Follow a path's keys into the loaded JSON (numbers.tsv's header says how paths read)."""
     if not keys:
         return value
     key, rest = keys[0], keys[1:]
@@ -179,7 +179,7 @@ CALL = re.compile(r"(\w+)\((.*)\)$", re.S)
 
 
 def evaluate(source: str):
-    """A source (SOURCES) -> its value: a number, an array, a word or a truth value."""
+    """A source (a path, a "string", a number or an operation of OPS on sources) -> its value."""
     source = source.strip()
     call = CALL.match(source)
     if call and call.group(1) in OPS:
@@ -192,7 +192,7 @@ def evaluate(source: str):
 
 
 def render(value, fmt: str) -> str:
-    """A value written as the documents write it (FORMATS)."""
+    """A value written as the documents write it (the formats of numbers.tsv's header)."""
     if fmt == "w":
         return re.sub(r"\s+", " ", str(value))
     value = float(value)
