@@ -53,9 +53,8 @@ class Flag:
     commands: tuple
     default: Any = None
     field: Optional[str] = None
-    kwargs: dict = dataclasses.field(
-        default_factory=dict
-    )  # argparse's type, choices, nargs, action
+    # argparse's type, choices, nargs, action
+    kwargs: dict = dataclasses.field(default_factory=dict)
 
     @property
     def dest(self) -> str:
