@@ -8,7 +8,7 @@ explained in its header (numbers.tsv's says how to add a row for a new sentence)
   format (render()).  The test fills the value into the phrase and looks for it in the document.
 - not_results.tsv: phrases whose numbers are not results (settings, citations, section numbers).
   Every number of a document (hw3.md from 6.1 on) must lie in a phrase of either table, or in a
-  table checked cell by cell below (the '±' rows, the ablation table); a number
+  table checked cell by cell below (6.1's '±' rows, the ablation table); a number
   with no record fails test_every_result_number_is_checked.
 - claims.tsv: statements of the documents (orderings, "every seed") as expressions that must hold.
 When a run is redone, only the documents change; when a sentence is edited, its row does.
@@ -56,11 +56,11 @@ class Row(NamedTuple):
     fmt: str
 
     def text(self) -> str:
-        """The phrase with the value written in; a list of values fills several {} (a table row)."""
-        value, n = evaluate(self.source), self.phrase.count("{}")
-        values = list(value) if n > 1 else [value]
-        assert len(values) == n, f"{self!r}: {len(values)} values for {n} places"
-        return self.phrase.format(*(render(v, self.fmt) for v in values))
+        """The phrase with the value written in; a list fills several {} (a table row)."""
+        value, n, fmts = evaluate(self.source), self.phrase.count("{}"), self.fmt.split()
+        values, fmts = list(value) if n > 1 else [value], fmts * n if len(fmts) == 1 else fmts
+        assert len(values) == len(fmts) == n, f"{self!r}: {len(values)} values for {n} places"
+        return self.phrase.format(*(render(v, f) for v, f in zip(values, fmts)))
 
     def __repr__(self) -> str:
         return f"numbers.tsv:{self.line} {self.phrase!r}"
@@ -95,7 +95,7 @@ def walk(value, keys: list[str]):
         return value
     key, rest = keys[0], keys[1:]
     if key == "*":
-        return [walk(v, rest) for v in value]
+        return [walk(v, rest) for v in (value.values() if isinstance(value, dict) else value)]
     if re.fullmatch(r"-?\d*:-?\d*", key):
         start, stop = (int(k) if k else None for k in key.split(":"))
         return [walk(v, rest) for v in value[start:stop]]
@@ -108,8 +108,8 @@ def walk(value, keys: list[str]):
         if "|" not in wanted:
             return walk(picks[0][0], rest)
         return [walk(p[0], rest) for p in picks]
-    if isinstance(value, list) and "|" in key:
-        return [walk(value[int(i)], rest) for i in key.split("|")]
+    if "|" in key:
+        return [walk(value[int(i) if isinstance(value, list) else i], rest) for i in key.split("|")]
     return walk(value[int(key)] if isinstance(value, list) else value[key], rest)
 
 
@@ -174,6 +174,7 @@ OPS = {
     "ge": np.greater_equal,
     "eq": lambda a, b: a == b if isinstance(a, str) else np.isclose(a, b, rtol=0, atol=1e-12),
     "and": lambda *xs: all(bool(np.all(x)) for x in xs),
+    "pick": lambda test, yes, no: yes if np.all(test) else no,
 }
 CALL = re.compile(r"(\w+)\((.*)\)$", re.S)
 
@@ -234,7 +235,8 @@ def test_comparisons_follow_the_rule(row):
 
 @pytest.mark.parametrize("row", TEXT_ROWS, ids=repr)
 def test_hw3_md_samples_are_the_runs_samples(row):
-    """The samples that hw3.md and docs/results.md show are the runs' samples."""
+    """The samples that hw3.md and docs/results.md show are the runs' samples, and the words of
+    pick() rows are those their test gives."""
     assert row.text() in text_of(row.doc)
 
 
@@ -349,28 +351,28 @@ def cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
-def without_sentiment_section(text: str) -> str:
-    """The section on sentiment beyond the handout is checked by test_sentiment_findings.py."""
-    for heading in ("### How far the sentiment classifier goes", "## Sentiment beyond the handout"):
-        if heading in text:
-            start = text.index(heading)
-            text = text[:start] + text[text.index("\n## ", start) :]
-    return text
+# first cells of the '±' rows that numbers.tsv records whole (the sentiment table of hw3.md)
+RECORDED = {(r.doc, cells(r.phrase)[0]) for r in ROWS if re.match(r"\|.*±", r.phrase)}
+
+
+def is_pm_row(doc: str, line: str) -> bool:
+    """A row of 6.1's '±' tables, checked cell by cell below (not a row numbers.tsv records)."""
+    return line.startswith("|") and "±" in line and (doc, cells(line)[0]) not in RECORDED
 
 
 @pytest.mark.parametrize("doc", [H, RESULTS_PAGE])
 def test_result_tables_match_the_sweeps(doc):
-    """Each '±' row is one config of the sweeps of 6.1 and depth's control, in order: its cells are
-    the JSON's mean ± std (hw3.md: best dev and dev at epoch 20, without a config that repeats an
-    earlier row's runs, as its text says; docs/results.md: best dev and test), and the row names
-    the config's lr or label."""
+    """Each row of 6.1's '±' tables is one config of the sweeps and depth's control, in order: its
+    cells are the JSON's mean ± std (hw3.md: best dev and dev at epoch 20, without a config that
+    repeats an earlier row's runs, as its text says; docs/results.md: best dev and test), and the
+    row names the config's lr or label."""
     runs = []
     for sweep in ("mlp_structures", "mlp_activations", "mlp_learning_rates", D):
         for label in lookup(f"{sweep}.json:runs.*.label"):
             if doc == RESULTS_PAGE or not any(same_runs((sweep, label), k) for k in runs):
                 runs.append((sweep, label))
-    text = without_sentiment_section((REPO / doc).read_text())
-    rows = [cells(line) for line in text.splitlines() if line.startswith("|") and "±" in line]
+    text = (REPO / doc).read_text()
+    rows = [cells(line) for line in text.splitlines() if is_pm_row(doc, line)]
     assert len(rows) == len(runs)
     for row, (sweep, label) in zip(rows, runs):
         r, pm = run(sweep, label), "{0[0]:.4f} ± {0[1]:.4f}".format
@@ -463,13 +465,13 @@ def scanned(doc: str) -> str:
     """The part of a document whose numbers must have a record (hw3.md from 6.1 on; all of README.md
     and of a page of docs/), whitespace collapsed, with headings, the tables checked cell by cell,
     code, link targets and math blanked out."""
-    text = without_sentiment_section((REPO / doc).read_text())
+    text = (REPO / doc).read_text()
     if doc == H:
         text = text[text.index("## 6.1 Programming") : text.index("## Which test checks which")]
     lines = [
         ""
         if line.startswith("#")
-        or (line.startswith("|") and "±" in line)
+        or is_pm_row(doc, line)
         or any(is_ablation_row(line, len(pick)) for pick in ABLATION_PICK.values())
         else line
         for line in text.splitlines()
