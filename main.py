@@ -6,7 +6,7 @@
     python main.py sample        # sample from a saved language-model checkpoint
     python main.py cache         # score a checkpoint with a continuous cache (Grave et al. 2017)
     python main.py dynamic       # ... with dynamic evaluation (Krause et al. 2018), and the cache
-    python main.py lstm          # a small LSTM language model, a wall-clock budget (nplm/lstm.py)
+    python main.py lstm          # a small LSTM language model, a wall-clock budget (lm/lstm.py)
     python main.py written       # check every written answer (sections 1-5), draw Figures 1-2
     python main.py sentiment     # beyond the handout: bags of n-grams, NB weighting (IMDB)
     python main.py ... --quick   # the same on small slices, in seconds (into runs/quick)
@@ -15,7 +15,7 @@ The sweeps are data (`SWEEPS`): each is a list of configs and labels handed to `
 which runs them over the seeds, plots the curves and writes a JSON of every number.
 `explore_mlp_structures`, `explore_mlp_activations` and `explore_mlp_learning_rates` keep the course
 skeleton's signatures. The language model's commands (lm, sample, cache, dynamic, replot) are
-nplm/run.py's.
+lm/run.py's.
 
 Every flag is declared once, in `FLAGS` (its help, the commands that take it, its default, the
 LMConfig field it sets), and every command in `COMMANDS`; `parse_args` checks every value before any
@@ -58,10 +58,10 @@ from common import reference as reference_run
 import mlp
 import mlp_lm
 import utils
-from nplm.dynamic import DYNAMIC_SEGMENT
-from nplm.lstm import LSTMConfig, cmd_lstm, lstm_stem
+from lm.dynamic import DYNAMIC_SEGMENT
+from lm.lstm import LSTMConfig, cmd_lstm, lstm_stem
 from nplm.optim import SCHEDULES
-from nplm.run import (
+from lm.run import (
     LMRunConfig,
     cmd_cache,
     cmd_dynamic,
@@ -474,7 +474,7 @@ def cmd_compare(args) -> None:
 
 def cmd_replot_all(args) -> list:
     """Redraw every plot of OUT_DIR from its JSON, without training: the language model's
-    (nplm/run.py's replot), the MLP sweeps' (`mlp.plot_sweep`, from OUT_DIR/mlp_*.json) and the
+    (lm/run.py's replot), the MLP sweeps' (`mlp.plot_sweep`, from OUT_DIR/mlp_*.json) and the
     sentiment table's."""
     import json
 
@@ -960,7 +960,7 @@ FLAGS = [
         kwargs=dict(type=int),
         **BOTH,
     ),
-    # the LSTM's own (nplm/lstm.py's LSTMConfig checks their values)
+    # the LSTM's own (lm/lstm.py's LSTMConfig checks their values)
     Flag(
         "--budget",
         "seconds of training (the steps alone; dev scoring is timed apart), the learning-rate "

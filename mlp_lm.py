@@ -17,8 +17,8 @@ own: nplm/output.py (adaptive softmax, tied embeddings), nplm/context.py (global
 and input dropout), nplm/average.py (weight average), nplm/optim.py (AdamW, schedules),
 nplm/kernels.py and nplm/corpus.py (fast kernels and batches), nplm/distributed.py (torchrun),
 nplm/bookkeeping.py and nplm/checkpoint.py (early stopping, checkpoints, resume). `python main.py
-lm` (nplm/run.py) turns on the ones that help, and scores the model with nplm/cache.py and
-nplm/dynamic.py.
+lm` (lm/run.py) turns on the ones that help, and scores the model with lm/cache.py and
+lm/dynamic.py.
 """
 
 from __future__ import annotations
@@ -108,11 +108,11 @@ class LMConfig:
     device: str = "cpu"  # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N" or "mps"
     precision: str = "fp32"  # or "bf16": bfloat16 autocast for the forward passes
     eval_batch_size: Optional[int] = None  # None: batch_size
-    # after training, nplm/run.py scores the best model (the model never reads these;
+    # after training, lm/run.py scores the best model (the model never reads these;
     # lm_run.LMRunConfig has the rest)
-    cache_size: int = 0  # > 0: with a continuous cache of this many tokens (nplm/cache.py)
+    cache_size: int = 0  # > 0: with a continuous cache of this many tokens (lm/cache.py)
     dynamic_segment: int = (
-        0  # > 0: with dynamic evaluation in segments of this many tokens (nplm/dynamic.py)
+        0  # > 0: with dynamic evaluation in segments of this many tokens (lm/dynamic.py)
     )
     # data and bookkeeping
     max_train_tokens: Optional[int] = None  # a prefix of the training stream (quick runs)

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import main
-from nplm import run as lm_run
+from lm import run as lm_run
 import mlp_lm
 
 REPO = Path(__file__).resolve().parents[2]

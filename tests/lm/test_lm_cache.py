@@ -1,4 +1,4 @@
-"""Tests of nplm/cache.py alone: the continuous cache against a one-target-at-a-time float64
+"""Tests of lm/cache.py alone: the continuous cache against a one-target-at-a-time float64
 reference, and that it only looks back."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nplm import cache as C
+from lm import cache as C
 from nplm import corpus as D
 
 

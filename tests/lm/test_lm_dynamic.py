@@ -1,4 +1,4 @@
-"""Tests of nplm/dynamic.py: dynamic evaluation scores every token before any step has seen it,
+"""Tests of lm/dynamic.py: dynamic evaluation scores every token before any step has seen it,
 takes the SGD step it says it takes, restores the trained weights, and is tuned on dev before test
 is scored once."""
 
@@ -12,8 +12,8 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from nplm import cache as lm_cache  # noqa: E402
-from nplm import dynamic as D  # noqa: E402
+from lm import cache as lm_cache  # noqa: E402
+from lm import dynamic as D  # noqa: E402
 import mlp_lm as M  # noqa: E402
 
 V = 24

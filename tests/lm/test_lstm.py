@@ -1,4 +1,4 @@
-"""Tests of nplm/lstm.py: truncated backpropagation through time carries the state from chunk to
+"""Tests of lm/lstm.py: truncated backpropagation through time carries the state from chunk to
 chunk, a stream is scored token by token exactly once and in order, dynamic evaluation scores each
 token before any step has seen it and puts the weights back, and `python main.py lstm` writes its
 JSON and a checkpoint that rebuilds its model, refusing a bad value before any data is read."""
@@ -14,7 +14,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from nplm import lstm as L  # noqa: E402
+from lm import lstm as L  # noqa: E402
 from nplm.corpus import encode_stream  # noqa: E402
 
 V, PAD = 19, 0

@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from nplm import cache as lm_cache  # noqa: E402
+from lm import cache as lm_cache  # noqa: E402
 import mlp_lm as M  # noqa: E402
 from nplm import kernels  # noqa: E402
 import utils  # noqa: E402

@@ -1,4 +1,4 @@
-"""Tests of nplm/ngram.py: modified interpolated Kneser-Ney (Chen and Goodman 1999) against values
+"""Tests of lm/ngram.py: modified interpolated Kneser-Ney (Chen and Goodman 1999) against values
 worked out by hand and a dict-counting reference, and its mixture with a network."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from nplm import corpus as D
-from nplm import ngram as N
+from lm import ngram as N
 
 A, B, C, DD, E = 0, 1, 2, 3, 4  # E never occurs in the toy corpus
 TOY = [A, B, C, A, B, DD, A, B, C, B, C, A]  # a b c a b d a b c b c a

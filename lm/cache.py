@@ -125,7 +125,7 @@ def score_with_cache(
     """Choose the cache's theta and lambda on the dev split (the grid's lowest perplexity), then
     score the test split with them. Returns the model's and the mixture's perplexity on each split
     and the whole grid. `features_of(model, stream, pad_id, batch_size)` gives the features and log
-    probabilities of a stream: `features_and_log_probs` for the fixed-window model, nplm/lstm.py's
+    probabilities of a stream: `features_and_log_probs` for the fixed-window model, lm/lstm.py's
     `score_stream` for the LSTM (None: `features_and_log_probs`, looked up when called)."""
     features_of = features_and_log_probs if features_of is None else features_of
     thetas = list(CACHE_THETAS if thetas is None else thetas)

@@ -1,7 +1,7 @@
 """The language model's run, as `python main.py lm` does it: train the model of the config
 (mlp_lm.fit_mlp_lm), plot its loss and perplexity, score the best checkpoint on dev and test, then
-with a continuous cache (Grave, Joulin and Usunier 2017; nplm/cache.py) and dynamic evaluation
-(Krause et al. 2018; nplm/dynamic.py), sample the course's prompt, and write every number to
+with a continuous cache (Grave, Joulin and Usunier 2017; lm/cache.py) and dynamic evaluation
+(Krause et al. 2018; lm/dynamic.py), sample the course's prompt, and write every number to
 OUT_DIR/<stem>.json; and the commands that reuse a saved run: `sample`, `cache`, `dynamic` (a
 checkpoint) and `replot` (the JSON histories).
 
@@ -31,11 +31,11 @@ from nplm import distributed
 from nplm import kernels as lm_kernels
 import mlp_lm
 import utils
-from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
+from lm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
 from nplm.corpus import FULL_TRAIN_FILE, TRAIN_FILE, WindowBatches, encode_stream
 from nplm.checkpoint import load_checkpoint_meta
-from nplm.ngram import NGRAM_MUS, check_ngram_fields, count_ngram, score_with_ngram
-from nplm.dynamic import (
+from lm.ngram import NGRAM_MUS, check_ngram_fields, count_ngram, score_with_ngram
+from lm.dynamic import (
     DYNAMIC_DECAYS,
     DYNAMIC_LRS,
     DYNAMIC_SEGMENT,
@@ -56,7 +56,7 @@ class LMRunConfig(mlp_lm.LMConfig):
     dynamic_tune_tokens: int = (
         DYNAMIC_TUNE_TOKENS  # the dev prefix the dynamic-evaluation grid is searched on
     )
-    # > 0: also mix the network with an interpolated Kneser-Ney model of this order (nplm/ngram.py)
+    # > 0: also mix the network with an interpolated Kneser-Ney model of this order (lm/ngram.py)
     ngram_order: int = 0
     ngram_mus: List[float] = field(default_factory=lambda: list(NGRAM_MUS))
 

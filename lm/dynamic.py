@@ -11,7 +11,7 @@ the trained weights theta_0:
 
 (Krause et al.'s RMS-normalised rule divides the step by each weight's training-gradient RMS; on
 this model's dev set it scored worse than plain SGD at every step size we tried, so it is not
-offered.) The trained weights are put back at the end; the continuous cache (nplm/cache.py) can read
+offered.) The trained weights are put back at the end; the continuous cache (lm/cache.py) can read
 the features the adapted model computed.
 """
 
@@ -25,9 +25,9 @@ import time
 import torch
 
 import utils
-from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll
+from lm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll
 from nplm.corpus import WindowBatches, encode_stream
-from nplm.ngram import mix_passes
+from lm.ngram import mix_passes
 
 # the grid `score_dynamic` searches on a dev prefix (lr, decay); the segment length is one value per
 # run
@@ -155,9 +155,9 @@ def score_dynamic(
     cache's theta and lambda are chosen on that pass's features; test is scored once, alone and with
     the cache. Returns the grid's scores, the choices, dev and test perplexities, and the cost per
     token against the static model's. `evaluate` is the pass that scores a stream, with
-    `dynamic_eval`'s signature: `dynamic_eval` for the fixed-window model, nplm/lstm.py's
+    `dynamic_eval`'s signature: `dynamic_eval` for the fixed-window model, lm/lstm.py's
     `lstm_dynamic_eval` for the LSTM (None: `dynamic_eval`, looked up when called). With a counted
-    `ngram` (nplm/ngram.KneserNey), the adapted model is also mixed with it (mu chosen on dev from
+    `ngram` (lm/ngram.KneserNey), the adapted model is also mixed with it (mu chosen on dev from
     `mus`), alone and under the cache: out["ngram"]."""
     evaluate = dynamic_eval if evaluate is None else evaluate
     lrs = list(DYNAMIC_LRS if lrs is None else lrs)
@@ -236,8 +236,8 @@ def score_dynamic(
 
 
 def score_dynamic_as(config, model, tokenizer, dev_data, test_data=None, **overrides) -> dict:
-    """`score_dynamic` with the grids and sizes of a run's config (nplm/run.LMRunConfig or
-    nplm/lstm.LSTMConfig); `overrides` replace any of its keyword arguments."""
+    """`score_dynamic` with the grids and sizes of a run's config (lm/run.LMRunConfig or
+    lm/lstm.LSTMConfig); `overrides` replace any of its keyword arguments."""
     kwargs = dict(
         lrs=config.dynamic_lrs,
         decays=config.dynamic_decays,

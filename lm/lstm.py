@@ -7,8 +7,8 @@ gradients clipped at 0.25), its output word vectors tied to the input embeddings
 2017, *Using the Output Embedding to Improve Language Models*) through our adaptive softmax
 (nplm/output.py). It trains for a fixed wall-clock budget on our vocabulary and is scored as the
 fixed-window model is: every token of a split and one `<eos>` per line is a target, perplexity =
-exp(mean NLL per target), alone, with the continuous cache (nplm/cache.py), mixed with a Kneser-Ney
-n-gram model (nplm/ngram.py), with dynamic evaluation (nplm/dynamic.py), and with these together.
+exp(mean NLL per target), alone, with the continuous cache (lm/cache.py), mixed with a Kneser-Ney
+n-gram model (lm/ngram.py), with dynamic evaluation (lm/dynamic.py), and with these together.
 
 The file reads top to bottom: the config, the model, the training (batchify, TBPTT chunks, the
 wall-clock schedule), the scoring (one pass over a stream, dynamic evaluation), and the command.
@@ -27,10 +27,10 @@ import torch
 import torch.nn as nn
 
 import utils
-from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
+from lm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
 from nplm.checkpoint import load_checkpoint_meta, load_model, save_checkpoint
 from nplm.corpus import TRAIN_FILE, WordTokenizer, encode_stream, load_data_mlp_lm, texts_of
-from nplm.dynamic import (
+from lm.dynamic import (
     DYNAMIC_DECAYS,
     DYNAMIC_LRS,
     DYNAMIC_SEGMENT,
@@ -43,7 +43,7 @@ from nplm.dynamic import (
     trainable_params,
 )
 from nplm.kernels import make_adamw
-from nplm.ngram import NGRAM_MUS, check_ngram_fields, count_ngram, score_with_ngram
+from lm.ngram import NGRAM_MUS, check_ngram_fields, count_ngram, score_with_ngram
 from nplm.output import NPLMAdaptiveFinalBlock
 
 TRAIN_LOSS_NOTE = (
@@ -91,7 +91,7 @@ class LSTMConfig:
     dynamic_lrs: List[float] = field(default_factory=lambda: list(DYNAMIC_LRS))
     dynamic_decays: List[float] = field(default_factory=lambda: list(DYNAMIC_DECAYS))
     dynamic_tune_tokens: int = DYNAMIC_TUNE_TOKENS
-    ngram_order: int = 5  # 0: no Kneser-Ney mixture (nplm/ngram.py), as `lm`'s default preset
+    ngram_order: int = 5  # 0: no Kneser-Ney mixture (lm/ngram.py), as `lm`'s default preset
     ngram_mus: List[float] = field(default_factory=lambda: list(NGRAM_MUS))
     # bookkeeping
     seed: int = 0
@@ -223,7 +223,7 @@ class LSTMLM(nn.Module):
     pytorch/examples' RNNModel: inputs (T, B) of token ids, state (h, c) each (num_layers, B, H).
 
     `final_layer` has the fixed-window model's interface (`nll`, `target_log_prob`, `forward`), so
-    nplm/cache.py and nplm/dynamic.py read this model's features as they read the NPLM's."""
+    lm/cache.py and lm/dynamic.py read this model's features as they read the NPLM's."""
 
     def __init__(
         self,
@@ -469,7 +469,7 @@ def score_stream(
     tokens (the last padded at its end, where no earlier score can see it), each read from a
     `pad_id` (<eos>) input with the state carried through the column, `chunk_len` steps at a time.
     With batch_size 1 it is one pass over the whole stream. The same signature and outputs as
-    nplm/cache.py's `features_and_log_probs`, so the continuous cache reads it unchanged. Eval mode;
+    lm/cache.py's `features_and_log_probs`, so the continuous cache reads it unchanged. Eval mode;
     the model's previous mode is restored."""
     T = stream.numel()
     device = next(model.parameters()).device
@@ -506,9 +506,9 @@ def lstm_dynamic_eval(
     """Dynamic evaluation of the LSTM (Krause, Kahembwe, Murray and Renals 2018): the stream is
     read in one column, `segment_len` tokens at a time, the state carried (detached) from segment to
     segment; each segment is scored, then the weights take one SGD step on its mean NLL with a decay
-    to the trained weights (nplm/dynamic.py's `sgd_step_with_decay`). A token is scored before any
+    to the trained weights (lm/dynamic.py's `sgd_step_with_decay`). A token is scored before any
     step has seen it. Returns (features (T, H), log p (T,)) in stream order, as
-    nplm/dynamic.py's `dynamic_eval` does (its signature: `score_dynamic(evaluate=...)` takes it);
+    lm/dynamic.py's `dynamic_eval` does (its signature: `score_dynamic(evaluate=...)` takes it);
     the weights and the mode are restored."""
     check_dynamic_args([lr], [decay], segment_len)
     params = trainable_params(model)

@@ -45,7 +45,7 @@ The mixture (Bengio et al. 2003, section 4.1, mixed the network with an interpol
 p(x_t) = (1 - mu) p_net(x_t) + mu p_kn(x_t), with mu chosen on the dev split from a grid and the
 test split scored once with it (`score_mixture`, `score_with_ngram`). `mix_log_probs` gives the
 mixed per-token log-probabilities for one mu, to hand to the continuous cache
-(nplm.cache.continuous_cache_nll(features, mixed, ...)).
+(lm.cache.continuous_cache_nll(features, mixed, ...)).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll, features_and_log_probs
+from lm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll, features_and_log_probs
 from nplm.corpus import encode_stream, pad_id_of
 
 MIN_ORDER, MAX_ORDER = 2, 5
@@ -67,7 +67,7 @@ NGRAM_MUS = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5]
 # --------------------------------------------------------------------------- argument checks
 def check_ngram_fields(config) -> None:
     """A run's ngram_order (0: none, else MIN_ORDER..MAX_ORDER) and ngram_mus (each in [0, 1)),
-    refused through the config's own `check` (nplm/run.LMRunConfig, nplm/lstm.LSTMConfig)."""
+    refused through the config's own `check` (lm/run.LMRunConfig, lm/lstm.LSTMConfig)."""
     order = config.ngram_order
     config.check(
         "ngram_order",
@@ -331,7 +331,7 @@ def _as_log_probs(log_probs, what: str) -> torch.Tensor:
 
 def mix_log_probs(model_log_probs, ngram_log_probs, mu: float) -> torch.Tensor:
     """log((1 - mu) p_net + mu p_kn) per token, float64 (T,) (logaddexp; mu = 0 gives the
-    network's log-probs exactly). Feed it to nplm.cache.continuous_cache_nll as `log_probs`."""
+    network's log-probs exactly). Feed it to lm.cache.continuous_cache_nll as `log_probs`."""
     (mu,) = _check_mus([mu])
     a = _as_log_probs(model_log_probs, "model_log_probs")
     b = _as_log_probs(ngram_log_probs, "ngram_log_probs")
@@ -473,7 +473,7 @@ def score_with_ngram(
     A counted `ngram` is used as it is (train_data, order and max_train_tokens are then not read).
     With `cache_size` > 0 the cache is also put over the mixture (`mix_passes`).
     `features_of(model, stream, pad_id, batch_size)` gives the network's features and log
-    probabilities (None: `features_and_log_probs`; nplm/lstm.py's `score_stream` for the LSTM).
+    probabilities (None: `features_and_log_probs`; lm/lstm.py's `score_stream` for the LSTM).
     """
     features_of = features_and_log_probs if features_of is None else features_of
     t0 = time.perf_counter()
