@@ -61,8 +61,8 @@ import utils
 from lm.dynamic import DYNAMIC_SEGMENT
 from lm.lstm import LSTMConfig, cmd_lstm, lstm_stem
 from nplm.optim import SCHEDULES
+from lm.config import LMRunConfig
 from lm.run import (
-    LMRunConfig,
     cmd_cache,
     cmd_dynamic,
     cmd_lm,

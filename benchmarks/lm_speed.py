@@ -1,8 +1,8 @@
 """Training throughput of the MLP language model: our pipeline against one faithful to the course
 skeleton.
 
-Pipelines (same model sizes as mlp_lm.LMConfig.preset("default"), same batch size, same optimizer
-learning rate, same seed):
+Pipelines (same model sizes as lm/config.LMRunConfig.preset("default"), same batch size, same
+optimizer learning rate, same seed):
 - ours:        adaptive softmax (Grave et al. 2017) with its loss computed by adaptive_nll, batches
   cut
                from one token tensor (lm_data.WindowBatches), the global context, tied embeddings,
@@ -48,6 +48,8 @@ from torch.utils.data import DataLoader
 
 from nplm import kernels as lm_kernels
 import mlp_lm as M
+from lm.config import LMRunConfig
+from lm.train import build_model, fit_mlp_lm
 import utils
 from nplm.kernels import make_adamw, train_flops_per_token
 
@@ -163,7 +165,7 @@ def profile_steps(step, loader, steps: int, top: int = 12) -> dict:
 
 def run_pipeline(
     kind: str,
-    cfg: M.LMConfig,
+    cfg: LMRunConfig,
     tok,
     train_texts,
     train_stream,
@@ -187,7 +189,7 @@ def run_pipeline(
             fast=False,
             tie_embeddings=False,
         )
-        model = M.build_model(
+        model = build_model(
             course_cfg, tok.vocab_size, device
         )  # nn.Dropout, as the course has it
         W = model.context_size  # the local window
@@ -204,7 +206,7 @@ def run_pipeline(
             if kind == "ours"
             else dataclasses.replace(cfg, output_layer="full", tie_embeddings=False)
         )
-        model = M.build_model(ours_cfg, tok.vocab_size, device)
+        model = build_model(ours_cfg, tok.vocab_size, device)
         W = (
             model.context_size
         )  # ids read per prediction: the window, plus the far words of a global context
@@ -339,7 +341,7 @@ def main(argv=None) -> dict:
         "them to plots/benchmark_lm_cutoffs.json (seconds; no data needed)",
     )
     args = p.parse_args(argv)
-    cfg = M.LMConfig.preset("default")
+    cfg = LMRunConfig.preset("default")
     threads = args.threads or cfg.num_threads or torch.get_num_threads()
     lm_kernels.keep_freed_memory()  # as main.py lm does: bit-identical results, fewer page faults
     command = "python -m benchmarks.lm_speed " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -499,7 +501,7 @@ def processes_worker(args, cfg, threads: int) -> dict:
                 print_every=0,
                 save_path=str(Path(scratch) / "m.pt"),
             )
-            run = M.fit_mlp_lm(run_cfg, train_data, dev_data, log=lambda *a: None)
+            run = fit_mlp_lm(run_cfg, train_data, dev_data, log=lambda *a: None)
         out = {
             "processes": world,
             "threads_per_process": torch.get_num_threads(),
@@ -564,7 +566,7 @@ def processes_against_threads(args, threads: int, command: str) -> dict:
     report = {
         "command": command,
         "steps": args.steps,
-        "global_batch_size": M.LMConfig.preset("default").batch_size,
+        "global_batch_size": LMRunConfig.preset("default").batch_size,
         "tokens_per_second": rates,
         "median_tokens_per_second": medians,
         "ratio_processes_vs_threads": many / one,

@@ -1,27 +1,24 @@
 """The language model's run, as `python main.py lm` does it: train the model of the config
-(mlp_lm.fit_mlp_lm), plot its loss and perplexity, score the best checkpoint on dev and test, then
+(lm/train.fit_mlp_lm), plot its loss and perplexity, score the best checkpoint on dev and test, then
 with a continuous cache (Grave, Joulin and Usunier 2017; lm/cache.py) and dynamic evaluation
 (Krause et al. 2018; lm/dynamic.py), sample the course's prompt, and write every number to
 OUT_DIR/<stem>.json; and the commands that reuse a saved run: `sample`, `cache`, `dynamic` (a
 checkpoint) and `replot` (the JSON histories).
 
-`LMRunConfig` is mlp_lm.LMConfig with the fields of that scoring, which the model never reads; its
-presets turn the scoring on. Each command takes main.py's parsed flags (`args`); one rule
-(`lm_stem`) names a run's files.
+The run's config is lm/config.LMRunConfig, whose presets turn the scoring on. Each command takes
+main.py's parsed flags (`args`); one rule (`lm_stem`) names a run's files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sys
 import textwrap
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -31,101 +28,13 @@ from nplm import distributed
 from nplm import kernels as lm_kernels
 import mlp_lm
 import utils
-from lm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
+from lm.config import LMRunConfig
+from lm.train import fit_mlp_lm
+from lm.cache import score_with_cache
 from nplm.corpus import FULL_TRAIN_FILE, TRAIN_FILE, WindowBatches, encode_stream
 from nplm.checkpoint import load_checkpoint_meta
-from lm.ngram import NGRAM_MUS, check_ngram_fields, count_ngram, score_with_ngram
-from lm.dynamic import (
-    DYNAMIC_DECAYS,
-    DYNAMIC_LRS,
-    DYNAMIC_SEGMENT,
-    DYNAMIC_TUNE_TOKENS,
-    score_dynamic_as,
-)
-
-
-@dataclass
-class LMRunConfig(mlp_lm.LMConfig):
-    """mlp_lm.LMConfig and the grids that scoring after training searches on dev (its switches,
-    `cache_size` and `dynamic_segment`, are LMConfig's: a course config carries them, off)."""
-
-    cache_thetas: List[float] = field(default_factory=lambda: list(CACHE_THETAS))
-    cache_lambdas: List[float] = field(default_factory=lambda: list(CACHE_LAMBDAS))
-    dynamic_lrs: List[float] = field(default_factory=lambda: list(DYNAMIC_LRS))
-    dynamic_decays: List[float] = field(default_factory=lambda: list(DYNAMIC_DECAYS))
-    dynamic_tune_tokens: int = (
-        DYNAMIC_TUNE_TOKENS  # the dev prefix the dynamic-evaluation grid is searched on
-    )
-    # > 0: also mix the network with an interpolated Kneser-Ney model of this order (lm/ngram.py)
-    ngram_order: int = 0
-    ngram_mus: List[float] = field(default_factory=lambda: list(NGRAM_MUS))
-
-    NOT_TRAINED = mlp_lm.LMConfig.NOT_TRAINED + (
-        "cache_thetas",
-        "cache_lambdas",
-        "dynamic_lrs",
-        "dynamic_decays",
-        "dynamic_tune_tokens",
-        "ngram_order",
-        "ngram_mus",
-    )
-
-    def __post_init__(self):
-        self.cache_thetas, self.cache_lambdas, self.dynamic_lrs, self.dynamic_decays = (
-            list(self.cache_thetas),
-            list(self.cache_lambdas),
-            list(self.dynamic_lrs),
-            list(self.dynamic_decays),
-        )
-        self.ngram_mus = list(self.ngram_mus)
-        super().__post_init__()
-
-    def validate(self) -> None:
-        super().validate()
-        v = self.dynamic_tune_tokens
-        self.check(
-            "dynamic_tune_tokens",
-            isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-            "a whole number >= 1",
-        )
-        self.check(
-            "cache_thetas",
-            len(self.cache_thetas) > 0
-            and all(math.isfinite(t) and t >= 0 for t in self.cache_thetas),
-            "finite and >= 0",
-        )
-        self.check(
-            "cache_lambdas",
-            len(self.cache_lambdas) > 0 and all(0 <= x < 1 for x in self.cache_lambdas),
-            "in [0, 1)",
-        )
-        self.check(
-            "dynamic_lrs",
-            len(self.dynamic_lrs) > 0 and all(math.isfinite(x) and x > 0 for x in self.dynamic_lrs),
-            "finite and > 0",
-        )
-        check_ngram_fields(self)
-        self.check(
-            "dynamic_decays",
-            len(self.dynamic_decays) > 0 and all(0 <= x < 1 for x in self.dynamic_decays),
-            "in [0, 1)",
-        )
-
-    @classmethod
-    def presets(cls) -> dict:
-        """LMConfig's presets; ours also score the best model with a cache of 2000 tokens and
-        dynamic evaluation, the quick one on a small grid."""
-        scoring = {"cache_size": 2000, "dynamic_segment": DYNAMIC_SEGMENT, "ngram_order": 5}
-        quick = {
-            **scoring,
-            "dynamic_lrs": [0.1],
-            "dynamic_decays": [0.002],
-            "dynamic_tune_tokens": 5_000,
-        }
-        return {
-            name: {**fields, **(quick if name == "quick" else scoring if name != "course" else {})}
-            for name, fields in super().presets().items()
-        }
+from lm.ngram import count_ngram, score_with_ngram
+from lm.dynamic import score_dynamic_as
 
 
 def lm_run_name(args) -> str:
@@ -177,7 +86,7 @@ def _train_score_and_report(
     train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(
         args.data_dir, splits=("train", "validation", "test"), full_train=full_train
     )
-    run = mlp_lm.fit_mlp_lm(
+    run = fit_mlp_lm(
         config,
         train_data,
         dev_data,
@@ -340,7 +249,12 @@ def cmd_sample(args) -> dict:
     lm_kernels.keep_freed_memory()
     with utils.torch_threads(config.num_threads):
         return mlp_lm.sample_from_mlp_lm(
-            config, dev_data, prompt=args.prompt, top_ps=top_ps, max_len=args.max_len
+            config,
+            dev_data,
+            prompt=args.prompt,
+            top_ps=top_ps,
+            max_len=args.max_len,
+            run=mlp_lm.SampleRun(config.device, config.seed, config.eval_batch),
         )
 
 

@@ -16,6 +16,7 @@ import torch
 import main
 from lm import run as lm_run
 import mlp_lm
+from lm.config import LMRunConfig
 
 REPO = Path(__file__).resolve().parents[2]
 LM_FIELD_FLAGS = [(f.name, f.field, f.kwargs) for f in main.FLAGS if f.field]
@@ -303,7 +304,7 @@ def test_a_state_saved_before_the_new_model_fields_resumes(tiny_data_dir, tmp_pa
     assert main.main(["lm", *common]) == 0
     path = tmp_path / "ck" / "mlp_lm_quick.state.pt"
     state = torch.load(path, weights_only=False)
-    for key in mlp_lm.LMConfig.ADDED_OFF:
+    for key in LMRunConfig.ADDED_OFF:
         del state["meta"]["config"][key]
     torch.save(state, path)
     assert main.main(["lm", *common, "--resume"]) == 0
@@ -374,8 +375,8 @@ def test_replot_redraws_every_language_model_run_from_its_json(tmp_path):
         "dev_ppl": [244.7, 200.3],
     }
     for folder, config in (
-        ("", mlp_lm.LMConfig.preset("default")),
-        ("ablation", mlp_lm.LMConfig.preset("default", global_window=0)),
+        ("", LMRunConfig.preset("default")),
+        ("ablation", LMRunConfig.preset("default", global_window=0)),
     ):
         (tmp_path / folder).mkdir(exist_ok=True)
         (tmp_path / folder / "mlp_lm.json").write_text(
@@ -435,7 +436,7 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
         flag: renamed.get(flag, flag[2:].replace("-", "_")) for flag, _, _ in LM_FIELD_FLAGS
     }
     fields = {
-        f.name for f in dataclasses.fields(mlp_lm.LMConfig)
+        f.name for f in dataclasses.fields(LMRunConfig)
     }  # every field but the run's name and file
     assert fields - {field for _, field, _ in LM_FIELD_FLAGS} == {
         "seed",

@@ -10,6 +10,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks import lm_speed as benchmark_lm  # noqa: E402
 import mlp_lm as M  # noqa: E402
+from lm.config import LMRunConfig  # noqa: E402
 
 
 def test_profile_steps_reports_per_step_operator_times():
@@ -64,7 +65,7 @@ def test_the_pipelines_train_on_tiny_data_and_the_course_one_is_the_course_model
     tok = M.WordTokenizer.from_texts(lines)
     stream = M.encode_stream(lines, tok)
     cfg = dataclasses.replace(
-        M.LMConfig.preset("quick"), batch_size=32, eval_batch_size=64, global_window=4
+        LMRunConfig.preset("quick"), batch_size=32, eval_batch_size=64, global_window=4
     )
     out = {
         kind: benchmark_lm.run_pipeline(
