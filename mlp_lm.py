@@ -1,30 +1,20 @@
 """A fixed-window neural language model, as homework 3 of CS 601.471/671 builds it, on WikiText-2.
 
-Bengio, Ducharme, Vincent and Jauvin. 2003. *A Neural Probabilistic Language Model.* JMLR
-3:1137-1155.
-
-The model reads the W words before a position, looks up an embedding for each, concatenates them,
-and maps the result through a tanh layer and residual blocks to a distribution over the next word.
-The file reads top to bottom, as the course's: the config, the data, the three blocks and the
-`NPLM` that stacks them, `train` and `evaluate`, generation, the plots, and the course's two entry
-points, `run_mlp_lm` and `sample_from_mlp_lm`.
-
-Given a course config (an EasyDict with the course's fields), these functions build and train the
-course's model the course's way: a full softmax, `nn.Dropout`, a DataLoader over a TensorDataset of
-windows, Adam and ExponentialLR(decay); `train` leaves a plain state_dict at `save_path`. The
-model's keyword arguments and `train`'s `options` are our additions, off unless set, each from a
-module of nplm/: output.py (adaptive softmax, tied embeddings), context.py (global context,
-word-type and input dropout), average.py (weight average), kernels.py and corpus.py (fast kernels
-and batches), distributed.py (torchrun), bookkeeping.py and checkpoint.py (early stopping,
-checkpoints, resume). `python main.py lm` (lm/) sets them from its own config (lm/config.py), trains
-with lm/train.py and scores the model.
+Bengio, Ducharme, Vincent and Jauvin. 2003. *A Neural Probabilistic Language Model.* JMLR 3.
+The model embeds the W words before a position, concatenates them, and maps them through a tanh
+layer and residual blocks to a distribution over the next word. The file reads as the course's: the
+config, the blocks and `NPLM`, `train` and `evaluate`, generation, the plots, `run_mlp_lm` and
+`sample_from_mlp_lm`. Given a course config (an EasyDict with the course's fields) they train the
+course's model the course's way: a full softmax, a DataLoader of windows, Adam and
+ExponentialLR(decay), a plain state_dict at `save_path`. The model's keyword arguments and
+`train`'s `options` are our additions, off unless set, each from a module of nplm/; `python main.py
+lm` sets them from its own config (lm/config.py) and trains with lm/train.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import inspect
 import math
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
@@ -40,13 +30,15 @@ from nplm.average import WeightAverage
 from nplm.bookkeeping import TrainingRun, TrainOptions
 from nplm.checkpoint import load_model
 from nplm.checkpoint import CheckpointError  # noqa: F401 (what load_checkpoint raises)
-from nplm.context import ContextAdditions
+from nplm.context import ContextAdditions, ContextSettings
 from nplm.corpus import WordTokenizer, encode_stream, pad_id_of, texts_of, windows_from_stream
 from nplm.corpus import WindowBatches
 from nplm.corpus import load_data_mlp_lm, preprocess_data  # noqa: F401 (the course's names)
 from nplm.kernels import softmax_nll
-from nplm.output import NPLMAdaptiveFinalBlock, TiedOutput
+from nplm.sampling import top_p_filter
+from nplm.output import NPLMAdaptiveFinalBlock, OutputSettings, TiedOutput
 
+OUTPUT_FIELDS = {f.name for f in dataclasses.fields(OutputSettings)}
 COURSE_PROMPT = "The best perks of living on the east"
 # torch's seed for the course's runs: the initial weights, the shuffling, the dropout masks
 SEED = 42
@@ -78,8 +70,7 @@ class LMConfig:
         self.validate()
 
     def check(self, name: str, ok: bool, expected: str) -> None:
-        """utils.ConfigError (a ValueError) "LMConfig.name must be expected, got value" unless
-        `ok`."""
+        """utils.ConfigError "LMConfig.name must be expected, got value" unless `ok`."""
         if not ok:
             raise utils.ConfigError("LMConfig", name, expected, getattr(self, name))
 
@@ -112,80 +103,34 @@ def as_lm_config(config) -> LMConfig:
     course fields, the course's values for those it lacks. Validated here, once."""
     if isinstance(config, LMConfig):
         return config
-    values = {}
-    for f in dataclasses.fields(LMConfig):
-        try:
-            values[f.name] = getattr(config, f.name)
-        except (AttributeError, KeyError):
-            pass
-    return LMConfig(**values)
+    values = {f.name: field_of(config, f.name, None) for f in dataclasses.fields(LMConfig)}
+    return LMConfig(**{k: v for k, v in values.items() if v is not None})
 
 
-# --------------------------------------------------------------------------- data
-def tokenize_splits(train_data, dev_data, min_count=1, max_tokens=(None, None), log=print):
-    """(the tokenizer of train's words, the train stream (T,), the dev stream (T_dev,));
-    `max_tokens` cuts the two streams to prefixes (quick runs)."""
-    train_texts = texts_of(train_data)
-    tokenizer = WordTokenizer.from_texts(train_texts, min_count=min_count)
-    log(f"{'-' * 10} Preprocess Data {'-' * 10}")
-    train_stream = encode_stream(train_texts, tokenizer, max_tokens[0])  # (T,)
-    dev_stream = encode_stream(dev_data, tokenizer, max_tokens[1])  # (T_dev,)
-    log(
-        f"vocabulary {tokenizer.vocab_size:,} words (train split only); train "
-        f"{train_stream.numel():,} tokens, "
-        f"dev {dev_stream.numel():,} targets"
-    )
-    return tokenizer, train_stream, dev_stream
-
-
-def window_loaders(train_stream, dev_stream, context_size, pad_id, batch_sizes):
-    """The course's DataLoaders over TensorDatasets of (window, next word): train shuffled by
-    torch's seed, dev in order; `batch_sizes` is (train, dev)."""
-    train_loader = DataLoader(
-        TensorDataset(*windows_from_stream(train_stream, context_size, pad_id)),
-        batch_sizes[0],
-        shuffle=True,
-    )
-    dev_loader = DataLoader(
-        TensorDataset(*windows_from_stream(dev_stream, context_size, pad_id)), batch_sizes[1]
-    )
-    return train_loader, dev_loader
+def field_of(config, name: str, default):
+    """config.name, or `default` where it has no such field (an EasyDict may raise KeyError)."""
+    try:
+        return getattr(config, name)
+    except (AttributeError, KeyError):
+        return default
 
 
 # --------------------------------------------------------------------------- model
 class NPLMFirstBlock(ContextAdditions, nn.Module):
     """Embed the W context words and concatenate them (Bengio et al. 2003), then linear, tanh,
-    LayerNorm, dropout: (B, W) ids -> (B, H). The keyword arguments are ours, off by default
-    (nplm/context.py): a global context of the G words before the window (inputs (B, G+W)),
-    word-type and input dropout."""
+    LayerNorm, dropout: (B, W) ids -> (B, H). The keyword arguments are ours, the fields of
+    nplm/context.ContextSettings, off by default: a global context of the G words before the window
+    (inputs (B, G+W)), word-type and input dropout."""
 
     def __init__(
-        self,
-        vocab_size,
-        embed_dim,
-        local_window_size,
-        hidden_dim,
-        dropout_p,
-        global_window=0,
-        global_chunks=1,
-        global_dropout_p=0.0,
-        embed_dropout_p=0.0,
-        input_dropout_p=0.0,
-        global_pool="mean",
+        self, vocab_size, embed_dim, local_window_size, hidden_dim, dropout_p, **additions
     ):
         super().__init__()
         self.local_window_size = local_window_size
         self.embed_dim = embed_dim
         self.embeddings = nn.Embedding(vocab_size, embed_dim)
-        self.init_additions(
-            local_window_size,
-            global_window,
-            global_chunks,
-            global_dropout_p,
-            embed_dropout_p,
-            input_dropout_p,
-            global_pool,
-        )  # ours: sets context_size and global_chunks (0 without a global context)
+        # ours: sets context_size and global_chunks (0 without a global context)
+        self.init_additions(local_window_size, ContextSettings(**additions))
         self.linear = nn.Linear((local_window_size + self.global_chunks) * embed_dim, hidden_dim)
         self.layer_norm = nn.LayerNorm(hidden_dim)
         self.dropout = nn.Dropout(dropout_p)
@@ -193,9 +138,8 @@ class NPLMFirstBlock(ContextAdditions, nn.Module):
     def forward(self, inputs):
         if not self.global_window:
             embeds = self.embeddings(inputs)  # (B, W, E), or (W, E) for one window
-            embeds = self.drop_word_types(
-                inputs, embeds
-            )  # ours: the same tensor unless embed_dropout_p
+            # ours: the same tensor unless embed_dropout_p
+            embeds = self.drop_word_types(inputs, embeds)
             embeds = embeds.reshape(-1, self.local_window_size * self.embed_dim)  # (B, W*E)
         else:  # ours: (B, G+W) ids in, the far words' chunk means added to the concatenation
             embeds = self.with_global_context(inputs)  # (B, (W+C)*E)
@@ -239,8 +183,7 @@ class NPLMFinalBlock(nn.Module):
         return F.log_softmax(self.logits(inputs), dim=-1)  # (B, V)
 
     def nll(self, inputs, targets, reduction="mean"):
-        """-log p(targets) for hidden states (B, H) and targets (B,), without a (B, V) log-softmax
-        tensor."""
+        """-log p(targets (B,)) after hidden states (B, H), without a (B, V) log-softmax tensor."""
         nll = softmax_nll(self.logits(inputs), targets)  # (B,)
         return nll.mean() if reduction == "mean" else nll.sum() if reduction == "sum" else nll
 
@@ -250,10 +193,9 @@ class NPLMFinalBlock(nn.Module):
 
 class NPLM(nn.Module):
     """The first block, `num_blocks` residual blocks each followed by ReLU, and the output layer:
-    (B, W) ids -> (B, V) log-probabilities of the next word (one window (W,) gives (1, V)).
-
-    The keyword arguments are ours (see `LMConfig`); their defaults give the course's model.
-    """
+    (B, W) ids -> (B, V) log-probabilities of the next word (one window (W,) gives (1, V)). The
+    keyword arguments are ours, the fields of nplm/output.OutputSettings and
+    nplm/context.ContextSettings; their defaults give the course's model."""
 
     def __init__(
         self,
@@ -263,49 +205,32 @@ class NPLM(nn.Module):
         hidden_dim,
         num_blocks,
         dropout_p,
-        *,
-        output_layer="full",
-        cutoffs=(1022, 9982),
-        div_value=4.0,
-        global_window=0,
-        global_chunks=1,
-        global_dropout_p=0.0,
-        tie_embeddings=False,
-        embed_dropout_p=0.0,
-        input_dropout_p=0.0,
-        global_pool="mean",
+        **additions,
     ):
         super().__init__()
+        out = OutputSettings(**{k: v for k, v in additions.items() if k in OUTPUT_FIELDS})
+        context = {k: v for k, v in additions.items() if k not in OUTPUT_FIELDS}
         self.first_layer = NPLMFirstBlock(
-            vocab_size,
-            embed_dim,
-            local_window_size,
-            hidden_dim,
-            dropout_p,
-            global_window,
-            global_chunks,
-            global_dropout_p,
-            embed_dropout_p,
-            input_dropout_p,
-            global_pool,
+            vocab_size, embed_dim, local_window_size, hidden_dim, dropout_p, **context
         )
         self.intermediate_layers = nn.ModuleList(
             [NPLMBlock(hidden_dim, dropout_p) for _ in range(num_blocks)]
         )
-        tie_to = self.first_layer.embeddings if tie_embeddings else None  # ours
-        if (
-            tie_to is not None
-        ):  # N(0, 1) rows would make the tied logits' scale sqrt(E) at the start
+        # ours
+        tie_to = self.first_layer.embeddings if out.tie_embeddings else None
+        # N(0, 1) rows would make the tied logits' scale sqrt(E) at the start
+        if tie_to is not None:
             nn.init.normal_(tie_to.weight, std=embed_dim**-0.5)
-        if output_layer == "full":
+        if out.output_layer == "full":
             self.final_layer = NPLMFinalBlock(vocab_size, hidden_dim, tie_to)
-        elif output_layer == "adaptive":  # ours (nplm/output.py)
+        # ours (nplm/output.py)
+        elif out.output_layer == "adaptive":
             self.final_layer = NPLMAdaptiveFinalBlock(
-                vocab_size, hidden_dim, cutoffs, div_value, tie_to
+                vocab_size, hidden_dim, out.cutoffs, out.div_value, tie_to
             )
         else:
-            raise ValueError(f"output_layer must be 'full' or 'adaptive', not {output_layer!r}")
-        self.output_layer = output_layer
+            raise ValueError(f"output_layer must be 'full' or 'adaptive', not {out.output_layer!r}")
+        self.output_layer = out.output_layer
         self.context_size = self.first_layer.context_size  # token ids read per prediction
 
     def features(self, inputs):
@@ -323,27 +248,24 @@ class NPLM(nn.Module):
         return self.final_layer(self.features(inputs))  # (B, V)
 
     def nll(self, inputs, targets, reduction="mean"):
-        """Negative log-likelihood of the next words `targets` (B,) after `inputs` (B, W): the
-        training loss without a (B, V) tensor of log-probabilities where the output layer can avoid
-        one."""
+        """NLL of the next words `targets` (B,) after `inputs` (B, W), without a (B, V) tensor of
+        log-probabilities where the output layer can avoid one."""
         return self.final_layer.nll(self.features(inputs), targets, reduction=reduction)
 
 
-# The model's hyper-parameters and their defaults, read off NPLM's signature: a config and a
-# checkpoint carry these fields.
-MODEL_FIELDS = {name: p.default for name, p in list(inspect.signature(NPLM).parameters.items())[1:]}
+# The model's hyper-parameters and their defaults (the course's model; none for the course's own):
+# a config and a checkpoint carry these fields.
+MODEL_FIELDS = {
+    **dict.fromkeys(("embed_dim", "local_window_size", "hidden_dim", "num_blocks", "dropout_p")),
+    **dataclasses.asdict(OutputSettings()),
+    **dataclasses.asdict(ContextSettings()),
+}
 
 
 def model_fields(config) -> dict:
     """NPLM's arguments after vocab_size: the config's, NPLM's default (the course's model) for a
     field it lacks (a course config has none of our additions)."""
-    fields = {}
-    for name, default in MODEL_FIELDS.items():
-        try:
-            fields[name] = getattr(config, name)
-        except (AttributeError, KeyError):
-            fields[name] = list(default) if isinstance(default, tuple) else default
-    return fields
+    return {name: field_of(config, name, default) for name, default in MODEL_FIELDS.items()}
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -365,33 +287,31 @@ def test_model_forward(model, sample, local_window_size, tokenizer):
 
 
 # --------------------------------------------------------------------------- training
-def train_step(
-    model,
-    criterion,
-    optimizer,
-    scheduler,
-    inp,
-    target,
-    *,
-    average=None,
-    autocast=contextlib.nullcontext(),
-    world=1,
-):
-    """The course's step on one batch: loss, gradient, the optimiser's step, the schedule's step;
-    returns (loss, the batch's summed loss in float64). Ours: the weight average's update, bf16
-    `autocast`, and under torchrun (`world` > 1) this process's share of the global batch's mean
-    (nplm/distributed.py)."""
-    with autocast:
+class StepAdditions(NamedTuple):
+    """Ours in `train_step`: the weight average to update, bf16 autocast, torchrun's world size."""
+
+    average: Optional[WeightAverage] = None
+    autocast: contextlib.AbstractContextManager = contextlib.nullcontext()
+    world: int = 1
+
+
+def train_step(model, criterion, optimizer, scheduler, batch, ours=StepAdditions()):
+    """The course's step on one batch (inputs, targets): loss, gradient, the optimiser's step, the
+    schedule's step; returns (loss, the batch's summed loss in float64). Ours: the weight average's
+    update, bf16 autocast, and under torchrun (world > 1) this process's share of the global
+    batch's mean (nplm/distributed.py)."""
+    inp, target = batch
+    with ours.autocast:
         loss, batch_sum = distributed.training_loss(
-            _batch_loss, model, criterion, inp, target, world
+            _batch_loss, model, criterion, inp, target, ours.world
         )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
     if scheduler is not None:
         scheduler.step()
-    if average is not None:
-        average.update()
+    if ours.average is not None:
+        ours.average.update()
     return loss, batch_sum
 
 
@@ -417,46 +337,43 @@ def train(
     on: early stopping, a weight average, the JSON beside the weights, the training state after
     every epoch and resuming from it, bf16 autocast. A DistributedDataParallel `model` with loaders
     split by rank trains on the global batch."""
-    return train_run(
-        model,
-        train_dataloader,
-        dev_dataloader,
-        criterion,
-        optimizer,
-        scheduler,
-        num_epochs,
-        save_path,
-        print_every,
-        options or TrainOptions(),
-    ).history
+    plan = TrainPlan(num_epochs, save_path, print_every, options or TrainOptions())
+    loaders = (train_dataloader, dev_dataloader)
+    return train_run(model, loaders, criterion, (optimizer, scheduler), plan).history
 
 
-def train_run(
-    model,
-    train_dataloader,
-    dev_dataloader,
-    criterion,
-    optimizer,
-    scheduler,
-    num_epochs,
-    save_path,
-    print_every,
-    options: TrainOptions,
-) -> TrainingRun:
-    """`train`'s loop; returns the whole run (its history, best weights and epoch, training
-    time)."""
-    core = getattr(model, "module", model)  # the NPLM itself, under DistributedDataParallel or not
+@dataclass
+class TrainPlan:
+    """`train`'s arguments after the optimiser and the schedule, and our options."""
+
+    num_epochs: int
+    save_path: object
+    print_every: int = 100
+    options: TrainOptions = dataclasses.field(default_factory=TrainOptions)
+
+
+def train_run(model, loaders, criterion, steppers, plan: TrainPlan) -> TrainingRun:
+    """`train`'s loop over `loaders` (train, dev) with `steppers` (optimizer, scheduler); returns
+    the whole run (its history, best weights and epoch, training time)."""
+    (train_dataloader, dev_dataloader), (optimizer, scheduler) = loaders, steppers
+    options = plan.options
+    # the NPLM itself, under DistributedDataParallel or not
+    core = getattr(model, "module", model)
     device = next(core.parameters()).device
     autocast = torch.autocast(
         device.type, dtype=torch.bfloat16, enabled=options.precision == "bf16"
     )
-    average = WeightAverage(core, options.ema_decay) if options.ema_decay else None  # ours
+    # ours
+    average = WeightAverage(core, options.ema_decay) if options.ema_decay else None
     log = options.log
     # ours: the history, the best weights, early stopping, the training state
-    run = TrainingRun(core, optimizer, scheduler, average, train_dataloader, save_path, options)
+    run = TrainingRun(
+        core, optimizer, scheduler, average, train_dataloader, plan.save_path, options
+    )
+    step_additions = StepAdditions(average, autocast, run.world)
     if options.resume is not None:
         run.load_state_dict(options.resume)
-    for epoch in range(run.first_epoch, 0 if run.stopped else num_epochs):
+    for epoch in range(run.first_epoch, 0 if run.stopped else plan.num_epochs):
         model.train()
         log(f"{'-' * 10} Epoch {epoch}: Training {'-' * 10}")
         run.start_epoch(epoch)
@@ -465,19 +382,10 @@ def train_run(
         ):
             inp, target = inp.to(device, non_blocking=True), target.to(device, non_blocking=True)
             loss, batch_sum = train_step(
-                model,
-                criterion,
-                optimizer,
-                scheduler,
-                inp,
-                target,
-                average=average,
-                autocast=autocast,
-                world=run.world,
+                model, criterion, optimizer, scheduler, (inp, target), step_additions
             )
-            run.add_step(
-                idx, loss, batch_sum, target.numel(), print_every
-            )  # ours: sums, checks, log lines
+            # ours: sums, checks, log lines
+            run.add_step(idx, loss, batch_sum, target.numel(), plan.print_every)
         train_loss = run.epoch_mean()
         log(f"{'-' * 10} Epoch {epoch}: Evaluation on Dev Set {'-' * 10}")
         with autocast:
@@ -501,8 +409,7 @@ def _batch_loss(model, criterion, inp, target, reduction="mean"):
 
 def evaluate(model, eval_dataloader, criterion):
     """(mean loss per target token, perplexity = exp(mean loss)), batches weighted by their size,
-    without gradients in eval mode (then the model's mode back). Under torchrun, the processes' sums
-    are added."""
+    without gradients in eval mode (then its mode back); summed over torchrun's processes."""
     device = next(model.parameters()).device
     total = torch.zeros((), dtype=torch.float64, device=device)
     count = 0
@@ -520,30 +427,10 @@ def evaluate(model, eval_dataloader, criterion):
 
 
 # --------------------------------------------------------------------------- generation
-def top_p_filter(log_probs: torch.Tensor, top_p: float) -> torch.Tensor:
-    """Nucleus filtering (Holtzman et al. 2020): keep the smallest set of most likely tokens whose
-    probability reaches top_p, set the rest to -inf: (B, V) or (V,) -> the same shape. The most
-    likely token is always kept; top_p >= 1 keeps everything."""
-    if not 0.0 <= top_p <= 1.0:
-        raise ValueError(f"top_p must be in [0, 1], got {top_p}")
-    if top_p >= 1.0:
-        return log_probs
-    sorted_lp, order = torch.sort(log_probs, dim=-1, descending=True)  # (B, V)
-    probs = F.softmax(sorted_lp, dim=-1)  # (B, V)
-    mass_before = (
-        torch.cumsum(probs, dim=-1) - probs
-    )  # (B, V): probability of the strictly more likely tokens
-    drop_sorted = mass_before >= top_p  # (B, V)
-    drop_sorted[..., 0] = False
-    drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)  # back to vocabulary order
-    return log_probs.masked_fill(drop, float("-inf"))
-
-
 def generate_text(
     prompt, model, tokenizer, local_window_size, top_p, max_len=30, generator=None, verbose=True
 ):
     """Continue `prompt` by max_len tokens; return the text (also printed, as the course does).
-
     Greedy when top_p is None or 0, else nucleus sampling (seedable with `generator`). Prompts
     shorter than the window are padded with `<eos>`, as training pads the first windows of a split.
     """
@@ -554,9 +441,8 @@ def generate_text(
     ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(prompt))
     pad_id = pad_id_of(tokenizer)
     W = int(local_window_size)
-    G = max(
-        0, getattr(model, "context_size", W) - W
-    )  # far words of a global context: none before the prompt
+    # far words of a global context: none before the prompt
+    G = max(0, getattr(model, "context_size", W) - W)
     context = [pad_id] * W + list(ids)
     device = next(iter(model.parameters()), torch.empty(0)).device
     with utils.evaluating(model):
@@ -564,13 +450,10 @@ def generate_text(
             far = ([-1] * G + context[W:-W])[-G:] if G else []  # (G,): -1 is "no word"
             window = torch.tensor(far + context[-W:], dtype=torch.long, device=device)  # (G+W,)
             log_probs = model(window)  # (1, V)
+            # (1, V); sampled on the CPU, by its generator
             if top_p:
-                filtered = top_p_filter(
-                    log_probs.float().cpu(), float(top_p)
-                )  # (1, V); sampled on the CPU,
-                pred = torch.multinomial(
-                    filtered.softmax(-1), 1, generator=generator
-                ).item()  # its generator's
+                filtered = top_p_filter(log_probs.float().cpu(), float(top_p))
+                pred = torch.multinomial(filtered.softmax(-1), 1, generator=generator).item()
             else:
                 pred = int(torch.argmax(log_probs).item())
             context.append(pred)
@@ -590,15 +473,8 @@ def sample_prompt(
     for p in top_ps:
         label = "greedy" if p is None else f"top_p={p}"
         print(f"{'-' * 10} {label} {'-' * 10}")
-        samples[label] = generate_text(
-            prompt,
-            model,
-            tokenizer,
-            model.first_layer.local_window_size,
-            top_p=p,
-            max_len=max_len,
-            generator=gen,
-        )
+        W = model.first_layer.local_window_size
+        samples[label] = generate_text(prompt, model, tokenizer, W, p, max_len, generator=gen)
     return samples
 
 
@@ -614,6 +490,36 @@ def visualize_epochs(epoch_train_stats, epoch_dev_stats, stat_name, save_fig_pat
 
 # --------------------------------------------------------------------------- the course's entry
 # points
+def tokenize_splits(train_data, dev_data, min_count=1, max_tokens=(None, None), log=print):
+    """(the tokenizer of train's words, the train stream (T,), the dev stream (T_dev,));
+    `max_tokens` cuts the two streams to prefixes (quick runs)."""
+    train_texts = texts_of(train_data)
+    tokenizer = WordTokenizer.from_texts(train_texts, min_count=min_count)
+    log(f"{'-' * 10} Preprocess Data {'-' * 10}")
+    train_stream = encode_stream(train_texts, tokenizer, max_tokens[0])  # (T,)
+    dev_stream = encode_stream(dev_data, tokenizer, max_tokens[1])  # (T_dev,)
+    log(
+        f"vocabulary {tokenizer.vocab_size:,} words (train split only); train "
+        f"{train_stream.numel():,} tokens, "
+        f"dev {dev_stream.numel():,} targets"
+    )
+    return tokenizer, train_stream, dev_stream
+
+
+def window_loaders(train_stream, dev_stream, context_size, pad_id, batch_sizes):
+    """The course's DataLoaders over TensorDatasets of (window, next word): train shuffled by
+    torch's seed, dev in order; `batch_sizes` is (train, dev)."""
+    train_loader = DataLoader(
+        TensorDataset(*windows_from_stream(train_stream, context_size, pad_id)),
+        batch_sizes[0],
+        shuffle=True,
+    )
+    dev_loader = DataLoader(
+        TensorDataset(*windows_from_stream(dev_stream, context_size, pad_id)), batch_sizes[1]
+    )
+    return train_loader, dev_loader
+
+
 def load_checkpoint(path, config=None) -> tuple[NPLM, WordTokenizer, dict]:
     """(model in eval mode, tokenizer, meta) for the checkpoint at `path` (nplm/checkpoint.py's
     format): the model of `config` when given (as the course's sample_from_mlp_lm builds it), else
@@ -628,30 +534,17 @@ def run_mlp_lm(config, train_data, dev_data):
     config = as_lm_config(config)
     utils.set_seed(SEED)
     tokenizer, train_stream, dev_stream = tokenize_splits(train_data, dev_data)
-    model = NPLM(
-        tokenizer.vocab_size,
-        config.embed_dim,
-        config.local_window_size,
-        config.hidden_dim,
-        config.num_blocks,
-        config.dropout_p,
-    )
-    train_loader, dev_loader = window_loaders(
-        train_stream,
-        dev_stream,
-        model.context_size,
-        tokenizer.pad_token_id,
-        (config.batch_size, config.batch_size),
-    )
+    E, W, H, B = config.embed_dim, config.local_window_size, config.hidden_dim, config.batch_size
+    model = NPLM(tokenizer.vocab_size, E, W, H, config.num_blocks, config.dropout_p)
+    pad = tokenizer.pad_token_id
+    train_loader, dev_loader = window_loaders(train_stream, dev_stream, W, pad, (B, B))
     print(f"{'-' * 10} Create Model: {count_parameters(model):,} parameters {'-' * 10}")
     test_model_forward(model, next(iter(train_loader)), config.local_window_size, tokenizer)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.decay)
-    meta = {
-        "tokenizer": tokenizer.to_dict(),
-        "model": model_fields(config),
-        "config": config.to_dict(),
-    }
+    # the JSON beside the weights: what sample_from_mlp_lm rebuilds the vocabulary and model from
+    meta = {"tokenizer": tokenizer.to_dict(), "model": model_fields(config)}
+    options = TrainOptions(checkpoint_meta={**meta, "config": config.to_dict()})
     history = train(
         model,
         train_loader,
@@ -661,7 +554,7 @@ def run_mlp_lm(config, train_data, dev_data):
         scheduler,
         config.num_epochs,
         config.save_path,
-        options=TrainOptions(checkpoint_meta=meta),
+        options=options,
     )
     return history.train_loss, history.train_ppl, history.dev_loss, history.dev_ppl
 
@@ -691,13 +584,8 @@ def sample_from_mlp_lm(
     if dev_data is not None:
         print(f"{'-' * 10} Evaluate on the Dev Set {'-' * 10}")
         stream = encode_stream(dev_data, tokenizer)
-        batches = WindowBatches(
-            stream,
-            model.context_size,
-            tokenizer.pad_token_id,
-            run.batch_size or config.batch_size,
-            device=device,
-        )
+        batch_size, pad = run.batch_size or config.batch_size, tokenizer.pad_token_id
+        batches = WindowBatches(stream, model.context_size, pad, batch_size, device=device)
         out["dev_loss"], out["dev_ppl"] = evaluate(model, batches, nn.NLLLoss())
         out["dev_targets"] = stream.numel()
         print(

@@ -189,9 +189,7 @@ def run_pipeline(
             fast=False,
             tie_embeddings=False,
         )
-        model = build_model(
-            course_cfg, tok.vocab_size, device
-        )  # nn.Dropout, as the course has it
+        model = build_model(course_cfg, tok.vocab_size, device)  # nn.Dropout, as the course has it
         W = model.context_size  # the local window
         dataset = M.preprocess_data(
             train_texts, W, None, tok
@@ -226,7 +224,9 @@ def run_pipeline(
             inp.to(device),
             target.to(device),
         )  # the course's DataLoader batches are on the CPU
-        return M.train_step(model, criterion, optimizer, None, inp, target, average=average)[0]
+        return M.train_step(
+            model, criterion, optimizer, None, (inp, target), M.StepAdditions(average)
+        )[0]
 
     model.train()
     step_times, tokens, t_start = [], 0, time.perf_counter()

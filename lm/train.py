@@ -103,17 +103,9 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
         precision=config.precision,
     )
     with utils.torch_threads(threads):
+        plan = mlp_lm.TrainPlan(config.num_epochs, config.save_path, config.print_every, options)
         run = mlp_lm.train_run(
-            net,
-            train_loader,
-            dev_loader,
-            nn.NLLLoss(),
-            optimizer,
-            scheduler,
-            config.num_epochs,
-            config.save_path,
-            config.print_every,
-            options,
+            net, (train_loader, dev_loader), nn.NLLLoss(), (optimizer, scheduler), plan
         )
     model.load_state_dict(run.best_state)
     model.eval()

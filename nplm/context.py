@@ -18,25 +18,35 @@ the identity, and draws no random number, when its setting is off (the course's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+@dataclass
+class ContextSettings:
+    """The first block's additions (mlp_lm.NPLMFirstBlock's keyword arguments), all off by default:
+    the course's block."""
+
+    global_window: int = 0
+    global_chunks: int = 1
+    global_dropout_p: float = 0.0
+    embed_dropout_p: float = 0.0
+    input_dropout_p: float = 0.0
+    global_pool: str = "mean"
 
 
 class ContextAdditions:
     """The first block's hooks for our additions (a mixin of mlp_lm.NPLMFirstBlock, which holds
     `embeddings`, `local_window_size` and `embed_dim`)."""
 
-    def init_additions(
-        self,
-        local_window_size,
-        global_window,
-        global_chunks,
-        global_dropout_p,
-        embed_dropout_p,
-        input_dropout_p,
-        global_pool="mean",
-    ) -> None:
+    def init_additions(self, local_window_size, settings: ContextSettings) -> None:
+        """Check `settings` and make their parts; sets context_size and global_chunks (0 without a
+        global context)."""
+        global_window, global_chunks = settings.global_window, settings.global_chunks
+        global_pool = settings.global_pool
         if global_window < 0 or (
             global_window and (global_chunks < 1 or global_window % global_chunks)
         ):
@@ -53,10 +63,11 @@ class ContextAdditions:
             # course's and the mean-pooled models keep their state_dicts
             chunk = global_window // global_chunks
             self.global_kernel = nn.Parameter(torch.ones(global_chunks, chunk))
-        self.global_dropout_p = global_dropout_p
-        self.embed_dropout_p = embed_dropout_p
-        self.context_size = global_window + local_window_size  # token ids read per prediction
-        self.input_dropout = nn.Dropout(input_dropout_p)
+        self.global_dropout_p = settings.global_dropout_p
+        self.embed_dropout_p = settings.embed_dropout_p
+        # token ids read per prediction
+        self.context_size = global_window + local_window_size
+        self.input_dropout = nn.Dropout(settings.input_dropout_p)
 
     def drop_word_types(self, inputs, embeds):
         """The window's embeddings (B, W, E) with the word types dropped for this batch zeroed

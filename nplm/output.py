@@ -15,10 +15,25 @@ interface of the course's `NPLMFinalBlock` (`forward` gives (B, V) log-probabili
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import List
+
 import torch
 import torch.nn as nn
 
 from nplm.kernels import adaptive_nll
+
+
+@dataclass
+class OutputSettings:
+    """mlp_lm.NPLM's output layer: "full" (the course's softmax) or "adaptive" (its `cutoffs` and
+    `div_value`), its word vectors tied to the input embeddings or not. The defaults are the
+    course's."""
+
+    output_layer: str = "full"
+    cutoffs: List[int] = field(default_factory=lambda: [1022, 9982])
+    div_value: float = 4.0
+    tie_embeddings: bool = False
 
 
 class TiedOutput(nn.Module):

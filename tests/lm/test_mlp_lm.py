@@ -26,6 +26,7 @@ from nplm import kernels  # noqa: E402
 import utils  # noqa: E402
 from nplm.kernels import train_flops_per_token  # noqa: E402
 from nplm.checkpoint import save_checkpoint  # noqa: E402
+from nplm.sampling import top_p_filter  # noqa: E402
 
 TINY_LINES = [
     " = Title = ",
@@ -368,15 +369,10 @@ def test_train_with_weight_average_scores_and_saves_the_average(tmp_path):
     options = M.TrainOptions(log=lambda *a: None, ema_decay=0.9, checkpoint_meta=meta)
     run = M.train_run(
         model,
-        batches,
-        dev,
+        (batches, dev),
         nn.NLLLoss(),
-        torch.optim.Adam(model.parameters(), lr=1e-2),
-        None,
-        3,
-        tmp_path / "m.pt",
-        0,
-        options,
+        (torch.optim.Adam(model.parameters(), lr=1e-2), None),
+        M.TrainPlan(3, tmp_path / "m.pt", 0, options),
     )
     hist = run.history
     assert len(hist.dev_ppl_last_iterate) == 3
@@ -398,7 +394,7 @@ def test_top_p_filter_matches_brute_force():
     torch.manual_seed(3)
     lp = torch.log_softmax(torch.randn(2, 12), -1)
     for p in (0.0, 0.1, 0.3, 0.7, 0.95, 1.0):
-        out = M.top_p_filter(lp, p)
+        out = top_p_filter(lp, p)
         for row in range(2):
             order = torch.argsort(lp[row], descending=True).tolist()
             kept, mass = [], 0.0
@@ -409,7 +405,7 @@ def test_top_p_filter_matches_brute_force():
                 mass += lp[row, i].exp().item()
             assert set(torch.isfinite(out[row]).nonzero().flatten().tolist()) == set(kept), p
     with pytest.raises(ValueError):
-        M.top_p_filter(lp, 1.5)
+        top_p_filter(lp, 1.5)
 
 
 def test_greedy_equals_top_p_zero_and_sampling_is_seedable(capsys):
