@@ -58,7 +58,7 @@ from common import reference as reference_run
 import mlp
 import mlp_lm
 import utils
-from lm.dynamic import DYNAMIC_SEGMENT
+from lm.scoring import DYNAMIC_SEGMENT
 from lm.lstm import LSTMConfig, cmd_lstm, lstm_stem
 from nplm.optim import SCHEDULES
 from lm.config import LMRunConfig

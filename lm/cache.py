@@ -13,10 +13,8 @@ import time
 import torch
 
 import utils
+from lm.scoring import Reader, Scoring
 from nplm.corpus import WindowBatches, encode_stream
-
-CACHE_THETAS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
-CACHE_LAMBDAS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4]
 
 
 @torch.no_grad()
@@ -109,27 +107,20 @@ def continuous_cache_nll(
     return (total / T).cpu()
 
 
-def score_with_cache(
-    model,
-    tokenizer,
-    dev_data,
-    test_data=None,
-    cache_size: int = 2000,
-    thetas=None,
-    lambdas=None,
-    batch_size: int = 4096,
-    max_tokens: int | None = None,
-    log=print,
-    features_of=None,
-) -> dict:
-    """Choose the cache's theta and lambda on the dev split (the grid's lowest perplexity), then
-    score the test split with them. Returns the model's and the mixture's perplexity on each split
-    and the whole grid. `features_of(model, stream, pad_id, batch_size)` gives the features and log
-    probabilities of a stream: `features_and_log_probs` for the fixed-window model, lm/lstm.py's
-    `score_stream` for the LSTM (None: `features_and_log_probs`, looked up when called)."""
-    features_of = features_and_log_probs if features_of is None else features_of
-    thetas = list(CACHE_THETAS if thetas is None else thetas)
-    lambdas = list(CACHE_LAMBDAS if lambdas is None else lambdas)
+def score_with_cache(model, tokenizer, splits, scoring: Scoring, reader: Reader = Reader()) -> dict:
+    """Choose the cache's theta and lambda (scoring.cache_thetas, cache_lambdas) on the dev split of
+    `splits` (dev, test or None), the grid's lowest perplexity, then score the test split with
+    them. Returns the model's and the mixture's perplexity on each split and the whole grid. The
+    model's features are read as `reader` says (lm/scoring.Reader)."""
+    dev_data, test_data = splits
+    features_of = reader.features_of or features_and_log_probs
+    cache_size, batch_size, max_tokens, log = (
+        scoring.cache_size,
+        reader.batch_size,
+        reader.max_tokens,
+        reader.log,
+    )
+    thetas, lambdas = list(scoring.cache_thetas), list(scoring.cache_lambdas)
     _check_cache_args(cache_size, thetas, lambdas)
     t0 = time.perf_counter()
     out = {

@@ -12,17 +12,16 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import List, Optional
 
-from lm.cache import CACHE_LAMBDAS, CACHE_THETAS
-from lm.dynamic import DYNAMIC_DECAYS, DYNAMIC_LRS, DYNAMIC_SEGMENT, DYNAMIC_TUNE_TOKENS
-from lm.ngram import NGRAM_MUS, check_ngram_fields
+from lm.scoring import DYNAMIC_SEGMENT, Scoring
 from mlp_lm import LMConfig
 from nplm.optim import SCHEDULES
 
 
 @dataclass
-class LMRunConfig(LMConfig):
-    """mlp_lm.LMConfig (the course's fields) and ours, off unless set; attribute access like the
-    course's EasyDict (`as_run_config` converts one)."""
+class LMRunConfig(Scoring, LMConfig):
+    """mlp_lm.LMConfig (the course's fields), lm/scoring.Scoring (how the best model is scored after
+    training, off unless set) and ours, off unless set; attribute access like the course's EasyDict
+    (`as_run_config` converts one)."""
 
     # ours, opt-in: the model (nplm/output.py, nplm/context.py)
     # "full" (the course's softmax) or "adaptive" (Grave et al. 2017)
@@ -63,11 +62,6 @@ class LMRunConfig(LMConfig):
     precision: str = "fp32"
     # None: batch_size
     eval_batch_size: Optional[int] = None
-    # after training, lm/run.py scores the best model (the model never reads these)
-    # > 0: with a continuous cache of this many tokens (lm/cache.py)
-    cache_size: int = 0
-    # > 0: with dynamic evaluation in segments of this many tokens (lm/dynamic.py)
-    dynamic_segment: int = 0
     # data and bookkeeping
     # a prefix of the training stream (quick runs)
     max_train_tokens: Optional[int] = None
@@ -79,16 +73,6 @@ class LMRunConfig(LMConfig):
     num_threads: Optional[int] = None
     print_every: int = 100
     name: str = "course"
-    # the grids that scoring after training searches on dev
-    cache_thetas: List[float] = field(default_factory=lambda: list(CACHE_THETAS))
-    cache_lambdas: List[float] = field(default_factory=lambda: list(CACHE_LAMBDAS))
-    dynamic_lrs: List[float] = field(default_factory=lambda: list(DYNAMIC_LRS))
-    dynamic_decays: List[float] = field(default_factory=lambda: list(DYNAMIC_DECAYS))
-    # the dev prefix the dynamic-evaluation grid is searched on
-    dynamic_tune_tokens: int = DYNAMIC_TUNE_TOKENS
-    # > 0: also mix the network with an interpolated Kneser-Ney model of this order (lm/ngram.py)
-    ngram_order: int = 0
-    ngram_mus: List[float] = field(default_factory=lambda: list(NGRAM_MUS))
 
     # Where and how a run is watched, how its best model is scored: not what it trains (may change
     # on resuming).
@@ -125,9 +109,8 @@ class LMRunConfig(LMConfig):
     )
 
     def __post_init__(self):
-        for name in ("cutoffs", "cache_thetas", "cache_lambdas", "dynamic_lrs", "dynamic_decays"):
-            setattr(self, name, list(getattr(self, name)))
-        self.ngram_mus = list(self.ngram_mus)
+        self.cutoffs = list(self.cutoffs)
+        self.as_lists()
         super().__post_init__()
 
     @property
@@ -149,7 +132,6 @@ class LMRunConfig(LMConfig):
             "max_train_tokens",
             "max_dev_tokens",
             "num_threads",
-            "dynamic_tune_tokens",
         ):
             self.check_whole(name, 1)
         for name in ("global_window", "warmup_steps", "print_every", "seed"):
@@ -189,7 +171,7 @@ class LMRunConfig(LMConfig):
             not self.global_window or self.global_window % self.global_chunks == 0,
             f"a divisor of global_window ({self.global_window})",
         )
-        check_scoring_fields(self)
+        self.validate_scoring()
 
     @classmethod
     def presets(cls) -> dict:
@@ -273,36 +255,6 @@ class LMRunConfig(LMConfig):
         values = {**cls.ADDED_OFF, **{k: v for k, v in saved.items() if k in known}}
         name = values.pop("name", "course")
         return cls.preset(name, **{**values, **overrides})
-
-
-def check_scoring_fields(config) -> None:
-    """The scoring fields of a run's config (LMRunConfig or lm/lstm.LSTMConfig), refused through
-    its own `check`."""
-    for name in ("cache_size", "dynamic_segment"):
-        config.check_whole(name, 0)
-    config.check_whole("dynamic_tune_tokens", 1)
-    config.check(
-        "cache_thetas",
-        len(config.cache_thetas) > 0
-        and all(math.isfinite(t) and t >= 0 for t in config.cache_thetas),
-        "finite and >= 0",
-    )
-    config.check(
-        "cache_lambdas",
-        len(config.cache_lambdas) > 0 and all(0 <= x < 1 for x in config.cache_lambdas),
-        "in [0, 1)",
-    )
-    config.check(
-        "dynamic_lrs",
-        len(config.dynamic_lrs) > 0 and all(math.isfinite(x) and x > 0 for x in config.dynamic_lrs),
-        "finite and > 0",
-    )
-    config.check(
-        "dynamic_decays",
-        len(config.dynamic_decays) > 0 and all(0 <= x < 1 for x in config.dynamic_decays),
-        "in [0, 1)",
-    )
-    check_ngram_fields(config)
 
 
 def as_run_config(config) -> LMRunConfig:

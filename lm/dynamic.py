@@ -25,16 +25,10 @@ import time
 import torch
 
 import utils
-from lm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll
-from nplm.corpus import WindowBatches, encode_stream
+from lm.cache import continuous_cache_nll
 from lm.ngram import mix_passes
-
-# the grid `score_dynamic` searches on a dev prefix (lr, decay); the segment length is one value per
-# run
-DYNAMIC_LRS = [0.05, 0.1, 0.2]
-DYNAMIC_DECAYS = [0.002, 0.01]
-DYNAMIC_SEGMENT = 50
-DYNAMIC_TUNE_TOKENS = 50_000
+from lm.scoring import DYNAMIC_SEGMENT, Reader, Scoring
+from nplm.corpus import WindowBatches, encode_stream
 
 
 def check_dynamic_args(lrs, decays, segment_len) -> None:
@@ -130,40 +124,25 @@ def dynamic_eval(
 
 
 def score_dynamic(
-    model,
-    tokenizer,
-    dev_data,
-    test_data=None,
-    *,
-    lrs=None,
-    decays=None,
-    segment_len: int = DYNAMIC_SEGMENT,
-    tune_tokens: int = DYNAMIC_TUNE_TOKENS,
-    cache_size: int = 0,
-    thetas=None,
-    lambdas=None,
-    max_tokens=None,
-    ngram=None,
-    mus=None,
-    log=print,
-    evaluate=None,
+    model, tokenizer, splits, scoring: Scoring, reader: Reader = Reader(), ngram=None
 ) -> dict:
-    """Dynamic evaluation tuned on dev, then test scored once.
+    """Dynamic evaluation tuned on dev, then test scored once; `splits` is (dev, test or None).
 
-    The (lr, decay) of the grid with the lowest perplexity on the first `tune_tokens` dev tokens is
-    chosen; the whole dev split is then scored with it, and with `cache_size` > 0 the continuous
-    cache's theta and lambda are chosen on that pass's features; test is scored once, alone and with
-    the cache. Returns the grid's scores, the choices, dev and test perplexities, and the cost per
-    token against the static model's. `evaluate` is the pass that scores a stream, with
-    `dynamic_eval`'s signature: `dynamic_eval` for the fixed-window model, lm/lstm.py's
-    `lstm_dynamic_eval` for the LSTM (None: `dynamic_eval`, looked up when called). With a counted
-    `ngram` (lm/ngram.KneserNey), the adapted model is also mixed with it (mu chosen on dev from
-    `mus`), alone and under the cache: out["ngram"]."""
-    evaluate = dynamic_eval if evaluate is None else evaluate
-    lrs = list(DYNAMIC_LRS if lrs is None else lrs)
-    decays = list(DYNAMIC_DECAYS if decays is None else decays)
-    thetas = list(CACHE_THETAS if thetas is None else thetas)
-    lambdas = list(CACHE_LAMBDAS if lambdas is None else lambdas)
+    The (lr, decay) of the grid (scoring.dynamic_lrs, dynamic_decays) with the lowest perplexity on
+    the first scoring.dynamic_tune_tokens dev tokens is chosen; the whole dev split is then scored
+    with it, and with scoring.cache_size > 0 the continuous cache's theta and lambda are chosen on
+    that pass's features; test is scored once, alone and with the cache. Returns the grid's scores,
+    the choices, dev and test perplexities, and the cost per token against the static model's.
+    reader.dynamic_eval is the pass that scores a stream (None: `dynamic_eval`; the LSTM's is
+    lm/lstm.py's `lstm_dynamic_eval`). With a counted `ngram` (lm/ngram.KneserNey), the adapted
+    model is also mixed with it (mu chosen on dev from scoring.ngram_mus), alone and under the
+    cache: out["ngram"]."""
+    dev_data, test_data = splits
+    evaluate = reader.dynamic_eval or dynamic_eval
+    lrs, decays = list(scoring.dynamic_lrs), list(scoring.dynamic_decays)
+    thetas, lambdas = list(scoring.cache_thetas), list(scoring.cache_lambdas)
+    segment_len, tune_tokens = scoring.dynamic_segment, scoring.dynamic_tune_tokens
+    cache_size, max_tokens, log = scoring.cache_size, reader.max_tokens, reader.log
     check_dynamic_args(lrs, decays, segment_len)
     if isinstance(tune_tokens, bool) or int(tune_tokens) != tune_tokens or tune_tokens < 1:
         raise ValueError(f"tune_tokens must be a whole number >= 1, got {tune_tokens!r}")
@@ -230,25 +209,9 @@ def score_dynamic(
             + (f", {out['test']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
         )
     if ngram is not None:
-        out["ngram"] = mix_passes(ngram, passes, mus, cache_size, thetas, lambdas, log)
+        out["ngram"] = mix_passes(ngram, passes, scoring, log)
     out["seconds"] = time.perf_counter() - t0
     return out
-
-
-def score_dynamic_as(config, model, tokenizer, dev_data, test_data=None, **overrides) -> dict:
-    """`score_dynamic` with the grids and sizes of a run's config (lm/run.LMRunConfig or
-    lm/lstm.LSTMConfig); `overrides` replace any of its keyword arguments."""
-    kwargs = dict(
-        lrs=config.dynamic_lrs,
-        decays=config.dynamic_decays,
-        segment_len=config.dynamic_segment,
-        tune_tokens=config.dynamic_tune_tokens,
-        cache_size=config.cache_size,
-        thetas=config.cache_thetas,
-        lambdas=config.cache_lambdas,
-        max_tokens=config.max_dev_tokens,
-    )
-    return score_dynamic(model, tokenizer, dev_data, test_data, **{**kwargs, **overrides})
 
 
 def synced_clock(device: torch.device) -> float:

@@ -26,24 +26,20 @@ from typing import List, Optional
 import torch
 import torch.nn as nn
 
+import mlp_lm
 import utils
-from lm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
-from nplm.checkpoint import load_checkpoint_meta, load_model, save_checkpoint
-from nplm.corpus import TRAIN_FILE, WordTokenizer, encode_stream, load_data_mlp_lm, texts_of
 from lm.dynamic import (
-    DYNAMIC_DECAYS,
-    DYNAMIC_LRS,
-    DYNAMIC_SEGMENT,
-    DYNAMIC_TUNE_TOKENS,
     check_dynamic_args,
     restoring,
-    score_dynamic_as,
     sgd_step_with_decay,
     synced_clock,
     trainable_params,
 )
+from lm.pipeline import ModelRun, Trained, run_pipeline
+from lm.scoring import DYNAMIC_SEGMENT, Reader, Scoring
+from nplm.checkpoint import load_model, save_checkpoint
+from nplm.corpus import TRAIN_FILE, WordTokenizer, encode_stream, load_data_mlp_lm
 from nplm.kernels import make_adamw
-from lm.ngram import NGRAM_MUS, check_ngram_fields, count_ngram, score_with_ngram
 from nplm.output import NPLMAdaptiveFinalBlock
 
 TRAIN_LOSS_NOTE = (
@@ -58,9 +54,11 @@ BUDGET_NOTE = (
 
 # --------------------------------------------------------------------------- configuration
 @dataclass
-class LSTMConfig:
-    """Everything an LSTM run needs, as plain attributes; the defaults are `python main.py lstm`'s
-    (pytorch/examples' small model, on our vocabulary), `quick` a seconds-long smoke run."""
+class LSTMConfig(Scoring):
+    """Everything an LSTM run needs, as plain attributes: lm/scoring.Scoring's fields and the
+    LSTM's; the defaults are `python main.py lstm`'s (pytorch/examples' small model, on our
+    vocabulary, scored with every mode, as `lm`'s default preset), `quick` a seconds-long smoke
+    run."""
 
     # the model
     embed_dim: int = 200
@@ -84,15 +82,10 @@ class LSTMConfig:
     min_count: int = 1
     # the scoring
     eval_batch_size: int = 10  # columns when scoring a stream (each starts from <eos>)
-    cache_size: int = 2000  # 0: no continuous cache
-    cache_thetas: List[float] = field(default_factory=lambda: list(CACHE_THETAS))
-    cache_lambdas: List[float] = field(default_factory=lambda: list(CACHE_LAMBDAS))
-    dynamic_segment: int = DYNAMIC_SEGMENT  # 0: no dynamic evaluation
-    dynamic_lrs: List[float] = field(default_factory=lambda: list(DYNAMIC_LRS))
-    dynamic_decays: List[float] = field(default_factory=lambda: list(DYNAMIC_DECAYS))
-    dynamic_tune_tokens: int = DYNAMIC_TUNE_TOKENS
-    ngram_order: int = 5  # 0: no Kneser-Ney mixture (lm/ngram.py), as `lm`'s default preset
-    ngram_mus: List[float] = field(default_factory=lambda: list(NGRAM_MUS))
+    # Scoring's modes, on by default
+    cache_size: int = 2000
+    dynamic_segment: int = DYNAMIC_SEGMENT
+    ngram_order: int = 5
     # bookkeeping
     seed: int = 0
     num_threads: Optional[int] = 2
@@ -118,9 +111,8 @@ class LSTMConfig:
     )
 
     def __post_init__(self):
-        lists = ("cutoffs", "cache_thetas", "cache_lambdas", "dynamic_lrs", "dynamic_decays")
-        for name in (*lists, "ngram_mus"):
-            setattr(self, name, list(getattr(self, name)))
+        self.cutoffs = list(self.cutoffs)
+        self.as_lists()
         self.validate()
 
     @classmethod
@@ -130,6 +122,9 @@ class LSTMConfig:
     def check(self, name: str, ok: bool, expected: str) -> None:
         if not ok:
             raise utils.ConfigError("LSTMConfig", name, expected, getattr(self, name))
+
+    # a whole number >= low, or None for a field of OPTIONAL (the fixed-window config's check)
+    check_whole = mlp_lm.LMConfig.check_whole
 
     def validate(self) -> None:
         """utils.ConfigError naming the first field out of range; before any data is read."""
@@ -145,21 +140,11 @@ class LSTMConfig:
             ("max_train_tokens", 2),
             ("max_dev_tokens", 1),
             ("num_threads", 1),
-            ("dynamic_tune_tokens", 1),
-            ("cache_size", 0),
-            ("dynamic_segment", 0),
             ("print_every", 0),
             ("seed", 0),
         )
         for name, low in whole:
-            v = getattr(self, name)
-            optional = name in self.OPTIONAL
-            self.check(
-                name,
-                (optional and v is None)
-                or (isinstance(v, int) and not isinstance(v, bool) and v >= low),
-                f"a whole number >= {low}" + (" or None" if optional else ""),
-            )
+            self.check_whole(name, low)
         for name in ("budget_seconds", "lr", "div_value"):
             v = getattr(self, name)
             self.check(
@@ -176,27 +161,7 @@ class LSTMConfig:
             and self.cutoffs == sorted(set(self.cutoffs)),
             "increasing whole numbers > 0",
         )
-        self.check(
-            "cache_thetas",
-            bool(self.cache_thetas) and all(math.isfinite(t) and t >= 0 for t in self.cache_thetas),
-            "finite and >= 0",
-        )
-        self.check(
-            "cache_lambdas",
-            bool(self.cache_lambdas) and all(0 <= x < 1 for x in self.cache_lambdas),
-            "in [0, 1)",
-        )
-        self.check(
-            "dynamic_lrs",
-            bool(self.dynamic_lrs) and all(math.isfinite(x) and x > 0 for x in self.dynamic_lrs),
-            "finite and > 0",
-        )
-        self.check(
-            "dynamic_decays",
-            bool(self.dynamic_decays) and all(0 <= x < 1 for x in self.dynamic_decays),
-            "in [0, 1)",
-        )
-        check_ngram_fields(self)
+        self.validate_scoring()
         self.check("device", isinstance(self.device, str) and self.device != "", "a device name")
         self.check("save_path", bool(str(self.save_path)), "a file path")
 
@@ -570,139 +535,84 @@ def load_lstm_checkpoint(path) -> tuple[LSTMLM, WordTokenizer, dict]:
     return load_model(path, build_lstm)
 
 
+class LSTMRun(ModelRun):
+    """The LSTM's part of the pipeline (lm/pipeline.py): trained for its budget, scored one stream
+    per split in columns (`score_stream`), dynamic evaluation in one column."""
+
+    CHECKPOINT_KEYS = ("epoch", "step", "weights_sha256")
+
+    def __init__(self, args, config: LSTMConfig):
+        self.args, self.config = args, config
+        self.reader = Reader(
+            features_of=score_stream,
+            dynamic_eval=lstm_dynamic_eval,
+            batch_size=config.eval_batch_size,
+            max_tokens=config.max_dev_tokens,
+            max_train_tokens=config.max_train_tokens,
+        )
+
+    def load_data(self) -> tuple:
+        return load_data_mlp_lm(self.args.data_dir, splits=("train", "validation", "test"))
+
+    def train(self, data) -> Trained:
+        config = self.config
+        # the initial weights and the dropout masks
+        utils.set_seed(config.seed)
+        self.device = utils.get_device(config.device)
+        tokenizer, train_stream, dev_stream = mlp_lm.tokenize_splits(
+            data[0], data[1], config.min_count, (config.max_train_tokens, config.max_dev_tokens)
+        )
+        model = LSTMLM(tokenizer.vocab_size, **config.model_fields()).to(self.device)
+        meta = {
+            "kind": "lstm",
+            "tokenizer": tokenizer.to_dict(),
+            "model": config.model_fields(),
+            "config": config.to_dict(),
+        }
+
+        def save_best(model, record):
+            best = {k: record[k] for k in ("epoch", "step", "dev_ppl")}
+            save_checkpoint(model.state_dict(), config.save_path, {**meta, **best})
+
+        pad = tokenizer.pad_token_id
+        report = train_lstm(model, config, train_stream, dev_stream, pad, on_best=save_best)
+        sizes = {
+            "vocab_size": tokenizer.vocab_size,
+            "train_tokens": train_stream.numel(),
+            "dev_targets": dev_stream.numel(),
+        }
+        return Trained(model, tokenizer, {**sizes, **report})
+
+    def score_static(self, trained: Trained, data) -> dict:
+        splits = {"dev": data[1], "test": data[2]}
+        return score_splits(trained.model, trained.tokenizer, splits, self.config)
+
+    def report(self, trained: Trained, scored: dict) -> dict:
+        return {
+            "model": "LSTM language model (pytorch/examples word_language_model small, tied)",
+            "config": self.config.to_dict(),
+            "train_file": TRAIN_FILE,
+            **trained.report,
+            **scored,
+            "device": str(self.device),
+        }
+
+    def json_path(self) -> Path:
+        return Path(self.args.out_dir) / f"{lstm_stem(self.config.name)}.json"
+
+    def summary(self, report: dict, json_path: Path) -> str:
+        return (
+            f"LSTM: best dev perplexity {report['best_dev_ppl']:.2f} after "
+            f"{report['train_seconds']:.0f} s of training "
+            f"({report['train_tokens_per_second']:,.0f} tokens/s); wall time "
+            f"{report['wall_seconds']:.0f} s; wrote {json_path}"
+        )
+
+
 def cmd_lstm(args) -> dict:
     """Train the LSTM of `args.lstm_config` for its budget, keep the best checkpoint, score dev and
     test alone, with the cache, with the n-gram mixture, with dynamic evaluation and together; write
-    OUT_DIR/lstm_lm[_NAME].json atomically."""
+    OUT_DIR/lstm_lm[_NAME].json atomically (lm/pipeline.py)."""
     config: LSTMConfig = args.lstm_config
     with utils.torch_threads(config.num_threads):
-        return _train_score_and_report(args, config)
-
-
-def _train_score_and_report(args, config: LSTMConfig) -> dict:
-    t0 = time.perf_counter()
-    train_data, dev_data, test_data = load_data_mlp_lm(
-        args.data_dir, splits=("train", "validation", "test")
-    )
-    utils.set_seed(config.seed)  # the initial weights and the dropout masks
-    device = utils.get_device(config.device)
-    train_texts = texts_of(train_data)
-    tokenizer = WordTokenizer.from_texts(train_texts, min_count=config.min_count)
-    train_stream = encode_stream(train_texts, tokenizer, config.max_train_tokens)  # (T,)
-    dev_stream = encode_stream(dev_data, tokenizer, config.max_dev_tokens)  # (T_dev,)
-    print(
-        f"vocabulary {tokenizer.vocab_size:,} words (train split only); train "
-        f"{train_stream.numel():,} tokens, dev {dev_stream.numel():,} targets"
-    )
-    model = LSTMLM(tokenizer.vocab_size, **config.model_fields()).to(device)
-    meta = {
-        "kind": "lstm",
-        "tokenizer": tokenizer.to_dict(),
-        "model": config.model_fields(),
-        "config": config.to_dict(),
-    }
-
-    def save_best(model, record):
-        save_checkpoint(
-            model.state_dict(),
-            config.save_path,
-            {
-                **meta,
-                "epoch": record["epoch"],
-                "step": record["step"],
-                "dev_ppl": record["dev_ppl"],
-            },
-        )
-
-    pad = tokenizer.pad_token_id
-    report = train_lstm(model, config, train_stream, dev_stream, pad, on_best=save_best)
-    splits = {"dev": dev_data, "test": test_data}
-    scoring: dict = {}
-    t = time.perf_counter()
-    scores = score_splits(model, tokenizer, splits, config)
-    scoring["static"] = time.perf_counter() - t
-    for split, s in scores.items():
-        print(f"best checkpoint: {split} perplexity {s['ppl']:.2f} over {s['targets']:,} targets")
-    cache = dynamic = None
-    if config.cache_size:
-        t = time.perf_counter()
-        cache = score_with_cache(
-            model,
-            tokenizer,
-            dev_data,
-            test_data,
-            config.cache_size,
-            config.cache_thetas,
-            config.cache_lambdas,
-            config.eval_batch_size,
-            max_tokens=config.max_dev_tokens,
-            features_of=score_stream,
-        )
-        scoring["cache"] = time.perf_counter() - t
-    ngram = ngram_scores = None
-    if config.ngram_order:
-        t = time.perf_counter()
-        ngram = count_ngram(tokenizer, train_data, config.ngram_order, config.max_train_tokens)
-        ngram_scores = score_with_ngram(
-            model,
-            tokenizer,
-            None,
-            dev_data,
-            test_data,
-            mus=config.ngram_mus,
-            batch_size=config.eval_batch_size,
-            max_tokens=config.max_dev_tokens,
-            ngram=ngram,
-            cache_size=config.cache_size,
-            thetas=config.cache_thetas,
-            lambdas=config.cache_lambdas,
-            features_of=score_stream,
-        )
-        scoring["ngram"] = time.perf_counter() - t
-    if config.dynamic_segment:
-        t = time.perf_counter()
-        dynamic = score_dynamic_as(
-            config,
-            model,
-            tokenizer,
-            dev_data,
-            test_data,
-            evaluate=lstm_dynamic_eval,
-            ngram=ngram,
-            mus=config.ngram_mus,
-        )
-        scoring["dynamic"] = time.perf_counter() - t
-    _, saved = load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
-    report = {
-        "model": "LSTM language model (pytorch/examples word_language_model small, tied)",
-        "config": config.to_dict(),
-        "train_file": TRAIN_FILE,
-        "vocab_size": tokenizer.vocab_size,
-        "train_tokens": train_stream.numel(),
-        "dev_targets": dev_stream.numel(),
-        **report,
-        "checkpoint": {
-            "path": str(config.save_path),
-            "epoch": saved["epoch"],
-            "step": saved["step"],
-            "weights_sha256": saved["weights_sha256"],
-        },
-        "best_checkpoint_scores": scores,
-        "cache": cache,
-        "ngram": ngram_scores,
-        "dynamic": dynamic,
-        "scoring_seconds": scoring,
-        "device": str(device),
-        "wall_seconds": time.perf_counter() - t0,
-        "torch_threads": torch.get_num_threads(),
-        "torch_version": torch.__version__,
-    }
-    json_path = Path(args.out_dir) / f"{lstm_stem(config.name)}.json"
-    utils.atomic_write_json(report, json_path)
-    print(
-        f"LSTM: best dev perplexity {report['best_dev_ppl']:.2f} after "
-        f"{report['train_seconds']:.0f} s of training "
-        f"({report['train_tokens_per_second']:,.0f} tokens/s); wall time "
-        f"{report['wall_seconds']:.0f} s; wrote {json_path}"
-    )
-    return report
+        return run_pipeline(LSTMRun(args, config))

@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -31,10 +30,11 @@ import utils
 from lm.config import LMRunConfig
 from lm.train import fit_mlp_lm
 from lm.cache import score_with_cache
+from lm.dynamic import score_dynamic
+from lm.pipeline import ModelRun, Trained, run_pipeline
+from lm.scoring import Reader, Scoring
 from nplm.corpus import FULL_TRAIN_FILE, TRAIN_FILE, WindowBatches, encode_stream
 from nplm.checkpoint import load_checkpoint_meta
-from lm.ngram import count_ngram, score_with_ngram
-from lm.dynamic import score_dynamic_as
 
 
 def lm_run_name(args) -> str:
@@ -67,7 +67,7 @@ def cmd_lm(args) -> Optional[dict]:
     Under torchrun (WORLD_SIZE > 1) the processes train together with DistributedDataParallel (gloo
     on CPUs, NCCL on GPUs), score dev and test together, and rank 0 alone writes and returns the
     report."""
-    config, stem, out_dir = args.lm_config, lm_stem(lm_run_name(args)), args.out_dir
+    config = args.lm_config
     rank, world = utils.process_ranks()[:2]
     with distributed.process_group(config.device, rank, world):
         lm_kernels.keep_freed_memory()
@@ -75,111 +75,87 @@ def cmd_lm(args) -> Optional[dict]:
             open(os.devnull, "w") if rank else contextlib.nullcontext(sys.stdout) as out
         ):  # one process speaks
             with utils.torch_threads(config.num_threads), contextlib.redirect_stdout(out):
-                return _train_score_and_report(args, config, stem, out_dir, rank, world)
+                return run_pipeline(FixedWindowRun(args, config, rank, world))
 
 
-def _train_score_and_report(
-    args, config, stem: str, out_dir: Path, rank: int, world: int
-) -> Optional[dict]:
-    t0 = time.perf_counter()
-    full_train = getattr(args, "full_train", False)
-    train_data, dev_data, test_data = mlp_lm.load_data_mlp_lm(
-        args.data_dir, splits=("train", "validation", "test"), full_train=full_train
-    )
-    run = fit_mlp_lm(
-        config,
-        train_data,
-        dev_data,
-        state_path=lm_state(args),
-        resume=args.resume and lm_state(args).is_file(),
-    )
-    model, tok, h = run.model, run.tokenizer, run.report["history"]
-    device = next(model.parameters()).device
-    # the best model on the whole dev and test splits (a quick run cuts them as it cut dev)
-    scores = {}
-    for split, data in (("dev", dev_data), ("test", test_data)):
-        stream = encode_stream(data, tok, config.max_dev_tokens)
-        batches = WindowBatches(
-            stream,
-            model.context_size,
-            tok.pad_token_id,
-            config.eval_batch,
-            device=device,
-            rank=rank,
-            world=world,
-        )
-        loss, ppl = mlp_lm.evaluate(model, batches, nn.NLLLoss())
-        scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
-        print(f"best checkpoint: {split} perplexity {ppl:.2f} over {stream.numel():,} targets")
-    if rank != 0:  # the cache, the samples and the files are rank 0's
-        return None
-    plots = plot_lm_history(h, config, out_dir / stem)
-    cache = None
-    if config.cache_size:
-        cache = score_with_cache(
-            model,
-            tok,
-            dev_data,
-            test_data,
-            config.cache_size,
-            config.cache_thetas,
-            config.cache_lambdas,
-            config.eval_batch,
-            max_tokens=config.max_dev_tokens,
-        )
-    ngram, ngram_scores = None, None
-    if config.ngram_order:
-        ngram = count_ngram(tok, train_data, config.ngram_order, config.max_train_tokens)
-        ngram_scores = score_with_ngram(
-            model,
-            tok,
-            None,
-            dev_data,
-            test_data,
-            mus=config.ngram_mus,
+class FixedWindowRun(ModelRun):
+    """The fixed-window model's part of the pipeline (lm/pipeline.py): trained by
+    lm/train.fit_mlp_lm (resumable, under torchrun too), scored in windows, plotted and sampled."""
+
+    def __init__(self, args, config, rank: int, world: int):
+        self.args, self.config, self.rank, self.world = args, config, rank, world
+        self.stem = lm_stem(lm_run_name(args))
+        self.full_train = getattr(args, "full_train", False)
+        self.reader = Reader(
             batch_size=config.eval_batch,
             max_tokens=config.max_dev_tokens,
-            ngram=ngram,
-            cache_size=config.cache_size,
-            thetas=config.cache_thetas,
-            lambdas=config.cache_lambdas,
+            max_train_tokens=config.max_train_tokens,
         )
-    dynamic = None
-    if config.dynamic_segment:
-        dynamic = score_dynamic_as(
-            config, model, tok, dev_data, test_data, ngram=ngram, mus=config.ngram_mus
+
+    def load_data(self) -> tuple:
+        splits = ("train", "validation", "test")
+        return mlp_lm.load_data_mlp_lm(self.args.data_dir, splits, full_train=self.full_train)
+
+    def train(self, data) -> Trained:
+        state = lm_state(self.args)
+        run = fit_mlp_lm(
+            self.config,
+            data[0],
+            data[1],
+            state_path=state,
+            resume=self.args.resume and state.is_file(),
         )
-    samples = mlp_lm.sample_prompt(model, tok, seed=config.seed)
-    _, meta = load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
-    checkpoint = {
-        "path": config.save_path,
-        "epoch": meta["epoch"],
-        "weights_sha256": meta["weights_sha256"],
-    }
-    report = {
-        "config": config.to_dict(),
-        # what it trained on: the prefix that ../shared/data holds (the default), or the whole file
-        "train_file": FULL_TRAIN_FILE if full_train else TRAIN_FILE,
-        **run.report,
-        "checkpoint": checkpoint,
-        "best_checkpoint_scores": scores,
-        "cache": cache,
-        "ngram": ngram_scores,
-        "dynamic": dynamic,
-        "samples": samples,
-        "prompt": mlp_lm.COURSE_PROMPT,
-        "plots": [str(p) for p in plots],
-        "wall_seconds": time.perf_counter() - t0,
-        "torch_threads": torch.get_num_threads(),
-        "torch_version": torch.__version__,
-    }
-    json_path = utils.atomic_write_json(report, out_dir / f"{stem}.json")
-    print(
-        f"best dev perplexity {report['best_dev_ppl']:.2f} (epoch {report['best_epoch']}); "
-        "wall time "
-        f"{report['wall_seconds']:.0f} s; wrote {', '.join(map(str, plots))}, {json_path}"
-    )
-    return report
+        return Trained(run.model, run.tokenizer, run.report)
+
+    def score_static(self, trained: Trained, data) -> dict:
+        """The best model on the whole dev and test splits (a quick run cuts them as it cut dev),
+        the processes' shares added under torchrun."""
+        model, tok, config = trained.model, trained.tokenizer, self.config
+        device = next(model.parameters()).device
+        scores = {}
+        for split, split_data in (("dev", data[1]), ("test", data[2])):
+            stream = encode_stream(split_data, tok, config.max_dev_tokens)
+            batches = WindowBatches(
+                stream,
+                model.context_size,
+                tok.pad_token_id,
+                config.eval_batch,
+                device=device,
+                rank=self.rank,
+                world=self.world,
+            )
+            loss, ppl = mlp_lm.evaluate(model, batches, nn.NLLLoss())
+            scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
+        return scores
+
+    def writes(self) -> bool:
+        return self.rank == 0
+
+    def report(self, trained: Trained, scored: dict) -> dict:
+        config = self.config
+        plots = plot_lm_history(trained.report["history"], config, self.args.out_dir / self.stem)
+        samples = mlp_lm.sample_prompt(trained.model, trained.tokenizer, seed=config.seed)
+        return {
+            "config": config.to_dict(),
+            # what it trained on: the prefix that ../shared/data holds (the default), or the whole
+            # file
+            "train_file": FULL_TRAIN_FILE if self.full_train else TRAIN_FILE,
+            **trained.report,
+            **scored,
+            "samples": samples,
+            "prompt": mlp_lm.COURSE_PROMPT,
+            "plots": [str(p) for p in plots],
+        }
+
+    def json_path(self) -> Path:
+        return self.args.out_dir / f"{self.stem}.json"
+
+    def summary(self, report: dict, json_path: Path) -> str:
+        return (
+            f"best dev perplexity {report['best_dev_ppl']:.2f} (epoch {report['best_epoch']}); "
+            f"wall time {report['wall_seconds']:.0f} s; wrote {', '.join(report['plots'])}, "
+            f"{json_path}"
+        )
 
 
 def plot_lm_history(history: dict, config, stem: Path) -> list:
@@ -259,9 +235,9 @@ def cmd_sample(args) -> dict:
 
 
 def _score_saved(args, kind: str, score) -> dict:
-    """Load the checkpoint of `args`, score it on dev and test with `score(model, tokenizer, dev,
-    test, max_tokens, config)`, and write OUT_DIR/<checkpoint name>_<kind>.json with the command
-    that made it."""
+    """Load the checkpoint of `args`, score it on dev and test with `score(model, tokenizer, (dev,
+    test), config, reader)` (dev and test cut as the run cut them with --quick), and write
+    OUT_DIR/<checkpoint name>_<kind>.json with the command that made it."""
     path = lm_checkpoint(args)
     config = _saved_lm_config(path, save_path=str(path), **_device_override(args))
     model, tokenizer, meta = mlp_lm.load_checkpoint(path, config)
@@ -269,14 +245,8 @@ def _score_saved(args, kind: str, score) -> dict:
     dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation", "test"))
     lm_kernels.keep_freed_memory()
     with utils.torch_threads(config.num_threads):
-        result = score(
-            model,
-            tokenizer,
-            dev_data,
-            test_data,
-            config.max_dev_tokens if args.quick else None,
-            config,
-        )
+        reader = Reader(max_tokens=config.max_dev_tokens if args.quick else None)
+        result = score(model, tokenizer, (dev_data, test_data), config, reader)
     report = {
         "command": "python main.py " + " ".join(args.argv),
         "checkpoint": str(path),
@@ -297,8 +267,9 @@ def cmd_cache(args) -> dict:
     return _score_saved(
         args,
         "cache",
-        lambda model, tok, dev, test, max_tokens, config: score_with_cache(
-            model, tok, dev, test, args.cache_size, max_tokens=max_tokens
+        # the default grids, whatever the run searched
+        lambda model, tok, splits, config, reader: score_with_cache(
+            model, tok, splits, Scoring(cache_size=args.cache_size), reader
         ),
     )
 
@@ -310,14 +281,11 @@ def cmd_dynamic(args) -> dict:
     return _score_saved(
         args,
         "dynamic",
-        lambda model, tok, dev, test, max_tokens, config: score_dynamic_as(
-            config,
+        lambda model, tok, splits, config, reader: score_dynamic(
             model,
             tok,
-            dev,
-            test,
-            segment_len=args.dynamic_segment,
-            cache_size=args.cache_size,
-            max_tokens=max_tokens,
+            splits,
+            Scoring.of(config, dynamic_segment=args.dynamic_segment, cache_size=args.cache_size),
+            reader,
         ),
     )

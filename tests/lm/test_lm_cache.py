@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from lm import cache as C
+from lm.scoring import Reader, Scoring
 from nplm import corpus as D
 
 
@@ -149,7 +150,11 @@ def test_score_with_cache_tunes_on_dev_then_scores_test(tiny_data_dir):
     tok = D.WordTokenizer.from_texts(D.texts_of(train))
     model = _Bigram(vocab_size=tok.vocab_size)
     out = C.score_with_cache(
-        model, tok, dev, test, cache_size=20, thetas=[0.0, 1.0], lambdas=[0.1, 0.3], log=print
+        model,
+        tok,
+        (dev, test),
+        Scoring(cache_size=20, cache_thetas=[0.0, 1.0], cache_lambdas=[0.1, 0.3]),
+        Reader(log=print),
     )
     grid = torch.tensor(out["grid_dev_ppl"])
     k, m = divmod(int(grid.argmin()), 2)

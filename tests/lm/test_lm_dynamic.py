@@ -14,6 +14,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from lm import cache as lm_cache  # noqa: E402
 from lm import dynamic as D  # noqa: E402
+from lm.scoring import Reader, Scoring  # noqa: E402
 import mlp_lm as M  # noqa: E402
 
 V = 24
@@ -114,20 +115,16 @@ def test_score_dynamic_tunes_on_a_dev_prefix_and_scores_test_once(monkeypatch):
     monkeypatch.setattr(
         D, "dynamic_eval", lambda m, s, *a, **k: calls.append(s.numel()) or real(m, s, *a, **k)
     )
-    out = D.score_dynamic(
-        model,
-        tok,
-        dev,
-        test,
-        lrs=[0.05, 0.5],
-        decays=[0.0, 0.1],
-        segment_len=10,
-        tune_tokens=60,
+    scoring = Scoring(
+        dynamic_lrs=[0.05, 0.5],
+        dynamic_decays=[0.0, 0.1],
+        dynamic_segment=10,
+        dynamic_tune_tokens=60,
         cache_size=20,
-        thetas=[0.1],
-        lambdas=[0.1, 0.2],
-        log=lambda *a: None,
+        cache_thetas=[0.1],
+        cache_lambdas=[0.1, 0.2],
     )
+    out = D.score_dynamic(model, tok, (dev, test), scoring, Reader(log=lambda *a: None))
     dev_n, test_n = out["dev"]["targets"], out["test"]["targets"]
     assert calls == [60] * 4 + [dev_n, test_n]  # the grid on the prefix, dev once, test once
     best = min(out["grid_dev_prefix"], key=lambda r: r["ppl"])
@@ -142,4 +139,4 @@ def test_score_dynamic_tunes_on_a_dev_prefix_and_scores_test_once(monkeypatch):
     assert math.isclose(out["test"]["with_cache_ppl"], math.exp(nll), rel_tol=1e-9)
     assert out["cost"]["ratio"] > 0 and out["cost"]["dynamic_us_per_token"] > 0
     with pytest.raises(ValueError, match="tune_tokens"):
-        D.score_dynamic(model, tok, dev, tune_tokens=0)
+        D.score_dynamic(model, tok, (dev, None), Scoring(dynamic_segment=10, dynamic_tune_tokens=0))

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from nplm import corpus as D
 from lm import ngram as N
+from lm.scoring import Scoring
 
 A, B, C, DD, E = 0, 1, 2, 3, 4  # E never occurs in the toy corpus
 TOY = [A, B, C, A, B, DD, A, B, C, B, C, A]  # a b c a b d a b c b c a
@@ -256,7 +257,7 @@ def test_score_with_ngram_counts_train_and_mixes(tiny_data_dir):
     tok = D.WordTokenizer.from_texts(D.texts_of(train))
     model = _Bigram(tok.vocab_size)
     out, per_token = N.score_with_ngram(
-        model, tok, train, dev, test, order=3, mus=[0.0, 0.3, 0.6], return_log_probs=True
+        model, tok, (train, dev, test), Scoring(ngram_order=3, ngram_mus=[0.0, 0.3, 0.6])
     )
     kn = N.KneserNey(D.encode_stream(train, tok), tok.vocab_size, 3, pad_id=D.pad_id_of(tok))
     for name, data in (("dev", dev), ("test", test)):
