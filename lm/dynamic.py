@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import math
 import time
+from typing import NamedTuple
 
 import torch
 
@@ -73,15 +74,16 @@ def sgd_step_with_decay(params, grads, trained, lr: float, decay: float) -> None
         torch._foreach_lerp_(params, trained, decay)
 
 
-def dynamic_eval(
-    model,
-    stream: torch.Tensor,
-    pad_id: int,
-    lr: float,
-    decay: float = 0.0,
-    segment_len: int = DYNAMIC_SEGMENT,
-    timing: dict | None = None,
-):
+class DynamicStep(NamedTuple):
+    """One dynamic evaluation's step: its size, its decay to the trained weights, and the tokens
+    scored between two steps."""
+
+    lr: float
+    decay: float = 0.0
+    segment_len: int = DYNAMIC_SEGMENT
+
+
+def dynamic_eval(model, stream: torch.Tensor, pad_id: int, step: DynamicStep, timing=None):
     """Score `stream` with dynamic evaluation: (features (T, H), log p(x_t | x_<t) (T,)), in stream
     order, each as the model stood when x_t was scored (the features feed the continuous cache, as
     `features_and_log_probs` gives them for the static model). The weights are restored before
@@ -93,27 +95,42 @@ def dynamic_eval(
     timing["static_seconds"] and timing["dynamic_seconds"] add up over the segments. Alternating
     segment by segment, both see the same machine load, so their ratio holds even while another
     process takes the CPU; the scores are unchanged."""
+    lr, decay, segment_len = step
     check_dynamic_args([lr], [decay], segment_len)
+    device = trainable_params(model)[0].device
+    segments = WindowBatches(stream, model.context_size, pad_id, segment_len, device=device)
+
+    def read(inputs, targets, static: bool):
+        return model.nll(inputs, targets) if static else model.features(inputs)
+
+    return dynamic_pass(model, segments, (lr, decay), read, timing)
+
+
+def dynamic_pass(model, segments, step, read, timing=None):
+    """The loop of every dynamic evaluation: for each (inputs, targets) of `segments`, in order, the
+    hidden states `read(inputs, targets, False)` gives (S, H) are scored by the output layer, then
+    the weights take one SGD step on the segment's mean NLL, with `step` = (lr, decay) to the
+    trained weights. With a `timing` dict, `read(inputs, targets, True)` (the static model's work on
+    the segment) is run and timed first. Returns (features (T, H), log p (T,)); the weights and the
+    model's mode are restored."""
+    lr, decay = step
     params = trainable_params(model)
     device = params[0].device
     features, log_probs = [], []
     if timing is not None:
         timing.update(static_seconds=0.0, dynamic_seconds=0.0)
+    # eval mode: no dropout, and the gradients of the steps
     with restoring(params) as trained, utils.evaluating(model, grad=True):
-        # eval mode: no dropout, and the gradients of the steps
-        for inputs, targets in WindowBatches(
-            stream, model.context_size, pad_id, segment_len, device=device
-        ):
+        for inputs, targets in segments:
             if timing is not None:
                 t = synced_clock(device)
                 with torch.no_grad():
-                    model.nll(inputs, targets)  # the static model's work on this segment
+                    read(inputs, targets, True)
                 t_static = synced_clock(device)
                 timing["static_seconds"] += t_static - t
-            hidden = model.features(inputs)  # (S, H)
-            nll = model.final_layer.nll(
-                hidden, targets, reduction="none"
-            )  # (S,): scored before the step below
+            hidden = read(inputs, targets, False)  # (S, H)
+            # (S,): scored before the step below
+            nll = model.final_layer.nll(hidden, targets, reduction="none")
             features.append(hidden.detach())
             log_probs.append(-nll.detach())
             grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
@@ -159,7 +176,7 @@ def score_dynamic(
         "grid_dev_prefix": [],
     }
     for lr, decay in itertools.product(lrs, decays):
-        _, lp = evaluate(model, dev[:tune_tokens], pad, lr, decay, segment_len)
+        _, lp = evaluate(model, dev[:tune_tokens], pad, DynamicStep(lr, decay, segment_len))
         out["grid_dev_prefix"].append(
             {"lr": lr, "decay": decay, "ppl": math.exp(-lp.double().mean().item())}
         )
@@ -172,7 +189,8 @@ def score_dynamic(
     lr, decay = out["lr"], out["decay"] = best["lr"], best["decay"]
     # the static model's time and dynamic evaluation's, segment by segment, side by side
     timing: dict = {}
-    features, lp = evaluate(model, dev, pad, lr, decay, segment_len, timing=timing)
+    step = DynamicStep(lr, decay, segment_len)
+    features, lp = evaluate(model, dev, pad, step, timing=timing)
     passes = {"dev": {"stream": dev, "features": features, "model": lp}}
     static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
     out["cost"] = {
@@ -195,7 +213,7 @@ def score_dynamic(
     )
     if test_data is not None:
         test = encode_stream(test_data, tokenizer, max_tokens)
-        features, lp = evaluate(model, test, pad, lr, decay, segment_len)
+        features, lp = evaluate(model, test, pad, step)
         passes["test"] = {"stream": test, "features": features, "model": lp}
         out["test"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": test.numel()}
         if cache_size:

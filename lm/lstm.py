@@ -28,13 +28,7 @@ import torch.nn as nn
 
 import mlp_lm
 import utils
-from lm.dynamic import (
-    check_dynamic_args,
-    restoring,
-    sgd_step_with_decay,
-    synced_clock,
-    trainable_params,
-)
+from lm.dynamic import check_dynamic_args, dynamic_pass, synced_clock, trainable_params
 from lm.pipeline import ModelRun, Trained, run_pipeline
 from lm.scoring import DYNAMIC_SEGMENT, Reader, Scoring
 from nplm.checkpoint import load_model, save_checkpoint
@@ -459,51 +453,36 @@ def score_stream(
     return features_t, log_probs_t
 
 
-def lstm_dynamic_eval(
-    model: LSTMLM,
-    stream: torch.Tensor,
-    pad_id: int,
-    lr: float,
-    decay: float = 0.0,
-    segment_len: int = DYNAMIC_SEGMENT,
-    timing: dict | None = None,
-):
-    """Dynamic evaluation of the LSTM (Krause, Kahembwe, Murray and Renals 2018): the stream is
-    read in one column, `segment_len` tokens at a time, the state carried (detached) from segment to
-    segment; each segment is scored, then the weights take one SGD step on its mean NLL with a decay
-    to the trained weights (lm/dynamic.py's `sgd_step_with_decay`). A token is scored before any
-    step has seen it. Returns (features (T, H), log p (T,)) in stream order, as
-    lm/dynamic.py's `dynamic_eval` does (its signature: `score_dynamic(evaluate=...)` takes it);
-    the weights and the mode are restored."""
+def lstm_dynamic_eval(model: LSTMLM, stream: torch.Tensor, pad_id: int, step, timing=None):
+    """Dynamic evaluation of the LSTM (Krause, Kahembwe, Murray and Renals 2018): the stream is read
+    in one column, step.segment_len tokens at a time (`step`: lm/dynamic.DynamicStep), the state
+    carried (detached) from segment to segment; each segment is scored, then the weights take one
+    SGD step on its mean NLL with a decay to the trained weights (lm/dynamic.py's
+    `sgd_step_with_decay`). A token is scored before any step has seen it. Returns (features (T, H),
+    log p (T,)) in stream order, as lm/dynamic.py's `dynamic_eval` does (its signature:
+    lm/scoring.Reader.dynamic_eval takes it); the weights and the mode are restored
+    (lm/dynamic.dynamic_pass)."""
+    lr, decay, segment_len = step
     check_dynamic_args([lr], [decay], segment_len)
-    params = trainable_params(model)
-    device = params[0].device
+    device = trainable_params(model)[0].device
     column = stream.long().to(device)  # (T,)
     inputs_all = torch.cat([column.new_full((1,), pad_id), column[:-1]])  # (T,)
-    features, log_probs, state = [], [], None
-    if timing is not None:
-        timing.update(static_seconds=0.0, dynamic_seconds=0.0)
-    with restoring(params) as trained, utils.evaluating(model, grad=True):
-        for start in range(0, column.numel(), segment_len):
-            inputs = inputs_all[start : start + segment_len].view(-1, 1)  # (S, 1)
-            targets = column[start : start + segment_len]  # (S,)
-            if timing is not None:
-                t = synced_clock(device)
-                with torch.no_grad():
-                    model.nll(inputs, targets, state)  # the static model's work on this segment
-                t_static = synced_clock(device)
-                timing["static_seconds"] += t_static - t
-            hidden, new_state = model.features(inputs, state)  # (S, 1, H)
-            hidden = hidden.view(-1, model.hidden_dim)  # (S, H)
-            nll = model.final_layer.nll(hidden, targets, reduction="none")  # (S,): before the step
-            features.append(hidden.detach())
-            log_probs.append(-nll.detach())
-            grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
-            sgd_step_with_decay(params, grads, trained, lr, decay)
-            state = detach_state(new_state)
-            if timing is not None:
-                timing["dynamic_seconds"] += synced_clock(device) - t_static
-    return torch.cat(features), torch.cat(log_probs)  # (T, H), (T,)
+    segments = (
+        (inputs_all[i : i + segment_len].view(-1, 1), column[i : i + segment_len])
+        for i in range(0, column.numel(), segment_len)
+    )  # (S, 1) inputs, (S,) targets
+    state = None
+
+    def read(inputs, targets, static: bool):
+        nonlocal state
+        if static:
+            return model.nll(inputs, targets, state)
+        hidden, new_state = model.features(inputs, state)  # (S, 1, H)
+        # carried to the next segment, cut from this one's graph
+        state = detach_state(new_state)
+        return hidden.view(-1, model.hidden_dim)  # (S, H)
+
+    return dynamic_pass(model, segments, (lr, decay), read, timing)
 
 
 def score_splits(model, tokenizer, splits: dict, config: LSTMConfig) -> dict:

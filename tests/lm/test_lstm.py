@@ -15,6 +15,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from lm import lstm as L  # noqa: E402
+from lm.dynamic import DynamicStep  # noqa: E402
 from nplm.corpus import encode_stream  # noqa: E402
 
 V, PAD = 19, 0
@@ -161,11 +162,15 @@ def test_scoring_restores_the_mode():
 # --------------------------------------------------------------------------- dynamic evaluation
 def test_dynamic_evaluation_scores_each_token_before_a_step_sees_it():
     model, stream = small_model(), random_stream(60)
-    _, before = L.lstm_dynamic_eval(model, stream, PAD, lr=0.5, decay=0.01, segment_len=7)
+    _, before = L.lstm_dynamic_eval(
+        model, stream, PAD, DynamicStep(lr=0.5, decay=0.01, segment_len=7)
+    )
     for k in (0, 6, 7, 20, 59):  # segment starts, middles and ends
         changed = stream.clone()
         changed[k] = changed[k] % (V - 1) + 1
-        _, after = L.lstm_dynamic_eval(model, changed, PAD, lr=0.5, decay=0.01, segment_len=7)
+        _, after = L.lstm_dynamic_eval(
+            model, changed, PAD, DynamicStep(lr=0.5, decay=0.01, segment_len=7)
+        )
         torch.testing.assert_close(after[:k], before[:k], rtol=0, atol=0)  # bit for bit
         assert after[k] != before[k]
         if k < 50:  # and the adaptation reaches later scores
@@ -176,7 +181,7 @@ def test_dynamic_evaluation_starts_as_the_static_model_and_restores_the_weights(
     model, stream = small_model(dropout_p=0.3), random_stream(60)
     model.train()
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    feats, lp = L.lstm_dynamic_eval(model, stream, PAD, lr=0.5, segment_len=10)
+    feats, lp = L.lstm_dynamic_eval(model, stream, PAD, DynamicStep(lr=0.5, segment_len=10))
     static_feats, static_lp = L.score_stream(model, stream, PAD, batch_size=1)
     torch.testing.assert_close(lp[:10], static_lp[:10])  # before the first step
     torch.testing.assert_close(feats[:10], static_feats[:10])
@@ -185,7 +190,7 @@ def test_dynamic_evaluation_starts_as_the_static_model_and_restores_the_weights(
     for k, v in model.state_dict().items():
         assert torch.equal(v, state[k]), k
     # a step of size ~0 is the static model, the state carried across the segments
-    _, lp0 = L.lstm_dynamic_eval(model, stream, PAD, lr=1e-300, segment_len=9)
+    _, lp0 = L.lstm_dynamic_eval(model, stream, PAD, DynamicStep(lr=1e-300, segment_len=9))
     torch.testing.assert_close(lp0, static_lp)
 
 
