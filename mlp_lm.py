@@ -367,9 +367,7 @@ def train_run(model, loaders, criterion, steppers, plan: TrainPlan) -> TrainingR
     average = WeightAverage(core, options.ema_decay) if options.ema_decay else None
     log = options.log
     # ours: the history, the best weights, early stopping, the training state
-    run = TrainingRun(
-        core, optimizer, scheduler, average, train_dataloader, plan.save_path, options
-    )
+    run = TrainingRun(core, steppers, average, train_dataloader, plan.save_path, options)
     step_additions = StepAdditions(average, autocast, run.world)
     if options.resume is not None:
         run.load_state_dict(options.resume)

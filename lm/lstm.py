@@ -34,7 +34,7 @@ from lm.scoring import DYNAMIC_SEGMENT, Reader, Scoring
 from nplm.checkpoint import load_model, save_checkpoint
 from nplm.corpus import TRAIN_FILE, WordTokenizer, encode_stream, load_data_mlp_lm
 from nplm.kernels import make_adamw
-from nplm.output import NPLMAdaptiveFinalBlock
+from nplm.output import NPLMAdaptiveFinalBlock, OutputSettings
 
 TRAIN_LOSS_NOTE = (
     "train_loss and train_ppl: the running mean over the chunks trained since the previous "
@@ -184,17 +184,11 @@ class LSTMLM(nn.Module):
     `final_layer` has the fixed-window model's interface (`nll`, `target_log_prob`, `forward`), so
     lm/cache.py and lm/dynamic.py read this model's features as they read the NPLM's."""
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embed_dim: int = 200,
-        hidden_dim: int = 200,
-        num_layers: int = 2,
-        dropout_p: float = 0.2,
-        cutoffs=(1022, 9982),
-        div_value: float = 4.0,
-    ):
+    def __init__(self, vocab_size: int, embed_dim=200, hidden_dim=200, num_layers=2, **more):
         super().__init__()
+        # dropout_p (0.2), and the adaptive softmax's cutoffs and div_value (nplm/output.py)
+        dropout_p = more.pop("dropout_p", 0.2)
+        out = OutputSettings("adaptive", **more, tie_embeddings=True)
         self.hidden_dim, self.num_layers = hidden_dim, num_layers
         self.embedding = nn.Embedding(vocab_size, embed_dim)
         self.drop = nn.Dropout(dropout_p)
@@ -202,7 +196,7 @@ class LSTMLM(nn.Module):
             embed_dim, hidden_dim, num_layers, dropout=dropout_p if num_layers > 1 else 0.0
         )
         self.final_layer = NPLMAdaptiveFinalBlock(
-            vocab_size, hidden_dim, cutoffs, div_value, tie_to=self.embedding
+            vocab_size, hidden_dim, out.cutoffs, out.div_value, tie_to=self.embedding
         )
         # pytorch/examples: the (tied) word vectors uniform in +-0.1; the LSTM keeps torch's init
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
@@ -296,20 +290,14 @@ class Budget:
         return min(1.0, spent)
 
 
-def train_lstm(
-    model: LSTMLM,
-    config: LSTMConfig,
-    train_stream: torch.Tensor,
-    dev_stream: torch.Tensor,
-    pad_id: int,
-    on_best=None,
-    log=print,
-) -> dict:
-    """Train with TBPTT until the budget is spent: the state is carried from chunk to chunk
-    (detached), reset to zeros at each epoch's start; AdamW on the wall-clock schedule
-    (`lr_factor` of the budget's spent fraction). Dev is scored after each epoch and when the budget
-    ends; the best weights are loaded back at the end (`on_best(model, record)` is called at each
-    new best: the command saves the checkpoint). Returns the history and the times."""
+def train_lstm(model: LSTMLM, config: LSTMConfig, streams, pad_id: int, on_best=None, log=print):
+    """Train on `streams` (train (T,), dev (T_dev,)) with TBPTT until the budget is spent: the state
+    is carried from chunk to chunk (detached), reset to zeros at each epoch's start; AdamW on the
+    wall-clock schedule (`lr_factor` of the budget's spent fraction). Dev is scored after each epoch
+    and when the budget ends; the best weights are loaded back at the end (`on_best(model, record)`
+    is called at each new best: the command saves the checkpoint). Returns the history and the
+    times."""
+    train_stream, dev_stream = streams
     device = next(model.parameters()).device
     data = batchify(train_stream, config.batch_size).to(device)  # (L, B)
     optimizer = make_adamw(model, config.lr, config.weight_decay)
@@ -554,7 +542,8 @@ class LSTMRun(ModelRun):
             save_checkpoint(model.state_dict(), config.save_path, {**meta, **best})
 
         pad = tokenizer.pad_token_id
-        report = train_lstm(model, config, train_stream, dev_stream, pad, on_best=save_best)
+        streams = (train_stream, dev_stream)
+        report = train_lstm(model, config, streams, pad, on_best=save_best)
         sizes = {
             "vocab_size": tokenizer.vocab_size,
             "train_tokens": train_stream.numel(),

@@ -338,21 +338,16 @@ def mixture_nll(model_log_probs, ngram_log_probs, mus) -> torch.Tensor:
     return torch.stack([-mix_log_probs(model_log_probs, ngram_log_probs, mu).mean() for mu in mus])
 
 
-def score_mixture(
-    dev_model_log_probs,
-    dev_ngram_log_probs,
-    test_model_log_probs=None,
-    test_ngram_log_probs=None,
-    mus=None,
-    ngram: KneserNey | None = None,
-    log=print,
-) -> dict:
+def score_mixture(dev, test=None, mus=None, ngram: KneserNey | None = None, log=print) -> dict:
     """Choose mu on dev (the grid's lowest perplexity), then score test once with it (Bengio et al.
-    2003). Returns {method, order, discounts, mus, grid_dev_ppl, mu, dev: {model_ppl, ngram_ppl,
+    2003); `dev` and `test` (None: no test) are each (the network's log-probs, the n-gram model's).
+    Returns {method, order, discounts, mus, grid_dev_ppl, mu, dev: {model_ppl, ngram_ppl,
     mix_ppl, targets}, test: {...} (when test log-probs are given), seconds}; order and discounts
     come from `ngram` (None without it)."""
     t0 = time.perf_counter()
     mus = _check_mus(NGRAM_MUS if mus is None else mus)
+    dev_model_log_probs, dev_ngram_log_probs = dev
+    test_model_log_probs, test_ngram_log_probs = (None, None) if test is None else test
     if (test_model_log_probs is None) != (test_ngram_log_probs is None):
         raise ValueError("give both test_model_log_probs and test_ngram_log_probs, or neither")
     out = {
@@ -474,12 +469,10 @@ def mix_passes(ngram, passes: dict, scoring: Scoring, log=print):
     Adds passes[split]["ngram"] and ["mixed"]; returns score_mixture's dict."""
     for split in passes.values():
         split["ngram"] = ngram.target_log_probs(split["stream"])
-    test = passes.get("test", {})
+    dev, test = passes["dev"], passes.get("test")
     out = score_mixture(
-        passes["dev"]["model"],
-        passes["dev"]["ngram"],
-        test.get("model"),
-        test.get("ngram"),
+        (dev["model"], dev["ngram"]),
+        None if test is None else (test["model"], test["ngram"]),
         mus=scoring.ngram_mus,
         ngram=ngram,
         log=log,

@@ -109,5 +109,5 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
         )
     model.load_state_dict(run.best_state)
     model.eval()
-    report = fit_report(run, model, tokenizer, config, train_stream, dev_stream, t_start)
+    report = fit_report(run, model, tokenizer, config, (train_stream, dev_stream), t_start)
     return TrainedLM(model, tokenizer, config, report)

@@ -79,13 +79,9 @@ class TrainingRun:
     `state_dict` / `load_state_dict` are what the training-state file holds (nplm/checkpoint.py
     writes and reads it)."""
 
-    def __init__(self, core, optimizer, scheduler, average, train_loader, save_path, options):
-        self.core, self.optimizer, self.scheduler, self.average = (
-            core,
-            optimizer,
-            scheduler,
-            average,
-        )
+    def __init__(self, core, steppers, average, train_loader, save_path, options):
+        """`steppers`: (optimizer, scheduler or None)."""
+        (self.optimizer, self.scheduler), self.core, self.average = steppers, core, average
         self.save_path, self.options, self.log = save_path, options, options.log
         self.generator = getattr(train_loader, "generator", None)  # WindowBatches' shuffle
         self.writer = getattr(train_loader, "rank", 0) == 0  # only one process writes files
@@ -259,12 +255,11 @@ class TrainingRun:
         return self.stopped
 
 
-def fit_report(
-    run: TrainingRun, model, tokenizer, config, train_stream, dev_stream, t_start
-) -> dict:
+def fit_report(run: TrainingRun, model, tokenizer, config, streams, t_start) -> dict:
     """The numbers of a `fit_mlp_lm` run: the history, the best epoch, the sizes, the time, the
     FLOPs. The training time is summed over every session of a resumed run, whose `resumed_after`
-    lists the epochs after which it went on."""
+    lists the epochs after which it went on. `streams`: (train (T,), dev (T_dev,))."""
+    train_stream, dev_stream = streams
     history = asdict(run.history)
     if not history["dev_ppl_last_iterate"]:
         del history["dev_ppl_last_iterate"]

@@ -77,7 +77,7 @@ def test_tbptt_carries_the_detached_state_and_matches_one_pass(monkeypatch):
     data = L.batchify(stream, B)  # (40, 3)
     chunks = math.ceil((data.shape[0] - 1) / bptt)
     cfg = config(batch_size=B, bptt=bptt, budget_seconds=1e6, max_steps=chunks, dropout_p=0.0)
-    L.train_lstm(model, cfg, stream, stream[:20], PAD, log=lambda *a: None)
+    L.train_lstm(model, cfg, (stream, stream[:20]), PAD, log=lambda *a: None)
     assert len(calls) == chunks == 6
     assert all(torch.equal(s, torch.zeros_like(s)) for s in calls[0][0])
     for (_, end, _, _), (start, _, _, _) in zip(calls, calls[1:]):
@@ -110,7 +110,7 @@ def test_the_same_seed_trains_to_the_same_numbers():
     for _ in range(2):
         model = small_model(dropout_p=0.2, double=False)
         cfg = config(batch_size=4, bptt=5, budget_seconds=1e6, max_steps=20)
-        runs.append(L.train_lstm(model, cfg, stream, stream[:50], PAD, log=lambda *a: None))
+        runs.append(L.train_lstm(model, cfg, (stream, stream[:50]), PAD, log=lambda *a: None))
     assert runs[0]["history"]["dev_ppl"] == runs[1]["history"]["dev_ppl"]
     assert runs[0]["history"]["train_loss"] == runs[1]["history"]["train_loss"]
     assert runs[0]["steps"] == 20 and runs[0]["history"]["step"][-1] == 20

@@ -210,7 +210,7 @@ def test_mix_log_probs_is_the_mixture_computed_directly():
 def test_score_mixture_chooses_the_dev_argmin_and_mu_zero_is_the_network():
     dev_a, dev_b, test_a, test_b = (_log_probs(s) for s in range(4))
     mus = [0.0, 0.05, 0.2, 0.5, 0.8]
-    out = N.score_mixture(dev_a, dev_b, test_a, test_b, mus=mus, log=lambda *a: None)
+    out = N.score_mixture((dev_a, dev_b), (test_a, test_b), mus=mus, log=lambda *a: None)
     grid = [math.exp(-N.mix_log_probs(dev_a, dev_b, mu).mean().item()) for mu in mus]
     assert out["grid_dev_ppl"] == pytest.approx(grid, rel=1e-12)
     assert out["mu"] == mus[int(np.argmin(grid))] and out["dev"]["mix_ppl"] == min(grid)
@@ -231,7 +231,7 @@ def test_score_mixture_chooses_the_dev_argmin_and_mu_zero_is_the_network():
         "test",
         "seconds",
     }
-    only_network = N.score_mixture(dev_a, dev_a - 5.0, mus=mus, log=lambda *a: None)
+    only_network = N.score_mixture((dev_a, dev_a - 5.0), mus=mus, log=lambda *a: None)
     assert only_network["mu"] == 0.0 and "test" not in only_network
 
 
@@ -308,8 +308,8 @@ def test_bad_streams_and_mixture_arguments_are_errors():
     a = _log_probs(0)
     for mus in ([1.0], [-0.1], [], [float("nan")]):
         with pytest.raises(ValueError, match=r"\[0, 1\)"):
-            N.score_mixture(a, a, mus=mus, log=lambda *x: None)
+            N.score_mixture((a, a), mus=mus, log=lambda *x: None)
     with pytest.raises(ValueError, match="same targets"):
         N.mix_log_probs(a, a[:-1], 0.1)
     with pytest.raises(ValueError, match="neither"):
-        N.score_mixture(a, a, a, None, log=lambda *x: None)
+        N.score_mixture((a, a), (a, None), log=lambda *x: None)
