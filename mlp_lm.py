@@ -477,9 +477,13 @@ def sample_prompt(
 
 
 def visualize_epochs(epoch_train_stats, epoch_dev_stats, stat_name, save_fig_path, title=None):
-    """Train and dev curves of one statistic per epoch (utils.plot_curves)."""
+    """Train and dev curves of one statistic per epoch, as `train` records them (a PNG)."""
+    names = (
+        "train (running mean over the epoch, dropout on)",
+        "dev (after the epoch, dropout off)",
+    )
     return utils.plot_curves(
-        {"train": list(epoch_train_stats), "dev": list(epoch_dev_stats)},
+        dict(zip(names, (list(epoch_train_stats), list(epoch_dev_stats)))),
         ylabel=stat_name,
         save_fig_path=save_fig_path,
         title=title or f"MLP language model: {stat_name}",
@@ -558,8 +562,7 @@ def run_mlp_lm(config, train_data, dev_data):
 
 
 class SampleRun(NamedTuple):
-    """Where and how `sample_from_mlp_lm` runs, beyond the course's config: the device, the seed of
-    the sampling, the batch size of the dev scoring (None: the config's batch_size)."""
+    """Where `sample_from_mlp_lm` runs: the device, the sampling's seed, the dev batch size."""
 
     device: str = "cpu"
     seed: int = SEED

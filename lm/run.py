@@ -170,15 +170,12 @@ def plot_lm_history(history: dict, config, stem: Path) -> list:
     title = f"MLP language model, {config.name} config" + (
         f" ({', '.join(changed)})" if changed else ""
     )
-    title = textwrap.fill(title, 80)  # a long list of fields would squeeze the axes
-    # train: the running mean over the epoch's batches, dropout on; dev: scored after the epoch
-    names = (
-        "train (running mean over the epoch, dropout on)",
-        "dev (after the epoch, dropout off)",
-    )
+    # a long list of fields would squeeze the axes
+    title = textwrap.fill(title, 80)
     return [
-        utils.plot_curves(
-            dict(zip(names, (list(history[f"train_{key}"]), list(history[f"dev_{key}"])))),
+        mlp_lm.visualize_epochs(
+            history[f"train_{key}"],
+            history[f"dev_{key}"],
             label,
             stem.with_name(f"{stem.name}_{key}.png"),
             title=f"{title}\n{label}",
