@@ -22,7 +22,7 @@ from nplm.kernels import train_flops_per_token
 
 @dataclass
 class TrainedLM:
-    """What mlp_lm.fit_mlp_lm gives back: the model holding its best weights (eval mode), its
+    """What lm/train.fit_mlp_lm gives back: the model holding its best weights (eval mode), its
     tokenizer, its config and the run's numbers (`fit_report`)."""
 
     model: "torch.nn.Module"

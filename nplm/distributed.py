@@ -4,8 +4,8 @@ and NCCL on GPUs.
 
 Each process's loss is its share of the global batch's mean, so that DDP's mean of the gradients
 over the processes is the gradient of that mean; sums of losses and counts are added over the
-processes, so every target counts once. mlp_lm.train, evaluate and fit_mlp_lm call these hooks; with
-one process they do nothing.
+processes, so every target counts once. mlp_lm.train, evaluate and lm/train.fit_mlp_lm call these
+hooks; with one process they do nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def this_process(device: torch.device, fast: bool) -> tuple[torch.device, int, i
     rank, world = rank_and_world()
     if world > 1 and not fast:
         raise ValueError(
-            "several processes (torchrun) train the fast pipeline only (LMConfig.fast); the "
+            "several processes (torchrun) train the fast pipeline only (LMRunConfig.fast); the "
             "course's "
             "DataLoader pipeline runs in one process"
         )

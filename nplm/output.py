@@ -86,7 +86,7 @@ class TiedHead(nn.Module):
 class TiedAdaptiveLogSoftmax(nn.AdaptiveLogSoftmaxWithLoss):
     """`nn.AdaptiveLogSoftmaxWithLoss` whose word vectors are the rows of the input embedding table.
     The head and every tail keep the stock interfaces (`head(x)`, `tail[i](x)` give logits), so the
-    stock `forward`, `log_prob` and `predict`, and lm_kernels.adaptive_nll, work unchanged. A tail
+    stock `forward`, `log_prob` and `predict`, and nplm/kernels.adaptive_nll, work unchanged. A tail
     projects H -> E and scores its cluster's rows of the table: the untied tail's own shape where
     its width H / div_value**(i+1) is E (tied directly), a wider projection where it is not."""
 
