@@ -74,35 +74,31 @@ def continuous_cache_nll(
     device = features.device
     stream = stream.to(device)
     thetas_t = torch.tensor([float(t) for t in thetas], dtype=torch.float32, device=device)  # (K,)
-    lambdas_t = torch.tensor(
-        [float(x) for x in lambdas], dtype=torch.float64, device=device
-    )  # (M,)
+    # (M,)
+    lambdas_t = torch.tensor([float(x) for x in lambdas], dtype=torch.float64, device=device)
     total = torch.zeros(len(thetas), len(lambdas), dtype=torch.float64, device=device)
     log_model = log_probs.double()[:, None]  # (T, 1)
     for start in range(0, T, block):
         end = min(T, start + block)
         lo = max(0, start - cache_size)
-        scores = (
-            features[start:end] @ features[lo:end].T
-        )  # (b, n): h_t . h_i for the keys lo..end-1
+        # (b, n): h_t . h_i for the keys lo..end-1
+        scores = features[start:end] @ features[lo:end].T
         t_idx = torch.arange(start, end, device=device)[:, None]  # (b, 1)
         i_idx = torch.arange(lo, end, device=device)[None, :]  # (1, n)
-        in_cache = (i_idx < t_idx) & (
-            i_idx >= t_idx - cache_size
-        )  # (b, n): strictly before t, at most L back
+        # (b, n): strictly before t, at most L back
+        in_cache = (i_idx < t_idx) & (i_idx >= t_idx - cache_size)
         same_word = stream[lo:end][None, :] == stream[start:end][:, None]  # (b, n): x_i == x_t
         for k, theta in enumerate(thetas_t):
             logits = (theta * scores).masked_fill(~in_cache, float("-inf"))  # (b, n)
-            weights = torch.softmax(logits, dim=1).nan_to_num(
-                0.0
-            )  # (b, n); an empty cache gives zeros
-            p_cache = (
-                (weights * same_word).sum(1).double().clamp(max=1.0)
-            )  # (b,); 0 for the stream's first token
+            # (b, n); an empty cache gives zeros
+            weights = torch.softmax(logits, dim=1).nan_to_num(0.0)
+            # (b,); 0 for the stream's first token
+            p_cache = (weights * same_word).sum(1).double().clamp(max=1.0)
+            # (b, M)
             mixed = torch.logaddexp(
                 torch.log1p(-lambdas_t)[None, :] + log_model[start:end],
                 torch.log(lambdas_t)[None, :] + torch.log(p_cache)[:, None],
-            )  # (b, M)
+            )
             total[k] -= mixed.sum(0)
     return (total / T).cpu()
 

@@ -431,9 +431,10 @@ def score_stream(
         for i in range(0, L, chunk_len):
             hidden, state = model.features(inputs[i : i + chunk_len], state)  # (t, B, H)
             t = hidden.shape[0]
+            # (t * B,)
             lp = model.final_layer.target_log_prob(
                 hidden.reshape(-1, model.hidden_dim), targets[i : i + t].reshape(-1)
-            )  # (t * B,)
+            )
             features.append(hidden)
             log_probs.append(lp.view(t, B))
     features_t = torch.cat(features).transpose(0, 1).reshape(B * L, -1)[:T]  # (T, H)
@@ -455,10 +456,11 @@ def lstm_dynamic_eval(model: LSTMLM, stream: torch.Tensor, pad_id: int, step, ti
     device = trainable_params(model)[0].device
     column = stream.long().to(device)  # (T,)
     inputs_all = torch.cat([column.new_full((1,), pad_id), column[:-1]])  # (T,)
+    # (S, 1) inputs, (S,) targets
     segments = (
         (inputs_all[i : i + segment_len].view(-1, 1), column[i : i + segment_len])
         for i in range(0, column.numel(), segment_len)
-    )  # (S, 1) inputs, (S,) targets
+    )
     state = None
 
     def read(inputs, targets, static: bool):

@@ -399,9 +399,10 @@ def add_cache(out: dict, per_token: dict, cache_size: int, thetas, lambdas, log=
     mixed}; adds out["cache"] = {cache_size, theta, lambda} and out[split]["mix_cache_ppl"]."""
     thetas, lambdas = list(thetas), list(lambdas)
     dev = per_token["dev"]
+    # (K, M)
     grid = continuous_cache_nll(
         dev["features"], dev["mixed"], dev["stream"], cache_size, thetas, lambdas
-    )  # (K, M)
+    )
     k, m = divmod(int(torch.argmin(grid)), len(lambdas))
     out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
     out["dev"]["mix_cache_ppl"] = math.exp(grid[k, m].item())

@@ -71,9 +71,8 @@ def cmd_lm(args) -> Optional[dict]:
     rank, world = utils.process_ranks()[:2]
     with distributed.process_group(config.device, rank, world):
         lm_kernels.keep_freed_memory()
-        with (
-            open(os.devnull, "w") if rank else contextlib.nullcontext(sys.stdout) as out
-        ):  # one process speaks
+        # one process speaks
+        with open(os.devnull, "w") if rank else contextlib.nullcontext(sys.stdout) as out:
             with utils.torch_threads(config.num_threads), contextlib.redirect_stdout(out):
                 return run_pipeline(FixedWindowRun(args, config, rank, world))
 
@@ -162,11 +161,12 @@ def plot_lm_history(history: dict, config, stem: Path) -> list:
     """`<stem>_loss.png` and `<stem>_ppl.png`: train and dev per epoch, titled with the preset and
     the fields that differ from it (so the default, long and ablation runs are told apart)."""
     preset = type(config).preset(config.name).to_dict()
+    # what, not where
     changed = [
         f"{k}={v}"
         for k, v in config.to_dict().items()
         if k not in ("save_path", "seed", "name", "device", "num_threads") and preset[k] != v
-    ]  # what, not where
+    ]
     title = f"MLP language model, {config.name} config" + (
         f" ({', '.join(changed)})" if changed else ""
     )

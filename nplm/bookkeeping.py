@@ -55,9 +55,8 @@ class TrainingHistory:
     train_ppl: list = field(default_factory=list)  # exp of the epoch's running mean, dropout on
     dev_loss: list = field(default_factory=list)
     dev_ppl: list = field(default_factory=list)
-    dev_ppl_last_iterate: list = field(
-        default_factory=list
-    )  # with a weight average: the live weights'
+    # with a weight average: the live weights'
+    dev_ppl_last_iterate: list = field(default_factory=list)
 
     def _course(self) -> tuple:
         return self.train_loss, self.train_ppl, self.dev_loss, self.dev_ppl
@@ -134,9 +133,8 @@ class TrainingRun:
         if self.generator is not None:
             self.generator.set_state(state["loader_rng"])
         history = state["history"]
-        if not isinstance(
-            history, dict
-        ):  # a state saved as four lists, before the history had names
+        # a state saved as four lists, before the history had names
+        if not isinstance(history, dict):
             history = dict(
                 zip(("train_loss", "train_ppl", "dev_loss", "dev_ppl"), history),
                 dev_ppl_last_iterate=state.get("dev_ppl_last_iterate") or [],

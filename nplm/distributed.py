@@ -73,11 +73,12 @@ def wrap(model: nn.Module, device: torch.device, adaptive: bool, threads, world:
     processes."""
     if world == 1:
         return model, threads
+    # a batch may leave a tail cluster of the adaptive softmax unused
     net = nn.parallel.DistributedDataParallel(
         model,
         device_ids=[device.index] if device.type == "cuda" else None,
         find_unused_parameters=adaptive,
-    )  # a batch may leave a tail cluster of the adaptive softmax unused
+    )
     if device.type == "cpu":
         threads = max(1, (threads or os.cpu_count() or 1) // utils.process_ranks().local_world)
     return net, threads

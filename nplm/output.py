@@ -75,9 +75,8 @@ class TiedHead(nn.Module):
         self.in_features, self.out_features = hidden_dim, shortlist_size + n_clusters
 
     def forward(self, inputs):
-        return torch.cat(
-            [self.words(inputs), self.clusters(inputs)], dim=1
-        )  # (B, shortlist + clusters)
+        # (B, shortlist + clusters)
+        return torch.cat([self.words(inputs), self.clusters(inputs)], dim=1)
 
     def macs(self) -> int:
         return self.words.macs() + self.clusters.in_features * self.clusters.out_features

@@ -69,7 +69,10 @@ def test_the_pipelines_train_on_tiny_data_and_the_course_one_is_the_course_model
     )
     out = {
         kind: benchmark_lm.run_pipeline(
-            kind, cfg, tok, lines, stream, stream[:100], budget_s=0.2, seed=0
+            kind,
+            cfg,
+            benchmark_lm.BenchData(tok, lines, stream, stream[:100]),
+            benchmark_lm.BenchRun(budget_s=0.2, seed=0),
         )
         for kind in ("ours", "ours_full", "course")
     }
