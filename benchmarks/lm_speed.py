@@ -215,7 +215,7 @@ def run_pipeline(kind: str, cfg: LMRunConfig, data: BenchData, run: BenchRun) ->
         # ids read per prediction: the window, plus the far words of a global context
         W = model.context_size
         loader = M.WindowBatches(
-            train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen, device=device
+            train_stream, W, tok.pad_token_id, B, shuffle=gen, device=device
         )
         optimizer = make_adamw(model, cfg.lr, cfg.weight_decay)
         # as mlp_lm.train does

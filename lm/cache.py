@@ -45,9 +45,7 @@ def _check_cache_args(cache_size, thetas, lambdas) -> None:
 
 
 @torch.no_grad()
-def continuous_cache_nll(
-    features, log_probs, stream, cache_size, thetas, lambdas, block: int = 1024
-):
+def continuous_cache_nll(scored, stream, cache_size, thetas, lambdas, block: int = 1024):
     """Mean negative log-likelihood per token of the model mixed with a continuous cache, for every
     (theta, lambda) of the grid: a float64 tensor (len(thetas), len(lambdas)).
 
@@ -59,10 +57,11 @@ def continuous_cache_nll(
     sees x_t. Nothing is trained; a long document's repeated names, numbers and rare words, which a
     fixed window forgets, get their probability back.
 
-    features (T, H) and log_probs (T,) as `features_and_log_probs` gives them; stream (T,) the token
-    ids.
+    `scored` is (features (T, H), log_probs (T,)) as `features_and_log_probs` gives them; stream
+    (T,) the token ids.
     """
     _check_cache_args(cache_size, thetas, lambdas)
+    features, log_probs = scored
     T = stream.numel()
     if features.shape[0] != T or log_probs.shape[0] != T:
         raise ValueError(
@@ -127,7 +126,9 @@ def score_with_cache(model, tokenizer, splits, scoring: Scoring, reader: Reader 
     }
     stream = encode_stream(dev_data, tokenizer, max_tokens)
     features, log_probs = features_of(model, stream, tokenizer.pad_token_id, batch_size)
-    grid = continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambdas)  # (K, M)
+    grid = continuous_cache_nll(
+        (features, log_probs), stream, cache_size, thetas, lambdas
+    )  # (K, M)
     k, m = divmod(int(torch.argmin(grid)), len(lambdas))
     theta, lam = thetas[k], lambdas[m]
     model_nll = -log_probs.cpu().double().mean().item()
@@ -146,7 +147,7 @@ def score_with_cache(model, tokenizer, splits, scoring: Scoring, reader: Reader 
     if test_data is not None:
         stream = encode_stream(test_data, tokenizer, max_tokens)
         features, log_probs = features_of(model, stream, tokenizer.pad_token_id, batch_size)
-        nll = continuous_cache_nll(features, log_probs, stream, cache_size, [theta], [lam])[
+        nll = continuous_cache_nll((features, log_probs), stream, cache_size, [theta], [lam])[
             0, 0
         ].item()
         out["test"] = {

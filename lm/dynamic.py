@@ -201,7 +201,7 @@ def score_dynamic(
     }
     out["dev"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": dev.numel()}
     if cache_size:
-        grid = continuous_cache_nll(features, lp, dev, cache_size, thetas, lambdas)  # (K, M)
+        grid = continuous_cache_nll((features, lp), dev, cache_size, thetas, lambdas)  # (K, M)
         k, m = divmod(int(torch.argmin(grid)), len(lambdas))
         out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
         out["dev"]["with_cache_ppl"] = math.exp(grid[k, m].item())
@@ -218,9 +218,9 @@ def score_dynamic(
         out["test"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": test.numel()}
         if cache_size:
             c = out["cache"]
-            nll = continuous_cache_nll(features, lp, test, cache_size, [c["theta"]], [c["lambda"]])[
-                0, 0
-            ].item()
+            nll = continuous_cache_nll(
+                (features, lp), test, cache_size, [c["theta"]], [c["lambda"]]
+            )[0, 0].item()
             out["test"]["with_cache_ppl"] = math.exp(nll)
         log(
             f"dynamic evaluation: test perplexity {out['test']['ppl']:.2f}"

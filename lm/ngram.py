@@ -45,7 +45,7 @@ The mixture (Bengio et al. 2003, section 4.1, mixed the network with an interpol
 p(x_t) = (1 - mu) p_net(x_t) + mu p_kn(x_t), with mu chosen on the dev split from a grid and the
 test split scored once with it (`score_mixture`, `score_with_ngram`). `mix_log_probs` gives the
 mixed per-token log-probabilities for one mu, to hand to the continuous cache
-(lm.cache.continuous_cache_nll(features, mixed, ...)).
+(lm.cache.continuous_cache_nll((features, mixed), ...)).
 """
 
 from __future__ import annotations
@@ -401,7 +401,7 @@ def add_cache(out: dict, per_token: dict, cache_size: int, thetas, lambdas, log=
     dev = per_token["dev"]
     # (K, M)
     grid = continuous_cache_nll(
-        dev["features"], dev["mixed"], dev["stream"], cache_size, thetas, lambdas
+        (dev["features"], dev["mixed"]), dev["stream"], cache_size, thetas, lambdas
     )
     k, m = divmod(int(torch.argmin(grid)), len(lambdas))
     out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
@@ -409,7 +409,7 @@ def add_cache(out: dict, per_token: dict, cache_size: int, thetas, lambdas, log=
     if "test" in per_token:
         test = per_token["test"]
         nll = continuous_cache_nll(
-            test["features"], test["mixed"], test["stream"], cache_size, [thetas[k]], [lambdas[m]]
+            (test["features"], test["mixed"]), test["stream"], cache_size, [thetas[k]], [lambdas[m]]
         )[0, 0].item()
         out["test"]["mix_cache_ppl"] = math.exp(nll)
     log(
@@ -438,7 +438,7 @@ def score_with_ngram(
     order are then not read). With scoring.cache_size > 0 the cache is also put over the mixture
     (`mix_passes`). Returns (the dict, with count_seconds; per_token), per_token[split] = {stream,
     features, model, ngram, mixed} (mixed with the chosen mu), e.g. for
-    continuous_cache_nll(features, mixed, stream, ...)."""
+    continuous_cache_nll((features, mixed), stream, ...)."""
     train_data, dev_data, test_data = splits
     features_of = reader.features_of or features_and_log_probs
     t0 = time.perf_counter()

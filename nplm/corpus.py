@@ -228,30 +228,37 @@ def preprocess_data(data, local_window_size, splitter, tokenizer):
     return TensorDataset(contexts, targets)
 
 
+# WindowBatches' placement and its defaults: the stream's device, one process
+PLACEMENT = {"device": None, "rank": 0, "world": 1}
+
+
 class WindowBatches:
     """Batches (contexts (B, W), targets (B,)) cut on the fly out of one token stream; no
     DataLoader.
 
     The stream lives on `device` and batches are cut there with one gather, padded[idx[:, None] +
-    arange(W)]. Each pass draws a fresh permutation of the target positions (from `generator`, on
-    the CPU, so every device and every process sees the same order) when `shuffle`. With `world` > 1
-    processes (torchrun), process `rank` takes its share: of each global batch of `batch_size` when
-    shuffling (every `world`-th position), of the stream's positions when not (a contiguous block),
-    so that every target is scored exactly once.
+    arange(W)]. With `shuffle` (True, or the torch.Generator to draw from) each pass draws a fresh
+    permutation of the target positions (on the CPU, so every device and every process sees the same
+    order). `placement` is where the batches go: `device`, and under torchrun (`world` > 1
+    processes) the `rank` of this process, which takes its share: of each global batch of
+    `batch_size` when shuffling (every `world`-th position), of the stream's positions when not (a
+    contiguous block), so that every target is scored exactly once.
     """
 
     def __init__(
         self,
-        stream: torch.Tensor,
+        stream,
         local_window_size: int,
         pad_id: int,
         batch_size: int,
-        shuffle: bool = False,
-        generator: torch.Generator | None = None,
-        device=None,
-        rank: int = 0,
-        world: int = 1,
+        shuffle=False,
+        **placement,
     ):
+        device, rank, world = (placement.pop(k, v) for k, v in PLACEMENT.items())
+        if placement:
+            raise TypeError(f"WindowBatches got unknown placement {sorted(placement)}")
+        generator = shuffle if isinstance(shuffle, torch.Generator) else None
+        shuffle = shuffle is not False and shuffle is not None
         if not 0 <= rank < world:
             raise ValueError(f"rank must be in [0, world), got rank {rank} of {world}")
         device = torch.device(device) if device is not None else stream.device

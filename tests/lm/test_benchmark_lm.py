@@ -17,9 +17,7 @@ def test_profile_steps_reports_per_step_operator_times():
     torch.manual_seed(0)
     model = M.NPLM(30, 4, 3, 16, 1, 0.1, output_layer="adaptive", cutoffs=[10, 20])
     stream = torch.randint(0, 30, (500,))
-    loader = M.WindowBatches(
-        stream, model.context_size, 0, 64, shuffle=True, generator=torch.Generator()
-    )
+    loader = M.WindowBatches(stream, model.context_size, 0, 64, shuffle=torch.Generator())
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     calls = []
 

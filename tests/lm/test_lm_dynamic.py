@@ -135,7 +135,7 @@ def test_score_dynamic_tunes_on_a_dev_prefix_and_scores_test_once(monkeypatch):
     feats, lp = real(model, stream, tok.pad_token_id, D.DynamicStep(out["lr"], out["decay"], 10))
     assert math.isclose(out["test"]["ppl"], math.exp(-lp.double().mean().item()), rel_tol=1e-9)
     c = out["cache"]
-    nll = lm_cache.continuous_cache_nll(feats, lp, stream, 20, [c["theta"]], [c["lambda"]])[
+    nll = lm_cache.continuous_cache_nll((feats, lp), stream, 20, [c["theta"]], [c["lambda"]])[
         0, 0
     ].item()
     assert math.isclose(out["test"]["with_cache_ppl"], math.exp(nll), rel_tol=1e-9)

@@ -184,7 +184,7 @@ def test_tiny_model_memorises_tiny_corpus(tmp_path):
     stream = M.encode_stream(text, tok)
     model = M.NPLM(tok.vocab_size, 16, 3, 64, 1, 0.0, output_layer="adaptive", cutoffs=[4])
     batches = M.WindowBatches(
-        stream, 3, tok.pad_token_id, 16, shuffle=True, generator=torch.Generator().manual_seed(0)
+        stream, 3, tok.pad_token_id, 16, shuffle=torch.Generator().manual_seed(0)
     )
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     hist = M.train(
@@ -353,7 +353,7 @@ def test_train_with_weight_average_scores_and_saves_the_average(tmp_path):
     stream = M.encode_stream({"text": TINY_LINES}, tok)
     model = M.NPLM(tok.vocab_size, 8, 3, 16, 1, 0.1, output_layer="adaptive", cutoffs=[4])
     batches = M.WindowBatches(
-        stream, 3, tok.pad_token_id, 8, shuffle=True, generator=torch.Generator().manual_seed(0)
+        stream, 3, tok.pad_token_id, 8, shuffle=torch.Generator().manual_seed(0)
     )
     dev = M.WindowBatches(stream, 3, tok.pad_token_id, 64)
     config = LMRunConfig(

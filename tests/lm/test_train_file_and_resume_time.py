@@ -41,8 +41,8 @@ def _run(tmp_path, epochs, resume=None):
     tok = WordTokenizer.from_texts(LINES)
     stream = encode_stream(LINES, tok)
     model = mlp_lm.NPLM(tok.vocab_size, 8, 3, 16, 1, 0.0)
-    batches = WindowBatches(stream, 3, tok.pad_token_id, 8, shuffle=True,
-                            generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(0)
+    batches = WindowBatches(stream, 3, tok.pad_token_id, 8, shuffle=gen)
     options = mlp_lm.TrainOptions(log=lambda *a: None, state_path=str(tmp_path / "s.pt"),
                                   resume=resume)
     return mlp_lm.train_run(model, (batches, WindowBatches(stream, 3, tok.pad_token_id, 64)),
