@@ -4,28 +4,19 @@ A review becomes the mean of the 50-d GloVe vectors of its known words (Maas et 
 data, Pennington et al. 2014 for the vectors); `SentimentClassifier` maps that vector through
 `len(hidden_dims) + 1` linear layers to two logits.
 
-The public names and signatures are the course skeleton's, so its tests and `main.py` run unchanged.
-Behind them: featurization runs over all reviews at once, batches are drawn from shuffled index
-tensors (`TensorBatches`), the best checkpoint is written atomically, and `run_sweep` runs any list
-of configs over several seeds and returns (and saves) every number.
+The public names and signatures are the course skeleton's, in the skeleton's order, so its tests
+and `main.py` run unchanged. Behind them: featurization runs over all reviews at once
+(common/featurize.py), batches are drawn from shuffled index tensors (common/batches.py), and the
+best checkpoint is written atomically. The sweeps over configs and seeds stand above this file, in
+sweeps/; main.py draws their plots with `visualize_epochs` and `visualize_configs`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 import os
-import re
-import sys
 import tempfile
-import time
-import warnings
-from collections import defaultdict
-from itertools import count
-from operator import itemgetter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -36,17 +27,15 @@ from torch.utils.data import TensorDataset
 from common import datafiles
 from common import glove
 import utils
-from common import worker_pool
+from common.batches import TensorBatches
+from common.featurize import featurize_many
 
 RawSplit = Dict[str, List[Union[int, str]]]
-_TEXT_END = "\x00"  # a piece no review contains; marks where one text ends in the joined corpus
-SHUFFLE_SEED = (
-    42  # the order of the course splits: fixed, so every run sees the same dev/train/test
-)
+# the order of the course splits: fixed, so every run sees the same dev/train/test
+SHUFFLE_SEED = 42
 DEV_SIZE, TRAIN_END, TEST_SIZE = 5_000, 25_000, 10_000  # the course's cut of the shuffled splits
-CPU_THREADS = (
-    1  # one intra-op thread trains this small MLP fastest on a CPU (see utils.torch_threads)
-)
+# one intra-op thread trains this small MLP fastest on a CPU (see utils.torch_threads)
+CPU_THREADS = 1
 
 
 # --------------------------------------------------------------------------- data
@@ -83,99 +72,6 @@ def load_data_mlp(
         dataset["train"][DEV_SIZE:TRAIN_END],
         dataset["test"][:TEST_SIZE],
     )
-
-
-def featurize_many(
-    texts: Sequence[str], embeddings, workers: Optional[int] = None
-) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Average word vectors of many texts at once: `features` (N, D) float32 and `known` (N,) bool.
-
-    Texts are independent, so with `workers` > 1 (default: up to 2 processes for 4,000 texts or
-    more, where the platform can fork) each process featurizes a contiguous share; the result is the
-    same either way.
-    """
-    if workers is None:
-        workers = (
-            worker_pool.default_workers() if len(texts) >= 4_000 else 1
-        )  # below that, forking costs more
-    bounds = np.linspace(0, len(texts), max(1, min(workers, len(texts))) + 1).astype(int)
-    shares = [list(texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    parts = worker_pool.fork_map(_featurize_share, shares, workers, context=embeddings)
-    if not parts:
-        return _featurize_texts(texts, embeddings)
-    return torch.cat([torch.from_numpy(f) for f, _ in parts]), torch.cat(
-        [torch.from_numpy(k) for _, k in parts]
-    )
-
-
-def _featurize_share(embeddings, texts: List[str]) -> Tuple[np.ndarray, np.ndarray]:
-    features, known = _featurize_texts(texts, embeddings)
-    return features.numpy(), known.numpy()
-
-
-def _featurize_texts(texts: Sequence[str], embeddings) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Average word vectors of many texts in this process (see featurize_many)."""
-    with glove.gc_paused():
-        return _featurize_texts_here(texts, embeddings)
-
-
-def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tensor, torch.Tensor]:
-    """The work of _featurize_texts.
-
-    Returns `features` (N, D) float32 and `known` (N,) bool: False where a text has no known word
-    (its row is zero). Each distinct whitespace-delimited piece is tokenized and summed once
-    (`glove.tokenize_pieces`); a text's sum is then the sum of its pieces' sums, gathered with
-    tensor ops. The per-piece Python work is two C-level passes (str.split, and operator.itemgetter
-    over a defaultdict that numbers new pieces).
-    """
-    if len(texts) == 0:
-        return torch.zeros(0, int(embeddings.vector_size)), torch.zeros(0, dtype=torch.bool)
-    pieces = glove.clean_text(
-        f" {_TEXT_END} ".join(t.lower().replace(_TEXT_END, " ") if t else "" for t in texts)
-    ).split()
-    number_of = defaultdict(count().__next__)
-    number_of[_TEXT_END]  # piece 0 ends a text
-    numbers = itemgetter(*pieces)(number_of) if len(pieces) > 1 else [number_of[p] for p in pieces]
-    occ = np.fromiter(
-        numbers, dtype=np.int64, count=len(pieces)
-    )  # (P,) piece number of each occurrence
-    distinct = list(number_of)
-    vectors = torch.as_tensor(np.asarray(embeddings.vectors, dtype=np.float32))  # (V, D)
-    get = embeddings.key_to_index.get
-
-    # Per distinct piece: the sum and the number of its known tokens.
-    token_lists = glove.tokenize_pieces(distinct)
-    token_lists[0] = []
-    n_tokens = torch.tensor([len(toks) for toks in token_lists], dtype=torch.long)  # (U,)
-    token_ids = torch.tensor(
-        [get(t, -1) for toks in token_lists for t in toks], dtype=torch.long
-    )  # (T,)
-    owner = torch.repeat_interleave(torch.arange(len(distinct)), n_tokens)  # (T,)
-    known = token_ids >= 0
-    piece_sums = torch.zeros(len(distinct), vectors.shape[1]).index_add_(
-        0, owner[known], vectors[token_ids[known]]
-    )  # (U, D)
-    piece_counts = torch.bincount(owner[known], minlength=len(distinct))  # (U,)
-
-    # Per text: the sum over its pieces; text i owns the occurrences after the i-th end marker. The
-    # (texts x pieces) occurrence matrix is sparse CSR, so the sum is one sparse matmul, no (P, D)
-    # gather.
-    occ = torch.from_numpy(occ)
-    useful = piece_counts[occ] > 0
-    text_of = torch.cumsum(occ == 0, dim=0)[useful]  # (P',) sorted
-    occ = occ[useful]
-    row_ends = torch.cumsum(torch.bincount(text_of, minlength=len(texts)), dim=0)  # (N,)
-    crow = torch.cat([torch.zeros(1, dtype=torch.long), row_ends])  # (N+1,)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        occurrences = torch.sparse_csr_tensor(
-            crow, occ, torch.ones(len(occ)), size=(len(texts), len(distinct))
-        )
-        sums = occurrences @ piece_sums  # (N, D)
-    counts = torch.zeros(len(texts), dtype=torch.long).index_add_(
-        0, text_of, piece_counts[occ]
-    )  # (N,)
-    return sums / counts.clamp(min=1).unsqueeze(1).to(sums.dtype), counts > 0
 
 
 def featurize(sentence: str, embeddings) -> Union[None, torch.FloatTensor]:
@@ -225,9 +121,8 @@ def create_tensor_datasets(raw_splits: Sequence[RawSplit], embeddings) -> List[T
             for a, b, y in zip(ends[:-1], ends[1:], labels)
         ]
     datasets = []
-    for split_texts, split_labels in zip(
-        texts, labels
-    ):  # any word -> vector mapping, one word at a time
+    # any word -> vector mapping, one word at a time
+    for split_texts, split_labels in zip(texts, labels):
         rows = [(featurize(t, embeddings), y) for t, y in zip(split_texts, split_labels.tolist())]
         rows = [(x, y) for x, y in rows if x is not None]
         datasets.append(
@@ -236,45 +131,6 @@ def create_tensor_datasets(raw_splits: Sequence[RawSplit], embeddings) -> List[T
             else TensorDataset(torch.zeros(0, 0), torch.zeros(0, dtype=torch.long))
         )
     return datasets
-
-
-class TensorBatches:
-    """Batches of a TensorDataset drawn by slicing its tensors with a (shuffled) index tensor.
-
-    It is what `DataLoader(dataset, batch_size, shuffle)` yields, without per-example Python work:
-    one `randperm` per epoch and one gather per batch. `generator` fixes the order; `device` moves
-    the tensors once.
-    """
-
-    def __init__(
-        self,
-        dataset: TensorDataset,
-        batch_size: int,
-        shuffle: bool = True,
-        generator: Optional[torch.Generator] = None,
-        device: Optional[torch.device] = None,
-    ):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.dataset = dataset
-        self.tensors = tuple(t.to(device) if device is not None else t for t in dataset.tensors)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-
-    def __len__(self) -> int:
-        return (len(self.tensors[0]) + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self):
-        n = len(self.tensors[0])
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator).to(self.tensors[0].device)
-            for start in range(0, n, self.batch_size):
-                idx = order[start : start + self.batch_size]
-                yield tuple(t[idx] for t in self.tensors)
-        else:
-            for start in range(0, n, self.batch_size):
-                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
 
 
 def create_dataloader(
@@ -372,80 +228,56 @@ def train(
     dev_dataloader: Iterable,
     num_epochs: int,
     save_path: Union[str, os.PathLike, None] = None,
-    verbose: bool = False,
 ):
     """Train for `num_epochs`; after each epoch score the dev set and, when its accuracy is the best
-    so far, save the weights (state_dict) to `save_path` atomically. `verbose` prints one line per
-    epoch.
+    so far, save the weights (state_dict) to `save_path` atomically. The bar of epochs shows the
+    latest train loss and dev accuracy.
 
     Returns (train losses, train accs, dev losses, dev accs), one number per epoch.
     """
     device = next(model.parameters()).device
-    with utils.torch_threads(CPU_THREADS if device.type == "cpu" else None):
-        return _train(
-            model,
-            optimizer,
-            train_dataloader,
-            dev_dataloader,
-            num_epochs,
-            save_path,
-            verbose,
-            device,
-        )
-
-
-def _train(
-    model, optimizer, train_dataloader, dev_dataloader, num_epochs, save_path, verbose, device
-):
     histories: Tuple[List[float], List[float], List[float], List[float]] = ([], [], [], [])
     best_acc = -1.0
     epochs = utils.progress(range(num_epochs), desc="epochs")
-    for epoch in epochs:
-        model.train()
-        loss_sum, correct, count = torch.zeros((), device=device), torch.zeros((), device=device), 0
-        for inp, labels in train_dataloader:
-            inp, labels = inp.to(device), labels.to(device)
-            optimizer.zero_grad(set_to_none=True)
-            logits = model(inp)  # (B, C)
-            loss = model.loss(logits, labels)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * len(labels)
-            correct += accuracy(logits.detach(), labels).sum()
-            count += len(labels)
-        train_loss, train_acc = loss_sum.item() / count, correct.item() / count
-        if not math.isfinite(
-            train_loss
-        ):  # stop here rather than train on and write nulls into the results
-            raise utils.TrainingDiverged(
-                f"the training loss became {train_loss} in epoch {epoch + 1} (lr "
-                f"{optimizer.param_groups[0]['lr']:g}); lower the learning rate"
-            )
-        dev_loss, dev_acc = evaluate(model, dev_dataloader)
-        for history, value in zip(histories, (train_loss, train_acc, dev_loss, dev_acc)):
-            history.append(value)
-        if dev_acc > best_acc:
-            best_acc = dev_acc
-            if save_path:
-                utils.atomic_save(model.state_dict(), save_path)
-        if hasattr(epochs, "set_postfix"):
-            epochs.set_postfix(train_loss=f"{train_loss:.4f}", dev_acc=f"{dev_acc:.4f}")
-        if verbose:
-            print(
-                f"  epoch {epoch + 1:2d}/{num_epochs}: train loss {train_loss:.4f} acc "
-                f"{train_acc:.4f} | "
-                f"dev loss {dev_loss:.4f} acc {dev_acc:.4f}"
-            )
+    with utils.torch_threads(CPU_THREADS if device.type == "cpu" else None):
+        for epoch in epochs:
+            train_loss, train_acc = _train_epoch(model, optimizer, train_dataloader, device)
+            # stop here rather than train on and write nulls into the results
+            if not math.isfinite(train_loss):
+                raise utils.TrainingDiverged(
+                    f"the training loss became {train_loss} in epoch {epoch + 1} (lr "
+                    f"{optimizer.param_groups[0]['lr']:g}); lower the learning rate"
+                )
+            dev_loss, dev_acc = evaluate(model, dev_dataloader)
+            for history, value in zip(histories, (train_loss, train_acc, dev_loss, dev_acc)):
+                history.append(value)
+            if dev_acc > best_acc:
+                best_acc = dev_acc
+                if save_path:
+                    utils.atomic_save(model.state_dict(), save_path)
+            if hasattr(epochs, "set_postfix"):
+                epochs.set_postfix(train_loss=f"{train_loss:.4f}", dev_acc=f"{dev_acc:.4f}")
     return histories
 
 
+def _train_epoch(model, optimizer, train_dataloader: Iterable, device) -> Tuple[float, float]:
+    """One pass over the training batches: (mean loss per example, accuracy)."""
+    model.train()
+    loss_sum, correct, count = torch.zeros((), device=device), torch.zeros((), device=device), 0
+    for inp, labels in train_dataloader:
+        inp, labels = inp.to(device), labels.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(inp)  # (B, C)
+        loss = model.loss(logits, labels)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach() * len(labels)
+        correct += accuracy(logits.detach(), labels).sum()
+        count += len(labels)
+    return loss_sum.item() / count, correct.item() / count
+
+
 # --------------------------------------------------------------------------- plots
-def safe_name(text: str) -> str:
-    """A file-name-safe slug: '512 -> 512' -> '512-512', 'None' stays, '0.001' stays."""
-    slug = re.sub(r"[^A-Za-z0-9._]+", "-", str(text)).strip("-.")
-    return slug or "none"
-
-
 def visualize_epochs(
     epoch_train_losses: List[float],
     epoch_dev_losses: List[float],
@@ -470,12 +302,11 @@ def visualize_configs(
     metric_name: str,
     save_fig_path: str,
     title: Optional[str] = None,
-    zoom: bool = True,
     configs: Optional[Sequence] = None,
 ):
     """One curve per config of `metric_name` per epoch; a config's stats may be a list of per-seed
-    lists. `zoom` adds a second panel on the range where the curves settle, so one config that
-    spikes or diverges does not flatten the others (utils.curves_figure), with one legend below both
+    lists. A second panel zooms on the range where the curves settle, so one config that spikes or
+    diverges does not flatten the others (utils.curves_figure), with one legend below both
     panels. With `configs` (one per name), a name that does not state its config's learning rate
     gets it appended (`config_legend`)."""
     if len(all_config_epoch_stats) != len(config_names):
@@ -487,7 +318,7 @@ def visualize_configs(
     import matplotlib.pyplot as plt
 
     fig = utils.curves_figure(
-        dict(zip(config_names, all_config_epoch_stats)), metric_name, title=title, zoom=zoom
+        dict(zip(config_names, all_config_epoch_stats)), metric_name, title=title, zoom=True
     )
     try:
         return utils.atomic_savefig(fig, save_fig_path)
@@ -501,37 +332,6 @@ def config_legend(label: str, config) -> str:
     lr = f"{config['lr']:g}"
     numbers = "".join(c if c.isdigit() or c in ".e-" else " " for c in label).split()
     return label if lr in numbers else f"{label}, lr {lr}"
-
-
-def config_title(label: str, config) -> str:
-    """'no hidden layer, lr 0.025' or '512 -> 512, lr 0.01, Sigmoid': what a per-config plot shows.
-    The activation is left out when there is no hidden layer, since nothing applies it."""
-    parts = [label, f"lr {config['lr']:g}"]
-    if config["hidden_dims"]:
-        parts.append(str(config["activation"]))
-    return ", ".join(parts)
-
-
-def visualize_sweep_epochs(
-    runs: Sequence[dict], out_dir: Union[str, os.PathLike], prefix: str, seed_note: str = ""
-) -> List[Path]:
-    """One train/dev loss plot per run of a sweep (`run_sweep`'s run dicts), all on one y-scale so
-    that the configs can be compared plot against plot; returns the paths,
-    `out_dir/{prefix}_{label}_loss.png`."""
-    curves = {
-        f"{i}{key}": run[key] for i, run in enumerate(runs) for key in ("train_loss", "dev_loss")
-    }
-    ylim = utils.curve_limits(curves)
-    return [
-        visualize_epochs(
-            run["train_loss"],
-            run["dev_loss"],
-            Path(out_dir) / f"{prefix}_{safe_name(run['label'])}_loss.png",
-            title=f"{config_title(run['label'], run['config'])}: train and dev loss{seed_note}",
-            ylim=ylim,
-        )
-        for run in runs
-    ]
 
 
 # --------------------------------------------------------------------------- experiments
@@ -550,9 +350,8 @@ class MLPConfig:
     embeddings: str = "glove.6B.50d"
     device: Optional[str] = None
 
-    def __post_init__(
-        self,
-    ):  # the one check of these values (main.py's flags leave the ranges to it)
+    # the one check of these values (main.py's flags leave the ranges to it)
+    def __post_init__(self):
         for name, low in (("batch_size", 1), ("num_epochs", 1), ("num_classes", 1), ("seed", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -617,211 +416,3 @@ def run_mlp(
         model.load_state_dict(torch.load(path, map_location=device, weights_only=True))
     test_loss, test_acc = evaluate(model, test_loader)
     return (*histories, test_loss, test_acc)
-
-
-RESULT_KEYS = ("train_loss", "train_acc", "dev_loss", "dev_acc", "test_loss", "test_acc")
-
-
-def _sweep_job(context, job):
-    """One (config, seed) run of a sweep, in a worker process: returns (run_mlp's six results,
-    seconds)."""
-    (dev, train_ds, test), embeddings = context
-    name, label, config = job
-    t0 = time.perf_counter()
-    try:
-        result = run_mlp(config, embeddings, dev, train_ds, test)
-    except utils.TrainingDiverged as err:
-        raise utils.TrainingDiverged(f"sweep {name}, {label}, seed {config.seed}: {err}") from None
-    return result, time.perf_counter() - t0
-
-
-def _job_key(job) -> str:
-    _, label, config = job
-    return f"{label} | seed {config.seed}"
-
-
-def _finished_jobs(path: Path, jobs: list) -> dict:
-    """The jobs of an interrupted sweep that finished, from its partial file: {key: {config, result,
-    seconds}}; a job whose config has changed since is left out (it runs again)."""
-    try:
-        saved = json.loads(path.read_text())["jobs"]
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        print(
-            f"note: {path} is unreadable ({type(err).__name__}); its runs are made again",
-            file=sys.stderr,
-        )
-        return {}
-    configs = {_job_key(job): dataclasses.asdict(job[2]) for job in jobs}
-    return {k: v for k, v in saved.items() if configs.get(k) == v.get("config")}
-
-
-def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resume: bool) -> list:
-    """The sweep's (config, seed) jobs over `workers` processes, with one progress bar of finished
-    jobs on a terminal (the latest result beside it) and one line per finished job elsewhere. Each
-    finished job is kept in `partial` at once, so an interrupted sweep resumed with `resume` runs
-    only the others."""
-    done = _finished_jobs(partial, jobs) if resume else {}
-    todo = [job for job in jobs if _job_key(job) not in done]
-    bar = utils.progress(
-        total=len(jobs), initial=len(jobs) - len(todo), desc=name, leave=True, unit="run"
-    )
-    say = (lambda line: print(line, flush=True)) if bar.disable else bar.write
-    if done:
-        say(
-            f"[{name}] resuming: {len(done)} of {len(jobs)} runs finished before, kept in {partial}"
-        )
-    try:
-        for job, (result, seconds) in zip(
-            todo, worker_pool.fork_imap(_sweep_job, todo, workers, context)
-        ):
-            _, label, config = job
-            done[_job_key(job)] = {
-                "config": dataclasses.asdict(config),
-                "result": result,
-                "seconds": seconds,
-            }
-            utils.atomic_write_json({"sweep": name, "jobs": done}, partial)
-            line = (
-                f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, "
-                f"test acc {result[5]:.4f}"
-            )
-            say(f"[{name}] {line} ({seconds:.1f} s)")
-            bar.set_postfix_str(line, refresh=False)
-            bar.update(1)
-    finally:
-        bar.close()
-    return [(done[_job_key(job)]["result"], done[_job_key(job)]["seconds"]) for job in jobs]
-
-
-def sweep_workers(configs: Sequence, workers: int, name: str = "sweep") -> int:
-    """How many processes train a sweep's runs: `workers` forked processes when every run trains on
-    the CPU, else 1, this process, with a line that says so. A GPU run takes a second or two, so
-    running them one after another costs little; and a forked worker could not use CUDA once this
-    process has touched it (even `torch.cuda.is_available()` initialises the driver), nor MPS."""
-    devices = {str(utils.get_device(_option(c, "device", None))) for c in configs}
-    if workers > 1 and devices != {"cpu"}:
-        print(
-            f"[{name}] runs train on {', '.join(sorted(devices))} one after another in this "
-            "process "
-            f"(no forked workers on a GPU)",
-            flush=True,
-        )
-        return 1
-    return workers
-
-
-def plot_sweep(
-    history: dict, out_dir: Union[str, os.PathLike], epoch_plot_prefix: Optional[str] = None
-) -> List[Path]:
-    """A sweep's plots from its history (`run_sweep`'s dict, or its JSON read back): dev accuracy
-    and loss across configs, `out_dir/all_{name}_{acc,loss}.png`, and with `epoch_plot_prefix` each
-    config's train and dev loss. `python main.py replot` redraws a committed sweep this way, without
-    training."""
-    out_dir, name, runs, seeds = Path(out_dir), history["sweep"], history["runs"], history["seeds"]
-    seed_note = (
-        f" (mean and range over {len(seeds)} seeds)" if len(seeds) > 1 else f" (seed {seeds[0]})"
-    )
-    drawn = []
-    if epoch_plot_prefix:
-        drawn += visualize_sweep_epochs(runs, out_dir, epoch_plot_prefix, seed_note)
-    for key, metric in (("acc", "Dev accuracy"), ("loss", "Dev loss")):
-        drawn.append(
-            visualize_configs(
-                [r[f"dev_{key}"] for r in runs],
-                [r["label"] for r in runs],
-                metric,
-                out_dir / f"all_{name}_{key}.png",
-                title=f"{name.replace('_', ' ')}: {metric.lower()}{seed_note}",
-                configs=[r["config"] for r in runs],
-            )
-        )
-    return drawn
-
-
-def run_sweep(
-    name: str,
-    configs: Sequence[MLPConfig],
-    labels: Sequence[str],
-    datasets: Tuple[TensorDataset, ...],
-    seeds: Sequence[int],
-    out_dir: Union[str, os.PathLike],
-    epoch_plot_prefix: Optional[str] = None,
-    ckpt_dir: Union[str, os.PathLike, None] = None,
-    embeddings=None,
-    workers: Optional[int] = None,
-    resume: bool = False,
-) -> dict:
-    """Run every config for every seed; plot and save the results; return them as a history dict.
-
-    `datasets` is (dev, train, test). Writes `out_dir/all_{name}_acc.png` and `..._loss.png` (dev
-    accuracy and loss across configs, mean and band over seeds),
-    `out_dir/{epoch_plot_prefix}_{label}_loss.png` (train and dev loss) per config when
-    `epoch_plot_prefix` is given, and `out_dir/{name}.json` with every per-epoch number, the test
-    results, the configs and the wall times. Checkpoints go to
-    `ckpt_dir/{name}_{label}_seed{seed}.pth` when `ckpt_dir` is given. The runs are independent and
-    each trains on one thread, so `workers` processes (default: one per core, at most 2) train them
-    side by side; every run seeds itself, so the numbers do not depend on `workers`. Runs on a GPU
-    (or MPS) train one after another in this process instead (`sweep_workers`). Finished runs are
-    kept in `out_dir/{name}.partial.json` until the sweep's JSON is written; `resume` reuses them (a
-    run's numbers depend only on its config and seed, so a resumed sweep ends with the same
-    numbers).
-    """
-    if len(configs) != len(labels):
-        raise ValueError(f"{len(configs)} configs but {len(labels)} labels")
-    if not seeds:
-        raise ValueError("need at least one seed")
-    out_dir = Path(out_dir)
-    started = time.perf_counter()
-    jobs = [
-        (
-            name,
-            label,
-            dataclasses.replace(
-                config,
-                seed=seed,
-                save_path=(
-                    str(Path(ckpt_dir) / f"{name}_{safe_name(label)}_seed{seed}.pth")
-                    if ckpt_dir
-                    else None
-                ),
-            ),
-        )
-        for config, label in zip(configs, labels)
-        for seed in seeds
-    ]
-    partial = out_dir / f"{name}.partial.json"
-    workers = sweep_workers(configs, workers or worker_pool.default_workers(), name)
-    results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers, partial, resume))
-    runs = []
-    for config, label in zip(configs, labels):
-        per_seed = {k: [] for k in (*RESULT_KEYS, "seconds")}
-        for _ in seeds:
-            result, seconds = next(results)
-            for key, value in zip(RESULT_KEYS, result):
-                per_seed[key].append(value)
-            per_seed["seconds"].append(seconds)
-        best_dev = [max(accs) for accs in per_seed["dev_acc"]]
-        runs.append(
-            {
-                "label": label,
-                "config": dataclasses.asdict(config),
-                "seeds": list(seeds),
-                **per_seed,
-                "best_dev_acc": best_dev,
-                "summary": utils.seed_summary(best_dev, per_seed["test_acc"]),
-            }
-        )
-    history = {
-        "sweep": name,
-        "seeds": list(seeds),
-        "runs": runs,
-        "workers": workers,
-        "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
-        "wall_seconds": time.perf_counter() - started,
-    }
-    plot_sweep(history, out_dir, epoch_plot_prefix)
-    utils.atomic_write_json(history, out_dir / f"{name}.json")
-    partial.unlink(missing_ok=True)
-    return history

@@ -21,9 +21,8 @@ def _fork_init(fn, context) -> None:
     global _fork_context
     _fork_context = (fn, context)
     utils.bars_off()  # the jobs' bars would fight the caller's
-    torch.set_num_threads(
-        1
-    )  # as DataLoader workers do: the processes together already use the cores
+    # one thread each, as DataLoader workers do: the processes together already use the cores
+    torch.set_num_threads(1)
     # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the pool), so a
     # worker that is still starting cannot swallow it and let the run go on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,10 +1,15 @@
-"""Find import cycles among the project's own modules.
+"""Find import cycles among the project's own modules, and among its parts.
 
-    python tools/import_cycles.py          # prints each cycle; exit code 1 if there is one
+    python tools/import_cycles.py          # prints each cycle or wrong-way import; exit 1 if any
 
 Every `import` and `from ... import` of a project module counts, at the top of a file or inside a
 function (a function-level import still ties the two modules together). Tests are left out: they
 import the package, the package never imports them.
+
+A part is a top-level file or folder (`mlp_lm`, `nplm`, `lm`, ...). Parts are checked twice: their
+graph has no cycle, and each part imports only parts of its own layer or the layers below it in
+`LAYERS`, so that the course's files never import the runs, the command line or the extras built
+on them.
 """
 
 from __future__ import annotations
@@ -15,6 +20,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SKIP = {".venv", "tests", "tools", ".git", "plots", "reference", "docs"}
+
+# The parts from the bottom up. The course's files (mlp, mlp_lm) stand on utils and the pieces they
+# are built from; the runs, extras and the command line stand on them.
+LAYERS = (
+    ("utils",),
+    ("common",),
+    ("nplm",),
+    ("mlp", "mlp_lm"),
+    ("sweeps", "lm", "sentiment", "written"),
+    ("benchmarks", "cli"),
+    ("main",),
+)
 
 
 def project_modules(root: Path = REPO) -> dict[str, Path]:
@@ -92,13 +109,43 @@ def import_graph(root: Path = REPO) -> dict[str, set[str]]:
     return {name: imports_of(name, path, modules) for name, path in modules.items()}
 
 
+def part_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The modules' graph folded into parts (a module's part is its top-level name)."""
+    parts: dict[str, set[str]] = {}
+    for name, targets in graph.items():
+        part = name.partition(".")[0]
+        parts.setdefault(part, set()).update(t.partition(".")[0] for t in targets)
+        parts[part].discard(part)
+    return parts
+
+
+def wrong_way(parts: dict[str, set[str]], layers=LAYERS) -> list[str]:
+    """Each import of a part from a higher layer, and each part that no layer names."""
+    layer_of = {part: i for i, layer in enumerate(layers) for part in layer}
+    problems = [f"{p}: a part that tools/import_cycles.py's LAYERS does not place"
+                for p in sorted(set(parts) - set(layer_of))]
+    for part in sorted(set(parts) & set(layer_of)):
+        for target in sorted(parts[part] & set(layer_of)):
+            if layer_of[target] > layer_of[part]:
+                problems.append(f"{part} imports {target}, a part above it")
+    return problems
+
+
 def main() -> int:
     graph = import_graph()
-    found = cycles(graph)
+    parts = part_graph(graph)
+    found, part_cycles, upward = cycles(graph), cycles(parts), wrong_way(parts)
     for component in found:
         print("import cycle: " + " <-> ".join(component))
-    print(f"{len(graph)} modules, {sum(map(len, graph.values()))} imports, {len(found)} cycle(s)")
-    return 1 if found else 0
+    for component in part_cycles:
+        print("import cycle between parts: " + " <-> ".join(component))
+    for problem in upward:
+        print("wrong way: " + problem)
+    print(
+        f"{len(graph)} modules, {sum(map(len, graph.values()))} imports, {len(found)} cycle(s); "
+        f"{len(parts)} parts, {len(part_cycles)} cycle(s), {len(upward)} wrong-way import(s)"
+    )
+    return 1 if found or part_cycles or upward else 0
 
 
 if __name__ == "__main__":

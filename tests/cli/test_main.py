@@ -14,12 +14,14 @@ import pytest
 import torch
 
 import main
+from cli import flags as cli_flags
+from cli.parse import build_parser
 from lm import run as lm_run
 import mlp_lm
 from lm.config import LMRunConfig
 
 REPO = Path(__file__).resolve().parents[2]
-LM_FIELD_FLAGS = [(f.name, f.field, f.kwargs) for f in main.FLAGS if f.field]
+LM_FIELD_FLAGS = [(f.name, f.field, f.kwargs) for f in cli_flags.FLAGS if f.field]
 
 
 def run_main(*args, cwd, env_extra=None, timeout=300):
@@ -111,10 +113,11 @@ def test_flags_before_the_command_mean_what_they_mean_after_it(tmp_path):
         before.quick
         and before.data_dir == tmp_path
         and before.seed == 3
-        and before.out_dir == main.QUICK_OUT_DIR
+        and before.out_dir == cli_flags.QUICK_OUT_DIR
     )
     default = main.parse_args([])
-    assert default.func is main.cmd_all and default.seeds == 3 and default.epochs == 20
+    assert main.RUNS[default.command] is main.cmd_all
+    assert default.seeds == 3 and default.epochs == 20
     assert default.lm_config.num_epochs == 4  # the sweeps' --epochs is not the language model's
 
 
@@ -126,14 +129,14 @@ def test_lm_config_is_the_preset_with_the_flags_given(tmp_path):
     assert (cfg.name, cfg.local_window_size, cfg.num_epochs, cfg.hidden_dim) == ("long", 5, 2, 1024)
     assert cfg.save_path == str(tmp_path / "mlp_lm_long.pt")
     assert (
-        main.lm_checkpoint(
+        lm_run.lm_checkpoint(
             main.parse_args(["sample", "--config", "long", "--ckpt-dir", str(tmp_path)])
         )
         == tmp_path / "mlp_lm_long.pt"
     )
     assert (
-        main.lm_checkpoint(main.parse_args(["cache", "--quick"]))
-        == main.QUICK_OUT_DIR / "checkpoints" / "mlp_lm_quick.pt"
+        lm_run.lm_checkpoint(main.parse_args(["cache", "--quick"]))
+        == cli_flags.QUICK_OUT_DIR / "checkpoints" / "mlp_lm_quick.pt"
     )
 
 
@@ -421,7 +424,7 @@ def _other_value(config, field):
 
 
 def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_value():
-    """Each flag of main.FLAGS that names an LMConfig field reaches that field, is listed by `lm
+    """Each flag of cli/flags.py that names an LMConfig field reaches that field, is listed by `lm
     --help`, and a value out of range is refused once, by LMConfig.validate, with the flag named."""
     renamed = {
         "--epochs": "num_epochs",
@@ -444,8 +447,8 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
         "save_path",
         "name",
     }
-    default = main.LMRunConfig.preset("default")
-    help_text = main.build_parser()._subparsers._group_actions[0].choices["lm"].format_help()
+    default = lm_run.LMRunConfig.preset("default")
+    help_text = build_parser()._subparsers._group_actions[0].choices["lm"].format_help()
     for flag, field, _ in LM_FIELD_FLAGS:
         assert flag in help_text, flag
         words, value = _other_value(default, field)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-import mlp
+from sweeps import run as sweep_run
 from common import worker_pool
 from common import glove
 from common import datafiles
@@ -357,7 +357,7 @@ def test_plot_curves_draws_png_with_seed_bands(tmp_path):
     ],
 )
 def test_safe_name(label, name):
-    assert mlp.safe_name(label) == name
+    assert sweep_run.safe_name(label) == name
 
 
 def test_torch_threads_restores_the_previous_count():

@@ -68,3 +68,36 @@ def test_sweeps_follow_the_handout():
     assert {(tuple(c.hidden_dims), c.activation, c.batch_size) for c in rates.configs} == {
         ((512,), "Sigmoid", 64)
     }
+
+
+def test_each_handout_sweep_draws_one_loss_plot_per_configuration(tiny_table, tmp_path):
+    """As the course's main.py does: visualize_epochs once per configuration of each of the three
+    handout sweeps, named {prefix}_{label}_loss.png, beside the two across-configuration plots."""
+    from conftest import review
+    import random
+
+    from sweeps.run import safe_name
+
+    rng = random.Random(1)
+    raw = lambda n: {
+        "text": [review(rng, i % 2) for i in range(n)],
+        "label": [i % 2 for i in range(n)],
+    }  # noqa
+    splits = (raw(30), raw(60), raw(30))
+    for key, explore in (
+        ("structures", main.explore_mlp_structures),
+        ("activations", main.explore_mlp_activations),
+        ("learning_rates", main.explore_mlp_learning_rates),
+    ):
+        out = tmp_path / key
+        history = explore(*splits, tiny_table, num_epochs=1, out_dir=out, workers=1)
+        sweep = main.SWEEPS[key]()
+        prefix = sweep.epoch_plot_prefix
+        expected = {f"{prefix}_{safe_name(label)}_loss.png" for label in sweep.labels}
+        assert len(expected) == len(sweep.configs) == len(history["runs"])
+        drawn = {p.name for p in out.glob(f"{prefix}_*_loss.png")}
+        assert drawn == expected
+        assert {f"all_{sweep.name}_acc.png", f"all_{sweep.name}_loss.png"} <= {
+            p.name for p in out.iterdir()
+        }
+        assert all((out / name).read_bytes()[:4] == b"\x89PNG" for name in drawn)

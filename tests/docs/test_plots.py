@@ -48,7 +48,7 @@ def test_per_config_plots_share_one_scale_and_name_config_and_lr(tmp_path, monke
         "visualize_epochs",
         lambda train, dev, path, title=None, ylim=None: drawn.append((title, ylim, path)) or path,
     )
-    mlp.visualize_sweep_epochs(runs, tmp_path, "mlp_structure", " (2 seeds)")
+    main.visualize_sweep_epochs(runs, tmp_path, "mlp_structure", " (2 seeds)")
     (title0, ylim0, path0), (title1, ylim1, path1) = drawn
     assert ylim0 == ylim1
     assert ylim0[0] < 0.45 and ylim0[1] > 0.9  # every seed's point, the 0.9 spike included

@@ -5,7 +5,6 @@ finished, and --resume goes on from there to the numbers of an uninterrupted run
 
 from __future__ import annotations
 
-import dataclasses
 
 import hashlib
 import json
@@ -21,6 +20,8 @@ import torch
 
 import main
 import mlp
+from sweeps import run as sweep_run
+from sweeps.run import Sweep, SweepRun
 import mlp_lm
 import utils
 from nplm.checkpoint import meta_path
@@ -260,14 +261,15 @@ def test_a_diverging_sweep_run_is_one_line_naming_the_run(
     }  # noqa
     datasets = mlp.create_tensor_datasets([raw(20), raw(40), raw(20)], tiny_table)
     configs = [mlp.MLPConfig(hidden_dims=[4], lr=float("inf"), num_epochs=2, batch_size=8)]
+    run = SweepRun(seeds=[0], out_dir=tmp_path, workers=1)
     with pytest.raises(
         utils.TrainingDiverged,
         match="sweep s, big, seed 0: the training loss became nan in epoch 1",
     ):
-        mlp.run_sweep("s", configs, ["big"], datasets, seeds=[0], out_dir=tmp_path, workers=1)
+        sweep_run.run_sweep(Sweep("s", configs, ["big"]), datasets, run)
     assert not (tmp_path / "s.json").exists()  # no JSON full of nulls
-    sweep = lambda args: mlp.run_sweep("s", configs, ["big"], datasets, [0], tmp_path, workers=1)  # noqa: E731
-    monkeypatch.setitem(main.COMMANDS, "mlp", dataclasses.replace(main.COMMANDS["mlp"], func=sweep))
+    sweep = lambda args: sweep_run.run_sweep(Sweep("s", configs, ["big"]), datasets, run)  # noqa: E731
+    monkeypatch.setitem(main.RUNS, "mlp", sweep)
     assert main.main(["mlp", "--out-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: sweep s, big, seed 0")
@@ -348,8 +350,9 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_runs(
         mlp.MLPConfig(hidden_dims=[4], lr=0.01, num_epochs=2, batch_size=8, activation=a)
         for a in ("ReLU", "Tanh")
     ]
-    whole = mlp.run_sweep(
-        "s", configs, ["relu", "tanh"], datasets, [0, 1], tmp_path / "whole", workers=1
+    sweep = Sweep("s", configs, ["relu", "tanh"])
+    whole = sweep_run.run_sweep(
+        sweep, datasets, SweepRun(seeds=[0, 1], out_dir=tmp_path / "whole", workers=1)
     )
     real_run, calls = mlp.run_mlp, []
 
@@ -362,15 +365,15 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_runs(
     monkeypatch.setattr(mlp, "run_mlp", counted)
     cut = tmp_path / "cut"
     with pytest.raises(KeyboardInterrupt):
-        mlp.run_sweep("s", configs, ["relu", "tanh"], datasets, [0, 1], cut, workers=1)
+        sweep_run.run_sweep(sweep, datasets, SweepRun(seeds=[0, 1], out_dir=cut, workers=1))
     assert len(json.loads((cut / "s.partial.json").read_text())["jobs"]) == 2
     calls.clear()
-    resumed = mlp.run_sweep(
-        "s", configs, ["relu", "tanh"], datasets, [0, 1], cut, workers=1, resume=True
+    resumed = sweep_run.run_sweep(
+        sweep, datasets, SweepRun(seeds=[0, 1], out_dir=cut, workers=1, resume=True)
     )
     assert calls == [("Tanh", 0), ("Tanh", 1)]  # the two finished ReLU runs were kept
     for a, b in zip(whole["runs"], resumed["runs"]):
-        assert {k: a[k] for k in mlp.RESULT_KEYS} == {k: b[k] for k in mlp.RESULT_KEYS}
+        assert {k: a[k] for k in sweep_run.RESULT_KEYS} == {k: b[k] for k in sweep_run.RESULT_KEYS}
     assert not (cut / "s.partial.json").exists()
 
 

@@ -20,6 +20,7 @@ import pytest
 import torch
 
 import mlp
+from sweeps import run as sweep_run
 from common import worker_pool
 import utils
 
@@ -273,14 +274,14 @@ def test_sweep_workers_fork_on_a_cpu_and_stay_in_this_process_on_a_gpu(monkeypat
     configs = [mlp.MLPConfig(device=None), mlp.MLPConfig(device="cpu")]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    assert mlp.sweep_workers(configs, 2) == 2 and capsys.readouterr().out == ""
+    assert sweep_run.sweep_workers(configs, 2) == 2 and capsys.readouterr().out == ""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    assert mlp.sweep_workers(configs, 2, "s") == 1
+    assert sweep_run.sweep_workers(configs, 2, "s") == 1
     assert (
         "[s] runs train on cpu, cuda one after another in this process" in capsys.readouterr().out
     )
-    assert mlp.sweep_workers([mlp.MLPConfig(device="cpu")], 2) == 2
+    assert sweep_run.sweep_workers([mlp.MLPConfig(device="cpu")], 2) == 2
 
 
 def test_a_process_that_initialised_cuda_does_not_fork(monkeypatch):

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from lm import lstm as L  # noqa: E402
 from lm.dynamic import DynamicStep  # noqa: E402
 from nplm.corpus import encode_stream  # noqa: E402
+import mlp_lm  # noqa: E402
 
 V, PAD = 19, 0
 
@@ -225,7 +226,7 @@ def test_lstm_quick_writes_its_json_and_a_checkpoint_that_rebuilds_its_model(
     assert ngram["test"]["mix_cache_ppl"] > 0 and report["dynamic"]["ngram"]["test"]["mix_ppl"] > 0
     model, tok, meta = L.load_lstm_checkpoint(ck / "lstm_lm_t.pt")
     assert meta["kind"] == "lstm" and not model.training
-    (dev,) = main.mlp_lm.load_data_mlp_lm(tiny_data_dir, splits=("validation",))
+    (dev,) = mlp_lm.load_data_mlp_lm(tiny_data_dir, splits=("validation",))
     stream = encode_stream(dev, tok, report["config"]["max_dev_tokens"])
     _, lp = L.score_stream(model, stream, tok.pad_token_id, report["config"]["eval_batch_size"])
     assert math.exp(-lp.double().mean().item()) == pytest.approx(

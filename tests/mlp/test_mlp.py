@@ -11,8 +11,12 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
+import main
 import mlp
+from sweeps import run as sweep_run
+from sweeps.run import Sweep, SweepRun
 from common import glove
+from common.featurize import featurize_many
 from conftest import review, separable
 
 
@@ -56,7 +60,7 @@ def test_featurize_many_matches_featurize_one_by_one(tiny_table):
         "a\nb",
         "x\x00y movie",
     ]
-    features, known = mlp.featurize_many(texts, tiny_table)
+    features, known = featurize_many(texts, tiny_table)
     assert features.shape == (len(texts), 8)
     for i, text in enumerate(texts):
         expected = numpy_mean_of_known(text, tiny_table)
@@ -190,15 +194,10 @@ def test_run_sweep_returns_and_saves_every_number(tiny_table, tmp_path):
     configs = [
         mlp.MLPConfig(hidden_dims=d, lr=0.01, num_epochs=2, batch_size=32) for d in ([], [8, 8])
     ]
-    history = mlp.run_sweep(
-        "mlp_structures",
-        configs,
-        ["None", "8 -> 8"],
-        datasets,
-        seeds=[0, 1],
-        out_dir=tmp_path,
-        epoch_plot_prefix="mlp_structure",
-        ckpt_dir=tmp_path / "ckpt",
+    sweep = Sweep("mlp_structures", configs, ["None", "8 -> 8"], epoch_plot_prefix="mlp_structure")
+    # main.explore: the sweep's run (sweeps/run.py) and its plots (main.plot_sweep)
+    history = main.explore(
+        sweep, datasets, None, SweepRun(seeds=[0, 1], out_dir=tmp_path, ckpt_dir=tmp_path / "ckpt")
     )
     names = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
     assert names == [
@@ -236,19 +235,15 @@ def test_sweep_numbers_do_not_depend_on_the_number_of_worker_processes(tiny_tabl
         for a in ("ReLU", "Tanh")
     ]
     one, two = (
-        mlp.run_sweep(
-            "s",
-            configs,
-            ["relu", "tanh"],
+        sweep_run.run_sweep(
+            Sweep("s", configs, ["relu", "tanh"]),
             datasets,
-            seeds=[0, 1],
-            out_dir=tmp_path / str(w),
-            workers=w,
+            SweepRun(seeds=[0, 1], out_dir=tmp_path / str(w), workers=w),
         )["runs"]
         for w in (1, 2)
     )
-    assert [{k: r[k] for k in mlp.RESULT_KEYS} for r in one] == [
-        {k: r[k] for k in mlp.RESULT_KEYS} for r in two
+    assert [{k: r[k] for k in sweep_run.RESULT_KEYS} for r in one] == [
+        {k: r[k] for k in sweep_run.RESULT_KEYS} for r in two
     ]
 
 
@@ -256,8 +251,8 @@ def test_featurize_many_in_two_processes_gives_the_same_features(tiny_table):
     rng = random.Random(2)
     texts = [review(rng, i % 2) for i in range(101)] + ["zebra"]
     serial, parallel = (
-        mlp.featurize_many(texts, tiny_table, workers=1),
-        mlp.featurize_many(texts, tiny_table, 2),
+        featurize_many(texts, tiny_table, workers=1),
+        featurize_many(texts, tiny_table, 2),
     )
     assert torch.equal(serial[0], parallel[0]) and torch.equal(serial[1], parallel[1])
 
@@ -281,14 +276,10 @@ def test_a_sweep_on_a_terminal_draws_one_bar_of_finished_runs(tiny_table, tmp_pa
     configs = [mlp.MLPConfig(hidden_dims=[4], lr=0.01, num_epochs=2, batch_size=16)]
     screen = Terminal()
     monkeypatch.setattr(sys, "stderr", screen)
-    mlp.run_sweep(
-        "onebar",
-        configs,
-        ["a"],
+    sweep_run.run_sweep(
+        Sweep("onebar", configs, ["a"]),
         (make(20), make(40), make(20)),
-        seeds=[0, 1],
-        out_dir=tmp_path,
-        workers=1,
+        SweepRun(seeds=[0, 1], out_dir=tmp_path, workers=1),
     )
     drawn = screen.getvalue()
     assert "onebar" in drawn and "2/2" in drawn and "a seed 1: best dev acc" in drawn

@@ -18,6 +18,7 @@ import torch
 
 import main
 import mlp
+from sweeps import run as sweep_run
 from written import answers as written
 from md_answers import (
     V,
@@ -457,7 +458,7 @@ def test_findings_embed_the_plots_the_handout_asks_for():
     sweeps' definitions in main.py)."""
     structures = main.SWEEPS["structures"]()
     per_config = {
-        f"reference/{structures.epoch_plot_prefix}_{mlp.safe_name(label)}_loss.png"
+        f"reference/{structures.epoch_plot_prefix}_{sweep_run.safe_name(label)}_loss.png"
         for label in structures.labels
     }
     across = {

@@ -25,7 +25,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence, Tuple, Union
+from typing import Tuple
 
 import numpy as np
 import torch
@@ -33,6 +33,8 @@ import torch
 import mlp
 import utils
 from common import worker_pool
+from common.batches import TensorBatches
+from sweeps.run import Sweep, SweepRun, sweep_configs, sweep_workers
 
 SATURATED = 0.02  # a sigmoid output within this of 0 or 1 counts as saturated (sigma' < 0.0196)
 EARLY_EVERY = 10  # first epoch: one record every this many steps
@@ -135,10 +137,10 @@ def probe_run(config: mlp.MLPConfig, datasets: Tuple, embed_dim: int) -> dict:
     ).to(device)
     recorder = _Recorder(model)
     optimizer = _RecordingOptimizer(torch.optim.Adam(model.parameters(), lr=config.lr), recorder)
-    train_loader = mlp.TensorBatches(
+    train_loader = TensorBatches(
         train, config.batch_size, shuffle=True, generator=generator, device=device
     )
-    dev_loader = _EpochEnd(mlp.TensorBatches(dev, 4096, shuffle=False, device=device), recorder)
+    dev_loader = _EpochEnd(TensorBatches(dev, 4096, shuffle=False, device=device), recorder)
     with tempfile.TemporaryDirectory() as scratch:
         _, _, dev_loss, dev_acc = mlp.train(
             model,
@@ -163,20 +165,15 @@ def _probe_job(context, job):
     return probe_run(config, datasets, embed_dim), time.perf_counter() - t0
 
 
-def probe_sweep(
-    name: str,
-    configs: Sequence[mlp.MLPConfig],
-    labels: Sequence[str],
-    datasets: Tuple,
-    seeds: Sequence[int],
-    out_dir: Union[str, os.PathLike],
-    workers: int | None = None,
-) -> dict:
-    """Every config for every seed with the observers on; `{out_dir}/{name}.json` holds, per config,
-    the per-seed records (see the module's docstring)."""
+def probe_sweep(sweep: Sweep, datasets: Tuple, run: SweepRun, embeddings=None) -> dict:
+    """Every config of `sweep` for every seed of `run` with the observers on;
+    `{run.out_dir}/{name}.json` holds, per config, the per-seed records (see the module's
+    docstring)."""
+    name, labels, seeds = sweep.name, sweep.labels, run.seeds
+    configs = sweep_configs(sweep, run, embeddings)
     embed_dim = int(datasets[1].tensors[0].shape[1])
     jobs = [(lab, dataclasses.replace(c, seed=s)) for c, lab in zip(configs, labels) for s in seeds]
-    workers = mlp.sweep_workers(configs, workers or worker_pool.default_workers(), name)
+    workers = sweep_workers(configs, run.workers or worker_pool.default_workers(), name)
     started = time.perf_counter()
     results = iter(worker_pool.fork_map(_probe_job, jobs, workers, (datasets, embed_dim)))
     runs = []
@@ -200,5 +197,5 @@ def probe_sweep(
         "runs": runs,
         "wall_seconds": time.perf_counter() - started,
     }
-    utils.atomic_write_json(history, Path(out_dir) / f"{name}.json")
+    utils.atomic_write_json(history, Path(run.out_dir) / f"{name}.json")
     return history

@@ -1,0 +1,87 @@
+"""Faults a user can cause and mend, and interruptions: one line on stderr and a non-zero exit code
+(a traceback only with --debug)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Callable
+
+import utils
+from common import datafiles, download, glove
+from common import reference as reference_run
+from nplm.checkpoint import CheckpointError
+from lm.run import lm_checkpoint, lm_state
+
+# Faults a user can cause and mend: one line on stderr and exit code 2 (a traceback only with
+# --debug).
+EXPECTED_FAULTS = (
+    datafiles.DataNotFoundError,
+    datafiles.DataFileError,
+    glove.EmbeddingsFormatError,
+    utils.TrainingDiverged,
+    CheckpointError,
+    reference_run.NothingToCompare,
+    utils.DiskFullError,
+    download.FetchError,
+)
+
+
+def _interrupted(args) -> str:
+    """What an interrupted command kept, and how to go on."""
+    again = " ".join(["python main.py", *(a for a in args.argv if a != "--resume"), "--resume"])
+    if args.command == "lm" or (args.command == "all" and lm_state(args).is_file()):
+        state = lm_state(args)
+        if not state.is_file():
+            return "stopped before the first epoch ended; nothing was kept"
+        return (
+            f"the best checkpoint so far is {lm_checkpoint(args)} and the state after the last "
+            "finished epoch "
+            f"is {state}; `{again.strip()}` goes on from there"
+        )
+    if args.command in ("mlp", "all"):
+        return (
+            f"the sweep runs that finished are kept in {args.out_dir}/<sweep>.partial.json; "
+            f"`{again.strip()}` runs only the others"
+        )
+    if args.command == "lstm":
+        return (
+            f"the best checkpoint so far (if dev was scored) is {args.lstm_config.save_path}; "
+            "no JSON was written"
+        )
+    if args.command == "data":
+        return "the downloads so far are kept; `python main.py data` again continues them"
+    return "nothing was written"
+
+
+def run_guarded(command: Callable, args) -> int:
+    """Run `command(args)`: Ctrl-C and SIGTERM as one line saying what was kept, each expected
+    fault as one line; the exit code (0, 2, 130 or 143)."""
+    # from here on Ctrl-C is a KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # SIGTERM (schedulers, `timeout`) is handled as Ctrl-C is, with exit code 143
+    terminated = []
+
+    # in a process forked from this one too, as Ctrl-C would be
+    def on_sigterm(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        command(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
+        print(f"{what}: {_interrupted(args)}", file=sys.stderr)
+        return 143 if terminated else 130
+    except EXPECTED_FAULTS as err:
+        if args.debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    # a caller of main() (a test) gets its own handler back
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
+    return 0

@@ -1,0 +1,197 @@
+"""Parsing `python main.py`'s command line: every value is checked, and the configs are built,
+before any data is read or file written."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional, Sequence
+
+import utils
+from cli.commands import COMMANDS
+from cli.flags import DEBUG_ENV, FLAGS, LSTM_FIELDS, SWEEPING, Flag
+from mlp import MLPConfig
+from lm.config import LMRunConfig
+from lm.lstm import LSTMConfig, lstm_stem
+from lm.run import lm_checkpoint, lm_state
+
+DESCRIPTION = (
+    "Homework 3: `python main.py` runs every experiment and writes plots and JSON in plots/."
+)
+
+
+def _help(flag: Flag, command: str) -> str:
+    """The flag's help, ending with the default preset's value for a language-model field (the
+    LSTM's default config's for `lstm`)."""
+    if command == "lstm" and flag.dest in LSTM_FIELDS and flag.dest not in ("budget", "bptt"):
+        value = getattr(LSTMConfig(), LSTM_FIELDS[flag.dest])
+        return f"{flag.help} (lstm default: {'none' if value is None else value})"
+    if flag.field is None or command != "lm" or isinstance(flag.default, dict):
+        return flag.help
+    value = getattr(LMRunConfig.preset("default"), flag.field)
+    shown = (
+        ("on" if value else "off")
+        if isinstance(value, bool)
+        else " ".join(map(str, value))
+        if isinstance(value, list)
+        else "none"
+        if value is None
+        else f"{value:g}"
+        if isinstance(value, float)
+        else value
+    )
+    return f"{flag.help} (default: {shown})"
+
+
+def lm_config(args) -> LMRunConfig:
+    """The language model's config, built once from the flags: a preset with the fields of the flags
+    that were given. A value out of range is refused by LMConfig.validate (a utils.ConfigError
+    naming the field)."""
+    overrides = {f.field: getattr(args, f.dest) for f in FLAGS if f.field and f.dest in args.given}
+    if args.device:
+        overrides["device"] = args.device
+    preset = "quick" if args.quick else args.config
+    return LMRunConfig.preset(
+        preset, seed=args.seed, save_path=str(lm_checkpoint(args)), **overrides
+    )
+
+
+def _flag_of(field: str) -> str:
+    """The flag that sets a config field (the field's name when no flag does)."""
+    return {f.field or f.dest: f.name for f in FLAGS}.get(field, field)
+
+
+def lstm_config(args) -> LSTMConfig:
+    """The LSTM's config, built once from the flags: the default (or --quick) config with the
+    fields of the flags given (LSTM_FIELDS); a value out of range is refused by
+    LSTMConfig.validate."""
+    overrides = {
+        field: getattr(args, dest) for dest, field in LSTM_FIELDS.items() if dest in args.given
+    }
+    name = args.name or ("quick" if args.quick else "default")
+    save_path = str(args.ckpt_dir / f"{lstm_stem(name)}.pt")
+    build = LSTMConfig.quick if args.quick else LSTMConfig
+    return build(**{"seed": args.seed, "save_path": save_path, "name": name, **overrides})
+
+
+def _lstm_flag_of(field: str) -> str:
+    return {v: "--" + k.replace("_", "-") for k, v in LSTM_FIELDS.items()}.get(
+        field, "--" + field.replace("_", "-")
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (usage is one `--help` away), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Each command's parser takes the flags that name it. The flags of `all` may also come before
+    the command (or stand alone: `python main.py --quick`); a flag's default is filled in by
+    parse_args, so that one given before the command survives the command's parser."""
+    parser = _Parser(
+        prog="main.py",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `python main.py COMMAND --help` for the flags of one command.",
+    )
+    for flag in FLAGS:
+        if "all" in flag.commands:
+            parser.add_argument(flag.name, default=argparse.SUPPRESS, help=flag.help, **flag.kwargs)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        each = sub.add_parser(name, help=command.help, description=command.help)
+        for flag in FLAGS:
+            if name in flag.commands:
+                each.add_argument(
+                    flag.name, default=argparse.SUPPRESS, help=_help(flag, name), **flag.kwargs
+                )
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse, reject a flag given before a command that does not take it, fill the defaults, and
+    build the configs: every value is checked here, before any data is read or file written."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.command = args.command or "all"
+    command = COMMANDS[args.command]
+
+    def fail(message: str):
+        parser.exit(
+            2, f"main.py {args.command}: error: {message} (see `main.py {args.command} --help`)\n"
+        )
+
+    args.given = set(vars(args)) - {"command"}
+    stray = sorted(f.name for f in FLAGS if f.dest in args.given and args.command not in f.commands)
+    if stray:
+        fail(f"{stray[0]} does not apply to `{args.command}`")
+    # every flag's attribute exists, for every command; defaults that depend on other flags come
+    # last
+    for flag in sorted(FLAGS, key=lambda f: callable(f.default)):
+        if flag.dest not in args.given:
+            setattr(args, flag.dest, flag.default_for(args))
+    try:
+        utils.get_device(args.device)
+    except ValueError as err:
+        fail(f"--device: {err}")
+    problem = command.needs(args)
+    if problem:
+        fail(problem)
+    try:  # each value checked once, by the config that takes it
+        if args.command in SWEEPING:
+            MLPConfig(num_epochs=args.epochs, seed=args.seed)
+        if args.command in ("lm", "all"):
+            args.lm_config = lm_config(args)
+        elif args.command == "sample":
+            LMRunConfig(seed=args.seed)
+        elif args.command == "lstm":
+            args.lstm_config = lstm_config(args)
+    except utils.ConfigError as err:
+        flag = (_lstm_flag_of if args.command == "lstm" else _flag_of)(err.field)
+        fail(f"{flag}: must be {err.expected}, got {str(err.value)!r}")
+    if args.command in ("lm", "all"):
+        try:  # the preset's device too, as this process under torchrun would take it
+            utils.get_device(args.lm_config.device)
+        except ValueError as err:
+            fail(f"--device: {err}")
+        if utils.process_ranks().world > 1 and not args.lm_config.fast:
+            fail(
+                f"the {args.lm_config.name} config trains in one process (the course's DataLoader "
+                f"pipeline); run it without torchrun"
+            )
+        if args.command == "lm" and args.resume and not lm_state(args).is_file():
+            fail(
+                f"--resume: nothing to resume, {lm_state(args)} does not exist; "
+                f"run without --resume"
+            )
+    for dest in command.writes:
+        problem = _unwritable(getattr(args, dest))
+        if problem:
+            flag = "--" + dest.replace("_", "-")
+            fail(f"{flag} {getattr(args, dest)}: {problem}; pass a folder you can write to")
+    args.debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return args
+
+
+def _unwritable(folder: Path) -> Optional[str]:
+    """Why nothing can be written into `folder` (made if missing), or None: a file of that name, a
+    read-only place, a missing parent that cannot be made. Checked by writing, since permission bits
+    do not bind root."""
+    if folder.exists() and not folder.is_dir():
+        return "it is a file, not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        return f"cannot write there ({err.strerror or type(err).__name__})"
+    return None
+
+

@@ -1,0 +1,235 @@
+"""6.1's sweeps: every config of a sweep over several seeds, in worker processes, with the finished
+runs kept so that an interrupted sweep resumes; the history of every number, saved as JSON.
+
+A sweep is data (`Sweep`: configs and their labels); how it runs is a second object (`SweepRun`:
+seeds, folders, device, workers, resume). main.py defines the sweeps and draws their plots."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple, Union
+
+from torch.utils.data import TensorDataset
+
+import utils
+from common import worker_pool
+import mlp
+
+
+@dataclasses.dataclass
+class Sweep:
+    """One experiment of section 6.1: configs with their plot labels, and what to plot."""
+
+    # file stem: plots/all_{name}_acc.png, plots/{name}.json
+    name: str
+    configs: List[mlp.MLPConfig]
+    labels: List[str]
+    # per-config train/dev loss plots, {prefix}_{label}_loss.png, as the course draws them
+    epoch_plot_prefix: Optional[str] = None
+    # trained with sweeps/probe.py's observers: its JSON, no plots
+    probe: bool = False
+
+
+@dataclasses.dataclass
+class SweepRun:
+    """How a sweep runs: its seeds; where its JSON (and partial file) and checkpoints go; the
+    device of every run (None: each config's own); worker processes (None: `default_workers`);
+    and whether the runs an interrupted sweep finished are kept (`resume`)."""
+
+    seeds: Sequence[int] = (0,)
+    out_dir: Union[str, os.PathLike] = "plots"
+    ckpt_dir: Union[str, os.PathLike, None] = None
+    device: Optional[str] = None
+    workers: Optional[int] = None
+    resume: bool = False
+
+
+def sweep_configs(sweep: Sweep, run: SweepRun, embeddings=None) -> List[mlp.MLPConfig]:
+    """The sweep's configs as they run: on `run.device` when it is given, and naming the vectors
+    that `glove.load_glove` loaded (their `name`), so that each run's saved config says both."""
+    configs = list(sweep.configs)
+    if run.device:
+        configs = [dataclasses.replace(c, device=run.device) for c in configs]
+    if getattr(embeddings, "name", None):
+        configs = [dataclasses.replace(c, embeddings=embeddings.name) for c in configs]
+    return configs
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe slug: '512 -> 512' -> '512-512', 'None' stays, '0.001' stays."""
+    slug = re.sub(r"[^A-Za-z0-9._]+", "-", str(text)).strip("-.")
+    return slug or "none"
+
+
+RESULT_KEYS = ("train_loss", "train_acc", "dev_loss", "dev_acc", "test_loss", "test_acc")
+
+
+def _sweep_job(context, job):
+    """One (config, seed) run of a sweep, in a worker process: returns (run_mlp's six results,
+    seconds)."""
+    (dev, train_ds, test), embeddings = context
+    name, label, config = job
+    t0 = time.perf_counter()
+    try:
+        result = mlp.run_mlp(config, embeddings, dev, train_ds, test)
+    except utils.TrainingDiverged as err:
+        raise utils.TrainingDiverged(f"sweep {name}, {label}, seed {config.seed}: {err}") from None
+    return result, time.perf_counter() - t0
+
+
+def _job_key(job) -> str:
+    _, label, config = job
+    return f"{label} | seed {config.seed}"
+
+
+def _finished_jobs(path: Path, jobs: list) -> dict:
+    """The jobs of an interrupted sweep that finished, from its partial file: {key: {config, result,
+    seconds}}; a job whose config has changed since is left out (it runs again)."""
+    try:
+        saved = json.loads(path.read_text())["jobs"]
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        print(
+            f"note: {path} is unreadable ({type(err).__name__}); its runs are made again",
+            file=sys.stderr,
+        )
+        return {}
+    configs = {_job_key(job): dataclasses.asdict(job[2]) for job in jobs}
+    return {k: v for k, v in saved.items() if configs.get(k) == v.get("config")}
+
+
+def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resume: bool) -> list:
+    """The sweep's (config, seed) jobs over `workers` processes, with one progress bar of finished
+    jobs on a terminal (the latest result beside it) and one line per finished job elsewhere. Each
+    finished job is kept in `partial` at once, so an interrupted sweep resumed with `resume` runs
+    only the others."""
+    done = _finished_jobs(partial, jobs) if resume else {}
+    todo = [job for job in jobs if _job_key(job) not in done]
+    bar = utils.progress(
+        total=len(jobs), initial=len(jobs) - len(todo), desc=name, leave=True, unit="run"
+    )
+    say = (lambda line: print(line, flush=True)) if bar.disable else bar.write
+    if done:
+        say(
+            f"[{name}] resuming: {len(done)} of {len(jobs)} runs finished before, kept in {partial}"
+        )
+    try:
+        for job, (result, seconds) in zip(
+            todo, worker_pool.fork_imap(_sweep_job, todo, workers, context)
+        ):
+            _, label, config = job
+            done[_job_key(job)] = {
+                "config": dataclasses.asdict(config),
+                "result": result,
+                "seconds": seconds,
+            }
+            utils.atomic_write_json({"sweep": name, "jobs": done}, partial)
+            line = (
+                f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, "
+                f"test acc {result[5]:.4f}"
+            )
+            say(f"[{name}] {line} ({seconds:.1f} s)")
+            bar.set_postfix_str(line, refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+    return [(done[_job_key(job)]["result"], done[_job_key(job)]["seconds"]) for job in jobs]
+
+
+def sweep_workers(configs: Sequence, workers: int, name: str = "sweep") -> int:
+    """How many processes train a sweep's runs: `workers` forked processes when every run trains on
+    the CPU, else 1, this process, with a line that says so. A GPU run takes a second or two, so
+    running them one after another costs little; and a forked worker could not use CUDA once this
+    process has touched it (even `torch.cuda.is_available()` initialises the driver), nor MPS."""
+    devices = {str(utils.get_device(getattr(c, "device", None))) for c in configs}
+    if workers > 1 and devices != {"cpu"}:
+        print(
+            f"[{name}] runs train on {', '.join(sorted(devices))} one after another in this "
+            "process (no forked workers on a GPU)",
+            flush=True,
+        )
+        return 1
+    return workers
+
+
+def run_sweep(
+    sweep: Sweep, datasets: Tuple[TensorDataset, ...], run: SweepRun, embeddings=None
+) -> dict:
+    """Run every config of `sweep` for every seed of `run`; save the results and return them as a
+    history dict (main.py draws its plots from it).
+
+    `datasets` is (dev, train, test). Writes `out_dir/{name}.json` with every per-epoch number, the
+    test results, the configs and the wall times. Checkpoints go to
+    `ckpt_dir/{name}_{label}_seed{seed}.pth` when `run.ckpt_dir` is given. The runs are independent
+    and each trains on one thread, so `run.workers` processes (default: one per core, at most 2)
+    train them side by side; every run seeds itself, so the numbers do not depend on the workers.
+    Runs on a GPU (or MPS) train one after another in this process instead (`sweep_workers`).
+    Finished runs are kept in `out_dir/{name}.partial.json` until the sweep's JSON is written;
+    `run.resume` reuses them (a run's numbers depend only on its config and seed, so a resumed sweep
+    ends with the same numbers).
+    """
+    name, labels, seeds, ckpt_dir = sweep.name, sweep.labels, run.seeds, run.ckpt_dir
+    configs = sweep_configs(sweep, run, embeddings)
+    if len(configs) != len(labels):
+        raise ValueError(f"{len(configs)} configs but {len(labels)} labels")
+    if not seeds:
+        raise ValueError("need at least one seed")
+    out_dir = Path(run.out_dir)
+    started = time.perf_counter()
+    jobs = [
+        (
+            name,
+            label,
+            dataclasses.replace(
+                config,
+                seed=seed,
+                save_path=(
+                    str(Path(ckpt_dir) / f"{name}_{safe_name(label)}_seed{seed}.pth")
+                    if ckpt_dir
+                    else None
+                ),
+            ),
+        )
+        for config, label in zip(configs, labels)
+        for seed in seeds
+    ]
+    partial = out_dir / f"{name}.partial.json"
+    workers = sweep_workers(configs, run.workers or worker_pool.default_workers(), name)
+    results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers, partial, run.resume))
+    runs = []
+    for config, label in zip(configs, labels):
+        per_seed = {k: [] for k in (*RESULT_KEYS, "seconds")}
+        for _ in seeds:
+            result, seconds = next(results)
+            for key, value in zip(RESULT_KEYS, result):
+                per_seed[key].append(value)
+            per_seed["seconds"].append(seconds)
+        best_dev = [max(accs) for accs in per_seed["dev_acc"]]
+        runs.append(
+            {
+                "label": label,
+                "config": dataclasses.asdict(config),
+                "seeds": list(seeds),
+                **per_seed,
+                "best_dev_acc": best_dev,
+                "summary": utils.seed_summary(best_dev, per_seed["test_acc"]),
+            }
+        )
+    history = {
+        "sweep": name,
+        "seeds": list(seeds),
+        "runs": runs,
+        "workers": workers,
+        "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
+        "wall_seconds": time.perf_counter() - started,
+    }
+    utils.atomic_write_json(history, out_dir / f"{name}.json")
+    partial.unlink(missing_ok=True)
+    return history
