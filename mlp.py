@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -29,6 +29,7 @@ from common import glove
 import utils
 from common.batches import TensorBatches
 from common.featurize import featurize_many
+from common.settings import check_settings, setting
 
 RawSplit = Dict[str, List[Union[int, str]]]
 # the order of the course splits: fixed, so every run sees the same dev/train/test
@@ -154,9 +155,13 @@ ACTIVATIONS = {
 }
 
 
+def _activation_key(name) -> str:
+    return str(name).lower().replace("_", "").replace("-", "")
+
+
 def make_activation(name: str) -> nn.Module:
     """nn.Module for an activation name, case-insensitive ('Sigmoid', 'GeLU', 'leaky_relu', ...)."""
-    key = str(name).lower().replace("_", "").replace("-", "")
+    key = _activation_key(name)
     if key not in ACTIVATIONS:
         raise ValueError(
             f"unknown activation {name!r}; choose one of {', '.join(ACTIVATION_NAMES)} (any case)"
@@ -337,25 +342,38 @@ def config_legend(label: str, config) -> str:
 # --------------------------------------------------------------------------- experiments
 @dataclass
 class MLPConfig:
-    """One training run of the classifier (attribute access, like the course's EasyDict)."""
+    """One training run of the classifier (attribute access, like the course's EasyDict). Each
+    field is declared once (common/settings.py): its check here, its flag where a command takes
+    it."""
 
-    hidden_dims: List[int] = field(default_factory=lambda: [512])
-    activation: str = "Sigmoid"
-    lr: float = 0.02
-    batch_size: int = 64
-    num_epochs: int = 20
-    num_classes: int = 2
-    seed: int = 0
-    save_path: Optional[str] = None
-    embeddings: str = "glove.6B.50d"
-    device: Optional[str] = None
+    hidden_dims: List[int] = setting(
+        [512], "widths of the hidden layers ([] for none)", kind=int, low=1, empty_ok=True
+    )
+    activation: str = setting(
+        "Sigmoid",
+        "the hidden layers' activation",
+        rule=lambda name: _activation_key(name) in ACTIVATIONS,
+        expected_text=f"one of {', '.join(ACTIVATION_NAMES)} (any case)",
+    )
+    # lr = inf is allowed: a diverging run is reported by the training loop, with its epoch
+    lr: float = setting(
+        0.02,
+        "Adam's learning rate",
+        rule=lambda lr: isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0,
+        expected_text="a number > 0",
+    )
+    batch_size: int = setting(64, "training batch size", low=1)
+    num_epochs: int = setting(20, "epochs per run", low=1, flag="--epochs", commands=("all", "mlp"))
+    num_classes: int = setting(2, "output classes", low=1)
+    seed: int = setting(0, "the run's seed", low=0)
+    save_path: Optional[str] = setting(
+        None, "where the best model's state_dict goes", optional=True
+    )
+    embeddings: str = setting("glove.6B.50d", "the word vectors' name")
+    device: Optional[str] = setting(None, "the run's device (None: the sweep's)", optional=True)
 
-    # the one check of these values (main.py's flags leave the ranges to it)
     def __post_init__(self):
-        for name, low in (("batch_size", 1), ("num_epochs", 1), ("num_classes", 1), ("seed", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise utils.ConfigError("MLPConfig", name, f"a whole number >= {low}", value)
+        check_settings(self, "MLPConfig")
 
     def __getitem__(self, key):  # dict-style access too, as EasyDict allows
         return getattr(self, key)

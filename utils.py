@@ -249,9 +249,8 @@ def zoom_limits(
         mean = _as_runs(label, values).mean(axis=0)
         tail = mean[len(mean) // 2 :]
         center = float(np.median(tail))
-        spread = (
-            3 * 1.4826 * float(np.median(np.abs(tail - center)))
-        )  # 3 standard deviations, were it normal
+        # 3 standard deviations, were it normal
+        spread = 3 * 1.4826 * float(np.median(np.abs(tail - center)))
         lows.append(max(float(tail.min()), center - spread))
         highs.append(min(float(tail.max()), center + spread))
     low, high = min(lows), max(highs)

@@ -86,5 +86,3 @@ COMMANDS = {
         "print the run in OUT_DIR beside the committed run (reference/) and say what reproduced",
     ),
 }
-
-

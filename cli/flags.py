@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from common import datafiles
-from common.settings import Setting
+from common.settings import Setting, settings_of
 import mlp_lm
 from lm.scoring import DYNAMIC_SEGMENT
+from mlp import MLPConfig
 from nplm.optim import SCHEDULES
 from sweeps.definitions import SWEEPS
 
@@ -52,9 +53,8 @@ class Flag:
     commands: tuple
     default: Any = None
     field: Optional[str] = None
-    kwargs: dict = dataclasses.field(
-        default_factory=dict
-    )  # argparse's type, choices, nargs, action
+    # argparse's type, choices, nargs, action
+    kwargs: dict = dataclasses.field(default_factory=dict)
 
     @property
     def dest(self) -> str:
@@ -65,6 +65,35 @@ class Flag:
         if isinstance(default, dict):
             return default.get(args.command)
         return default(args) if callable(default) else default
+
+
+def config_flags(config, with_defaults: bool = False) -> list:
+    """A flag for each field of the config dataclass whose Setting names the commands taking it:
+    the Setting's help and flag name, its type parsed from the word (on/off for a switch), its
+    choices. Unset, the flag is the field's default (`with_defaults`) or None, for the config's
+    own value (a preset's) to stand. The range is the config's to check: its check_settings names
+    the field, and parse_args the flag."""
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    flags = []
+    for name, declared in settings_of(config).items():
+        if not declared.commands:
+            continue
+        if declared.choices:
+            kwargs = dict(choices=list(declared.choices))
+        elif declared.kind is bool:
+            kwargs = dict(type=_on_off, metavar="{on,off}")
+        else:
+            kwargs = dict(type=declared.kind)
+        if declared.many:
+            kwargs["nargs"] = "+"
+        field, default = fields[name], None
+        if with_defaults:
+            made = field.default_factory is not dataclasses.MISSING
+            default = field.default_factory() if made else field.default
+        flags.append(
+            Flag(declared.flag_name(name), declared.help, declared.commands, default, name, kwargs)
+        )
+    return flags
 
 
 EVERY = (
@@ -137,11 +166,10 @@ FLAGS = [
     ),
     Flag(
         "--epochs",
-        "epochs per run (default: 20 for the sweeps, the preset's for lm)",
-        (*SWEEPING, *LM),
-        {"all": 20, "mlp": 20},
-        "num_epochs",
-        dict(type=int),
+        "epochs of training (default: the preset's)",
+        LM,
+        field="num_epochs",
+        kwargs=dict(type=int),
     ),
     Flag(
         "--embeddings",
@@ -471,6 +499,8 @@ FLAGS = [
         kwargs=dict(type=int),
     ),
 ]
+# the sweeps' flags: MLPConfig's settings that `mlp` and `all` take
+FLAGS += config_flags(MLPConfig, with_defaults=True)
 # the flags that set a field of the LSTM's config, by their dest; unset, the config's value
 LSTM_FIELDS = {
     "budget": "budget_seconds",
@@ -490,5 +520,3 @@ LSTM_FIELDS = {
     "ngram_order": "ngram_order",
     "device": "device",
 }
-
-

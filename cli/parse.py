@@ -50,7 +50,11 @@ def lm_config(args) -> LMRunConfig:
     """The language model's config, built once from the flags: a preset with the fields of the flags
     that were given. A value out of range is refused by LMConfig.validate (a utils.ConfigError
     naming the field)."""
-    overrides = {f.field: getattr(args, f.dest) for f in FLAGS if f.field and f.dest in args.given}
+    overrides = {
+        f.field: getattr(args, f.dest)
+        for f in FLAGS
+        if f.field and f.dest in args.given and "lm" in f.commands
+    }
     if args.device:
         overrides["device"] = args.device
     preset = "quick" if args.quick else args.config
@@ -128,12 +132,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         )
 
     args.given = set(vars(args)) - {"command"}
-    stray = sorted(f.name for f in FLAGS if f.dest in args.given and args.command not in f.commands)
+    taken = {f.dest for f in FLAGS if args.command in f.commands}
+    stray = sorted(f.name for f in FLAGS if f.dest in args.given - taken)
     if stray:
         fail(f"{stray[0]} does not apply to `{args.command}`")
-    # every flag's attribute exists, for every command; defaults that depend on other flags come
-    # last
-    for flag in sorted(FLAGS, key=lambda f: callable(f.default)):
+    # every flag's attribute exists, for every command: where two flags share a name (`--epochs`
+    # of the sweeps and of `lm`), the command's own comes last; defaults that depend on other
+    # flags come after those they read
+    for flag in sorted(FLAGS, key=lambda f: (args.command in f.commands, callable(f.default))):
         if flag.dest not in args.given:
             setattr(args, flag.dest, flag.default_for(args))
     try:
@@ -193,5 +199,3 @@ def _unwritable(folder: Path) -> Optional[str]:
     except OSError as err:
         return f"cannot write there ({err.strerror or type(err).__name__})"
     return None
-
-

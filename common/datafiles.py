@@ -85,9 +85,8 @@ class DataFileError(ValueError):
 
 
 RESTORE_HINT = "restore it from ../shared/data (see its README.md: SHA256SUMS)"
-VERIFIED_FILE = (
-    "verified_data_files.json"  # in default_cache_dir(): data files already read through once
-)
+# in default_cache_dir(): data files already read through once
+VERIFIED_FILE = "verified_data_files.json"
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -194,9 +193,8 @@ def check_data_file(path: str | os.PathLike, columns: Sequence[str] = ()) -> Non
     except (gzip.BadGzipFile, zlib.error) as err:
         raise _bad_file(path, f"is corrupt (gzip: {err})") from None
     except UnicodeDecodeError as err:
-        where = (
-            offset + err.start - len(err.object)
-        )  # err.object: the bytes the decoder held, ending at offset
+        # err.object: the bytes the decoder held, ending at offset
+        where = offset + err.start - len(err.object)
         raise _bad_file(
             path, f"is not UTF-8 text ({err.reason} at byte offset {where} of its text)"
         ) from None
@@ -262,9 +260,8 @@ def load_dataset(
     except Exception as err:
         for path in paths.values():
             try:
-                check_data_file(
-                    path, columns
-                )  # read anew: name the culprit if one file is at fault
+                # read anew: name the culprit if one file is at fault
+                check_data_file(path, columns)
             except DataFileError as bad:
                 raise bad from None
         # datasets wraps the parser's error in "An error occurred while generating the dataset"

@@ -26,7 +26,8 @@ class Setting:
     """What one config field means and which values it takes.
 
     Numbers lie in [low, high] (either end open, or absent); `choices` lists the only values;
-    `optional` lets None stand for "unset"; `many` makes the value a non-empty list of such numbers;
+    `optional` lets None stand for "unset"; `many` makes the value a list of such values, non-empty
+    unless `empty_ok`;
     `rule` is a check of its own, with `expected` saying it in words. `commands` are the commands
     whose command line takes it, as `flag` (default: --the-field-name).
     """
@@ -40,6 +41,7 @@ class Setting:
     choices: tuple = ()
     optional: bool = False
     many: bool = False
+    empty_ok: bool = False
     rule: Optional[Callable[[Any], bool]] = None
     expected_text: str = ""
     flag: Optional[str] = None
@@ -95,7 +97,7 @@ class Setting:
         if self.many:
             return (
                 isinstance(value, (list, tuple))
-                and len(value) > 0
+                and (len(value) > 0 or self.empty_ok)
                 and all(self.accepts_one(v) for v in value)
             )
         return self.accepts_one(value)

@@ -51,9 +51,8 @@ from mlp import load_data_mlp
 from common.glove import EmbeddingsFormatError, clean_text, load_glove, tokenize_many
 from utils import atomic_savefig, atomic_write_json, curves_figure
 
-HASH_MULTIPLIER = (
-    116_049_371  # fastText's multiplier for hashing word-id n-grams (its dictionary.cc)
-)
+# fastText's multiplier for hashing word-id n-grams (its dictionary.cc)
+HASH_MULTIPLIER = 116_049_371
 COURSE_SWEEPS = ("mlp_structures.json", "mlp_activations.json", "mlp_learning_rates.json")
 TOKENIZERS = ("treebank", "words")
 INITS = ("glove", "random")
@@ -72,13 +71,11 @@ class BagConfig:
     init: str = "glove"  # glove | random: where the unigram embeddings start
     ngrams: int = 1  # 1: words; 2: + word bigrams; 3: + trigrams (hashed)
     nb: bool = False
-    nb_scaled_embeddings: bool = (
-        False  # weight each feature's embedding in the mean by its NB ratio r_f
-    )
+    # weight each feature's embedding in the mean by its NB ratio r_f
+    nb_scaled_embeddings: bool = False
     buckets: int = 2**21  # hashed n-gram buckets (bigrams and trigrams share them)
-    exact: bool = (
-        False  # n-grams numbered from the training split's instead of hashed (no collisions)
-    )
+    # n-grams numbered from the training split's instead of hashed (no collisions)
+    exact: bool = False
     nb_alpha: float = 1.0  # the NB ratios' additive smoothing
     word_dropout: float = 0.0  # share of a training review's features dropped at each step
     # treebank (the package's: keeps punctuation and n't) | words (letters and digits)
@@ -189,9 +186,10 @@ class Bags:
         nn.EmbeddingBag takes them."""
         starts, lens = self.offsets[rows], self.lengths()[rows]
         batch_offsets = torch.cumsum(lens, 0) - lens  # (B,)
+        # (T_B,)
         where = torch.arange(int(lens.sum())) + torch.repeat_interleave(
             starts - batch_offsets, lens
-        )  # (T_B,)
+        )
         return self.ids[where], batch_offsets
 
 
@@ -250,12 +248,10 @@ def featurize_splits(
                 np.fromiter(map(lambda w, g=number.get: g(w, vocab_size), flat), dtype=np.int64)
             )
     vocab = list(number)
-    words = (
-        torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0, dtype=torch.long)
-    )  # (W,)
-    doc = torch.repeat_interleave(
-        torch.arange(len(lens)), lens
-    )  # (W,) which review each token is in
+    # (W,)
+    words = torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0, dtype=torch.long)
+    # (W,) which review each token is in
+    doc = torch.repeat_interleave(torch.arange(len(lens)), lens)
     feats, owners = [words[words < vocab_size]], [doc[words < vocab_size]]
     num_features = vocab_size
     if exact and (vocab_size + 1) ** ngrams >= 2**63:
@@ -269,12 +265,10 @@ def featurize_splits(
         if exact:
             key = grams[0]
             for w in grams[1:]:
-                key = (
-                    key * (vocab_size + 1) + w
-                )  # the tuple in base V + 1: its order is the tuples' order
-            known = torch.unique(
-                key[owner < len(train["text"])]
-            )  # sorted; training reviews come first
+                # the tuple in base V + 1: its order is the tuples' order
+                key = key * (vocab_size + 1) + w
+            # sorted; training reviews come first
+            known = torch.unique(key[owner < len(train["text"])])
             place = torch.searchsorted(known, key).clamp(max=max(len(known) - 1, 0))
             seen = known[place] == key if len(known) else torch.zeros_like(key, dtype=torch.bool)
             feats.append(num_features + place[seen])
@@ -339,12 +333,10 @@ class BagOfNgrams(nn.Module):
         self.nb_scaled_embeddings = nb_scaled_embeddings
         self.embed = self.classify = self.nb = None
         if embed_dim:
-            self.embed = nn.EmbeddingBag(
-                num_features, embed_dim, mode="sum", sparse=True
-            )  # mean via weights
-            nn.init.uniform_(
-                self.embed.weight, -1.0 / embed_dim, 1.0 / embed_dim
-            )  # fastText's init
+            # mean via weights
+            self.embed = nn.EmbeddingBag(num_features, embed_dim, mode="sum", sparse=True)
+            # fastText's init
+            nn.init.uniform_(self.embed.weight, -1.0 / embed_dim, 1.0 / embed_dim)
             if init_vectors is not None:
                 with torch.no_grad():
                     self.embed.weight[: len(init_vectors)] = init_vectors
@@ -366,11 +358,12 @@ class BagOfNgrams(nn.Module):
             mean = self.embed(ids, offsets, per_sample_weights=weights)  # (B, D)
             logits = logits + self.classify(mean)
         if self.nb is not None:
+            # (B, 2)
             logits = (
                 logits
                 + self.nb(ids, offsets, per_sample_weights=self.nb_ratios[ids])
                 + self.nb_bias
-            )  # (B, 2)
+            )
         return logits
 
 

@@ -46,9 +46,8 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if (
-        NETWORK_ATTEMPTS
-    ):  # each was refused, but a test that needs the network is a fault of the suite
+    # each was refused, but a test that needs the network is a fault of the suite
+    if NETWORK_ATTEMPTS:
         print(
             f"\nerror: tests asked for the network {len(NETWORK_ATTEMPTS)} time(s): "
             f"{NETWORK_ATTEMPTS[:3]}"

@@ -14,9 +14,8 @@ import threading
 import pytest
 
 TEST_TIMEOUT_ENV = "HW3_TEST_TIMEOUT"
-TEST_TIMEOUT = (
-    240  # seconds for one test's setup, call or teardown; the slowest takes about 40 here
-)
+# seconds for one test's setup, call or teardown; the slowest takes about 40 here
+TEST_TIMEOUT = 240
 
 
 @contextlib.contextmanager

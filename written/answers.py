@@ -157,9 +157,8 @@ def constant_init_mlp_symmetry(
     """
     g = _gen(seed)
     X = torch.randn(32, 3, generator=g, dtype=DTYPE)
-    y = torch.sin(
-        X @ torch.tensor([1.0, -2.0, 0.5], dtype=DTYPE)
-    )  # any target that needs distinct units
+    # any target that needs distinct units
+    y = torch.sin(X @ torch.tensor([1.0, -2.0, 0.5], dtype=DTYPE))
     model = _mlp(3, hidden, 1, activation)
     _constant_init_(model, value)
     w1_before = model[0].weight.detach().clone()
@@ -866,10 +865,11 @@ def xor_gelu_identical_units(hidden: int = 4, t1: float = -3.0) -> dict:
     Returns the parameters, the spread (0: identical units) and the largest error on XOR.
     """
     target = gelu_exact(torch.tensor(t1, dtype=DTYPE))
+    # GELU increasing here
     lo, hi = (
         torch.tensor(-0.75, dtype=DTYPE),
         torch.tensor(0.0, dtype=DTYPE),
-    )  # GELU increasing here
+    )
     for _ in range(200):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if gelu_exact(mid) < target else (lo, mid)

@@ -96,9 +96,8 @@ def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
         assert all(len(run["dev_acc"][0]) == 3 and run["test_acc"] for run in history["runs"])
     assert {"mlp_structure_no-hidden-layer_loss.png", "mlp_structure_512-512-512_loss.png"} <= made
     assert {"activations.png", "computation_graph.png"} <= made  # the written part's figures
-    assert list(out.glob("mlp_lm*_loss.png")) and list(
-        out.glob("mlp_lm*_ppl.png")
-    )  # the language model
+    # the language model
+    assert list(out.glob("mlp_lm*_loss.png")) and list(out.glob("mlp_lm*_ppl.png"))
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in out.glob("*.png"))
     assert not any(" " in name or ">" in name for name in made)
     assert not (tmp_path / "plots").exists()  # a quick run never touches the committed plots
@@ -245,12 +244,13 @@ def test_lm_with_the_new_model_parts_then_dynamic_on_its_checkpoint(tiny_data_di
     )
     again = json.loads((tmp_path / "out" / "mlp_lm_all-on_dynamic.json").read_text())
     assert again["command"].startswith("python main.py dynamic")
+    # the same scores from the checkpoint as after training
     for key in (
         "lr",
         "decay",
         "dev",
         "test",
-    ):  # the same scores from the checkpoint as after training
+    ):
         assert again[key] == pytest.approx(dyn[key]), key
 
 
@@ -386,9 +386,8 @@ def test_replot_redraws_every_language_model_run_from_its_json(tmp_path):
         (tmp_path / folder / "mlp_lm.json").write_text(
             json.dumps({"config": config.to_dict(), "history": history})
         )
-    (tmp_path / "mlp_lm_cache.json").write_text(
-        json.dumps({"dev": {}})
-    )  # not a training run: left alone
+    # not a training run: left alone
+    (tmp_path / "mlp_lm_cache.json").write_text(json.dumps({"dev": {}}))
     drawn = main.main(["replot", "--out-dir", str(tmp_path)])
     assert drawn == 0
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.png")) == [
@@ -427,6 +426,7 @@ def _other_value(config, field):
 def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_value():
     """Each flag of cli/flags.py that names an LMConfig field reaches that field, is listed by `lm
     --help`, and a value out of range is refused once, by LMConfig.validate, with the flag named."""
+    # the usual names
     renamed = {
         "--epochs": "num_epochs",
         "--window": "local_window_size",
@@ -435,7 +435,7 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
         "--global-dropout": "global_dropout_p",
         "--embed-dropout": "embed_dropout_p",
         "--input-dropout": "input_dropout_p",
-    }  # the usual names
+    }
     assert {flag: field for flag, field, _ in LM_FIELD_FLAGS} == {
         flag: renamed.get(flag, flag[2:].replace("-", "_")) for flag, _, _ in LM_FIELD_FLAGS
     }

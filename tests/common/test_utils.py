@@ -109,10 +109,11 @@ def test_non_finite_embeddings_name_the_file_and_line(tmp_path, value):
         ("a 1 2\nb 4 5 6\nc 7 8 9\n", 1),  # the first line is the short one
         ("a 1 2 3 4\nb 4 5 6\nc 7 8 9\n", 1),  # the first line is the long one
         ("3 3\na 1 2\nb 4 5 6\nc 7 8 9\n", 2),  # after a word2vec header, that line is line 2
+        # most lines hold two numbers: the first three-er is blamed
         (
             "a 1 2 3\nb 4 5 6\nc 7 8\nd 1 2\ne 3 4\n",
             1,
-        ),  # most lines hold two numbers: the first three-er is blamed
+        ),
         ("a 1 2 3\nb 4 5\n", 2),  # a tie: the count met first wins
     ],
 )
@@ -200,9 +201,8 @@ def test_a_damaged_glove_cache_is_named_in_one_line_and_rebuilt(tmp_path, capsys
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and str(target) in lines[0] and f"rebuilding it from {src}" in lines[0]
 
-    again = glove.load_glove(
-        src, cache_dir=cache, verbose=False
-    )  # the rebuilt cache passes, silently
+    # the rebuilt cache passes, silently
+    again = glove.load_glove(src, cache_dir=cache, verbose=False)
     np.testing.assert_array_equal(again.vectors, fresh.vectors)
     assert capsys.readouterr().err == ""
 
@@ -314,9 +314,8 @@ def test_a_write_killed_midway_leaves_a_temporary_file_that_the_next_write_remov
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     left = [p.name for p in tmp_path.iterdir()]
-    assert (
-        len(left) == 1 and left[0].startswith(".ckpt.json.") and left[0].endswith(".tmp")
-    )  # no target yet
+    # no target yet
+    assert len(left) == 1 and left[0].startswith(".ckpt.json.") and left[0].endswith(".tmp")
 
     utils.atomic_write_json({"step": 2}, target)
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.json"]
@@ -376,11 +375,12 @@ def test_progress_bars_stay_off_inside_fork_map_jobs(monkeypatch):
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)  # as on a terminal
     assert utils.progress(range(3)).disable is False
+    # in worker processes
     assert worker_pool.fork_map(_bar_is_off, [0, 1, 2], workers=2) == [
         True,
         True,
         True,
-    ]  # in worker processes
+    ]
     assert worker_pool.fork_map(_bar_is_off, [0, 1], workers=1) == [True, True]  # run inline
     assert utils.progress(range(3)).disable is False  # and the caller's bars are back afterwards
     seen = [
@@ -409,15 +409,13 @@ def test_ctrl_c_while_fork_map_starts_its_workers_is_not_lost(monkeypatch):
 
     real_pool = mpc.ForkContext.Pool
 
-    def pool_pressed_midway(
-        self, *args, **kwargs
-    ):  # Ctrl-C arrives while the workers are forked ...
+    # Ctrl-C arrives while the workers are forked ...
+    def pool_pressed_midway(self, *args, **kwargs):
         try:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
-        except (
-            KeyboardInterrupt
-        ):  # ... inside an at-fork hook, where Python prints the exception and goes on
+        # ... inside an at-fork hook, where Python prints the exception and goes on
+        except KeyboardInterrupt:
             pass
         return real_pool(self, *args, **kwargs)
 
@@ -427,8 +425,7 @@ def test_ctrl_c_while_fork_map_starts_its_workers_is_not_lost(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
     with pytest.raises(KeyboardInterrupt):
         worker_pool.fork_map(_square, [1, 2, 3], workers=2)
-    assert (
-        signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    )  # the usual handler is back
+    # the usual handler is back
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     monkeypatch.setattr(mpc.ForkContext, "Pool", real_pool)
     assert worker_pool.fork_map(_square, [1, 2, 3], workers=2) == [1, 4, 9]

@@ -166,9 +166,8 @@ def test_course_single_run_trains_the_course_model_the_course_way(course_run, tm
 def test_course_sample_from_mlp_lm_rebuilds_the_model_and_loads_the_saved_file(course_run, capsys):
     config, _, dev_d, stats, _ = course_run
     out = mlp_lm.sample_from_mlp_lm(config=config, dev_data=dev_d)
-    assert out["dev_ppl"] == pytest.approx(
-        min(stats[3]), rel=1e-5
-    )  # the best epoch's weights were saved
+    # the best epoch's weights were saved
+    assert out["dev_ppl"] == pytest.approx(min(stats[3]), rel=1e-5)
     printed = capsys.readouterr().out
     assert printed.count("Generated text: ") == 4  # greedy, p=0.0, p=0.3, p=1.0
     assert out["samples"]["greedy"] == out["samples"]["top_p=0.0"]
@@ -220,9 +219,8 @@ def test_course_train_called_directly_saves_a_state_dict_the_course_can_load(tmp
         prompt="the cat", model=again, tokenizer=tok, local_window_size=3, top_p=None, max_len=4
     )
     assert text.startswith("the cat") and len(text.split()) == 6
-    with pytest.raises(
-        AssertionError
-    ):  # the course's check catches a model of the wrong vocabulary
+    # the course's check catches a model of the wrong vocabulary
+    with pytest.raises(AssertionError):
         mlp_lm.test_model_forward(
             mlp_lm.NPLM(tok.vocab_size + 1, 4, 3, 8, 1, 0.1), next(iter(loader)), 3, tok
         )

@@ -139,9 +139,8 @@ def test_contract_signatures_match_the_course_skeleton():
 def test_course_splits_of_imdb(shared_data):
     dev, train, test = mlp.load_data_mlp(data_dir=shared_data)
     assert (len(dev["text"]), len(train["text"]), len(test["text"])) == (5000, 20000, 10000)
-    assert (
-        set(dev["label"]) == {0, 1} and 0.45 < np.mean(train["label"]) < 0.55
-    )  # shuffled, not sorted
+    # shuffled, not sorted
+    assert set(dev["label"]) == {0, 1} and 0.45 < np.mean(train["label"]) < 0.55
     again = mlp.load_data_mlp(data_dir=shared_data)[0]
     assert again["text"][:5] == dev["text"][:5]  # a fixed seed: the same splits every run
     # dev and train are disjoint slices of the official train split (by (label, id); texts repeat in

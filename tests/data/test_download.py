@@ -157,9 +157,8 @@ def test_a_good_fetch_writes_our_layout_byte_for_byte(tmp_path, monkeypatch):
         assert content(root / convert.WIKI_TRAIN_PART) == TRAIN_PREFIX
         assert content(root / convert.WIKI_TRAIN_FULL) == TRAIN_TXT
         assert content(root / convert.GLOVE_6B) == GLOVE_TXT
-        for gz in root.rglob(
-            "*.gz"
-        ):  # as `gzip -n`: no name, mtime 0, so the same content gives the same file
+        # as `gzip -n`: no name, mtime 0, so the same content gives the same file
+        for gz in root.rglob("*.gz"):
             assert gz.read_bytes()[4:8] == b"\0\0\0\0" and gz.read_bytes()[3] & 0x08 == 0
         assert not (root / download.DOWNLOADS).exists()  # the archives are gone once converted
         hosts = {p.split("/")[1] for p, _ in mirror.requests}

@@ -65,9 +65,8 @@ def test_the_cpu_kernel_is_chosen_on_a_cpu_only():
     assert {type(m) for m in on_cpu.modules() if isinstance(m, nn.Dropout)} == {
         lm_kernels.BitDropout
     }
-    assert {type(m) for m in elsewhere.modules() if isinstance(m, nn.Dropout)} == {
-        nn.Dropout
-    }  # a GPU's own kernel
+    # a GPU's own kernel
+    assert {type(m) for m in elsewhere.modules() if isinstance(m, nn.Dropout)} == {nn.Dropout}
     assert next(elsewhere.parameters()).device.type == "meta"
     cpu_state = {k: v for k, v in on_cpu.state_dict().items()}
     assert list(cpu_state) == list(elsewhere.state_dict())  # the same checkpoint either way
@@ -151,9 +150,8 @@ def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_globa
             "HW3_SIM_LOG": str(tmp_path / "sim.jsonl"),
         }
     )
-    cpu = (
-        ["--device", "cpu"] if machine == "cpu" and torch.cuda.is_available() else []
-    )  # a real GPU machine
+    # a real GPU machine
+    cpu = ["--device", "cpu"] if machine == "cpu" and torch.cuda.is_available() else []
     two = _lm(
         [
             "-m",
@@ -200,9 +198,8 @@ def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_globa
             ra["best_checkpoint_scores"][split]["loss"], rel=1e-5
         )
     assert rb["history"]["dev_ppl"] == pytest.approx(ra["history"]["dev_ppl"], rel=1e-5)
-    assert (
-        two.stdout.count("; wall time") == 1 and two.stdout.count("Load Dataset") == 1
-    )  # rank 0 alone speaks
+    # rank 0 alone speaks
+    assert two.stdout.count("; wall time") == 1 and two.stdout.count("Load Dataset") == 1
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; this machine has none")

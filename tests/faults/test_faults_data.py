@@ -59,21 +59,20 @@ NETWORK_GUARD = textwrap.dedent("""
     hermetic.install(attempts, sockets="observe" if os.environ.get("HANG_NETWORK") else "refuse")
     data_dir = os.environ["DATA"]
 """)
-GUARD_TIMEOUT = (
-    60  # seconds: each guarded run takes a few; a run that waits on the network fails here
-)
+# seconds: each guarded run takes a few; a run that waits on the network fails here
+GUARD_TIMEOUT = 60
 
 
 def run_guarded(body: str, data_dir: Path, tmp_path: Path, hang_network: bool = False) -> dict:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HW3_"))
-    }  # as a fresh shell has it
+    # as a fresh shell has it
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HW3_"))}
+    # no lock or cache shared with another run
     env.update(
         REPO=str(REPO),
         DATA=str(data_dir),
         HW3_CACHE_DIR=str(tmp_path / "hw3-cache"),
         HF_HOME=str(tmp_path / "hf"),
-    )  # no lock or cache shared with another run
+    )
     if hang_network:
         env["HANG_NETWORK"] = "1"
     result = subprocess.run(
@@ -130,9 +129,8 @@ def test_the_guard_sees_datasets_go_online_and_utils_turns_an_earlier_import_off
         tmp_path,
         hang_network=network == "hanging",
     )
-    assert out["online"] and all(kind == "http" for kind, _ in out["online"]), (
-        out
-    )  # caught at the client
+    # caught at the client
+    assert out["online"] and all(kind == "http" for kind, _ in out["online"]), out
     assert out["after"] == out["online"]
     assert time.perf_counter() - started < 30
 
@@ -168,9 +166,8 @@ def assert_one_line_naming(err: pytest.ExceptionInfo, path: Path, what: str) -> 
     assert "\n" not in message
     assert str(path) in message and what in message
     assert "restore it from ../shared/data" in message
-    assert (
-        err.value.__suppress_context__ or err.value.__cause__ is None
-    )  # no chained traceback to read
+    # no chained traceback to read
+    assert err.value.__suppress_context__ or err.value.__cause__ is None
     return message
 
 

@@ -26,9 +26,8 @@ import utils
 
 REPO = Path(__file__).resolve().parents[2]
 SIM = Path(__file__).resolve().parents[1] / "gpu_sim"
-TIMEOUT = (
-    180  # seconds for one subprocess: a stuck one fails the test, well inside the per-test limit
-)
+# seconds for one subprocess: a stuck one fails the test, well inside the per-test limit
+TIMEOUT = 180
 
 
 def simulated(tmp_path: Path, gpus: int, stop_at_init: bool = False, **extra) -> dict:
@@ -40,9 +39,8 @@ def simulated(tmp_path: Path, gpus: int, stop_at_init: bool = False, **extra) ->
         if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
     }
     env.update(
-        PYTHONPATH=os.pathsep.join(
-            [str(SIM), str(REPO), os.environ.get("PYTHONPATH", "")]
-        ),  # keep the caller's
+        # keep the caller's
+        PYTHONPATH=os.pathsep.join([str(SIM), str(REPO), os.environ.get("PYTHONPATH", "")]),
         HW3_SIM_GPUS=str(gpus),
         HW3_SIM_LOG=str(tmp_path / "sim.jsonl"),
         MPLBACKEND="Agg",
@@ -98,6 +96,7 @@ def torchrun(nproc: int, args: list, tmp_path: Path, env: dict):
     [
         ("auto", 0, 1, 0, "cpu", "gloo"),
         ("auto", 0, 1, 1, "cuda", "nccl"),
+        # a one-GPU machine under `torchrun --nproc_per_node=2`
         (
             "auto",
             1,
@@ -105,7 +104,7 @@ def torchrun(nproc: int, args: list, tmp_path: Path, env: dict):
             1,
             "cpu",
             "gloo",
-        ),  # a one-GPU machine under `torchrun --nproc_per_node=2`
+        ),
         ("auto", 1, 2, 2, "cuda:1", "nccl"),
         ("auto", 2, 3, 2, "cpu", "gloo"),
         (None, 1, 2, 0, "cpu", "gloo"),
@@ -229,9 +228,8 @@ def test_device_cuda_with_more_local_processes_than_gpus_is_one_line_before_any_
         result.stderr[-2000:]
     )
     assert f"{nproc} processes on this machine (LOCAL_WORLD_SIZE) but {gpus} GPU(s)" in lines[0]
-    assert (
-        "no-data" not in result.stderr and notes(tmp_path) == []
-    )  # refused before data, set_device or a group
+    # refused before data, set_device or a group
+    assert "no-data" not in result.stderr and notes(tmp_path) == []
 
 
 # --------------------------------------------------------------------------- the sweeps on a

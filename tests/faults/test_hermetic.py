@@ -28,9 +28,8 @@ def test_a_request_from_the_hugging_face_client_is_refused_at_once():
     started = time.perf_counter()
     with pytest.raises(hermetic.NetworkRefused, match="huggingface.co"):
         hub_http.get_session().head("https://huggingface.co/api/datasets/text", timeout=3)
-    datasets.load.increase_load_count(
-        "text"
-    )  # the download-count ping: tried, refused, ignored by datasets
+    # the download-count ping: tried, refused, ignored by datasets
+    datasets.load.increase_load_count("text")
     with pytest.raises(socket.gaierror):
         socket.getaddrinfo("huggingface.co", 443)
     assert time.perf_counter() - started < 1

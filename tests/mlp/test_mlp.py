@@ -169,9 +169,8 @@ def test_evaluate_weights_batches_by_size_and_restores_the_mode():
     torch.manual_seed(0)
     model = mlp.SentimentClassifier(8, 2, [4])
     data = separable(10)
-    loss, acc = mlp.evaluate(
-        model, mlp.create_dataloader(data, 3, shuffle=False)
-    )  # batches 3, 3, 3, 1
+    # batches 3, 3, 3, 1
+    loss, acc = mlp.evaluate(model, mlp.create_dataloader(data, 3, shuffle=False))
     x, y = data.tensors
     with torch.no_grad():
         logits = model(x)

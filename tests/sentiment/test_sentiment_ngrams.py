@@ -44,9 +44,8 @@ def test_ngram_hashing_is_the_fasttext_formula():
     rng = np.random.default_rng(0)
     a, b, c = (torch.from_numpy(rng.integers(0, 2**20, 500)) for _ in range(3))
     for buckets in (1, 7, 2**21, 2**30 - 1):
-        want2 = [
-            (int(x) * M + int(y)) % buckets for x, y in zip(a, b)
-        ]  # Python's unbounded integers
+        # Python's unbounded integers
+        want2 = [(int(x) * M + int(y)) % buckets for x, y in zip(a, b)]
         want3 = [
             (((int(x) % buckets) * M + int(y)) % buckets * M + int(z)) % buckets
             for x, y, z in zip(a, b, c)
@@ -238,9 +237,8 @@ def test_a_review_with_nothing_known_gets_the_biases_prediction(text):
     dev, train, test = tiny_splits()
     dev["text"][:1] = [text]
     data = sn.featurize_splits((dev, train, test), ngrams=2, buckets=64)
-    assert data.dev.lengths()[0] <= (
-        1 if text.strip() else 0
-    )  # at most the hashed bigrams of unknown words
+    # at most the hashed bigrams of unknown words
+    assert data.dev.lengths()[0] <= (1 if text.strip() else 0)
     for config in (
         sn.BagConfig("e", embed_dim=8, ngrams=2, epochs=1),
         sn.BagConfig("nb", embed_dim=0, ngrams=2, nb=True, epochs=1),
@@ -279,9 +277,8 @@ def test_a_seeded_tiny_run_reproduces_its_numbers(tmp_path):
         == max(saved["rows"], key=lambda r: r["summary"]["best_dev_acc_mean"])["label"]
     )
     assert (tmp_path / "0" / "sentiment_ngrams_dev_acc.png").read_bytes()[:4] == b"\x89PNG"
-    for row in saved[
-        "rows"
-    ]:  # the test accuracy is the best dev epoch's, and the summary is of the seeds
+    # the test accuracy is the best dev epoch's, and the summary is of the seeds
+    for row in saved["rows"]:
         assert row["best_dev_acc"] == [max(d) for d in row["dev_acc"]]
         assert row["best_epoch"] == [d.index(max(d)) + 1 for d in row["dev_acc"]]
         assert row["summary"]["test_acc_mean"] == pytest.approx(np.mean(row["test_acc"]))

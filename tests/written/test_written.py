@@ -91,23 +91,26 @@ def test_jacobian_stated_shapes():
 @pytest.mark.parametrize(
     "name, wrong",
     [
+        # the constant, not its slope
         (
             "2.1",
             lambda P: torch.full((1, 3), written.JACOBIAN_CONSTANT, dtype=D),
-        ),  # the constant, not its slope
+        ),
         ("2.2", lambda P: P["w"].T.clone()),  # missing factor 2
         ("2.3", lambda P: P["x_i"].clone()),  # x_i (d x 1) instead of x_i^T
+        # x^T of the wrong row
         (
             "2.3",
             lambda P: P["X"][:1].clone() if P["i"] != 0 else P["X"][1:2].clone(),
-        ),  # x^T of the wrong row
+        ),
         ("2.4", lambda P: P["X"].T.clone()),  # transposed: d x n
         ("2.5", lambda P: torch.ones(3, 3, dtype=D)),  # all ones instead of the identity
         ("2.6", lambda P: 2 * P["w"].T),  # 2 w^T: a row, not diag(2w)
+        # no delta_ab
         (
             "2.7",
             lambda P: torch.einsum("ab,ic->iabc", torch.ones(4, 4, dtype=D), P["X"]),
-        ),  # no delta_ab
+        ),
     ],
 )
 def test_rejects_wrong_jacobians(name, wrong):
@@ -217,9 +220,8 @@ def test_activation_limits(name):
     ):
         values, farther = fn(far), fn(10 * far)
         for value, further, limit in zip(values.tolist(), farther.tolist(), (low, high)):
-            if math.isinf(
-                limit
-            ):  # unbounded: far out, the value has the limit's sign and grows tenfold
+            # unbounded: far out, the value has the limit's sign and grows tenfold
+            if math.isinf(limit):
                 assert math.copysign(1, value) == math.copysign(
                     1, limit
                 ) and further == pytest.approx(10 * value)
