@@ -6,7 +6,7 @@
     python main.py sample        # sample from a saved language-model checkpoint
     python main.py cache         # score a checkpoint with a continuous cache (Grave et al. 2017)
     python main.py dynamic       # ... with dynamic evaluation (Krause et al. 2018), and the cache
-    python main.py lstm          # a small LSTM language model, a wall-clock budget (nplm/lstm.py)
+    python main.py lstm          # a small LSTM language model, a wall-clock budget (lm/lstm.py)
     python main.py written       # check every written answer (sections 1-5), draw Figures 1-2
     python main.py sentiment     # beyond the handout: bags of n-grams, NB weighting (IMDB)
     python main.py ... --quick   # the same on small slices, in seconds (into runs/quick)
@@ -18,7 +18,7 @@ draws its plots with mlp.py's `visualize_epochs` (one train/dev loss plot per co
 handout's three sweeps) and `visualize_configs` (dev accuracy and loss across configurations).
 `explore_mlp_structures`, `explore_mlp_activations` and `explore_mlp_learning_rates` keep the
 course skeleton's signatures. The language model's commands (lm, sample, cache, dynamic, replot)
-are nplm/run.py's.
+are lm/run.py's.
 
 The command line lives in cli/: every flag declared once (cli/flags.py), the command table
 (cli/commands.py), and `parse_args` (cli/parse.py), which checks every value before any data is
@@ -52,8 +52,8 @@ from common import glove
 from common import reference as reference_run
 import mlp
 import utils
-from nplm.lstm import cmd_lstm
-from nplm.run import (
+from lm.lstm import cmd_lstm
+from lm.run import (
     cmd_cache,
     cmd_dynamic,
     cmd_lm,
@@ -279,7 +279,7 @@ def cmd_compare(args) -> None:
 
 def cmd_replot_all(args) -> list:
     """Redraw every plot of OUT_DIR from its JSON, without training: the language model's
-    (nplm/run.py's replot), the MLP sweeps' (`plot_sweep`, from OUT_DIR/mlp_*.json) and the
+    (lm/run.py's replot), the MLP sweeps' (`plot_sweep`, from OUT_DIR/mlp_*.json) and the
     sentiment table's."""
     import json
 

@@ -1,8 +1,8 @@
 """Training throughput of the MLP language model: our pipeline against one faithful to the course
 skeleton.
 
-Pipelines (same model sizes as mlp_lm.LMConfig.preset("default"), same batch size, same optimizer
-learning rate, same seed):
+Pipelines (same model sizes as lm/config.LMRunConfig.preset("default"), same batch size, same
+optimizer learning rate, same seed):
 - ours:        adaptive softmax (Grave et al. 2017) with its loss computed by adaptive_nll, batches
   cut
                from one token tensor (lm_data.WindowBatches), the global context, tied embeddings,
@@ -40,6 +40,7 @@ import platform
 import statistics
 import sys
 import time
+from typing import NamedTuple
 from pathlib import Path
 
 import torch
@@ -48,6 +49,8 @@ from torch.utils.data import DataLoader
 
 from nplm import kernels as lm_kernels
 import mlp_lm as M
+from lm.config import LMRunConfig
+from lm.train import build_model, fit_mlp_lm
 import utils
 from nplm.kernels import make_adamw, train_flops_per_token
 
@@ -115,9 +118,8 @@ def cutoff_products(
             torch.nn.functional.linear(x, w)  # (m, n)
 
     def forward_backward(x, w, grad_out):
-        torch.autograd.grad(
-            torch.nn.functional.linear(x, w), (x, w), grad_out
-        )  # (m, n), then (m, k) and (n, k)
+        # (m, n), then (m, k) and (n, k)
+        torch.autograd.grad(torch.nn.functional.linear(x, w), (x, w), grad_out)
 
     runs = {"forward": forward, "forward_backward": forward_backward}
     times = {(key, run): [] for key in tensors for run in runs}
@@ -161,24 +163,32 @@ def profile_steps(step, loader, steps: int, top: int = 12) -> dict:
     }
 
 
-def run_pipeline(
-    kind: str,
-    cfg: M.LMConfig,
-    tok,
-    train_texts,
-    train_stream,
-    dev_stream,
-    budget_s: float,
-    seed: int,
-    profile: int = 0,
-    device="cpu",
-) -> dict:
+class BenchData(NamedTuple):
+    """What both pipelines train on: the tokenizer, the train texts and their stream, dev's."""
+
+    tok: object
+    train_texts: list
+    train_stream: torch.Tensor
+    dev_stream: torch.Tensor
+
+
+class BenchRun(NamedTuple):
+    """How long a pipeline trains (seconds), its seed, how many steps to profile, its device."""
+
+    budget_s: float
+    seed: int
+    profile: int = 0
+    device: str = "cpu"
+
+
+def run_pipeline(kind: str, cfg: LMRunConfig, data: BenchData, run: BenchRun) -> dict:
+    tok, train_texts, train_stream, dev_stream = data
+    budget_s, seed, profile, device = run
     gen = utils.set_seed(seed)
     average = None
     B = cfg.batch_size
-    if (
-        kind == "course"
-    ):  # the course's model: its window only (no global context), full softmax, no average
+    # the course's model: its window only (no global context), full softmax, no average
+    if kind == "course":
         course_cfg = dataclasses.replace(
             cfg,
             output_layer="full",
@@ -187,13 +197,10 @@ def run_pipeline(
             fast=False,
             tie_embeddings=False,
         )
-        model = M.build_model(
-            course_cfg, tok.vocab_size, device
-        )  # nn.Dropout, as the course has it
+        model = build_model(course_cfg, tok.vocab_size, device)  # nn.Dropout, as the course has it
         W = model.context_size  # the local window
-        dataset = M.preprocess_data(
-            train_texts, W, None, tok
-        )  # TensorDataset of (N, W) windows, (N,) targets
+        # TensorDataset of (N, W) windows, (N,) targets
+        dataset = M.preprocess_data(train_texts, W, None, tok)
         loader = DataLoader(dataset, batch_size=B, shuffle=True, generator=gen)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         criterion = nn.NLLLoss()  # criterion(log_probs, target), as the course computes the loss
@@ -204,27 +211,27 @@ def run_pipeline(
             if kind == "ours"
             else dataclasses.replace(cfg, output_layer="full", tie_embeddings=False)
         )
-        model = M.build_model(ours_cfg, tok.vocab_size, device)
-        W = (
-            model.context_size
-        )  # ids read per prediction: the window, plus the far words of a global context
+        model = build_model(ours_cfg, tok.vocab_size, device)
+        # ids read per prediction: the window, plus the far words of a global context
+        W = model.context_size
         loader = M.WindowBatches(
-            train_stream, W, tok.pad_token_id, B, shuffle=True, generator=gen, device=device
+            train_stream, W, tok.pad_token_id, B, shuffle=gen, device=device
         )
         optimizer = make_adamw(model, cfg.lr, cfg.weight_decay)
-        average = (
-            M.WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None
-        )  # as mlp_lm.train does
+        # as mlp_lm.train does
+        average = M.WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None
         criterion = None  # the model's own loss (model.nll), as our pipeline computes it
 
-    def step(
-        inp, target
-    ):  # mlp_lm.train's step, without a schedule (the learning rate stays cfg.lr)
+    # mlp_lm.train's step, without a schedule (the learning rate stays cfg.lr)
+    def step(inp, target):
+        # the course's DataLoader batches are on the CPU
         inp, target = (
             inp.to(device),
             target.to(device),
-        )  # the course's DataLoader batches are on the CPU
-        return M.train_step(model, criterion, optimizer, None, inp, target, average=average)[0]
+        )
+        return M.train_step(
+            model, criterion, optimizer, None, (inp, target), M.StepAdditions(average)
+        )[0]
 
     model.train()
     step_times, tokens, t_start = [], 0, time.perf_counter()
@@ -248,18 +255,16 @@ def run_pipeline(
     timed = step_times[2:] if len(step_times) > 4 else step_times  # skip warm-up steps
     med = statistics.median(timed)
     t_eval = time.perf_counter()
-    with (
-        average.applied() if average is not None else contextlib.nullcontext()
-    ):  # scored as mlp_lm.train does
+    # scored as mlp_lm.train does
+    with average.applied() if average is not None else contextlib.nullcontext():
         dev_loss, dev_ppl = M.evaluate(
             model,
             M.WindowBatches(dev_stream, W, tok.pad_token_id, cfg.eval_batch_size, device=device),
             nn.NLLLoss(),
         )
     flops = train_flops_per_token(model, train_stream)
-    profiled = (
-        profile_steps(step, loader, profile) if profile else None
-    )  # after scoring: it trains on
+    # after scoring: it trains on
+    profiled = profile_steps(step, loader, profile) if profile else None
     result = {
         "output_layer": model.output_layer,
         "steps": len(step_times),
@@ -328,9 +333,8 @@ def main(argv=None) -> dict:
     p.add_argument(
         "--repeats", type=int, default=3, help="measurements of each side for --processes"
     )
-    p.add_argument(
-        "--worker-out", type=Path, default=None, help=argparse.SUPPRESS
-    )  # a --processes worker
+    # a --processes worker
+    p.add_argument("--worker-out", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument(
         "--cutoff-products",
         action="store_true",
@@ -339,7 +343,7 @@ def main(argv=None) -> dict:
         "them to plots/benchmark_lm_cutoffs.json (seconds; no data needed)",
     )
     args = p.parse_args(argv)
-    cfg = M.LMConfig.preset("default")
+    cfg = LMRunConfig.preset("default")
     threads = args.threads or cfg.num_threads or torch.get_num_threads()
     lm_kernels.keep_freed_memory()  # as main.py lm does: bit-identical results, fewer page faults
     command = "python -m benchmarks.lm_speed " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -394,17 +398,12 @@ def main(argv=None) -> dict:
     mm_runs = [("before", mm[threads])]
     results = {}
     for kind in args.pipelines.split(","):
+        profile = args.profile_steps if kind == "ours" else 0
         results[kind] = run_pipeline(
             kind,
             cfg,
-            tok,
-            train_texts,
-            train_stream,
-            dev_stream,
-            args.budget,
-            args.seed,
-            profile=args.profile_steps if kind == "ours" else 0,
-            device=device,
+            BenchData(tok, train_texts, train_stream, dev_stream),
+            BenchRun(args.budget, args.seed, profile, device),
         )
         mm_runs.append((f"after_{kind}", mm_gflops(device=device)))
         print(f"torch.mm after {kind}: {mm_runs[-1][1]:.1f} GFLOP/s", flush=True)
@@ -499,7 +498,7 @@ def processes_worker(args, cfg, threads: int) -> dict:
                 print_every=0,
                 save_path=str(Path(scratch) / "m.pt"),
             )
-            run = M.fit_mlp_lm(run_cfg, train_data, dev_data, log=lambda *a: None)
+            run = fit_mlp_lm(run_cfg, train_data, dev_data, log=lambda *a: None)
         out = {
             "processes": world,
             "threads_per_process": torch.get_num_threads(),
@@ -564,7 +563,7 @@ def processes_against_threads(args, threads: int, command: str) -> dict:
     report = {
         "command": command,
         "steps": args.steps,
-        "global_batch_size": M.LMConfig.preset("default").batch_size,
+        "global_batch_size": LMRunConfig.preset("default").batch_size,
         "tokens_per_second": rates,
         "median_tokens_per_second": medians,
         "ratio_processes_vs_threads": many / one,

@@ -11,8 +11,8 @@ from typing import Any, Optional
 from common import datafiles
 from common.settings import Setting, settings_of
 import mlp_lm
+from lm.scoring import DYNAMIC_SEGMENT
 from mlp import MLPConfig
-from nplm.dynamic import DYNAMIC_SEGMENT
 from nplm.optim import SCHEDULES
 from sweeps.definitions import SWEEPS
 
@@ -484,7 +484,7 @@ FLAGS = [
         kwargs=dict(type=int),
         **BOTH,
     ),
-    # the LSTM's own (nplm/lstm.py's LSTMConfig checks their values)
+    # the LSTM's own (lm/lstm.py's LSTMConfig checks their values)
     Flag(
         "--budget",
         "seconds of training (the steps alone; dev scoring is timed apart), the learning-rate "

@@ -14,8 +14,9 @@ import utils
 from cli.commands import COMMANDS
 from cli.flags import DEBUG_ENV, FLAGS, LSTM_FIELDS, SWEEPING, Flag
 from mlp import MLPConfig
-from nplm.lstm import LSTMConfig, lstm_stem
-from nplm.run import LMRunConfig, lm_checkpoint, lm_state
+from lm.config import LMRunConfig
+from lm.lstm import LSTMConfig, lstm_stem
+from lm.run import lm_checkpoint, lm_state
 
 DESCRIPTION = (
     "Homework 3: `python main.py` runs every experiment and writes plots and JSON in plots/."

@@ -22,7 +22,7 @@ from nplm.kernels import train_flops_per_token
 
 @dataclass
 class TrainedLM:
-    """What mlp_lm.fit_mlp_lm gives back: the model holding its best weights (eval mode), its
+    """What lm/train.fit_mlp_lm gives back: the model holding its best weights (eval mode), its
     tokenizer, its config and the run's numbers (`fit_report`)."""
 
     model: "torch.nn.Module"
@@ -55,9 +55,8 @@ class TrainingHistory:
     train_ppl: list = field(default_factory=list)  # exp of the epoch's running mean, dropout on
     dev_loss: list = field(default_factory=list)
     dev_ppl: list = field(default_factory=list)
-    dev_ppl_last_iterate: list = field(
-        default_factory=list
-    )  # with a weight average: the live weights'
+    # with a weight average: the live weights'
+    dev_ppl_last_iterate: list = field(default_factory=list)
 
     def _course(self) -> tuple:
         return self.train_loss, self.train_ppl, self.dev_loss, self.dev_ppl
@@ -79,13 +78,9 @@ class TrainingRun:
     `state_dict` / `load_state_dict` are what the training-state file holds (nplm/checkpoint.py
     writes and reads it)."""
 
-    def __init__(self, core, optimizer, scheduler, average, train_loader, save_path, options):
-        self.core, self.optimizer, self.scheduler, self.average = (
-            core,
-            optimizer,
-            scheduler,
-            average,
-        )
+    def __init__(self, core, steppers, average, train_loader, save_path, options):
+        """`steppers`: (optimizer, scheduler or None)."""
+        (self.optimizer, self.scheduler), self.core, self.average = steppers, core, average
         self.save_path, self.options, self.log = save_path, options, options.log
         self.generator = getattr(train_loader, "generator", None)  # WindowBatches' shuffle
         self.writer = getattr(train_loader, "rank", 0) == 0  # only one process writes files
@@ -138,9 +133,8 @@ class TrainingRun:
         if self.generator is not None:
             self.generator.set_state(state["loader_rng"])
         history = state["history"]
-        if not isinstance(
-            history, dict
-        ):  # a state saved as four lists, before the history had names
+        # a state saved as four lists, before the history had names
+        if not isinstance(history, dict):
             history = dict(
                 zip(("train_loss", "train_ppl", "dev_loss", "dev_ppl"), history),
                 dev_ppl_last_iterate=state.get("dev_ppl_last_iterate") or [],
@@ -259,12 +253,11 @@ class TrainingRun:
         return self.stopped
 
 
-def fit_report(
-    run: TrainingRun, model, tokenizer, config, train_stream, dev_stream, t_start
-) -> dict:
+def fit_report(run: TrainingRun, model, tokenizer, config, streams, t_start) -> dict:
     """The numbers of a `fit_mlp_lm` run: the history, the best epoch, the sizes, the time, the
     FLOPs. The training time is summed over every session of a resumed run, whose `resumed_after`
-    lists the epochs after which it went on."""
+    lists the epochs after which it went on. `streams`: (train (T,), dev (T_dev,))."""
+    train_stream, dev_stream = streams
     history = asdict(run.history)
     if not history["dev_ppl_last_iterate"]:
         del history["dev_ppl_last_iterate"]

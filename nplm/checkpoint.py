@@ -102,7 +102,7 @@ def config_differences(wanted: dict, saved: dict, said: str = "trained with") ->
 
 
 def check_resumable(config, saved: dict, state_path) -> None:
-    """CheckpointError unless `config` (an mlp_lm.LMConfig) trains what the state at `state_path`
+    """CheckpointError unless `config` (lm/config.LMRunConfig) trains what the state at `state_path`
     was training (its `saved` config). Fields of NOT_TRAINED may differ; a state saved before the
     fields of ADDED_OFF existed ran without them."""
     trained = {f.name for f in dataclasses.fields(config)} - set(config.NOT_TRAINED)

@@ -18,25 +18,35 @@ the identity, and draws no random number, when its setting is off (the course's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+@dataclass
+class ContextSettings:
+    """The first block's additions (mlp_lm.NPLMFirstBlock's keyword arguments), all off by default:
+    the course's block."""
+
+    global_window: int = 0
+    global_chunks: int = 1
+    global_dropout_p: float = 0.0
+    embed_dropout_p: float = 0.0
+    input_dropout_p: float = 0.0
+    global_pool: str = "mean"
 
 
 class ContextAdditions:
     """The first block's hooks for our additions (a mixin of mlp_lm.NPLMFirstBlock, which holds
     `embeddings`, `local_window_size` and `embed_dim`)."""
 
-    def init_additions(
-        self,
-        local_window_size,
-        global_window,
-        global_chunks,
-        global_dropout_p,
-        embed_dropout_p,
-        input_dropout_p,
-        global_pool="mean",
-    ) -> None:
+    def init_additions(self, local_window_size, settings: ContextSettings) -> None:
+        """Check `settings` and make their parts; sets context_size and global_chunks (0 without a
+        global context)."""
+        global_window, global_chunks = settings.global_window, settings.global_chunks
+        global_pool = settings.global_pool
         if global_window < 0 or (
             global_window and (global_chunks < 1 or global_window % global_chunks)
         ):
@@ -53,18 +63,18 @@ class ContextAdditions:
             # course's and the mean-pooled models keep their state_dicts
             chunk = global_window // global_chunks
             self.global_kernel = nn.Parameter(torch.ones(global_chunks, chunk))
-        self.global_dropout_p = global_dropout_p
-        self.embed_dropout_p = embed_dropout_p
-        self.context_size = global_window + local_window_size  # token ids read per prediction
-        self.input_dropout = nn.Dropout(input_dropout_p)
+        self.global_dropout_p = settings.global_dropout_p
+        self.embed_dropout_p = settings.embed_dropout_p
+        # token ids read per prediction
+        self.context_size = global_window + local_window_size
+        self.input_dropout = nn.Dropout(settings.input_dropout_p)
 
     def drop_word_types(self, inputs, embeds):
         """The window's embeddings (B, W, E) with the word types dropped for this batch zeroed
         (training with `embed_dropout_p` only; otherwise `embeds` itself)."""
         type_scale = self.word_type_scale(inputs.device)  # (V,) or None
-        return (
-            embeds if type_scale is None else embeds * type_scale[inputs].unsqueeze(-1)
-        )  # (B, W, E)
+        # (B, W, E)
+        return embeds if type_scale is None else embeds * type_scale[inputs].unsqueeze(-1)
 
     def drop_inputs(self, embeds):
         """Dropout on the concatenation (B, (W+C)*E); skipped at 0, so that runs without it draw the
@@ -75,10 +85,11 @@ class ContextAdditions:
         """(B, G+W) ids, far words first -> the concatenation with the far chunks' means, (B,
         (W+C)*E)."""
         inputs = inputs.reshape(-1, self.context_size)  # (B, G+W)
+        # (B, G), (B, W)
         far, near = (
             inputs[:, : self.global_window],
             inputs[:, self.global_window :],
-        )  # (B, G), (B, W)
+        )
         return self.context_vectors(near, far)  # (B, (W+C)*E)
 
     def word_type_scale(self, device):
@@ -107,43 +118,37 @@ class ContextAdditions:
         )
         dtype = self.embeddings.weight.dtype
         known = (far >= 0).reshape(B, C, G // C)  # (B, C, G/C)
-        far_weights = known.to(dtype) / known.sum(2, keepdim=True).clamp(
-            min=1
-        )  # (B, C, G/C); no word -> zeros
+        # (B, C, G/C); no word -> zeros
+        far_weights = known.to(dtype) / known.sum(2, keepdim=True).clamp(min=1)
         kernel = getattr(self, "global_kernel", None)  # (C, G/C) with global_pool "kernel"
         if kernel is not None:
             far_weights = far_weights * kernel  # (B, C, G/C): a learned average
         if self.training and self.global_dropout_p > 0:
             keep = torch.rand(B, 1, 1, device=far.device) >= self.global_dropout_p  # (B, 1, 1)
-            far_weights = (
-                far_weights * keep
-            )  # not rescaled: zeros mean "no far words", as before a prompt
+            # not rescaled: zeros mean "no far words", as before a prompt
+            far_weights = far_weights * keep
         near_weights = torch.ones(B, W, dtype=dtype, device=near.device)  # (B, W)
         ids = torch.cat([near, far.clamp(min=0)], dim=1).reshape(-1)  # (B*(W+G),)
-        weights = torch.cat([near_weights, far_weights.reshape(B, G)], dim=1).reshape(
-            -1
-        )  # (B*(W+G),)
+        # (B*(W+G),)
+        weights = torch.cat([near_weights, far_weights.reshape(B, G)], dim=1).reshape(-1)
         type_scale = self.word_type_scale(near.device)  # (V,) or None
         if type_scale is not None:
             weights = weights * type_scale[ids]  # (B*(W+G),)
-        starts = torch.cat([torch.arange(W), W + torch.arange(C) * (G // C)]).to(
-            near.device
-        )  # (W+C,)
-        offsets = (torch.arange(B, device=near.device)[:, None] * (W + G) + starts).reshape(
-            -1
-        )  # (B*(W+C),)
+        # (W+C,)
+        starts = torch.cat([torch.arange(W), W + torch.arange(C) * (G // C)]).to(near.device)
+        # (B*(W+C),)
+        offsets = (torch.arange(B, device=near.device)[:, None] * (W + G) + starts).reshape(-1)
+        # (B*(W+C), E)
         vectors = F.embedding_bag(
             ids, self.embeddings.weight, offsets, mode="sum", per_sample_weights=weights
-        )  # (B*(W+C), E)
+        )
         return vectors.reshape(B, (W + C) * E)
 
     def global_context(self, far):
         """The far part of `context_vectors` alone: (B, G) ids -> (B, C*E), for inspection and
         tests."""
         far = far.reshape(-1, self.global_window)  # (B, G)
-        near = torch.zeros(
-            far.shape[0], self.local_window_size, dtype=far.dtype, device=far.device
-        )  # (B, W)
-        return self.context_vectors(near, far)[
-            :, self.local_window_size * self.embed_dim :
-        ]  # (B, C*E)
+        # (B, W)
+        near = torch.zeros(far.shape[0], self.local_window_size, dtype=far.dtype, device=far.device)
+        # (B, C*E)
+        return self.context_vectors(near, far)[:, self.local_window_size * self.embed_dim :]

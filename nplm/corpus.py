@@ -50,9 +50,8 @@ class WordTokenizer:
         self.vocab = {w: i for i, w in enumerate(vocab)}
         self.unk_token_id = self.vocab[unk_token]
         self.eos_token_id = self.vocab[eos_token]
-        self.pad_token_id = (
-            self.eos_token_id
-        )  # contexts before the first token are end-of-line markers
+        # contexts before the first token are end-of-line markers
+        self.pad_token_id = self.eos_token_id
 
     @classmethod
     def from_texts(
@@ -67,9 +66,8 @@ class WordTokenizer:
             n_lines += 1
         counts[eos_token] += n_lines
         vocab = [w for w, c in counts.most_common() if c >= min_count or w == unk_token]
-        if (
-            unk_token not in vocab
-        ):  # a training text without <unk>: it still gets an id, after the seen words
+        # a training text without <unk>: it still gets an id, after the seen words
+        if unk_token not in vocab:
             vocab.append(unk_token)
         return cls(vocab, unk_token, eos_token)
 
@@ -154,9 +152,8 @@ def load_data_mlp_lm(data_dir=None, splits=("train", "validation"), full_train=F
         "test": TEST_FILE,
     }
     data_files = {s: datafiles.data_path(WIKITEXT_DIR, files[s], data_dir=data_dir) for s in splits}
-    datafiles.check_data_files(
-        data_files.values()
-    )  # before the banner: a bad file is the only line printed
+    # before the banner: a bad file is the only line printed
+    datafiles.check_data_files(data_files.values())
     print(f"{'-' * 10} Load Dataset {'-' * 10}")
     ds = datafiles.load_dataset("text", data_files, keep_linebreaks=False)
     out = tuple(ds[s] for s in splits)
@@ -231,38 +228,46 @@ def preprocess_data(data, local_window_size, splitter, tokenizer):
     return TensorDataset(contexts, targets)
 
 
+# WindowBatches' placement and its defaults: the stream's device, one process
+PLACEMENT = {"device": None, "rank": 0, "world": 1}
+
+
 class WindowBatches:
     """Batches (contexts (B, W), targets (B,)) cut on the fly out of one token stream; no
     DataLoader.
 
     The stream lives on `device` and batches are cut there with one gather, padded[idx[:, None] +
-    arange(W)]. Each pass draws a fresh permutation of the target positions (from `generator`, on
-    the CPU, so every device and every process sees the same order) when `shuffle`. With `world` > 1
-    processes (torchrun), process `rank` takes its share: of each global batch of `batch_size` when
-    shuffling (every `world`-th position), of the stream's positions when not (a contiguous block),
-    so that every target is scored exactly once.
+    arange(W)]. With `shuffle` (True, or the torch.Generator to draw from) each pass draws a fresh
+    permutation of the target positions (on the CPU, so every device and every process sees the same
+    order). `placement` is where the batches go: `device`, and under torchrun (`world` > 1
+    processes) the `rank` of this process, which takes its share: of each global batch of
+    `batch_size` when shuffling (every `world`-th position), of the stream's positions when not (a
+    contiguous block), so that every target is scored exactly once.
     """
 
     def __init__(
         self,
-        stream: torch.Tensor,
+        stream,
         local_window_size: int,
         pad_id: int,
         batch_size: int,
-        shuffle: bool = False,
-        generator: torch.Generator | None = None,
-        device=None,
-        rank: int = 0,
-        world: int = 1,
+        shuffle=False,
+        **placement,
     ):
+        device, rank, world = (placement.pop(k, v) for k, v in PLACEMENT.items())
+        if placement:
+            raise TypeError(f"WindowBatches got unknown placement {sorted(placement)}")
+        generator = shuffle if isinstance(shuffle, torch.Generator) else None
+        shuffle = shuffle is not False and shuffle is not None
         if not 0 <= rank < world:
             raise ValueError(f"rank must be in [0, world), got rank {rank} of {world}")
         device = torch.device(device) if device is not None else stream.device
         self.W = local_window_size
         self.stream = stream.long().to(device)  # (T,)
+        # (T+W,)
         self.padded = torch.cat(
             [torch.full((self.W,), pad_id, dtype=torch.long, device=device), self.stream]
-        )  # (T+W,)
+        )
         self.offsets = torch.arange(self.W, device=device)  # (W,)
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
         self.rank, self.world = rank, world

@@ -4,8 +4,8 @@ and NCCL on GPUs.
 
 Each process's loss is its share of the global batch's mean, so that DDP's mean of the gradients
 over the processes is the gradient of that mean; sums of losses and counts are added over the
-processes, so every target counts once. mlp_lm.train, evaluate and fit_mlp_lm call these hooks; with
-one process they do nothing.
+processes, so every target counts once. mlp_lm.train, evaluate and lm/train.fit_mlp_lm call these
+hooks; with one process they do nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def this_process(device: torch.device, fast: bool) -> tuple[torch.device, int, i
     rank, world = rank_and_world()
     if world > 1 and not fast:
         raise ValueError(
-            "several processes (torchrun) train the fast pipeline only (LMConfig.fast); the "
+            "several processes (torchrun) train the fast pipeline only (LMRunConfig.fast); the "
             "course's "
             "DataLoader pipeline runs in one process"
         )
@@ -73,11 +73,12 @@ def wrap(model: nn.Module, device: torch.device, adaptive: bool, threads, world:
     processes."""
     if world == 1:
         return model, threads
+    # a batch may leave a tail cluster of the adaptive softmax unused
     net = nn.parallel.DistributedDataParallel(
         model,
         device_ids=[device.index] if device.type == "cuda" else None,
         find_unused_parameters=adaptive,
-    )  # a batch may leave a tail cluster of the adaptive softmax unused
+    )
     if device.type == "cpu":
         threads = max(1, (threads or os.cpu_count() or 1) // utils.process_ranks().local_world)
     return net, threads

@@ -31,9 +31,8 @@ class BitDropout(nn.Dropout):
             return inputs * 0.0
         n = inputs.numel()
         words = torch.empty((n + 3) // 4, dtype=torch.int64, device=inputs.device)
-        bits = (
-            words.random_(-(2**63), 2**63 - 1).view(torch.int16)[:n].view(inputs.shape)
-        )  # uniform int16
+        # uniform int16
+        bits = words.random_(-(2**63), 2**63 - 1).view(torch.int16)[:n].view(inputs.shape)
         keep = bits >= dropped - 32768  # P(keep) = 1 - dropped / 2**16
         return inputs * (keep * (65536.0 / (65536 - dropped)))  # (same shape as inputs)
 
@@ -77,10 +76,11 @@ def softmax_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-row negative log-likelihood (N,) of `target` (N,) under softmax(logits (N, V));
     cross-entropy with reduction="none", computed with `_SoftmaxNLL` when a gradient is needed and
     with logsumexp otherwise."""
+    # autocast's half-precision logits: the sum in float32
     if logits.dtype in (
         torch.float16,
         torch.bfloat16,
-    ):  # autocast's half-precision logits: the sum in float32
+    ):
         logits = logits.float()
     if logits.requires_grad and torch.is_grad_enabled():
         return _SoftmaxNLL.apply(logits, target)

@@ -1,6 +1,6 @@
 """The language model's optimisers and learning-rate schedules: the course's Adam with
-ExponentialLR(decay), stepped every batch, or ours (`LMConfig.optimizer`, `LMConfig.schedule`):
-fused AdamW (lm_kernels.make_adamw), a linear warmup, then a cosine to 5 % of the learning rate
+ExponentialLR(decay), stepped every batch, or ours (`LMRunConfig.optimizer`, `.schedule`):
+fused AdamW (nplm/kernels.make_adamw), a linear warmup, then a cosine to 5 % of the learning rate
 (Loshchilov and Hutter 2017), a linear decay to 0, or a constant."""
 
 from __future__ import annotations

@@ -15,10 +15,25 @@ interface of the course's `NPLMFinalBlock` (`forward` gives (B, V) log-probabili
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import List
+
 import torch
 import torch.nn as nn
 
 from nplm.kernels import adaptive_nll
+
+
+@dataclass
+class OutputSettings:
+    """mlp_lm.NPLM's output layer: "full" (the course's softmax) or "adaptive" (its `cutoffs` and
+    `div_value`), its word vectors tied to the input embeddings or not. The defaults are the
+    course's."""
+
+    output_layer: str = "full"
+    cutoffs: List[int] = field(default_factory=lambda: [1022, 9982])
+    div_value: float = 4.0
+    tie_embeddings: bool = False
 
 
 class TiedOutput(nn.Module):
@@ -60,9 +75,8 @@ class TiedHead(nn.Module):
         self.in_features, self.out_features = hidden_dim, shortlist_size + n_clusters
 
     def forward(self, inputs):
-        return torch.cat(
-            [self.words(inputs), self.clusters(inputs)], dim=1
-        )  # (B, shortlist + clusters)
+        # (B, shortlist + clusters)
+        return torch.cat([self.words(inputs), self.clusters(inputs)], dim=1)
 
     def macs(self) -> int:
         return self.words.macs() + self.clusters.in_features * self.clusters.out_features
@@ -71,7 +85,7 @@ class TiedHead(nn.Module):
 class TiedAdaptiveLogSoftmax(nn.AdaptiveLogSoftmaxWithLoss):
     """`nn.AdaptiveLogSoftmaxWithLoss` whose word vectors are the rows of the input embedding table.
     The head and every tail keep the stock interfaces (`head(x)`, `tail[i](x)` give logits), so the
-    stock `forward`, `log_prob` and `predict`, and lm_kernels.adaptive_nll, work unchanged. A tail
+    stock `forward`, `log_prob` and `predict`, and nplm/kernels.adaptive_nll, work unchanged. A tail
     projects H -> E and scores its cluster's rows of the table: the untied tail's own shape where
     its width H / div_value**(i+1) is E (tied directly), a wider projection where it is not."""
 

@@ -16,8 +16,10 @@ import torch
 import main
 from cli import flags as cli_flags
 from cli.parse import build_parser
-from nplm import run as lm_run
+from lm import run as lm_run
 import mlp_lm
+from lm.config import LMRunConfig
+from lm.scoring import Scoring
 
 REPO = Path(__file__).resolve().parents[2]
 LM_FIELD_FLAGS = [(f.name, f.field, f.kwargs) for f in cli_flags.FLAGS if f.field]
@@ -306,7 +308,7 @@ def test_a_state_saved_before_the_new_model_fields_resumes(tiny_data_dir, tmp_pa
     assert main.main(["lm", *common]) == 0
     path = tmp_path / "ck" / "mlp_lm_quick.state.pt"
     state = torch.load(path, weights_only=False)
-    for key in mlp_lm.LMConfig.ADDED_OFF:
+    for key in LMRunConfig.ADDED_OFF:
         del state["meta"]["config"][key]
     torch.save(state, path)
     assert main.main(["lm", *common, "--resume"]) == 0
@@ -377,8 +379,8 @@ def test_replot_redraws_every_language_model_run_from_its_json(tmp_path):
         "dev_ppl": [244.7, 200.3],
     }
     for folder, config in (
-        ("", mlp_lm.LMConfig.preset("default")),
-        ("ablation", mlp_lm.LMConfig.preset("default", global_window=0)),
+        ("", LMRunConfig.preset("default")),
+        ("ablation", LMRunConfig.preset("default", global_window=0)),
     ):
         (tmp_path / folder).mkdir(exist_ok=True)
         (tmp_path / folder / "mlp_lm.json").write_text(
@@ -437,8 +439,10 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
     assert {flag: field for flag, field, _ in LM_FIELD_FLAGS} == {
         flag: renamed.get(flag, flag[2:].replace("-", "_")) for flag, _, _ in LM_FIELD_FLAGS
     }
-    # every field but the run's name and file
-    fields = {f.name for f in dataclasses.fields(mlp_lm.LMConfig)}
+    # every field but the run's name and file, and the scoring grids that only presets set (the
+    # fields that were mlp_lm.LMConfig's before the course's config was split from ours)
+    grids = {*Scoring.GRIDS, "dynamic_tune_tokens"}
+    fields = {f.name for f in dataclasses.fields(LMRunConfig)} - grids
     assert fields - {field for _, field, _ in LM_FIELD_FLAGS} == {
         "seed",
         "device",

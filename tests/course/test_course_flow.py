@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 
 import mlp
 import mlp_lm
+from lm.config import LMRunConfig, as_run_config
 from common import datafiles
 from conftest import EasyDict
 
@@ -226,7 +227,7 @@ def test_course_train_called_directly_saves_a_state_dict_the_course_can_load(tmp
 
 
 def test_our_additions_are_off_for_a_course_config_and_on_in_our_preset():
-    course = mlp_lm.as_lm_config(course_lm_config("x.pth"))
+    course = as_run_config(course_lm_config("x.pth"))
     assert (
         course.output_layer,
         course.global_window,
@@ -238,7 +239,7 @@ def test_our_additions_are_off_for_a_course_config_and_on_in_our_preset():
         course.cache_size,
     ) == ("full", 0, 0.0, "adam", "exponential", None, False, 0)
     assert course.decay == 0.99 and course.local_window_size == 6
-    ours = mlp_lm.LMConfig.preset("default")
+    ours = LMRunConfig.preset("default")
     assert (ours.output_layer, ours.global_window, ours.ema_decay, ours.optimizer, ours.fast) == (
         "adaptive",
         64,
@@ -247,7 +248,7 @@ def test_our_additions_are_off_for_a_course_config_and_on_in_our_preset():
         True,
     )
     with pytest.raises(ValueError, match="LMConfig.decay"):
-        mlp_lm.as_lm_config(course_lm_config("x.pth", decay=1.5))
+        as_run_config(course_lm_config("x.pth", decay=1.5))
 
 
 def test_spring_2025_driver_runs_run_mlp_on_raw_splits_without_an_activation(tiny_table, tmp_path):

@@ -17,6 +17,8 @@ import torch.nn as nn
 
 from nplm import kernels as lm_kernels
 import mlp_lm
+from lm.config import LMRunConfig
+from lm.train import build_model, fit_mlp_lm
 import utils
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,12 +55,12 @@ def test_a_device_that_is_not_here_is_refused(monkeypatch, name, message):
 
 
 def test_the_cpu_kernel_is_chosen_on_a_cpu_only():
-    config = mlp_lm.LMConfig(
+    config = LMRunConfig(
         embed_dim=4, hidden_dim=8, local_window_size=3, num_blocks=1, fast=True
     )
     on_cpu, elsewhere = (
-        mlp_lm.build_model(config, 30, "cpu"),
-        mlp_lm.build_model(config, 30, "meta"),
+        build_model(config, 30, "cpu"),
+        build_model(config, 30, "meta"),
     )
     assert {type(m) for m in on_cpu.modules() if isinstance(m, nn.Dropout)} == {
         lm_kernels.BitDropout
@@ -229,11 +231,11 @@ def test_a_gpu_run_trains_on_the_gpu_and_its_checkpoint_loads_on_a_cpu(tiny_data
 
 def test_auto_on_a_cpu_machine_gives_the_numbers_of_cpu(tiny_data_dir, tmp_path):
     train, dev = mlp_lm.load_data_mlp_lm(tiny_data_dir)
-    base = mlp_lm.LMConfig.preset(
+    base = LMRunConfig.preset(
         "quick", num_epochs=1, save_path=str(tmp_path / "m.pt"), cache_size=0
     )
-    a = mlp_lm.fit_mlp_lm(dataclasses.replace(base, device="cpu"), train, dev, log=lambda *x: None)
-    b = mlp_lm.fit_mlp_lm(
+    a = fit_mlp_lm(dataclasses.replace(base, device="cpu"), train, dev, log=lambda *x: None)
+    b = fit_mlp_lm(
         dataclasses.replace(base, device="auto" if not torch.cuda.is_available() else "cpu"),
         train,
         dev,

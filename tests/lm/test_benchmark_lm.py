@@ -10,15 +10,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks import lm_speed as benchmark_lm  # noqa: E402
 import mlp_lm as M  # noqa: E402
+from lm.config import LMRunConfig  # noqa: E402
 
 
 def test_profile_steps_reports_per_step_operator_times():
     torch.manual_seed(0)
     model = M.NPLM(30, 4, 3, 16, 1, 0.1, output_layer="adaptive", cutoffs=[10, 20])
     stream = torch.randint(0, 30, (500,))
-    loader = M.WindowBatches(
-        stream, model.context_size, 0, 64, shuffle=True, generator=torch.Generator()
-    )
+    loader = M.WindowBatches(stream, model.context_size, 0, 64, shuffle=torch.Generator())
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     calls = []
 
@@ -64,11 +63,14 @@ def test_the_pipelines_train_on_tiny_data_and_the_course_one_is_the_course_model
     tok = M.WordTokenizer.from_texts(lines)
     stream = M.encode_stream(lines, tok)
     cfg = dataclasses.replace(
-        M.LMConfig.preset("quick"), batch_size=32, eval_batch_size=64, global_window=4
+        LMRunConfig.preset("quick"), batch_size=32, eval_batch_size=64, global_window=4
     )
     out = {
         kind: benchmark_lm.run_pipeline(
-            kind, cfg, tok, lines, stream, stream[:100], budget_s=0.2, seed=0
+            kind,
+            cfg,
+            benchmark_lm.BenchData(tok, lines, stream, stream[:100]),
+            benchmark_lm.BenchRun(budget_s=0.2, seed=0),
         )
         for kind in ("ours", "ours_full", "course")
     }

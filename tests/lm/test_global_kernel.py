@@ -6,6 +6,8 @@ import pytest
 import torch
 
 import mlp_lm as M
+from lm.config import LMRunConfig
+from lm.train import build_model
 
 
 def direct_kernel_pool(embeddings, kernel, far):
@@ -63,7 +65,7 @@ def test_the_kernel_starts_as_the_mean_and_the_mean_model_has_no_kernel():
     torch.testing.assert_close(kernel.global_context(far), mean.global_context(far))
     assert "global_kernel" not in mean.state_dict()
     assert kernel.state_dict()["global_kernel"].shape == (2, 3)
-    course = M.build_model(M.LMConfig(), 50)
+    course = build_model(LMRunConfig(), 50)
     assert not any("kernel" in name for name in course.state_dict())
 
 
@@ -78,9 +80,9 @@ def test_the_kernel_is_trained_and_changes_the_prediction():
 
 
 def test_global_pool_is_validated_and_off_in_the_course_config():
-    assert M.LMConfig().global_pool == "mean"
-    assert M.LMConfig.preset("course").global_pool == "mean"
+    assert LMRunConfig().global_pool == "mean"
+    assert LMRunConfig.preset("course").global_pool == "mean"
     with pytest.raises(ValueError, match="global_pool"):
-        M.LMConfig(global_pool="max")
+        LMRunConfig(global_pool="max")
     with pytest.raises(ValueError, match="global_pool"):
         M.NPLMFirstBlock(20, 4, 3, 8, 0.0, global_window=6, global_pool="max")

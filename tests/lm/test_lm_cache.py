@@ -1,4 +1,4 @@
-"""Tests of nplm/cache.py alone: the continuous cache against a one-target-at-a-time float64
+"""Tests of lm/cache.py alone: the continuous cache against a one-target-at-a-time float64
 reference, and that it only looks back."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nplm import cache as C
+from lm import cache as C
+from lm.scoring import Reader, Scoring
 from nplm import corpus as D
 
 
@@ -56,7 +57,9 @@ def test_continuous_cache_matches_a_one_target_at_a_time_reference():
     )
     thetas, lambdas = [0.0, 0.3, 2.0], [0.0, 0.1, 0.5]
     for L, block in ((4, 8), (10, 5), (100, 1024)):  # blocks smaller and larger than the cache
-        grid = C.continuous_cache_nll(features, log_probs, stream, L, thetas, lambdas, block=block)
+        grid = C.continuous_cache_nll(
+            (features, log_probs), stream, L, thetas, lambdas, block=block
+        )
         ref = torch.tensor(
             [
                 [_naive_cache_nll(features, log_probs, stream, L, th, la) for la in lambdas]
@@ -78,7 +81,7 @@ def test_continuous_cache_only_looks_back():
     features, log_probs = torch.randn(T, 3, generator=g), torch.full((T,), math.log(0.25))
     per_token = lambda s, f: [
         C.continuous_cache_nll(
-            f[: t + 1], log_probs[: t + 1], s[: t + 1], 8, [1.0], [0.3], block=7
+            (f[: t + 1], log_probs[: t + 1]), s[: t + 1], 8, [1.0], [0.3], block=7
         ).item()
         * (t + 1)
         for t in range(T)
@@ -98,7 +101,7 @@ def test_cache_lowers_perplexity_of_a_repetitive_text_for_a_uniform_model():
     features = torch.nn.functional.one_hot(
         torch.arange(stream.numel()) % 8, 8
     ).float()  # position in the cycle
-    grid = C.continuous_cache_nll(features, log_probs, stream, 50, [0.0, 5.0], [0.5])
+    grid = C.continuous_cache_nll((features, log_probs), stream, 50, [0.0, 5.0], [0.5])
     assert math.exp(grid[0, 0]) < 10 and math.exp(grid[1, 0]) < math.exp(grid[0, 0]) < 10
 
 
@@ -118,8 +121,7 @@ def test_cache_bad_arguments_are_errors(kwargs):
     stream = torch.arange(6)
     with pytest.raises(ValueError):
         C.continuous_cache_nll(
-            torch.zeros(6, 2),
-            torch.zeros(6),
+            (torch.zeros(6, 2), torch.zeros(6)),
             stream,
             args["cache_size"],
             args["thetas"],
@@ -149,7 +151,11 @@ def test_score_with_cache_tunes_on_dev_then_scores_test(tiny_data_dir):
     tok = D.WordTokenizer.from_texts(D.texts_of(train))
     model = _Bigram(vocab_size=tok.vocab_size)
     out = C.score_with_cache(
-        model, tok, dev, test, cache_size=20, thetas=[0.0, 1.0], lambdas=[0.1, 0.3], log=print
+        model,
+        tok,
+        (dev, test),
+        Scoring(cache_size=20, cache_thetas=[0.0, 1.0], cache_lambdas=[0.1, 0.3]),
+        Reader(log=print),
     )
     grid = torch.tensor(out["grid_dev_ppl"])
     k, m = divmod(int(grid.argmin()), 2)
@@ -157,7 +163,9 @@ def test_score_with_cache_tunes_on_dev_then_scores_test(tiny_data_dir):
     assert out["dev"]["cache_ppl"] == pytest.approx(grid.min().item())
     stream = D.encode_stream(test, tok)
     f, lp = C.features_and_log_probs(model, stream, tok.pad_token_id)
-    expect = C.continuous_cache_nll(f, lp, stream, 20, [out["theta"]], [out["lambda"]]).exp().item()
+    expect = (
+        C.continuous_cache_nll((f, lp), stream, 20, [out["theta"]], [out["lambda"]]).exp().item()
+    )
     assert (
         out["test"]["cache_ppl"] == pytest.approx(expect)
         and out["test"]["targets"] == stream.numel()

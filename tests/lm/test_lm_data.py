@@ -57,9 +57,7 @@ def test_windows_and_targets_on_tiny_text():
         torch.cat([b[1] for b in batches]), y
     )
     shuffled = list(
-        D.WindowBatches(
-            y, 2, 0, batch_size=2, shuffle=True, generator=torch.Generator().manual_seed(0)
-        )
+        D.WindowBatches(y, 2, 0, batch_size=2, shuffle=torch.Generator().manual_seed(0))
     )
     pairs = sorted((tuple(c.tolist()), t.item()) for bx, by in shuffled for c, t in zip(bx, by))
     assert pairs == sorted((tuple(c), t) for c, t in zip(x.tolist(), y.tolist()))
@@ -105,11 +103,8 @@ def test_window_batches_split_between_processes_cover_every_target_once():
         contexts, torch.cat([c for c, _ in whole])
     )  # contexts reach across the blocks
     gen = lambda: torch.Generator().manual_seed(4)  # noqa: E731
-    one = list(D.WindowBatches(stream, 3, 0, 8, shuffle=True, generator=gen()))
-    parts = [
-        list(D.WindowBatches(stream, 3, 0, 8, shuffle=True, generator=gen(), rank=r, world=2))
-        for r in (0, 1)
-    ]
+    one = list(D.WindowBatches(stream, 3, 0, 8, shuffle=gen()))
+    parts = [list(D.WindowBatches(stream, 3, 0, 8, shuffle=gen(), rank=r, world=2)) for r in (0, 1)]
     assert len(parts[0]) == len(parts[1]) == len(one)
     for (x, y), (x0, y0), (x1, y1) in zip(
         one, *parts

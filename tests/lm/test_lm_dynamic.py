@@ -1,4 +1,4 @@
-"""Tests of nplm/dynamic.py: dynamic evaluation scores every token before any step has seen it,
+"""Tests of lm/dynamic.py: dynamic evaluation scores every token before any step has seen it,
 takes the SGD step it says it takes, restores the trained weights, and is tuned on dev before test
 is scored once."""
 
@@ -12,8 +12,9 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from nplm import cache as lm_cache  # noqa: E402
-from nplm import dynamic as D  # noqa: E402
+from lm import cache as lm_cache  # noqa: E402
+from lm import dynamic as D  # noqa: E402
+from lm.scoring import Reader, Scoring  # noqa: E402
 import mlp_lm as M  # noqa: E402
 
 V = 24
@@ -44,11 +45,13 @@ def random_stream(n=150, seed=1):
 @pytest.mark.parametrize("tie", [False, True])
 def test_changing_a_token_moves_no_earlier_score(tie):
     model, stream = small_model(tie=tie), random_stream()
-    _, before = D.dynamic_eval(model, stream, 0, lr=0.5, decay=0.01, segment_len=7)
+    _, before = D.dynamic_eval(model, stream, 0, D.DynamicStep(lr=0.5, decay=0.01, segment_len=7))
     for k in (0, 20, 21, 27, 149):  # segment starts, middles and ends
         changed = stream.clone()
         changed[k] = (changed[k] % (V - 1)) + 1
-        feats, after = D.dynamic_eval(model, changed, 0, lr=0.5, decay=0.01, segment_len=7)
+        feats, after = D.dynamic_eval(
+            model, changed, 0, D.DynamicStep(lr=0.5, decay=0.01, segment_len=7)
+        )
         torch.testing.assert_close(after[:k], before[:k], rtol=0, atol=0)  # bit for bit
         assert after[k] != before[k]  # its own score changes: it is the target
         if k < 140:  # and the adaptation reaches later scores
@@ -59,7 +62,7 @@ def test_the_first_segment_is_the_static_model_and_weights_are_restored():
     model, stream = small_model(), random_stream()
     model.train()
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    feats, lp = D.dynamic_eval(model, stream, 0, lr=0.5, segment_len=10)
+    feats, lp = D.dynamic_eval(model, stream, 0, D.DynamicStep(lr=0.5, segment_len=10))
     static_feats, static_lp = lm_cache.features_and_log_probs(model, stream, 0)
     torch.testing.assert_close(lp[:10], static_lp[:10])
     torch.testing.assert_close(feats[:10], static_feats[:10])
@@ -74,7 +77,7 @@ def test_each_step_is_sgd_with_decay_to_the_trained_weights():
     decay."""
     model, stream = small_model(output_layer="full"), random_stream(20)
     lr, decay, S = 0.7, 0.2, 10
-    _, lp = D.dynamic_eval(model, stream, 0, lr=lr, decay=decay, segment_len=S)
+    _, lp = D.dynamic_eval(model, stream, 0, D.DynamicStep(lr=lr, decay=decay, segment_len=S))
     ref = small_model(output_layer="full").eval()
     batches = M.WindowBatches(stream, ref.context_size, 0, S)
     (x0, y0), (x1, y1) = list(batches)
@@ -90,7 +93,7 @@ def test_each_step_is_sgd_with_decay_to_the_trained_weights():
 
 def test_a_tiny_step_gives_the_static_scores_and_bad_values_are_refused():
     model, stream = small_model(), random_stream()
-    _, lp = D.dynamic_eval(model, stream, 0, lr=1e-12, segment_len=8)
+    _, lp = D.dynamic_eval(model, stream, 0, D.DynamicStep(lr=1e-12, segment_len=8))
     torch.testing.assert_close(lp, lm_cache.features_and_log_probs(model, stream, 0)[1])
     for kw in (
         {"lr": 0.0},
@@ -99,7 +102,7 @@ def test_a_tiny_step_gives_the_static_scores_and_bad_values_are_refused():
         {"lr": 0.1, "segment_len": 0},
     ):
         with pytest.raises(ValueError):
-            D.dynamic_eval(model, stream, 0, **kw)
+            D.dynamic_eval(model, stream, 0, D.DynamicStep(**kw))
 
 
 def test_score_dynamic_tunes_on_a_dev_prefix_and_scores_test_once(monkeypatch):
@@ -114,32 +117,28 @@ def test_score_dynamic_tunes_on_a_dev_prefix_and_scores_test_once(monkeypatch):
     monkeypatch.setattr(
         D, "dynamic_eval", lambda m, s, *a, **k: calls.append(s.numel()) or real(m, s, *a, **k)
     )
-    out = D.score_dynamic(
-        model,
-        tok,
-        dev,
-        test,
-        lrs=[0.05, 0.5],
-        decays=[0.0, 0.1],
-        segment_len=10,
-        tune_tokens=60,
+    scoring = Scoring(
+        dynamic_lrs=[0.05, 0.5],
+        dynamic_decays=[0.0, 0.1],
+        dynamic_segment=10,
+        dynamic_tune_tokens=60,
         cache_size=20,
-        thetas=[0.1],
-        lambdas=[0.1, 0.2],
-        log=lambda *a: None,
+        cache_thetas=[0.1],
+        cache_lambdas=[0.1, 0.2],
     )
+    out = D.score_dynamic(model, tok, (dev, test), scoring, Reader(log=lambda *a: None))
     dev_n, test_n = out["dev"]["targets"], out["test"]["targets"]
     assert calls == [60] * 4 + [dev_n, test_n]  # the grid on the prefix, dev once, test once
     best = min(out["grid_dev_prefix"], key=lambda r: r["ppl"])
     assert (out["lr"], out["decay"]) == (best["lr"], best["decay"])
     stream = M.encode_stream(test, tok)
-    feats, lp = real(model, stream, tok.pad_token_id, out["lr"], out["decay"], 10)
+    feats, lp = real(model, stream, tok.pad_token_id, D.DynamicStep(out["lr"], out["decay"], 10))
     assert math.isclose(out["test"]["ppl"], math.exp(-lp.double().mean().item()), rel_tol=1e-9)
     c = out["cache"]
-    nll = lm_cache.continuous_cache_nll(feats, lp, stream, 20, [c["theta"]], [c["lambda"]])[
+    nll = lm_cache.continuous_cache_nll((feats, lp), stream, 20, [c["theta"]], [c["lambda"]])[
         0, 0
     ].item()
     assert math.isclose(out["test"]["with_cache_ppl"], math.exp(nll), rel_tol=1e-9)
     assert out["cost"]["ratio"] > 0 and out["cost"]["dynamic_us_per_token"] > 0
     with pytest.raises(ValueError, match="tune_tokens"):
-        D.score_dynamic(model, tok, dev, tune_tokens=0)
+        D.score_dynamic(model, tok, (dev, None), Scoring(dynamic_segment=10, dynamic_tune_tokens=0))

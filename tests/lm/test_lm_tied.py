@@ -14,6 +14,8 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from nplm import kernels as K  # noqa: E402
 import mlp_lm as M  # noqa: E402
+from lm.config import LMRunConfig  # noqa: E402
+from lm.train import build_model  # noqa: E402
 from nplm.checkpoint import save_checkpoint  # noqa: E402
 
 V, E, W, H = (
@@ -124,7 +126,7 @@ def _with_table(model, table, loss):
 def test_tied_model_round_trips_through_a_checkpoint_and_a_device_move(tmp_path):
     tok = M.WordTokenizer.from_texts([" ".join(f"w{i}" for i in range(V - 2))])
     assert tok.vocab_size == V
-    cfg = M.LMConfig(
+    cfg = LMRunConfig(
         embed_dim=E,
         local_window_size=W,
         hidden_dim=H,
@@ -134,7 +136,7 @@ def test_tied_model_round_trips_through_a_checkpoint_and_a_device_move(tmp_path)
         div_value=4.0,
         tie_embeddings=True,
     )
-    model = M.build_model(cfg, V).eval()
+    model = build_model(cfg, V).eval()
     path = tmp_path / "tied.pt"
     save_checkpoint(
         model.state_dict(), path, {"tokenizer": tok.to_dict(), "model": M.model_fields(cfg)}

@@ -1,4 +1,4 @@
-"""Tests of nplm/lstm.py: truncated backpropagation through time carries the state from chunk to
+"""Tests of lm/lstm.py: truncated backpropagation through time carries the state from chunk to
 chunk, a stream is scored token by token exactly once and in order, dynamic evaluation scores each
 token before any step has seen it and puts the weights back, and `python main.py lstm` writes its
 JSON and a checkpoint that rebuilds its model, refusing a bad value before any data is read."""
@@ -14,7 +14,8 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from nplm import lstm as L  # noqa: E402
+from lm import lstm as L  # noqa: E402
+from lm.dynamic import DynamicStep  # noqa: E402
 from nplm.corpus import encode_stream  # noqa: E402
 import mlp_lm  # noqa: E402
 
@@ -77,7 +78,7 @@ def test_tbptt_carries_the_detached_state_and_matches_one_pass(monkeypatch):
     data = L.batchify(stream, B)  # (40, 3)
     chunks = math.ceil((data.shape[0] - 1) / bptt)
     cfg = config(batch_size=B, bptt=bptt, budget_seconds=1e6, max_steps=chunks, dropout_p=0.0)
-    L.train_lstm(model, cfg, stream, stream[:20], PAD, log=lambda *a: None)
+    L.train_lstm(model, cfg, (stream, stream[:20]), PAD, log=lambda *a: None)
     assert len(calls) == chunks == 6
     assert all(torch.equal(s, torch.zeros_like(s)) for s in calls[0][0])
     for (_, end, _, _), (start, _, _, _) in zip(calls, calls[1:]):
@@ -110,7 +111,7 @@ def test_the_same_seed_trains_to_the_same_numbers():
     for _ in range(2):
         model = small_model(dropout_p=0.2, double=False)
         cfg = config(batch_size=4, bptt=5, budget_seconds=1e6, max_steps=20)
-        runs.append(L.train_lstm(model, cfg, stream, stream[:50], PAD, log=lambda *a: None))
+        runs.append(L.train_lstm(model, cfg, (stream, stream[:50]), PAD, log=lambda *a: None))
     assert runs[0]["history"]["dev_ppl"] == runs[1]["history"]["dev_ppl"]
     assert runs[0]["history"]["train_loss"] == runs[1]["history"]["train_loss"]
     assert runs[0]["steps"] == 20 and runs[0]["history"]["step"][-1] == 20
@@ -162,11 +163,15 @@ def test_scoring_restores_the_mode():
 # --------------------------------------------------------------------------- dynamic evaluation
 def test_dynamic_evaluation_scores_each_token_before_a_step_sees_it():
     model, stream = small_model(), random_stream(60)
-    _, before = L.lstm_dynamic_eval(model, stream, PAD, lr=0.5, decay=0.01, segment_len=7)
+    _, before = L.lstm_dynamic_eval(
+        model, stream, PAD, DynamicStep(lr=0.5, decay=0.01, segment_len=7)
+    )
     for k in (0, 6, 7, 20, 59):  # segment starts, middles and ends
         changed = stream.clone()
         changed[k] = changed[k] % (V - 1) + 1
-        _, after = L.lstm_dynamic_eval(model, changed, PAD, lr=0.5, decay=0.01, segment_len=7)
+        _, after = L.lstm_dynamic_eval(
+            model, changed, PAD, DynamicStep(lr=0.5, decay=0.01, segment_len=7)
+        )
         torch.testing.assert_close(after[:k], before[:k], rtol=0, atol=0)  # bit for bit
         assert after[k] != before[k]
         if k < 50:  # and the adaptation reaches later scores
@@ -177,7 +182,7 @@ def test_dynamic_evaluation_starts_as_the_static_model_and_restores_the_weights(
     model, stream = small_model(dropout_p=0.3), random_stream(60)
     model.train()
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    feats, lp = L.lstm_dynamic_eval(model, stream, PAD, lr=0.5, segment_len=10)
+    feats, lp = L.lstm_dynamic_eval(model, stream, PAD, DynamicStep(lr=0.5, segment_len=10))
     static_feats, static_lp = L.score_stream(model, stream, PAD, batch_size=1)
     torch.testing.assert_close(lp[:10], static_lp[:10])  # before the first step
     torch.testing.assert_close(feats[:10], static_feats[:10])
@@ -186,7 +191,7 @@ def test_dynamic_evaluation_starts_as_the_static_model_and_restores_the_weights(
     for k, v in model.state_dict().items():
         assert torch.equal(v, state[k]), k
     # a step of size ~0 is the static model, the state carried across the segments
-    _, lp0 = L.lstm_dynamic_eval(model, stream, PAD, lr=1e-300, segment_len=9)
+    _, lp0 = L.lstm_dynamic_eval(model, stream, PAD, DynamicStep(lr=1e-300, segment_len=9))
     torch.testing.assert_close(lp0, static_lp)
 
 

@@ -18,12 +18,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from nplm import cache as lm_cache  # noqa: E402
+from lm import cache as lm_cache  # noqa: E402
 import mlp_lm as M  # noqa: E402
+from lm.config import LMRunConfig  # noqa: E402
+from lm.train import build_model  # noqa: E402
 from nplm import kernels  # noqa: E402
 import utils  # noqa: E402
 from nplm.kernels import train_flops_per_token  # noqa: E402
 from nplm.checkpoint import save_checkpoint  # noqa: E402
+from nplm.sampling import top_p_filter  # noqa: E402
 
 TINY_LINES = [
     " = Title = ",
@@ -181,7 +184,7 @@ def test_tiny_model_memorises_tiny_corpus(tmp_path):
     stream = M.encode_stream(text, tok)
     model = M.NPLM(tok.vocab_size, 16, 3, 64, 1, 0.0, output_layer="adaptive", cutoffs=[4])
     batches = M.WindowBatches(
-        stream, 3, tok.pad_token_id, 16, shuffle=True, generator=torch.Generator().manual_seed(0)
+        stream, 3, tok.pad_token_id, 16, shuffle=torch.Generator().manual_seed(0)
     )
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     hist = M.train(
@@ -306,7 +309,7 @@ def test_global_context_checkpoint_round_trip_and_flops(tmp_path):
     meta = {
         "tokenizer": tiny_tokenizer().to_dict(),
         "model": M.model_fields(
-            M.LMConfig(
+            LMRunConfig(
                 embed_dim=4,
                 local_window_size=3,
                 hidden_dim=8,
@@ -350,10 +353,10 @@ def test_train_with_weight_average_scores_and_saves_the_average(tmp_path):
     stream = M.encode_stream({"text": TINY_LINES}, tok)
     model = M.NPLM(tok.vocab_size, 8, 3, 16, 1, 0.1, output_layer="adaptive", cutoffs=[4])
     batches = M.WindowBatches(
-        stream, 3, tok.pad_token_id, 8, shuffle=True, generator=torch.Generator().manual_seed(0)
+        stream, 3, tok.pad_token_id, 8, shuffle=torch.Generator().manual_seed(0)
     )
     dev = M.WindowBatches(stream, 3, tok.pad_token_id, 64)
-    config = M.LMConfig(
+    config = LMRunConfig(
         embed_dim=8,
         local_window_size=3,
         hidden_dim=16,
@@ -366,15 +369,10 @@ def test_train_with_weight_average_scores_and_saves_the_average(tmp_path):
     options = M.TrainOptions(log=lambda *a: None, ema_decay=0.9, checkpoint_meta=meta)
     run = M.train_run(
         model,
-        batches,
-        dev,
+        (batches, dev),
         nn.NLLLoss(),
-        torch.optim.Adam(model.parameters(), lr=1e-2),
-        None,
-        3,
-        tmp_path / "m.pt",
-        0,
-        options,
+        (torch.optim.Adam(model.parameters(), lr=1e-2), None),
+        M.TrainPlan(3, tmp_path / "m.pt", 0, options),
     )
     hist = run.history
     assert len(hist.dev_ppl_last_iterate) == 3
@@ -396,7 +394,7 @@ def test_top_p_filter_matches_brute_force():
     torch.manual_seed(3)
     lp = torch.log_softmax(torch.randn(2, 12), -1)
     for p in (0.0, 0.1, 0.3, 0.7, 0.95, 1.0):
-        out = M.top_p_filter(lp, p)
+        out = top_p_filter(lp, p)
         for row in range(2):
             order = torch.argsort(lp[row], descending=True).tolist()
             kept, mass = [], 0.0
@@ -407,7 +405,7 @@ def test_top_p_filter_matches_brute_force():
                 mass += lp[row, i].exp().item()
             assert set(torch.isfinite(out[row]).nonzero().flatten().tolist()) == set(kept), p
     with pytest.raises(ValueError):
-        M.top_p_filter(lp, 1.5)
+        top_p_filter(lp, 1.5)
 
 
 def test_greedy_equals_top_p_zero_and_sampling_is_seedable(capsys):
@@ -449,7 +447,7 @@ def test_other_bad_inputs(tmp_path):
     ):  # weights without the JSON beside them
         M.load_checkpoint(tmp_path / "other.pt")
     with pytest.raises(ValueError):
-        M.LMConfig.preset("huge")
+        LMRunConfig.preset("huge")
     with pytest.raises(ValueError):
         M.evaluate(tiny_model(), [], nn.NLLLoss())
 
@@ -457,7 +455,7 @@ def test_other_bad_inputs(tmp_path):
 def test_checkpoint_and_tokenizer_round_trip(tmp_path):
     tok = tiny_tokenizer()
     model = tiny_model(vocab_size=tok.vocab_size, output_layer="adaptive").eval()
-    cfg = M.LMConfig(
+    cfg = LMRunConfig(
         embed_dim=4,
         local_window_size=3,
         hidden_dim=8,
@@ -550,15 +548,15 @@ def test_keep_freed_memory_is_safe_to_call_twice():
 
 def test_a_checkpoint_from_another_save_or_for_another_model_is_refused(tmp_path):
     tok = tiny_tokenizer()
-    cfg = M.LMConfig(embed_dim=4, local_window_size=3, hidden_dim=8, num_blocks=2, dropout_p=0.0)
-    model = M.build_model(cfg, tok.vocab_size)
+    cfg = LMRunConfig(embed_dim=4, local_window_size=3, hidden_dim=8, num_blocks=2, dropout_p=0.0)
+    model = build_model(cfg, tok.vocab_size)
     path = tmp_path / "c.pt"
     save_checkpoint(
         model.state_dict(), path, {"tokenizer": tok.to_dict(), "model": M.model_fields(cfg)}
     )
     with pytest.raises(M.CheckpointError, match=r"hidden_dim=16 \(trained with 8\)"):
-        M.load_checkpoint(path, M.LMConfig(**{**cfg.to_dict(), "hidden_dim": 16}))
-    other = M.build_model(cfg, tok.vocab_size)
+        M.load_checkpoint(path, LMRunConfig(**{**cfg.to_dict(), "hidden_dim": 16}))
+    other = build_model(cfg, tok.vocab_size)
     utils.atomic_save(
         other.state_dict(), path
     )  # new weights, old JSON: as if a save was cut off between the two
@@ -585,26 +583,26 @@ def test_a_checkpoint_from_another_save_or_for_another_model_is_refused(tmp_path
 )
 def test_config_values_are_checked_on_construction(field, value):
     with pytest.raises(ValueError, match=f"LMConfig.{field}"):
-        M.LMConfig(**{"global_window": 8, field: value})
+        LMRunConfig(**{"global_window": 8, field: value})
 
 
 def test_a_saved_config_fills_fields_added_since_from_its_preset():
-    saved = M.LMConfig.preset("default").to_dict()
+    saved = LMRunConfig.preset("default").to_dict()
     for added_later in ("optimizer", "fast", "device"):
         del saved[added_later]
     saved["word_dropout_p"] = 0.0  # a field since removed
-    config = M.LMConfig.from_dict(saved, seed=7)
-    assert config == M.LMConfig.preset("default", seed=7)
+    config = LMRunConfig.from_dict(saved, seed=7)
+    assert config == LMRunConfig.preset("default", seed=7)
     assert (
-        M.LMConfig.from_dict(M.LMConfig().to_dict()) == M.LMConfig()
+        LMRunConfig.from_dict(LMRunConfig().to_dict()) == LMRunConfig()
     )  # the course's config round-trips
     before_tying = {
         k: v
-        for k, v in M.LMConfig.preset("default").to_dict().items()
-        if k not in M.LMConfig.ADDED_OFF
+        for k, v in LMRunConfig.preset("default").to_dict().items()
+        if k not in LMRunConfig.ADDED_OFF
     }  # a run saved before these fields existed ran without them
-    config = M.LMConfig.from_dict(before_tying)
-    assert all(getattr(config, k) == v for k, v in M.LMConfig.ADDED_OFF.items())
-    assert M.LMConfig.from_dict(M.LMConfig.preset("default").to_dict()) == M.LMConfig.preset(
+    config = LMRunConfig.from_dict(before_tying)
+    assert all(getattr(config, k) == v for k, v in LMRunConfig.ADDED_OFF.items())
+    assert LMRunConfig.from_dict(LMRunConfig.preset("default").to_dict()) == LMRunConfig.preset(
         "default"
     )

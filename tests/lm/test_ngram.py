@@ -1,4 +1,4 @@
-"""Tests of nplm/ngram.py: modified interpolated Kneser-Ney (Chen and Goodman 1999) against values
+"""Tests of lm/ngram.py: modified interpolated Kneser-Ney (Chen and Goodman 1999) against values
 worked out by hand and a dict-counting reference, and its mixture with a network."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from nplm import corpus as D
-from nplm import ngram as N
+from lm import ngram as N
+from lm.scoring import Scoring
 
 A, B, C, DD, E = 0, 1, 2, 3, 4  # E never occurs in the toy corpus
 TOY = [A, B, C, A, B, DD, A, B, C, B, C, A]  # a b c a b d a b c b c a
@@ -209,7 +210,7 @@ def test_mix_log_probs_is_the_mixture_computed_directly():
 def test_score_mixture_chooses_the_dev_argmin_and_mu_zero_is_the_network():
     dev_a, dev_b, test_a, test_b = (_log_probs(s) for s in range(4))
     mus = [0.0, 0.05, 0.2, 0.5, 0.8]
-    out = N.score_mixture(dev_a, dev_b, test_a, test_b, mus=mus, log=lambda *a: None)
+    out = N.score_mixture((dev_a, dev_b), (test_a, test_b), mus=mus, log=lambda *a: None)
     grid = [math.exp(-N.mix_log_probs(dev_a, dev_b, mu).mean().item()) for mu in mus]
     assert out["grid_dev_ppl"] == pytest.approx(grid, rel=1e-12)
     assert out["mu"] == mus[int(np.argmin(grid))] and out["dev"]["mix_ppl"] == min(grid)
@@ -230,7 +231,7 @@ def test_score_mixture_chooses_the_dev_argmin_and_mu_zero_is_the_network():
         "test",
         "seconds",
     }
-    only_network = N.score_mixture(dev_a, dev_a - 5.0, mus=mus, log=lambda *a: None)
+    only_network = N.score_mixture((dev_a, dev_a - 5.0), mus=mus, log=lambda *a: None)
     assert only_network["mu"] == 0.0 and "test" not in only_network
 
 
@@ -256,7 +257,7 @@ def test_score_with_ngram_counts_train_and_mixes(tiny_data_dir):
     tok = D.WordTokenizer.from_texts(D.texts_of(train))
     model = _Bigram(tok.vocab_size)
     out, per_token = N.score_with_ngram(
-        model, tok, train, dev, test, order=3, mus=[0.0, 0.3, 0.6], return_log_probs=True
+        model, tok, (train, dev, test), Scoring(ngram_order=3, ngram_mus=[0.0, 0.3, 0.6])
     )
     kn = N.KneserNey(D.encode_stream(train, tok), tok.vocab_size, 3, pad_id=D.pad_id_of(tok))
     for name, data in (("dev", dev), ("test", test)):
@@ -307,8 +308,8 @@ def test_bad_streams_and_mixture_arguments_are_errors():
     a = _log_probs(0)
     for mus in ([1.0], [-0.1], [], [float("nan")]):
         with pytest.raises(ValueError, match=r"\[0, 1\)"):
-            N.score_mixture(a, a, mus=mus, log=lambda *x: None)
+            N.score_mixture((a, a), mus=mus, log=lambda *x: None)
     with pytest.raises(ValueError, match="same targets"):
         N.mix_log_probs(a, a[:-1], 0.1)
     with pytest.raises(ValueError, match="neither"):
-        N.score_mixture(a, a, a, None, log=lambda *x: None)
+        N.score_mixture((a, a), (a, None), log=lambda *x: None)

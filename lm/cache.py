@@ -13,10 +13,8 @@ import time
 import torch
 
 import utils
+from lm.scoring import Reader, Scoring
 from nplm.corpus import WindowBatches, encode_stream
-
-CACHE_THETAS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
-CACHE_LAMBDAS = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4]
 
 
 @torch.no_grad()
@@ -47,9 +45,7 @@ def _check_cache_args(cache_size, thetas, lambdas) -> None:
 
 
 @torch.no_grad()
-def continuous_cache_nll(
-    features, log_probs, stream, cache_size, thetas, lambdas, block: int = 1024
-):
+def continuous_cache_nll(scored, stream, cache_size, thetas, lambdas, block: int = 1024):
     """Mean negative log-likelihood per token of the model mixed with a continuous cache, for every
     (theta, lambda) of the grid: a float64 tensor (len(thetas), len(lambdas)).
 
@@ -61,10 +57,11 @@ def continuous_cache_nll(
     sees x_t. Nothing is trained; a long document's repeated names, numbers and rare words, which a
     fixed window forgets, get their probability back.
 
-    features (T, H) and log_probs (T,) as `features_and_log_probs` gives them; stream (T,) the token
-    ids.
+    `scored` is (features (T, H), log_probs (T,)) as `features_and_log_probs` gives them; stream
+    (T,) the token ids.
     """
     _check_cache_args(cache_size, thetas, lambdas)
+    features, log_probs = scored
     T = stream.numel()
     if features.shape[0] != T or log_probs.shape[0] != T:
         raise ValueError(
@@ -76,60 +73,49 @@ def continuous_cache_nll(
     device = features.device
     stream = stream.to(device)
     thetas_t = torch.tensor([float(t) for t in thetas], dtype=torch.float32, device=device)  # (K,)
-    lambdas_t = torch.tensor(
-        [float(x) for x in lambdas], dtype=torch.float64, device=device
-    )  # (M,)
+    # (M,)
+    lambdas_t = torch.tensor([float(x) for x in lambdas], dtype=torch.float64, device=device)
     total = torch.zeros(len(thetas), len(lambdas), dtype=torch.float64, device=device)
     log_model = log_probs.double()[:, None]  # (T, 1)
     for start in range(0, T, block):
         end = min(T, start + block)
         lo = max(0, start - cache_size)
-        scores = (
-            features[start:end] @ features[lo:end].T
-        )  # (b, n): h_t . h_i for the keys lo..end-1
+        # (b, n): h_t . h_i for the keys lo..end-1
+        scores = features[start:end] @ features[lo:end].T
         t_idx = torch.arange(start, end, device=device)[:, None]  # (b, 1)
         i_idx = torch.arange(lo, end, device=device)[None, :]  # (1, n)
-        in_cache = (i_idx < t_idx) & (
-            i_idx >= t_idx - cache_size
-        )  # (b, n): strictly before t, at most L back
+        # (b, n): strictly before t, at most L back
+        in_cache = (i_idx < t_idx) & (i_idx >= t_idx - cache_size)
         same_word = stream[lo:end][None, :] == stream[start:end][:, None]  # (b, n): x_i == x_t
         for k, theta in enumerate(thetas_t):
             logits = (theta * scores).masked_fill(~in_cache, float("-inf"))  # (b, n)
-            weights = torch.softmax(logits, dim=1).nan_to_num(
-                0.0
-            )  # (b, n); an empty cache gives zeros
-            p_cache = (
-                (weights * same_word).sum(1).double().clamp(max=1.0)
-            )  # (b,); 0 for the stream's first token
+            # (b, n); an empty cache gives zeros
+            weights = torch.softmax(logits, dim=1).nan_to_num(0.0)
+            # (b,); 0 for the stream's first token
+            p_cache = (weights * same_word).sum(1).double().clamp(max=1.0)
+            # (b, M)
             mixed = torch.logaddexp(
                 torch.log1p(-lambdas_t)[None, :] + log_model[start:end],
                 torch.log(lambdas_t)[None, :] + torch.log(p_cache)[:, None],
-            )  # (b, M)
+            )
             total[k] -= mixed.sum(0)
     return (total / T).cpu()
 
 
-def score_with_cache(
-    model,
-    tokenizer,
-    dev_data,
-    test_data=None,
-    cache_size: int = 2000,
-    thetas=None,
-    lambdas=None,
-    batch_size: int = 4096,
-    max_tokens: int | None = None,
-    log=print,
-    features_of=None,
-) -> dict:
-    """Choose the cache's theta and lambda on the dev split (the grid's lowest perplexity), then
-    score the test split with them. Returns the model's and the mixture's perplexity on each split
-    and the whole grid. `features_of(model, stream, pad_id, batch_size)` gives the features and log
-    probabilities of a stream: `features_and_log_probs` for the fixed-window model, nplm/lstm.py's
-    `score_stream` for the LSTM (None: `features_and_log_probs`, looked up when called)."""
-    features_of = features_and_log_probs if features_of is None else features_of
-    thetas = list(CACHE_THETAS if thetas is None else thetas)
-    lambdas = list(CACHE_LAMBDAS if lambdas is None else lambdas)
+def score_with_cache(model, tokenizer, splits, scoring: Scoring, reader: Reader = Reader()) -> dict:
+    """Choose the cache's theta and lambda (scoring.cache_thetas, cache_lambdas) on the dev split of
+    `splits` (dev, test or None), the grid's lowest perplexity, then score the test split with
+    them. Returns the model's and the mixture's perplexity on each split and the whole grid. The
+    model's features are read as `reader` says (lm/scoring.Reader)."""
+    dev_data, test_data = splits
+    features_of = reader.features_of or features_and_log_probs
+    cache_size, batch_size, max_tokens, log = (
+        scoring.cache_size,
+        reader.batch_size,
+        reader.max_tokens,
+        reader.log,
+    )
+    thetas, lambdas = list(scoring.cache_thetas), list(scoring.cache_lambdas)
     _check_cache_args(cache_size, thetas, lambdas)
     t0 = time.perf_counter()
     out = {
@@ -140,7 +126,9 @@ def score_with_cache(
     }
     stream = encode_stream(dev_data, tokenizer, max_tokens)
     features, log_probs = features_of(model, stream, tokenizer.pad_token_id, batch_size)
-    grid = continuous_cache_nll(features, log_probs, stream, cache_size, thetas, lambdas)  # (K, M)
+    grid = continuous_cache_nll(
+        (features, log_probs), stream, cache_size, thetas, lambdas
+    )  # (K, M)
     k, m = divmod(int(torch.argmin(grid)), len(lambdas))
     theta, lam = thetas[k], lambdas[m]
     model_nll = -log_probs.cpu().double().mean().item()
@@ -159,7 +147,7 @@ def score_with_cache(
     if test_data is not None:
         stream = encode_stream(test_data, tokenizer, max_tokens)
         features, log_probs = features_of(model, stream, tokenizer.pad_token_id, batch_size)
-        nll = continuous_cache_nll(features, log_probs, stream, cache_size, [theta], [lam])[
+        nll = continuous_cache_nll((features, log_probs), stream, cache_size, [theta], [lam])[
             0, 0
         ].item()
         out["test"] = {

@@ -7,8 +7,8 @@ gradients clipped at 0.25), its output word vectors tied to the input embeddings
 2017, *Using the Output Embedding to Improve Language Models*) through our adaptive softmax
 (nplm/output.py). It trains for a fixed wall-clock budget on our vocabulary and is scored as the
 fixed-window model is: every token of a split and one `<eos>` per line is a target, perplexity =
-exp(mean NLL per target), alone, with the continuous cache (nplm/cache.py), mixed with a Kneser-Ney
-n-gram model (nplm/ngram.py), with dynamic evaluation (nplm/dynamic.py), and with these together.
+exp(mean NLL per target), alone, with the continuous cache (lm/cache.py), mixed with a Kneser-Ney
+n-gram model (lm/ngram.py), with dynamic evaluation (lm/dynamic.py), and with these together.
 
 The file reads top to bottom: the config, the model, the training (batchify, TBPTT chunks, the
 wall-clock schedule), the scoring (one pass over a stream, dynamic evaluation), and the command.
@@ -26,25 +26,15 @@ from typing import List, Optional
 import torch
 import torch.nn as nn
 
+import mlp_lm
 import utils
-from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, score_with_cache
-from nplm.checkpoint import load_checkpoint_meta, load_model, save_checkpoint
-from nplm.corpus import TRAIN_FILE, WordTokenizer, encode_stream, load_data_mlp_lm, texts_of
-from nplm.dynamic import (
-    DYNAMIC_DECAYS,
-    DYNAMIC_LRS,
-    DYNAMIC_SEGMENT,
-    DYNAMIC_TUNE_TOKENS,
-    check_dynamic_args,
-    restoring,
-    score_dynamic_as,
-    sgd_step_with_decay,
-    synced_clock,
-    trainable_params,
-)
+from lm.dynamic import check_dynamic_args, dynamic_pass, synced_clock, trainable_params
+from lm.pipeline import ModelRun, Trained, run_pipeline
+from lm.scoring import DYNAMIC_SEGMENT, Reader, Scoring
+from nplm.checkpoint import load_model, save_checkpoint
+from nplm.corpus import TRAIN_FILE, WordTokenizer, encode_stream, load_data_mlp_lm
 from nplm.kernels import make_adamw
-from nplm.ngram import NGRAM_MUS, check_ngram_fields, count_ngram, score_with_ngram
-from nplm.output import NPLMAdaptiveFinalBlock
+from nplm.output import NPLMAdaptiveFinalBlock, OutputSettings
 
 TRAIN_LOSS_NOTE = (
     "train_loss and train_ppl: the running mean over the chunks trained since the previous "
@@ -58,9 +48,11 @@ BUDGET_NOTE = (
 
 # --------------------------------------------------------------------------- configuration
 @dataclass
-class LSTMConfig:
-    """Everything an LSTM run needs, as plain attributes; the defaults are `python main.py lstm`'s
-    (pytorch/examples' small model, on our vocabulary), `quick` a seconds-long smoke run."""
+class LSTMConfig(Scoring):
+    """Everything an LSTM run needs, as plain attributes: lm/scoring.Scoring's fields and the
+    LSTM's; the defaults are `python main.py lstm`'s (pytorch/examples' small model, on our
+    vocabulary, scored with every mode, as `lm`'s default preset), `quick` a seconds-long smoke
+    run."""
 
     # the model
     embed_dim: int = 200
@@ -84,15 +76,10 @@ class LSTMConfig:
     min_count: int = 1
     # the scoring
     eval_batch_size: int = 10  # columns when scoring a stream (each starts from <eos>)
-    cache_size: int = 2000  # 0: no continuous cache
-    cache_thetas: List[float] = field(default_factory=lambda: list(CACHE_THETAS))
-    cache_lambdas: List[float] = field(default_factory=lambda: list(CACHE_LAMBDAS))
-    dynamic_segment: int = DYNAMIC_SEGMENT  # 0: no dynamic evaluation
-    dynamic_lrs: List[float] = field(default_factory=lambda: list(DYNAMIC_LRS))
-    dynamic_decays: List[float] = field(default_factory=lambda: list(DYNAMIC_DECAYS))
-    dynamic_tune_tokens: int = DYNAMIC_TUNE_TOKENS
-    ngram_order: int = 5  # 0: no Kneser-Ney mixture (nplm/ngram.py), as `lm`'s default preset
-    ngram_mus: List[float] = field(default_factory=lambda: list(NGRAM_MUS))
+    # Scoring's modes, on by default
+    cache_size: int = 2000
+    dynamic_segment: int = DYNAMIC_SEGMENT
+    ngram_order: int = 5
     # bookkeeping
     seed: int = 0
     num_threads: Optional[int] = 2
@@ -118,9 +105,8 @@ class LSTMConfig:
     )
 
     def __post_init__(self):
-        lists = ("cutoffs", "cache_thetas", "cache_lambdas", "dynamic_lrs", "dynamic_decays")
-        for name in (*lists, "ngram_mus"):
-            setattr(self, name, list(getattr(self, name)))
+        self.cutoffs = list(self.cutoffs)
+        self.as_lists()
         self.validate()
 
     @classmethod
@@ -130,6 +116,9 @@ class LSTMConfig:
     def check(self, name: str, ok: bool, expected: str) -> None:
         if not ok:
             raise utils.ConfigError("LSTMConfig", name, expected, getattr(self, name))
+
+    # a whole number >= low, or None for a field of OPTIONAL (the fixed-window config's check)
+    check_whole = mlp_lm.LMConfig.check_whole
 
     def validate(self) -> None:
         """utils.ConfigError naming the first field out of range; before any data is read."""
@@ -145,21 +134,11 @@ class LSTMConfig:
             ("max_train_tokens", 2),
             ("max_dev_tokens", 1),
             ("num_threads", 1),
-            ("dynamic_tune_tokens", 1),
-            ("cache_size", 0),
-            ("dynamic_segment", 0),
             ("print_every", 0),
             ("seed", 0),
         )
         for name, low in whole:
-            v = getattr(self, name)
-            optional = name in self.OPTIONAL
-            self.check(
-                name,
-                (optional and v is None)
-                or (isinstance(v, int) and not isinstance(v, bool) and v >= low),
-                f"a whole number >= {low}" + (" or None" if optional else ""),
-            )
+            self.check_whole(name, low)
         for name in ("budget_seconds", "lr", "div_value"):
             v = getattr(self, name)
             self.check(
@@ -176,27 +155,7 @@ class LSTMConfig:
             and self.cutoffs == sorted(set(self.cutoffs)),
             "increasing whole numbers > 0",
         )
-        self.check(
-            "cache_thetas",
-            bool(self.cache_thetas) and all(math.isfinite(t) and t >= 0 for t in self.cache_thetas),
-            "finite and >= 0",
-        )
-        self.check(
-            "cache_lambdas",
-            bool(self.cache_lambdas) and all(0 <= x < 1 for x in self.cache_lambdas),
-            "in [0, 1)",
-        )
-        self.check(
-            "dynamic_lrs",
-            bool(self.dynamic_lrs) and all(math.isfinite(x) and x > 0 for x in self.dynamic_lrs),
-            "finite and > 0",
-        )
-        self.check(
-            "dynamic_decays",
-            bool(self.dynamic_decays) and all(0 <= x < 1 for x in self.dynamic_decays),
-            "in [0, 1)",
-        )
-        check_ngram_fields(self)
+        self.validate_scoring()
         self.check("device", isinstance(self.device, str) and self.device != "", "a device name")
         self.check("save_path", bool(str(self.save_path)), "a file path")
 
@@ -223,19 +182,13 @@ class LSTMLM(nn.Module):
     pytorch/examples' RNNModel: inputs (T, B) of token ids, state (h, c) each (num_layers, B, H).
 
     `final_layer` has the fixed-window model's interface (`nll`, `target_log_prob`, `forward`), so
-    nplm/cache.py and nplm/dynamic.py read this model's features as they read the NPLM's."""
+    lm/cache.py and lm/dynamic.py read this model's features as they read the NPLM's."""
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embed_dim: int = 200,
-        hidden_dim: int = 200,
-        num_layers: int = 2,
-        dropout_p: float = 0.2,
-        cutoffs=(1022, 9982),
-        div_value: float = 4.0,
-    ):
+    def __init__(self, vocab_size: int, embed_dim=200, hidden_dim=200, num_layers=2, **more):
         super().__init__()
+        # dropout_p (0.2), and the adaptive softmax's cutoffs and div_value (nplm/output.py)
+        dropout_p = more.pop("dropout_p", 0.2)
+        out = OutputSettings("adaptive", **more, tie_embeddings=True)
         self.hidden_dim, self.num_layers = hidden_dim, num_layers
         self.embedding = nn.Embedding(vocab_size, embed_dim)
         self.drop = nn.Dropout(dropout_p)
@@ -243,7 +196,7 @@ class LSTMLM(nn.Module):
             embed_dim, hidden_dim, num_layers, dropout=dropout_p if num_layers > 1 else 0.0
         )
         self.final_layer = NPLMAdaptiveFinalBlock(
-            vocab_size, hidden_dim, cutoffs, div_value, tie_to=self.embedding
+            vocab_size, hidden_dim, out.cutoffs, out.div_value, tie_to=self.embedding
         )
         # pytorch/examples: the (tied) word vectors uniform in +-0.1; the LSTM keeps torch's init
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
@@ -337,20 +290,14 @@ class Budget:
         return min(1.0, spent)
 
 
-def train_lstm(
-    model: LSTMLM,
-    config: LSTMConfig,
-    train_stream: torch.Tensor,
-    dev_stream: torch.Tensor,
-    pad_id: int,
-    on_best=None,
-    log=print,
-) -> dict:
-    """Train with TBPTT until the budget is spent: the state is carried from chunk to chunk
-    (detached), reset to zeros at each epoch's start; AdamW on the wall-clock schedule
-    (`lr_factor` of the budget's spent fraction). Dev is scored after each epoch and when the budget
-    ends; the best weights are loaded back at the end (`on_best(model, record)` is called at each
-    new best: the command saves the checkpoint). Returns the history and the times."""
+def train_lstm(model: LSTMLM, config: LSTMConfig, streams, pad_id: int, on_best=None, log=print):
+    """Train on `streams` (train (T,), dev (T_dev,)) with TBPTT until the budget is spent: the state
+    is carried from chunk to chunk (detached), reset to zeros at each epoch's start; AdamW on the
+    wall-clock schedule (`lr_factor` of the budget's spent fraction). Dev is scored after each epoch
+    and when the budget ends; the best weights are loaded back at the end (`on_best(model, record)`
+    is called at each new best: the command saves the checkpoint). Returns the history and the
+    times."""
+    train_stream, dev_stream = streams
     device = next(model.parameters()).device
     data = batchify(train_stream, config.batch_size).to(device)  # (L, B)
     optimizer = make_adamw(model, config.lr, config.weight_decay)
@@ -469,7 +416,7 @@ def score_stream(
     tokens (the last padded at its end, where no earlier score can see it), each read from a
     `pad_id` (<eos>) input with the state carried through the column, `chunk_len` steps at a time.
     With batch_size 1 it is one pass over the whole stream. The same signature and outputs as
-    nplm/cache.py's `features_and_log_probs`, so the continuous cache reads it unchanged. Eval mode;
+    lm/cache.py's `features_and_log_probs`, so the continuous cache reads it unchanged. Eval mode;
     the model's previous mode is restored."""
     T = stream.numel()
     device = next(model.parameters()).device
@@ -484,9 +431,10 @@ def score_stream(
         for i in range(0, L, chunk_len):
             hidden, state = model.features(inputs[i : i + chunk_len], state)  # (t, B, H)
             t = hidden.shape[0]
+            # (t * B,)
             lp = model.final_layer.target_log_prob(
                 hidden.reshape(-1, model.hidden_dim), targets[i : i + t].reshape(-1)
-            )  # (t * B,)
+            )
             features.append(hidden)
             log_probs.append(lp.view(t, B))
     features_t = torch.cat(features).transpose(0, 1).reshape(B * L, -1)[:T]  # (T, H)
@@ -494,51 +442,37 @@ def score_stream(
     return features_t, log_probs_t
 
 
-def lstm_dynamic_eval(
-    model: LSTMLM,
-    stream: torch.Tensor,
-    pad_id: int,
-    lr: float,
-    decay: float = 0.0,
-    segment_len: int = DYNAMIC_SEGMENT,
-    timing: dict | None = None,
-):
-    """Dynamic evaluation of the LSTM (Krause, Kahembwe, Murray and Renals 2018): the stream is
-    read in one column, `segment_len` tokens at a time, the state carried (detached) from segment to
-    segment; each segment is scored, then the weights take one SGD step on its mean NLL with a decay
-    to the trained weights (nplm/dynamic.py's `sgd_step_with_decay`). A token is scored before any
-    step has seen it. Returns (features (T, H), log p (T,)) in stream order, as
-    nplm/dynamic.py's `dynamic_eval` does (its signature: `score_dynamic(evaluate=...)` takes it);
-    the weights and the mode are restored."""
+def lstm_dynamic_eval(model: LSTMLM, stream: torch.Tensor, pad_id: int, step, timing=None):
+    """Dynamic evaluation of the LSTM (Krause, Kahembwe, Murray and Renals 2018): the stream is read
+    in one column, step.segment_len tokens at a time (`step`: lm/dynamic.DynamicStep), the state
+    carried (detached) from segment to segment; each segment is scored, then the weights take one
+    SGD step on its mean NLL with a decay to the trained weights (lm/dynamic.py's
+    `sgd_step_with_decay`). A token is scored before any step has seen it. Returns (features (T, H),
+    log p (T,)) in stream order, as lm/dynamic.py's `dynamic_eval` does (its signature:
+    lm/scoring.Reader.dynamic_eval takes it); the weights and the mode are restored
+    (lm/dynamic.dynamic_pass)."""
+    lr, decay, segment_len = step
     check_dynamic_args([lr], [decay], segment_len)
-    params = trainable_params(model)
-    device = params[0].device
+    device = trainable_params(model)[0].device
     column = stream.long().to(device)  # (T,)
     inputs_all = torch.cat([column.new_full((1,), pad_id), column[:-1]])  # (T,)
-    features, log_probs, state = [], [], None
-    if timing is not None:
-        timing.update(static_seconds=0.0, dynamic_seconds=0.0)
-    with restoring(params) as trained, utils.evaluating(model, grad=True):
-        for start in range(0, column.numel(), segment_len):
-            inputs = inputs_all[start : start + segment_len].view(-1, 1)  # (S, 1)
-            targets = column[start : start + segment_len]  # (S,)
-            if timing is not None:
-                t = synced_clock(device)
-                with torch.no_grad():
-                    model.nll(inputs, targets, state)  # the static model's work on this segment
-                t_static = synced_clock(device)
-                timing["static_seconds"] += t_static - t
-            hidden, new_state = model.features(inputs, state)  # (S, 1, H)
-            hidden = hidden.view(-1, model.hidden_dim)  # (S, H)
-            nll = model.final_layer.nll(hidden, targets, reduction="none")  # (S,): before the step
-            features.append(hidden.detach())
-            log_probs.append(-nll.detach())
-            grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
-            sgd_step_with_decay(params, grads, trained, lr, decay)
-            state = detach_state(new_state)
-            if timing is not None:
-                timing["dynamic_seconds"] += synced_clock(device) - t_static
-    return torch.cat(features), torch.cat(log_probs)  # (T, H), (T,)
+    # (S, 1) inputs, (S,) targets
+    segments = (
+        (inputs_all[i : i + segment_len].view(-1, 1), column[i : i + segment_len])
+        for i in range(0, column.numel(), segment_len)
+    )
+    state = None
+
+    def read(inputs, targets, static: bool):
+        nonlocal state
+        if static:
+            return model.nll(inputs, targets, state)
+        hidden, new_state = model.features(inputs, state)  # (S, 1, H)
+        # carried to the next segment, cut from this one's graph
+        state = detach_state(new_state)
+        return hidden.view(-1, model.hidden_dim)  # (S, H)
+
+    return dynamic_pass(model, segments, (lr, decay), read, timing)
 
 
 def score_splits(model, tokenizer, splits: dict, config: LSTMConfig) -> dict:
@@ -570,139 +504,85 @@ def load_lstm_checkpoint(path) -> tuple[LSTMLM, WordTokenizer, dict]:
     return load_model(path, build_lstm)
 
 
+class LSTMRun(ModelRun):
+    """The LSTM's part of the pipeline (lm/pipeline.py): trained for its budget, scored one stream
+    per split in columns (`score_stream`), dynamic evaluation in one column."""
+
+    CHECKPOINT_KEYS = ("epoch", "step", "weights_sha256")
+
+    def __init__(self, args, config: LSTMConfig):
+        self.args, self.config = args, config
+        self.reader = Reader(
+            features_of=score_stream,
+            dynamic_eval=lstm_dynamic_eval,
+            batch_size=config.eval_batch_size,
+            max_tokens=config.max_dev_tokens,
+            max_train_tokens=config.max_train_tokens,
+        )
+
+    def load_data(self) -> tuple:
+        return load_data_mlp_lm(self.args.data_dir, splits=("train", "validation", "test"))
+
+    def train(self, data) -> Trained:
+        config = self.config
+        # the initial weights and the dropout masks
+        utils.set_seed(config.seed)
+        self.device = utils.get_device(config.device)
+        tokenizer, train_stream, dev_stream = mlp_lm.tokenize_splits(
+            data[0], data[1], config.min_count, (config.max_train_tokens, config.max_dev_tokens)
+        )
+        model = LSTMLM(tokenizer.vocab_size, **config.model_fields()).to(self.device)
+        meta = {
+            "kind": "lstm",
+            "tokenizer": tokenizer.to_dict(),
+            "model": config.model_fields(),
+            "config": config.to_dict(),
+        }
+
+        def save_best(model, record):
+            best = {k: record[k] for k in ("epoch", "step", "dev_ppl")}
+            save_checkpoint(model.state_dict(), config.save_path, {**meta, **best})
+
+        pad = tokenizer.pad_token_id
+        streams = (train_stream, dev_stream)
+        report = train_lstm(model, config, streams, pad, on_best=save_best)
+        sizes = {
+            "vocab_size": tokenizer.vocab_size,
+            "train_tokens": train_stream.numel(),
+            "dev_targets": dev_stream.numel(),
+        }
+        return Trained(model, tokenizer, {**sizes, **report})
+
+    def score_static(self, trained: Trained, data) -> dict:
+        splits = {"dev": data[1], "test": data[2]}
+        return score_splits(trained.model, trained.tokenizer, splits, self.config)
+
+    def report(self, trained: Trained, scored: dict) -> dict:
+        return {
+            "model": "LSTM language model (pytorch/examples word_language_model small, tied)",
+            "config": self.config.to_dict(),
+            "train_file": TRAIN_FILE,
+            **trained.report,
+            **scored,
+            "device": str(self.device),
+        }
+
+    def json_path(self) -> Path:
+        return Path(self.args.out_dir) / f"{lstm_stem(self.config.name)}.json"
+
+    def summary(self, report: dict, json_path: Path) -> str:
+        return (
+            f"LSTM: best dev perplexity {report['best_dev_ppl']:.2f} after "
+            f"{report['train_seconds']:.0f} s of training "
+            f"({report['train_tokens_per_second']:,.0f} tokens/s); wall time "
+            f"{report['wall_seconds']:.0f} s; wrote {json_path}"
+        )
+
+
 def cmd_lstm(args) -> dict:
     """Train the LSTM of `args.lstm_config` for its budget, keep the best checkpoint, score dev and
     test alone, with the cache, with the n-gram mixture, with dynamic evaluation and together; write
-    OUT_DIR/lstm_lm[_NAME].json atomically."""
+    OUT_DIR/lstm_lm[_NAME].json atomically (lm/pipeline.py)."""
     config: LSTMConfig = args.lstm_config
     with utils.torch_threads(config.num_threads):
-        return _train_score_and_report(args, config)
-
-
-def _train_score_and_report(args, config: LSTMConfig) -> dict:
-    t0 = time.perf_counter()
-    train_data, dev_data, test_data = load_data_mlp_lm(
-        args.data_dir, splits=("train", "validation", "test")
-    )
-    utils.set_seed(config.seed)  # the initial weights and the dropout masks
-    device = utils.get_device(config.device)
-    train_texts = texts_of(train_data)
-    tokenizer = WordTokenizer.from_texts(train_texts, min_count=config.min_count)
-    train_stream = encode_stream(train_texts, tokenizer, config.max_train_tokens)  # (T,)
-    dev_stream = encode_stream(dev_data, tokenizer, config.max_dev_tokens)  # (T_dev,)
-    print(
-        f"vocabulary {tokenizer.vocab_size:,} words (train split only); train "
-        f"{train_stream.numel():,} tokens, dev {dev_stream.numel():,} targets"
-    )
-    model = LSTMLM(tokenizer.vocab_size, **config.model_fields()).to(device)
-    meta = {
-        "kind": "lstm",
-        "tokenizer": tokenizer.to_dict(),
-        "model": config.model_fields(),
-        "config": config.to_dict(),
-    }
-
-    def save_best(model, record):
-        save_checkpoint(
-            model.state_dict(),
-            config.save_path,
-            {
-                **meta,
-                "epoch": record["epoch"],
-                "step": record["step"],
-                "dev_ppl": record["dev_ppl"],
-            },
-        )
-
-    pad = tokenizer.pad_token_id
-    report = train_lstm(model, config, train_stream, dev_stream, pad, on_best=save_best)
-    splits = {"dev": dev_data, "test": test_data}
-    scoring: dict = {}
-    t = time.perf_counter()
-    scores = score_splits(model, tokenizer, splits, config)
-    scoring["static"] = time.perf_counter() - t
-    for split, s in scores.items():
-        print(f"best checkpoint: {split} perplexity {s['ppl']:.2f} over {s['targets']:,} targets")
-    cache = dynamic = None
-    if config.cache_size:
-        t = time.perf_counter()
-        cache = score_with_cache(
-            model,
-            tokenizer,
-            dev_data,
-            test_data,
-            config.cache_size,
-            config.cache_thetas,
-            config.cache_lambdas,
-            config.eval_batch_size,
-            max_tokens=config.max_dev_tokens,
-            features_of=score_stream,
-        )
-        scoring["cache"] = time.perf_counter() - t
-    ngram = ngram_scores = None
-    if config.ngram_order:
-        t = time.perf_counter()
-        ngram = count_ngram(tokenizer, train_data, config.ngram_order, config.max_train_tokens)
-        ngram_scores = score_with_ngram(
-            model,
-            tokenizer,
-            None,
-            dev_data,
-            test_data,
-            mus=config.ngram_mus,
-            batch_size=config.eval_batch_size,
-            max_tokens=config.max_dev_tokens,
-            ngram=ngram,
-            cache_size=config.cache_size,
-            thetas=config.cache_thetas,
-            lambdas=config.cache_lambdas,
-            features_of=score_stream,
-        )
-        scoring["ngram"] = time.perf_counter() - t
-    if config.dynamic_segment:
-        t = time.perf_counter()
-        dynamic = score_dynamic_as(
-            config,
-            model,
-            tokenizer,
-            dev_data,
-            test_data,
-            evaluate=lstm_dynamic_eval,
-            ngram=ngram,
-            mus=config.ngram_mus,
-        )
-        scoring["dynamic"] = time.perf_counter() - t
-    _, saved = load_checkpoint_meta(config.save_path)  # the checkpoint this JSON describes
-    report = {
-        "model": "LSTM language model (pytorch/examples word_language_model small, tied)",
-        "config": config.to_dict(),
-        "train_file": TRAIN_FILE,
-        "vocab_size": tokenizer.vocab_size,
-        "train_tokens": train_stream.numel(),
-        "dev_targets": dev_stream.numel(),
-        **report,
-        "checkpoint": {
-            "path": str(config.save_path),
-            "epoch": saved["epoch"],
-            "step": saved["step"],
-            "weights_sha256": saved["weights_sha256"],
-        },
-        "best_checkpoint_scores": scores,
-        "cache": cache,
-        "ngram": ngram_scores,
-        "dynamic": dynamic,
-        "scoring_seconds": scoring,
-        "device": str(device),
-        "wall_seconds": time.perf_counter() - t0,
-        "torch_threads": torch.get_num_threads(),
-        "torch_version": torch.__version__,
-    }
-    json_path = Path(args.out_dir) / f"{lstm_stem(config.name)}.json"
-    utils.atomic_write_json(report, json_path)
-    print(
-        f"LSTM: best dev perplexity {report['best_dev_ppl']:.2f} after "
-        f"{report['train_seconds']:.0f} s of training "
-        f"({report['train_tokens_per_second']:,.0f} tokens/s); wall time "
-        f"{report['wall_seconds']:.0f} s; wrote {json_path}"
-    )
-    return report
+        return run_pipeline(LSTMRun(args, config))

@@ -11,7 +11,7 @@ the trained weights theta_0:
 
 (Krause et al.'s RMS-normalised rule divides the step by each weight's training-gradient RMS; on
 this model's dev set it scored worse than plain SGD at every step size we tried, so it is not
-offered.) The trained weights are put back at the end; the continuous cache (nplm/cache.py) can read
+offered.) The trained weights are put back at the end; the continuous cache (lm/cache.py) can read
 the features the adapted model computed.
 """
 
@@ -21,20 +21,15 @@ import contextlib
 import itertools
 import math
 import time
+from typing import NamedTuple
 
 import torch
 
 import utils
-from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll
+from lm.cache import continuous_cache_nll
+from lm.ngram import mix_passes
+from lm.scoring import DYNAMIC_SEGMENT, Reader, Scoring
 from nplm.corpus import WindowBatches, encode_stream
-from nplm.ngram import mix_passes
-
-# the grid `score_dynamic` searches on a dev prefix (lr, decay); the segment length is one value per
-# run
-DYNAMIC_LRS = [0.05, 0.1, 0.2]
-DYNAMIC_DECAYS = [0.002, 0.01]
-DYNAMIC_SEGMENT = 50
-DYNAMIC_TUNE_TOKENS = 50_000
 
 
 def check_dynamic_args(lrs, decays, segment_len) -> None:
@@ -79,15 +74,16 @@ def sgd_step_with_decay(params, grads, trained, lr: float, decay: float) -> None
         torch._foreach_lerp_(params, trained, decay)
 
 
-def dynamic_eval(
-    model,
-    stream: torch.Tensor,
-    pad_id: int,
-    lr: float,
-    decay: float = 0.0,
-    segment_len: int = DYNAMIC_SEGMENT,
-    timing: dict | None = None,
-):
+class DynamicStep(NamedTuple):
+    """One dynamic evaluation's step: its size, its decay to the trained weights, and the tokens
+    scored between two steps."""
+
+    lr: float
+    decay: float = 0.0
+    segment_len: int = DYNAMIC_SEGMENT
+
+
+def dynamic_eval(model, stream: torch.Tensor, pad_id: int, step: DynamicStep, timing=None):
     """Score `stream` with dynamic evaluation: (features (T, H), log p(x_t | x_<t) (T,)), in stream
     order, each as the model stood when x_t was scored (the features feed the continuous cache, as
     `features_and_log_probs` gives them for the static model). The weights are restored before
@@ -99,27 +95,42 @@ def dynamic_eval(
     timing["static_seconds"] and timing["dynamic_seconds"] add up over the segments. Alternating
     segment by segment, both see the same machine load, so their ratio holds even while another
     process takes the CPU; the scores are unchanged."""
+    lr, decay, segment_len = step
     check_dynamic_args([lr], [decay], segment_len)
+    device = trainable_params(model)[0].device
+    segments = WindowBatches(stream, model.context_size, pad_id, segment_len, device=device)
+
+    def read(inputs, targets, static: bool):
+        return model.nll(inputs, targets) if static else model.features(inputs)
+
+    return dynamic_pass(model, segments, (lr, decay), read, timing)
+
+
+def dynamic_pass(model, segments, step, read, timing=None):
+    """The loop of every dynamic evaluation: for each (inputs, targets) of `segments`, in order, the
+    hidden states `read(inputs, targets, False)` gives (S, H) are scored by the output layer, then
+    the weights take one SGD step on the segment's mean NLL, with `step` = (lr, decay) to the
+    trained weights. With a `timing` dict, `read(inputs, targets, True)` (the static model's work on
+    the segment) is run and timed first. Returns (features (T, H), log p (T,)); the weights and the
+    model's mode are restored."""
+    lr, decay = step
     params = trainable_params(model)
     device = params[0].device
     features, log_probs = [], []
     if timing is not None:
         timing.update(static_seconds=0.0, dynamic_seconds=0.0)
+    # eval mode: no dropout, and the gradients of the steps
     with restoring(params) as trained, utils.evaluating(model, grad=True):
-        # eval mode: no dropout, and the gradients of the steps
-        for inputs, targets in WindowBatches(
-            stream, model.context_size, pad_id, segment_len, device=device
-        ):
+        for inputs, targets in segments:
             if timing is not None:
                 t = synced_clock(device)
                 with torch.no_grad():
-                    model.nll(inputs, targets)  # the static model's work on this segment
+                    read(inputs, targets, True)
                 t_static = synced_clock(device)
                 timing["static_seconds"] += t_static - t
-            hidden = model.features(inputs)  # (S, H)
-            nll = model.final_layer.nll(
-                hidden, targets, reduction="none"
-            )  # (S,): scored before the step below
+            hidden = read(inputs, targets, False)  # (S, H)
+            # (S,): scored before the step below
+            nll = model.final_layer.nll(hidden, targets, reduction="none")
             features.append(hidden.detach())
             log_probs.append(-nll.detach())
             grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
@@ -130,40 +141,25 @@ def dynamic_eval(
 
 
 def score_dynamic(
-    model,
-    tokenizer,
-    dev_data,
-    test_data=None,
-    *,
-    lrs=None,
-    decays=None,
-    segment_len: int = DYNAMIC_SEGMENT,
-    tune_tokens: int = DYNAMIC_TUNE_TOKENS,
-    cache_size: int = 0,
-    thetas=None,
-    lambdas=None,
-    max_tokens=None,
-    ngram=None,
-    mus=None,
-    log=print,
-    evaluate=None,
+    model, tokenizer, splits, scoring: Scoring, reader: Reader = Reader(), ngram=None
 ) -> dict:
-    """Dynamic evaluation tuned on dev, then test scored once.
+    """Dynamic evaluation tuned on dev, then test scored once; `splits` is (dev, test or None).
 
-    The (lr, decay) of the grid with the lowest perplexity on the first `tune_tokens` dev tokens is
-    chosen; the whole dev split is then scored with it, and with `cache_size` > 0 the continuous
-    cache's theta and lambda are chosen on that pass's features; test is scored once, alone and with
-    the cache. Returns the grid's scores, the choices, dev and test perplexities, and the cost per
-    token against the static model's. `evaluate` is the pass that scores a stream, with
-    `dynamic_eval`'s signature: `dynamic_eval` for the fixed-window model, nplm/lstm.py's
-    `lstm_dynamic_eval` for the LSTM (None: `dynamic_eval`, looked up when called). With a counted
-    `ngram` (nplm/ngram.KneserNey), the adapted model is also mixed with it (mu chosen on dev from
-    `mus`), alone and under the cache: out["ngram"]."""
-    evaluate = dynamic_eval if evaluate is None else evaluate
-    lrs = list(DYNAMIC_LRS if lrs is None else lrs)
-    decays = list(DYNAMIC_DECAYS if decays is None else decays)
-    thetas = list(CACHE_THETAS if thetas is None else thetas)
-    lambdas = list(CACHE_LAMBDAS if lambdas is None else lambdas)
+    The (lr, decay) of the grid (scoring.dynamic_lrs, dynamic_decays) with the lowest perplexity on
+    the first scoring.dynamic_tune_tokens dev tokens is chosen; the whole dev split is then scored
+    with it, and with scoring.cache_size > 0 the continuous cache's theta and lambda are chosen on
+    that pass's features; test is scored once, alone and with the cache. Returns the grid's scores,
+    the choices, dev and test perplexities, and the cost per token against the static model's.
+    reader.dynamic_eval is the pass that scores a stream (None: `dynamic_eval`; the LSTM's is
+    lm/lstm.py's `lstm_dynamic_eval`). With a counted `ngram` (lm/ngram.KneserNey), the adapted
+    model is also mixed with it (mu chosen on dev from scoring.ngram_mus), alone and under the
+    cache: out["ngram"]."""
+    dev_data, test_data = splits
+    evaluate = reader.dynamic_eval or dynamic_eval
+    lrs, decays = list(scoring.dynamic_lrs), list(scoring.dynamic_decays)
+    thetas, lambdas = list(scoring.cache_thetas), list(scoring.cache_lambdas)
+    segment_len, tune_tokens = scoring.dynamic_segment, scoring.dynamic_tune_tokens
+    cache_size, max_tokens, log = scoring.cache_size, reader.max_tokens, reader.log
     check_dynamic_args(lrs, decays, segment_len)
     if isinstance(tune_tokens, bool) or int(tune_tokens) != tune_tokens or tune_tokens < 1:
         raise ValueError(f"tune_tokens must be a whole number >= 1, got {tune_tokens!r}")
@@ -180,7 +176,7 @@ def score_dynamic(
         "grid_dev_prefix": [],
     }
     for lr, decay in itertools.product(lrs, decays):
-        _, lp = evaluate(model, dev[:tune_tokens], pad, lr, decay, segment_len)
+        _, lp = evaluate(model, dev[:tune_tokens], pad, DynamicStep(lr, decay, segment_len))
         out["grid_dev_prefix"].append(
             {"lr": lr, "decay": decay, "ppl": math.exp(-lp.double().mean().item())}
         )
@@ -193,7 +189,8 @@ def score_dynamic(
     lr, decay = out["lr"], out["decay"] = best["lr"], best["decay"]
     # the static model's time and dynamic evaluation's, segment by segment, side by side
     timing: dict = {}
-    features, lp = evaluate(model, dev, pad, lr, decay, segment_len, timing=timing)
+    step = DynamicStep(lr, decay, segment_len)
+    features, lp = evaluate(model, dev, pad, step, timing=timing)
     passes = {"dev": {"stream": dev, "features": features, "model": lp}}
     static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
     out["cost"] = {
@@ -204,7 +201,7 @@ def score_dynamic(
     }
     out["dev"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": dev.numel()}
     if cache_size:
-        grid = continuous_cache_nll(features, lp, dev, cache_size, thetas, lambdas)  # (K, M)
+        grid = continuous_cache_nll((features, lp), dev, cache_size, thetas, lambdas)  # (K, M)
         k, m = divmod(int(torch.argmin(grid)), len(lambdas))
         out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
         out["dev"]["with_cache_ppl"] = math.exp(grid[k, m].item())
@@ -216,39 +213,23 @@ def score_dynamic(
     )
     if test_data is not None:
         test = encode_stream(test_data, tokenizer, max_tokens)
-        features, lp = evaluate(model, test, pad, lr, decay, segment_len)
+        features, lp = evaluate(model, test, pad, step)
         passes["test"] = {"stream": test, "features": features, "model": lp}
         out["test"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": test.numel()}
         if cache_size:
             c = out["cache"]
-            nll = continuous_cache_nll(features, lp, test, cache_size, [c["theta"]], [c["lambda"]])[
-                0, 0
-            ].item()
+            nll = continuous_cache_nll(
+                (features, lp), test, cache_size, [c["theta"]], [c["lambda"]]
+            )[0, 0].item()
             out["test"]["with_cache_ppl"] = math.exp(nll)
         log(
             f"dynamic evaluation: test perplexity {out['test']['ppl']:.2f}"
             + (f", {out['test']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
         )
     if ngram is not None:
-        out["ngram"] = mix_passes(ngram, passes, mus, cache_size, thetas, lambdas, log)
+        out["ngram"] = mix_passes(ngram, passes, scoring, log)
     out["seconds"] = time.perf_counter() - t0
     return out
-
-
-def score_dynamic_as(config, model, tokenizer, dev_data, test_data=None, **overrides) -> dict:
-    """`score_dynamic` with the grids and sizes of a run's config (nplm/run.LMRunConfig or
-    nplm/lstm.LSTMConfig); `overrides` replace any of its keyword arguments."""
-    kwargs = dict(
-        lrs=config.dynamic_lrs,
-        decays=config.dynamic_decays,
-        segment_len=config.dynamic_segment,
-        tune_tokens=config.dynamic_tune_tokens,
-        cache_size=config.cache_size,
-        thetas=config.cache_thetas,
-        lambdas=config.cache_lambdas,
-        max_tokens=config.max_dev_tokens,
-    )
-    return score_dynamic(model, tokenizer, dev_data, test_data, **{**kwargs, **overrides})
 
 
 def synced_clock(device: torch.device) -> float:

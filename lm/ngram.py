@@ -45,7 +45,7 @@ The mixture (Bengio et al. 2003, section 4.1, mixed the network with an interpol
 p(x_t) = (1 - mu) p_net(x_t) + mu p_kn(x_t), with mu chosen on the dev split from a grid and the
 test split scored once with it (`score_mixture`, `score_with_ngram`). `mix_log_probs` gives the
 mixed per-token log-probabilities for one mu, to hand to the continuous cache
-(nplm.cache.continuous_cache_nll(features, mixed, ...)).
+(lm.cache.continuous_cache_nll((features, mixed), ...)).
 """
 
 from __future__ import annotations
@@ -57,27 +57,14 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from nplm.cache import CACHE_LAMBDAS, CACHE_THETAS, continuous_cache_nll, features_and_log_probs
+from lm.cache import continuous_cache_nll, features_and_log_probs
+from lm.scoring import NGRAM_MUS, Reader, Scoring
 from nplm.corpus import encode_stream, pad_id_of
 
 MIN_ORDER, MAX_ORDER = 2, 5
-NGRAM_MUS = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5]
 
 
 # --------------------------------------------------------------------------- argument checks
-def check_ngram_fields(config) -> None:
-    """A run's ngram_order (0: none, else MIN_ORDER..MAX_ORDER) and ngram_mus (each in [0, 1)),
-    refused through the config's own `check` (nplm/run.LMRunConfig, nplm/lstm.LSTMConfig)."""
-    order = config.ngram_order
-    config.check(
-        "ngram_order",
-        order == 0 or (not isinstance(order, bool) and order in range(MIN_ORDER, MAX_ORDER + 1)),
-        f"0 (none) or a whole number from {MIN_ORDER} to {MAX_ORDER}",
-    )
-    mus = config.ngram_mus
-    config.check("ngram_mus", len(mus) > 0 and all(0 <= x < 1 for x in mus), "in [0, 1)")
-
-
 def _check_order(order) -> int:
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)):
         raise ValueError(f"the n-gram order must be a whole number in 2..5, got {order!r}")
@@ -331,7 +318,7 @@ def _as_log_probs(log_probs, what: str) -> torch.Tensor:
 
 def mix_log_probs(model_log_probs, ngram_log_probs, mu: float) -> torch.Tensor:
     """log((1 - mu) p_net + mu p_kn) per token, float64 (T,) (logaddexp; mu = 0 gives the
-    network's log-probs exactly). Feed it to nplm.cache.continuous_cache_nll as `log_probs`."""
+    network's log-probs exactly). Feed it to lm.cache.continuous_cache_nll as `log_probs`."""
     (mu,) = _check_mus([mu])
     a = _as_log_probs(model_log_probs, "model_log_probs")
     b = _as_log_probs(ngram_log_probs, "ngram_log_probs")
@@ -351,21 +338,16 @@ def mixture_nll(model_log_probs, ngram_log_probs, mus) -> torch.Tensor:
     return torch.stack([-mix_log_probs(model_log_probs, ngram_log_probs, mu).mean() for mu in mus])
 
 
-def score_mixture(
-    dev_model_log_probs,
-    dev_ngram_log_probs,
-    test_model_log_probs=None,
-    test_ngram_log_probs=None,
-    mus=None,
-    ngram: KneserNey | None = None,
-    log=print,
-) -> dict:
+def score_mixture(dev, test=None, mus=None, ngram: KneserNey | None = None, log=print) -> dict:
     """Choose mu on dev (the grid's lowest perplexity), then score test once with it (Bengio et al.
-    2003). Returns {method, order, discounts, mus, grid_dev_ppl, mu, dev: {model_ppl, ngram_ppl,
+    2003); `dev` and `test` (None: no test) are each (the network's log-probs, the n-gram model's).
+    Returns {method, order, discounts, mus, grid_dev_ppl, mu, dev: {model_ppl, ngram_ppl,
     mix_ppl, targets}, test: {...} (when test log-probs are given), seconds}; order and discounts
     come from `ngram` (None without it)."""
     t0 = time.perf_counter()
     mus = _check_mus(NGRAM_MUS if mus is None else mus)
+    dev_model_log_probs, dev_ngram_log_probs = dev
+    test_model_log_probs, test_ngram_log_probs = (None, None) if test is None else test
     if (test_model_log_probs is None) != (test_ngram_log_probs is None):
         raise ValueError("give both test_model_log_probs and test_ngram_log_probs, or neither")
     out = {
@@ -417,16 +399,17 @@ def add_cache(out: dict, per_token: dict, cache_size: int, thetas, lambdas, log=
     mixed}; adds out["cache"] = {cache_size, theta, lambda} and out[split]["mix_cache_ppl"]."""
     thetas, lambdas = list(thetas), list(lambdas)
     dev = per_token["dev"]
+    # (K, M)
     grid = continuous_cache_nll(
-        dev["features"], dev["mixed"], dev["stream"], cache_size, thetas, lambdas
-    )  # (K, M)
+        (dev["features"], dev["mixed"]), dev["stream"], cache_size, thetas, lambdas
+    )
     k, m = divmod(int(torch.argmin(grid)), len(lambdas))
     out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
     out["dev"]["mix_cache_ppl"] = math.exp(grid[k, m].item())
     if "test" in per_token:
         test = per_token["test"]
         nll = continuous_cache_nll(
-            test["features"], test["mixed"], test["stream"], cache_size, [thetas[k]], [lambdas[m]]
+            (test["features"], test["mixed"]), test["stream"], cache_size, [thetas[k]], [lambdas[m]]
         )[0, 0].item()
         out["test"]["mix_cache_ppl"] = math.exp(nll)
     log(
@@ -446,80 +429,58 @@ def count_ngram(tokenizer, train_data, order: int = 3, max_train_tokens=None, lo
 
 
 def score_with_ngram(
-    model,
-    tokenizer,
-    train_data,
-    dev_data,
-    test_data=None,
-    order: int = 3,
-    mus=None,
-    batch_size: int = 4096,
-    max_train_tokens: int | None = None,
-    max_tokens: int | None = None,
-    return_log_probs: bool = False,
-    log=print,
-    ngram: KneserNey | None = None,
-    cache_size: int = 0,
-    thetas=None,
-    lambdas=None,
-    features_of=None,
+    model, tokenizer, splits, scoring: Scoring, reader: Reader = Reader(), ngram=None
 ):
-    """Count a `order`-gram Kneser-Ney model from train_data's stream (the network's vocabulary,
-    contexts padded as the network pads them), score dev (and test) with it and with the network
-    (features_and_log_probs), and mix them (`score_mixture`). The dict also has count_seconds.
-
-    With return_log_probs: (dict, per_token), per_token[split] = {stream, features, model, ngram,
-    mixed} (mixed with the chosen mu), e.g. for continuous_cache_nll(features, mixed, stream, ...).
-    A counted `ngram` is used as it is (train_data, order and max_train_tokens are then not read).
-    With `cache_size` > 0 the cache is also put over the mixture (`mix_passes`).
-    `features_of(model, stream, pad_id, batch_size)` gives the network's features and log
-    probabilities (None: `features_and_log_probs`; nplm/lstm.py's `score_stream` for the LSTM).
-    """
-    features_of = features_and_log_probs if features_of is None else features_of
+    """Count a scoring.ngram_order-gram Kneser-Ney model from the train split of `splits` (train,
+    dev, test or None) in the network's vocabulary, contexts padded as the network pads them; score
+    dev (and test) with it and with the network (as `reader` reads it), and mix them
+    (`score_mixture`, mu from scoring.ngram_mus). A counted `ngram` is used as it is (train and the
+    order are then not read). With scoring.cache_size > 0 the cache is also put over the mixture
+    (`mix_passes`). Returns (the dict, with count_seconds; per_token), per_token[split] = {stream,
+    features, model, ngram, mixed} (mixed with the chosen mu), e.g. for
+    continuous_cache_nll((features, mixed), stream, ...)."""
+    train_data, dev_data, test_data = splits
+    features_of = reader.features_of or features_and_log_probs
     t0 = time.perf_counter()
-    order = _check_order(order)
-    mus = _check_mus(NGRAM_MUS if mus is None else mus)
     pad = pad_id_of(tokenizer)
     if ngram is None:
-        ngram = count_ngram(tokenizer, train_data, order, max_train_tokens, log)
+        order = _check_order(scoring.ngram_order)
+        ngram = count_ngram(tokenizer, train_data, order, reader.max_train_tokens, reader.log)
     per_token = {}
     for name, data in (("dev", dev_data), ("test", test_data)):
         if data is None:
             continue
-        stream = encode_stream(data, tokenizer, max_tokens)
-        features, model_lp = features_of(model, stream, pad, batch_size)
+        stream = encode_stream(data, tokenizer, reader.max_tokens)
+        features, model_lp = features_of(model, stream, pad, reader.batch_size)
         per_token[name] = {
             "stream": stream,
             "features": features,
             "model": model_lp.cpu().double(),
         }
-    out = mix_passes(ngram, per_token, mus, cache_size, thetas, lambdas, log)
+    out = mix_passes(ngram, per_token, scoring, reader.log)
     out["count_seconds"] = ngram.count_seconds
     out["seconds"] = time.perf_counter() - t0
-    return (out, per_token) if return_log_probs else out
+    return out, per_token
 
 
-def mix_passes(ngram, passes: dict, mus=None, cache_size=0, thetas=None, lambdas=None, log=print):
+def mix_passes(ngram, passes: dict, scoring: Scoring, log=print):
     """A model's per-token scores, passes[split] = {stream, features, model} (dev, and test if
-    there), mixed with the n-gram model (`score_mixture`: mu chosen on dev), then with
-    `cache_size` > 0 the cache over the mixture (`add_cache`). Adds passes[split]["ngram"] and
-    ["mixed"]; returns score_mixture's dict."""
+    there), mixed with the n-gram model (`score_mixture`: mu chosen on dev from
+    scoring.ngram_mus), then with scoring.cache_size > 0 the cache over the mixture (`add_cache`).
+    Adds passes[split]["ngram"] and ["mixed"]; returns score_mixture's dict."""
     for split in passes.values():
         split["ngram"] = ngram.target_log_probs(split["stream"])
-    test = passes.get("test", {})
+    dev, test = passes["dev"], passes.get("test")
     out = score_mixture(
-        passes["dev"]["model"],
-        passes["dev"]["ngram"],
-        test.get("model"),
-        test.get("ngram"),
-        mus=mus,
+        (dev["model"], dev["ngram"]),
+        None if test is None else (test["model"], test["ngram"]),
+        mus=scoring.ngram_mus,
         ngram=ngram,
         log=log,
     )
     for split in passes.values():
         split["mixed"] = mix_log_probs(split["model"], split["ngram"], out["mu"])
-    if cache_size:
-        thetas = CACHE_THETAS if thetas is None else thetas
-        lambdas = CACHE_LAMBDAS if lambdas is None else lambdas
-        add_cache(out, passes, cache_size, thetas, lambdas, log=log)
+    if scoring.cache_size:
+        grids = (scoring.cache_thetas, scoring.cache_lambdas)
+        add_cache(out, passes, scoring.cache_size, *grids, log=log)
     return out
