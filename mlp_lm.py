@@ -36,9 +36,12 @@ from nplm.corpus import WindowBatches
 from nplm.corpus import load_data_mlp_lm, preprocess_data  # noqa: F401 (the course's names)
 from nplm.kernels import softmax_nll
 from nplm.sampling import top_p_filter
+from common.settings import check_settings, setting
 from nplm.output import NPLMAdaptiveFinalBlock, OutputSettings, TiedOutput
 
 OUTPUT_FIELDS = {f.name for f in dataclasses.fields(OutputSettings)}
+# the command whose flags set these fields, and the range of a share (a dropout rate)
+LM, SHARE = ("lm",), dict(low=0, high=1, open_high=True)
 COURSE_PROMPT = "The best perks of living on the east"
 # torch's seed for the course's runs: the initial weights, the shuffling, the dropout masks
 SEED = 42
@@ -49,50 +52,51 @@ SEED = 42
 class LMConfig:
     """The course's fields, with the values of its `single_run_mlp_lm` except lr (the course's 2e-6
     leaves the model near its initialisation); attribute access like the course's EasyDict
-    (`as_lm_config` converts one). Checked on construction. lm/config.py extends it with ours."""
+    (`as_lm_config` converts one). Each field is declared once (common/settings.py): its check on
+    construction, and its flag for `python main.py lm`. lm/config.py extends it with ours."""
 
-    embed_dim: int = 128
-    hidden_dim: int = 512
-    num_blocks: int = 2
-    dropout_p: float = 0.2
-    local_window_size: int = 6
-    batch_size: int = 4096
-    lr: float = 1e-3
+    embed_dim: int = setting(128, "word embedding size E", low=1, commands=LM)
+    hidden_dim: int = setting(512, "hidden size H", low=1, commands=LM)
+    num_blocks: int = setting(2, "residual blocks after the first", low=0, commands=LM)
+    dropout_p: float = setting(
+        0.2, "dropout rate after each block, in [0, 1)", **SHARE, flag="--dropout", commands=LM
+    )
+    local_window_size: int = setting(
+        6, "words W before the target", low=1, flag="--window", commands=LM
+    )
+    batch_size: int = setting(
+        4096, "training batch size, split between torchrun's processes", low=1, commands=LM
+    )
+    lr: float = setting(1e-3, "peak learning rate", low=0, open_low=True, commands=LM)
     # gamma of ExponentialLR, stepped every batch as the course does
-    decay: float = 1.0
-    num_epochs: int = 5
-    save_path: str = "mlp_lm.pth"
-
-    # fields that may be None (unset)
-    OPTIONAL = ()
+    decay: float = setting(
+        1.0,
+        "ExponentialLR's gamma per batch, in (0, 1], with --schedule exponential (the course's)",
+        low=0,
+        high=1,
+        open_low=True,
+        commands=LM,
+    )
+    num_epochs: int = setting(5, "epochs of training", low=1, flag="--epochs", commands=LM)
+    save_path: str = setting(
+        "mlp_lm.pth",
+        "the best model's file",
+        rule=lambda p: bool(str(p)),
+        expected_text="a file path",
+    )
 
     def __post_init__(self):
         self.validate()
 
     def check(self, name: str, ok: bool, expected: str) -> None:
-        """utils.ConfigError "LMConfig.name must be expected, got value" unless `ok`."""
+        """utils.ConfigError "LMConfig.name must be expected, got value" unless `ok`: for a
+        condition between fields."""
         if not ok:
             raise utils.ConfigError("LMConfig", name, expected, getattr(self, name))
 
-    def check_whole(self, name: str, low: int) -> None:
-        """A whole number >= low (or None, for a field of OPTIONAL)."""
-        v, optional = getattr(self, name), name in self.OPTIONAL
-        self.check(
-            name,
-            (optional and v is None)
-            or (isinstance(v, int) and not isinstance(v, bool) and v >= low),
-            f"a whole number >= {low}" + (" or None" if optional else ""),
-        )
-
     def validate(self) -> None:
         """utils.ConfigError naming the first field out of range; before any data is read."""
-        for name in ("embed_dim", "hidden_dim", "local_window_size", "batch_size", "num_epochs"):
-            self.check_whole(name, 1)
-        self.check_whole("num_blocks", 0)
-        self.check("dropout_p", 0.0 <= self.dropout_p < 1.0, "in [0, 1)")
-        self.check("lr", math.isfinite(self.lr) and self.lr > 0, "finite and > 0")
-        self.check("decay", 0.0 < self.decay <= 1.0, "in (0, 1]")
-        self.check("save_path", bool(str(self.save_path)), "a file path")
+        check_settings(self, "LMConfig")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -11,9 +11,9 @@ from typing import Any, Optional
 from common import datafiles
 from common.settings import Setting, settings_of
 import mlp_lm
-from lm.scoring import DYNAMIC_SEGMENT
+from lm.config import LMRunConfig
+from lm.lstm import LSTMConfig
 from mlp import MLPConfig
-from nplm.optim import SCHEDULES
 from sweeps.definitions import SWEEPS
 
 DEFAULT_OUT_DIR = Path("plots")
@@ -67,32 +67,53 @@ class Flag:
         return default(args) if callable(default) else default
 
 
-def config_flags(config, with_defaults: bool = False) -> list:
-    """A flag for each field of the config dataclass whose Setting names the commands taking it:
+# The config whose values a command's flags stand for: a flag left out keeps its value (shown in
+# --help). `lm` starts from a preset (--config, --quick) and `lstm` from its default or quick
+# config; `cache` and `dynamic` score a saved checkpoint as the default preset would.
+COMMAND_CONFIGS = {
+    "all": MLPConfig,
+    "mlp": MLPConfig,
+    "lm": lambda: LMRunConfig.preset("default"),
+    "cache": lambda: LMRunConfig.preset("default"),
+    "dynamic": lambda: LMRunConfig.preset("default"),
+    "lstm": LSTMConfig,
+}
+
+
+def _configured(field: str):
+    """A flag's default: the field's value in the config of the command given."""
+
+    def default(args):
+        make = COMMAND_CONFIGS.get(args.command)
+        return getattr(make(), field, None) if make else None
+
+    return default
+
+
+def config_flags(*configs) -> list:
+    """A flag for each field of the config dataclasses whose Setting names the commands taking it:
     the Setting's help and flag name, its type parsed from the word (on/off for a switch), its
-    choices. Unset, the flag is the field's default (`with_defaults`) or None, for the config's
-    own value (a preset's) to stand. The range is the config's to check: its check_settings names
-    the field, and parse_args the flag."""
-    fields = {f.name: f for f in dataclasses.fields(config)}
-    flags = []
-    for name, declared in settings_of(config).items():
-        if not declared.commands:
-            continue
-        if declared.choices:
-            kwargs = dict(choices=list(declared.choices))
-        elif declared.kind is bool:
-            kwargs = dict(type=_on_off, metavar="{on,off}")
-        else:
-            kwargs = dict(type=declared.kind)
-        if declared.many:
-            kwargs["nargs"] = "+"
-        field, default = fields[name], None
-        if with_defaults:
-            made = field.default_factory is not dataclasses.MISSING
-            default = field.default_factory() if made else field.default
-        flags.append(
-            Flag(declared.flag_name(name), declared.help, declared.commands, default, name, kwargs)
-        )
+    choices; left out, the value of the command's config (`COMMAND_CONFIGS`). A field that two
+    configs share (the scoring's) is one flag. The range is the config's to check: its
+    check_settings names the field, and parse_args the flag."""
+    flags, seen = [], set()
+    for config in configs:
+        for name, declared in settings_of(config).items():
+            if not declared.commands or (name, declared) in seen:
+                continue
+            seen.add((name, declared))
+            if declared.choices:
+                kwargs = dict(choices=list(declared.choices))
+            elif declared.kind is bool:
+                kwargs = dict(type=_on_off, metavar="{on,off}")
+            else:
+                kwargs = dict(type=declared.kind)
+            if declared.many:
+                kwargs["nargs"] = "+"
+            flag = declared.flag_name(name)
+            flags.append(
+                Flag(flag, declared.help, declared.commands, _configured(name), name, kwargs)
+            )
     return flags
 
 
@@ -112,8 +133,6 @@ EVERY = (
 )
 SWEEPING, LM, SCORING = ("all", "mlp"), ("lm",), ("sample", "cache", "dynamic")
 LSTM = ("lstm",)
-FIELD = dict(commands=LM)  # a field of the language model's config: `lm` takes it
-BOTH = dict(commands=(*LM, *LSTM))  # ... that `lstm` takes too, for its own config (LSTM_FIELDS)
 FLAGS = [
     Flag(
         "--data-dir",
@@ -163,13 +182,6 @@ FLAGS = [
         (*SWEEPING, "sentiment"),
         3,
         kwargs=dict(type=_number(int, 1)),
-    ),
-    Flag(
-        "--epochs",
-        "epochs of training (default: the preset's)",
-        LM,
-        field="num_epochs",
-        kwargs=dict(type=int),
     ),
     Flag(
         "--embeddings",
@@ -257,266 +269,8 @@ FLAGS = [
         30,
         kwargs=dict(type=_number(int, 0)),
     ),
-    # after training `lm` scores with these (0: off); `cache` and `dynamic` score a saved checkpoint
-    Flag(
-        "--cache-size",
-        "past tokens in the continuous cache (lm, lstm: 0 is none; cache, dynamic: default 2000)",
-        (*LM, "cache", "dynamic", *LSTM),
-        {"cache": 2000, "dynamic": 2000},
-        "cache_size",
-        dict(type=int),
-    ),
-    Flag(
-        "--ngram-order",
-        "order of the Kneser-Ney n-gram model mixed with the network when scoring "
-        "(lm, lstm: 0 is none)",
-        field="ngram_order",
-        kwargs=dict(type=int),
-        **BOTH,
-    ),
-    Flag(
-        "--dynamic-segment",
-        f"dynamic evaluation's tokens between two steps (lm, lstm: 0 is none; "
-        f"dynamic: default {DYNAMIC_SEGMENT})",
-        (*LM, "dynamic", *LSTM),
-        {"dynamic": DYNAMIC_SEGMENT},
-        "dynamic_segment",
-        dict(type=int),
-    ),
-    # every other field of the language model a user tunes: unset, the preset's value
-    Flag(
-        "--batch-size",
-        "training batch size, split between torchrun's processes",
-        field="batch_size",
-        kwargs=dict(type=int),
-        **BOTH,
-    ),
-    Flag(
-        "--eval-batch-size",
-        "batch size for scoring",
-        field="eval_batch_size",
-        kwargs=dict(type=int),
-        **BOTH,
-    ),
-    Flag("--lr", "peak learning rate", field="lr", kwargs=dict(type=float), **BOTH),
-    Flag(
-        "--decay",
-        "ExponentialLR's gamma per batch, in (0, 1], with --schedule exponential (the course's)",
-        field="decay",
-        kwargs=dict(type=float),
-        **FIELD,
-    ),
-    Flag(
-        "--optimizer",
-        "adamw or the course's adam",
-        field="optimizer",
-        kwargs=dict(choices=["adam", "adamw"]),
-        **FIELD,
-    ),
-    Flag(
-        "--schedule",
-        "learning-rate schedule after the warmup",
-        field="schedule",
-        kwargs=dict(choices=list(SCHEDULES)),
-        **FIELD,
-    ),
-    Flag(
-        "--warmup-steps",
-        "linear warmup steps",
-        field="warmup_steps",
-        kwargs=dict(type=int),
-        **FIELD,
-    ),
-    Flag(
-        "--weight-decay",
-        "decoupled weight decay",
-        field="weight_decay",
-        kwargs=dict(type=float),
-        **FIELD,
-    ),
-    Flag(
-        "--patience",
-        "stop after this many epochs without a better dev perplexity",
-        field="patience",
-        kwargs=dict(type=int),
-        **FIELD,
-    ),
-    Flag("--embed-dim", "word embedding size E", field="embed_dim", kwargs=dict(type=int), **BOTH),
-    Flag("--hidden-dim", "hidden size H", field="hidden_dim", kwargs=dict(type=int), **BOTH),
-    Flag(
-        "--num-blocks",
-        "residual blocks after the first",
-        field="num_blocks",
-        kwargs=dict(type=int),
-        **FIELD,
-    ),
-    Flag(
-        "--window",
-        "words W before the target",
-        field="local_window_size",
-        kwargs=dict(type=int),
-        **FIELD,
-    ),
-    Flag(
-        "--dropout",
-        "dropout rate after each block, in [0, 1)",
-        field="dropout_p",
-        kwargs=dict(type=float),
-        **BOTH,
-    ),
-    Flag(
-        "--output-layer",
-        "adaptive softmax or the course's full softmax",
-        field="output_layer",
-        kwargs=dict(choices=["adaptive", "full"]),
-        **FIELD,
-    ),
-    Flag(
-        "--cutoffs",
-        "the adaptive softmax's cluster bounds",
-        field="cutoffs",
-        kwargs=dict(type=int, nargs="+"),
-        **FIELD,
-    ),
-    Flag(
-        "--div-value",
-        "the adaptive softmax's width ratio per cluster",
-        field="div_value",
-        kwargs=dict(type=float),
-        **FIELD,
-    ),
-    Flag(
-        "--global-window",
-        "far words averaged into a global context (0: none)",
-        field="global_window",
-        kwargs=dict(type=int),
-        **FIELD,
-    ),
-    Flag(
-        "--global-chunks",
-        "equal chunks of the far words, one mean each",
-        field="global_chunks",
-        kwargs=dict(type=int),
-        **FIELD,
-    ),
-    Flag(
-        "--global-pool",
-        "how each chunk of far words is pooled: mean, or kernel (a learned weight per position)",
-        field="global_pool",
-        kwargs=dict(choices=("mean", "kernel")),
-        **FIELD,
-    ),
-    Flag(
-        "--global-dropout",
-        "share of training examples whose far words are hidden, in [0, 1)",
-        field="global_dropout_p",
-        kwargs=dict(type=float),
-        **FIELD,
-    ),
-    Flag(
-        "--tie-embeddings",
-        "output word vectors shared with the input embeddings (on or off)",
-        field="tie_embeddings",
-        kwargs=dict(type=_on_off, metavar="{on,off}"),
-        **FIELD,
-    ),
-    Flag(
-        "--embed-dropout",
-        "share of word types dropped from a batch's input lookups, in [0, 1)",
-        field="embed_dropout_p",
-        kwargs=dict(type=float),
-        **FIELD,
-    ),
-    Flag(
-        "--input-dropout",
-        "dropout on the concatenated context vectors, in [0, 1)",
-        field="input_dropout_p",
-        kwargs=dict(type=float),
-        **FIELD,
-    ),
-    Flag(
-        "--ema-decay",
-        "weight-average decay, in [0, 1) (0: score the last iterate)",
-        field="ema_decay",
-        kwargs=dict(type=float),
-        **FIELD,
-    ),
-    Flag(
-        "--fast",
-        "our kernels and batches, or the course's DataLoader pipeline (on or off)",
-        field="fast",
-        kwargs=dict(type=_on_off, metavar="{on,off}"),
-        **FIELD,
-    ),
-    Flag(
-        "--precision",
-        "bf16: autocast where the device supports it",
-        field="precision",
-        kwargs=dict(choices=["fp32", "bf16"]),
-        **FIELD,
-    ),
-    Flag(
-        "--max-train-tokens",
-        "train on a prefix of this many tokens",
-        field="max_train_tokens",
-        kwargs=dict(type=int),
-        **BOTH,
-    ),
-    Flag(
-        "--max-dev-tokens",
-        "score dev and test prefixes of this many tokens",
-        field="max_dev_tokens",
-        kwargs=dict(type=int),
-        **BOTH,
-    ),
-    Flag(
-        "--min-count",
-        "words seen fewer times in train become <unk>",
-        field="min_count",
-        kwargs=dict(type=int),
-        **FIELD,
-    ),
-    Flag("--threads", "torch threads", field="num_threads", kwargs=dict(type=int), **BOTH),
-    Flag(
-        "--print-every",
-        "log every this many steps (0: never)",
-        field="print_every",
-        kwargs=dict(type=int),
-        **BOTH,
-    ),
-    # the LSTM's own (lm/lstm.py's LSTMConfig checks their values)
-    Flag(
-        "--budget",
-        "seconds of training (the steps alone; dev scoring is timed apart), the learning-rate "
-        "schedule spread over them (default 900; 5 with --quick)",
-        LSTM,
-        kwargs=dict(type=float, metavar="SECONDS"),
-    ),
-    Flag(
-        "--bptt",
-        "steps of truncated backpropagation through time (default 35)",
-        LSTM,
-        kwargs=dict(type=int),
-    ),
 ]
-# the sweeps' flags: MLPConfig's settings that `mlp` and `all` take
-FLAGS += config_flags(MLPConfig, with_defaults=True)
-# the flags that set a field of the LSTM's config, by their dest; unset, the config's value
-LSTM_FIELDS = {
-    "budget": "budget_seconds",
-    "bptt": "bptt",
-    "batch_size": "batch_size",
-    "eval_batch_size": "eval_batch_size",
-    "lr": "lr",
-    "embed_dim": "embed_dim",
-    "hidden_dim": "hidden_dim",
-    "dropout": "dropout_p",
-    "max_train_tokens": "max_train_tokens",
-    "max_dev_tokens": "max_dev_tokens",
-    "threads": "num_threads",
-    "print_every": "print_every",
-    "cache_size": "cache_size",
-    "dynamic_segment": "dynamic_segment",
-    "ngram_order": "ngram_order",
-    "device": "device",
-}
+# Every config field whose Setting names a command is that command's flag: the sweeps' (MLPConfig),
+# the language model's (LMRunConfig: the course's fields, ours, the scoring) and the LSTM's. A
+# flag left out keeps the value of the config the command builds (`COMMAND_CONFIGS`).
+FLAGS += config_flags(MLPConfig, LMRunConfig, LSTMConfig)

@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 
 import utils
 from cli.commands import COMMANDS
-from cli.flags import DEBUG_ENV, FLAGS, LSTM_FIELDS, SWEEPING, Flag
+from cli.flags import COMMAND_CONFIGS, DEBUG_ENV, FLAGS, SWEEPING, Flag
 from mlp import MLPConfig
 from lm.config import LMRunConfig
 from lm.lstm import LSTMConfig, lstm_stem
@@ -23,38 +23,40 @@ DESCRIPTION = (
 )
 
 
+def _shown(value) -> str:
+    """A config value as --help shows it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
+
+
 def _help(flag: Flag, command: str) -> str:
-    """The flag's help, ending with the default preset's value for a language-model field (the
-    LSTM's default config's for `lstm`)."""
-    if command == "lstm" and flag.dest in LSTM_FIELDS and flag.dest not in ("budget", "bptt"):
-        value = getattr(LSTMConfig(), LSTM_FIELDS[flag.dest])
-        return f"{flag.help} (lstm default: {'none' if value is None else value})"
-    if flag.field is None or command != "lm" or isinstance(flag.default, dict):
+    """The flag's help, ending with its value in the command's config (for `lm`, the default
+    preset's)."""
+    make = COMMAND_CONFIGS.get(command)
+    if flag.field is None or make is None:
         return flag.help
-    value = getattr(LMRunConfig.preset("default"), flag.field)
-    shown = (
-        ("on" if value else "off")
-        if isinstance(value, bool)
-        else " ".join(map(str, value))
-        if isinstance(value, list)
-        else "none"
-        if value is None
-        else f"{value:g}"
-        if isinstance(value, float)
-        else value
-    )
-    return f"{flag.help} (default: {shown})"
+    return f"{flag.help} (default: {_shown(getattr(make(), flag.field))})"
+
+
+def _overrides(args, command: str) -> dict:
+    """{field: value} of the config flags of `command` that were given."""
+    return {
+        f.field: getattr(args, f.dest)
+        for f in FLAGS
+        if f.field and f.dest in args.given and command in f.commands
+    }
 
 
 def lm_config(args) -> LMRunConfig:
     """The language model's config, built once from the flags: a preset with the fields of the flags
-    that were given. A value out of range is refused by LMConfig.validate (a utils.ConfigError
-    naming the field)."""
-    overrides = {
-        f.field: getattr(args, f.dest)
-        for f in FLAGS
-        if f.field and f.dest in args.given and "lm" in f.commands
-    }
+    that were given. A value out of range is refused by its setting (a utils.ConfigError naming the
+    field)."""
+    overrides = _overrides(args, "lm")
     if args.device:
         overrides["device"] = args.device
     preset = "quick" if args.quick else args.config
@@ -63,28 +65,22 @@ def lm_config(args) -> LMRunConfig:
     )
 
 
-def _flag_of(field: str) -> str:
-    """The flag that sets a config field (the field's name when no flag does)."""
-    return {f.field or f.dest: f.name for f in FLAGS}.get(field, field)
-
-
 def lstm_config(args) -> LSTMConfig:
     """The LSTM's config, built once from the flags: the default (or --quick) config with the
-    fields of the flags given (LSTM_FIELDS); a value out of range is refused by
-    LSTMConfig.validate."""
-    overrides = {
-        field: getattr(args, dest) for dest, field in LSTM_FIELDS.items() if dest in args.given
-    }
+    fields of the flags given; a value out of range is refused by its setting."""
+    overrides = _overrides(args, "lstm")
+    if args.device:
+        overrides["device"] = args.device
     name = args.name or ("quick" if args.quick else "default")
     save_path = str(args.ckpt_dir / f"{lstm_stem(name)}.pt")
     build = LSTMConfig.quick if args.quick else LSTMConfig
     return build(**{"seed": args.seed, "save_path": save_path, "name": name, **overrides})
 
 
-def _lstm_flag_of(field: str) -> str:
-    return {v: "--" + k.replace("_", "-") for k, v in LSTM_FIELDS.items()}.get(
-        field, "--" + field.replace("_", "-")
-    )
+def _flag_of(field: str, command: str) -> str:
+    """The flag that sets a config field for `command` (--the-field where none does)."""
+    names = {f.field: f.name for f in FLAGS if f.field and command in f.commands}
+    return names.get(field, "--" + field.replace("_", "-"))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,7 +155,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         elif args.command == "lstm":
             args.lstm_config = lstm_config(args)
     except utils.ConfigError as err:
-        flag = (_lstm_flag_of if args.command == "lstm" else _flag_of)(err.field)
+        flag = _flag_of(err.field, args.command)
         fail(f"{flag}: must be {err.expected}, got {str(err.value)!r}")
     if args.command in ("lm", "all"):
         try:  # the preset's device too, as this process under torchrun would take it

@@ -27,7 +27,7 @@ class Setting:
 
     Numbers lie in [low, high] (either end open, or absent); `choices` lists the only values;
     `optional` lets None stand for "unset"; `many` makes the value a list of such values, non-empty
-    unless `empty_ok`;
+    unless `empty_ok`, the whole list passing `list_rule` if there is one;
     `rule` is a check of its own, with `expected` saying it in words. `commands` are the commands
     whose command line takes it, as `flag` (default: --the-field-name).
     """
@@ -42,6 +42,7 @@ class Setting:
     optional: bool = False
     many: bool = False
     empty_ok: bool = False
+    list_rule: Optional[Callable[[Any], bool]] = None
     rule: Optional[Callable[[Any], bool]] = None
     expected_text: str = ""
     flag: Optional[str] = None
@@ -99,6 +100,7 @@ class Setting:
                 isinstance(value, (list, tuple))
                 and (len(value) > 0 or self.empty_ok)
                 and all(self.accepts_one(v) for v in value)
+                and (self.list_rule is None or self.list_rule(value))
             )
         return self.accepts_one(value)
 
@@ -137,6 +139,12 @@ def setting(default, help: str, **declaration) -> Any:
             metadata={"setting": Setting(help, **declaration)},
         )
     return dataclasses.field(default=default, metadata={"setting": Setting(help, **declaration)})
+
+
+def with_default(config, name: str, default) -> Any:
+    """The field `name` that config dataclass `config` declares, with another default: a subclass
+    keeps the one declaration (help, values, flag) and changes only where it starts."""
+    return dataclasses.field(default=default, metadata={"setting": settings_of(config)[name]})
 
 
 def settings_of(config) -> dict[str, Setting]:

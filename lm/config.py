@@ -8,13 +8,16 @@ its best model is scored after training (lm/cache.py, lm/dynamic.py, lm/ngram.py
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import List, Optional
 
+from common.settings import setting
 from lm.scoring import DYNAMIC_SEGMENT, Scoring
-from mlp_lm import LMConfig
+from mlp_lm import LM, SHARE, LMConfig
 from nplm.optim import SCHEDULES
+
+
+WHOLE_OR_NONE = dict(kind=int, low=1, optional=True)
 
 
 @dataclass
@@ -24,55 +27,133 @@ class LMRunConfig(Scoring, LMConfig):
     (`as_run_config` converts one)."""
 
     # ours, opt-in: the model (nplm/output.py, nplm/context.py)
-    # "full" (the course's softmax) or "adaptive" (Grave et al. 2017)
-    output_layer: str = "full"
-    # adaptive softmax clusters
-    cutoffs: List[int] = field(default_factory=lambda: [1022, 9982])
-    div_value: float = 4.0
-    # far words before the window whose mean embedding is added (Sun and Iyyer 2021)
-    global_window: int = 0
-    # ... cut into this many equal chunks, one mean each
-    global_chunks: int = 1
-    # "mean", or "kernel": a learned weight per far position
-    global_pool: str = "mean"
-    # share of training examples whose far words are hidden
-    global_dropout_p: float = 0.0
-    # output word vectors are the input embeddings (Press and Wolf 2017)
-    tie_embeddings: bool = False
-    # share of word types whose input embedding is dropped per batch (Gal 2016)
-    embed_dropout_p: float = 0.0
-    # dropout on the concatenated context vectors, before the first linear
-    input_dropout_p: float = 0.0
+    output_layer: str = setting(
+        "full",
+        "adaptive softmax (Grave et al. 2017) or the course's full softmax",
+        choices=("full", "adaptive"),
+        commands=LM,
+    )
+    cutoffs: List[int] = setting(
+        [1022, 9982],
+        "the adaptive softmax's cluster bounds",
+        low=1,
+        list_rule=lambda bounds: list(bounds) == sorted(set(bounds)),
+        expected_text="increasing whole numbers > 0",
+        commands=LM,
+    )
+    div_value: float = setting(
+        4.0, "the adaptive softmax's width ratio per cluster", low=0, open_low=True, commands=LM
+    )
+    global_window: int = setting(
+        0,
+        "far words before the window averaged into a global context (0: none; Sun and Iyyer 2021)",
+        low=0,
+        commands=LM,
+    )
+    global_chunks: int = setting(
+        1, "equal chunks of the far words, one mean each", low=1, commands=LM
+    )
+    global_pool: str = setting(
+        "mean",
+        "how each chunk of far words is pooled: mean, or kernel (a learned weight per position)",
+        choices=("mean", "kernel"),
+        commands=LM,
+    )
+    global_dropout_p: float = setting(
+        0.0,
+        "share of training examples whose far words are hidden, in [0, 1)",
+        **SHARE,
+        flag="--global-dropout",
+        commands=LM,
+    )
+    tie_embeddings: bool = setting(
+        False,
+        "output word vectors shared with the input embeddings (on or off; Press and Wolf 2017)",
+        commands=LM,
+    )
+    embed_dropout_p: float = setting(
+        0.0,
+        "share of word types dropped from a batch's input lookups, in [0, 1) (Gal 2016)",
+        **SHARE,
+        flag="--embed-dropout",
+        commands=LM,
+    )
+    input_dropout_p: float = setting(
+        0.0,
+        "dropout on the concatenated context vectors, in [0, 1)",
+        **SHARE,
+        flag="--input-dropout",
+        commands=LM,
+    )
     # ours, opt-in: the training (nplm/average.py, nplm/optim.py, nplm/kernels.py)
-    # > 0: score and save an exponential moving average of the weights
-    ema_decay: float = 0.0
-    # "adam" (the course's) or "adamw" (fused where torch has it)
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
-    # the course's ExponentialLR(decay), or "cosine"/"linear"/"constant" + warmup
-    schedule: str = "exponential"
-    warmup_steps: int = 0
-    # stop after this many epochs without a better dev perplexity
-    patience: Optional[int] = None
-    # nplm/kernels.py's training step and nplm/corpus.WindowBatches instead of a DataLoader
-    fast: bool = False
-    # "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N" or "mps"
-    device: str = "cpu"
-    # or "bf16": bfloat16 autocast for the forward passes
-    precision: str = "fp32"
-    # None: batch_size
-    eval_batch_size: Optional[int] = None
+    ema_decay: float = setting(
+        0.0,
+        "weight-average decay, in [0, 1) (0: score the last iterate)",
+        **SHARE,
+        commands=LM,
+    )
+    optimizer: str = setting(
+        "adam",
+        "adamw (fused where torch has it) or the course's adam",
+        choices=("adam", "adamw"),
+        commands=LM,
+    )
+    weight_decay: float = setting(0.0, "decoupled weight decay", low=0, commands=LM)
+    schedule: str = setting(
+        "exponential",
+        "learning-rate schedule after the warmup (exponential: the course's ExponentialLR)",
+        choices=tuple(SCHEDULES),
+        expected_text=f"one of {sorted(SCHEDULES)}",
+        commands=LM,
+    )
+    warmup_steps: int = setting(0, "linear warmup steps", low=0, commands=LM)
+    patience: Optional[int] = setting(
+        None,
+        "stop after this many epochs without a better dev perplexity",
+        kind=int,
+        low=1,
+        optional=True,
+        commands=LM,
+    )
+    fast: bool = setting(
+        False,
+        "our kernels and batches, or the course's DataLoader pipeline (on or off)",
+        commands=LM,
+    )
+    # --device is every command's (cli/flags.py); a preset may name one
+    device: str = setting(
+        "cpu",
+        "auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps",
+        expected_text="a device name, such as 'auto'",
+    )
+    precision: str = setting(
+        "fp32",
+        "bf16: autocast where the device supports it",
+        choices=("fp32", "bf16"),
+        commands=LM,
+    )
+    eval_batch_size: Optional[int] = setting(
+        None, "batch size for scoring (None: batch_size)", **WHOLE_OR_NONE, commands=LM
+    )
     # data and bookkeeping
-    # a prefix of the training stream (quick runs)
-    max_train_tokens: Optional[int] = None
-    max_dev_tokens: Optional[int] = None
-    # words seen fewer times in train map to <unk>
-    min_count: int = 1
-    seed: int = 42
-    # torch threads while training (None: torch's choice)
-    num_threads: Optional[int] = None
-    print_every: int = 100
-    name: str = "course"
+    max_train_tokens: Optional[int] = setting(
+        None, "train on a prefix of this many tokens", **WHOLE_OR_NONE, commands=LM
+    )
+    max_dev_tokens: Optional[int] = setting(
+        None, "score dev and test prefixes of this many tokens", **WHOLE_OR_NONE, commands=LM
+    )
+    min_count: int = setting(1, "words seen fewer times in train become <unk>", low=1, commands=LM)
+    # --seed is every command's (cli/flags.py)
+    seed: int = setting(42, "the run's seed", low=0)
+    num_threads: Optional[int] = setting(
+        None,
+        "torch threads while training (None: torch's choice)",
+        **WHOLE_OR_NONE,
+        flag="--threads",
+        commands=LM,
+    )
+    print_every: int = setting(100, "log every this many steps (0: never)", low=0, commands=LM)
+    name: str = setting("course", "the preset's or the run's name")
 
     # Where and how a run is watched, how its best model is scored: not what it trains (may change
     # on resuming).
@@ -99,14 +180,6 @@ class LMRunConfig(Scoring, LMConfig):
         "dynamic_segment": 0,
         "global_pool": "mean",
     }
-    # None: unset
-    OPTIONAL = (
-        "patience",
-        "eval_batch_size",
-        "max_train_tokens",
-        "max_dev_tokens",
-        "num_threads",
-    )
 
     def __post_init__(self):
         self.cutoffs = list(self.cutoffs)
@@ -120,58 +193,14 @@ class LMRunConfig(Scoring, LMConfig):
         return self.eval_batch_size or self.batch_size
 
     def validate(self) -> None:
-        """The course's fields (LMConfig.validate), then ours: utils.ConfigError naming the first
-        field out of range, before any data is read. The one place where these values are
-        checked: main.py's flags set them and leave the ranges to it."""
+        """Every field against its setting (LMConfig.validate), then what ties two fields together:
+        utils.ConfigError naming the first field out of range, before any data is read."""
         super().validate()
-        for name in (
-            "global_chunks",
-            "min_count",
-            "patience",
-            "eval_batch_size",
-            "max_train_tokens",
-            "max_dev_tokens",
-            "num_threads",
-        ):
-            self.check_whole(name, 1)
-        for name in ("global_window", "warmup_steps", "print_every", "seed"):
-            self.check_whole(name, 0)
-        for name in ("global_dropout_p", "embed_dropout_p", "input_dropout_p", "ema_decay"):
-            self.check(name, 0.0 <= getattr(self, name) < 1.0, "in [0, 1)")
-        self.check(
-            "div_value", math.isfinite(self.div_value) and self.div_value > 0, "finite and > 0"
-        )
-        self.check(
-            "weight_decay",
-            math.isfinite(self.weight_decay) and self.weight_decay >= 0,
-            "finite and >= 0",
-        )
-        for name, choices in (
-            ("output_layer", ("full", "adaptive")),
-            ("optimizer", ("adam", "adamw")),
-            ("precision", ("fp32", "bf16")),
-            ("global_pool", ("mean", "kernel")),
-        ):
-            self.check(name, getattr(self, name) in choices, " or ".join(map(repr, choices)))
-        self.check("schedule", self.schedule in SCHEDULES, f"one of {sorted(SCHEDULES)}")
-        self.check("tie_embeddings", isinstance(self.tie_embeddings, bool), "True or False")
-        self.check(
-            "device",
-            isinstance(self.device, str) and self.device != "",
-            "a device name, such as 'auto'",
-        )
-        self.check(
-            "cutoffs",
-            all(isinstance(c, int) and c > 0 for c in self.cutoffs)
-            and self.cutoffs == sorted(set(self.cutoffs)),
-            "increasing whole numbers > 0",
-        )
         self.check(
             "global_chunks",
             not self.global_window or self.global_window % self.global_chunks == 0,
             f"a divisor of global_window ({self.global_window})",
         )
-        self.validate_scoring()
 
     @classmethod
     def presets(cls) -> dict:

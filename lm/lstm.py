@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
@@ -30,12 +30,15 @@ import mlp_lm
 import utils
 from lm.dynamic import check_dynamic_args, dynamic_pass, synced_clock, trainable_params
 from lm.pipeline import ModelRun, Trained, run_pipeline
-from lm.scoring import DYNAMIC_SEGMENT, Reader, Scoring
+from common.settings import check_settings, setting, with_default
+from lm.scoring import DYNAMIC_SEGMENT, SHARE, Reader, Scoring
 from nplm.checkpoint import load_model, save_checkpoint
 from nplm.corpus import TRAIN_FILE, WordTokenizer, encode_stream, load_data_mlp_lm
 from nplm.kernels import make_adamw
 from nplm.output import NPLMAdaptiveFinalBlock, OutputSettings
 
+# the command whose flags set an LSTM field
+LSTM = ("lstm",)
 TRAIN_LOSS_NOTE = (
     "train_loss and train_ppl: the running mean over the chunks trained since the previous "
     "evaluation, dropout on; dev_loss and dev_ppl: the whole dev stream, dropout off"
@@ -55,40 +58,94 @@ class LSTMConfig(Scoring):
     run."""
 
     # the model
-    embed_dim: int = 200
-    hidden_dim: int = 200
-    num_layers: int = 2
-    dropout_p: float = 0.2
-    cutoffs: List[int] = field(default_factory=lambda: [1022, 9982])  # adaptive softmax clusters
-    div_value: float = 4.0
+    embed_dim: int = setting(200, "word embedding size E", low=1, commands=LSTM)
+    hidden_dim: int = setting(200, "hidden size H", low=1, commands=LSTM)
+    num_layers: int = setting(2, "stacked LSTM layers", low=1)
+    dropout_p: float = setting(
+        0.2, "dropout rate, in [0, 1)", **SHARE, flag="--dropout", commands=LSTM
+    )
+    cutoffs: List[int] = setting(
+        [1022, 9982],
+        "the adaptive softmax's cluster bounds",
+        low=1,
+        list_rule=lambda bounds: list(bounds) == sorted(set(bounds)),
+        expected_text="increasing whole numbers > 0",
+    )
+    div_value: float = setting(
+        4.0, "the adaptive softmax's width ratio per cluster", low=0, open_low=True
+    )
     # the training: TBPTT over `batch_size` contiguous columns, for `budget_seconds` of training
-    bptt: int = 35
-    batch_size: int = 32  # columns of the train stream (one chunk is bptt x batch_size tokens)
-    lr: float = 2e-3  # AdamW's peak learning rate
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.02  # linear warmup over this share of the budget, then a cosine
-    grad_clip: float = 0.25  # max gradient norm (0: none), as pytorch/examples
-    budget_seconds: float = 900.0
-    max_steps: Optional[int] = None  # also stop after this many steps (the schedule follows
-    # whichever of the two ends first: a step budget makes a run repeat exactly)
-    max_train_tokens: Optional[int] = None  # a prefix of the training stream (quick runs)
-    max_dev_tokens: Optional[int] = None  # dev and test prefixes (quick runs)
-    min_count: int = 1
+    bptt: int = setting(35, "steps of truncated backpropagation through time", low=1, commands=LSTM)
+    batch_size: int = setting(
+        32,
+        "columns of the train stream (one chunk is bptt x batch_size tokens)",
+        low=1,
+        commands=LSTM,
+    )
+    lr: float = setting(2e-3, "AdamW's peak learning rate", low=0, open_low=True, commands=LSTM)
+    weight_decay: float = setting(0.01, "AdamW's decoupled weight decay", low=0)
+    warmup_fraction: float = setting(
+        0.02, "linear warmup over this share of the budget, then a cosine", **SHARE
+    )
+    grad_clip: float = setting(0.25, "max gradient norm (0: none), as pytorch/examples", low=0)
+    budget_seconds: float = setting(
+        900.0,
+        "seconds of training (the steps alone; dev scoring is timed apart), the learning-rate "
+        "schedule spread over them",
+        low=0,
+        open_low=True,
+        flag="--budget",
+        commands=LSTM,
+    )
+    # the schedule follows whichever of the two budgets ends first: a step budget makes a run
+    # repeat exactly
+    max_steps: Optional[int] = setting(
+        None, "also stop after this many steps", kind=int, low=1, optional=True
+    )
+    max_train_tokens: Optional[int] = setting(
+        None,
+        "train on a prefix of this many tokens",
+        kind=int,
+        low=2,
+        optional=True,
+        commands=LSTM,
+    )
+    max_dev_tokens: Optional[int] = setting(
+        None,
+        "score dev and test prefixes of this many tokens",
+        kind=int,
+        low=1,
+        optional=True,
+        commands=LSTM,
+    )
+    min_count: int = setting(1, "words seen fewer times in train become <unk>", low=1)
     # the scoring
-    eval_batch_size: int = 10  # columns when scoring a stream (each starts from <eos>)
+    eval_batch_size: int = setting(
+        10, "columns when scoring a stream (each starts from <eos>)", low=1, commands=LSTM
+    )
     # Scoring's modes, on by default
-    cache_size: int = 2000
-    dynamic_segment: int = DYNAMIC_SEGMENT
-    ngram_order: int = 5
-    # bookkeeping
-    seed: int = 0
-    num_threads: Optional[int] = 2
-    device: str = "auto"
-    print_every: int = 200
-    save_path: str = "checkpoints/lstm_lm.pt"
-    name: str = "default"
+    cache_size: int = with_default(Scoring, "cache_size", 2000)
+    dynamic_segment: int = with_default(Scoring, "dynamic_segment", DYNAMIC_SEGMENT)
+    ngram_order: int = with_default(Scoring, "ngram_order", 5)
+    # bookkeeping (--seed and --device are every command's, cli/flags.py)
+    seed: int = setting(0, "the run's seed", low=0)
+    num_threads: Optional[int] = setting(
+        2, "torch threads", kind=int, low=1, optional=True, flag="--threads", commands=LSTM
+    )
+    device: str = setting(
+        "auto",
+        "auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps",
+        expected_text="a device name",
+    )
+    print_every: int = setting(200, "log every this many steps (0: never)", low=0, commands=LSTM)
+    save_path: str = setting(
+        "checkpoints/lstm_lm.pt",
+        "the best model's file",
+        rule=lambda p: bool(str(p)),
+        expected_text="a file path",
+    )
+    name: str = setting("default", "the run's name")
 
-    OPTIONAL = ("max_steps", "max_train_tokens", "max_dev_tokens", "num_threads")
     QUICK = dict(
         embed_dim=64,
         hidden_dim=64,
@@ -113,51 +170,9 @@ class LSTMConfig(Scoring):
     def quick(cls, **overrides) -> "LSTMConfig":
         return cls(**{**cls.QUICK, "name": "quick", **overrides})
 
-    def check(self, name: str, ok: bool, expected: str) -> None:
-        if not ok:
-            raise utils.ConfigError("LSTMConfig", name, expected, getattr(self, name))
-
-    # a whole number >= low, or None for a field of OPTIONAL (the fixed-window config's check)
-    check_whole = mlp_lm.LMConfig.check_whole
-
     def validate(self) -> None:
         """utils.ConfigError naming the first field out of range; before any data is read."""
-        whole = (
-            ("embed_dim", 1),
-            ("hidden_dim", 1),
-            ("num_layers", 1),
-            ("bptt", 1),
-            ("batch_size", 1),
-            ("eval_batch_size", 1),
-            ("min_count", 1),
-            ("max_steps", 1),
-            ("max_train_tokens", 2),
-            ("max_dev_tokens", 1),
-            ("num_threads", 1),
-            ("print_every", 0),
-            ("seed", 0),
-        )
-        for name, low in whole:
-            self.check_whole(name, low)
-        for name in ("budget_seconds", "lr", "div_value"):
-            v = getattr(self, name)
-            self.check(
-                name, isinstance(v, (int, float)) and math.isfinite(v) and v > 0, "finite and > 0"
-            )
-        for name in ("weight_decay", "grad_clip"):
-            v = getattr(self, name)
-            self.check(name, math.isfinite(v) and v >= 0, "finite and >= 0")
-        for name in ("dropout_p", "warmup_fraction"):
-            self.check(name, 0.0 <= getattr(self, name) < 1.0, "in [0, 1)")
-        self.check(
-            "cutoffs",
-            all(isinstance(c, int) and c > 0 for c in self.cutoffs)
-            and self.cutoffs == sorted(set(self.cutoffs)),
-            "increasing whole numbers > 0",
-        )
-        self.validate_scoring()
-        self.check("device", isinstance(self.device, str) and self.device != "", "a device name")
-        self.check("save_path", bool(str(self.save_path)), "a file path")
+        check_settings(self, "LSTMConfig")
 
     def model_fields(self) -> dict:
         """The arguments of `LSTMLM` after the vocabulary size: what a checkpoint rebuilds."""

@@ -11,9 +11,10 @@ the prefixes of quick runs.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Callable, List, Optional
+
+from common.settings import setting
 
 # the grids searched on dev: the cache's theta and lambda, dynamic evaluation's (lr, decay) on a dev
 # prefix, the n-gram mixture's weight mu
@@ -27,24 +28,53 @@ NGRAM_MUS = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5]
 NGRAM_ORDERS = range(2, 6)
 
 
+# the commands whose flags set a scoring field: `lm` and `lstm` after training, `cache` and
+# `dynamic` on a saved checkpoint
+AFTER_TRAINING, SHARE = ("lm", "lstm"), dict(low=0, high=1, open_high=True)
+
+
+def _ngram_order(order) -> bool:
+    return order == 0 or (not isinstance(order, bool) and order in NGRAM_ORDERS)
+
+
 @dataclass
 class Scoring:
     """The scoring of a trained model: each mode and its grid (a run's config extends this, so its
-    flat fields are these)."""
+    flat fields are these). Each field is declared once (common/settings.py)."""
 
-    # > 0: with a continuous cache of this many tokens (lm/cache.py)
-    cache_size: int = 0
-    cache_thetas: List[float] = field(default_factory=lambda: list(CACHE_THETAS))
-    cache_lambdas: List[float] = field(default_factory=lambda: list(CACHE_LAMBDAS))
-    # > 0: with dynamic evaluation in segments of this many tokens (lm/dynamic.py)
-    dynamic_segment: int = 0
-    dynamic_lrs: List[float] = field(default_factory=lambda: list(DYNAMIC_LRS))
-    dynamic_decays: List[float] = field(default_factory=lambda: list(DYNAMIC_DECAYS))
-    # the dev prefix the dynamic-evaluation grid is searched on
-    dynamic_tune_tokens: int = DYNAMIC_TUNE_TOKENS
-    # > 0: also mix the network with an interpolated Kneser-Ney model of this order (lm/ngram.py)
-    ngram_order: int = 0
-    ngram_mus: List[float] = field(default_factory=lambda: list(NGRAM_MUS))
+    cache_size: int = setting(
+        0,
+        "past tokens in the continuous cache (lm, lstm: 0 is none)",
+        low=0,
+        commands=(*AFTER_TRAINING, "cache", "dynamic"),
+    )
+    cache_thetas: List[float] = setting(CACHE_THETAS, "the cache's thetas tried on dev", low=0)
+    cache_lambdas: List[float] = setting(CACHE_LAMBDAS, "the cache's weights tried on dev", **SHARE)
+    dynamic_segment: int = setting(
+        0,
+        "dynamic evaluation's tokens between two steps (lm, lstm: 0 is none)",
+        low=0,
+        commands=(*AFTER_TRAINING, "dynamic"),
+    )
+    dynamic_lrs: List[float] = setting(
+        DYNAMIC_LRS, "dynamic evaluation's step sizes tried", low=0, open_low=True
+    )
+    dynamic_decays: List[float] = setting(
+        DYNAMIC_DECAYS, "dynamic evaluation's decays back to the trained weights", **SHARE
+    )
+    dynamic_tune_tokens: int = setting(
+        DYNAMIC_TUNE_TOKENS, "the dev prefix the dynamic-evaluation grid is searched on", low=1
+    )
+    ngram_order: int = setting(
+        0,
+        "order of the Kneser-Ney n-gram model mixed with the network when scoring "
+        "(lm, lstm: 0 is none)",
+        kind=int,
+        rule=_ngram_order,
+        expected_text=f"0 (none) or a whole number from {NGRAM_ORDERS[0]} to {NGRAM_ORDERS[-1]}",
+        commands=AFTER_TRAINING,
+    )
+    ngram_mus: List[float] = setting(NGRAM_MUS, "the n-gram model's weights tried on dev", **SHARE)
 
     GRIDS = ("cache_thetas", "cache_lambdas", "dynamic_lrs", "dynamic_decays", "ngram_mus")
 
@@ -57,27 +87,6 @@ class Scoring:
         """The grids as lists (a config may be given tuples)."""
         for name in self.GRIDS:
             setattr(self, name, list(getattr(self, name)))
-
-    def validate_scoring(self) -> None:
-        """The scoring fields, refused through the config's own `check` and `check_whole`."""
-        for name in ("cache_size", "dynamic_segment"):
-            self.check_whole(name, 0)
-        self.check_whole("dynamic_tune_tokens", 1)
-        for name, ok, expected in (
-            ("cache_thetas", lambda t: math.isfinite(t) and t >= 0, "finite and >= 0"),
-            ("cache_lambdas", lambda x: 0 <= x < 1, "in [0, 1)"),
-            ("dynamic_lrs", lambda x: math.isfinite(x) and x > 0, "finite and > 0"),
-            ("dynamic_decays", lambda x: 0 <= x < 1, "in [0, 1)"),
-            ("ngram_mus", lambda x: 0 <= x < 1, "in [0, 1)"),
-        ):
-            values = getattr(self, name)
-            self.check(name, len(values) > 0 and all(map(ok, values)), expected)
-        order = self.ngram_order
-        self.check(
-            "ngram_order",
-            order == 0 or (not isinstance(order, bool) and order in NGRAM_ORDERS),
-            f"0 (none) or a whole number from {NGRAM_ORDERS[0]} to {NGRAM_ORDERS[-1]}",
-        )
 
 
 @dataclass

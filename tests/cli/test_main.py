@@ -20,9 +20,12 @@ from lm import run as lm_run
 import mlp_lm
 from lm.config import LMRunConfig
 from lm.scoring import Scoring
+from lm.lstm import LSTMConfig
 
 REPO = Path(__file__).resolve().parents[2]
-LM_FIELD_FLAGS = [(f.name, f.field, f.kwargs) for f in cli_flags.FLAGS if f.field]
+LM_FIELD_FLAGS = [
+    (f.name, f.field, f.kwargs) for f in cli_flags.FLAGS if f.field and "lm" in f.commands
+]
 
 
 def run_main(*args, cwd, env_extra=None, timeout=300):
@@ -54,6 +57,29 @@ def test_missing_data_is_a_one_line_error(tmp_path):
     )
     result = run_main("mlp", cwd=tmp_path, env_extra={"HW3_DATA_DIR": str(tmp_path / "gone")})
     assert result.returncode == 2 and "HW3_DATA_DIR" in result.stderr
+
+
+def test_every_lstm_flag_sets_its_field_of_the_lstm_config():
+    """The LSTM's flags are its config's settings (and the scoring's, shared with `lm`): each sets
+    its field of LSTMConfig and nothing else; a value out of range names the flag."""
+    flags = [f for f in cli_flags.FLAGS if f.field and "lstm" in f.commands]
+    assert {f.name for f in flags} == {
+        "--budget", "--bptt", "--batch-size", "--eval-batch-size", "--lr", "--embed-dim",
+        "--hidden-dim", "--dropout", "--max-train-tokens", "--max-dev-tokens", "--threads",
+        "--print-every", "--cache-size", "--dynamic-segment", "--ngram-order",
+    }  # fmt: skip
+    default = LSTMConfig()
+    for flag in flags:
+        words, value = _other_value(default, flag.field)
+        config = main.parse_args(["lstm", flag.name, *words]).lstm_config
+        assert getattr(config, flag.field) == value != getattr(default, flag.field), flag.name
+        assert {**config.to_dict(), flag.field: None} == {
+            **default.to_dict(),
+            flag.field: None,
+            "save_path": config.save_path,
+        }, flag.name
+    with pytest.raises(SystemExit):
+        main.parse_args(["lstm", "--budget", "0"])
 
 
 @pytest.mark.parametrize(
