@@ -261,15 +261,13 @@ def cmd_sentiment(args) -> dict:
     if args.quick:
         rows = sentiment_ngrams.quick_rows(rows, glove.vector_size)
     seeds = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
-    return sentiment_ngrams.run_sentiment(
-        splits,
-        glove,
+    run = sentiment_ngrams.TableRun(
         seeds=seeds,
-        rows=rows,
         out_dir=args.out_dir,
         course_dir=Path(__file__).resolve().parent / DEFAULT_OUT_DIR,
         command="python main.py " + " ".join(args.argv),
     )
+    return sentiment_ngrams.run_sentiment(splits, glove, rows=rows, run=run)
 
 
 def cmd_compare(args) -> None:

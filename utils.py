@@ -403,16 +403,14 @@ def plot_curves(
     curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]],
     ylabel: str,
     save_fig_path: str | os.PathLike,
-    xlabel: str = "Epoch",
     title: str | None = None,
-    *,
-    ylim: tuple[float, float] | None = None,
-    zoom: bool = False,
+    **layout,
 ) -> Path:
-    """Draw `curves_figure(curves, ...)` and save it atomically to `save_fig_path`."""
+    """Draw `curves_figure(curves, ylabel, title=title, **layout)` (`layout`: its xlabel, ylim and
+    zoom) and save it atomically to `save_fig_path`."""
     import matplotlib.pyplot as plt
 
-    fig = curves_figure(curves, ylabel, xlabel, title, ylim=ylim, zoom=zoom)
+    fig = curves_figure(curves, ylabel, title=title, **layout)
     try:
         return atomic_savefig(fig, save_fig_path)
     finally:

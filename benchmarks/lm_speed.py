@@ -3,18 +3,16 @@ skeleton.
 
 Pipelines (same model sizes as lm/config.LMRunConfig.preset("default"), same batch size, same
 optimizer learning rate, same seed):
-- ours:        adaptive softmax (Grave et al. 2017) with its loss computed by adaptive_nll, batches
-  cut
-               from one token tensor (lm_data.WindowBatches), the global context, tied embeddings,
-               lm_kernels.BitDropout, fused AdamW (lm_kernels.make_adamw) and the weight average, as
-               the default config has them;
-- ours_full:   our model, batches and optimizer, but the course's full softmax, untied (isolates the
-  output layer);
-- course:      the course skeleton: the same window, embedding and hidden sizes without our
-  additions (global
-               context, tied embeddings, weight average), nn.Dropout, full softmax + log_softmax +
-               nn.NLLLoss, DataLoader(TensorDataset, shuffle=True) over preprocess_data's (N, W)
-               windows, torch.optim.Adam.
+- ours:      adaptive softmax (Grave et al. 2017) with its loss computed by adaptive_nll, batches
+             cut from one token tensor (nplm/corpus.WindowBatches), the global context, tied
+             embeddings, nplm/kernels.BitDropout, fused AdamW (nplm/kernels.make_adamw) and the
+             weight average, as the default config has them;
+- ours_full: our model, batches and optimizer, but the course's full softmax, untied (isolates
+             the output layer);
+- course:    the course skeleton: the same window, embedding and hidden sizes without our
+             additions (global context, tied embeddings, weight average), nn.Dropout, full
+             softmax + log_softmax + nn.NLLLoss, DataLoader(TensorDataset, shuffle=True) over
+             preprocess_data's (N, W) windows, torch.optim.Adam.
 Each trains for the same wall-clock budget; tokens/s is the batch size over the median step time
 (data loading included); then each is scored on the whole WikiText-2 validation split (217,646
 targets; not timed).
@@ -214,9 +212,7 @@ def run_pipeline(kind: str, cfg: LMRunConfig, data: BenchData, run: BenchRun) ->
         model = build_model(ours_cfg, tok.vocab_size, device)
         # ids read per prediction: the window, plus the far words of a global context
         W = model.context_size
-        loader = M.WindowBatches(
-            train_stream, W, tok.pad_token_id, B, shuffle=gen, device=device
-        )
+        loader = M.WindowBatches(train_stream, W, tok.pad_token_id, B, shuffle=gen, device=device)
         optimizer = make_adamw(model, cfg.lr, cfg.weight_decay)
         # as mlp_lm.train does
         average = M.WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None
@@ -345,7 +341,8 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     cfg = LMRunConfig.preset("default")
     threads = args.threads or cfg.num_threads or torch.get_num_threads()
-    lm_kernels.keep_freed_memory()  # as main.py lm does: bit-identical results, fewer page faults
+    # as main.py lm does: bit-identical results, fewer page faults
+    lm_kernels.keep_freed_memory()
     command = "python -m benchmarks.lm_speed " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.worker_out is not None:
         return processes_worker(args, cfg, threads)

@@ -2,7 +2,7 @@
 file through once and name it in a one-line error when it is missing, unreadable, truncated or
 corrupt (`check_data_file`), and Hugging Face `datasets` loading, offline, with the same one-line
 errors (`load_dataset`). Both models read their data through here (mlp.load_data_mlp,
-lm_data.load_data_mlp_lm)."""
+nplm/corpus.load_data_mlp_lm)."""
 
 from __future__ import annotations
 

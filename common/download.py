@@ -589,14 +589,12 @@ def fetch_dataset(
 def fetch_all(
     data_dir: str | os.PathLike | None = None,
     *,
-    full_train: bool = False,
-    twitter: bool = False,
+    datasets: Sequence[DataSet] | None = None,
     timeout: float | None = None,
     keep_downloads: bool = False,
-    datasets: Sequence[DataSet] | None = None,
     say: Callable[[str], None] = print,
 ) -> Path:
-    """Every data set (`datasets_for`, or `datasets`) into the data folder
+    """Every data set of `datasets` (default: `datasets_for()`) into the data folder
     (`datafiles.data_dir_choice`)."""
     root, source = data_dir_choice(data_dir)
     mirror = os.environ.get(MIRROR_ENV) or None
@@ -619,7 +617,7 @@ def fetch_all(
     if os.environ.get(DIGESTS_ENV):
         say(f"download checksums for the URLs in ${DIGESTS_ENV} are taken from it")
     started = time.perf_counter()
-    for dataset in datasets if datasets is not None else datasets_for(full_train, twitter):
+    for dataset in datasets if datasets is not None else datasets_for():
         try:
             fetch_dataset(
                 dataset,
@@ -646,10 +644,13 @@ def fetch_all(
 
 def cmd_data(args) -> Path:
     """`python main.py data`: fetch what is missing (see the module's docstring)."""
-    return fetch_all(
-        args.data_dir,
+    datasets = datasets_for(
         full_train=getattr(args, "full_train", False),
         twitter=getattr(args, "embeddings", "6b") == "twitter",
+    )
+    return fetch_all(
+        args.data_dir,
+        datasets=datasets,
         timeout=getattr(args, "timeout", None),
         keep_downloads=getattr(args, "keep_downloads", False),
         say=lambda line: print(line, flush=True),

@@ -126,9 +126,8 @@ def score_with_cache(model, tokenizer, splits, scoring: Scoring, reader: Reader 
     }
     stream = encode_stream(dev_data, tokenizer, max_tokens)
     features, log_probs = features_of(model, stream, tokenizer.pad_token_id, batch_size)
-    grid = continuous_cache_nll(
-        (features, log_probs), stream, cache_size, thetas, lambdas
-    )  # (K, M)
+    # (K, M)
+    grid = continuous_cache_nll((features, log_probs), stream, cache_size, thetas, lambdas)
     k, m = divmod(int(torch.argmin(grid)), len(lambdas))
     theta, lam = thetas[k], lambdas[m]
     model_nll = -log_probs.cpu().double().mean().item()

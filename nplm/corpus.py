@@ -21,9 +21,8 @@ from common import datafiles
 
 WIKITEXT_DIR = "wikitext-2"
 TRAIN_FILE = "wiki.train.tokens.partial.gz"  # the first 87.8 % (../shared/data/README.md)
-FULL_TRAIN_FILE = (
-    "wiki.train.tokens.gz"  # the whole official file (`python main.py data --full-train`)
-)
+# the whole official file (`python main.py data --full-train`)
+FULL_TRAIN_FILE = "wiki.train.tokens.gz"
 VALID_FILE = "wiki.valid.tokens.gz"
 TEST_FILE = "wiki.test.tokens.gz"
 

@@ -559,19 +559,29 @@ def check_glove(rows: Sequence[BagConfig], glove) -> None:
             )
 
 
+@dataclass
+class TableRun:
+    """How the table runs: its seeds; where its JSON and plot go (`out_dir/{stem}.json`,
+    `out_dir/{stem}_dev_acc.png`); where the course's sweeps are read for its reference row
+    (`course_dir`, None: no such row); torch threads; the command recorded; and whether it
+    prints."""
+
+    seeds: Sequence[int] = (0, 1, 2)
+    out_dir: Union[str, os.PathLike] = "plots"
+    course_dir: Union[str, os.PathLike, None] = "plots"
+    stem: str = "sentiment_ngrams"
+    threads: Optional[int] = 2
+    command: str = ""
+    verbose: bool = True
+
+
 def run_sentiment(
     splits: Sequence[Dict[str, list]],
     glove,
-    seeds: Sequence[int] = (0, 1, 2),
     rows: Sequence[BagConfig] = tuple(ROWS),
-    out_dir: Union[str, os.PathLike] = "plots",
-    course_dir: Union[str, os.PathLike, None] = "plots",
-    stem: str = "sentiment_ngrams",
-    threads: Optional[int] = 2,
-    command: str = "",
-    verbose: bool = True,
+    run: TableRun = TableRun(),
 ) -> dict:
-    """Run every row over `seeds` on (dev, train, test); return the histories, write
+    """Run every row over `run.seeds` on (dev, train, test); return the histories, write
     `out_dir/{stem}.json` (atomically) and `out_dir/{stem}_dev_acc.png` (dev accuracy per epoch,
     mean and band over seeds).
 
@@ -582,6 +592,7 @@ def run_sentiment(
     """
     rows = [r.check() for r in rows]
     check_glove(rows, glove)
+    seeds, out_dir, course_dir, stem, threads, command, verbose = dataclasses.astuple(run)
     if not seeds:
         raise ValueError("need at least one seed")
     if len({r.label for r in rows}) != len(rows):

@@ -29,7 +29,7 @@ import functools
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -120,17 +120,20 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 }
 
 
-def _train(
-    model: nn.Module,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    steps: int,
-    lr: float,
-    momentum: float = 0.0,
-    loss: str = "mse",
-):
-    """Full-batch training with torch.optim.SGD on LOSSES[loss] (the mean squared error by default);
-    returns the loss history (steps + 1 values: before each step, and after the last)."""
+class SGD(NamedTuple):
+    """How `_train` trains: full-batch steps of torch.optim.SGD on LOSSES[loss]."""
+
+    steps: int
+    lr: float
+    momentum: float = 0.0
+    loss: str = "mse"
+
+
+def _train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, sgd: SGD):
+    """Full-batch training with torch.optim.SGD on LOSSES[sgd.loss] (the mean squared error by
+    default); returns the loss history (sgd.steps + 1 values: before each step, and after the
+    last)."""
+    steps, lr, momentum, loss = sgd
     loss_fn = LOSSES[loss]
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     losses = []
@@ -163,10 +166,10 @@ def constant_init_mlp_symmetry(
     _constant_init_(model, value)
     w1_before = model[0].weight.detach().clone()
     spread_before = hidden_unit_spread(model)
-    losses = _train(model, X, y, steps, lr=0.1, momentum=0.9)
+    losses = _train(model, X, y, SGD(steps, lr=0.1, momentum=0.9))
     contrast = _mlp(3, hidden, 1, activation)
     _random_init_(contrast, seed + 1)
-    _train(contrast, X, y, steps, lr=0.1, momentum=0.9)
+    _train(contrast, X, y, SGD(steps, lr=0.1, momentum=0.9))
     return {
         "activation": activation,
         "value": value,
@@ -823,7 +826,7 @@ def xor_constant_init_training(
     X, y = xor_data()
     model = _mlp(2, hidden, 1, activation)
     _constant_init_(model, value)
-    losses = _train(model, X, y, steps, lr=lr, loss=loss)
+    losses = _train(model, X, y, SGD(steps, lr=lr, loss=loss))
     with torch.no_grad():
         outputs = model(X).squeeze(-1)
     W1 = model[0].weight.detach()
@@ -852,7 +855,7 @@ def xor_random_init_training(
     X, y = xor_data()
     model = _mlp(2, hidden, 1, activation)
     _random_init_(model, seed)
-    losses = _train(model, X, y, steps, lr=lr)
+    losses = _train(model, X, y, SGD(steps, lr=lr))
     return {"activation": activation, "loss_last": losses[-1], "spread": hidden_unit_spread(model)}
 
 

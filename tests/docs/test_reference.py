@@ -124,9 +124,8 @@ def test_settings_that_differ_are_named_and_a_file_only_yours_is_said():
     yours = {"mlp_structures.json": copy.deepcopy(ref["mlp_structures.json"])}
     yours["mlp_structures.json"]["seeds"] = [0]
     yours["mlp_structures.json"]["runs"][0]["config"]["num_epochs"] = 2
-    yours["mlp_structures.json"]["runs"][0]["config"]["device"] = (
-        "cuda"  # the machine: not a setting
-    )
+    # the machine: not a setting
+    yours["mlp_structures.json"]["runs"][0]["config"]["device"] = "cuda"
     yours["mlp_lm_mine.json"] = ref["mlp_lm.json"]
     rows = reference.compare(ref, yours)
     settings = {r.settings for r in rows if r.file == "mlp_structures.json"}

@@ -68,9 +68,8 @@ def test_continuous_cache_matches_a_one_target_at_a_time_reference():
             dtype=torch.float64,
         )
         torch.testing.assert_close(grid, ref, rtol=1e-6, atol=1e-9)
-    assert math.isclose(
-        grid[1, 0].item(), -log_probs.double().mean().item(), rel_tol=1e-12
-    )  # lambda 0: the model
+    # lambda 0: the model
+    assert math.isclose(grid[1, 0].item(), -log_probs.double().mean().item(), rel_tol=1e-12)
 
 
 def test_continuous_cache_only_looks_back():
@@ -135,9 +134,8 @@ def test_features_and_log_probs_are_in_stream_order_and_restore_mode():
     features, log_probs = C.features_and_log_probs(model, stream, pad_id=0, batch_size=16)
     assert model.training and features.shape == (50, 8) and log_probs.shape == (50,)
     model.eval()
-    previous = torch.cat(
-        [torch.zeros(1, dtype=torch.long), stream[:-1]]
-    )  # the word before each target
+    # the word before each target
+    previous = torch.cat([torch.zeros(1, dtype=torch.long), stream[:-1]])
     ref = (
         F.log_softmax(model.final_layer(model.embeddings(previous)), -1)
         .gather(1, stream[:, None])

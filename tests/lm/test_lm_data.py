@@ -95,20 +95,17 @@ def test_window_batches_split_between_processes_cover_every_target_once():
     whole = D.WindowBatches(stream, 3, 0, 8)
     shards = [D.WindowBatches(stream, 3, 0, 8, rank=r, world=3) for r in range(3)]
     targets = torch.cat([t for shard in shards for _, t in shard])
-    assert (
-        targets.tolist() == torch.cat([t for _, t in whole]).tolist()
-    )  # contiguous blocks, in order
+    # contiguous blocks, in order
+    assert targets.tolist() == torch.cat([t for _, t in whole]).tolist()
     contexts = torch.cat([c for shard in shards for c, _ in shard])
-    torch.testing.assert_close(
-        contexts, torch.cat([c for c, _ in whole])
-    )  # contexts reach across the blocks
+    # contexts reach across the blocks
+    torch.testing.assert_close(contexts, torch.cat([c for c, _ in whole]))
     gen = lambda: torch.Generator().manual_seed(4)  # noqa: E731
     one = list(D.WindowBatches(stream, 3, 0, 8, shuffle=gen()))
     parts = [list(D.WindowBatches(stream, 3, 0, 8, shuffle=gen(), rank=r, world=2)) for r in (0, 1)]
     assert len(parts[0]) == len(parts[1]) == len(one)
-    for (x, y), (x0, y0), (x1, y1) in zip(
-        one, *parts
-    ):  # each global batch split in two, nothing lost or doubled
+    # each global batch split in two, nothing lost or doubled
+    for (x, y), (x0, y0), (x1, y1) in zip(one, *parts):
         assert sorted(y.tolist()) == sorted(y0.tolist() + y1.tolist())
         assert abs(len(y0) - len(y1)) <= 1
     with pytest.raises(ValueError):

@@ -20,15 +20,13 @@ def test_bit_dropout_rate_scale_gradient_and_eval_identity():
     dropped = round(0.2 * 65536)
     scale = 65536 / (65536 - dropped)
     kept = out != 0
-    assert (
-        abs((~kept).float().mean().item() - dropped / 65536) < 0.003
-    )  # 524,288 draws: 4 sigma is 0.0022
+    # 524,288 draws: 4 sigma is 0.0022
+    assert abs((~kept).float().mean().item() - dropped / 65536) < 0.003
     torch.testing.assert_close(out[kept], torch.full_like(out[kept], scale))
     g = torch.randn_like(out)
     out.backward(g)
-    torch.testing.assert_close(
-        x.grad, g * kept * scale
-    )  # the gradient goes through the kept elements only
+    # the gradient goes through the kept elements only
+    torch.testing.assert_close(x.grad, g * kept * scale)
     torch.manual_seed(0)
     assert torch.equal(drop(x), out)  # same seed, same mask
     odd = torch.ones(3, 5, 7)  # a size that is not a multiple of 4

@@ -18,12 +18,13 @@ from lm.config import LMRunConfig  # noqa: E402
 from lm.train import build_model  # noqa: E402
 from nplm.checkpoint import save_checkpoint  # noqa: E402
 
+# H / div_value = E: the first tail ties directly, the second through a wider projection
 V, E, W, H = (
     30,
     4,
     3,
     16,
-)  # H / div_value = E: the first tail ties directly, the second through a wider projection
+)
 
 
 def tied_model(output_layer="adaptive", seed=0, **kw):
@@ -52,9 +53,8 @@ def reference_log_probs(model, x):
         return F.log_softmax(model.final_layer.tied.proj(h) @ emb.T, dim=-1)
     asm = model.final_layer.adaptive
     head_words = (h @ asm.head.words.proj.weight.T) @ emb[:6].T  # (B, 6)
-    head = F.log_softmax(
-        torch.cat([head_words, h @ asm.head.clusters.weight.T], 1), dim=-1
-    )  # (B, 8)
+    # (B, 8)
+    head = F.log_softmax(torch.cat([head_words, h @ asm.head.clusters.weight.T], 1), dim=-1)
     parts = [head[:, :6]]
     for i, (lo, hi) in enumerate([(6, 15), (15, V)]):
         tail = F.log_softmax((h @ asm.tail[i].proj.weight.T) @ emb[lo:hi].T, dim=-1)  # (B, hi - lo)
@@ -65,10 +65,11 @@ def reference_log_probs(model, x):
 @pytest.mark.parametrize("output_layer", ["adaptive", "full"])
 def test_tied_output_is_the_input_table_and_the_loss_matches_a_direct_computation(output_layer):
     model = tied_model(output_layer).eval()
+    # targets in the head and both tails
     x, y = (
         torch.randint(0, V, (7, W)),
         torch.arange(0, V, 4)[:7],
-    )  # targets in the head and both tails
+    )
     ref = reference_log_probs(model, x)
     torch.testing.assert_close(model(x), ref)
     torch.testing.assert_close(
@@ -78,18 +79,16 @@ def test_tied_output_is_the_input_table_and_the_loss_matches_a_direct_computatio
     assert not any(
         p.shape[0] == V for n, p in model.named_parameters() if n != "first_layer.embeddings.weight"
     ), names  # no output word matrix of its own
-    if (
-        output_layer == "adaptive"
-    ):  # the first tail's projection has the untied tail's shape (E = H / 4)
+    # the first tail's projection has the untied tail's shape (E = H / 4)
+    if output_layer == "adaptive":
         assert tuple(model.final_layer.adaptive.tail[0].proj.weight.shape) == (E, H)
     # the output side trains the input table: a row of a word that is a target but never in a
     # context moves
     x, y = torch.zeros(4, W, dtype=torch.long), torch.full((4,), 20)
     model.train().nll(x, y).backward()
     assert model.first_layer.embeddings.weight.grad[20].abs().sum() > 0
-    assert (
-        model.first_layer.embeddings.weight.grad[21:].abs().sum() > 0
-    )  # softmax's other words too
+    # softmax's other words too
+    assert model.first_layer.embeddings.weight.grad[21:].abs().sum() > 0
 
 
 def test_tied_gradient_matches_finite_differences_in_float64():
@@ -106,9 +105,8 @@ def test_tied_gradient_matches_finite_differences_in_float64():
         lambda: model.nll(x, y, reduction="sum"),
     ):
         grads.append(torch.autograd.grad(_with_table(model, table, loss), table)[0])
-    torch.testing.assert_close(
-        grads[1], grads[0]
-    )  # the training loss's kernel gives the same gradient
+    # the training loss's kernel gives the same gradient
+    torch.testing.assert_close(grads[1], grads[0])
 
 
 def _with_table(model, table, loss):
@@ -171,9 +169,8 @@ def test_word_type_dropout_drops_a_type_everywhere_in_the_batch_and_only_in_trai
         torch.testing.assert_close(
             out, F.layer_norm(ref, (H,), block.layer_norm.weight, block.layer_norm.bias)
         )
-        torch.testing.assert_close(
-            out, out[:1].expand_as(out)
-        )  # the same windows: the same types dropped in every row
+        # the same windows: the same types dropped in every row
+        torch.testing.assert_close(out, out[:1].expand_as(out))
         kept_rows.add(tuple(scale[[3, 4]].tolist()))
     assert len(kept_rows) > 1  # a new draw per batch
     rate = sum((block.word_type_scale("cpu") == 0).double().mean().item() for _ in range(200)) / 200
@@ -190,9 +187,8 @@ def test_word_type_dropout_in_the_global_context_bags():
     got = block.train().context_vectors(near, far)  # (B, (W+C)*E)
     torch.manual_seed(1)
     scale = block.word_type_scale("cpu")
-    emb = (
-        block.embeddings.weight * scale[:, None]
-    )  # (V, E): dropped rows are zero, kept ones scaled
+    # (V, E): dropped rows are zero, kept ones scaled
+    emb = block.embeddings.weight * scale[:, None]
     ref = torch.cat(
         [emb[near].reshape(5, -1), emb[far].reshape(5, 2, 2, E).mean(2).reshape(5, -1)], 1
     )

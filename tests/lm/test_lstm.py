@@ -244,10 +244,11 @@ def test_lstm_quick_writes_its_json_and_a_checkpoint_that_rebuilds_its_model(
         (["--batch-size", "0"], "--batch-size: must be a whole number >= 1, got '0'"),
         (["--dropout", "1"], "--dropout: must be in [0, 1), got '1.0'"),
         (["--cache-size", "-1"], "--cache-size: must be a whole number >= 0, got '-1'"),
+        # fmt: skip
         (
             ["--ngram-order", "1"],
             "--ngram-order: must be 0 (none) or a whole number from 2 to 5, got '1'",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_a_bad_value_is_one_line_before_any_data_is_read(flags, message, tmp_path, monkeypatch,

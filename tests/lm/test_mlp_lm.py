@@ -81,9 +81,8 @@ def test_first_block_matches_hand_computation_and_is_normalised():
         h, (6,), block.layer_norm.weight.double(), block.layer_norm.bias.double(), eps=1e-5
     )
     torch.testing.assert_close(out.double(), ref, rtol=1e-5, atol=1e-5)
-    assert torch.allclose(
-        out.mean(-1), torch.zeros(5), atol=1e-5
-    )  # LayerNorm with its initial affine
+    # LayerNorm with its initial affine
+    assert torch.allclose(out.mean(-1), torch.zeros(5), atol=1e-5)
     assert block(x[0]).shape == (1, 6)  # one window
 
 
@@ -225,14 +224,12 @@ def test_global_context_appends_the_mean_embedding_of_the_far_words():
     x = torch.randint(0, 20, (6, G + W))  # far words first, the local window last
     block = model.first_layer
     emb = block.embeddings.weight.detach()
-    concat = torch.cat(
-        [emb[x[:, G:]].reshape(6, W * E), emb[x[:, :G]].mean(1)], dim=1
-    )  # (B, (W+1)*E)
+    # (B, (W+1)*E)
+    concat = torch.cat([emb[x[:, G:]].reshape(6, W * E), emb[x[:, :G]].mean(1)], dim=1)
     expected = block.layer_norm(torch.tanh(block.linear(concat)))
     torch.testing.assert_close(block(x), expected)
-    torch.testing.assert_close(
-        model(x[0]), model(x[:1])
-    )  # one window (G+W,) as generation passes it
+    # one window (G+W,) as generation passes it
+    torch.testing.assert_close(model(x[0]), model(x[:1]))
     tok = tiny_tokenizer()
     model = M.NPLM(
         tok.vocab_size, E, W, H, 1, 0.0, output_layer="adaptive", cutoffs=[4], global_window=G
@@ -266,9 +263,8 @@ def test_global_context_leaves_unknown_far_words_out_and_drops_only_in_training(
     block.eval()
     got = block.global_context(far)  # (B, C*E)
     torch.testing.assert_close(got[0], torch.cat([emb[5], (emb[6] + emb[7]) / 2]))
-    torch.testing.assert_close(
-        got[1], torch.cat([torch.zeros(4), emb[3]])
-    )  # an empty chunk gives zeros
+    # an empty chunk gives zeros
+    torch.testing.assert_close(got[1], torch.cat([torch.zeros(4), emb[3]]))
     block.train()
     far = torch.randint(0, 20, (200, 4))
     with torch.no_grad():
@@ -297,9 +293,8 @@ def test_generation_gives_a_global_model_only_real_far_words():
     assert model.windows == [[-1, -1, 1, 2, 3], [-1, 1, 2, 3, eos], [1, 2, 3, eos, eos]]
     model.windows.clear()
     M.generate_text("w1", model, tok, 2, top_p=None, max_len=1, verbose=False)
-    assert model.windows == [
-        [-1, -1, -1, eos, 1]
-    ]  # the local window is padded with <eos>, as in training
+    # the local window is padded with <eos>, as in training
+    assert model.windows == [[-1, -1, -1, eos, 1]]
 
 
 def test_global_context_checkpoint_round_trip_and_flops(tmp_path):
@@ -376,16 +371,14 @@ def test_train_with_weight_average_scores_and_saves_the_average(tmp_path):
     )
     hist = run.history
     assert len(hist.dev_ppl_last_iterate) == 3
-    assert hist.dev_ppl_last_iterate[-1] != pytest.approx(
-        hist[3][-1]
-    )  # the average is not the last iterate
+    # the average is not the last iterate
+    assert hist.dev_ppl_last_iterate[-1] != pytest.approx(hist[3][-1])
     saved, _, meta = M.load_checkpoint(tmp_path / "m.pt", config)
     best = min(range(3), key=lambda i: hist[3][i])
     assert meta["epoch"] == best == run.best_epoch
     _, ppl = M.evaluate(saved, dev, nn.NLLLoss())
-    assert ppl == pytest.approx(
-        hist[3][best], rel=1e-5
-    )  # the checkpoint holds the averaged weights
+    # the checkpoint holds the averaged weights
+    assert ppl == pytest.approx(hist[3][best], rel=1e-5)
     model.load_state_dict(run.best_state)  # and so does the copy kept in memory
     assert M.evaluate(model, dev, nn.NLLLoss())[1] == pytest.approx(ppl, rel=1e-12)
 
@@ -442,9 +435,8 @@ def test_other_bad_inputs(tmp_path):
     with pytest.raises(M.CheckpointError, match="missing.pt"):
         M.load_checkpoint(tmp_path / "missing.pt")
     torch.save({"state_dict": {}}, tmp_path / "other.pt")
-    with pytest.raises(
-        M.CheckpointError, match=r"other\.pt\.json"
-    ):  # weights without the JSON beside them
+    # weights without the JSON beside them
+    with pytest.raises(M.CheckpointError, match=r"other\.pt\.json"):
         M.load_checkpoint(tmp_path / "other.pt")
     with pytest.raises(ValueError):
         LMRunConfig.preset("huge")
@@ -476,9 +468,8 @@ def test_checkpoint_and_tokenizer_round_trip(tmp_path):
             "epoch": 2,
         },
     )
-    assert set(torch.load(path, weights_only=True)) == set(
-        model.state_dict()
-    )  # a plain state_dict, as the course's
+    # a plain state_dict, as the course's
+    assert set(torch.load(path, weights_only=True)) == set(model.state_dict())
     model2, tok2, meta = M.load_checkpoint(path, cfg)
     assert tok2.ids_to_tokens == tok.ids_to_tokens
     assert meta["config"]["local_window_size"] == 3 and meta["epoch"] == 2
@@ -557,9 +548,8 @@ def test_a_checkpoint_from_another_save_or_for_another_model_is_refused(tmp_path
     with pytest.raises(M.CheckpointError, match=r"hidden_dim=16 \(trained with 8\)"):
         M.load_checkpoint(path, LMRunConfig(**{**cfg.to_dict(), "hidden_dim": 16}))
     other = build_model(cfg, tok.vocab_size)
-    utils.atomic_save(
-        other.state_dict(), path
-    )  # new weights, old JSON: as if a save was cut off between the two
+    # new weights, old JSON: as if a save was cut off between the two
+    utils.atomic_save(other.state_dict(), path)
     with pytest.raises(M.CheckpointError, match="different saves"):
         M.load_checkpoint(path)
 
@@ -593,14 +583,14 @@ def test_a_saved_config_fills_fields_added_since_from_its_preset():
     saved["word_dropout_p"] = 0.0  # a field since removed
     config = LMRunConfig.from_dict(saved, seed=7)
     assert config == LMRunConfig.preset("default", seed=7)
-    assert (
-        LMRunConfig.from_dict(LMRunConfig().to_dict()) == LMRunConfig()
-    )  # the course's config round-trips
+    # the course's config round-trips
+    assert LMRunConfig.from_dict(LMRunConfig().to_dict()) == LMRunConfig()
+    # a run saved before these fields existed ran without them
     before_tying = {
         k: v
         for k, v in LMRunConfig.preset("default").to_dict().items()
         if k not in LMRunConfig.ADDED_OFF
-    }  # a run saved before these fields existed ran without them
+    }
     config = LMRunConfig.from_dict(before_tying)
     assert all(getattr(config, k) == v for k, v in LMRunConfig.ADDED_OFF.items())
     assert LMRunConfig.from_dict(LMRunConfig.preset("default").to_dict()) == LMRunConfig.preset(

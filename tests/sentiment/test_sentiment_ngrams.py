@@ -259,11 +259,10 @@ def test_a_seeded_tiny_run_reproduces_its_numbers(tmp_path):
         sn.run_sentiment(
             tiny_splits(),
             tiny_vectors(),
-            seeds=[0, 1],
             rows=rows,
-            out_dir=tmp_path / str(i),
-            course_dir=None,
-            verbose=False,
+            run=sn.TableRun(
+                seeds=[0, 1], out_dir=tmp_path / str(i), course_dir=None, verbose=False
+            ),
         )
         for i in range(2)
     ]
