@@ -15,9 +15,15 @@ from common.settings import setting
 from lm.scoring import DYNAMIC_SEGMENT, Scoring
 from mlp_lm import LM, SHARE, LMConfig
 from nplm.optim import SCHEDULES
+from nplm.output import CUTOFFS, DEFAULT_CUTOFFS
 
 
 WHOLE_OR_NONE = dict(kind=int, low=1, optional=True)
+
+
+def _share(help: str, flag: str | None = None):
+    """A share in [0, 1), off unless set, that `lm` takes (as `flag`, or --the-field-name)."""
+    return setting(0.0, help, **SHARE, flag=flag, commands=LM)
 
 
 @dataclass
@@ -34,12 +40,7 @@ class LMRunConfig(Scoring, LMConfig):
         commands=LM,
     )
     cutoffs: List[int] = setting(
-        [1022, 9982],
-        "the adaptive softmax's cluster bounds",
-        low=1,
-        list_rule=lambda bounds: list(bounds) == sorted(set(bounds)),
-        expected_text="increasing whole numbers > 0",
-        commands=LM,
+        DEFAULT_CUTOFFS, "the adaptive softmax's cluster bounds", **CUTOFFS, commands=LM
     )
     div_value: float = setting(
         4.0, "the adaptive softmax's width ratio per cluster", low=0, open_low=True, commands=LM
@@ -59,39 +60,23 @@ class LMRunConfig(Scoring, LMConfig):
         choices=("mean", "kernel"),
         commands=LM,
     )
-    global_dropout_p: float = setting(
-        0.0,
-        "share of training examples whose far words are hidden, in [0, 1)",
-        **SHARE,
-        flag="--global-dropout",
-        commands=LM,
+    global_dropout_p: float = _share(
+        "share of training examples whose far words are hidden, in [0, 1)", "--global-dropout"
     )
     tie_embeddings: bool = setting(
         False,
         "output word vectors shared with the input embeddings (on or off; Press and Wolf 2017)",
         commands=LM,
     )
-    embed_dropout_p: float = setting(
-        0.0,
+    embed_dropout_p: float = _share(
         "share of word types dropped from a batch's input lookups, in [0, 1) (Gal 2016)",
-        **SHARE,
-        flag="--embed-dropout",
-        commands=LM,
+        "--embed-dropout",
     )
-    input_dropout_p: float = setting(
-        0.0,
-        "dropout on the concatenated context vectors, in [0, 1)",
-        **SHARE,
-        flag="--input-dropout",
-        commands=LM,
+    input_dropout_p: float = _share(
+        "dropout on the concatenated context vectors, in [0, 1)", "--input-dropout"
     )
     # ours, opt-in: the training (nplm/average.py, nplm/optim.py, nplm/kernels.py)
-    ema_decay: float = setting(
-        0.0,
-        "weight-average decay, in [0, 1) (0: score the last iterate)",
-        **SHARE,
-        commands=LM,
-    )
+    ema_decay: float = _share("weight-average decay, in [0, 1) (0: score the last iterate)")
     optimizer: str = setting(
         "adam",
         "adamw (fused where torch has it) or the course's adam",

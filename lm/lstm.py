@@ -35,7 +35,7 @@ from lm.scoring import DYNAMIC_SEGMENT, SHARE, Reader, Scoring
 from nplm.checkpoint import load_model, save_checkpoint
 from nplm.corpus import TRAIN_FILE, WordTokenizer, encode_stream, load_data_mlp_lm
 from nplm.kernels import make_adamw
-from nplm.output import NPLMAdaptiveFinalBlock, OutputSettings
+from nplm.output import CUTOFFS, DEFAULT_CUTOFFS, NPLMAdaptiveFinalBlock, OutputSettings
 
 # the command whose flags set an LSTM field
 LSTM = ("lstm",)
@@ -65,11 +65,7 @@ class LSTMConfig(Scoring):
         0.2, "dropout rate, in [0, 1)", **SHARE, flag="--dropout", commands=LSTM
     )
     cutoffs: List[int] = setting(
-        [1022, 9982],
-        "the adaptive softmax's cluster bounds",
-        low=1,
-        list_rule=lambda bounds: list(bounds) == sorted(set(bounds)),
-        expected_text="increasing whole numbers > 0",
+        DEFAULT_CUTOFFS, "the adaptive softmax's cluster bounds", **CUTOFFS
     )
     div_value: float = setting(
         4.0, "the adaptive softmax's width ratio per cluster", low=0, open_low=True

@@ -23,6 +23,16 @@ import torch.nn as nn
 
 from nplm.kernels import adaptive_nll
 
+# the adaptive softmax's cluster bounds: Grave et al. (2017)'s for a vocabulary of WikiText's size,
+# and the values a config's `cutoffs` setting allows (common/settings.py)
+DEFAULT_CUTOFFS = [1022, 9982]
+CUTOFFS = dict(
+    kind=int,
+    low=1,
+    list_rule=lambda bounds: list(bounds) == sorted(set(bounds)),
+    expected_text="increasing whole numbers > 0",
+)
+
 
 @dataclass
 class OutputSettings:
@@ -31,7 +41,7 @@ class OutputSettings:
     course's."""
 
     output_layer: str = "full"
-    cutoffs: List[int] = field(default_factory=lambda: [1022, 9982])
+    cutoffs: List[int] = field(default_factory=lambda: list(DEFAULT_CUTOFFS))
     div_value: float = 4.0
     tie_embeddings: bool = False
 

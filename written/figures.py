@@ -170,36 +170,14 @@ def figure_computation_graph():
                 lw=1.3,
             )
         )
-        ax.text(
-            cx,
-            cy + 0.27,
-            label,
-            ha="center",
-            va="center",
-            fontsize=11,
-            weight="bold",
-            gid=f"label:{name}",
+        # each box: its label, its value and the gradient of f with respect to it, top to bottom
+        lines = (
+            (0.27, label, dict(fontsize=11, weight="bold"), "label"),
+            (0.0, f"value = {val:.4g}", dict(fontsize=10, color="C0"), "value"),
+            (-0.27, f"df/d{name} = {grad:.4g}", dict(fontsize=10, color="C3"), "grad"),
         )
-        ax.text(
-            cx,
-            cy,
-            f"value = {val:.4g}",
-            ha="center",
-            va="center",
-            fontsize=10,
-            color="C0",
-            gid=f"value:{name}",
-        )
-        ax.text(
-            cx,
-            cy - 0.27,
-            f"df/d{name} = {grad:.4g}",
-            ha="center",
-            va="center",
-            fontsize=10,
-            color="C3",
-            gid=f"grad:{name}",
-        )
+        for dy, text, style, kind in lines:
+            ax.text(cx, cy + dy, text, ha="center", va="center", gid=f"{kind}:{name}", **style)
     for parent, child, text in edges:
         (x0, y0), (x1, y1) = nodes[parent][:2], nodes[child][:2]
         ax.annotate(
