@@ -9,6 +9,9 @@
     python main.py lstm          # a small LSTM language model, a wall-clock budget (lm/lstm.py)
     python main.py written       # check every written answer (sections 1-5), draw Figures 1-2
     python main.py sentiment     # beyond the handout: bags of n-grams, NB weighting (IMDB)
+    python main.py replot        # redraw the plots of OUT_DIR from their JSON
+    python main.py compare       # the run in OUT_DIR beside the committed one (reference/)
+    python main.py data          # fetch the data sets that are missing, checked
     python main.py ... --quick   # the same on small slices, in seconds (into runs/quick)
 
 The sweeps are data (sweeps/definitions.py's `SWEEPS`): each is a `Sweep`, a list of configs and
@@ -20,9 +23,10 @@ handout's three sweeps) and `visualize_configs` (dev accuracy and loss across co
 course skeleton's signatures. The language model's commands (lm, sample, cache, dynamic, replot)
 are lm/run.py's.
 
-The command line lives in cli/: every flag declared once (cli/flags.py), the command table
-(cli/commands.py), and `parse_args` (cli/parse.py), which checks every value before any data is
-read or file written and builds the configs once. `RUNS` below maps each command to its function.
+The command line lives in cli/: the flags (cli/flags.py: the run's own, and one per config
+setting that names a command, common/settings.py), the command table (cli/commands.py), and
+`parse_args` (cli/parse.py), which checks every value before any data is read or file written and
+builds the configs once. `RUNS` below maps each command to its function.
 """
 
 from __future__ import annotations
