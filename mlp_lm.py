@@ -42,6 +42,7 @@ from nplm.output import NPLMAdaptiveFinalBlock, OutputSettings, TiedOutput
 OUTPUT_FIELDS = {f.name for f in dataclasses.fields(OutputSettings)}
 # the command whose flags set these fields, and the range of a share (a dropout rate)
 LM, SHARE = ("lm",), dict(low=0, high=1, open_high=True)
+GAMMA = dict(low=0, high=1, open_low=True)
 COURSE_PROMPT = "The best perks of living on the east"
 # torch's seed for the course's runs: the initial weights, the shuffling, the dropout masks
 SEED = 42
@@ -70,12 +71,7 @@ class LMConfig:
     lr: float = setting(1e-3, "peak learning rate", low=0, open_low=True, commands=LM)
     # gamma of ExponentialLR, stepped every batch as the course does
     decay: float = setting(
-        1.0,
-        "ExponentialLR's gamma per batch, in (0, 1], with --schedule exponential (the course's)",
-        low=0,
-        high=1,
-        open_low=True,
-        commands=LM,
+        1.0, "ExponentialLR's gamma per batch (--schedule exponential)", **GAMMA, commands=LM
     )
     num_epochs: int = setting(5, "epochs of training", low=1, flag="--epochs", commands=LM)
     save_path: str = setting(
