@@ -6,6 +6,7 @@ seeds, folders, device, workers, resume). main.py defines the sweeps and draws t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -120,24 +121,26 @@ def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resum
         say(
             f"[{name}] resuming: {len(done)} of {len(jobs)} runs finished before, kept in {partial}"
         )
+    results = worker_pool.fork_imap(_sweep_job, todo, workers, context)
+    # Closed here, not by the garbage collector once zip has stopped on `todo`: a Ctrl-C while the
+    # pool shuts down must reach the caller, where the collector's close would print it and go on.
     try:
-        for job, (result, seconds) in zip(
-            todo, worker_pool.fork_imap(_sweep_job, todo, workers, context)
-        ):
-            _, label, config = job
-            done[_job_key(job)] = {
-                "config": dataclasses.asdict(config),
-                "result": result,
-                "seconds": seconds,
-            }
-            utils.atomic_write_json({"sweep": name, "jobs": done}, partial)
-            line = (
-                f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, "
-                f"test acc {result[5]:.4f}"
-            )
-            say(f"[{name}] {line} ({seconds:.1f} s)")
-            bar.set_postfix_str(line, refresh=False)
-            bar.update(1)
+        with contextlib.closing(results):
+            for job, (result, seconds) in zip(todo, results):
+                _, label, config = job
+                done[_job_key(job)] = {
+                    "config": dataclasses.asdict(config),
+                    "result": result,
+                    "seconds": seconds,
+                }
+                utils.atomic_write_json({"sweep": name, "jobs": done}, partial)
+                line = (
+                    f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, "
+                    f"test acc {result[5]:.4f}"
+                )
+                say(f"[{name}] {line} ({seconds:.1f} s)")
+                bar.set_postfix_str(line, refresh=False)
+                bar.update(1)
     finally:
         bar.close()
     return [(done[_job_key(job)]["result"], done[_job_key(job)]["seconds"]) for job in jobs]

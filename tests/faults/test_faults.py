@@ -385,6 +385,37 @@ def _wait_for(proc, path: Path, timeout=120):
         time.sleep(0.05)
 
 
+def test_a_ctrl_c_while_the_sweep_pool_shuts_down_reaches_the_caller(
+    tiny_table, tmp_path, monkeypatch
+):
+    """The sweep closes its workers' results itself: a Ctrl-C that lands while the pool shuts down
+    (after the last result) is raised to the caller. Closed by the garbage collector instead, it
+    was printed as "Exception ignored" and the run went on to the next sweep."""
+    from conftest import review
+    import random
+
+    rng = random.Random(0)
+    labels = lambda n: [i % 2 for i in range(n)]  # noqa: E731
+    raw = lambda n: {"text": [review(rng, y) for y in labels(n)], "label": labels(n)}  # noqa
+    datasets = mlp.create_tensor_datasets([raw(20), raw(40), raw(20)], tiny_table)
+
+    def results_then_ctrl_c(fn, items, workers, context=None):
+        try:
+            for item in items:
+                yield fn(context, item)
+        finally:
+            # the pool's terminate() and join(), where the Ctrl-C lands
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_run.worker_pool, "fork_imap", results_then_ctrl_c)
+    configs = [mlp.MLPConfig(hidden_dims=[4], num_epochs=1, batch_size=8)]
+    with pytest.raises(KeyboardInterrupt):
+        sweep_run.run_sweep(
+            Sweep("s", configs, ["one"]), datasets, SweepRun(seeds=[0], out_dir=tmp_path)
+        )
+    assert not (tmp_path / "s.json").exists() and (tmp_path / "s.partial.json").is_file()
+
+
 @pytest.mark.parametrize(
     "command, trigger",
     [("lm", "ck/mlp_lm_quick.state.pt"), ("mlp", "out/mlp_structures.partial.json"), ("mlp", None)],
