@@ -1,0 +1,1 @@
+"""Speed measurements, run as modules: `python -m benchmarks.lm_speed` and `.mlp_speed`."""

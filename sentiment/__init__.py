@@ -1,0 +1,1 @@
+"""Beyond the handout: bag-of-n-gram sentiment models on the course's IMDB splits (ngrams.py)."""
