@@ -26,8 +26,8 @@ def _fork_init(fn, context) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the pool), so a
     # worker that is still starting cannot swallow it and let the run go on.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # SIGTERM, which the parent handles as Ctrl-C (main.main), ends a worker at once: the pool's
-    # terminate() sends it, and the parent alone says what was kept.
+    # SIGTERM, which the parent handles as Ctrl-C (cli/faults.run_guarded), ends a worker at once:
+    # the pool's terminate() sends it, and the parent alone says what was kept.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
