@@ -513,6 +513,9 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
         ),
         (["mlp", "--epochs", "0"], "--epochs: must be a whole number >= 1, got '0'"),
         (["sample", "--seed", "-1"], "--seed: must be a whole number >= 0, got '-1'"),
+        # parsed only: a `data` that got past its parser would fetch from the real sources
+        (["data", "--timeout", "inf"], "--timeout: must be finite and >= 0.1, got 'inf'"),
+        (["data", "--timeout", "nan"], "--timeout: must be finite and >= 0.1, got 'nan'"),
     ],
 )
 def test_a_value_out_of_range_names_its_flag(args, message, capsys):
