@@ -34,7 +34,7 @@ from lm.dynamic import score_dynamic
 from lm.pipeline import ModelRun, Trained, run_pipeline
 from lm.scoring import Reader, Scoring
 from nplm.corpus import FULL_TRAIN_FILE, TRAIN_FILE, WindowBatches, encode_stream
-from nplm.checkpoint import load_checkpoint_meta
+from nplm.checkpoint import CheckpointError, load_checkpoint_meta
 
 
 def lm_run_name(args) -> str:
@@ -199,8 +199,15 @@ def cmd_replot(args) -> list:
 
 
 def _saved_lm_config(path: Path, **overrides):
-    """The LMConfig saved beside a checkpoint (checked before any data is read)."""
+    """The LMConfig saved beside a checkpoint (checked before any data is read); CheckpointError
+    for an LSTM's checkpoint, which these commands cannot rebuild (`lstm` scores its own)."""
     _, meta = load_checkpoint_meta(path)
+    if meta.get("kind") == "lstm":
+        raise CheckpointError(
+            f"{path} is an LSTM's checkpoint (saved by `python main.py lstm`, which scores it with "
+            "the cache, the n-gram mixture and dynamic evaluation itself: see its JSON); sample, "
+            "cache and dynamic take the fixed-window model's, from `python main.py lm`"
+        )
     return LMRunConfig.from_dict(meta["config"], **overrides)
 
 

@@ -494,3 +494,27 @@ def test_a_damaged_data_file_is_one_line_through_the_command_line(
     )
     assert str(path) in said[0] and "truncated" in said[0]
     assert fingerprint(earlier_results) == before
+
+
+@pytest.fixture(scope="module")
+def lstm_trained(tiny_data_dir, tmp_path_factory) -> Path:
+    """The checkpoint of a second-long `lstm` run on the tiny data."""
+    ck = tmp_path_factory.mktemp("lstm")
+    args = ["lstm", "--quick", "--budget", "1", "--cache-size", "0", "--dynamic-segment", "0"]
+    folders = ["--data-dir", tiny_data_dir, "--out-dir", ck / "o", "--ckpt-dir", ck]
+    assert main.main([*args, *map(str, folders)]) == 0
+    return ck / "lstm_lm_quick.pt"
+
+
+@pytest.mark.parametrize("command", ["sample", "cache", "dynamic"])
+def test_an_lstm_checkpoint_given_to_the_fixed_window_commands_is_one_line(
+    tiny_data_dir, lstm_trained, earlier_results, command, capsys
+):
+    before = fingerprint(earlier_results)
+    capsys.readouterr()
+    folders = ["--data-dir", tiny_data_dir, "--out-dir", earlier_results]
+    code = main.main([command, "--checkpoint", str(lstm_trained), *map(str, folders)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0], err
+    assert str(lstm_trained) in err[0] and "LSTM" in err[0] and "python main.py lm" in err[0]
+    assert fingerprint(earlier_results) == before
