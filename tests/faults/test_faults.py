@@ -518,3 +518,31 @@ def test_an_lstm_checkpoint_given_to_the_fixed_window_commands_is_one_line(
     assert code == 2 and len(err) == 1 and "Traceback" not in err[0], err
     assert str(lstm_trained) in err[0] and "LSTM" in err[0] and "python main.py lm" in err[0]
     assert fingerprint(earlier_results) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--max-train-tokens", "10"], "--max-train-tokens: must be at least 2 x batch_size (64)"),
+        (["--quick", "--batch-size", "100000"], "--batch-size: must be at most half of"),
+        (["--max-train-tokens", "100", "--batch-size", "60"], "--max-train-tokens: must be at"),
+    ],
+)
+def test_an_lstm_train_prefix_too_short_for_the_batch_is_refused_at_parse_time(
+    tmp_path, args, message, capsys
+):
+    with pytest.raises(SystemExit) as exit_info:
+        main.parse_args(["lstm", *args, "--data-dir", str(tmp_path / "no-data")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1 and message in err[0], err
+
+
+def test_an_lstm_batch_wider_than_the_data_is_one_line_naming_the_flag(
+    tiny_data_dir, tmp_path, capsys
+):
+    folders = ["--data-dir", tiny_data_dir, "--out-dir", tmp_path / "o", "--ckpt-dir", tmp_path]
+    code = main.main(["lstm", "--batch-size", "100000", *map(str, folders)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0], err
+    assert "too short for 100,000 columns" in err[0] and "lower --batch-size" in err[0]
+    assert not list(tmp_path.glob("*.pt"))
