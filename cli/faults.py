@@ -23,6 +23,7 @@ EXPECTED_FAULTS = (
     utils.TrainingDiverged,
     CheckpointError,
     reference_run.NothingToCompare,
+    reference_run.RunFileError,
     utils.DiskFullError,
     download.FetchError,
     StreamTooShort,

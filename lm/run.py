@@ -12,7 +12,6 @@ main.py's parsed flags (`args`); one rule (`lm_stem`) names a run's files.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import textwrap
@@ -23,6 +22,7 @@ import torch
 import torch.nn as nn
 
 from common import datafiles
+from common.reference import SHAPE_ERRORS, read_run_json, shape_fault
 from nplm import distributed
 from nplm import kernels as lm_kernels
 import mlp_lm
@@ -189,11 +189,14 @@ def cmd_replot(args) -> list:
     training)."""
     drawn = []
     for path in sorted(args.out_dir.rglob("mlp_lm*.json")):
-        report = json.loads(path.read_text())
-        if "history" not in report:  # a cache or benchmark result
+        report = read_run_json(path)
+        if isinstance(report, dict) and "history" not in report:  # a cache or benchmark result
             continue
-        config = LMRunConfig.from_dict(report["config"])
-        drawn += plot_lm_history(report["history"], config, path.with_suffix(""))
+        try:
+            config = LMRunConfig.from_dict(report["config"])
+            drawn += plot_lm_history(report["history"], config, path.with_suffix(""))
+        except SHAPE_ERRORS as err:
+            raise shape_fault(path, err) from err
     print(f"redrew {len(drawn)} plots: {', '.join(map(str, drawn))}")
     return drawn
 
