@@ -432,6 +432,9 @@ def _other_value(config, field):
         return ["off" if value else "on"], not value
     if field == "ngram_order":  # 2 to 5, or 0
         return [str(value - 1)], value - 1
+    # at least 2 tokens for each of the batch's columns (LSTMConfig.validate)
+    if field == "max_train_tokens":
+        return ["1000"], 1000
     if field in ("output_layer", "optimizer", "schedule", "precision", "global_pool"):
         other = {
             "output_layer": "full",
