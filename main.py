@@ -283,23 +283,32 @@ def cmd_replot_all(args) -> list:
     """Redraw every plot of OUT_DIR from its JSON, without training: the language model's
     (lm/run.py's replot), the MLP sweeps' (`plot_sweep`, from OUT_DIR/mlp_*.json) and the
     sentiment table's."""
-    import json
-
     from sentiment import ngrams as sentiment_ngrams
 
+    out_dir = Path(args.out_dir)
+    table = out_dir / "sentiment_ngrams.json"
+    # every file read through before the first plot is drawn: a damaged one stops it at once
+    for path in [*out_dir.rglob("mlp_lm*.json"), *out_dir.glob("mlp_*.json"), table]:
+        if path.is_file():
+            reference_run.read_run_json(path)
     drawn = cmd_replot(args)
     prefixes = {sweep().name: sweep().epoch_plot_prefix for sweep in SWEEPS.values()}
-    for path in sorted(Path(args.out_dir).glob("mlp_*.json")):
-        history = json.loads(path.read_text())
-        name = history.get("sweep") if isinstance(history, dict) else None
-        if name in prefixes and not SWEEPS_BY_NAME[name]().probe:
-            drawn += plot_sweep(history, path.parent, prefixes[name])
-    table = Path(args.out_dir) / "sentiment_ngrams.json"
+    for path in sorted(out_dir.glob("mlp_*.json")):
+        history = reference_run.read_run_json(path)
+        try:
+            name = history.get("sweep")
+            if name in prefixes and not SWEEPS_BY_NAME[name]().probe:
+                drawn += plot_sweep(history, path.parent, prefixes[name])
+        except reference_run.SHAPE_ERRORS as err:
+            raise reference_run.shape_fault(path, err) from err
     if table.is_file():
-        history = json.loads(table.read_text())
-        drawn.append(
-            sentiment_ngrams.plot_rows(history, table.with_name("sentiment_ngrams_dev_acc.png"))
-        )
+        rows = reference_run.read_run_json(table)
+        try:
+            drawn.append(
+                sentiment_ngrams.plot_rows(rows, table.with_name("sentiment_ngrams_dev_acc.png"))
+            )
+        except reference_run.SHAPE_ERRORS as err:
+            raise reference_run.shape_fault(table, err) from err
     print(f"redrew {len(drawn)} plots in all")
     return drawn
 

@@ -11,6 +11,7 @@ import utils
 from common import datafiles, download, glove
 from common import reference as reference_run
 from nplm.checkpoint import CheckpointError
+from lm.lstm import StreamTooShort
 from lm.run import lm_checkpoint, lm_state
 
 # Faults a user can cause and mend: one line on stderr and exit code 2 (a traceback only with
@@ -22,8 +23,10 @@ EXPECTED_FAULTS = (
     utils.TrainingDiverged,
     CheckpointError,
     reference_run.NothingToCompare,
+    reference_run.RunFileError,
     utils.DiskFullError,
     download.FetchError,
+    StreamTooShort,
 )
 
 

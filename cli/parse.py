@@ -74,7 +74,14 @@ def lstm_config(args) -> LSTMConfig:
     name = args.name or ("quick" if args.quick else "default")
     save_path = str(args.ckpt_dir / f"{lstm_stem(name)}.pt")
     build = LSTMConfig.quick if args.quick else LSTMConfig
-    return build(**{"seed": args.seed, "save_path": save_path, "name": name, **overrides})
+    try:
+        return build(**{"seed": args.seed, "save_path": save_path, "name": name, **overrides})
+    except utils.ConfigError as err:
+        # the check between the two fields names the one this command line set
+        if err.field != "max_train_tokens" or "max_train_tokens" in overrides:
+            raise
+        expected = f"at most half of max_train_tokens ({err.value // 2}), 2 tokens per column"
+        raise utils.ConfigError("LSTMConfig", "batch_size", expected, overrides["batch_size"])
 
 
 def _flag_of(field: str, command: str) -> str:

@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import socket
+import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -610,6 +611,9 @@ def fetch_all(
             f"cannot make the data folder {root} (from {source}): {err.strerror or err}; "
             f"pass --data-dir DIR"
         ) from None
+    datasets = datasets if datasets is not None else datasets_for()
+    if any(not (root / o.path).is_file() for d in datasets for o in d.outputs):
+        _check_writable(root, source)
     say(
         f"data folder: {root} (from {source})"
         + (f"; through the mirror {mirror}" if mirror else "")
@@ -617,7 +621,7 @@ def fetch_all(
     if os.environ.get(DIGESTS_ENV):
         say(f"download checksums for the URLs in ${DIGESTS_ENV} are taken from it")
     started = time.perf_counter()
-    for dataset in datasets if datasets is not None else datasets_for():
+    for dataset in datasets:
         try:
             fetch_dataset(
                 dataset,
@@ -632,7 +636,7 @@ def fetch_all(
         except OSError as err:
             if err.errno in DISK_FULL_ERRNOS:  # a download's last buffered write, or a folder
                 raise DiskFullError(err.filename or root) from None
-            if not isinstance(err, PermissionError):
+            if not isinstance(err, PermissionError) and err.errno != errno.EROFS:
                 raise
             raise FetchError(
                 f"cannot write into {root} ({err.strerror}); "
@@ -640,6 +644,22 @@ def fetch_all(
             ) from None
     say(f"data ready in {root} ({time.perf_counter() - started:.1f} s)")
     return root
+
+
+def _check_writable(root: Path, source: str) -> None:
+    """FetchError unless a file can be made in `root`, before any download starts. Checked by
+    writing, since permission bits do not bind root and a read-only mount shows only then."""
+    try:
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as err:
+        if err.errno in DISK_FULL_ERRNOS:
+            raise DiskFullError(root) from None
+        raise FetchError(
+            f"cannot write into the data folder {root} (from {source}): "
+            f"{err.strerror or type(err).__name__}; pass --data-dir DIR (or set {DATA_DIR_ENV}) "
+            "to a folder you can write"
+        ) from None
 
 
 def cmd_data(args) -> Path:

@@ -35,6 +35,46 @@ class NothingToCompare(FileNotFoundError):
     """The run's folder holds no JSON result to compare."""
 
 
+RUN_FILE_FIX = "run the command that wrote it again, or move it out of the folder"
+
+
+class RunFileError(ValueError):
+    """A run's JSON that cannot be read (truncated, not UTF-8) or is not the shape its command
+    writes: one line naming the file (`problem`) and what to do."""
+
+    def __init__(self, problem: str):
+        super().__init__(f"{problem}; {RUN_FILE_FIX}")
+        self.problem = problem
+# What reading a JSON of another shape than its command writes raises: a key or an index missing, a
+# value of another type, a config that refuses its values.
+SHAPE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError)
+
+
+def read_run_json(path: Path):
+    """The JSON a run wrote at `path`; RunFileError naming it when it is unreadable, not UTF-8 or
+    not JSON (a truncated file)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise RunFileError(f"cannot read {path} ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise RunFileError(
+            f"{path} is not UTF-8 text (byte {err.object[err.start]:#04x} at {err.start})"
+        ) from None
+    except json.JSONDecodeError as err:
+        raise RunFileError(
+            f"{path} is not whole JSON ({err.msg} at line {err.lineno} column {err.colno}: "
+            "truncated?)"
+        ) from None
+
+
+def shape_fault(path: Path, err: Exception) -> RunFileError:
+    """The RunFileError for a file that reads as JSON but not as what its command writes."""
+    return RunFileError(
+        f"{path} is not the shape of the result its name says ({type(err).__name__}: {err})"
+    )
+
+
 class Row(NamedTuple):
     file: str  # the result file, relative to its folder
     number: str  # which number: "ReLU: dev acc", "test ppl, cache"
@@ -46,15 +86,21 @@ class Row(NamedTuple):
 
 def load_folder(folder: Path) -> dict:
     """Every JSON result under `folder` (sub-folders too), by its path relative to `folder`; the
-    partial results of an interrupted sweep are left out. A file that is not JSON maps to None."""
+    partial results of an interrupted sweep are left out. RunFileError naming a file that is not
+    JSON, or whose numbers cannot be read where its keys say they are."""
     results = {}
     for path in sorted(Path(folder).rglob("*.json")):
         if path.name.endswith(".partial.json") or not path.is_file():
             continue
+        result = read_run_json(path)
         try:
-            results[path.relative_to(folder).as_posix()] = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            results[path.relative_to(folder).as_posix()] = None
+            # every command writes an object
+            if not isinstance(result, dict):
+                raise TypeError(f"a JSON {type(result).__name__}, not an object")
+            numbers_of(result), settings_of(result)
+        except SHAPE_ERRORS as err:
+            raise shape_fault(path, err) from err
+        results[path.relative_to(folder).as_posix()] = result
     return results
 
 

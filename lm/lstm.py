@@ -167,8 +167,17 @@ class LSTMConfig(Scoring):
         return cls(**{**cls.QUICK, "name": "quick", **overrides})
 
     def validate(self) -> None:
-        """utils.ConfigError naming the first field out of range; before any data is read."""
+        """utils.ConfigError naming the first field out of range, then a train prefix too short for
+        the batch's columns; before any data is read."""
         check_settings(self, "LSTMConfig")
+        # batchify's 2 tokens per column, seen from the values alone
+        if self.max_train_tokens is not None and self.max_train_tokens < 2 * self.batch_size:
+            raise utils.ConfigError(
+                "LSTMConfig",
+                "max_train_tokens",
+                f"at least 2 x batch_size ({2 * self.batch_size}), 2 tokens per column",
+                self.max_train_tokens,
+            )
 
     def model_fields(self) -> dict:
         """The arguments of `LSTMLM` after the vocabulary size: what a checkpoint rebuilds."""
@@ -244,14 +253,19 @@ def detach_state(state):
 
 
 # --------------------------------------------------------------------------- training
+class StreamTooShort(ValueError):
+    """The train stream holds fewer than 2 tokens per column of the batch: the data is shorter than
+    the config's values could show (one line, naming the flag to lower)."""
+
+
 def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
     """The stream (T,) cut into `batch_size` contiguous columns: (L, B), L = T // B; column b is
     stream[b * L : (b + 1) * L] (the last T - L * B tokens are dropped, as pytorch/examples)."""
     L = stream.numel() // batch_size
     if L < 2:
-        raise ValueError(
-            f"a stream of {stream.numel()} tokens is too short for {batch_size} columns of 2 "
-            "tokens or more; lower the batch size"
+        raise StreamTooShort(
+            f"the train stream of {stream.numel():,} tokens is too short for {batch_size:,} "
+            f"columns of 2 tokens or more; lower --batch-size to {stream.numel() // 2:,} or less"
         )
     return stream[: L * batch_size].view(batch_size, L).t().contiguous()  # (L, B)
 

@@ -12,7 +12,6 @@ main.py's parsed flags (`args`); one rule (`lm_stem`) names a run's files.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import textwrap
@@ -23,6 +22,7 @@ import torch
 import torch.nn as nn
 
 from common import datafiles
+from common.reference import SHAPE_ERRORS, read_run_json, shape_fault
 from nplm import distributed
 from nplm import kernels as lm_kernels
 import mlp_lm
@@ -34,7 +34,7 @@ from lm.dynamic import score_dynamic
 from lm.pipeline import ModelRun, Trained, run_pipeline
 from lm.scoring import Reader, Scoring
 from nplm.corpus import FULL_TRAIN_FILE, TRAIN_FILE, WindowBatches, encode_stream
-from nplm.checkpoint import load_checkpoint_meta
+from nplm.checkpoint import CheckpointError, load_checkpoint_meta
 
 
 def lm_run_name(args) -> str:
@@ -189,18 +189,28 @@ def cmd_replot(args) -> list:
     training)."""
     drawn = []
     for path in sorted(args.out_dir.rglob("mlp_lm*.json")):
-        report = json.loads(path.read_text())
-        if "history" not in report:  # a cache or benchmark result
+        report = read_run_json(path)
+        if isinstance(report, dict) and "history" not in report:  # a cache or benchmark result
             continue
-        config = LMRunConfig.from_dict(report["config"])
-        drawn += plot_lm_history(report["history"], config, path.with_suffix(""))
+        try:
+            config = LMRunConfig.from_dict(report["config"])
+            drawn += plot_lm_history(report["history"], config, path.with_suffix(""))
+        except SHAPE_ERRORS as err:
+            raise shape_fault(path, err) from err
     print(f"redrew {len(drawn)} plots: {', '.join(map(str, drawn))}")
     return drawn
 
 
 def _saved_lm_config(path: Path, **overrides):
-    """The LMConfig saved beside a checkpoint (checked before any data is read)."""
+    """The LMConfig saved beside a checkpoint (checked before any data is read); CheckpointError
+    for an LSTM's checkpoint, which these commands cannot rebuild (`lstm` scores its own)."""
     _, meta = load_checkpoint_meta(path)
+    if meta.get("kind") == "lstm":
+        raise CheckpointError(
+            f"{path} is an LSTM's checkpoint (saved by `python main.py lstm`, which scores it with "
+            "the cache, the n-gram mixture and dynamic evaluation itself: see its JSON); sample, "
+            "cache and dynamic take the fixed-window model's, from `python main.py lm`"
+        )
     return LMRunConfig.from_dict(meta["config"], **overrides)
 
 

@@ -119,7 +119,11 @@ def load_training_state(state_path) -> dict:
     """What `train` kept at `state_path` after its last finished epoch; CheckpointError if there is
     none."""
     try:
-        return torch.load(state_path, map_location="cpu", weights_only=True)
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        # the part read before training: a state of another shape stops here, not mid-run
+        if not isinstance(state.get("meta", {}).get("config"), dict):
+            raise KeyError("meta.config")
+        return state
     except FileNotFoundError:
         raise CheckpointError(
             f"nothing to resume: no training state at {state_path}; run without --resume"

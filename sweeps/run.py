@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import re
 import sys
@@ -20,6 +19,7 @@ from torch.utils.data import TensorDataset
 
 import utils
 from common import worker_pool
+from common.reference import SHAPE_ERRORS, RunFileError, read_run_json, shape_fault
 import mlp
 
 
@@ -92,18 +92,17 @@ def _job_key(job) -> str:
 def _finished_jobs(path: Path, jobs: list) -> dict:
     """The jobs of an interrupted sweep that finished, from its partial file: {key: {config, result,
     seconds}}; a job whose config has changed since is left out (it runs again)."""
-    try:
-        saved = json.loads(path.read_text())["jobs"]
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        print(
-            f"note: {path} is unreadable ({type(err).__name__}); its runs are made again",
-            file=sys.stderr,
-        )
+    if not path.is_file():
         return {}
     configs = {_job_key(job): dataclasses.asdict(job[2]) for job in jobs}
-    return {k: v for k, v in saved.items() if configs.get(k) == v.get("config")}
+    try:
+        saved = read_run_json(path)["jobs"]
+        return {k: v for k, v in saved.items() if configs.get(k) == v.get("config")}
+    except (RunFileError, *SHAPE_ERRORS) as err:
+        # what a resume can do without it: make its runs again (the note says so, once)
+        why = err if isinstance(err, RunFileError) else shape_fault(path, err)
+        print(f"note: {why.problem}; its runs are made again", file=sys.stderr)
+        return {}
 
 
 def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resume: bool) -> list:

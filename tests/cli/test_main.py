@@ -432,6 +432,9 @@ def _other_value(config, field):
         return ["off" if value else "on"], not value
     if field == "ngram_order":  # 2 to 5, or 0
         return [str(value - 1)], value - 1
+    # at least 2 tokens for each of the batch's columns (LSTMConfig.validate)
+    if field == "max_train_tokens":
+        return ["1000"], 1000
     if field in ("output_layer", "optimizer", "schedule", "precision", "global_pool"):
         other = {
             "output_layer": "full",
@@ -513,6 +516,9 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
         ),
         (["mlp", "--epochs", "0"], "--epochs: must be a whole number >= 1, got '0'"),
         (["sample", "--seed", "-1"], "--seed: must be a whole number >= 0, got '-1'"),
+        # parsed only: a `data` that got past its parser would fetch from the real sources
+        (["data", "--timeout", "inf"], "--timeout: must be finite and >= 0.1, got 'inf'"),
+        (["data", "--timeout", "nan"], "--timeout: must be finite and >= 0.1, got 'nan'"),
     ],
 )
 def test_a_value_out_of_range_names_its_flag(args, message, capsys):

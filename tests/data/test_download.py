@@ -5,6 +5,7 @@ hand here, not by the converters."""
 
 from __future__ import annotations
 
+import errno
 import gzip
 import os
 import subprocess
@@ -384,3 +385,29 @@ def test_a_full_disk_while_downloading_is_one_line_and_the_rerun_goes_on(tmp_pat
         run_fetch(root, mirror.url, datasets, monkeypatch)
         assert mirror.requests[-1] == (path, "bytes=20-")
     assert content(root / convert.GLOVE_6B) == GLOVE_TXT
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES])
+def test_a_read_only_data_folder_is_one_line_before_any_download(tmp_path, monkeypatch, code):
+    # permission bits do not bind root, so the read-only folder is made by refusing its writes
+    root = tmp_path / "data"
+    root.mkdir()
+    real_open, real_mkdir = os.open, os.mkdir
+
+    def refuse(real):
+        def call(path, *args, **kwargs):
+            if str(path).startswith(str(root)):
+                raise OSError(code, os.strerror(code), str(path))
+            return real(path, *args, **kwargs)
+
+        return call
+
+    with loopback.Mirror(archives()) as mirror:
+        monkeypatch.setattr(os, "open", refuse(real_open))
+        monkeypatch.setattr(os, "mkdir", refuse(real_mkdir))
+        with pytest.raises(download.FetchError) as err:
+            run_fetch(root, mirror.url, table(mirror.files), monkeypatch)
+        assert mirror.requests == []
+    message = str(err.value)
+    assert "\n" not in message and str(root) in message and "--data-dir" in message, message
+    assert os.strerror(code) in message

@@ -494,3 +494,55 @@ def test_a_damaged_data_file_is_one_line_through_the_command_line(
     )
     assert str(path) in said[0] and "truncated" in said[0]
     assert fingerprint(earlier_results) == before
+
+
+@pytest.fixture(scope="module")
+def lstm_trained(tiny_data_dir, tmp_path_factory) -> Path:
+    """The checkpoint of a second-long `lstm` run on the tiny data."""
+    ck = tmp_path_factory.mktemp("lstm")
+    args = ["lstm", "--quick", "--budget", "1", "--cache-size", "0", "--dynamic-segment", "0"]
+    folders = ["--data-dir", tiny_data_dir, "--out-dir", ck / "o", "--ckpt-dir", ck]
+    assert main.main([*args, *map(str, folders)]) == 0
+    return ck / "lstm_lm_quick.pt"
+
+
+@pytest.mark.parametrize("command", ["sample", "cache", "dynamic"])
+def test_an_lstm_checkpoint_given_to_the_fixed_window_commands_is_one_line(
+    tiny_data_dir, lstm_trained, earlier_results, command, capsys
+):
+    before = fingerprint(earlier_results)
+    capsys.readouterr()
+    folders = ["--data-dir", tiny_data_dir, "--out-dir", earlier_results]
+    code = main.main([command, "--checkpoint", str(lstm_trained), *map(str, folders)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0], err
+    assert str(lstm_trained) in err[0] and "LSTM" in err[0] and "python main.py lm" in err[0]
+    assert fingerprint(earlier_results) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--max-train-tokens", "10"], "--max-train-tokens: must be at least 2 x batch_size (64)"),
+        (["--quick", "--batch-size", "100000"], "--batch-size: must be at most half of"),
+        (["--max-train-tokens", "100", "--batch-size", "60"], "--max-train-tokens: must be at"),
+    ],
+)
+def test_an_lstm_train_prefix_too_short_for_the_batch_is_refused_at_parse_time(
+    tmp_path, args, message, capsys
+):
+    with pytest.raises(SystemExit) as exit_info:
+        main.parse_args(["lstm", *args, "--data-dir", str(tmp_path / "no-data")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1 and message in err[0], err
+
+
+def test_an_lstm_batch_wider_than_the_data_is_one_line_naming_the_flag(
+    tiny_data_dir, tmp_path, capsys
+):
+    folders = ["--data-dir", tiny_data_dir, "--out-dir", tmp_path / "o", "--ckpt-dir", tmp_path]
+    code = main.main(["lstm", "--batch-size", "100000", *map(str, folders)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0], err
+    assert "too short for 100,000 columns" in err[0] and "lower --batch-size" in err[0]
+    assert not list(tmp_path.glob("*.pt"))
