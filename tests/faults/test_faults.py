@@ -268,7 +268,10 @@ def test_a_diverging_sweep_run_is_one_line_naming_the_run(
     ):
         sweep_run.run_sweep(Sweep("s", configs, ["big"]), datasets, run)
     assert not (tmp_path / "s.json").exists()  # no JSON full of nulls
-    sweep = lambda args: sweep_run.run_sweep(Sweep("s", configs, ["big"]), datasets, run)  # noqa: E731
+
+    def sweep(args):
+        return sweep_run.run_sweep(Sweep("s", configs, ["big"]), datasets, run)
+
     monkeypatch.setitem(main.RUNS, "mlp", sweep)
     assert main.main(["mlp", "--out-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
