@@ -222,6 +222,7 @@ def cmd_mlp(args) -> dict:
     settings = dict(out_dir=args.out_dir, ckpt_dir=args.ckpt_dir, device=args.device)
     settings.update(resume=args.resume, num_epochs=3 if args.quick else args.epochs)
     settings["seeds"] = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
+    settings["made"] = {}  # a run that several sweeps ask for trains once
     results = {}
     for name in args.sweeps:
         results[name] = EXPLORERS[name](*datasets, embeddings, **settings)

@@ -172,6 +172,11 @@ class _WatchedFile:
             raise
 
 
+def atomic_copy(source: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """A copy of the file `source` at `path`, atomically."""
+    return _atomic_write(path, lambda tmp: shutil.copyfile(source, tmp))
+
+
 def atomic_write_json(obj, path: str | os.PathLike) -> Path:
     """json.dump (indented, NaN written as null), atomically."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import re
 import sys
@@ -21,6 +22,7 @@ import utils
 from common import worker_pool
 from common.reference import SHAPE_ERRORS, RunFileError, read_run_json, shape_fault
 import mlp
+from sweeps import batched
 
 
 @dataclasses.dataclass
@@ -41,7 +43,9 @@ class Sweep:
 class SweepRun:
     """How a sweep runs: its seeds; where its JSON (and partial file) and checkpoints go; the
     device of every run (None: each config's own); worker processes (None: `default_workers`);
-    and whether the runs an interrupted sweep finished are kept (`resume`)."""
+    whether the runs an interrupted sweep finished are kept (`resume`); and the runs made so far by
+    this command's sweeps (`made`, filled as they run: a run asked for again is taken from it, as
+    its numbers depend only on its config and seed)."""
 
     seeds: Sequence[int] = (0,)
     out_dir: Union[str, os.PathLike] = "plots"
@@ -49,6 +53,7 @@ class SweepRun:
     device: Optional[str] = None
     workers: Optional[int] = None
     resume: bool = False
+    made: Optional[dict] = None
 
 
 def sweep_configs(sweep: Sweep, run: SweepRun, embeddings=None) -> List[mlp.MLPConfig]:
@@ -71,22 +76,26 @@ def safe_name(text: str) -> str:
 RESULT_KEYS = ("train_loss", "train_acc", "dev_loss", "dev_acc", "test_loss", "test_acc")
 
 
-def _sweep_job(context, job):
-    """One (config, seed) run of a sweep, in a worker process: returns (run_mlp's six results,
-    seconds)."""
-    (dev, train_ds, test), embeddings = context
-    name, label, config = job
-    t0 = time.perf_counter()
+def _group_job(context, group):
+    """One stacked group of a sweep's (config, seed) runs (sweeps/batched.py), in a worker process:
+    a `batched.GroupResult` per run."""
+    (dev, train_ds, test), _ = context
     try:
-        result = mlp.run_mlp(config, embeddings, dev, train_ds, test)
+        return batched.train_group([config for _, _, config in group], (dev, train_ds, test))
     except utils.TrainingDiverged as err:
+        name, label, config = group[getattr(err, "member", 0)]
         raise utils.TrainingDiverged(f"sweep {name}, {label}, seed {config.seed}: {err}") from None
-    return result, time.perf_counter() - t0
 
 
 def _job_key(job) -> str:
     _, label, config = job
     return f"{label} | seed {config.seed}"
+
+
+def run_key(config) -> str:
+    """What makes two runs the same run, whichever sweep asks for it: the config (with its seed)
+    but where its checkpoint goes."""
+    return json.dumps({**dataclasses.asdict(config), "save_path": None}, sort_keys=True)
 
 
 def _finished_jobs(path: Path, jobs: list) -> dict:
@@ -105,44 +114,74 @@ def _finished_jobs(path: Path, jobs: list) -> dict:
         return {}
 
 
-def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, resume: bool) -> list:
-    """The sweep's (config, seed) jobs over `workers` processes, with one progress bar of finished
-    jobs on a terminal (the latest result beside it) and one line per finished job elsewhere. Each
-    finished job is kept in `partial` at once, so an interrupted sweep resumed with `resume` runs
-    only the others."""
-    done = _finished_jobs(partial, jobs) if resume else {}
+def _reuse(job, made: dict) -> Optional[dict]:
+    """The record of a run an earlier sweep of this command made with the same config and seed,
+    its checkpoint copied to this run's path; None if there is none."""
+    _, _, config = job
+    record = made.get(run_key(config))
+    if record is None or (batched.probed(config) and record.get("probe") is None):
+        return None
+    if config.save_path and record.get("save_path"):
+        utils.atomic_copy(record["save_path"], config.save_path)
+    return {**record, "config": dataclasses.asdict(config), "save_path": config.save_path}
+
+
+def _run_jobs(name: str, jobs: list, context, workers: int, partial: Path, run: "SweepRun") -> list:
+    """The sweep's (config, seed) jobs, trained in stacked groups (`batched.plan_groups`) over
+    `workers` processes, with one progress bar of finished runs on a terminal (the latest result
+    beside it) and one line per finished run elsewhere. Each finished run is kept in `partial` at
+    once, so an interrupted sweep resumed with `run.resume` runs only the others; a run an earlier
+    sweep of this command made (`run.made`) is taken from it."""
+    done = _finished_jobs(partial, jobs) if run.resume else {}
+    made = run.made if run.made is not None else {}
+    resumed = len(done)
+    for job in jobs:
+        key = _job_key(job)
+        if key not in done and (record := _reuse(job, made)) is not None:
+            done[key] = record
     todo = [job for job in jobs if _job_key(job) not in done]
     bar = utils.progress(
         total=len(jobs), initial=len(jobs) - len(todo), desc=name, leave=True, unit="run"
     )
     say = (lambda line: print(line, flush=True)) if bar.disable else bar.write
-    if done:
-        say(
-            f"[{name}] resuming: {len(done)} of {len(jobs)} runs finished before, kept in {partial}"
+    if resumed:
+        say(f"[{name}] resuming: {resumed} of {len(jobs)} runs finished before, kept in {partial}")
+    if len(done) > resumed:
+        say(f"[{name}] {len(done) - resumed} run(s) taken from an earlier sweep of this command")
+    groups = [
+        [todo[i] for i in group]
+        for group in batched.plan_groups(
+            [job[2] for job in todo], workers, int(context[0][1].tensors[0].shape[1])
         )
-    results = worker_pool.fork_imap(_sweep_job, todo, workers, context)
-    # Closed here, not by the garbage collector once zip has stopped on `todo`: a Ctrl-C while the
-    # pool shuts down must reach the caller, where the collector's close would print it and go on.
+    ]
+    results = worker_pool.fork_imap(_group_job, groups, workers, context)
+    # Closed here, not by the garbage collector once the loop has stopped: a Ctrl-C while the pool
+    # shuts down must reach the caller, where the collector's close would print it and go on.
     try:
         with contextlib.closing(results):
-            for job, (result, seconds) in zip(todo, results):
-                _, label, config = job
-                done[_job_key(job)] = {
-                    "config": dataclasses.asdict(config),
-                    "result": result,
-                    "seconds": seconds,
-                }
+            for group, group_results in zip(groups, results):
+                for job, member in zip(group, group_results):
+                    _, label, config = job
+                    done[_job_key(job)] = record = {
+                        "config": dataclasses.asdict(config),
+                        "result": member.result,
+                        "seconds": member.seconds,
+                        "probe": member.probe,
+                        "save_path": config.save_path,
+                    }
+                    made[run_key(config)] = record
+                    result = member.result
+                    line = (
+                        f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, "
+                        f"test acc {result[5]:.4f}"
+                    )
+                    say(f"[{name}] {line} ({member.seconds:.1f} s)")
+                    bar.set_postfix_str(line, refresh=False)
+                    bar.update(1)
                 utils.atomic_write_json({"sweep": name, "jobs": done}, partial)
-                line = (
-                    f"{label} seed {config.seed}: best dev acc {max(result[3]):.4f}, "
-                    f"test acc {result[5]:.4f}"
-                )
-                say(f"[{name}] {line} ({seconds:.1f} s)")
-                bar.set_postfix_str(line, refresh=False)
-                bar.update(1)
     finally:
         bar.close()
-    return [(done[_job_key(job)]["result"], done[_job_key(job)]["seconds"]) for job in jobs]
+    return [done[_job_key(job)] for job in jobs]
 
 
 def sweep_workers(configs: Sequence, workers: int, name: str = "sweep") -> int:
@@ -161,30 +200,16 @@ def sweep_workers(configs: Sequence, workers: int, name: str = "sweep") -> int:
     return workers
 
 
-def run_sweep(
-    sweep: Sweep, datasets: Tuple[TensorDataset, ...], run: SweepRun, embeddings=None
-) -> dict:
-    """Run every config of `sweep` for every seed of `run`; save the results and return them as a
-    history dict (main.py draws its plots from it).
-
-    `datasets` is (dev, train, test). Writes `out_dir/{name}.json` with every per-epoch number, the
-    test results, the configs and the wall times. Checkpoints go to
-    `ckpt_dir/{name}_{label}_seed{seed}.pth` when `run.ckpt_dir` is given. The runs are independent
-    and each trains on one thread, so `run.workers` processes (default: one per core, at most 2)
-    train them side by side; every run seeds itself, so the numbers do not depend on the workers.
-    Runs on a GPU (or MPS) train one after another in this process instead (`sweep_workers`).
-    Finished runs are kept in `out_dir/{name}.partial.json` until the sweep's JSON is written;
-    `run.resume` reuses them (a run's numbers depend only on its config and seed, so a resumed sweep
-    ends with the same numbers).
-    """
-    name, labels, seeds, ckpt_dir = sweep.name, sweep.labels, run.seeds, run.ckpt_dir
+def make_runs(sweep: Sweep, datasets: Tuple[TensorDataset, ...], run: SweepRun, embeddings=None):
+    """Every (config, seed) run of `sweep` (see `run_sweep`): returns (configs, {label: the records
+    of its seeds, in order}, workers). A probe sweep saves no checkpoints."""
+    name, labels, seeds = sweep.name, sweep.labels, run.seeds
     configs = sweep_configs(sweep, run, embeddings)
     if len(configs) != len(labels):
         raise ValueError(f"{len(configs)} configs but {len(labels)} labels")
     if not seeds:
         raise ValueError("need at least one seed")
-    out_dir = Path(run.out_dir)
-    started = time.perf_counter()
+    ckpt_dir = None if sweep.probe else run.ckpt_dir
     jobs = [
         (
             name,
@@ -202,36 +227,57 @@ def run_sweep(
         for config, label in zip(configs, labels)
         for seed in seeds
     ]
-    partial = out_dir / f"{name}.partial.json"
+    partial = Path(run.out_dir) / f"{name}.partial.json"
     workers = sweep_workers(configs, run.workers or worker_pool.default_workers(), name)
-    results = iter(_run_jobs(name, jobs, (datasets, embeddings), workers, partial, run.resume))
+    records = iter(_run_jobs(name, jobs, (datasets, embeddings), workers, partial, run))
+    return configs, {label: [next(records) for _ in seeds] for label in labels}, workers
+
+
+def run_sweep(
+    sweep: Sweep, datasets: Tuple[TensorDataset, ...], run: SweepRun, embeddings=None
+) -> dict:
+    """Run every config of `sweep` for every seed of `run`; save the results and return them as a
+    history dict (main.py draws its plots from it).
+
+    `datasets` is (dev, train, test). Writes `out_dir/{name}.json` with every per-epoch number, the
+    test results, the configs and the wall times. Checkpoints go to
+    `ckpt_dir/{name}_{label}_seed{seed}.pth` when `run.ckpt_dir` is given. The runs of one shape
+    train together as one stacked model (sweeps/batched.py), with the numbers of the separate runs;
+    the groups are shared among `run.workers` processes (default: one per core, at most 2), each on
+    one thread. Runs on a GPU (or MPS) train in this process instead (`sweep_workers`).
+    Finished runs are kept in `out_dir/{name}.partial.json` until the sweep's JSON is written;
+    `run.resume` reuses them (a run's numbers depend only on its config and seed, so a resumed sweep
+    ends with the same numbers), as `run.made` gives those an earlier sweep made.
+    """
+    started = time.perf_counter()
+    configs, records, workers = make_runs(sweep, datasets, run, embeddings)
     runs = []
-    for config, label in zip(configs, labels):
+    for config, label in zip(configs, sweep.labels):
         per_seed = {k: [] for k in (*RESULT_KEYS, "seconds")}
-        for _ in seeds:
-            result, seconds = next(results)
-            for key, value in zip(RESULT_KEYS, result):
+        for record in records[label]:
+            for key, value in zip(RESULT_KEYS, record["result"]):
                 per_seed[key].append(value)
-            per_seed["seconds"].append(seconds)
+            per_seed["seconds"].append(record["seconds"])
         best_dev = [max(accs) for accs in per_seed["dev_acc"]]
         runs.append(
             {
                 "label": label,
                 "config": dataclasses.asdict(config),
-                "seeds": list(seeds),
+                "seeds": list(run.seeds),
                 **per_seed,
                 "best_dev_acc": best_dev,
                 "summary": utils.seed_summary(best_dev, per_seed["test_acc"]),
             }
         )
     history = {
-        "sweep": name,
-        "seeds": list(seeds),
+        "sweep": sweep.name,
+        "seeds": list(run.seeds),
         "runs": runs,
         "workers": workers,
         "sizes": dict(zip(("dev", "train", "test"), map(len, datasets))),
         "wall_seconds": time.perf_counter() - started,
     }
-    utils.atomic_write_json(history, out_dir / f"{name}.json")
-    partial.unlink(missing_ok=True)
+    out_dir = Path(run.out_dir)
+    utils.atomic_write_json(history, out_dir / f"{sweep.name}.json")
+    (out_dir / f"{sweep.name}.partial.json").unlink(missing_ok=True)
     return history

@@ -20,6 +20,7 @@ import torch
 
 import main
 import mlp
+from sweeps import batched
 from sweeps import run as sweep_run
 from sweeps.run import Sweep, SweepRun
 import mlp_lm
@@ -357,15 +358,16 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_runs(
     whole = sweep_run.run_sweep(
         sweep, datasets, SweepRun(seeds=[0, 1], out_dir=tmp_path / "whole", workers=1)
     )
-    real_run, calls = mlp.run_mlp, []
+    # the runs train in stacked groups, one per config here (sweeps/batched.py)
+    real_group, calls = batched.train_group, []
 
-    def counted(config, *a):
-        calls.append((config.activation, config.seed))
-        if len(calls) == 3:
+    def counted(configs, *a):
+        calls.extend((config.activation, config.seed) for config in configs)
+        if len(calls) > 2:
             raise KeyboardInterrupt
-        return real_run(config, *a)
+        return real_group(configs, *a)
 
-    monkeypatch.setattr(mlp, "run_mlp", counted)
+    monkeypatch.setattr(batched, "train_group", counted)
     cut = tmp_path / "cut"
     with pytest.raises(KeyboardInterrupt):
         sweep_run.run_sweep(sweep, datasets, SweepRun(seeds=[0, 1], out_dir=cut, workers=1))
