@@ -14,7 +14,8 @@ import mlp_lm
 from lm.config import LMRunConfig
 from lm.lstm import LSTMConfig
 from mlp import MLPConfig
-from sweeps.definitions import SWEEPS
+from sentiment.ngrams import SEEDS as TABLE_SEEDS
+from sweeps.definitions import SEEDS as SWEEP_SEEDS, SWEEPS
 
 DEFAULT_OUT_DIR = Path("plots")
 DEBUG_ENV = "HW3_DEBUG"
@@ -177,10 +178,11 @@ FLAGS = [
     ),
     Flag(
         "--seeds",
-        "seeds per config; plots show the mean and the band across seeds (default 3; 1 "
-        "with --quick)",
+        "seeds per config; plots show the mean and the band across seeds (default: those of "
+        f"reference/, {SWEEP_SEEDS} for the sweeps and {TABLE_SEEDS} for `sentiment`; 1 with "
+        "--quick)",
         (*SWEEPING, "sentiment"),
-        3,
+        {**dict.fromkeys(SWEEPING, SWEEP_SEEDS), "sentiment": TABLE_SEEDS},
         kwargs=dict(type=_number(int, 1)),
     ),
     Flag(

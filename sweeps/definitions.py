@@ -9,6 +9,8 @@ from typing import List
 from mlp import ACTIVATION_NAMES, MLPConfig
 from sweeps.run import Sweep
 
+# the seeds of every config in the runs that reference/ holds and the documents quote
+SEEDS = 5
 LEARNING_RATES = [0.0001, 0.001, 0.005, 0.02, 0.05, 0.1]
 TANH_LEARNING_RATES = [0.001, 0.002, 0.005, 0.01]
 

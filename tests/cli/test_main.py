@@ -142,7 +142,7 @@ def test_flags_before_the_command_mean_what_they_mean_after_it(tmp_path):
     )
     default = main.parse_args([])
     assert main.RUNS[default.command] is main.cmd_all
-    assert default.seeds == 3 and default.epochs == 20
+    assert default.epochs == 20
     assert default.lm_config.num_epochs == 4  # the sweeps' --epochs is not the language model's
 
 
@@ -525,3 +525,27 @@ def test_a_value_out_of_range_names_its_flag(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main.parse_args(args)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_default_run_is_the_run_that_reference_holds():
+    """`python main.py` runs what reference/ holds, so that `compare` after it can find every
+    number: each sweep's seeds, labels and configs, the table's seeds, the language model's
+    config."""
+    from sweeps.definitions import SWEEPS_BY_NAME
+
+    reference = Path(main.__file__).resolve().parent / "reference"
+    default = main.parse_args([])
+    for name, sweep in SWEEPS_BY_NAME.items():
+        held = json.loads((reference / f"{name}.json").read_text())
+        assert held["seeds"] == list(range(default.seed, default.seed + default.seeds)), name
+        made = sweep(default.epochs)
+        assert [run["label"] for run in held["runs"]] == made.labels, name
+        for config, run in zip(made.configs, held["runs"]):
+            mine = dataclasses.asdict(config)
+            for key in ("seed", "save_path"):  # each run's own
+                mine.pop(key)
+            assert mine == {k: run["config"][k] for k in mine}, (name, run["label"])
+    table = json.loads((reference / "sentiment_ngrams.json").read_text())
+    assert table["seeds"] == list(range(main.parse_args(["sentiment"]).seeds))
+    lm = json.loads((reference / "mlp_lm.json").read_text())["config"]
+    assert dataclasses.asdict(default.lm_config) == lm
