@@ -9,8 +9,11 @@ with --quick) and in reference/, pairs the numbers worth comparing and gives eac
 
 Timings, speeds, sizes and paths are not compared: they belong to the machine, not the method (the
 benchmarks' files hold only such numbers, and a speed benchmark's perplexity after a time budget
-depends on the machine's speed). Where the settings of a file differ (other seeds, epochs, a --quick
-slice), the table says which, since its numbers are then not expected to agree.
+depends on the machine's speed). Where the settings of a file differ (epochs, a --quick slice), the
+table says which, since its numbers are then not expected to agree. Where only the seeds differ,
+a sweep's or the sentiment table's means are compared over the seeds both files hold (a 3-seed
+run beside the 5-seed reference: seeds 0-2 of each), or the file is "not comparable" when they
+share none.
 
 The one tolerance rule (RTOL): a number reproduced when it is within 1 % of the reference number,
 |yours - reference| <= RTOL * |reference|; "identical" when it is equal. Everything here is a pure
@@ -27,6 +30,7 @@ from typing import NamedTuple, Optional
 RTOL = 0.01  # the tolerance rule, stated once: within 1 % of the reference number
 IDENTICAL, REPRODUCED, NOT_REPRODUCED = "identical", "reproduced", "NOT reproduced"
 ONLY_YOURS, UNREADABLE = "not in reference", "unreadable"
+NO_SHARED_SEED = "not comparable: no seed in common"
 # A config's fields that name the run, its files or its machine, not what it computes.
 RUN_FIELDS = {"save_path", "device", "num_threads", "print_every", "name", "eval_batch_size"}
 
@@ -114,6 +118,29 @@ def _summaries(runs: list, label_key: str = "label") -> dict:
     return numbers
 
 
+def _seed_means(runs: list, shared: list) -> dict:
+    """Each run's dev and test accuracy as the mean over the seeds `shared` only, named as
+    `_summaries` names them with the seeds added; a run without them all is left out."""
+    numbers = {}
+    seeds_text = _seeds_text(shared)
+    for run in runs:
+        try:
+            by_seed = dict(zip(run["seeds"], zip(run["best_dev_acc"], run["test_acc"])))
+        except (KeyError, TypeError):
+            continue
+        if all(seed in by_seed for seed in shared):
+            for i, name in enumerate(("dev acc", "test acc")):
+                values = [float(by_seed[seed][i]) for seed in shared]
+                numbers[f"{run['label']}: {name}, {seeds_text}"] = sum(values) / len(values)
+    return numbers
+
+
+def _seeds_text(seeds: list) -> str:
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+
+
 def _scores(numbers: dict, section: Optional[dict], keys: dict) -> None:
     for split in ("dev", "test"):
         for key, suffix in keys.items():
@@ -122,10 +149,14 @@ def _scores(numbers: dict, section: Optional[dict], keys: dict) -> None:
                 numbers[f"{split} ppl{suffix}"] = float(value)
 
 
-def numbers_of(report) -> dict:
-    """The numbers of one result file worth comparing, by name; {} for a file of timings only."""
+def numbers_of(report, shared_seeds: Optional[list] = None) -> dict:
+    """The numbers of one result file worth comparing, by name; {} for a file of timings only.
+    With `shared_seeds`, a sweep's or the sentiment table's means are over those seeds only."""
     if not isinstance(report, dict):
         return {}
+    if shared_seeds is not None and isinstance(report.get("runs") or report.get("rows"), list):
+        course = [report["course_row"]] if isinstance(report.get("course_row"), dict) else []
+        return _seed_means(course + _runs(report), shared_seeds)
     if isinstance(report.get("runs"), list):  # a sweep of 6.1
         return _summaries(report["runs"])
     if isinstance(report.get("rows"), list):  # the sentiment rows, and the course's row they cite
@@ -190,8 +221,12 @@ def compare(reference: dict, yours: dict) -> list:
         if yours[name] is None:
             rows.append(Row(name, "(the whole file)", None, None, UNREADABLE, ()))
             continue
-        mine = numbers_of(yours[name])
-        theirs = numbers_of(reference.get(name))
+        shared = shared_seeds(reference.get(name), yours[name])
+        if shared == []:
+            rows.append(Row(name, "(the whole file)", None, None, NO_SHARED_SEED, ()))
+            continue
+        mine = numbers_of(yours[name], shared)
+        theirs = numbers_of(reference.get(name), shared)
         settings = differing_settings(reference[name], yours[name]) if name in reference else ()
         for number, value in mine.items():
             if number in theirs:
@@ -208,6 +243,16 @@ def compare(reference: dict, yours: dict) -> list:
             else:
                 rows.append(Row(name, number, None, value, ONLY_YOURS, settings))
     return rows
+
+
+def shared_seeds(reference, yours) -> Optional[list]:
+    """Where two files of seeded runs (a sweep, the sentiment table) hold different seeds, the
+    seeds they share (sorted; [] if none), on which their means are then compared seed for seed;
+    None where the seeds are the same or the files hold no seeds."""
+    seeds = [r.get("seeds") if isinstance(r, dict) else None for r in (reference, yours)]
+    if not all(isinstance(s, list) for s in seeds) or seeds[0] == seeds[1]:
+        return None
+    return sorted(set(seeds[0]) & set(seeds[1]))
 
 
 def not_run(reference: dict, yours: dict) -> list:

@@ -133,6 +133,36 @@ def test_settings_that_differ_are_named_and_a_file_only_yours_is_said():
     assert {r.verdict for r in rows if r.file == "mlp_lm_mine.json"} == {reference.ONLY_YOURS}
 
 
+def test_a_run_of_fewer_seeds_is_compared_seed_for_seed():
+    """A 3-seed sweep (the reference's seeds 0-2, each seed's numbers as they are) beside the
+    5-seed reference: compared on seeds 0-2 of both, so identical; one seed's accuracy moved
+    shows; a run with no seed in common is not comparable."""
+    ref = reference.load_folder(REF)
+    held = ref["mlp_activations.json"]
+    three = copy.deepcopy(held)
+    three["seeds"] = [0, 1, 2]
+    for run in three["runs"]:
+        for key in ("seeds", "best_dev_acc", "test_acc"):
+            run[key] = run[key][:3]
+        run["summary"] = {"best_dev_acc_mean": 0.0, "test_acc_mean": 0.0}  # not what is compared
+    rows = by_number(reference.compare(ref, {"mlp_activations.json": three}))
+    relu = rows[("mlp_activations.json", "ReLU: dev acc, seeds 0-2")]
+    run = next(r for r in held["runs"] if r["label"] == "ReLU")
+    assert relu.reference == pytest.approx(sum(run["best_dev_acc"][:3]) / 3, abs=0)
+    assert {r.verdict for r in rows.values()} == {reference.IDENTICAL}
+    assert len(rows) == 2 * len(held["runs"])
+    next(r for r in three["runs"] if r["label"] == "ReLU")["test_acc"][1] -= 0.06
+    rows = by_number(reference.compare(ref, {"mlp_activations.json": three}))
+    assert rows[("mlp_activations.json", "ReLU: test acc, seeds 0-2")].verdict == (
+        reference.NOT_REPRODUCED
+    )
+    three["seeds"] = [7]
+    for run in three["runs"]:
+        run["seeds"] = [7]
+    (row,) = reference.compare(ref, {"mlp_activations.json": three})
+    assert row.verdict == reference.NO_SHARED_SEED
+
+
 def test_the_tolerance_rule():
     """Within 1 % of the reference is reproduced, equal is identical, beyond it or not finite
     is not."""
