@@ -52,6 +52,7 @@ from typing import List, Optional, Sequence
 
 
 from common import download
+from common import featurize
 from common import glove
 from common import reference as reference_run
 import mlp
@@ -214,10 +215,14 @@ def cmd_mlp(args) -> dict:
         name = glove.EMBEDDINGS[args.embeddings][0]
         args.out_dir, args.ckpt_dir = args.out_dir / name, args.ckpt_dir / name
     t0 = time.perf_counter()
-    datasets = mlp.create_tensor_datasets([dev_d, train_d, test_d], embeddings)
+    splits = [dev_d, train_d, test_d]
+    datasets = featurize.cached_datasets(
+        splits, embeddings, lambda: mlp.create_tensor_datasets(splits, embeddings)
+    )
     print(
-        f"featurized {sum(len(d['text']) for d in (dev_d, train_d, test_d))} reviews in "
-        f"{time.perf_counter() - t0:.1f} s (data loading took {t0 - started:.1f} s)"
+        f"features of {sum(len(d['text']) for d in splits)} reviews in "
+        f"{time.perf_counter() - t0:.1f} s (featurized, or read from the checked cache; data "
+        f"loading took {t0 - started:.1f} s)"
     )
     settings = dict(out_dir=args.out_dir, ckpt_dir=args.ckpt_dir, device=args.device)
     settings.update(resume=args.resume, num_epochs=3 if args.quick else args.epochs)

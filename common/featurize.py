@@ -2,21 +2,28 @@
 
 `mlp.featurize` is the course's one-review function; `featurize_many` gives the same vectors for
 all reviews together (one sparse matrix product), over forked workers where there are many.
+`cached_datasets` keeps a run's featurized splits on disk, checked, for the next run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import sys
 import warnings
 from collections import defaultdict
 from itertools import count
 from operator import itemgetter
+from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from torch.utils.data import TensorDataset
 
 from common import glove
 from common import worker_pool
+import utils
 
 _TEXT_END = "\x00"  # a piece no review contains; marks where one text ends in the joined corpus
 
@@ -109,3 +116,54 @@ def _featurize_texts_here(texts: Sequence[str], embeddings) -> Tuple[torch.Tenso
     # (N,)
     counts = torch.zeros(len(texts), dtype=torch.long).index_add_(0, text_of, piece_counts[occ])
     return sums / counts.clamp(min=1).unsqueeze(1).to(sums.dtype), counts > 0
+
+
+# Part of the cache key: bump it when featurization changes what it computes.
+FEATURES_VERSION = 1
+
+
+def features_key(splits: Sequence[dict], embeddings) -> str:
+    """SHA-256 of what the features depend on: every split's texts and labels, in order, and the
+    word vectors (their words and values), with FEATURES_VERSION."""
+    digest = hashlib.sha256(f"features v{FEATURES_VERSION}".encode())
+    for split in splits:
+        digest.update(f"\x01{len(split['text'])}\x01".encode())
+        for text in split["text"]:
+            digest.update((text or "").encode("utf-8", "surrogatepass") + b"\x00")
+        digest.update(np.asarray(split["label"], dtype=np.int64).tobytes())
+    digest.update("\n".join(embeddings.index_to_key).encode("utf-8"))
+    digest.update(np.ascontiguousarray(embeddings.vectors, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def cached_datasets(splits: Sequence[dict], embeddings, build, cache_dir=None) -> list:
+    """`build()` (the splits featurized, a list of TensorDatasets), kept in the cache folder
+    (`utils.default_cache_dir()`) under `features_key`, so a later run on the same texts and
+    vectors reads them instead. The file's SHA-256 is checked on reading; a damaged or unreadable
+    cache is named in one line on stderr and made again. A folder that cannot be written only
+    loses the cache."""
+    key = features_key(splits, embeddings)
+    folder = utils.default_cache_dir() if cache_dir is None else Path(cache_dir)
+    path = folder / f"features.{key[:20]}.pt"
+    check = path.with_suffix(".sha256")
+    if path.is_file():
+        try:
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != check.read_text().strip():
+                raise ValueError(f"does not match its SHA-256 in {check.name}")
+            saved = torch.load(io.BytesIO(data), weights_only=True)
+            return [TensorDataset(x, y) for x, y in saved]
+        except (OSError, ValueError, RuntimeError, TypeError) as err:
+            print(f"note: features cache {path} {err}; featurizing again", file=sys.stderr)
+    datasets = build()
+    buffer = io.BytesIO()
+    torch.save([tuple(d.tensors) for d in datasets], buffer)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        utils._atomic_write(path, lambda tmp: Path(tmp).write_bytes(buffer.getvalue()))
+        digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+        # written second, so that it vouches only for a whole file
+        utils._atomic_write(check, lambda tmp: Path(tmp).write_text(digest + "\n"))
+    except OSError as err:
+        print(f"warning: could not write the features cache in {folder}: {err}", file=sys.stderr)
+    return datasets

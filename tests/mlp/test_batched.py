@@ -1,7 +1,7 @@
 """The sweeps' stacked training (sweeps/batched.py) against the course's one-run-at-a-time loop
 (`mlp.run_mlp`, `torch.optim.Adam`): the same numbers bit for bit in float32, and step by step
 in float64; the probe's readings against hooks on a lone SentimentClassifier; runs shared
-between sweeps; groups planned by shape and cost."""
+between sweeps; groups planned by shape and cost; the features cache the sweeps train on."""
 
 from __future__ import annotations
 
@@ -204,3 +204,37 @@ def test_groups_are_one_shape_sorted_by_lr_cut_by_cost_and_largest_first():
     assert batched.plan_groups(configs, workers=1, embed_dim=50) == groups
     with pytest.raises(ValueError, match="one shape"):
         batched.train_group([configs[0], configs[1]], _datasets())
+
+
+def test_the_features_cache_is_read_when_nothing_changed_and_checked(tiny_table, tmp_path, capsys):
+    from common import featurize
+
+    splits = [
+        {"text": ["a great movie", "an awful film !", "plot"], "label": [1, 0, 1]},
+        {"text": ["good fun", "dull and boring"], "label": [1, 0]},
+    ]
+    builds = []
+
+    def build():
+        builds.append(1)
+        return mlp.create_tensor_datasets(splits, tiny_table)
+
+    first = featurize.cached_datasets(splits, tiny_table, build, cache_dir=tmp_path)
+    second = featurize.cached_datasets(splits, tiny_table, build, cache_dir=tmp_path)
+    assert len(builds) == 1
+    for a, b in zip(first, second):
+        assert all(torch.equal(x, y) for x, y in zip(a.tensors, b.tensors))
+    # another text, another key: built again
+    changed = [{**splits[0], "text": ["a great movie", "an awful film", "plot"]}, splits[1]]
+    featurize.cached_datasets(changed, tiny_table, build, cache_dir=tmp_path)
+    assert len(builds) == 2
+    # a damaged cache file is named and made again, never read
+    for path in tmp_path.glob("features.*.pt"):
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    again = featurize.cached_datasets(splits, tiny_table, build, cache_dir=tmp_path)
+    assert len(builds) == 3
+    assert "does not match its SHA-256" in capsys.readouterr().err
+    for a, b in zip(first, again):
+        assert all(torch.equal(x, y) for x, y in zip(a.tensors, b.tensors))
