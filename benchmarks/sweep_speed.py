@@ -67,11 +67,12 @@ def _time_both(config: mlp.MLPConfig, datasets, seeds, workers: int) -> dict:
     }
 
 
-def sweep_plan() -> dict:
-    """The six sweeps' config-seed runs by shape: all of them, and the distinct ones."""
+def sweep_plan(epochs: int) -> dict:
+    """The six sweeps' config-seed runs by shape (at `epochs`): all of them, and the distinct
+    ones."""
     every, distinct = Counter(), {}
     for make in SWEEPS.values():
-        for config in make(SWEEP_EPOCHS).configs:
+        for config in make(epochs).configs:
             for seed in range(SEEDS):
                 run = dataclasses.replace(config, seed=seed)
                 every[batched.shape_key(run)] += 1
@@ -93,7 +94,7 @@ def main() -> None:
         mlp.create_tensor_datasets(list(mlp.load_data_mlp(data_dir=args.data_dir)), embeddings)
     )
     workers = worker_pool.default_workers()
-    plan = sweep_plan()
+    plan = sweep_plan(args.epochs)
     shapes = {}
     for make in SWEEPS.values():
         for config in make(args.epochs).configs:
