@@ -617,7 +617,7 @@ def fetch_all(
     root, source = data_dir_choice(data_dir)
     mirror = os.environ.get(MIRROR_ENV) or None
     timeouts = (
-        (READ_TIMEOUT, READ_TIMEOUT)
+        (CONNECT_TIMEOUT, READ_TIMEOUT)
         if timeout is None
         else (min(timeout, CONNECT_TIMEOUT), timeout)
     )
