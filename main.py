@@ -70,6 +70,7 @@ from sweeps import probe
 from sweeps.definitions import SWEEPS, SWEEPS_BY_NAME
 from sweeps.run import Sweep, SweepRun, run_sweep, safe_name
 from written import answers, figures
+from cli.commands import fetch_first
 from cli.faults import run_guarded
 from cli.flags import DEFAULT_OUT_DIR, QUICK_OUT_DIR  # noqa: F401 (tests read main.QUICK_OUT_DIR)
 from cli.parse import parse_args
@@ -344,7 +345,7 @@ RUNS = {
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    return run_guarded(RUNS[args.command], args)
+    return run_guarded(RUNS[args.command], args, first=fetch_first)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,11 @@ EXPECTED_FAULTS = (
 
 def _interrupted(args) -> str:
     """What an interrupted command kept, and how to go on."""
+    if getattr(args, "fetching", False):
+        return (
+            "the downloads so far are kept; the same command (or `python main.py data`) "
+            "continues them"
+        )
     again = " ".join(["python main.py", *(a for a in args.argv if a != "--resume"), "--resume"])
     if args.command == "lm" or (args.command == "all" and lm_state(args).is_file()):
         state = lm_state(args)
@@ -57,9 +62,10 @@ def _interrupted(args) -> str:
     return "nothing was written"
 
 
-def run_guarded(command: Callable, args) -> int:
-    """Run `command(args)`: Ctrl-C and SIGTERM as one line saying what was kept, each expected
-    fault as one line; the exit code (0, 2, 130 or 143)."""
+def run_guarded(command: Callable, args, first: Callable | None = None) -> int:
+    """Run `first(args)` (main.py's: fetch the missing data), then `command(args)`: Ctrl-C and
+    SIGTERM as one line saying what was kept, each expected fault as one line; the exit code (0, 2,
+    130 or 143)."""
     # from here on Ctrl-C is a KeyboardInterrupt
     signal.signal(signal.SIGINT, signal.default_int_handler)
     # SIGTERM (schedulers, `timeout`) is handled as Ctrl-C is, with exit code 143
@@ -72,6 +78,8 @@ def run_guarded(command: Callable, args) -> int:
 
     previous_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
     try:
+        if first is not None:
+            first(args)
         command(args)
     except KeyboardInterrupt:
         if args.debug:

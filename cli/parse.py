@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import utils
+from common import download
 from cli.commands import COMMANDS
 from cli.flags import COMMAND_CONFIGS, DEBUG_ENV, FLAGS, SWEEPING, Flag
 from mlp import MLPConfig
@@ -185,6 +186,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             flag = "--" + dest.replace("_", "-")
             fail(f"{flag} {getattr(args, dest)}: {problem}; pass a folder you can write to")
     args.debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    args.offline = args.offline or download.offline_set()
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 

@@ -84,7 +84,8 @@ class DataFileError(ValueError):
     column); the message names the file, says what is wrong and how to restore it."""
 
 
-RESTORE_HINT = "restore it from ../shared/data (see its README.md: SHA256SUMS)"
+# a student has no ../shared/data: the fix is to fetch the file anew, never over the user's own
+RESTORE_HINT = "move it away and run `python main.py data` to fetch it again (docs/data.md)"
 # in default_cache_dir(): data files already read through once
 VERIFIED_FILE = "verified_data_files.json"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -276,9 +277,9 @@ def load_dataset(
         raise DataFileError(
             f"could not load {', '.join(map(str, paths.values()))} ({type(root).__name__}: "
             f"{summary}); the files "
-            f"are whole, so a row is malformed or the datasets cache {cache} is damaged: restore "
-            "them from ../shared/data (see its README.md: SHA256SUMS) or delete that cache, "
-            "and run again"
+            f"are whole, so a row is malformed or the datasets cache {cache} is damaged: delete "
+            "that cache and run again, or move the files away and run `python main.py data` to "
+            "fetch them again"
         ) from err
 
 

@@ -8,7 +8,10 @@ a SHA-256 of its decompressed content pinned from ../shared/data, and write atom
   checksum, and the converter of common/convert.py that turns them into our files).
 - $HW3_DATA_MIRROR=http://host:port fetches every URL from `<mirror>/<original host>/<original
   path>`.
-- Timeouts on connect and on every read; a failure is one line naming the URL and what to do.
+- Timeouts on connect (a few seconds, so that a machine without a network gives up at once) and on
+  every read; a failure is one line naming the URL and what to do.
+- `fetch_missing`: what a command runs first, fetching only the data sets of which a file it reads
+  is missing (none where $HW3_OFFLINE or --offline is set: the missing file's one line instead).
 - A download goes to `<data dir>/.downloads/NAME.part` and is renamed only once whole and checked;
   an interrupted one is continued (an HTTP Range request) when run again, or started over where the
   server cannot continue it or the continued file fails its checksum. The downloads are removed once
@@ -37,12 +40,13 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from common import convert
-from common.datafiles import DATA_DIR_ENV, data_dir_choice
+from common.datafiles import DATA_DIR_ENV, DataNotFoundError, data_dir_choice, data_path
 from utils import DISK_FULL_ERRNOS, DiskFullError, _atomic_write, progress
 
 MIRROR_ENV = "HW3_DATA_MIRROR"
+OFFLINE_ENV = "HW3_OFFLINE"
 DIGESTS_ENV = "HW3_DATA_SOURCE_DIGESTS"
-CONNECT_TIMEOUT = 15.0  # seconds to open a connection
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection: a laptop without a network gives up fast
 READ_TIMEOUT = 60.0  # seconds any one read may wait for bytes
 DOWNLOADS = ".downloads"
 USER_AGENT = "Mozilla/5.0 (compatible; hw3-data/1.0; +python http.client)"
@@ -76,6 +80,7 @@ class Output:
     path: str
     sha256: str | None
     lines: int | None = None
+    read: bool = True  # a command reads it (not the IMDB README): missing, its set is fetched
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +98,8 @@ PYTORCH_EXAMPLES = (
 WIKI_TRAIN_SHA256 = "9e9fa1ad55b1c2c95b08e37dd8e653f638fac2c6de904b79e813611eefbc985f"
 WIKI_VALID_SHA256 = "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8"
 WIKI_TEST_SHA256 = "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0"
-PINNED_SHA256S = "../shared/data/README.md"
+# where a mismatch message says the pins are (taken from the course copy, ../shared/data/README.md)
+PINNED_SHA256S = "common/download.py"
 
 IMDB = DataSet(
     "imdb",
@@ -109,7 +115,9 @@ IMDB = DataSet(
             25001,
         ),
         Output(
-            convert.IMDB_README, "a69bd3b91235c7fa1d6aadab51e257b7fa3f7b68f32b607483a72bd67f95e557"
+            convert.IMDB_README,
+            "a69bd3b91235c7fa1d6aadab51e257b7fa3f7b68f32b607483a72bd67f95e557",
+            read=False,
         ),
     ),
     (
@@ -256,7 +264,12 @@ class FetchError(RuntimeError):
 
 
 class _SourceFailed(Exception):
-    """One source failed (the next is tried); the message names the URL or file and why."""
+    """One source failed (the next is tried); the message names the URL or file and why.
+    `unreached`: no HTTP answer came at all (no network, no such host, nothing listening)."""
+
+    def __init__(self, message: str, unreached: bool = False):
+        super().__init__(message)
+        self.unreached = unreached
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -284,10 +297,10 @@ def _request(url: str, headers: dict, timeouts: tuple[float, float], mirror: str
             conn.connect()
         except socket.timeout:
             conn.close()
-            raise _SourceFailed(f"{url}: no connection within {timeouts[0]:g} s") from None
+            raise _SourceFailed(f"{url}: no connection within {timeouts[0]:g} s", True) from None
         except OSError as err:
             conn.close()
-            raise _SourceFailed(f"{url}: cannot connect ({err.strerror or err})") from None
+            raise _SourceFailed(f"{url}: cannot connect ({err.strerror or err})", True) from None
         conn.sock.settimeout(timeouts[1])
         target = parts.path or "/"
         if parts.query:
@@ -297,7 +310,7 @@ def _request(url: str, headers: dict, timeouts: tuple[float, float], mirror: str
             response = conn.getresponse()
         except socket.timeout:
             conn.close()
-            raise _SourceFailed(f"{url}: no answer within {timeouts[1]:g} s") from None
+            raise _SourceFailed(f"{url}: no answer within {timeouts[1]:g} s", True) from None
         except (OSError, http.client.HTTPException) as err:
             conn.close()
             raise _SourceFailed(f"{url}: the request failed ({err})") from None
@@ -567,18 +580,22 @@ def fetch_dataset(
                 written.append(rel)
                 say(f"wrote {root / rel} (content SHA-256 {sha[:16]}...)")
         except (_SourceFailed, _Mismatch, convert.ConversionError) as err:
-            failures.append(f"{source.name}: {err}")
-            say(f"{dataset.name}: {source.name} failed ({err})")
+            failures.append((source.name, err))
             continue
+        if failures:  # said only now: where no source gives it, the fault's one line says it all
+            said = "; ".join(f"{name} failed ({err})" for name, err in failures)
+            say(f"{dataset.name}: {said}; fetched from {source.name} instead")
         if not keep_downloads:
             for p in paths:
                 p.unlink(missing_ok=True)
         break
     else:
         where = ", ".join(o.path for o in missing)
+        unreached = all(getattr(err, "unreached", False) for _, err in failures)
         raise FetchError(
             f"could not fetch {dataset.name}: "
-            + "; ".join(failures)
+            + "; ".join(f"{name}: {err}" for name, err in failures)
+            + (". No source answered: check the network and run again" if unreached else "")
             + f". Try again later, set {MIRROR_ENV}=http://host:port to a mirror, or put {where} "
             f"into {root} by hand (docs/data.md says where each comes from)"
         )
@@ -614,12 +631,11 @@ def fetch_all(
     datasets = datasets if datasets is not None else datasets_for()
     if any(not (root / o.path).is_file() for d in datasets for o in d.outputs):
         _check_writable(root, source)
-    say(
-        f"data folder: {root} (from {source})"
-        + (f"; through the mirror {mirror}" if mirror else "")
-    )
+    through = f"; through the mirror {mirror}" if mirror else ""
+    header = [f"data folder: {root} (from {source}){through}"]
     if os.environ.get(DIGESTS_ENV):
-        say(f"download checksums for the URLs in ${DIGESTS_ENV} are taken from it")
+        header.append(f"download checksums for the URLs in ${DIGESTS_ENV} are taken from it")
+    say = _after(header, say)
     started = time.perf_counter()
     for dataset in datasets:
         try:
@@ -644,6 +660,75 @@ def fetch_all(
             ) from None
     say(f"data ready in {root} ({time.perf_counter() - started:.1f} s)")
     return root
+
+
+def _after(header: list[str], say: Callable[[str], None]) -> Callable[[str], None]:
+    """`say` that says `header` first, once something else is said: a fetch that fails before
+    any download starts (no network) prints only its fault's one line."""
+
+    def say_after(line: str) -> None:
+        while header:
+            say(header.pop(0))
+        say(line)
+
+    return say_after
+
+
+def offline_set() -> bool:
+    """Whether $HW3_OFFLINE forbids fetching (set, and not empty or 0)."""
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+
+
+def fetch_missing(
+    datasets: Sequence[DataSet],
+    data_dir: str | os.PathLike | None = None,
+    *,
+    offline: bool = False,
+    timeout: float | None = None,
+    say: Callable[[str], None] = print,
+) -> list[DataSet]:
+    """Fetch (`fetch_all`) the data sets of `datasets` of which a file that the commands read is
+    missing from the data folder; those sets. A set whose files are all there is not touched (nor
+    checked against its pins: a damaged file is the loader's one-line fault, never overwritten).
+    With `offline` nothing is fetched: the first missing file's one-line DataNotFoundError, as the
+    loaders raise it, naming the command that fetches it."""
+    root, _ = data_dir_choice(data_dir)
+    missing = [
+        d for d in datasets if any(o.read and not (root / o.path).is_file() for o in d.outputs)
+    ]
+    if not missing:
+        return []
+    if offline:
+        first = next(o for o in missing[0].outputs if o.read and not (root / o.path).is_file())
+        try:
+            data_path(*first.path.split("/"), data_dir=data_dir, fetch=fetch_command(missing[0]))
+        except DataNotFoundError as err:
+            why = f"${OFFLINE_ENV} is set" if offline_set() else "--offline"
+            raise DataNotFoundError(f"{err} ({why}: nothing was fetched)") from None
+    names = ", ".join(d.name for d in missing)
+    say = _after([f"fetching the data this command reads and the data folder lacks: {names}"], say)
+    fetch_all(data_dir, datasets=missing, timeout=timeout, say=say)
+    return missing
+
+
+def fetch_command(dataset: DataSet) -> str:
+    """The `python main.py data` command line that fetches `dataset`."""
+    if dataset.name == TWITTER.name:
+        return "python main.py data --embeddings twitter"
+    if any(o.path == WIKI_TRAIN_FULL.path for o in dataset.outputs):
+        return "python main.py data --full-train"
+    return "python main.py data"
+
+
+def needed(*, imdb=False, embeddings: str | None = None, wikitext=False, full_train=False):
+    """The data sets a command reads: IMDB, the word vectors `embeddings` ("6b" or "twitter"),
+    WikiText-2 (with the whole train file if `full_train`)."""
+    sets = [IMDB] if imdb else []
+    if embeddings:
+        sets.append(TWITTER if embeddings == "twitter" else GLOVE)
+    if wikitext or full_train:
+        sets += [d for d in datasets_for(full_train=full_train) if d.name == WIKITEXT.name]
+    return sets
 
 
 def _check_writable(root: Path, source: str) -> None:

@@ -201,7 +201,7 @@ def cmd_replot(args) -> list:
     return drawn
 
 
-def _saved_lm_config(path: Path, **overrides):
+def saved_lm_config(path: Path, **overrides):
     """The LMConfig saved beside a checkpoint (checked before any data is read); CheckpointError
     for an LSTM's checkpoint, which these commands cannot rebuild (`lstm` scores its own)."""
     _, meta = load_checkpoint_meta(path)
@@ -222,7 +222,7 @@ def cmd_sample(args) -> dict:
     """Rebuild the saved model, report its dev perplexity if the data is there, print the
     samples."""
     path = lm_checkpoint(args)
-    config = _saved_lm_config(path, save_path=str(path), seed=args.seed, **_device_override(args))
+    config = saved_lm_config(path, save_path=str(path), seed=args.seed, **_device_override(args))
     try:
         (dev_data,) = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation",))
     except datafiles.DataNotFoundError as err:
@@ -246,7 +246,7 @@ def _score_saved(args, kind: str, score) -> dict:
     test), config, reader)` (dev and test cut as the run cut them with --quick), and write
     OUT_DIR/<checkpoint name>_<kind>.json with the command that made it."""
     path = lm_checkpoint(args)
-    config = _saved_lm_config(path, save_path=str(path), **_device_override(args))
+    config = saved_lm_config(path, save_path=str(path), **_device_override(args))
     model, tokenizer, meta = mlp_lm.load_checkpoint(path, config)
     model.to(utils.get_device(config.device))
     dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation", "test"))

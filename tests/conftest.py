@@ -1,12 +1,14 @@
 """Shared fixtures: tiny embeddings and a tiny data directory laid out like ../shared/data. Every
-test runs offline (hermetic.py) and within a time limit (HW3_TEST_TIMEOUT seconds, default 240), so
-a stuck test fails with its name instead of holding the suite."""
+test runs offline (hermetic.py; $HW3_OFFLINE, so that no command fetches) and within a time limit
+(HW3_TEST_TIMEOUT seconds, default 240), so a stuck test fails with its name instead of holding the
+suite."""
 
 from __future__ import annotations
 
 import csv
 import gzip
 import io
+import os
 import random
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from torch.utils.data import TensorDataset
 
 import hermetic
 from common import glove
-from common import datafiles
+from common import datafiles, download
 from time_limit import pytest_runtest_call, pytest_runtest_setup, pytest_runtest_teardown  # noqa: F401
 
 POSITIVE = ["great", "good", "excellent", "wonderful", "loved", "fun"]
@@ -43,6 +45,9 @@ NETWORK_ATTEMPTS: list = []  # what tests of this process asked of the network (
 
 def pytest_configure(config):
     hermetic.install(NETWORK_ATTEMPTS)
+    # no command of a test fetches a missing data set (in this process or the ones it starts):
+    # the tests that fetch from a loopback mirror unset it themselves
+    os.environ[download.OFFLINE_ENV] = "1"
 
 
 def pytest_sessionfinish(session, exitstatus):

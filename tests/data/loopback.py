@@ -5,7 +5,8 @@ sources publish.
 (`<mirror>/<original host>/<original path>`), answers HTTP Range requests, 404 for anything else,
 and can cut a body halfway (`cut`: the paths whose next answer stops after half its bytes) or send
 one path's bytes from another (a corrupted copy). `silent_server()` accepts connections and never
-answers. Nothing here opens a connection beyond loopback.
+answers; `full_backlog()` never lets a connection open; `closed_port()` refuses it. Nothing here
+opens a connection beyond loopback.
 """
 
 from __future__ import annotations
@@ -157,3 +158,29 @@ def zip_of(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+@contextlib.contextmanager
+def full_backlog():
+    """A loopback address where a connection never opens: its listening socket's backlog is full
+    (one connection waits, never accepted), so the kernel drops further connection requests, as a
+    firewall or a machine without a route does."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(0)
+    waiting = socket.create_connection(sock.getsockname(), timeout=5)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        waiting.close()
+        sock.close()
+
+
+@contextlib.contextmanager
+def closed_port():
+    """A loopback address where nothing listens: a connection is refused at once."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    address = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+    yield address

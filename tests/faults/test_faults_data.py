@@ -165,7 +165,7 @@ def assert_one_line_naming(err: pytest.ExceptionInfo, path: Path, what: str) -> 
     message = str(err.value)
     assert "\n" not in message
     assert str(path) in message and what in message
-    assert "restore it from ../shared/data" in message
+    assert "run `python main.py data` to fetch it again" in message and "../shared" not in message
     # no chained traceback to read
     assert err.value.__suppress_context__ or err.value.__cause__ is None
     return message
