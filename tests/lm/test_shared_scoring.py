@@ -176,3 +176,32 @@ def test_a_carried_pass_scores_only_what_follows_the_prefix():
     assert carry["segments"] == 10 and tail.numel() == 60
     torch.testing.assert_close(torch.cat([head, tail]), whole, rtol=1e-13, atol=0)
     torch.testing.assert_close(tail_f, whole_f[40:], rtol=1e-13, atol=0)
+
+
+def test_the_scoring_benchmark_old_and_new_paths_agree(tiny_data_dir):
+    from benchmarks import lm_scoring as B
+
+    data = M.load_data_mlp_lm(tiny_data_dir, splits=("train", "validation", "test"))
+    tok = M.WordTokenizer.from_texts(M.texts_of(data[0]))
+    model = _model("adaptive", True, vocab=tok.vocab_size)
+    scoring = Scoring(
+        cache_size=10,
+        cache_thetas=[0.1, 1.0],
+        cache_lambdas=[0.1, 0.3],
+        ngram_order=3,
+        ngram_mus=[0.0, 0.3],
+        dynamic_segment=7,
+        dynamic_lrs=[0.1],
+        dynamic_decays=[0.0, 0.02],
+        dynamic_tune_tokens=21,
+    )
+    reader = Reader(batch_size=64, log=lambda *a: None)
+    saved = (D.cache_probs, D.TIMING_EVERY)
+    old = B.score_old(model, tok, data, scoring, reader, 64)
+    assert (D.cache_probs, D.TIMING_EVERY) == saved  # the old path is put back
+    new = B.score_new(model, tok, data, scoring, reader, 64)
+    assert old[0] == new[0]  # static, bit for bit
+    for mode in ("cache", "ngram"):
+        assert B._numbers(old[1][mode]) == B._numbers(new[1][mode])
+    assert B._close(B._numbers(old[1]["dynamic"]), B._numbers(new[1]["dynamic"]), rel=1e-5)
+    assert set(old[2]) == set(B.PHASES) <= set(new[2])
