@@ -373,10 +373,11 @@ def train_run(model, loaders, criterion, steppers, plan: TrainPlan) -> TrainingR
         run.load_state_dict(options.resume)
     for epoch in range(run.first_epoch, 0 if run.stopped else plan.num_epochs):
         model.train()
-        log(f"{'-' * 10} Epoch {epoch}: Training {'-' * 10}")
+        # the console counts epochs from 1, as the summary, the plots and the docs do
+        log(f"{'-' * 10} Epoch {epoch + 1}: Training {'-' * 10}")
         run.start_epoch(epoch)
         for idx, (inp, target) in enumerate(
-            utils.progress(train_dataloader, desc=f"epoch {epoch}")
+            utils.progress(train_dataloader, desc=f"epoch {epoch + 1}")
         ):
             inp, target = inp.to(device, non_blocking=True), target.to(device, non_blocking=True)
             loss, batch_sum = train_step(
@@ -385,7 +386,7 @@ def train_run(model, loaders, criterion, steppers, plan: TrainPlan) -> TrainingR
             # ours: sums, checks, log lines
             run.add_step(idx, loss, batch_sum, target.numel(), plan.print_every)
         train_loss = run.epoch_mean()
-        log(f"{'-' * 10} Epoch {epoch}: Evaluation on Dev Set {'-' * 10}")
+        log(f"{'-' * 10} Epoch {epoch + 1}: Evaluation on Dev Set {'-' * 10}")
         with autocast:
             dev_loss, dev_ppl, best_state = run.score_dev(
                 lambda: evaluate(core, dev_dataloader, criterion)

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import torch
 
 import utils
-from lm.cache import continuous_cache_nll
+from lm.cache import cache_probs, continuous_cache_nll
 from lm.ngram import mix_passes
 from lm.scoring import DYNAMIC_SEGMENT, Reader, Scoring
 from nplm.corpus import WindowBatches, encode_stream
@@ -83,7 +83,9 @@ class DynamicStep(NamedTuple):
     segment_len: int = DYNAMIC_SEGMENT
 
 
-def dynamic_eval(model, stream: torch.Tensor, pad_id: int, step: DynamicStep, timing=None):
+def dynamic_eval(
+    model, stream: torch.Tensor, pad_id: int, step: DynamicStep, timing=None, carry=None
+):
     """Score `stream` with dynamic evaluation: (features (T, H), log p(x_t | x_<t) (T,)), in stream
     order, each as the model stood when x_t was scored (the features feed the continuous cache, as
     `features_and_log_probs` gives them for the static model). The weights are restored before
@@ -103,31 +105,44 @@ def dynamic_eval(model, stream: torch.Tensor, pad_id: int, step: DynamicStep, ti
     def read(inputs, targets, static: bool):
         return model.nll(inputs, targets) if static else model.features(inputs)
 
-    return dynamic_pass(model, segments, (lr, decay), read, timing)
+    return dynamic_pass(model, segments, (lr, decay), read, timing, carry)
 
 
-def dynamic_pass(model, segments, step, read, timing=None):
+# the static model's time is measured on every TIMING_EVERY-th segment (a sample: timing every one
+# cost as much again as a static pass over dev)
+TIMING_EVERY = 8
+
+
+def dynamic_pass(model, segments, step, read, timing=None, carry=None):
     """The loop of every dynamic evaluation: for each (inputs, targets) of `segments`, in order, the
     hidden states `read(inputs, targets, False)` gives (S, H) are scored by the output layer, then
     the weights take one SGD step on the segment's mean NLL, with `step` = (lr, decay) to the
-    trained weights. With a `timing` dict, `read(inputs, targets, True)` (the static model's work on
-    the segment) is run and timed first. Returns (features (T, H), log p (T,)); the weights and the
-    model's mode are restored."""
+    trained weights. With a `timing` dict, on every TIMING_EVERY-th segment `read(inputs, targets,
+    True)` (the static model's work on the segment) is run and timed first, then the dynamic work
+    on the same segment: timing["static_seconds"], ["dynamic_seconds"] and ["tokens"] add up
+    over those segments. `carry`: as `dynamic_eval` says. Returns (features (T, H), log p (T,));
+    the weights and the model's mode are restored."""
     lr, decay = step
     params = trainable_params(model)
     device = params[0].device
     features, log_probs = [], []
     if timing is not None:
-        timing.update(static_seconds=0.0, dynamic_seconds=0.0)
+        timing.update(static_seconds=0.0, dynamic_seconds=0.0, tokens=0)
+    done = 0 if carry is None else carry.get("segments", 0)
     # eval mode: no dropout, and the gradients of the steps
     with restoring(params) as trained, utils.evaluating(model, grad=True):
-        for inputs, targets in segments:
-            if timing is not None:
+        if done:  # the weights where the pass over the prefix ended
+            with torch.no_grad():
+                torch._foreach_copy_(params, carry["weights"])
+        for index, (inputs, targets) in enumerate(itertools.islice(segments, done, None)):
+            timed = timing is not None and index % TIMING_EVERY == 0
+            if timed:
                 t = synced_clock(device)
                 with torch.no_grad():
                     read(inputs, targets, True)
                 t_static = synced_clock(device)
                 timing["static_seconds"] += t_static - t
+                timing["tokens"] += targets.numel()
             hidden = read(inputs, targets, False)  # (S, H)
             # (S,): scored before the step below
             nll = model.final_layer.nll(hidden, targets, reduction="none")
@@ -135,8 +150,11 @@ def dynamic_pass(model, segments, step, read, timing=None):
             log_probs.append(-nll.detach())
             grads = torch.autograd.grad(nll.mean(), params, allow_unused=True)
             sgd_step_with_decay(params, grads, trained, lr, decay)
-            if timing is not None:
+            if timed:
                 timing["dynamic_seconds"] += synced_clock(device) - t_static
+        if carry is not None:
+            carry["weights"] = [p.detach().clone() for p in params]
+            carry["segments"] = done + len(features)
     return torch.cat(features), torch.cat(log_probs)  # (T, H), (T,)
 
 
@@ -175,11 +193,21 @@ def score_dynamic(
         "tune_tokens": min(tune_tokens, dev.numel()),
         "grid_dev_prefix": [],
     }
+    # the pass over the whole of dev goes on from the chosen grid run's end (the same values as
+    # scoring the prefix again), where the segments cut the prefix evenly and the pass is ours
+    resumable = evaluate is dynamic_eval and tune_tokens % segment_len == 0
+    best_run = None
     for lr, decay in itertools.product(lrs, decays):
-        _, lp = evaluate(model, dev[:tune_tokens], pad, DynamicStep(lr, decay, segment_len))
+        carry = {} if resumable else None
+        features, lp = evaluate(
+            model, dev[:tune_tokens], pad, DynamicStep(lr, decay, segment_len), **_kw(carry)
+        )
         out["grid_dev_prefix"].append(
             {"lr": lr, "decay": decay, "ppl": math.exp(-lp.double().mean().item())}
         )
+        if resumable and (best_run is None or out["grid_dev_prefix"][-1]["ppl"] < best_run[0]):
+            best_run = (out["grid_dev_prefix"][-1]["ppl"], carry, features, lp)
+        del features, lp, carry
         log(
             f"dynamic evaluation lr {lr:g}, decay {decay:g}: perplexity "
             f"{out['grid_dev_prefix'][-1]['ppl']:.2f} on "
@@ -190,18 +218,32 @@ def score_dynamic(
     # the static model's time and dynamic evaluation's, segment by segment, side by side
     timing: dict = {}
     step = DynamicStep(lr, decay, segment_len)
-    features, lp = evaluate(model, dev, pad, step, timing=timing)
+    if best_run is not None and dev.numel() > tune_tokens:
+        _, carry, head_features, head_lp = best_run
+        features, lp = evaluate(model, dev, pad, step, timing=timing, carry=carry)
+        features, lp = torch.cat([head_features, features]), torch.cat([head_lp, lp])
+    elif best_run is not None:  # the prefix is the whole of dev
+        features, lp = best_run[2], best_run[3]
+        evaluate(model, dev[:segment_len], pad, step, timing=timing)  # the cost alone
+    else:
+        features, lp = evaluate(model, dev, pad, step, timing=timing)
+    best_run = None
     passes = {"dev": {"stream": dev, "features": features, "model": lp}}
     static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
+    timed_tokens = timing.get("tokens", dev.numel())
     out["cost"] = {
-        "static_us_per_token": 1e6 * static_seconds / dev.numel(),
-        "dynamic_us_per_token": 1e6 * dynamic_seconds / dev.numel(),
+        "static_us_per_token": 1e6 * static_seconds / timed_tokens,
+        "dynamic_us_per_token": 1e6 * dynamic_seconds / timed_tokens,
         "ratio": dynamic_seconds / static_seconds,
-        "measured": "alternating, segment by segment, in the same pass over dev",
+        "measured": "alternating, segment by segment, in the same pass over dev (every "
+        f"{TIMING_EVERY}th segment)",
     }
     out["dev"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": dev.numel()}
     if cache_size:
-        grid = continuous_cache_nll((features, lp), dev, cache_size, thetas, lambdas)  # (K, M)
+        probs = cache_probs(passes["dev"], cache_size)  # shared with the n-gram's cache grid
+        grid = continuous_cache_nll(
+            (features, lp), dev, cache_size, thetas, lambdas, probs=probs
+        )  # (K, M)
         k, m = divmod(int(torch.argmin(grid)), len(lambdas))
         out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
         out["dev"]["with_cache_ppl"] = math.exp(grid[k, m].item())
@@ -218,8 +260,9 @@ def score_dynamic(
         out["test"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": test.numel()}
         if cache_size:
             c = out["cache"]
+            probs = cache_probs(passes["test"], cache_size)
             nll = continuous_cache_nll(
-                (features, lp), test, cache_size, [c["theta"]], [c["lambda"]]
+                (features, lp), test, cache_size, [c["theta"]], [c["lambda"]], probs=probs
             )[0, 0].item()
             out["test"]["with_cache_ppl"] = math.exp(nll)
         log(
@@ -230,6 +273,11 @@ def score_dynamic(
         out["ngram"] = mix_passes(ngram, passes, scoring, log)
     out["seconds"] = time.perf_counter() - t0
     return out
+
+
+def _kw(carry) -> dict:
+    """carry=... only when there is one: a Reader.dynamic_eval of another model takes none."""
+    return {} if carry is None else {"carry": carry}
 
 
 def synced_clock(device: torch.device) -> float:

@@ -57,7 +57,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from lm.cache import continuous_cache_nll, features_and_log_probs
+from lm.cache import cache_probs, continuous_cache_nll, read_splits
 from lm.scoring import NGRAM_MUS, Reader, Scoring
 from nplm.corpus import encode_stream, pad_id_of
 
@@ -401,15 +401,26 @@ def add_cache(out: dict, per_token: dict, cache_size: int, thetas, lambdas, log=
     dev = per_token["dev"]
     # (K, M)
     grid = continuous_cache_nll(
-        (dev["features"], dev["mixed"]), dev["stream"], cache_size, thetas, lambdas
+        (dev["features"], dev["mixed"]),
+        dev["stream"],
+        cache_size,
+        thetas,
+        lambdas,
+        probs=cache_probs(dev, cache_size),
     )
     k, m = divmod(int(torch.argmin(grid)), len(lambdas))
     out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
     out["dev"]["mix_cache_ppl"] = math.exp(grid[k, m].item())
     if "test" in per_token:
         test = per_token["test"]
+        probs = cache_probs(test, cache_size)
         nll = continuous_cache_nll(
-            (test["features"], test["mixed"]), test["stream"], cache_size, [thetas[k]], [lambdas[m]]
+            (test["features"], test["mixed"]),
+            test["stream"],
+            cache_size,
+            [thetas[k]],
+            [lambdas[m]],
+            probs=probs,
         )[0, 0].item()
         out["test"]["mix_cache_ppl"] = math.exp(nll)
     log(
@@ -429,7 +440,7 @@ def count_ngram(tokenizer, train_data, order: int = 3, max_train_tokens=None, lo
 
 
 def score_with_ngram(
-    model, tokenizer, splits, scoring: Scoring, reader: Reader = Reader(), ngram=None
+    model, tokenizer, splits, scoring: Scoring, reader: Reader = Reader(), ngram=None, passes=None
 ):
     """Count a scoring.ngram_order-gram Kneser-Ney model from the train split of `splits` (train,
     dev, test or None) in the network's vocabulary, contexts padded as the network pads them; score
@@ -438,25 +449,16 @@ def score_with_ngram(
     order are then not read). With scoring.cache_size > 0 the cache is also put over the mixture
     (`mix_passes`). Returns (the dict, with count_seconds; per_token), per_token[split] = {stream,
     features, model, ngram, mixed} (mixed with the chosen mu), e.g. for
-    continuous_cache_nll((features, mixed), stream, ...)."""
+    continuous_cache_nll((features, mixed), stream, ...). `passes` (lm/cache.read_splits' dict,
+    shared with the cache) is used, and filled, in place of reading dev and test again."""
     train_data, dev_data, test_data = splits
-    features_of = reader.features_of or features_and_log_probs
     t0 = time.perf_counter()
-    pad = pad_id_of(tokenizer)
     if ngram is None:
         order = _check_order(scoring.ngram_order)
         ngram = count_ngram(tokenizer, train_data, order, reader.max_train_tokens, reader.log)
-    per_token = {}
-    for name, data in (("dev", dev_data), ("test", test_data)):
-        if data is None:
-            continue
-        stream = encode_stream(data, tokenizer, reader.max_tokens)
-        features, model_lp = features_of(model, stream, pad, reader.batch_size)
-        per_token[name] = {
-            "stream": stream,
-            "features": features,
-            "model": model_lp.cpu().double(),
-        }
+    if passes is None:
+        passes = read_splits(model, tokenizer, (dev_data, test_data), reader)
+    per_token = passes
     out = mix_passes(ngram, per_token, scoring, reader.log)
     out["count_seconds"] = ngram.count_seconds
     out["seconds"] = time.perf_counter() - t0

@@ -17,7 +17,7 @@ from typing import Optional
 import torch
 
 import utils
-from lm.cache import score_with_cache
+from lm.cache import read_splits, score_with_cache
 from lm.dynamic import score_dynamic
 from lm.ngram import count_ngram, score_with_ngram
 from lm.scoring import Reader, Scoring
@@ -40,6 +40,9 @@ class ModelRun:
 
     config: Scoring
     reader: Reader
+    # each split's read ({split: {stream, features, model}}, lm/cache.read_splits' shape) that
+    # score_static may leave for the cache and the n-gram mixture; None: they read dev and test
+    passes: Optional[dict] = None
     # what the run's JSON records of the checkpoint's meta
     CHECKPOINT_KEYS = ("epoch", "weights_sha256")
 
@@ -70,24 +73,30 @@ class ModelRun:
         raise NotImplementedError
 
 
-def score_after_training(trained: Trained, data, scoring: Scoring, reader: Reader):
+def score_after_training(trained: Trained, data, scoring: Scoring, reader: Reader, passes=None):
     """({"cache", "ngram", "dynamic"}: each mode's scores or None, {mode: seconds}): the continuous
     cache, the n-gram mixture (counted from the train split of `data`) and dynamic evaluation, each
-    when `scoring` turns it on; the dynamic pass is also mixed with the n-gram model."""
+    when `scoring` turns it on; the dynamic pass is also mixed with the n-gram model. The cache and
+    the n-gram mixture share one read of dev and test: `passes` (lm/cache.read_splits' dict, e.g.
+    left by the static score), else read here once (its time in the first of the two)."""
     model, tok = trained.model, trained.tokenizer
     train_data, dev_data, test_data = data
     out = {"cache": None, "ngram": None, "dynamic": None}
     seconds, ngram = {}, None
+    # the time of a read done here counts in the first mode that reads it
+    t = time.perf_counter()
+    if (scoring.cache_size or scoring.ngram_order) and passes is None:
+        passes = read_splits(model, tok, (dev_data, test_data), reader)
     if scoring.cache_size:
-        t = time.perf_counter()
-        out["cache"] = score_with_cache(model, tok, (dev_data, test_data), scoring, reader)
+        out["cache"] = score_with_cache(model, tok, (dev_data, test_data), scoring, reader, passes)
         seconds["cache"] = time.perf_counter() - t
     if scoring.ngram_order:
-        t = time.perf_counter()
+        t = t if not scoring.cache_size else time.perf_counter()
         ngram = count_ngram(tok, train_data, scoring.ngram_order, reader.max_train_tokens)
         splits = (None, dev_data, test_data)
-        out["ngram"] = score_with_ngram(model, tok, splits, scoring, reader, ngram)[0]
+        out["ngram"] = score_with_ngram(model, tok, splits, scoring, reader, ngram, passes)[0]
         seconds["ngram"] = time.perf_counter() - t
+    passes = None  # the static reads are done with: their memory goes back before dynamic
     if scoring.dynamic_segment:
         t = time.perf_counter()
         out["dynamic"] = score_dynamic(model, tok, (dev_data, test_data), scoring, reader, ngram)
@@ -108,7 +117,11 @@ def run_pipeline(run: ModelRun) -> Optional[dict]:
         print(f"best checkpoint: {split} perplexity {s['ppl']:.2f} over {s['targets']:,} targets")
     if not run.writes():
         return None
-    scored, more = score_after_training(trained, data, run.config, run.reader)
+    # the reads taken from the run (no reference kept here), so they are freed before dynamic
+    # evaluation
+    scored, more = score_after_training(
+        trained, data, run.config, run.reader, vars(run).pop("passes", None)
+    )
     seconds.update(more)
     # the checkpoint this JSON describes
     _, saved = load_checkpoint_meta(run.config.save_path)

@@ -29,7 +29,7 @@ import mlp_lm
 import utils
 from lm.config import LMRunConfig
 from lm.train import fit_mlp_lm
-from lm.cache import score_with_cache
+from lm.cache import read_with_static_loss, score_with_cache
 from lm.dynamic import score_dynamic
 from lm.pipeline import ModelRun, Trained, run_pipeline
 from lm.scoring import Reader, Scoring
@@ -108,23 +108,31 @@ class FixedWindowRun(ModelRun):
 
     def score_static(self, trained: Trained, data) -> dict:
         """The best model on the whole dev and test splits (a quick run cuts them as it cut dev),
-        the processes' shares added under torchrun."""
+        the processes' shares added under torchrun. In one process, the same pass keeps each
+        split's features and log-probs in `self.passes` for the cache and the n-gram mixture."""
         model, tok, config = trained.model, trained.tokenizer, self.config
         device = next(model.parameters()).device
-        scores = {}
+        scores, self.passes = {}, {}
         for split, split_data in (("dev", data[1]), ("test", data[2])):
             stream = encode_stream(split_data, tok, config.max_dev_tokens)
-            batches = WindowBatches(
-                stream,
-                model.context_size,
-                tok.pad_token_id,
-                config.eval_batch,
-                device=device,
-                rank=self.rank,
-                world=self.world,
-            )
-            loss, ppl = mlp_lm.evaluate(model, batches, nn.NLLLoss())
+            if self.world == 1:
+                read, (loss, ppl) = read_with_static_loss(
+                    model, stream, tok.pad_token_id, config.eval_batch
+                )
+                self.passes[split] = read
+            else:
+                batches = WindowBatches(
+                    stream,
+                    model.context_size,
+                    tok.pad_token_id,
+                    config.eval_batch,
+                    device=device,
+                    rank=self.rank,
+                    world=self.world,
+                )
+                loss, ppl = mlp_lm.evaluate(model, batches, nn.NLLLoss())
             scores[split] = {"loss": loss, "ppl": ppl, "targets": stream.numel()}
+        self.passes = self.passes or None
         return scores
 
     def writes(self) -> bool:
