@@ -102,6 +102,7 @@ def test_bad_flags_are_one_line_usage_errors(tmp_path, args, message):
     # in this process: tests/faults/test_faults.py checks one through a real one
     result = in_process.run_main(*args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr  # one line
 
 
 def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
