@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import in_process
 import main
 from cli import flags as cli_flags
 from cli.parse import build_parser
@@ -55,7 +56,9 @@ def test_missing_data_is_a_one_line_error(tmp_path):
         and "nowhere" in result.stderr
         and "--data-dir" in result.stderr
     )
-    result = run_main("mlp", cwd=tmp_path, env_extra={"HW3_DATA_DIR": str(tmp_path / "gone")})
+    result = in_process.run_main(
+        "mlp", cwd=tmp_path, env_extra={"HW3_DATA_DIR": str(tmp_path / "gone")}
+    )
     assert result.returncode == 2 and "HW3_DATA_DIR" in result.stderr
 
 
@@ -96,13 +99,16 @@ def test_every_lstm_flag_sets_its_field_of_the_lstm_config():
     ],
 )
 def test_bad_flags_are_one_line_usage_errors(tmp_path, args, message):
-    result = run_main(*args, cwd=tmp_path)
+    # in this process: tests/faults/test_faults.py checks one through a real one
+    result = in_process.run_main(*args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr  # one line
 
 
 def test_quick_run_of_everything_on_tiny_data(tiny_data_dir, tmp_path):
     out, ckpt = tmp_path / "out", tmp_path / "ckpt"
-    result = run_main(
+    # in this process (2-4 s less); a real process: test_help_lists_every_command
+    result = in_process.run_main(
         "--quick",
         "--data-dir",
         tiny_data_dir,
@@ -391,7 +397,7 @@ def test_lm_flags_reach_the_model(tiny_data_dir, tmp_path):
 
 @pytest.mark.parametrize("command", ["sample", "cache", "dynamic"])
 def test_a_missing_checkpoint_is_one_line(tmp_path, command):
-    result = run_main(command, "--ckpt-dir", tmp_path / "none", cwd=tmp_path)
+    result = in_process.run_main(command, "--ckpt-dir", tmp_path / "none", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and str(tmp_path / "none" / "mlp_lm.pt") in result.stderr
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+import in_process
 import loopback
 from common import convert, download, glove
 from tools import data_mirror
@@ -165,29 +163,23 @@ def test_the_sweeps_run_on_twitter_vectors(tiny_data_dir, tiny_table, tmp_path):
         for w, vec in zip(tiny_table.index_to_key, tiny_table.vectors)
     ]
     (data / "glove" / "glove-twitter-50.txt.gz").write_bytes(loopback.word2vec_gz(rows))
-    env = dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache"))
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "main.py"),
-            "mlp",
-            "--quick",
-            "--embeddings",
-            "twitter",
-            "--sweeps",
-            "activations",
-            "--data-dir",
-            str(data),
-            "--out-dir",
-            str(tmp_path / "out"),
-            "--ckpt-dir",
-            str(tmp_path / "ck"),
-        ],
+    env = {"HW3_CACHE_DIR": str(tmp_path / "cache")}
+    # in this process: a real one proves nothing more here
+    result = in_process.run_main(
+        "mlp",
+        "--quick",
+        "--embeddings",
+        "twitter",
+        "--sweeps",
+        "activations",
+        "--data-dir",
+        data,
+        "--out-dir",
+        tmp_path / "out",
+        "--ckpt-dir",
+        tmp_path / "ck",
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
+        env_extra=env,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     history = json.loads(
@@ -197,24 +189,17 @@ def test_the_sweeps_run_on_twitter_vectors(tiny_data_dir, tiny_table, tmp_path):
     assert not (
         tmp_path / "out" / "mlp_activations.json"
     ).exists()  # beside the 6B runs, not over them
-    missing = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "main.py"),
-            "mlp",
-            "--quick",
-            "--embeddings",
-            "twitter",
-            "--data-dir",
-            str(tiny_data_dir),
-            "--out-dir",
-            str(tmp_path / "out2"),
-        ],
+    missing = in_process.run_main(
+        "mlp",
+        "--quick",
+        "--embeddings",
+        "twitter",
+        "--data-dir",
+        tiny_data_dir,
+        "--out-dir",
+        tmp_path / "out2",
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
+        env_extra=env,
     )
     lines = missing.stderr.strip().splitlines()
     assert missing.returncode == 2 and len(lines) == 1, missing.stderr[-2000:]

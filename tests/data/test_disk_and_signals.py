@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import in_process
 import utils
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,27 +144,20 @@ def test_a_full_tmpfs_is_one_line(tiny_data_dir, tmp_path):
     if made.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root)")
     try:
-        env = dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache"))
-        result = subprocess.run(
-            [
-                sys.executable,
-                str(REPO / "main.py"),
-                "lm",
-                "--quick",
-                "--data-dir",
-                str(tiny_data_dir),
-                "--out-dir",
-                str(tmp_path / "out"),
-                "--ckpt-dir",
-                str(mount),
-                "--embed-dim",
-                "256",
-            ],
+        # in this process: a real one proves nothing more here
+        result = in_process.run_main(
+            "lm",
+            "--quick",
+            "--data-dir",
+            tiny_data_dir,
+            "--out-dir",
+            tmp_path / "out",
+            "--ckpt-dir",
+            mount,
+            "--embed-dim",
+            "256",
             cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
+            env_extra={"HW3_CACHE_DIR": str(tmp_path / "cache")},
         )
         left = sorted(p.name for p in mount.iterdir())
     finally:

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from nplm import kernels as lm_kernels
+import in_process
 import mlp_lm
 from lm.config import LMRunConfig
 from lm.train import build_model, fit_mlp_lm
@@ -55,9 +56,7 @@ def test_a_device_that_is_not_here_is_refused(monkeypatch, name, message):
 
 
 def test_the_cpu_kernel_is_chosen_on_a_cpu_only():
-    config = LMRunConfig(
-        embed_dim=4, hidden_dim=8, local_window_size=3, num_blocks=1, fast=True
-    )
+    config = LMRunConfig(embed_dim=4, hidden_dim=8, local_window_size=3, num_blocks=1, fast=True)
     on_cpu, elsewhere = (
         build_model(config, 30, "cpu"),
         build_model(config, 30, "meta"),
@@ -104,18 +103,12 @@ def _lm(args, cwd, env_extra=None):
     )
 
 
-@pytest.mark.parametrize("machine", ["cpu", "1 gpu"])
-def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_global_batch(
-    tiny_data_dir, tmp_path, machine
-):
-    """On a CPU machine, and on a simulated machine with one GPU (tests/gpu_sim): two processes
-    cannot each have a GPU there, so both train on the CPU with gloo (before this was handled, rank
-    1 asked for GPU 1 and crashed)."""
-    common = [
+def _gloo_common(data_dir) -> list:
+    return [
         "lm",
         "--quick",
         "--data-dir",
-        str(tiny_data_dir),
+        str(data_dir),
         "--dropout",
         "0",
         "--global-window",
@@ -125,20 +118,28 @@ def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_globa
         "--cache-size",
         "0",
     ]
-    one = _lm(
-        [
-            str(REPO / "main.py"),
-            *common,
-            "--device",
-            "cpu",
-            "--out-dir",
-            "one",
-            "--ckpt-dir",
-            "one",
-        ],
-        tmp_path,
-    )
+
+
+@pytest.fixture(scope="module")
+def one_process_run(tiny_data_dir, tmp_path_factory) -> Path:
+    """The run of one process that both 2-process runs below are checked against, trained once,
+    in this process (the 2-process runs are real ones): its folder `one`."""
+    where = tmp_path_factory.mktemp("gloo")
+    folders = ["--out-dir", "one", "--ckpt-dir", "one"]
+    args = [*_gloo_common(tiny_data_dir), "--device", "cpu", *folders]
+    one = in_process.run_main(*args, cwd=where)
     assert one.returncode == 0, one.stderr[-2000:]
+    return where / "one"
+
+
+@pytest.mark.parametrize("machine", ["cpu", "1 gpu"])
+def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_global_batch(
+    tiny_data_dir, tmp_path, machine, one_process_run
+):
+    """On a CPU machine, and on a simulated machine with one GPU (tests/gpu_sim): two processes
+    cannot each have a GPU there, so both train on the CPU with gloo (before this was handled, rank
+    1 asked for GPU 1 and crashed)."""
+    common = _gloo_common(tiny_data_dir)
     sim = (
         {}
         if machine == "cpu"
@@ -177,13 +178,14 @@ def test_two_gloo_processes_train_the_weights_of_one_process_with_the_same_globa
             ("init_process_group", "gloo", 1),
         ]
         assert two.stdout.count("2 processes on this machine but 1 GPU(s)") == 1
-    a, b = (torch.load(tmp_path / d / "mlp_lm_quick.pt", weights_only=True) for d in ("one", "two"))
+    one, two_dir = one_process_run, tmp_path / "two"
+    a, b = (torch.load(d / "mlp_lm_quick.pt", weights_only=True) for d in (one, two_dir))
     assert list(a) == list(b)
     for (
         key
     ) in a:  # the checkpoint of the 2-process run loads in one process, and holds the same weights
         torch.testing.assert_close(b[key], a[key], rtol=1e-4, atol=1e-4, msg=key)
-    ra, rb = (json.loads((tmp_path / d / "mlp_lm_quick.json").read_text()) for d in ("one", "two"))
+    ra, rb = (json.loads((d / "mlp_lm_quick.json").read_text()) for d in (one, two_dir))
     assert (ra["processes"], rb["processes"], ra["global_batch_size"]) == (
         1,
         2,
@@ -231,9 +233,7 @@ def test_a_gpu_run_trains_on_the_gpu_and_its_checkpoint_loads_on_a_cpu(tiny_data
 
 def test_auto_on_a_cpu_machine_gives_the_numbers_of_cpu(tiny_data_dir, tmp_path):
     train, dev = mlp_lm.load_data_mlp_lm(tiny_data_dir)
-    base = LMRunConfig.preset(
-        "quick", num_epochs=1, save_path=str(tmp_path / "m.pt"), cache_size=0
-    )
+    base = LMRunConfig.preset("quick", num_epochs=1, save_path=str(tmp_path / "m.pt"), cache_size=0)
     a = fit_mlp_lm(dataclasses.replace(base, device="cpu"), train, dev, log=lambda *x: None)
     b = fit_mlp_lm(
         dataclasses.replace(base, device="auto" if not torch.cuda.is_available() else "cpu"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import in_process
 import main
 import mlp
 from sweeps import batched
@@ -88,8 +90,9 @@ def earlier_results(tmp_path):
     ],
 )
 def test_bad_values_are_one_line_before_any_work(tmp_path, earlier_results, args, needles):
+    """In this process (the real one: the test below)."""
     before = fingerprint(earlier_results)
-    result = run_main(
+    result = in_process.run_main(
         *args,
         "--out-dir",
         earlier_results,
@@ -104,6 +107,16 @@ def test_bad_values_are_one_line_before_any_work(tmp_path, earlier_results, args
     assert fingerprint(earlier_results) == before
 
 
+def test_a_bad_value_is_one_line_from_a_real_process_as_in_this_one(tmp_path):
+    """One bad value through `python main.py` itself, which the test above runs in this process:
+    the same exit code and the same one line on stderr."""
+    args = ["lm", "--window", "0", "--data-dir", tmp_path / "no-data"]
+    real = run_main(*args, cwd=tmp_path)
+    assert_one_line(real, 2, "--window", "'0'")
+    here = in_process.run_main(*args, cwd=tmp_path)
+    assert (here.returncode, here.stderr) == (real.returncode, real.stderr)
+
+
 @pytest.mark.parametrize("flag", ["--out-dir", "--ckpt-dir"])
 @pytest.mark.parametrize("where", ["a file", "unwritable"])
 def test_an_output_folder_that_cannot_be_written_is_refused_before_training(
@@ -114,7 +127,7 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_training(
         target.write_text("not a folder")
     before = fingerprint(earlier_results)
     extra = [] if flag == "--out-dir" else ["--out-dir", earlier_results]
-    result = run_main(
+    result = in_process.run_main(
         "lm", "--quick", flag, target, *extra, "--data-dir", tmp_path / "no-data", cwd=tmp_path
     )
     assert_one_line(result, 2, flag, target)
@@ -122,34 +135,16 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_training(
 
 
 def test_flags_before_the_command_are_used_not_dropped(tmp_path):
-    result = run_main("--quick", "--data-dir", tmp_path / "elsewhere", "mlp", cwd=tmp_path)
+    result = in_process.run_main(
+        "--quick", "--data-dir", tmp_path / "elsewhere", "mlp", cwd=tmp_path
+    )
     assert_one_line(result, 2, tmp_path / "elsewhere")
 
 
 @pytest.fixture(scope="module")
-def trained(tiny_data_dir, tmp_path_factory) -> Path:
+def trained(whole_lm_run) -> Path:
     """A quick run's checkpoint folder, trained once for the tests that damage copies of it."""
-    ck = tmp_path_factory.mktemp("trained")
-    assert (
-        main.main(
-            [
-                "lm",
-                "--quick",
-                "--data-dir",
-                str(tiny_data_dir),
-                "--out-dir",
-                str(ck / "o"),
-                "--ckpt-dir",
-                str(ck),
-                "--epochs",
-                "1",
-                "--cache-size",
-                "0",
-            ]
-        )
-        == 0
-    )
-    return ck
+    return whole_lm_run / "ck"
 
 
 @pytest.mark.parametrize(
@@ -201,7 +196,7 @@ def test_a_bad_checkpoint_is_one_line_naming_it(
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    result = run_main("sample", "--ckpt-dir", tmp_path / "none", "--debug", cwd=tmp_path)
+    result = in_process.run_main("sample", "--ckpt-dir", tmp_path / "none", "--debug", cwd=tmp_path)
     assert (
         result.returncode != 0
         and "Traceback" in result.stderr
@@ -296,11 +291,18 @@ def _lm_args(tiny_data_dir, folder: Path) -> list:
     ]
 
 
+@pytest.fixture(scope="module")
+def whole_lm_run(tiny_data_dir, tmp_path_factory) -> Path:
+    """A quick run of 3 epochs, trained once for the tests that only read it (or copies of it)."""
+    folder = tmp_path_factory.mktemp("whole")
+    assert main.main(_lm_args(tiny_data_dir, folder)) == 0
+    return folder
+
+
 def test_an_interrupted_lm_run_resumes_to_the_numbers_of_an_uninterrupted_one(
-    tiny_data_dir, tmp_path, monkeypatch, capsys
+    tiny_data_dir, tmp_path, monkeypatch, capsys, whole_lm_run
 ):
-    assert main.main(_lm_args(tiny_data_dir, tmp_path / "whole")) == 0
-    whole = json.loads((tmp_path / "whole" / "out" / "mlp_lm_quick.json").read_text())
+    whole = json.loads((whole_lm_run / "out" / "mlp_lm_quick.json").read_text())
     real_save, saves = utils.atomic_save, []
 
     def save_then_stop(obj, path):  # Ctrl-C right after the state of epoch 0 is kept
@@ -331,8 +333,8 @@ def test_an_interrupted_lm_run_resumes_to_the_numbers_of_an_uninterrupted_one(
     )
 
 
-def test_resume_refuses_another_config(tiny_data_dir, tmp_path):
-    assert main.main(_lm_args(tiny_data_dir, tmp_path)) == 0
+def test_resume_refuses_another_config(tiny_data_dir, tmp_path, whole_lm_run):
+    shutil.copytree(whole_lm_run, tmp_path, dirs_exist_ok=True)
     args = main.parse_args(_lm_args(tiny_data_dir, tmp_path) + ["--resume", "--window", "5"])
     with pytest.raises(mlp_lm.CheckpointError, match="local_window_size=5"):
         main.cmd_lm(args)
@@ -467,31 +469,22 @@ def test_ctrl_c_is_one_line_and_exit_code_130(tiny_data_dir, tmp_path, command, 
 def test_a_damaged_data_file_is_one_line_through_the_command_line(
     tiny_data_dir, tmp_path, earlier_results, command, damaged
 ):
-    import shutil
-
     data = tmp_path / "data"
     shutil.copytree(tiny_data_dir, data)
     path = data / damaged
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a truncated gzip stream
     before = fingerprint(earlier_results)
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "main.py"),
-            command,
-            "--quick",
-            "--data-dir",
-            str(data),
-            "--out-dir",
-            str(earlier_results),
-            "--ckpt-dir",
-            str(tmp_path / "ck"),
-        ],
+    result = in_process.run_main(
+        command,
+        "--quick",
+        "--data-dir",
+        data,
+        "--out-dir",
+        earlier_results,
+        "--ckpt-dir",
+        tmp_path / "ck",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, MPLBACKEND="Agg", HW3_CACHE_DIR=str(tmp_path / "cache")),
-        timeout=180,
+        env_extra={"HW3_CACHE_DIR": str(tmp_path / "cache")},
     )
     said = [line for line in result.stderr.strip().splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and len(said) == 1 and "Traceback" not in result.stderr, (

@@ -7,16 +7,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import in_process
 from sentiment import ngrams as sn
 from conftest import review, tiny_vectors
 
@@ -327,18 +325,6 @@ def test_glove_of_the_wrong_size_is_named():
         sn.check_glove([sn.BagConfig("row")], tiny_vectors())
 
 
-def run_main(*args, cwd, env_extra=None):
-    env = dict(os.environ, MPLBACKEND="Agg", **(env_extra or {}))
-    return subprocess.run(
-        [sys.executable, str(REPO / "main.py"), *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -349,7 +335,8 @@ def run_main(*args, cwd, env_extra=None):
     ],
 )
 def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
-    result = run_main(*args, "--out-dir", tmp_path / "out", cwd=tmp_path)
+    # in this process: tests/faults/test_faults.py checks one through a real one
+    result = in_process.run_main(*args, "--out-dir", tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
     assert not (tmp_path / "out" / "sentiment_ngrams.json").exists()
@@ -357,7 +344,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
 
 def test_sentiment_quick_on_tiny_data(tiny_data_dir, tmp_path):
     out = tmp_path / "out"
-    result = run_main(
+    result = in_process.run_main(
         "sentiment",
         "--quick",
         "--data-dir",
