@@ -238,3 +238,11 @@ def test_a_failed_fetch_is_one_line_in_all_and_debug_shows_the_traceback(tmp_pat
     assert result.returncode == 2 and len(lines) == 1, result.stdout + result.stderr
     assert lines[0].startswith("error: could not fetch imdb") and result.stdout == ""
     assert debug.returncode != 0 and "Traceback" in debug.stderr and "FetchError" in debug.stderr
+
+
+def test_the_test_session_never_fetches():
+    """conftest.py sets $HW3_OFFLINE for this process and the commands it starts: a test whose data
+    folder lacks a set (test_download.py's command without its data) stops with the one line
+    instead of going online."""
+    assert download.offline_set()
+    assert main.parse_args(["lm", "--quick"]).offline
