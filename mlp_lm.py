@@ -375,9 +375,8 @@ def train_run(model, loaders, criterion, steppers, plan: TrainPlan) -> TrainingR
         model.train()
         log(f"{'-' * 10} Epoch {epoch}: Training {'-' * 10}")
         run.start_epoch(epoch)
-        for idx, (inp, target) in enumerate(
-            utils.progress(train_dataloader, desc=f"epoch {epoch}")
-        ):
+        # ours: resumed within an epoch, the steps done are passed; the state kept within it
+        for idx, (inp, target) in run.batches(train_dataloader, epoch):
             inp, target = inp.to(device, non_blocking=True), target.to(device, non_blocking=True)
             loss, batch_sum = train_step(
                 model, criterion, optimizer, scheduler, (inp, target), step_additions
