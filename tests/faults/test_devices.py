@@ -55,9 +55,7 @@ def test_a_device_that_is_not_here_is_refused(monkeypatch, name, message):
 
 
 def test_the_cpu_kernel_is_chosen_on_a_cpu_only():
-    config = LMRunConfig(
-        embed_dim=4, hidden_dim=8, local_window_size=3, num_blocks=1, fast=True
-    )
+    config = LMRunConfig(embed_dim=4, hidden_dim=8, local_window_size=3, num_blocks=1, fast=True)
     on_cpu, elsewhere = (
         build_model(config, 30, "cpu"),
         build_model(config, 30, "meta"),
@@ -231,9 +229,7 @@ def test_a_gpu_run_trains_on_the_gpu_and_its_checkpoint_loads_on_a_cpu(tiny_data
 
 def test_auto_on_a_cpu_machine_gives_the_numbers_of_cpu(tiny_data_dir, tmp_path):
     train, dev = mlp_lm.load_data_mlp_lm(tiny_data_dir)
-    base = LMRunConfig.preset(
-        "quick", num_epochs=1, save_path=str(tmp_path / "m.pt"), cache_size=0
-    )
+    base = LMRunConfig.preset("quick", num_epochs=1, save_path=str(tmp_path / "m.pt"), cache_size=0)
     a = fit_mlp_lm(dataclasses.replace(base, device="cpu"), train, dev, log=lambda *x: None)
     b = fit_mlp_lm(
         dataclasses.replace(base, device="auto" if not torch.cuda.is_available() else "cpu"),
