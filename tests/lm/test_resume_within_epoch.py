@@ -107,10 +107,13 @@ def test_the_state_is_kept_every_state_every_s_within_an_epoch(tmp_path, monkeyp
             raise RuntimeError("the machine went away")
         return course_step(*args, **kwargs)
 
+    handler = signal.getsignal(signal.SIGINT)
     with monkeypatch.context() as patch:
         patch.setattr(mlp_lm, "train_step", crash_at_7)
         with pytest.raises(RuntimeError):
             fit_mlp_lm(config, train, dev, state_path=state, log=lambda *a: None)
+    # Ctrl-C is no longer held back once the loop is left by an error
+    assert signal.getsignal(signal.SIGINT) is handler
     kept = torch.load(state, weights_only=True)
     assert (kept["epoch"], kept["step"]) == (0, 6)
     again = fit_mlp_lm(config, train, dev, state_path=state, resume=True, log=lambda *a: None)
