@@ -45,6 +45,7 @@ if __name__ == "__main__":
         lambda *_: (print("terminated: nothing was written", file=_sys.stderr), _sys.exit(143)),
     )
 
+import functools
 import sys
 import time
 from pathlib import Path
@@ -70,10 +71,13 @@ from sweeps import probe
 from sweeps.definitions import SWEEPS, SWEEPS_BY_NAME
 from sweeps.run import Sweep, SweepRun, run_sweep, safe_name
 from written import answers, figures
+from cli import parts
 from cli.commands import fetch_first
 from cli.faults import run_guarded
 from cli.flags import DEFAULT_OUT_DIR, QUICK_OUT_DIR  # noqa: F401 (tests read main.QUICK_OUT_DIR)
 from cli.parse import parse_args
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"  # the committed run
 
 
 # --------------------------------------------------------------------------- plots
@@ -202,8 +206,9 @@ def _quick_slice(split: RawSplit, n: int) -> RawSplit:
     return {k: v[:n] for k, v in split.items()}
 
 
-def cmd_mlp(args) -> dict:
-    """Load IMDB and GloVe once, featurize once, run the chosen sweeps; returns {sweep: history}."""
+def mlp_inputs(args) -> tuple:
+    """Load IMDB and GloVe once, featurize once: ((dev, train, test) TensorDatasets, vectors, {}:
+    the runs the sweeps make)."""
     started = time.perf_counter()
     dev_d, train_d, test_d = load_data_mlp(data_dir=args.data_dir)
     if args.quick:
@@ -211,10 +216,6 @@ def cmd_mlp(args) -> dict:
             _quick_slice(s, n) for s, n in zip((dev_d, train_d, test_d), (300, 1500, 300))
         )
     embeddings = glove.load_glove(data_dir=args.data_dir, name=args.embeddings)
-    # runs on other vectors go beside those on GloVe 6B, not over them
-    if args.embeddings != "6b":
-        name = glove.EMBEDDINGS[args.embeddings][0]
-        args.out_dir, args.ckpt_dir = args.out_dir / name, args.ckpt_dir / name
     t0 = time.perf_counter()
     splits = [dev_d, train_d, test_d]
     datasets = featurize.cached_datasets(
@@ -225,17 +226,34 @@ def cmd_mlp(args) -> dict:
         f"{time.perf_counter() - t0:.1f} s (featurized, or read from the checked cache; data "
         f"loading took {t0 - started:.1f} s)"
     )
-    settings = dict(out_dir=args.out_dir, ckpt_dir=args.ckpt_dir, device=args.device)
-    settings.update(resume=args.resume, num_epochs=3 if args.quick else args.epochs)
-    settings["seeds"] = list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
-    settings["made"] = {}  # a run that several sweeps ask for trains once
-    results = {}
-    for name in args.sweeps:
-        results[name] = EXPLORERS[name](*datasets, embeddings, **settings)
-        print(f"sweep {name} took {results[name]['wall_seconds']:.1f} s")
+    # and the runs made so far by the sweeps on these inputs (each run trains once)
+    return datasets, embeddings, {}
+
+
+def run_one_sweep(args, name: str, inputs: tuple) -> dict:
+    """The sweep `name` on `inputs` (`mlp_inputs`'), its files where cli/parts.py says."""
+    (datasets, embeddings, made), (out_dir, ckpt_dir) = inputs, parts.sweep_dirs(args)
+    settings = dict(out_dir=out_dir, ckpt_dir=ckpt_dir, device=args.device, resume=args.resume)
+    settings["made"] = made
+    settings.update(num_epochs=parts.sweep_epochs(args), seeds=parts.sweep_seeds(args))
+    history = EXPLORERS[name](*datasets, embeddings, **settings)
+    print(f"sweep {name} took {history['wall_seconds']:.1f} s")
+    return history
+
+
+def cmd_mlp(args) -> dict:
+    """Load IMDB and GloVe once, featurize once, run the chosen sweeps (with --resume, not those
+    that finished before: their JSON is kept); returns {sweep: history} of those run."""
+    started = time.perf_counter()
+    kept = [n for n in args.sweeps if args.resume and parts.finished(args, n)]
+    for name in kept:
+        print(f"sweep {name} finished before: kept in {parts.results_of(args, name)}")
+    todo = [n for n in args.sweeps if n not in kept]
+    inputs = mlp_inputs(args) if todo else None
+    results = {name: run_one_sweep(args, name, inputs) for name in todo}
     print(
         f"MLP sweeps done in {time.perf_counter() - started:.1f} s (data loading included); "
-        f"plots and JSON in {args.out_dir}/"
+        f"plots and JSON in {parts.sweep_dirs(args)[0]}/"
     )
     return results
 
@@ -283,7 +301,7 @@ def cmd_sentiment(args) -> dict:
 
 def cmd_compare(args) -> None:
     """Print the run in --out-dir beside the committed run (reference/) and what reproduced."""
-    print(reference_run.report(args.out_dir, Path(__file__).resolve().parent / "reference"))
+    print(reference_run.report(args.out_dir, REFERENCE_DIR))
 
 
 def cmd_replot_all(args) -> list:
@@ -320,10 +338,14 @@ def cmd_replot_all(args) -> list:
     return drawn
 
 
-def cmd_all(args) -> None:
-    cmd_written(args)
-    cmd_mlp(args)
-    cmd_lm(args)
+def cmd_all(args) -> list:
+    """The written checks, each sweep, the language model: cli/parts.py's parts, under one status
+    line; with --resume the parts that finished before are kept. The first sweep loads the data."""
+    inputs = functools.cache(lambda: mlp_inputs(args))
+    runs = {"written": lambda: cmd_written(args), "lm": lambda: cmd_lm(args)}
+    for name in args.sweeps:
+        runs[name] = functools.partial(lambda n: run_one_sweep(args, n, inputs()), name)
+    return parts.run_all(args, runs, REFERENCE_DIR)
 
 
 # the function that runs each command of cli/commands.py's table

@@ -376,9 +376,8 @@ def train_run(model, loaders, criterion, steppers, plan: TrainPlan) -> TrainingR
         # the console counts epochs from 1, as the summary, the plots and the docs do
         log(f"{'-' * 10} Epoch {epoch + 1}: Training {'-' * 10}")
         run.start_epoch(epoch)
-        for idx, (inp, target) in enumerate(
-            utils.progress(train_dataloader, desc=f"epoch {epoch + 1}")
-        ):
+        # ours: resumed within an epoch, the steps done are passed; the state kept within it
+        for idx, (inp, target) in run.batches(train_dataloader, epoch):
             inp, target = inp.to(device, non_blocking=True), target.to(device, non_blocking=True)
             loss, batch_sum = train_step(
                 model, criterion, optimizer, scheduler, (inp, target), step_additions

@@ -630,6 +630,59 @@ def bars_off(off: bool = True) -> bool:
     return previous
 
 
+@contextlib.contextmanager
+def quiet_bars():
+    """Progress bars off in this block (a run of several parts draws its own line above theirs),
+    back as they were after it."""
+    previous = bars_off()
+    try:
+        yield
+    finally:
+        bars_off(previous)
+
+
+class DeferredSignals:
+    """`signals_deferred`'s record: the Ctrl-C or SIGTERM that came (`pending`), and `deliver`,
+    which raises it as the handler it was held back from would have."""
+
+    def __init__(self):
+        self.pending, self.previous = None, {}
+
+    def hold(self, signum, frame):
+        self.pending = (signum, frame)
+
+    def deliver(self) -> None:
+        signum, frame = self.pending
+        self.pending = None
+        self.previous[signum](signum, frame)
+        raise KeyboardInterrupt  # a handler that returned: Ctrl-C's meaning all the same
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold Ctrl-C and SIGTERM back in this block until its code asks (`DeferredSignals.deliver`),
+    so that a training step is never cut in half. Only a signal that Python handles is held (not
+    SIGTERM's default, which ends the process at once); outside the main thread none is."""
+    import signal
+    import threading
+
+    held = DeferredSignals()
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if callable(signal.getsignal(signum)):
+            held.previous[signum] = signal.signal(signum, held.hold)
+    try:
+        yield held
+    finally:
+        for signum, handler in held.previous.items():
+            signal.signal(signum, handler)
+        # one that came after the last step: delivered now, not lost
+        if held.pending is not None:
+            held.deliver()
+
+
 def progress(iterable: Iterable | None = None, **kwargs):
     """tqdm that stays quiet when stderr is not a terminal (CI logs, pipes) and inside fork_map's
     jobs."""

@@ -13,6 +13,7 @@ from common import reference as reference_run
 from nplm.checkpoint import CheckpointError
 from lm.lstm import StreamTooShort
 from lm.run import lm_checkpoint, lm_state
+from cli import parts
 
 # Faults a user can cause and mend: one line on stderr and exit code 2 (a traceback only with
 # --debug).
@@ -38,20 +39,20 @@ def _interrupted(args) -> str:
             "continues them"
         )
     again = " ".join(["python main.py", *(a for a in args.argv if a != "--resume"), "--resume"])
-    if args.command == "lm" or (args.command == "all" and lm_state(args).is_file()):
+    if args.command == "lm":
         state = lm_state(args)
         if not state.is_file():
-            return "stopped before the first epoch ended; nothing was kept"
+            return "stopped before the first training step ended; nothing was kept"
+        best = lm_checkpoint(args)
+        best = f"the best checkpoint so far is {best} and " if best.is_file() else ""
         return (
-            f"the best checkpoint so far is {lm_checkpoint(args)} and the state after the last "
-            "finished epoch "
-            f"is {state}; `{again.strip()}` goes on from there"
+            f"{best}the training state kept last (within an epoch or after one) is {state}; "
+            f"`{again.strip()}` goes on from there"
         )
-    if args.command in ("mlp", "all"):
-        return (
-            f"the sweep runs that finished are kept in {args.out_dir}/<sweep>.partial.json; "
-            f"`{again.strip()}` runs only the others"
-        )
+    if args.command == "all":
+        return parts.kept_message(args, parts.part_names(args), again.strip())
+    if args.command == "mlp":
+        return parts.kept_message(args, args.sweeps, again.strip())
     if args.command == "lstm":
         return (
             f"the best checkpoint so far (if dev was scored) is {args.lstm_config.save_path}; "

@@ -236,9 +236,18 @@ FLAGS = [
     ),
     Flag(
         "--resume",
-        "go on from an interrupted run: a sweep keeps the runs it finished, the language "
-        "model goes on from its last finished epoch",
+        "go on from an interrupted run: the parts that finished are kept (the written "
+        "figures, each sweep whose JSON is complete), a sweep keeps the runs it finished, the "
+        "language model goes on from the training state it kept (within an epoch too)",
         (*SWEEPING, *LM),
+        False,
+        kwargs=dict(action="store_true"),
+    ),
+    Flag(
+        "--quiet",
+        "print only the summary at the end (each part's seconds, where its results are), not "
+        "the status line and the parts' own output",
+        ("all",),
         False,
         kwargs=dict(action="store_true"),
     ),

@@ -49,6 +49,8 @@ class RunFileError(ValueError):
     def __init__(self, problem: str):
         super().__init__(f"{problem}; {RUN_FILE_FIX}")
         self.problem = problem
+
+
 # What reading a JSON of another shape than its command writes raises: a key or an index missing, a
 # value of another type, a config that refuses its values.
 SHAPE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError)

@@ -138,6 +138,14 @@ class LMRunConfig(Scoring, LMConfig):
         commands=LM,
     )
     print_every: int = setting(100, "log every this many steps (0: never)", low=0, commands=LM)
+    state_every_s: float = setting(
+        180.0,
+        "seconds between saves of the training state within an epoch, for --resume (it is also "
+        "saved after every epoch and on Ctrl-C or SIGTERM)",
+        low=0,
+        flag="--state-every",
+        commands=LM,
+    )
     name: str = setting("course", "the preset's or the run's name")
 
     # Where and how a run is watched, how its best model is scored: not what it trains (may change
@@ -145,6 +153,7 @@ class LMRunConfig(Scoring, LMConfig):
     NOT_TRAINED = (
         "num_threads",
         "print_every",
+        "state_every_s",
         "device",
         "cache_size",
         "dynamic_segment",

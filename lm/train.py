@@ -34,8 +34,9 @@ def build_model(config, vocab_size: int, device="cpu") -> mlp_lm.NPLM:
 def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=False) -> TrainedLM:
     """Build the vocabulary, batches, model and optimiser of `config`; train; return the best model
     and every number. The course's pipeline unless config.fast: a DataLoader over windows, shuffled
-    by torch's seed. `state_path` keeps the training state after every epoch; `resume` continues
-    from it (the same config)."""
+    by torch's seed. `state_path` keeps the training state after every epoch and every
+    config.state_every_s seconds within one; `resume` continues from it (the same config), within
+    an epoch too."""
     config = as_run_config(config)
     state = load_training_state(state_path) if resume else None
     if state is not None:
@@ -98,6 +99,7 @@ def fit_mlp_lm(config, train_data, dev_data, log=print, state_path=None, resume=
         checkpoint_meta=meta,
         log=log,
         state_path=state_path,
+        state_every_s=config.state_every_s,
         resume=state,
         precision=config.precision,
     )

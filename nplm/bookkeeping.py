@@ -41,6 +41,7 @@ class TrainOptions:
     checkpoint_meta: Optional[dict] = None  # the JSON saved beside the best weights
     log: Callable = print
     state_path: Optional[str] = None  # keep the training state here after every epoch
+    state_every_s: float = 180.0  # ... and within an epoch, at least this often (seconds)
     resume: Optional[dict] = None  # a state of `TrainingRun.state_dict`, to go on from
     precision: str = "fp32"  # "bf16": autocast
 
@@ -90,6 +91,9 @@ class TrainingRun:
         self.best_ppl, self.best_epoch, self.best_state = math.inf, None, None
         self.bad_epochs, self.stopped, self.first_epoch = 0, False, 0
         self.train_seconds, self.resumed_after = 0.0, []
+        # a state saved within an epoch: the steps it had done, its sums and the random states
+        # the epoch began with (its data order)
+        self.within_epoch, self.epoch_rng = None, None
 
     # ------------------------------------------------------------------ the state a run resumes
     # from
@@ -149,7 +153,77 @@ class TrainingRun:
         self.train_seconds = state.get("train_seconds", 0.0)
         self.resumed_after = [*state.get("resumed_after", []), state["epoch"]]
         self.first_epoch = state["epoch"] + 1
-        self.log(f"{'-' * 10} resuming after epoch {state['epoch']} {'-' * 10}")
+        if state.get("step") is not None:
+            # within epoch `epoch`: it goes on at its step `step`
+            self.resumed_after[-1] = f"epoch {state['epoch'] + 1}, step {state['step']}"
+            self.first_epoch, self.epoch_rng = state["epoch"], state["epoch_rng"]
+            self.within_epoch = {k: state[k] for k in ("step", "loss_sum", "n_tokens", "seconds")}
+            self.log(
+                f"{'-' * 10} resuming epoch {state['epoch'] + 1} at step {state['step']} {'-' * 10}"
+            )
+            return
+        self.log(f"{'-' * 10} resuming after epoch {state['epoch'] + 1} {'-' * 10}")
+
+    def _rng_states(self) -> dict:
+        cuda = self.device.type == "cuda"
+        return {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state(self.device) if cuda else None,
+            "loader": None if self.generator is None else self.generator.get_state(),
+        }
+
+    def _set_rng_states(self, states: dict) -> None:
+        torch.set_rng_state(states["torch"])
+        if states.get("cuda") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(states["cuda"], self.device)
+        if self.generator is not None:
+            self.generator.set_state(states["loader"])
+
+    def batches(self, loader, epoch):
+        """The epoch's (step, batch) pairs, in the course's order, under a progress bar. A run
+        resumed within this epoch draws the epoch's data order again from the random states it
+        began with, passes the steps done, and goes on with the random states of that moment.
+        With a state path, the training state is kept every `state_every_s` seconds, and on
+        Ctrl-C or SIGTERM after the step under way (then the interrupt goes on)."""
+        within, self.within_epoch = self.within_epoch, None
+        now = self._rng_states()
+        if within is None:
+            self.epoch_rng = now  # before iter(): the epoch's data order is drawn from these
+        else:
+            self._set_rng_states(self.epoch_rng)
+        batches = iter(loader)
+        first = 0 if within is None else within["step"]
+        for _ in range(first):
+            next(batches)
+        if within is not None:
+            self._set_rng_states(now)
+            self.loss_sum += within["loss_sum"].to(self.device)
+            self.n_tokens, self.t0 = within["n_tokens"], self.t0 - within["seconds"]
+        keeps = bool(self.options.state_path) and self.writer
+        last_save = time.perf_counter()
+        bar = utils.progress(batches, desc=f"epoch {epoch + 1}", total=len(loader) - first)
+        with utils.signals_deferred() as interrupts:
+            for idx, batch in enumerate(bar, start=first):
+                yield idx, batch
+                due = time.perf_counter() - last_save >= self.options.state_every_s
+                if keeps and (due or interrupts.pending):
+                    self.save_within_epoch(idx + 1)
+                    last_save = time.perf_counter()
+                if interrupts.pending:
+                    interrupts.deliver()
+
+    def save_within_epoch(self, steps: int) -> None:
+        """The training state after `steps` steps of the epoch under way (`load_state_dict` goes
+        on from the next one)."""
+        state = self.state_dict()
+        state.update(
+            step=steps,
+            loss_sum=self.loss_sum.detach().cpu(),
+            n_tokens=self.n_tokens,
+            seconds=time.perf_counter() - self.t0,
+            epoch_rng=self.epoch_rng,
+        )
+        save_training_state(self.options.state_path, state)
 
     # ------------------------------------------------------------------ one epoch
     def start_epoch(self, epoch) -> None:
@@ -164,14 +238,14 @@ class TrainingRun:
         # step's loss.
         if (self.device.type == "cpu" or idx % 100 == 0) and not torch.isfinite(self.loss_sum):
             kept = (
-                f"the checkpoint of epoch {self.best_epoch} is kept"
+                f"the checkpoint of epoch {self.best_epoch + 1} is kept"
                 if self.best_epoch is not None
                 else "no checkpoint was kept"
             )
             raise utils.TrainingDiverged(
-                f"the training loss became {loss.item()} at epoch {self.epoch}, by step {idx} (lr "
-                f"{self.optimizer.param_groups[0]['lr']:.2e}); {kept}: lower the learning rate, "
-                f"or check the data"
+                f"the training loss became {loss.item()} at epoch {self.epoch + 1}, by step {idx} "
+                f"(lr {self.optimizer.param_groups[0]['lr']:.2e}); {kept}: lower the learning "
+                f"rate, or check the data"
             )
         if print_every and idx % print_every == 0:
             rate = self.n_tokens * self.world / max(time.perf_counter() - self.t0, 1e-9)
@@ -190,7 +264,7 @@ class TrainingRun:
         train_loss = totals[0].item() / max(totals[1].item(), 1)
         if not math.isfinite(train_loss):
             raise utils.TrainingDiverged(
-                f"the training loss became {train_loss} in epoch {self.epoch}; lower the "
+                f"the training loss became {train_loss} in epoch {self.epoch + 1}; lower the "
                 f"learning rate, or check the data"
             )
         self.history.train_loss.append(train_loss)
@@ -219,21 +293,21 @@ class TrainingRun:
         epoch = self.epoch
         if not math.isfinite(dev_loss):
             raise utils.TrainingDiverged(
-                f"the dev loss became {dev_loss} after epoch {epoch}; lower the learning rate"
+                f"the dev loss became {dev_loss} after epoch {epoch + 1}; lower the learning rate"
             )
         self.history.dev_loss.append(dev_loss)
         self.history.dev_ppl.append(dev_ppl)
         seconds = time.perf_counter() - self.t0
         self.train_seconds += seconds
         self.log(
-            f"Epoch {epoch}: train loss {train_loss:.4f} (ppl "
+            f"Epoch {epoch + 1}: train loss {train_loss:.4f} (ppl "
             f"{self.history.train_ppl[-1]:.2f}); dev "
             f"loss {dev_loss:.4f}, dev ppl {dev_ppl:.2f}; {seconds:.0f} s"
         )
         patience = self.options.patience
         if dev_ppl < self.best_ppl:
             self.log(
-                f"{'-' * 10} Epoch {epoch}: best dev perplexity improved from "
+                f"{'-' * 10} Epoch {epoch + 1}: best dev perplexity improved from "
                 f"{self.best_ppl:.2f} to "
                 f"{dev_ppl:.2f}, saving the model to {self.save_path} {'-' * 10}"
             )

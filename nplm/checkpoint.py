@@ -138,6 +138,8 @@ def load_training_state(state_path) -> dict:
 
 
 def save_training_state(state_path, run) -> None:
-    """The state of a `nplm.bookkeeping.TrainingRun` after its last finished epoch, atomically at
-    `state_path`: all that `train` needs to go on (`run.load_state_dict`)."""
-    utils.atomic_save(run.state_dict(), state_path)
+    """The state of a `nplm.bookkeeping.TrainingRun` after its last finished epoch (or a state
+    dict made within an epoch), atomically at `state_path`: all that `train` needs to go on
+    (`run.load_state_dict`)."""
+    state = run if isinstance(run, dict) else run.state_dict()
+    utils.atomic_save(state, state_path)

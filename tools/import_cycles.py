@@ -122,8 +122,10 @@ def part_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 def wrong_way(parts: dict[str, set[str]], layers=LAYERS) -> list[str]:
     """Each import of a part from a higher layer, and each part that no layer names."""
     layer_of = {part: i for i, layer in enumerate(layers) for part in layer}
-    problems = [f"{p}: a part that tools/import_cycles.py's LAYERS does not place"
-                for p in sorted(set(parts) - set(layer_of))]
+    problems = [
+        f"{p}: a part that tools/import_cycles.py's LAYERS does not place"
+        for p in sorted(set(parts) - set(layer_of))
+    ]
     for part in sorted(set(parts) & set(layer_of)):
         for target in sorted(parts[part] & set(layer_of)):
             if layer_of[target] > layer_of[part]:

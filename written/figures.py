@@ -235,10 +235,14 @@ def figure_computation_graph():
     return fig
 
 
+# what `make_figures` writes into its folder: Figure 1, Figure 2
+FIGURE_FILES = ("activations.png", "computation_graph.png")
+
+
 def make_figures(out_dir) -> list[Path]:
     """Draw Figure 1 (out_dir/activations.png) and Figure 2 (out_dir/computation_graph.png)."""
     out_dir = Path(out_dir)
     return [
-        _save(figure_activations(), out_dir / "activations.png"),
-        _save(figure_computation_graph(), out_dir / "computation_graph.png"),
+        _save(figure_activations(), out_dir / FIGURE_FILES[0]),
+        _save(figure_computation_graph(), out_dir / FIGURE_FILES[1]),
     ]

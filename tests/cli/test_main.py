@@ -469,6 +469,7 @@ def test_every_language_model_flag_sets_its_field_and_the_config_checks_its_valu
         "--global-dropout": "global_dropout_p",
         "--embed-dropout": "embed_dropout_p",
         "--input-dropout": "input_dropout_p",
+        "--state-every": "state_every_s",
     }
     assert {flag: field for flag, field, _ in LM_FIELD_FLAGS} == {
         flag: renamed.get(flag, flag[2:].replace("-", "_")) for flag, _, _ in LM_FIELD_FLAGS

@@ -228,7 +228,7 @@ def test_a_diverging_run_stops_with_the_epoch_and_step(tmp_path):
     model.first_layer.register_forward_hook(poison)
     with pytest.raises(
         utils.TrainingDiverged,
-        match=r"at epoch 0, by step 2 \(lr 1.00e-01\); no checkpoint was kept",
+        match=r"at epoch 1, by step 2 \(lr 1.00e-01\); no checkpoint was kept",
     ):
         mlp_lm.train(
             model,

@@ -36,3 +36,6 @@ def test_the_training_loop_prints_epochs_1_to_n(monkeypatch):
                                                           line)]  # fmt: skip
     assert said == [1, 1, 2, 2]
     assert descs == ["epoch 1", "epoch 2"]
+    # every line that names an epoch: training, evaluation, the epoch's losses, a new best
+    named = {int(n) for line in lines for n in re.findall(r"[Ee]poch (\d+)", line)}
+    assert named == {1, 2}, lines

@@ -43,11 +43,16 @@ def _run(tmp_path, epochs, resume=None):
     model = mlp_lm.NPLM(tok.vocab_size, 8, 3, 16, 1, 0.0)
     gen = torch.Generator().manual_seed(0)
     batches = WindowBatches(stream, 3, tok.pad_token_id, 8, shuffle=gen)
-    options = mlp_lm.TrainOptions(log=lambda *a: None, state_path=str(tmp_path / "s.pt"),
-                                  resume=resume)
-    return mlp_lm.train_run(model, (batches, WindowBatches(stream, 3, tok.pad_token_id, 64)),
-                            nn.NLLLoss(), (torch.optim.Adam(model.parameters(), 1e-2), None),
-                            mlp_lm.TrainPlan(epochs, tmp_path / "m.pt", 0, options))
+    options = mlp_lm.TrainOptions(
+        log=lambda *a: None, state_path=str(tmp_path / "s.pt"), resume=resume
+    )
+    return mlp_lm.train_run(
+        model,
+        (batches, WindowBatches(stream, 3, tok.pad_token_id, 64)),
+        nn.NLLLoss(),
+        (torch.optim.Adam(model.parameters(), 1e-2), None),
+        mlp_lm.TrainPlan(epochs, tmp_path / "m.pt", 0, options),
+    )
 
 
 def test_a_resumed_run_keeps_the_training_time_of_the_run_it_resumes(tmp_path):
