@@ -29,6 +29,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, List, Optional
 
+import torch
+
 import utils
 from common import glove
 from common.reference import RunFileError, read_run_json
@@ -309,5 +311,31 @@ def run_all(args, runs: dict, reference_dir: Path) -> List[Part]:
         for name in names
     ]
     total = run_parts(parts, quiet=getattr(args, "quiet", False))
-    print(summary(parts, [results_of(args, n) for n in names], total))
+    results = [results_of(args, n) for n in names]
+    print(summary(parts, results, total))
+    command = "python main.py " + " ".join(getattr(args, "argv", []) or [])
+    save_timings(parts, results, total, command, Path(args.out_dir) / TIMINGS_FILE)
     return parts
+
+
+# what a whole run took, part by part: the numbers README quotes for `python main.py`
+TIMINGS_FILE = "run_parts.json"
+
+
+def save_timings(
+    parts: List[Part], results: List[Path], total: float, command: str, path: Path
+) -> Path:
+    """The summary as JSON at `path`: each part's seconds (null: kept from an earlier run) and its
+    results, the run's seconds in all, the command and the machine."""
+    return utils.atomic_write_json(
+        {
+            "command": command.strip(),
+            "parts": [
+                {"name": p.name, "seconds": None if p.kept else p.seconds, "results": str(r)}
+                for p, r in zip(parts, results)
+            ],
+            "seconds": total,
+            "machine": {"cpus": os.cpu_count(), "torch": torch.__version__},
+        },
+        path,
+    )

@@ -165,6 +165,13 @@ def test_quiet_prints_only_the_summary(tmp_path, stand_ins, capsys):
     lines = captured.out.strip().splitlines()
     assert lines[0].startswith("the run's parts,") and len(lines) == 4
     assert "sweep tanh_lr" in lines[2] and lines[2].endswith("mlp_tanh_lr.json")
+    # the summary's numbers, kept as JSON beside the results
+    timings = json.loads((tmp_path / "o" / cli_parts.TIMINGS_FILE).read_text())
+    assert [p["name"] for p in timings["parts"]] == ["written", "tanh_lr", "lm"]
+    said = [float(line.split()[-3]) for line in lines[1:]]
+    assert [round(p["seconds"], 1) for p in timings["parts"]] == said
+    assert timings["seconds"] >= sum(p["seconds"] for p in timings["parts"])
+    assert timings["command"].endswith("--quiet")
 
 
 def test_a_log_gets_one_plain_line_as_each_part_starts_and_ends(tmp_path, stand_ins, capsys):
