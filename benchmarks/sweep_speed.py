@@ -104,7 +104,9 @@ def main() -> None:
         runs = [
             _time_both(config, datasets, range(args.seeds), workers) for _ in range(args.repeats)
         ]
+        widths = " -> ".join(map(str, config.hidden_dims)) or "no hidden layer"
         row = {
+            "label": f"{widths}, {config.activation}, batch {config.batch_size}",
             "hidden_dims": config.hidden_dims,
             "activation": config.activation,
             "batch_size": config.batch_size,
