@@ -297,12 +297,19 @@ LINE_STYLES = ("-", "--", "-.", ":")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
+# after matplotlib's ten: ten more of other hues, so that up to 20 series differ in colour alone
+MORE_COLORS = (
+    "#000000", "#1a237e", "#808000", "#008080", "#800000",
+    "#ffb300", "#76ff03", "#6a1b9a", "#fa8072", "#546e7a",
+)  # fmt: skip
+
+
 def series_style(i: int) -> dict:
-    """The i-th series' colour, line style and marker: no two of the first 28 series alike in all
-    three, and neighbours differ in each (a 10-colour cycle alone repeats its colours from the 11th
-    series on)."""
+    """The i-th series' colour, line style and marker: the first 20 series each in its own colour,
+    no two of the first 28 alike in all three, and neighbours differ in each."""
+    colors = [f"C{k}" for k in range(10)] + list(MORE_COLORS)
     return {
-        "color": f"C{i % 10}",
+        "color": colors[i % len(colors)],
         "ls": LINE_STYLES[i % len(LINE_STYLES)],
         "marker": MARKERS[i % len(MARKERS)],
     }
@@ -369,16 +376,19 @@ def curves_figure(
     if ylim is not None:
         axes[0].set_ylim(*ylim)
     if zoom:
-        epochs = max(r.shape[1] for r in data.values())
-        first = epochs // 2 + 1
         kept = {k: v for k, v in curves.items() if k not in left_out}
+        # each curve's second half; curves of several lengths (the sentiment rows beside the
+        # course's MLP) span from the earliest half's start to the longest curve's end
+        epochs = max(data[k].shape[1] for k in kept)
+        first = min(data[k].shape[1] // 2 + 1 for k in kept)
         low, high = zoom_limits(kept)
         axes[1].set_ylim(low, high)
         axes[1].set_xlim(first - 0.5, epochs + 0.5)
         leaving = [
             label
             for label in kept
-            if ((m := data[label].mean(axis=0)[first - 1 :]) < low).any() or (m > high).any()
+            if ((m := data[label].mean(axis=0)[data[label].shape[1] // 2 :]) < low).any()
+            or (m > high).any()
         ]
         note = [f"zoom: epochs {first}-{epochs}, means only"]
         if left_out:

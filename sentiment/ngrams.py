@@ -679,10 +679,13 @@ def plot_rows(history: dict, path: Path) -> Path:
     curves.update({r["label"]: r["dev_acc"] for r in history["rows"]})
     seeds = history["seeds"]
     note = f"mean and range over {len(seeds)} seeds" if len(seeds) > 1 else f"seed {seeds[0]}"
+    # the rows lie within a point or two of each other, far above the course's MLP: a zoom panel
+    # shows them apart
     fig = curves_figure(
         curves,
         "Dev accuracy",
         title=f"IMDB, course splits: bags of n-grams and trained embeddings ({note})",
+        zoom=True,
     )
     try:
         return atomic_savefig(fig, path)

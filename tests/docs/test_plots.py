@@ -133,6 +133,8 @@ def test_seeds_in_different_regimes_are_drawn_and_series_differ_in_style():
         plt.close(fig)
     styles = [(utils.series_style(i)["color"], utils.series_style(i)["ls"]) for i in range(11)]
     assert len(set(styles)) == 11
+    # up to 20 series, colour alone tells them apart (the sentiment table draws 11)
+    assert len({utils.series_style(i)["color"] for i in range(20)}) == 20
 
 
 def test_many_series_put_the_legend_below_the_plot():
@@ -196,3 +198,20 @@ def test_across_configuration_legends_state_each_learning_rate(tmp_path, monkeyp
 def test_bad_curves_are_value_errors(values):
     with pytest.raises(ValueError):
         utils.curve_limits({"bad": values})
+
+
+def test_a_zoom_of_curves_of_several_lengths_shows_the_short_ones():
+    """The sentiment rows (6 epochs) beside the course's MLP (20): the zoom spans the rows' second
+    halves, with a line for each row, and leaves the far-off MLP out."""
+    rows = {f"row {i}": [[0.90 + 0.002 * i + 0.001 * e for e in range(6)]] for i in range(4)}
+    curves = {"mlp": [[0.70 + 0.001 * e for e in range(20)]], **rows}
+    fig = utils.curves_figure(curves, "Dev accuracy", zoom=True)
+    try:
+        zoom = fig.axes[1]
+        assert zoom.get_xlim() == (3.5, 6.5)
+        drawn = [line for line in zoom.get_lines() if not line.get_label().startswith("_")]
+        assert sorted(line.get_label() for line in drawn) == sorted(rows)
+        low, high = zoom.get_ylim()
+        assert all(low <= y <= high for line in drawn for y in line.get_ydata())
+    finally:
+        plt.close(fig)
