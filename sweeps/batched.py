@@ -10,8 +10,9 @@ torch's own (`torch.optim.adam.adam`), applied to each learning rate's slice of 
 Each member is what `run_mlp` makes of its config and seed, exactly: its weights are drawn by
 `mlp.SentimentClassifier` after `utils.set_seed(seed)`, its batches by its own generator's
 `randperm` each epoch (as `TensorBatches`), its best-dev weights saved and reloaded for the test
-set. On a CPU with one thread per process the numbers are those of the separate runs, bit for bit
-(tests/sweeps/test_batched.py checks it, and float64 step by step).
+set. On a CPU with one thread per process the numbers are those of the separate runs, bit for bit,
+at the sweeps' shapes (tests/mlp/test_batched.py checks it, and float64 step by step; some tiny
+widths, such as 16, take other kernels and differ in the last bit).
 
 Sigmoid nets also carry 6.1.3's probe (per-layer gradient norms and the state of the sigmoid
 units), read every `PROBE_EVERY` steps rather than at each one."""
