@@ -45,6 +45,7 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader
 
+from benchmarks.machine import machine_record
 from nplm import kernels as lm_kernels
 import mlp_lm as M
 from lm.config import LMRunConfig
@@ -433,13 +434,7 @@ def main(argv=None) -> dict:
         if device.type == "cuda"
         else platform.processor() or platform.machine(),
         "pipelines": results,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-            "loadavg_start": load_start,
-            "loadavg_end": os.getloadavg(),
-        },
+        "machine": machine_record(load_start),
     }
     if "ours" in results:
         ours = results["ours"]
@@ -564,11 +559,7 @@ def processes_against_threads(args, threads: int, command: str) -> dict:
         "tokens_per_second": rates,
         "median_tokens_per_second": medians,
         "ratio_processes_vs_threads": many / one,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-        },
+        "machine": machine_record(),
     }
     out = (
         args.out

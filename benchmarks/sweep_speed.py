@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import platform
 import statistics
 import time
 from collections import Counter
 from pathlib import Path
 
-import torch
-
 import mlp
 import utils
+from benchmarks.machine import machine_record
 from common import glove, worker_pool
 from sweeps import batched
 from sweeps.definitions import SEEDS, SWEEPS
@@ -146,13 +144,7 @@ def main() -> None:
         "six_sweeps_seconds_estimated_before": before,
         "six_sweeps_seconds_estimated_after": after,
         "ratio_before_vs_after": before / after,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-            "loadavg_start": load_start,
-            "loadavg_end": os.getloadavg(),
-        },
+        "machine": machine_record(load_start),
     }
     print(
         f"six sweeps at {SWEEP_EPOCHS} epochs: {result['six_sweeps_runs_before']} runs, about "

@@ -6,8 +6,8 @@ read the training, they do not change it), so the probe's runs are the sweep run
 config and seed, dev accuracies and all. Every `batched.PROBE_EVERY` steps of each epoch it
 records:
 
-- for each hidden layer, the share of *saturated* units (sigmoid output below `SATURATED` or above
-  1 - `SATURATED`, where the derivative sigma' = a(1 - a) is below 0.02, under 8 % of its peak
+- for each hidden layer, the share of *saturated* units (sigmoid output within
+  `batched.SATURATED` of 0 or 1, where the derivative sigma' = a(1 - a) is under 8 % of its peak
   1/4), the mean derivative sigma', and the spread of each unit's output across the batch (its
   standard deviation over the examples, averaged over the units: 0 when the layer's output no
   longer depends on the review);
@@ -27,9 +27,6 @@ from typing import Tuple
 import utils
 from sweeps import batched
 from sweeps.run import Sweep, SweepRun, make_runs
-
-SATURATED = batched.SATURATED
-
 
 def probe_sweep(sweep: Sweep, datasets: Tuple, run: SweepRun, embeddings=None) -> dict:
     """Every config of `sweep` for every seed of `run` with the observers on;
@@ -58,7 +55,7 @@ def probe_sweep(sweep: Sweep, datasets: Tuple, run: SweepRun, embeddings=None) -
     history = {
         "sweep": sweep.name,
         "seeds": list(run.seeds),
-        "saturated_below": SATURATED,
+        "saturated_below": batched.SATURATED,
         "early_every_steps": batched.PROBE_EVERY,
         "runs": runs,
         "wall_seconds": time.perf_counter() - started,

@@ -106,7 +106,8 @@ def write_glove(path: Path, table: glove.WordVectors) -> None:
             f.write(word + " " + " ".join(f"{v:.5g}" for v in vec) + "\n")
 
 
-def write_wikitext(path: Path, n_lines: int, seed: int) -> None:
+def wikitext_text(n_lines: int, seed: int) -> str:
+    """Made-up WikiText-2 lines: headings, blanks and sentences of a small vocabulary."""
     rng = random.Random(seed)
     vocab = ["the", "cat", "sat", "on", "mat", "dog", "ran", "to", "park", "a", "<unk>", "@-@", ","]
     lines = []
@@ -119,8 +120,12 @@ def write_wikitext(path: Path, n_lines: int, seed: int) -> None:
             lines.append(
                 " " + " ".join(rng.choice(vocab) for _ in range(rng.randint(3, 12))) + " . "
             )
+    return "\n".join(lines) + "\n"
+
+
+def write_wikitext(path: Path, n_lines: int, seed: int) -> None:
     with gzip.open(path, "wt", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write(wikitext_text(n_lines, seed))
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import random
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import loopback
+from conftest import wikitext_text
 import main
 from common import convert, download
 from common.download import DataSet, Download, Output, Source
@@ -25,20 +25,8 @@ WIKI_URLS = [f"{download.PYTORCH_EXAMPLES}/{s}.txt" for s in ("train", "valid", 
 
 
 def wiki_text(n_lines: int, seed: int, tail: bytes = b"") -> bytes:
-    """Made-up WikiText-2 lines (headings, blanks, sentences of a small vocabulary)."""
-    rng = random.Random(seed)
-    vocab = ["the", "cat", "sat", "on", "mat", "dog", "ran", "to", "park", "a", "<unk>", ","]
-    lines = []
-    for i in range(n_lines):
-        if i % 10 == 0:
-            lines.append(" = Heading = ")
-        elif i % 10 == 1:
-            lines.append(" ")
-        else:
-            lines.append(
-                " " + " ".join(rng.choice(vocab) for _ in range(rng.randint(3, 12))) + " ."
-            )
-    return ("\n".join(lines) + "\n").encode() + tail
+    """conftest's made-up WikiText-2 lines as a file's bytes, with `tail` after them."""
+    return wikitext_text(n_lines, seed).encode() + tail
 
 
 # the course's train file stops before this article (common/convert.py)
