@@ -281,8 +281,10 @@ def cmd_written(args) -> list:
 
 def cmd_sentiment(args) -> dict:
     """Beyond the handout (sentiment/ngrams.py): the table of bag-of-n-gram models on the course's
-    IMDB splits, each row over --seeds seeds; plots/sentiment_ngrams.json and _dev_acc.png. Not part
-    of `all` (it takes minutes)."""
+    IMDB splits, each row over --seeds seeds; plots/sentiment_ngrams.json and _dev_acc.png. Then
+    what the course's average is made of, with its control (sentiment/average.py):
+    plots/sentiment_average.json. Not part of `all` (it takes minutes)."""
+    from sentiment import average as sentiment_average
     from sentiment import ngrams as sentiment_ngrams
 
     splits, glove = sentiment_ngrams.load_inputs(args.data_dir, quick=args.quick)
@@ -296,7 +298,16 @@ def cmd_sentiment(args) -> dict:
         course_dir=Path(__file__).resolve().parent / DEFAULT_OUT_DIR,
         command="python main.py " + " ".join(args.argv),
     )
-    return sentiment_ngrams.run_sentiment(splits, glove, rows=rows, run=run)
+    history = sentiment_ngrams.run_sentiment(splits, glove, rows=rows, run=run)
+    sentiment_average.measure_average(
+        splits,
+        glove,
+        seeds,
+        args.out_dir,
+        num_epochs=parts.QUICK_SWEEP_EPOCHS if args.quick else None,
+        command=run.command,
+    )
+    return history
 
 
 def cmd_compare(args) -> None:

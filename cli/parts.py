@@ -69,8 +69,11 @@ def sweep_seeds(args) -> List[int]:
     return list(range(args.seed, args.seed + (1 if args.quick else args.seeds)))
 
 
+QUICK_SWEEP_EPOCHS = 3  # a --quick sweep's epochs (and the sentiment control's)
+
+
 def sweep_epochs(args) -> int:
-    return 3 if args.quick else args.epochs
+    return QUICK_SWEEP_EPOCHS if args.quick else args.epochs
 
 
 def sweep_json(args, name: str) -> Path:

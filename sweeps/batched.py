@@ -181,14 +181,24 @@ class _Adam:
             for lr, a, b in self.slices:
                 param[a:b].addcdiv_(exp_avg[a:b], denom[a:b], value=-(lr / bias_correction1))
 
+    @torch.no_grad()
+    def step_over_lr(self, param: torch.Tensor) -> torch.Tensor:
+        """|the last step| / lr, averaged over each member's entries of `param` (one of `params`):
+        (G,). Adam's step is lr * m_hat / (sqrt(v_hat) + eps), so this is 1 when every entry moved
+        by the learning rate, as at step 1, whatever the gradient's size."""
+        i = next(k for k, p in enumerate(self.params) if p is param)
+        m_hat = self.exp_avgs[i] / (1 - self.BETA1 ** float(self.step_count))
+        return (m_hat.abs() / self.denoms[i]).mean(tuple(range(1, param.dim())))
+
 
 class _Probe:
     """6.1.3's observers for the members of a stacked Sigmoid model, read every PROBE_EVERY steps:
     for each hidden layer the share of saturated units, the mean derivative a(1 - a) and the spread
-    of each unit across the batch; each layer's weight-gradient norm. Per member: the epoch's
+    of each unit across the batch; each layer's weight-gradient norm and Adam's move of its weights
+    over the learning rate (`_Adam.step_over_lr`). Per member: the epoch's
     averages (`epochs`) and, in the first epoch, every reading (`early`)."""
 
-    KEYS = ("saturated", "derivative", "unit_spread", "grad_norm")
+    KEYS = ("saturated", "derivative", "unit_spread", "grad_norm", "adam_step")
 
     def __init__(self, members: int):
         self.members = members
@@ -196,7 +206,10 @@ class _Probe:
         self.epochs: List[List[dict]] = [[] for _ in range(members)]
         self.early: List[List[dict]] = [[] for _ in range(members)]
 
-    def read(self, hidden: List[torch.Tensor], weights: List[torch.Tensor], step: int, epoch: int):
+    def read(self, hidden: List[torch.Tensor], optimizer: _Adam, step: int, epoch: int):
+        """Read after the step: `hidden` from its forward pass, the gradients it took, and the
+        size of its move of each weight over the learning rate (`_Adam.step_over_lr`)."""
+        weights = optimizer.params[::2]
         reading = {
             "saturated": torch.stack(
                 [((a < SATURATED) | (a > 1 - SATURATED)).float().mean((1, 2)) for a in hidden], 1
@@ -206,6 +219,7 @@ class _Probe:
             "grad_norm": torch.stack(
                 [torch.linalg.vector_norm(w.grad, dim=(1, 2)) for w in weights], 1
             ),
+            "adam_step": torch.stack([optimizer.step_over_lr(w) for w in weights], 1),
         }  # each (G, layers)
         reading = {k: v.double().cpu() for k, v in reading.items()}
         self.readings.append(reading)
@@ -314,9 +328,9 @@ def _fit(model: StackedMLP, configs: Sequence, splits: tuple, device) -> dict:
             logits = model.forward(x, hidden)  # (G, B, C)
             losses = member_losses(logits, y)  # (G,)
             losses.sum().backward()
-            if hidden is not None:
-                probe.read(hidden, model.weights, step, epoch)
             optimizer.step()
+            if hidden is not None:
+                probe.read(hidden, optimizer, step, epoch)
             loss_sum += reported_losses(logits.detach(), y) * idx.shape[1]
             correct += (logits.detach().argmax(-1) == y).float().sum(1)
         if probe is not None:

@@ -11,7 +11,10 @@ records:
   1/4), the mean derivative sigma', and the spread of each unit's output across the batch (its
   standard deviation over the examples, averaged over the units: 0 when the layer's output no
   longer depends on the review);
-- the gradient norm of every layer's weight, before Adam's step.
+- the gradient norm of every layer's weight, the gradient Adam's step took;
+- how far that step moved the layer's weights, over the learning rate (|step| / lr, averaged over
+  the weights): Adam divides the gradient by its running size, so a tiny gradient need not mean a
+  tiny step.
 
 `probe_sweep` writes `{out_dir}/{name}.json`: for each config and seed, these readings averaged
 over each epoch (`epochs`) and, for the first epoch, each reading (`early`), with the run's dev
@@ -27,6 +30,7 @@ from typing import Tuple
 import utils
 from sweeps import batched
 from sweeps.run import Sweep, SweepRun, make_runs
+
 
 def probe_sweep(sweep: Sweep, datasets: Tuple, run: SweepRun, embeddings=None) -> dict:
     """Every config of `sweep` for every seed of `run` with the observers on;

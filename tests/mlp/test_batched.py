@@ -126,8 +126,11 @@ def test_the_probe_reads_what_hooks_on_a_lone_classifier_read():
         outputs.clear()
         optimizer.zero_grad()
         net.loss(net(x_all[idx]), y_all[idx]).backward()
+        before = [lin.weight.detach().clone() for lin in net.linears]
+        optimizer.step()
         if step % batched.PROBE_EVERY == 0:
             s = batched.SATURATED
+            moved = [(lin.weight.detach() - w).abs() for lin, w in zip(net.linears, before)]
             want.append(
                 {
                     "step": step + 1,
@@ -135,9 +138,10 @@ def test_the_probe_reads_what_hooks_on_a_lone_classifier_read():
                     "derivative": [float((a * (1 - a)).mean()) for a in outputs],
                     "unit_spread": [float(a.std(dim=0).mean()) for a in outputs],
                     "grad_norm": [float(lin.weight.grad.norm()) for lin in net.linears],
+                    # the weights' own move, as lone Adam made it
+                    "adam_step": [float(m.double().mean()) / config.lr for m in moved],
                 }
             )
-        optimizer.step()
     assert [r["step"] for r in probe["early"]] == [r["step"] for r in want]
     for got, expected in zip(probe["early"], want):
         for key in batched._Probe.KEYS:
@@ -147,6 +151,9 @@ def test_the_probe_reads_what_hooks_on_a_lone_classifier_read():
     assert first == pytest.approx(
         [sum(r["saturated"][i] for r in want) / len(want) for i in (0, 1)]
     )
+    # Adam's first step moves every weight by the learning rate, whatever its gradient (but the
+    # few whose gradient is within eps = 1e-8 of 0)
+    assert probe["early"][0]["adam_step"] == pytest.approx([1.0] * 3, abs=1e-3)
 
 
 def test_a_diverging_member_names_its_sweep_label_and_seed(tmp_path):

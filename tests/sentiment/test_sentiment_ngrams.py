@@ -361,3 +361,12 @@ def test_sentiment_quick_on_tiny_data(tiny_data_dir, tmp_path):
     assert all(len(r["dev_acc"]) == 1 and len(r["dev_acc"][0]) == 2 for r in history["rows"])
     assert history["command"].startswith("python main.py sentiment --quick")
     assert (out / "sentiment_ngrams_dev_acc.png").is_file() and not (tmp_path / "plots").exists()
+    # and what the course's average is made of, with its three arms
+    made = json.loads((out / "sentiment_average.json").read_text())
+    assert [a["label"] for a in made["arms"]] == [
+        "whole average",
+        "without the frequent words",
+        "the frequent words alone",
+    ]
+    assert all(len(a["dev_acc"][0]) == 3 for a in made["arms"])  # a --quick sweep's epochs
+    assert 0 < made["word_share"] < 1 and 0 < made["average_share"] < 1
