@@ -120,12 +120,18 @@ def lookup(path: str):
     return walk(load(name), split)
 
 
-VERDICT_WORDS = {"within": "within the seeds' spread of", "above": "ahead of", "below": "behind"}
+# the documents' words for the rule's three verdicts: "rank" for scores (accuracy, and perplexity
+# negated: higher is ahead), "size" for other quantities (a loss, a step)
+VOCABULARIES = {
+    "rank": {"within": "within the seeds' spread of", "above": "ahead of", "below": "behind"},
+    "size": {"within": "within the seeds' spread of", "above": "above", "below": "below"},
+}
+VERDICT_WORDS = VOCABULARIES["rank"]
 
 
-def verdict(a, b=None) -> str:
-    """hw3.md's rule (utils.seed_gap) on every pair of configs of a and b (of a, with b left out):
-    the words the documents use for it, or 'mixed' where the pairs disagree."""
+def verdict(a, b=None, vocabulary="rank") -> str:
+    """hw3.md's rule (utils.seed_gap) on every pair of configs of a and b (of a, with b left out
+    or None): the words of `vocabulary` for it, or 'mixed' where the pairs disagree."""
     a = np.atleast_2d(a)
     pairs = (
         [(x, y) for i, x in enumerate(a) for y in a[i + 1 :]]
@@ -136,7 +142,7 @@ def verdict(a, b=None) -> str:
     for x, y in pairs:
         gap = utils.seed_gap(x, y)
         found.add("within" if not gap["differ"] else ("above" if gap["gap"] > 0 else "below"))
-    return VERDICT_WORDS[found.pop()] if len(found) == 1 else "mixed"
+    return VOCABULARIES[vocabulary][found.pop()] if len(found) == 1 else "mixed"
 
 
 # config fields that say how or where a run ran, not what it trained
@@ -229,7 +235,8 @@ def test_comparisons_follow_the_rule(row):
     document edited (in memory) to claim another verdict fails."""
     text, right = text_of(row.doc), row.text()
     assert right in text
-    for wrong in set(VERDICT_WORDS.values()) - {render(evaluate(row.source), "w")}:
+    vocabulary = "size" if row.source.rstrip(") ").endswith('"size"') else "rank"
+    for wrong in set(VOCABULARIES[vocabulary].values()) - {render(evaluate(row.source), "w")}:
         assert right not in text.replace(right, row.phrase.format(wrong))
 
 
@@ -304,13 +311,16 @@ def test_findings_follow_from_the_data(item):
     line = answer_line(item_blocks((REPO / H).read_text())[item])
     if item == "6.1.3":
         match = re.match(
-            r"No, deeper is (not )?always better: at lr 0.001 one, two and three sigmoid layers "
-            r"are within the seeds' spread of each other, and at 0.02 depth makes the net "
-            r"saturate and stay at chance\.$",
+            r"No, deeper is (not )?always better: at their course rates one hidden layer is ahead "
+            r"of none, two and three; at lr 0.001 the three depths are within the seeds' spread of "
+            r"each other, and at 0.02 three layers never leave chance\.$",
             line,
         )
         assert match, line
         assert bool(match.group(1)) == claim("6.1.3: deeper is not always better")
+        s = "mlp_structures.json:runs[label={}].best_dev_acc"
+        others = s.format("no hidden layer|512 -> 512|512 -> 512 -> 512")
+        assert words(s.format("512"), others) == "ahead"
         assert all(claim(c) for c in CLAIM_ROWS if c.startswith("6.1.3 control"))
         assert claim(next(c for c in CLAIM_ROWS if c.startswith(PROBE)))
     elif item == "6.1.4":
@@ -330,8 +340,8 @@ def test_findings_follow_from_the_data(item):
     else:
         match = re.match(
             r"(\S+) is ahead of every rate but (\S+), which is within the seeds' spread of it; "
-            r"1e-4 is still improving after 20 epochs, and the largest rates jump from epoch to "
-            r"epoch\.$",
+            r"1e-4 is still improving after 20 epochs, and at 0.1 2 of 5 seeds stay at chance for "
+            r"10 epochs\.$",
             line,
         )
         assert match, line
@@ -343,7 +353,7 @@ def test_findings_follow_from_the_data(item):
         assert words(r.format(close), r.format(lead)) == "within"
         assert words(r.format(lead), r.format(rest)) == "ahead"
         assert claim("6.1.5: at 1e-4 the dev loss falls at every epoch, seeds peak at 19-20")
-        assert claim("6.1.5: at 0.05 one seed's dev loss leaps above 1 at one epoch, then recovers")
+        assert claim("6.1.5: at 0.1 every seed starts at chance, two stay 10 epochs")
 
 
 # ---------------------------------------------------------------------------- tables, cell by cell
@@ -467,7 +477,7 @@ def scanned(doc: str) -> str:
     headings, the tables checked cell by cell, code, link targets and math blanked out."""
     text = (REPO / doc).read_text()
     if doc == H:
-        text = text[text.index("## 6.1 Programming") : text.index("## Which test checks which")]
+        text = text[text.index("## 6.1 Programming") :]
     if doc == "docs/course.md":  # its last table numbers the handout's items, not results
         text = text[: text.index("## Which test checks which answer of hw3.md")]
     lines = [
@@ -499,3 +509,45 @@ def test_every_result_number_is_checked(doc):
     ]
     message = "numbers with no row in numbers.tsv or not_results.tsv:\n" + "\n".join(unchecked)
     assert not unchecked, message
+
+
+# ------------------------------------------------------------------------------ every comparison
+# Words that compare: in hw3.md from 6.1 on, each must stand in the phrase of a numbers.tsv row whose
+# words the rule gives (verdict) or a claim decides (pick), or in a phrase of comparisons.tsv, which
+# says what else it is (a threshold, a pointer, the rule's own statement).
+COMPARATIVE = re.compile(
+    r"\b(ahead|behind|within the seeds' spread|better|worse|beats?|wins?|outperforms?|level|above"
+    r"|below|higher|lower|lowers|highest|lowest|more than|less than|less well|differs?|leads?"
+    r"|exceeds?|helps?|hurts?)\b"
+)
+OTHER_COMPARATIVES = [(doc, phrase) for _, (doc, phrase, _why) in read_table("comparisons.tsv", 3)]
+
+
+def comparisons_unchecked(text: str) -> list[str]:
+    """The comparative words of `text` (hw3.md's scanned part) that no row checks."""
+    phrases = [r.text() for r in ROWS if r.doc == H and r.source.startswith(("verdict(", "pick("))]
+    phrases += [phrase for doc, phrase in OTHER_COMPARATIVES if doc == H]
+    spans = [(m.start(), m.end()) for p in phrases for m in re.finditer(re.escape(p), text)]
+    return [
+        f"{m.group(0)!r} in ...{text[max(0, m.start() - 50) : m.end() + 30]}..."
+        for m in COMPARATIVE.finditer(text)
+        if not any(a <= m.start() and m.end() <= b for a, b in spans)
+    ]
+
+
+def test_every_comparison_is_the_rules_or_checked():
+    """Every comparison hw3.md makes from 6.1 on (the findings, the language model, "Beyond") is
+    worded by the rule's verdict on the seeds, or decided by a claim, or is not a comparison of
+    runs (comparisons.tsv); a comparison added without a row fails, as does one whose row's verdict
+    disagrees (test_comparisons_follow_the_rule)."""
+    unchecked = comparisons_unchecked(scanned(H))
+    assert not unchecked, "comparisons with no rule or check:\n" + "\n".join(unchecked)
+
+
+def test_a_comparison_the_rule_does_not_grant_is_caught():
+    """Two configurations the rule calls within the seeds' spread, called "ahead of" in an added
+    sentence, fail; so does "better" in a sentence with no row."""
+    text = scanned(H)
+    assert comparisons_unchecked(text) == []
+    added = text + " At lr 0.001 two layers are ahead of three. Tanh is better here."
+    assert len(comparisons_unchecked(added)) == 2

@@ -117,10 +117,39 @@ def test_handout_slips_are_pointed_out():
 
 
 def test_lengths():
-    """Sections 1-6 (everything before "Beyond the handout") at most 3,500 words, the file at most
-    5,000."""
+    """Sections 1-6 (everything before "Beyond the handout") at most 3,200 words, the file at most
+    4,600 (words as str.split counts them: tables, math and links included)."""
     before = HW3[: HW3.index("## Beyond the handout")]
-    assert len(before.split()) <= 3500 and len(HW3.split()) <= 5000
+    assert len(before.split()) <= 3200 and len(HW3.split()) <= 4600
+
+
+def finding(item: str) -> str:
+    """The prose of a 6.1 finding: its block without the answer line, tables and figures."""
+    paragraphs = item_blocks(HW3)[item].split("\n\n")
+    prose = [
+        p
+        for p in paragraphs
+        if p.strip() and not p.lstrip().startswith(("**Answer:**", "|", "!["))
+    ]
+    return " ".join(prose)
+
+
+@pytest.mark.parametrize("item", ["6.1.3", "6.1.4", "6.1.5"])
+def test_each_finding_is_an_answer_line_and_three_sentences_of_at_most_90_words(item):
+    """The handout's 2-3 sentences: the answer line, then at most 3 sentences of at most 90 words
+    in all; the numbers stand in the item's table."""
+    prose = finding(item)
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", prose.strip()) if s]
+    assert 1 <= len(sentences) <= 3, sentences
+    assert len(prose.split()) <= 90, len(prose.split())
+    assert "\n| " in item_blocks(HW3)[item], f"{item} has no table of its numbers"
+
+
+def test_the_samples_stand_in_6_2():
+    """The language model's samples, which the handout asks for, are in 6.2, not "Beyond"."""
+    six_two = HW3[HW3.index("## 6.2 Programming") : HW3.index("## Beyond the handout")]
+    assert all(f"- {mode}: `The best" in six_two for mode in ("greedy", "top-p 0.3", "top-p 1.0"))
+    assert "- greedy: `" not in HW3[HW3.index("## Beyond the handout") :]
 
 
 # ------------------------------------------------------------------------------ the table of tests
