@@ -82,7 +82,7 @@ COMMANDS = {
     ),
     "sentiment": Command(
         "beyond the handout: bags of n-grams, trained embeddings and NB weighting "
-        "on the IMDB splits",
+        "on the IMDB splits, and what the course's GloVe average is made of",
         ("out_dir",),
         lambda a: (
             None

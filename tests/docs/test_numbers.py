@@ -512,9 +512,9 @@ def test_every_result_number_is_checked(doc):
 
 
 # ------------------------------------------------------------------------------ every comparison
-# Words that compare: in hw3.md from 6.1 on, each must stand in the phrase of a numbers.tsv row whose
-# words the rule gives (verdict) or a claim decides (pick), or in a phrase of comparisons.tsv, which
-# says what else it is (a threshold, a pointer, the rule's own statement).
+# Words that compare: in hw3.md from 6.1 on, each must stand in the phrase of a numbers.tsv row
+# whose words the rule gives (verdict) or a claim decides (pick), or in a phrase of comparisons.tsv,
+# which says what else it is (a threshold, a pointer, the rule's own statement).
 COMPARATIVE = re.compile(
     r"\b(ahead|behind|within the seeds' spread|better|worse|beats?|wins?|outperforms?|level|above"
     r"|below|higher|lower|lowers|highest|lowest|more than|less than|less well|differs?|leads?"

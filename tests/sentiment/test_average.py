@@ -99,3 +99,23 @@ def test_the_committed_arms_differ_only_in_the_words_averaged(committed):
     assert committed["top_words"] == average.TOP_WORDS
     # no review lost its every known word
     assert len({tuple(a["sizes"]) for a in committed["arms"]}) == 1
+
+
+def test_the_measurement_takes_the_most_frequent_words(tmp_path):
+    """measure_average on small splits: the words it reports are the training split's most
+    frequent known words, its shares are `shares` of those, and every arm trained."""
+    rng = random.Random(2)
+    make = lambda n: {  # noqa: E731
+        "text": [review(rng, i % 2) for i in range(n)],
+        "label": [i % 2 for i in range(n)],
+    }
+    splits, table = (make(40), make(160), make(40)), tiny_vectors()
+    made = average.measure_average(splits, table, [0], tmp_path, num_epochs=1)
+    tokens = glove.tokenize_many(splits[1]["text"])
+    known = average.frequent_words(tokens, table, len(table))
+    top = known[: made["top_words"]]
+    assert made["most_frequent"] == top[: average.SHOWN_WORDS]
+    assert made["top_words"] == min(average.TOP_WORDS, len(known) // 2)
+    assert made["average_share"] == average.shares(tokens, table, top)["average_share"]
+    assert [len(a["dev_acc"][0]) for a in made["arms"]] == [1, 1, 1]
+    assert json.loads((tmp_path / "sentiment_average.json").read_text()) == made

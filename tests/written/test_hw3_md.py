@@ -127,9 +127,7 @@ def finding(item: str) -> str:
     """The prose of a 6.1 finding: its block without the answer line, tables and figures."""
     paragraphs = item_blocks(HW3)[item].split("\n\n")
     prose = [
-        p
-        for p in paragraphs
-        if p.strip() and not p.lstrip().startswith(("**Answer:**", "|", "!["))
+        p for p in paragraphs if p.strip() and not p.lstrip().startswith(("**Answer:**", "|", "!["))
     ]
     return " ".join(prose)
 
