@@ -10,9 +10,10 @@ split and measures, over the training reviews:
   vectors' sum over the review's length) onto the whole mean, over its squared length, so that
   their share and the other words' add up to 1;
 
-and, as the control, trains 6.1.3's one-layer net (sigmoid, 512 units, lr 0.02, the course's best)
-on three features over the same seeds: the whole average, the average without those words, and
-the average of those words alone. Only the words averaged change between the three.
+and, as the control, trains 6.1.3's one-layer net at its course rate (`structure_sweep`'s, the
+best of the sweeps) on three features over the same seeds: the whole average, the average without
+those words, and the average of those words alone. Only the words averaged change between the
+three.
 """
 
 from __future__ import annotations
