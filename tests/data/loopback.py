@@ -23,6 +23,9 @@ import urllib.parse
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from common import convert
+from common.download import Download, Source
+
 
 def mirror_path(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
@@ -107,6 +110,15 @@ def sha256(data: bytes) -> str:
 
 def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
+
+
+def wikitext_source(urls, texts, published: str = ""):
+    """The sources table's pytorch/examples entry for WikiText-2 with these files (train, valid,
+    test at `urls`) pinned by their SHA-256."""
+    downloads = tuple(
+        Download(u, f"sha256:{sha256(t)}", None, published) for u, t in zip(urls, texts)
+    )
+    return Source("pytorch/examples", downloads, convert.wikitext_files)
 
 
 # --------------------------------------------------------------------------- archives in the real

@@ -115,16 +115,7 @@ def table(files: dict[str, bytes], *, imdb_second: bool = True) -> list[DataSet]
                 Output(convert.WIKI_TRAIN_PART, loopback.sha256(TRAIN_PREFIX)),
                 Output(convert.WIKI_TRAIN_FULL, loopback.sha256(TRAIN_TXT)),
             ),
-            (
-                Source(
-                    "pytorch/examples",
-                    tuple(
-                        Download(u, f"sha256:{loopback.sha256(t)}")
-                        for u, t in zip(WIKI_URLS, (TRAIN_TXT, VALID_TXT, TEST_TXT))
-                    ),
-                    convert.wikitext_files,
-                ),
-            ),
+            (loopback.wikitext_source(WIKI_URLS, (TRAIN_TXT, VALID_TXT, TEST_TXT)),),
         ),
         DataSet(
             "glove",

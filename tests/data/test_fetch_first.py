@@ -49,14 +49,7 @@ def wikitext_set() -> DataSet:
             Output(convert.WIKI_TRAIN_PART, loopback.sha256(TRAIN_PREFIX)),
         ),
         (
-            Source(
-                "pytorch/examples",
-                tuple(
-                    Download(u, f"sha256:{loopback.sha256(t)}", None, "test")
-                    for u, t in zip(WIKI_URLS, (TRAIN, VALID, TEST))
-                ),
-                convert.wikitext_files,
-            ),
+            loopback.wikitext_source(WIKI_URLS, (TRAIN, VALID, TEST), "test"),
             Source(  # the second source of the real table: not served here
                 "the official zip",
                 (Download("https://wikitext.smerity.com/wikitext-2-v1.zip", "md5:0", None),),
