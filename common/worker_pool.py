@@ -1,6 +1,6 @@
-"""Worker processes for the sentiment half: `fork_map` / `fork_imap` run a function over items in
-forked workers (featurizing reviews, the sweeps' runs), with Ctrl-C and worker failures handled in
-the parent."""
+"""Worker processes: `fork_map` / `fork_imap` run a function over items in forked workers
+(featurizing reviews, the sweeps' runs, dynamic evaluation's passes), with Ctrl-C and worker
+failures handled in the parent."""
 
 from __future__ import annotations
 

@@ -21,11 +21,12 @@ import contextlib
 import itertools
 import math
 import time
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import torch
 
 import utils
+from common import worker_pool
 from lm.cache import cache_probs, continuous_cache_nll
 from lm.ngram import mix_passes
 from lm.scoring import DYNAMIC_SEGMENT, Reader, Scoring
@@ -196,12 +197,14 @@ def score_dynamic(
     # the pass over the whole of dev goes on from the chosen grid run's end (the same values as
     # scoring the prefix again), where the segments cut the prefix evenly and the pass is ours
     resumable = evaluate is dynamic_eval and tune_tokens % segment_len == 0
+    # the passes are independent of one another: reader.workers processes run them side by side
+    context = (model, evaluate, pad, segment_len)
+    grid = list(itertools.product(lrs, decays))
+    jobs = [_Pass(dev[:tune_tokens], step, carry={} if resumable else None) for step in grid]
     best_run = None
-    for lr, decay in itertools.product(lrs, decays):
-        carry = {} if resumable else None
-        features, lp = evaluate(
-            model, dev[:tune_tokens], pad, DynamicStep(lr, decay, segment_len), **_kw(carry)
-        )
+    for (lr, decay), (features, lp, _, carry) in zip(
+        grid, worker_pool.fork_imap(_run_pass, jobs, reader.workers, context)
+    ):
         out["grid_dev_prefix"].append(
             {"lr": lr, "decay": decay, "ppl": math.exp(-lp.double().mean().item())}
         )
@@ -215,18 +218,23 @@ def score_dynamic(
         )
     best = min(out["grid_dev_prefix"], key=lambda row: row["ppl"])
     lr, decay = out["lr"], out["decay"] = best["lr"], best["decay"]
-    # the static model's time and dynamic evaluation's, segment by segment, side by side
-    timing: dict = {}
-    step = DynamicStep(lr, decay, segment_len)
+    # dev (with the static model's time and dynamic evaluation's, segment by segment, side by
+    # side) and test, at once
+    step = (lr, decay)
+    test = None if test_data is None else encode_stream(test_data, tokenizer, max_tokens)
+    jobs = [] if test is None else [_Pass(test, step)]
     if best_run is not None and dev.numel() > tune_tokens:
-        _, carry, head_features, head_lp = best_run
-        features, lp = evaluate(model, dev, pad, step, timing=timing, carry=carry)
-        features, lp = torch.cat([head_features, features]), torch.cat([head_lp, lp])
-    elif best_run is not None:  # the prefix is the whole of dev
+        jobs.insert(0, _Pass(dev, step, timed=True, carry=best_run[1]))
+    elif best_run is None:
+        jobs.insert(0, _Pass(dev, step, timed=True))
+    else:  # the prefix is the whole of dev: the cost alone, on its first segment
+        jobs.insert(0, _Pass(dev[:segment_len], step, timed=True))
+    done = list(worker_pool.fork_imap(_run_pass, jobs, reader.workers, context))
+    features, lp, timing, _ = done[0]
+    if best_run is not None and dev.numel() > tune_tokens:
+        features, lp = torch.cat([best_run[2], features]), torch.cat([best_run[3], lp])
+    elif best_run is not None:
         features, lp = best_run[2], best_run[3]
-        evaluate(model, dev[:segment_len], pad, step, timing=timing)  # the cost alone
-    else:
-        features, lp = evaluate(model, dev, pad, step, timing=timing)
     best_run = None
     passes = {"dev": {"stream": dev, "features": features, "model": lp}}
     static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
@@ -253,9 +261,8 @@ def score_dynamic(
         + (f", {out['dev']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
         + f"; {out['cost']['ratio']:.1f} times the static model's time per token"
     )
-    if test_data is not None:
-        test = encode_stream(test_data, tokenizer, max_tokens)
-        features, lp = evaluate(model, test, pad, step)
+    if test is not None:
+        features, lp = done[1][:2]
         passes["test"] = {"stream": test, "features": features, "model": lp}
         out["test"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": test.numel()}
         if cache_size:
@@ -275,9 +282,25 @@ def score_dynamic(
     return out
 
 
-def _kw(carry) -> dict:
-    """carry=... only when there is one: a Reader.dynamic_eval of another model takes none."""
-    return {} if carry is None else {"carry": carry}
+class _Pass(NamedTuple):
+    """One pass of `score_dynamic`: the stream, the (lr, decay) step, whether the static model's
+    time is measured beside it, and the carry it goes on from and fills (None: none)."""
+
+    stream: torch.Tensor
+    step: tuple
+    timed: bool = False
+    carry: Optional[dict] = None
+
+
+def _run_pass(context, job: _Pass) -> tuple:
+    """(features, log p, timing or None, carry) of one pass; `context` is (model, the pass function,
+    pad id, segment length). Run by worker_pool.fork_imap, here or in a worker."""
+    model, evaluate, pad, segment_len = context
+    timing = {} if job.timed else None
+    kw = {} if job.carry is None else {"carry": job.carry}  # another model's pass takes none
+    step = DynamicStep(*job.step, segment_len)
+    features, lp = evaluate(model, job.stream, pad, step, timing=timing, **kw)
+    return features, lp, timing, job.carry
 
 
 def synced_clock(device: torch.device) -> float:

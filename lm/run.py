@@ -21,7 +21,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from common import datafiles
+from common import datafiles, worker_pool
 from common.reference import SHAPE_ERRORS, read_run_json, shape_fault
 from nplm import distributed
 from nplm import kernels as lm_kernels
@@ -77,6 +77,13 @@ def cmd_lm(args) -> Optional[dict]:
                 return run_pipeline(FixedWindowRun(args, config, rank, world))
 
 
+def scoring_workers(config) -> int:
+    """The processes that score side by side (lm/scoring.Reader.workers): one per core, at most 2,
+    on a CPU; 1 on a GPU, where a forked process could not use CUDA."""
+    on_cpu = utils.get_device(config.device).type == "cpu"
+    return worker_pool.default_workers() if on_cpu else 1
+
+
 class FixedWindowRun(ModelRun):
     """The fixed-window model's part of the pipeline (lm/pipeline.py): trained by
     lm/train.fit_mlp_lm (resumable, under torchrun too), scored in windows, plotted and sampled."""
@@ -89,6 +96,7 @@ class FixedWindowRun(ModelRun):
             batch_size=config.eval_batch,
             max_tokens=config.max_dev_tokens,
             max_train_tokens=config.max_train_tokens,
+            workers=scoring_workers(config) if world == 1 else 1,
         )
 
     def load_data(self) -> tuple:
@@ -260,7 +268,10 @@ def _score_saved(args, kind: str, score) -> dict:
     dev_data, test_data = mlp_lm.load_data_mlp_lm(args.data_dir, splits=("validation", "test"))
     lm_kernels.keep_freed_memory()
     with utils.torch_threads(config.num_threads):
-        reader = Reader(max_tokens=config.max_dev_tokens if args.quick else None)
+        reader = Reader(
+            max_tokens=config.max_dev_tokens if args.quick else None,
+            workers=scoring_workers(config),
+        )
         result = score(model, tokenizer, (dev_data, test_data), config, reader)
     report = {
         "command": "python main.py " + " ".join(args.argv),

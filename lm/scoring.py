@@ -95,7 +95,9 @@ class Reader:
     (features (T, H), log p(x_t | x_<t) (T,)) in stream order (None: the fixed-window model's,
     lm/cache.features_and_log_probs); `dynamic_eval` is the dynamic-evaluation pass with
     lm/dynamic.dynamic_eval's signature (None: that one). `max_tokens` cuts dev and test to
-    prefixes, `max_train_tokens` the train stream an n-gram model is counted from."""
+    prefixes, `max_train_tokens` the train stream an n-gram model is counted from. `workers`:
+    the processes that run dynamic evaluation's independent passes side by side (forked, one
+    thread each; 1: in this process, one after another)."""
 
     features_of: Optional[Callable] = None
     dynamic_eval: Optional[Callable] = None
@@ -103,3 +105,4 @@ class Reader:
     max_tokens: Optional[int] = None
     max_train_tokens: Optional[int] = None
     log: Callable = print
+    workers: int = 1

@@ -15,8 +15,9 @@ interface of the course's `NPLMFinalBlock` (`forward` gives (B, V) log-probabili
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
@@ -60,13 +61,16 @@ class TiedOutput(nn.Module):
         super().__init__()
         self._embedding = [embedding]  # a list: not registered as a submodule
         self.lo, self.hi = lo, hi
+        # this layer's rows of the table while `TiedAdaptiveLogSoftmax.sharing_rows` holds them
+        self.rows: Optional[torch.Tensor] = None
         E = embedding.embedding_dim
         self.proj = nn.Linear(hidden_dim, E, bias=False) if (project or hidden_dim != E) else None
         self.in_features, self.out_features = hidden_dim, hi - lo
 
     def forward(self, inputs):
         z = self.proj(inputs) if self.proj is not None else inputs  # (B, E)
-        return nn.functional.linear(z, self._embedding[0].weight[self.lo : self.hi])  # (B, hi - lo)
+        rows = self.rows if self.rows is not None else self._embedding[0].weight[self.lo : self.hi]
+        return nn.functional.linear(z, rows)  # (B, hi - lo)
 
     def macs(self) -> int:
         E = self._embedding[0].embedding_dim
@@ -110,6 +114,24 @@ class TiedAdaptiveLogSoftmax(nn.AdaptiveLogSoftmaxWithLoss):
             ]
         )
 
+    @contextlib.contextmanager
+    def sharing_rows(self):
+        """Within the block, the head and the tails read their rows of the table from one `split`.
+
+        Each layer slicing the table itself costs its backward a zero-filled (V, E) gradient and
+        one more (V, E) sum per layer; one split's backward writes the table's gradient once. The
+        rows are disjoint, so each entry of the gradient is the same one sum, bit for bit."""
+        layers = [self.head.words, *self.tail]
+        table = layers[0]._embedding[0].weight
+        sizes = [layer.hi - layer.lo for layer in layers]
+        for layer, rows in zip(layers, table.split(sizes)):
+            layer.rows = rows
+        try:
+            yield
+        finally:
+            for layer in layers:
+                layer.rows = None
+
 
 class NPLMAdaptiveFinalBlock(nn.Module):
     """An adaptive softmax output layer (Grave et al. 2017): a head over the frequent words and one
@@ -140,7 +162,9 @@ class NPLMAdaptiveFinalBlock(nn.Module):
         return self.adaptive.log_prob(inputs)  # (B, V)
 
     def nll(self, inputs, targets, reduction="mean"):
-        return adaptive_nll(self.adaptive, inputs, targets, reduction=reduction)
+        sharing = getattr(self.adaptive, "sharing_rows", contextlib.nullcontext)
+        with sharing():
+            return adaptive_nll(self.adaptive, inputs, targets, reduction=reduction)
 
     def target_log_prob(self, inputs, targets):
         return self.adaptive(inputs, targets).output  # (B,)

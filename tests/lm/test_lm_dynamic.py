@@ -142,3 +142,37 @@ def test_score_dynamic_tunes_on_a_dev_prefix_and_scores_test_once(monkeypatch):
     assert out["cost"]["ratio"] > 0 and out["cost"]["dynamic_us_per_token"] > 0
     with pytest.raises(ValueError, match="tune_tokens"):
         D.score_dynamic(model, tok, (dev, None), Scoring(dynamic_segment=10, dynamic_tune_tokens=0))
+
+
+def test_passes_in_two_workers_score_as_one_process_does():
+    """reader.workers forks the grid's passes, then dev and test side by side: the same choices and
+    perplexities as one process running them in turn (float64, so the workers' single thread
+    changes no digit that matters)."""
+    tok = M.WordTokenizer.from_texts([" ".join(f"w{i % 19}" for i in range(400))])
+    torch.manual_seed(3)
+    model = M.NPLM(
+        tok.vocab_size, 6, 3, 12, 1, 0.0, output_layer="adaptive", cutoffs=[5, 12],
+        div_value=2.0, tie_embeddings=True,
+    ).double()  # fmt: skip
+    words = [f"w{(i * 7) % 19}" for i in range(300)]
+    dev, test = [" ".join(words[:150])], [" ".join(words[150:])]
+    scoring = Scoring(
+        dynamic_lrs=[0.05, 0.5], dynamic_decays=[0.0, 0.1], dynamic_segment=10,
+        dynamic_tune_tokens=60, cache_size=20, cache_thetas=[0.1], cache_lambdas=[0.1, 0.2],
+    )  # fmt: skip
+    outs = [
+        D.score_dynamic(model, tok, (dev, test), scoring, Reader(log=lambda *a: None, workers=w))
+        for w in (1, 2)
+    ]
+    one, two = outs
+    assert (one["lr"], one["decay"], one["cache"]) == (two["lr"], two["decay"], two["cache"])
+    assert [r["ppl"] for r in two["grid_dev_prefix"]] == pytest.approx(
+        [r["ppl"] for r in one["grid_dev_prefix"]], rel=1e-12
+    )
+    for split in ("dev", "test"):
+        assert two[split]["ppl"] == pytest.approx(one[split]["ppl"], rel=1e-12)
+        assert two[split]["with_cache_ppl"] == pytest.approx(
+            one[split]["with_cache_ppl"], rel=1e-12
+        )
+        assert two[split]["targets"] == one[split]["targets"]
+    assert two["cost"]["ratio"] > 0

@@ -4,6 +4,7 @@ against a direct float64 computation from the embedding table."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -223,3 +224,28 @@ def test_zero_rates_draw_no_random_numbers():
     torch.manual_seed(0)
     torch.randint(0, V, (4, W))
     assert torch.equal(torch.rand(1), after)
+
+
+def test_one_split_of_the_table_gives_the_sliced_gradient_bit_for_bit(monkeypatch):
+    """The adaptive softmax's head and tails read their rows from one split of the table while the
+    loss is computed (TiedAdaptiveLogSoftmax.sharing_rows): the table's gradient is that of each
+    layer slicing it, to the last bit (float32), and no layer keeps the rows afterwards."""
+    from nplm import output as O
+
+    model = tied_model(global_window=4, global_chunks=2).float()
+    x = torch.randint(0, V, (64, model.context_size), generator=torch.Generator().manual_seed(1))
+    y = torch.arange(64) % V  # every cluster's words
+
+    def grads():
+        model.zero_grad(set_to_none=True)
+        model.nll(x, y).backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    shared = grads()
+    asm = model.final_layer.adaptive
+    assert all(layer.rows is None for layer in [asm.head.words, *asm.tail])
+    monkeypatch.setattr(
+        O.TiedAdaptiveLogSoftmax, "sharing_rows", lambda self: contextlib.nullcontext()
+    )
+    sliced = grads()
+    assert all(torch.equal(a, b) for a, b in zip(shared, sliced))
