@@ -1,7 +1,7 @@
 """The language model's scoring after training, before and after its passes were shared (issue 36):
 static dev/test perplexity, the continuous cache, the n-gram mixture and dynamic evaluation, as
-`python main.py lm` runs them with the default config's scoring, timed phase by phase, the old path
-and the new one alternating in one run (medians over --repeats).
+`python main.py lm` runs them with the default config's scoring, timed phase by phase, the three
+paths below alternating in one run (medians over --repeats).
 
 - old: each phase reads dev and test itself (mlp_lm.evaluate for the static score, a read for the
   cache, another for the n-gram mixture), every cache grid computes the cache's distribution again,
@@ -10,11 +10,15 @@ and the new one alternating in one run (medians over --repeats).
   what the code before it did, op for op (tests/lm/test_shared_scoring.py).
 - new: one read per split gives the static score and the cache's and n-gram's inputs
   (lm/cache.read_with_static_loss), the cache's distribution once per theta (lm/cache.CacheProbs),
-  dynamic evaluation goes on from the chosen tuning run (lm/dynamic.py).
+  dynamic evaluation goes on from the chosen tuning run (lm/dynamic.py) and its steps write the
+  tied table's gradient once (nplm/output.TiedAdaptiveLogSoftmax.sharing_rows), in this process.
+- workers: new, with dynamic evaluation's passes run --workers at a time in forked one-thread
+  processes (lm/scoring.Reader.workers), as `python main.py lm` runs them on a CPU.
 
 The cost does not depend on how well the model is trained: without --checkpoint the default
-config's model is scored as initialised. The numbers of both paths are compared (static, cache and
-n-gram bit for bit, dynamic to float rounding). Results go to plots/benchmark_lm_scoring.json.
+config's model is scored as initialised. The numbers of old and new are compared (static, cache and
+n-gram bit for bit, dynamic to float rounding), and workers' dynamic numbers with new's (within
+0.1 %: a pass on one thread rounds differently). Results go to plots/benchmark_lm_scoring.json.
 
     python -m benchmarks.lm_scoring --max-tokens 20000 --repeats 3  # a prefix of dev and test
     python -m benchmarks.lm_scoring --repeats 1                     # the whole splits (minutes)
@@ -42,6 +46,7 @@ from lm.pipeline import Trained, score_after_training
 from lm.scoring import DYNAMIC_TUNE_TOKENS, Reader, Scoring
 from lm.train import build_model
 from nplm.corpus import WindowBatches, encode_stream
+from nplm.output import TiedAdaptiveLogSoftmax
 
 PHASES = ("static", "cache", "ngram", "dynamic")
 
@@ -54,13 +59,17 @@ def old_path():
     def fresh(read, cache_size):
         return lm_cache.CacheProbs(read["features"], read["stream"], cache_size)
 
+    tied = TiedAdaptiveLogSoftmax
     saved = (lm_dynamic.cache_probs, lm_ngram.cache_probs, lm_dynamic.TIMING_EVERY)
+    sharing = tied.sharing_rows
     lm_dynamic.cache_probs = lm_ngram.cache_probs = fresh
     lm_dynamic.TIMING_EVERY = 1
+    tied.sharing_rows = lambda self: contextlib.nullcontext()  # each layer slices the table
     try:
         yield
     finally:
         lm_dynamic.cache_probs, lm_ngram.cache_probs, lm_dynamic.TIMING_EVERY = saved
+        tied.sharing_rows = sharing
 
 
 def from_the_start(model, stream, pad, step, timing=None):
@@ -131,6 +140,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=None, help="dev and test prefixes")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="the workers path's processes")
     parser.add_argument("--out", type=Path, default=Path("plots") / "benchmark_lm_scoring.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -156,23 +166,33 @@ def main() -> None:
     warm = Reader(**{**vars(reader), "max_tokens": 500})
     for score in (score_old, score_new):
         score(model, tok, data, Scoring.of(scoring, dynamic_tune_tokens=100), warm, 4096)
-    times = {"old": {p: [] for p in PHASES}, "new": {p: [] for p in PHASES}}
+    paths = {
+        "old": (score_old, reader),
+        "new": (score_new, reader),
+        "workers": (score_new, Reader(**{**vars(reader), "workers": args.workers})),
+    }
+    times = {name: {p: [] for p in PHASES} for name in paths}
     results = {}
     for repeat in range(args.repeats):
-        for name, score in (("old", score_old), ("new", score_new)):
+        for name, (score, path_reader) in paths.items():
             t = time.perf_counter()
-            results[name] = score(model, tok, data, scoring, reader, config.eval_batch)
+            results[name] = score(model, tok, data, scoring, path_reader, config.eval_batch)
             total = time.perf_counter() - t
             for phase in PHASES:
                 times[name][phase].append(results[name][2].get(phase, 0.0))
             times[name].setdefault("total", []).append(total)
             print(f"repeat {repeat + 1}: {name} {total:.1f} s", flush=True)
     (old_static, old_out, _), (new_static, new_out, _) = results["old"], results["new"]
+    workers_out = results["workers"][1]
     same = {
         "static": old_static == new_static,
         "cache": _numbers(old_out["cache"]) == _numbers(new_out["cache"]),
         "ngram": _numbers(old_out["ngram"]) == _numbers(new_out["ngram"]),
         "dynamic_to_rounding": _close(_numbers(old_out["dynamic"]), _numbers(new_out["dynamic"])),
+        # one thread a pass instead of --threads: the same choices, perplexities within 0.1 %
+        "workers_dynamic_within_0.1%": _close(
+            _numbers(new_out["dynamic"]), _numbers(workers_out["dynamic"]), rel=1e-3
+        ),
     }
     medians = {n: {p: statistics.median(v) for p, v in t.items()} for n, t in times.items()}
     result = {
@@ -184,13 +204,15 @@ def main() -> None:
         "seconds_median": medians,
         "seconds_all": times,
         "speedup_total": medians["old"]["total"] / medians["new"]["total"],
+        "workers": args.workers,
+        "speedup_dynamic_workers": medians["new"]["dynamic"] / medians["workers"]["dynamic"],
         "same_numbers": same,
         "torch_threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
     }
     for phase in (*PHASES, "total"):
-        old, new = medians["old"][phase], medians["new"][phase]
-        print(f"{phase:8s} old {old:8.2f} s   new {new:8.2f} s")
+        line = "   ".join(f"{name} {medians[name][phase]:8.2f} s" for name in paths)
+        print(f"{phase:8s} {line}")
     print(f"same numbers: {same}")
     utils.atomic_write_json(result, args.out)
     print(f"wrote {args.out}")
