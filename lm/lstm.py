@@ -31,7 +31,7 @@ import utils
 from lm.dynamic import check_dynamic_args, dynamic_pass, synced_clock, trainable_params
 from lm.pipeline import ModelRun, Trained, run_pipeline
 from common.settings import check_settings, setting, with_default
-from lm.scoring import DYNAMIC_SEGMENT, SHARE, Reader, Scoring
+from lm.scoring import DYNAMIC_SEGMENT, SHARE, Reader, Scoring, scoring_workers
 from nplm.checkpoint import load_model, save_checkpoint
 from nplm.corpus import TRAIN_FILE, WordTokenizer, encode_stream, load_data_mlp_lm
 from nplm.kernels import make_adamw
@@ -543,6 +543,7 @@ class LSTMRun(ModelRun):
             batch_size=config.eval_batch_size,
             max_tokens=config.max_dev_tokens,
             max_train_tokens=config.max_train_tokens,
+            workers=scoring_workers(config),
         )
 
     def load_data(self) -> tuple:

@@ -21,7 +21,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from common import datafiles, worker_pool
+from common import datafiles
 from common.reference import SHAPE_ERRORS, read_run_json, shape_fault
 from nplm import distributed
 from nplm import kernels as lm_kernels
@@ -32,7 +32,7 @@ from lm.train import fit_mlp_lm
 from lm.cache import read_with_static_loss, score_with_cache
 from lm.dynamic import score_dynamic
 from lm.pipeline import ModelRun, Trained, run_pipeline
-from lm.scoring import Reader, Scoring
+from lm.scoring import Reader, Scoring, scoring_workers
 from nplm.corpus import FULL_TRAIN_FILE, TRAIN_FILE, WindowBatches, encode_stream
 from nplm.checkpoint import CheckpointError, load_checkpoint_meta
 
@@ -75,13 +75,6 @@ def cmd_lm(args) -> Optional[dict]:
         with open(os.devnull, "w") if rank else contextlib.nullcontext(sys.stdout) as out:
             with utils.torch_threads(config.num_threads), contextlib.redirect_stdout(out):
                 return run_pipeline(FixedWindowRun(args, config, rank, world))
-
-
-def scoring_workers(config) -> int:
-    """The processes that score side by side (lm/scoring.Reader.workers): one per core, at most 2,
-    on a CPU; 1 on a GPU, where a forked process could not use CUDA."""
-    on_cpu = utils.get_device(config.device).type == "cpu"
-    return worker_pool.default_workers() if on_cpu else 1
 
 
 class FixedWindowRun(ModelRun):

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Callable, List, Optional
 
+import utils
+from common import worker_pool
 from common.settings import setting
 
 # the grids searched on dev: the cache's theta and lambda, dynamic evaluation's (lr, decay) on a dev
@@ -106,3 +108,10 @@ class Reader:
     max_train_tokens: Optional[int] = None
     log: Callable = print
     workers: int = 1
+
+
+def scoring_workers(config) -> int:
+    """The processes that score side by side (`Reader.workers`) for a run on `config.device`: one
+    per core, at most 2, on a CPU; 1 on a GPU, where a forked process could not use CUDA."""
+    on_cpu = utils.get_device(config.device).type == "cpu"
+    return worker_pool.default_workers() if on_cpu else 1
