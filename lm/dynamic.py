@@ -229,53 +229,55 @@ def score_dynamic(
         jobs.insert(0, _Pass(dev, step, timed=True))
     else:  # the prefix is the whole of dev: the cost alone, on its first segment
         jobs.insert(0, _Pass(dev[:segment_len], step, timed=True))
-    done = list(worker_pool.fork_imap(_run_pass, jobs, reader.workers, context))
-    features, lp, timing, _ = done[0]
-    if best_run is not None and dev.numel() > tune_tokens:
-        features, lp = torch.cat([best_run[2], features]), torch.cat([best_run[3], lp])
-    elif best_run is not None:
-        features, lp = best_run[2], best_run[3]
-    best_run = None
-    passes = {"dev": {"stream": dev, "features": features, "model": lp}}
-    static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
-    timed_tokens = timing.get("tokens", dev.numel())
-    out["cost"] = {
-        "static_us_per_token": 1e6 * static_seconds / timed_tokens,
-        "dynamic_us_per_token": 1e6 * dynamic_seconds / timed_tokens,
-        "ratio": dynamic_seconds / static_seconds,
-        "measured": "alternating, segment by segment, in the same pass over dev (every "
-        f"{TIMING_EVERY}th segment)",
-    }
-    out["dev"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": dev.numel()}
-    if cache_size:
-        probs = cache_probs(passes["dev"], cache_size)  # shared with the n-gram's cache grid
-        grid = continuous_cache_nll(
-            (features, lp), dev, cache_size, thetas, lambdas, probs=probs
-        )  # (K, M)
-        k, m = divmod(int(torch.argmin(grid)), len(lambdas))
-        out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
-        out["dev"]["with_cache_ppl"] = math.exp(grid[k, m].item())
-    log(
-        f"dynamic evaluation (lr {lr:g}, decay {decay:g}, chosen on dev): dev perplexity "
-        f"{out['dev']['ppl']:.2f}"
-        + (f", {out['dev']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
-        + f"; {out['cost']['ratio']:.1f} times the static model's time per token"
-    )
-    if test is not None:
-        features, lp = done[1][:2]
-        passes["test"] = {"stream": test, "features": features, "model": lp}
-        out["test"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": test.numel()}
+    # dev comes back first: its cache is tuned here while a worker still scores test
+    done = worker_pool.fork_imap(_run_pass, jobs, reader.workers, context)
+    with contextlib.closing(done):
+        features, lp, timing, _ = next(done)
+        if best_run is not None and dev.numel() > tune_tokens:
+            features, lp = torch.cat([best_run[2], features]), torch.cat([best_run[3], lp])
+        elif best_run is not None:
+            features, lp = best_run[2], best_run[3]
+        best_run = None
+        passes = {"dev": {"stream": dev, "features": features, "model": lp}}
+        static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
+        timed_tokens = timing.get("tokens", dev.numel())
+        out["cost"] = {
+            "static_us_per_token": 1e6 * static_seconds / timed_tokens,
+            "dynamic_us_per_token": 1e6 * dynamic_seconds / timed_tokens,
+            "ratio": dynamic_seconds / static_seconds,
+            "measured": "alternating, segment by segment, in the same pass over dev (every "
+            f"{TIMING_EVERY}th segment)",
+        }
+        out["dev"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": dev.numel()}
         if cache_size:
-            c = out["cache"]
-            probs = cache_probs(passes["test"], cache_size)
-            nll = continuous_cache_nll(
-                (features, lp), test, cache_size, [c["theta"]], [c["lambda"]], probs=probs
-            )[0, 0].item()
-            out["test"]["with_cache_ppl"] = math.exp(nll)
+            probs = cache_probs(passes["dev"], cache_size)  # shared with the n-gram's cache grid
+            grid = continuous_cache_nll(
+                (features, lp), dev, cache_size, thetas, lambdas, probs=probs
+            )  # (K, M)
+            k, m = divmod(int(torch.argmin(grid)), len(lambdas))
+            out["cache"] = {"cache_size": cache_size, "theta": thetas[k], "lambda": lambdas[m]}
+            out["dev"]["with_cache_ppl"] = math.exp(grid[k, m].item())
         log(
-            f"dynamic evaluation: test perplexity {out['test']['ppl']:.2f}"
-            + (f", {out['test']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
+            f"dynamic evaluation (lr {lr:g}, decay {decay:g}, chosen on dev): dev perplexity "
+            f"{out['dev']['ppl']:.2f}"
+            + (f", {out['dev']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
+            + f"; {out['cost']['ratio']:.1f} times the static model's time per token"
         )
+        if test is not None:
+            features, lp = next(done)[:2]
+            passes["test"] = {"stream": test, "features": features, "model": lp}
+            out["test"] = {"ppl": math.exp(-lp.double().mean().item()), "targets": test.numel()}
+            if cache_size:
+                c = out["cache"]
+                probs = cache_probs(passes["test"], cache_size)
+                nll = continuous_cache_nll(
+                    (features, lp), test, cache_size, [c["theta"]], [c["lambda"]], probs=probs
+                )[0, 0].item()
+                out["test"]["with_cache_ppl"] = math.exp(nll)
+            log(
+                f"dynamic evaluation: test perplexity {out['test']['ppl']:.2f}"
+                + (f", {out['test']['with_cache_ppl']:.2f} with the cache" if cache_size else "")
+            )
     if ngram is not None:
         out["ngram"] = mix_passes(ngram, passes, scoring, log)
     out["seconds"] = time.perf_counter() - t0
