@@ -176,3 +176,17 @@ def test_passes_in_two_workers_score_as_one_process_does():
         )
         assert two[split]["targets"] == one[split]["targets"]
     assert two["cost"]["ratio"] > 0
+
+
+def test_scoring_forks_workers_on_a_cpu_only(monkeypatch):
+    """A run on a CPU scores with worker_pool.default_workers() processes; on a GPU with one, since
+    a forked process cannot use CUDA (lm/scoring.scoring_workers)."""
+    from types import SimpleNamespace
+
+    from common import worker_pool
+    from lm import scoring as S
+
+    monkeypatch.setattr(worker_pool, "default_workers", lambda: 2)
+    assert S.scoring_workers(SimpleNamespace(device="cpu")) == 2
+    monkeypatch.setattr(S.utils, "get_device", lambda name: torch.device("cuda"))
+    assert S.scoring_workers(SimpleNamespace(device="auto")) == 1
