@@ -222,22 +222,25 @@ def score_dynamic(
     # side) and test, at once
     step = (lr, decay)
     test = None if test_data is None else encode_stream(test_data, tokenizer, max_tokens)
-    jobs = [] if test is None else [_Pass(test, step)]
-    if best_run is not None and dev.numel() > tune_tokens:
-        jobs.insert(0, _Pass(dev, step, timed=True, carry=best_run[1]))
-    elif best_run is None:
-        jobs.insert(0, _Pass(dev, step, timed=True))
-    else:  # the prefix is the whole of dev: the cost alone, on its first segment
-        jobs.insert(0, _Pass(dev[:segment_len], step, timed=True))
+    # the chosen grid run's (features, log p) on the prefix, which the pass over dev goes on from
+    head, carry = (None, None) if best_run is None else (best_run[2:], best_run[1])
+    best_run = None
+    cost_only = head is not None and dev.numel() <= tune_tokens  # the prefix is the whole of dev
+    if cost_only:  # the cost alone, on its first segment
+        jobs = [_Pass(dev[:segment_len], step, timed=True)]
+    else:
+        jobs = [_Pass(dev, step, timed=True, carry=carry)]
+    if test is not None:
+        jobs.append(_Pass(test, step))
     # dev comes back first: its cache is tuned here while a worker still scores test
     done = worker_pool.fork_imap(_run_pass, jobs, reader.workers, context)
     with contextlib.closing(done):
         features, lp, timing, _ = next(done)
-        if best_run is not None and dev.numel() > tune_tokens:
-            features, lp = torch.cat([best_run[2], features]), torch.cat([best_run[3], lp])
-        elif best_run is not None:
-            features, lp = best_run[2], best_run[3]
-        best_run = None
+        if cost_only:
+            features, lp = head
+        elif head is not None:
+            features, lp = torch.cat([head[0], features]), torch.cat([head[1], lp])
+        head = carry = None
         passes = {"dev": {"stream": dev, "features": features, "model": lp}}
         static_seconds, dynamic_seconds = timing["static_seconds"], timing["dynamic_seconds"]
         timed_tokens = timing.get("tokens", dev.numel())
