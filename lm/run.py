@@ -168,7 +168,8 @@ class FixedWindowRun(ModelRun):
 
 def plot_lm_history(history: dict, config, stem: Path) -> list:
     """`<stem>_loss.png` and `<stem>_ppl.png`: train and dev per epoch, titled with the preset and
-    the fields that differ from it (so the default, long and ablation runs are told apart)."""
+    its seed and the fields that differ from the preset (so the default, long, ablation and
+    second-seed runs are told apart)."""
     preset = type(config).preset(config.name).to_dict()
     # what, not where
     changed = [
@@ -176,7 +177,7 @@ def plot_lm_history(history: dict, config, stem: Path) -> list:
         for k, v in config.to_dict().items()
         if k not in ("save_path", "seed", "name", "device", "num_threads") and preset[k] != v
     ]
-    title = f"MLP language model, {config.name} config" + (
+    title = f"MLP language model, {config.name} config, seed {config.seed}" + (
         f" ({', '.join(changed)})" if changed else ""
     )
     # a long list of fields would squeeze the axes

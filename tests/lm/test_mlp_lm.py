@@ -596,3 +596,19 @@ def test_a_saved_config_fills_fields_added_since_from_its_preset():
     assert LMRunConfig.from_dict(LMRunConfig.preset("default").to_dict()) == LMRunConfig.preset(
         "default"
     )
+
+
+def test_history_plots_name_the_seed_and_the_changed_fields(tmp_path, monkeypatch):
+    """Two runs of one config with different seeds get different titles (each names its seed), and
+    a run of the preset itself names no changed field."""
+    from lm import run as lm_run
+
+    titles = []
+    monkeypatch.setattr(
+        M, "visualize_epochs", lambda *a, title=None, **k: titles.append(title) or a[3]
+    )
+    history = {f"{s}_{k}": [1.0, 0.5] for s in ("train", "dev") for k in ("loss", "ppl")}
+    lm_run.plot_lm_history(history, LMRunConfig.preset("default", seed=0), tmp_path / "a")
+    lm_run.plot_lm_history(history, LMRunConfig.preset("default", seed=1), tmp_path / "b")
+    assert titles[0].startswith("MLP language model, default config, seed 0\n")
+    assert titles[2].startswith("MLP language model, default config, seed 1\n")
