@@ -62,13 +62,29 @@ class _StackedLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+        return stacked_linear(x, weight, bias)
 
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        grad_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
-        return grad_x, torch.bmm(grad.transpose(1, 2), x), grad.sum(1)
+        return stacked_linear_grads(grad, x, weight, ctx.needs_input_grad[0])
+
+
+def stacked_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """_StackedLinear's forward kernel: x (G, B, in), weight (G, out, in), bias (G, out) ->
+    (G, B, out). Apart from the autograd Function so that benchmarks/sweep_floor.py times the very
+    kernels a step runs."""
+    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+
+
+def stacked_linear_grads(
+    grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, input_grad: bool
+) -> tuple:
+    """_StackedLinear's backward kernels, from grad (G, B, out): the gradients of x (G, B, in; None
+    when `input_grad` is false, as for the first layer), of the weight (G, out, in) and of the
+    bias (G, out)."""
+    grad_x = torch.bmm(grad, weight) if input_grad else None
+    return grad_x, torch.bmm(grad.transpose(1, 2), x), grad.sum(1)
 
 
 class StackedMLP:
@@ -140,7 +156,7 @@ def reported_losses(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return torch.stack([F.cross_entropy(x, y) for x, y in zip(logits, labels)])
 
 
-class _Adam:
+class StackedAdam:
     """torch's Adam (the course's optimizer, at its defaults) on the stacked weights, with the same
     operations in the same order as `torch.optim.Adam` makes on a CPU (its single-tensor path), so
     each member moves exactly as its own optimizer would move it; each learning rate's members are
@@ -195,7 +211,7 @@ class _Probe:
     """6.1.3's observers for the members of a stacked Sigmoid model, read every PROBE_EVERY steps:
     for each hidden layer the share of saturated units, the mean derivative a(1 - a) and the spread
     of each unit across the batch; each layer's weight-gradient norm and Adam's move of its weights
-    over the learning rate (`_Adam.step_over_lr`). Per member: the epoch's
+    over the learning rate (`StackedAdam.step_over_lr`). Per member: the epoch's
     averages (`epochs`) and, in the first epoch, every reading (`early`)."""
 
     KEYS = ("saturated", "derivative", "unit_spread", "grad_norm", "adam_step")
@@ -206,9 +222,9 @@ class _Probe:
         self.epochs: List[List[dict]] = [[] for _ in range(members)]
         self.early: List[List[dict]] = [[] for _ in range(members)]
 
-    def read(self, hidden: List[torch.Tensor], optimizer: _Adam, step: int, epoch: int):
+    def read(self, hidden: List[torch.Tensor], optimizer: StackedAdam, step: int, epoch: int):
         """Read after the step: `hidden` from its forward pass, the gradients it took, and the
-        size of its move of each weight over the learning rate (`_Adam.step_over_lr`)."""
+        size of its move of each weight over the learning rate (`StackedAdam.step_over_lr`)."""
         weights = optimizer.params[::2]
         reading = {
             "saturated": torch.stack(
@@ -310,7 +326,7 @@ def _fit(model: StackedMLP, configs: Sequence, splits: tuple, device) -> dict:
     dev, train = splits
     x_all, y_all = (t.to(device) for t in train.tensors)
     members, n, batch = len(configs), len(y_all), configs[0].batch_size
-    optimizer = _Adam(model.parameters(), [c.lr for c in configs])
+    optimizer = StackedAdam(model.parameters(), [c.lr for c in configs])
     probe = _Probe(members) if probed(configs[0]) else None
     curves = [[[] for _ in range(members)] for _ in range(4)]  # train loss/acc, dev loss/acc
     best_acc = [-1.0] * members

@@ -80,7 +80,7 @@ def test_the_stacked_model_and_adam_follow_separate_runs_step_by_step_in_float64
     try:
         configs = _configs([16, 8], lrs=(0.05, 0.003), seeds=(3,))
         model = batched.StackedMLP(configs, 50, torch.device("cpu"))
-        optimizer = batched._Adam(model.parameters(), [c.lr for c in configs])
+        optimizer = batched.StackedAdam(model.parameters(), [c.lr for c in configs])
         alone = []
         for config in configs:
             utils.set_seed(config.seed)
