@@ -29,8 +29,8 @@ import torch
 import mlp
 import utils
 from benchmarks.machine import machine_record
-from benchmarks.sweep_speed import sweep_plan
-from common import glove, worker_pool
+from benchmarks.sweep_speed import course_datasets, sweep_plan
+from common import worker_pool
 from sweeps import batched
 from sweeps.definitions import SEEDS, SWEEPS
 
@@ -205,12 +205,8 @@ def main() -> None:
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, not {getattr(args, name)}")
     load_start = os.getloadavg()
-    embeddings = glove.load_glove(data_dir=args.data_dir)
-    datasets = tuple(
-        mlp.create_tensor_datasets(list(mlp.load_data_mlp(data_dir=args.data_dir)), embeddings)
-    )
     result = sweep_floor(
-        datasets,
+        course_datasets(args.data_dir),
         steps=args.steps,
         repeats=args.repeats,
         members=args.members,

@@ -65,6 +65,13 @@ def _time_both(config: mlp.MLPConfig, datasets, seeds, workers: int) -> dict:
     }
 
 
+def course_datasets(data_dir) -> tuple:
+    """The course's (dev, train, test) IMDB splits as averaged GloVe vectors, what the sweeps train
+    on."""
+    embeddings = glove.load_glove(data_dir=data_dir)
+    return tuple(mlp.create_tensor_datasets(list(mlp.load_data_mlp(data_dir=data_dir)), embeddings))
+
+
 def sweep_plan(epochs: int) -> dict:
     """The six sweeps' config-seed runs by shape (at `epochs`): all of them, and the distinct
     ones."""
@@ -87,10 +94,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("plots") / "benchmark_sweeps.json")
     args = parser.parse_args()
     load_start = os.getloadavg()
-    embeddings = glove.load_glove(data_dir=args.data_dir)
-    datasets = tuple(
-        mlp.create_tensor_datasets(list(mlp.load_data_mlp(data_dir=args.data_dir)), embeddings)
-    )
+    datasets = course_datasets(args.data_dir)
     workers = worker_pool.default_workers()
     plan = sweep_plan(args.epochs)
     shapes = {}
